@@ -1,0 +1,49 @@
+/** `baton run FILE`: runs a flow from a file against the configured store and reports its outcome. */
+import type { Command } from "commander";
+import { getRuntime, shutdown } from "../../sdk/runtime.ts";
+import { loadFlow, parseParams } from "../load-flow.ts";
+import { summariseTaskRuns } from "../format.ts";
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a flow exported by a TypeScript or JavaScript file")
+    .argument("<file>", "module that exports the flow")
+    .option("--flow <name>", "the flow to run, when the file exports several")
+    .option("--param <key=value>", "a parameter (repeatable; values parse as JSON when they can)", collect, [])
+    .option("--params-json <json>", "all parameters as one JSON object")
+    .option("--json", "print the outcome as JSON")
+    .action(async (file: string, options: { flow?: string; param: string[]; paramsJson?: string; json?: boolean }) => {
+      const params = parseParams(options.param, options.paramsJson);
+      const target = await loadFlow(file, options.flow);
+      const started = Date.now();
+      const outcome = await (target.run as (p?: unknown) => ReturnType<typeof target.run>)(params);
+      const runtime = await getRuntime();
+      const taskRuns = await runtime.store.listTaskRuns(outcome.id);
+      if (options.json) {
+        process.stdout.write(JSON.stringify({ ...outcome, taskRuns: taskRuns.length }, null, 2) + "\n");
+      } else {
+        const seconds = ((Date.now() - started) / 1000).toFixed(2);
+        process.stdout.write(`\nFlow run ${outcome.name} (${outcome.id}) of "${target.flowName}" ended ${outcome.state.name} in ${seconds} s\n`);
+        process.stdout.write(`Task runs: ${summariseTaskRuns(taskRuns)}\n`);
+        if (outcome.state.type === "COMPLETED") process.stdout.write(`Result: ${preview(outcome.result)}\n`);
+        else process.stdout.write(`Error: ${outcome.error?.message ?? outcome.state.message ?? "unknown"}\nResume it with: baton flow-run retry ${outcome.id}\n`);
+      }
+      await shutdown();
+      if (outcome.state.type !== "COMPLETED") process.exitCode = 1;
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+}

@@ -1,0 +1,27 @@
+/** The `baton` command line. */
+import { Command, CommanderError } from "commander";
+import { registerRun } from "./commands/run.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("baton")
+    .description("Baton: workflow orchestration for AI and data pipelines")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  registerRun(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Errors go to stderr as one clear line. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    process.stderr.write(`baton: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await runCli(process.argv);

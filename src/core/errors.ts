@@ -1,0 +1,148 @@
+/**
+ * Baton's error taxonomy.
+ * - Definition-time mistakes: `TypeError`s thrown by option validation (`BatonConfigError` for
+ *   settings that are not tied to a function call).
+ * - Failures of user code: kept as the run's Failed state (message, stack, cause); `FlowRunError`
+ *   is what `await myFlow()` throws for a run that did not complete.
+ * - Control errors users throw on purpose: `NonRetryableError` stops retries.
+ * Every run error carries the ids of the runs it concerns.
+ */
+import type { State } from "./states.ts";
+
+export class BatonError extends Error {
+  override name = "BatonError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A setting (environment, config file, URL) is invalid. */
+export class BatonConfigError extends BatonError {
+  override name = "BatonConfigError";
+}
+
+/** The store could not be opened or migrated; names the path or URL. */
+export class StoreOpenError extends BatonError {
+  override name = "StoreOpenError";
+  constructor(
+    readonly location: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot open the Baton store at ${location}: ${reason}`, options);
+  }
+}
+
+/** A run with this id does not exist. */
+export class RunNotFoundError extends BatonError {
+  override name = "RunNotFoundError";
+  constructor(
+    readonly kind: "flow run" | "task run",
+    readonly id: string,
+  ) {
+    super(`${kind} ${id} was not found`);
+  }
+}
+
+/** A state change refused by the orchestration rules. */
+export class InvalidTransitionError extends BatonError {
+  override name = "InvalidTransitionError";
+  constructor(
+    readonly runId: string,
+    readonly rule: string,
+    reason: string,
+  ) {
+    super(`run ${runId}: ${reason} (rule ${rule})`);
+  }
+}
+
+/** `await flow(...)` of a run that ended in a state other than Completed. */
+export class FlowRunError extends BatonError {
+  override name = "FlowRunError";
+  constructor(
+    readonly flowRunId: string,
+    readonly flowName: string,
+    readonly state: State,
+    options?: { cause?: unknown },
+  ) {
+    super(`flow run ${flowRunId} of "${flowName}" ended ${state.name}${state.message ? `: ${state.message}` : ""}`, options);
+  }
+}
+
+/** Awaiting a task run that did not complete (its error is the `cause`). */
+export class TaskRunError extends BatonError {
+  override name = "TaskRunError";
+  constructor(
+    readonly taskRunId: string,
+    readonly taskName: string,
+    readonly state: State,
+    options?: { cause?: unknown },
+  ) {
+    super(`task run ${taskRunId} of "${taskName}" ended ${state.name}${state.message ? `: ${state.message}` : ""}`, options);
+  }
+}
+
+/** Throw from a task or flow to fail it at once, without using its remaining retries. */
+export class NonRetryableError extends BatonError {
+  override name = "NonRetryableError";
+}
+
+/** A run exceeded its `timeoutMs`. */
+export class RunTimeoutError extends BatonError {
+  override name = "RunTimeoutError";
+  constructor(
+    readonly runName: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`"${runName}" timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The run was cancelled while it was working. */
+export class RunCancelledError extends BatonError {
+  override name = "RunCancelledError";
+}
+
+/** A value that cannot be stored as a result, parameter or argument. */
+export class SerializationError extends BatonError {
+  override name = "SerializationError";
+}
+
+/** The flow's parameters failed validation against its schema. */
+export class ParameterValidationError extends BatonError {
+  override name = "ParameterValidationError";
+}
+
+/** A plain, storable description of an error: what the Failed state keeps. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  cause?: ErrorInfo;
+}
+
+export function describeError(error: unknown, depth = 0): ErrorInfo {
+  if (error instanceof Error) {
+    const info: ErrorInfo = { name: error.name, message: error.message };
+    if (error.stack) info.stack = error.stack;
+    if (error.cause !== undefined && depth < 4) info.cause = describeError(error.cause, depth + 1);
+    return info;
+  }
+  return { name: "NonError", message: typeof error === "string" ? error : safeString(error) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Rebuilds an `Error` from stored info, keeping name, stack and cause. */
+export function errorFromInfo(info: ErrorInfo): Error {
+  const error = new Error(info.message, info.cause ? { cause: errorFromInfo(info.cause) } : undefined);
+  error.name = info.name;
+  if (info.stack) error.stack = info.stack;
+  return error;
+}

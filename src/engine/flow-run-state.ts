@@ -1,0 +1,77 @@
+/** The in-memory bookkeeping of one executing flow run. */
+import type { CompiledFlowOptions } from "../core/options.ts";
+import type { FlowRun, TaskRun } from "../store/types.ts";
+import type { RunLogger } from "./run-logger.ts";
+import type { Runtime } from "./runtime.ts";
+import { Semaphore } from "./semaphore.ts";
+import { setMaxListeners } from "node:events";
+
+/** Every task run listens to its flow's signal: a fan-out of 10,000 is expected, not a leak. */
+function flowController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+export class FlowRunState {
+  /** Task runs known from earlier attempts of this flow run, by task key (durable resume). */
+  readonly prior = new Map<string, TaskRun>();
+  /** Next call index per task name, reset at every attempt so keys repeat across attempts. */
+  private counters = new Map<string, number>();
+  private usedKeys = new Set<string>();
+  /** Task runs started in this attempt that have not settled yet. */
+  readonly outstanding = new Set<Promise<unknown>>();
+  readonly semaphore: Semaphore | null;
+  /** Aborted when the flow run times out or is cancelled; every task signal follows it. */
+  controller = flowController();
+  attempt = 1;
+
+  constructor(
+    readonly runtime: Runtime,
+    public flowRun: FlowRun,
+    readonly options: CompiledFlowOptions,
+    readonly logger: RunLogger,
+  ) {
+    this.semaphore = options.maxConcurrency ? new Semaphore(options.maxConcurrency) : null;
+  }
+
+  /** The stable key of the next call of a task in this flow run. */
+  nextTaskKey(taskName: string, explicitKey: string | null): string {
+    let key: string;
+    if (explicitKey !== null) key = explicitKey;
+    else {
+      const index = this.counters.get(taskName) ?? 0;
+      this.counters.set(taskName, index + 1);
+      key = `${taskName}-${index}`;
+    }
+    if (this.usedKeys.has(key))
+      throw new TypeError(`task key "${key}" is used twice in flow run ${this.flowRun.id}; give each call its own key option`);
+    this.usedKeys.add(key);
+    return key;
+  }
+
+  /** Starts a new attempt: keys restart so that finished tasks are found again. */
+  newAttempt(): void {
+    this.attempt++;
+    this.counters = new Map();
+    this.usedKeys = new Set();
+    this.controller = flowController();
+  }
+
+  remember(taskRun: TaskRun): void {
+    this.prior.set(taskRun.taskKey, taskRun);
+  }
+
+  track(promise: Promise<unknown>): void {
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.outstanding.add(settled);
+    void settled.then(() => this.outstanding.delete(settled));
+  }
+
+  async settleOutstanding(): Promise<void> {
+    while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
+  }
+}

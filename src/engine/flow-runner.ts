@@ -1,0 +1,242 @@
+/**
+ * Runs a flow function as a flow run:
+ *
+ *   (validate parameters) -> Pending -> Running -> Completed
+ *                                               -> AwaitingRetry -> Retrying -> ...   (options.retries)
+ *                                               -> Failed | TimedOut
+ *   resume(id): Failed | Crashed | Cancelled -> Pending -> Running -> ...
+ *
+ * Every attempt (a flow retry or a resume) re-executes the flow function with the same
+ * parameters; task calls whose key already Completed return their stored result at once, so
+ * only unfinished work runs again. While running, the flow run heartbeats; a run whose
+ * heartbeats stop (SIGKILL, power loss) is found Crashed by `crashStaleFlowRuns`.
+ */
+import { newId } from "../core/ids.ts";
+import { BatonError, describeError, FlowRunError, errorFromInfo, NonRetryableError, RunNotFoundError, RunTimeoutError, type ErrorInfo } from "../core/errors.ts";
+import type { CompiledFlowOptions, Hook } from "../core/options.ts";
+import { retryDelayFor } from "../core/retry-policy.ts";
+import { randomRunName } from "../core/run-names.ts";
+import { makeState, type State } from "../core/states.ts";
+import type { FlowRun } from "../store/types.ts";
+import { FlowRunState } from "./flow-run-state.ts";
+import { engineContext } from "./run-context.ts";
+import { createRunLogger } from "./run-logger.ts";
+import { installPrintCapture } from "./print-capture.ts";
+import type { Runtime } from "./runtime.ts";
+import { sleepUntil, withTimeout } from "./timing.ts";
+
+export interface FlowDefinition {
+  fn: (params?: any) => unknown;
+  options: CompiledFlowOptions;
+}
+
+/** What `flow.run()` returns: the run's id, final state and (when Completed) its result. */
+export interface FlowRunOutcome<R> {
+  id: string;
+  name: string;
+  state: State;
+  result: R | undefined;
+  error: ErrorInfo | null;
+}
+
+/** Missed heartbeats after which a running flow run counts as Crashed. */
+export const MISSED_HEARTBEATS = 3;
+
+export async function startFlowRun<R>(
+  runtime: Runtime,
+  def: FlowDefinition,
+  rawParams: unknown,
+  parent: { flowRunId: string; taskRunId: string | null } | null,
+): Promise<FlowRunOutcome<R>> {
+  checkParamsShape(def.options.name, rawParams);
+  let params = rawParams ?? {};
+  let invalid: string | null = null;
+  if (def.options.params) {
+    const parsed = def.options.params.safeParse(params);
+    if (parsed.success) params = parsed.data as object;
+    else invalid = `invalid parameters for flow "${def.options.name}": ${parsed.error.message}`;
+  }
+  const flowRun = await runtime.store.createFlowRun({
+    id: newId(),
+    flowName: def.options.name,
+    name: randomRunName(),
+    parentFlowRunId: parent?.flowRunId ?? null,
+    parentTaskRunId: parent?.taskRunId ?? null,
+    parameters: params,
+    tags: def.options.tags,
+    version: def.options.version,
+    state: makeState("Pending"),
+  });
+  if (invalid !== null) {
+    const failed = makeState("Failed", { message: invalid });
+    const error: ErrorInfo = { name: "ParameterValidationError", message: invalid };
+    await runtime.store.setFlowRunState(flowRun.id, failed, { error });
+    const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
+    logger.error(invalid);
+    await runtime.batcher.drain();
+    return { id: flowRun.id, name: flowRun.name, state: failed, result: undefined, error };
+  }
+  return execute<R>(runtime, def, flowRun, params, 1);
+}
+
+export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id: string): Promise<FlowRunOutcome<R>> {
+  let flowRun = await runtime.store.getFlowRun(id);
+  if (!flowRun) throw new RunNotFoundError("flow run", id);
+  if (flowRun.flowName !== def.options.name)
+    throw new BatonError(`flow run ${id} belongs to flow "${flowRun.flowName}", not "${def.options.name}"; resume it with that flow`);
+  if (flowRun.state.type === "RUNNING" || flowRun.state.type === "CANCELLING") {
+    await runtime.store.crashStaleFlowRuns(Date.now(), { onlyId: id });
+    flowRun = (await runtime.store.getFlowRun(id))!;
+    if (flowRun.state.type === "RUNNING" || flowRun.state.type === "CANCELLING") {
+      const ago = flowRun.heartbeatAt ? `${Math.round((Date.now() - flowRun.heartbeatAt) / 1000)} s ago` : "never";
+      throw new BatonError(`flow run ${id} is still ${flowRun.state.name} (last heartbeat ${ago}); wait for it to finish or cancel it first`);
+    }
+  }
+  if (flowRun.state.type === "COMPLETED") {
+    const result = flowRun.resultId ? ((await runtime.results.load(flowRun.resultId)) as R) : undefined;
+    return { id, name: flowRun.name, state: flowRun.state, result, error: null };
+  }
+  const runCount = flowRun.runCount + 1;
+  const resumed = await runtime.store.setFlowRunState(id, makeState("Pending", { message: `resuming (run ${runCount})` }));
+  if (!resumed.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${resumed.reason}`);
+  let params = flowRun.parameters;
+  if (def.options.params) {
+    const parsed = def.options.params.safeParse(params);
+    if (parsed.success) params = parsed.data;
+  }
+  return execute<R>(runtime, def, resumed.run, params, runCount);
+}
+
+function checkParamsShape(flowName: string, params: unknown): void {
+  if (params === undefined || params === null) return;
+  if (typeof params !== "object" || Array.isArray(params))
+    throw new TypeError(`flow "${flowName}" takes one parameters object (or none), got ${Array.isArray(params) ? "an array" : typeof params}`);
+  try {
+    JSON.stringify(params);
+  } catch (error) {
+    throw new TypeError(`parameters of flow "${flowName}" must be JSON-serialisable: ${(error as Error).message}`);
+  }
+}
+
+async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number): Promise<FlowRunOutcome<R>> {
+  const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
+  if (def.options.logPrints) installPrintCapture();
+  const state = new FlowRunState(runtime, flowRun, def.options, logger);
+  if (runCount > 1) for (const taskRun of await runtime.store.listTaskRuns(flowRun.id)) state.remember(taskRun);
+
+  const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
+  if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
+  state.flowRun = started.run;
+  const heartbeat = setInterval(() => {
+    runtime.store.heartbeatFlowRun(flowRun.id, Date.now()).catch((error: unknown) => logger.warn(`heartbeat failed: ${(error as Error).message}`));
+  }, runtime.heartbeatMs);
+  heartbeat.unref();
+  logger.info(`Beginning flow run '${flowRun.name}' for flow '${def.options.name}'${runCount > 1 ? ` (run ${runCount}, ${state.prior.size} task runs known)` : ""}`);
+
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = (await withTimeout(() => engineContext.run({ flow: state, task: null }, () => def.fn(params)), {
+          timeoutMs: def.options.timeoutMs,
+          name: `flow ${def.options.name}`,
+          controller: state.controller,
+        })) as R;
+        await state.settleOutstanding();
+        return await finishCompleted(runtime, def, state, value, attempt);
+      } catch (error) {
+        // Stop the attempt's remaining task runs: they end Failed instead of running on unseen.
+        if (!state.controller.signal.aborted) state.controller.abort(new BatonError(`flow run ${flowRun.id} failed: ${describeError(error).message}`));
+        await state.settleOutstanding();
+        const delay = await flowRetryDelay(def.options, error, attempt, logger);
+        if (delay === null) return await finishFailed(runtime, def, state, error, attempt);
+        const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
+        await runtime.store.setFlowRunState(flowRun.id, awaiting, { error: describeError(error) });
+        logger.warn(`Flow run failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
+        await runHooks(def.options.onRetry, def, state, awaiting, attempt, error);
+        await sleepUntil(awaiting.scheduledAt!);
+        const retrying = await runtime.store.setFlowRunState(flowRun.id, makeState("Retrying"));
+        if (!retrying.accepted) return outcomeOf(retrying.run);
+        state.newAttempt();
+      }
+    }
+  } finally {
+    clearInterval(heartbeat);
+    await runtime.batcher.drain().catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
+  }
+}
+
+async function flowRetryDelay(options: CompiledFlowOptions, error: unknown, attempt: number, logger: { error(m: string): void }): Promise<number | null> {
+  if (attempt > options.retries || error instanceof NonRetryableError) return null;
+  if (options.retryIf) {
+    try {
+      if (!(await options.retryIf(error, attempt))) return null;
+    } catch (hookError) {
+      logger.error(`retryIf threw, not retrying: ${(hookError as Error).message}`);
+      return null;
+    }
+  }
+  return retryDelayFor(options.retryDelayMs, attempt, options.retryJitter);
+}
+
+async function finishCompleted<R>(runtime: Runtime, def: FlowDefinition, state: FlowRunState, value: R, attempt: number): Promise<FlowRunOutcome<R>> {
+  const id = state.flowRun.id;
+  let resultId: string | null = null;
+  if (def.options.persistResult && value !== undefined) {
+    let record;
+    try {
+      record = runtime.results.prepare(value, `the result of flow "${def.options.name}"`);
+    } catch (error) {
+      return finishFailed(runtime, def, state, error, attempt);
+    }
+    await runtime.batcher.write([{ kind: "result", result: record }]);
+    resultId = record.id;
+  }
+  await runtime.batcher.drain();
+  const completed = makeState("Completed");
+  const set = await runtime.store.setFlowRunState(id, completed, { resultId, error: null });
+  if (!set.accepted) {
+    state.logger.error(`flow run finished but could not be marked Completed: ${set.reason}`);
+    return outcomeOf(set.run);
+  }
+  state.logger.info(`Finished in state Completed()`);
+  await runHooks(def.options.onCompletion, def, state, completed, attempt, undefined, value);
+  return { id, name: state.flowRun.name, state: completed, result: value, error: null };
+}
+
+async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: FlowRunState, error: unknown, attempt: number): Promise<FlowRunOutcome<R>> {
+  const info = describeError(error);
+  const failed = makeState(error instanceof RunTimeoutError ? "TimedOut" : "Failed", { message: info.message });
+  const set = await runtime.store.setFlowRunState(state.flowRun.id, failed, { error: info });
+  state.logger.error(`Finished in state ${failed.name}('${info.message}')`);
+  if (!set.accepted) return outcomeOf(set.run);
+  await runHooks(def.options.onFailure, def, state, failed, attempt, error);
+  return { id: state.flowRun.id, name: state.flowRun.name, state: failed, result: undefined, error: info };
+}
+
+function outcomeOf<R>(run: FlowRun): FlowRunOutcome<R> {
+  return { id: run.id, name: run.name, state: run.state, result: undefined, error: run.error };
+}
+
+async function runHooks(hooks: readonly Hook[], def: FlowDefinition, state: FlowRunState, runState: State, attempt: number, error?: unknown, result?: unknown): Promise<void> {
+  for (const hook of hooks) {
+    try {
+      await hook({
+        kind: "flow",
+        name: def.options.name,
+        runId: state.flowRun.id,
+        flowRunId: state.flowRun.id,
+        state: { type: runState.type, name: runState.name, message: runState.message ?? null },
+        attempt,
+        error,
+        result,
+      });
+    } catch (hookError) {
+      state.logger.error(`hook ${hook.name || "(anonymous)"} of flow ${def.options.name} threw: ${(hookError as Error).message}`);
+    }
+  }
+}
+
+/** The error `await flow()` throws for a run that did not complete. */
+export function flowRunErrorOf(flowName: string, outcome: FlowRunOutcome<unknown>): FlowRunError {
+  return new FlowRunError(outcome.id, flowName, outcome.state, outcome.error ? { cause: errorFromInfo(outcome.error) } : undefined);
+}

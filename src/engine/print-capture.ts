@@ -1,0 +1,29 @@
+/**
+ * `logPrints: true`: console output made inside such a flow run (and its tasks) is also stored
+ * as run logs. The console methods are wrapped once per process; outside a capturing run the
+ * wrapper only forwards.
+ */
+import { format } from "node:util";
+import { currentEngineContext } from "./run-context.ts";
+
+const METHODS = { log: 30, info: 30, debug: 20, warn: 40, error: 50 } as const;
+let installed = false;
+
+export function installPrintCapture(): void {
+  if (installed) return;
+  installed = true;
+  for (const [method, level] of Object.entries(METHODS) as [keyof typeof METHODS, number][]) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      original(...args);
+      const ctx = currentEngineContext();
+      if (!ctx?.flow.options.logPrints || level < 30) return;
+      ctx.flow.runtime.batcher.post([
+        {
+          kind: "log",
+          log: { flowRunId: ctx.flow.flowRun.id, taskRunId: ctx.task?.id ?? null, level, message: format(...args), timestamp: Date.now(), extra: { source: "print" } },
+        },
+      ]);
+    };
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Run loggers: lines are stored with the run (through the write batcher, so logging never
+ * costs a commit of its own) and echoed to stderr for the person watching.
+ */
+import { format } from "node:util";
+import type { Runtime } from "./runtime.ts";
+
+export const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
+export type LogLevelName = Exclude<keyof typeof LOG_LEVELS, "silent">;
+const LEVEL_LABEL: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL" };
+
+export interface RunLogger {
+  trace(message: string, ...args: unknown[]): void;
+  debug(message: string, ...args: unknown[]): void;
+  info(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  error(message: string, ...args: unknown[]): void;
+  fatal(message: string, ...args: unknown[]): void;
+}
+
+/** Stored logs below this level are dropped (debug chatter would double the writes of a run). */
+const STORED_MIN_LEVEL = LOG_LEVELS.info;
+
+export function consoleLevelFromName(name: string): number {
+  return (LOG_LEVELS as Record<string, number>)[name] ?? LOG_LEVELS.info;
+}
+
+/** The raw console writer, captured before `logPrints` patches console methods. */
+const writeStderr = (line: string) => process.stderr.write(line + "\n");
+
+export function createRunLogger(
+  runtime: Runtime,
+  where: { flowRunId: string; taskRunId: string | null; label: string },
+): RunLogger {
+  const emit = (level: number, message: string, args: unknown[]) => {
+    const text = args.length ? format(message, ...args) : message;
+    const timestamp = Date.now();
+    if (level >= STORED_MIN_LEVEL)
+      runtime.batcher.post([{ kind: "log", log: { flowRunId: where.flowRunId, taskRunId: where.taskRunId, level, message: text, timestamp } }]);
+    if (level >= runtime.consoleLevel) {
+      const time = new Date(timestamp).toISOString().slice(11, 23);
+      writeStderr(`${time} | ${(LEVEL_LABEL[level] ?? String(level)).padEnd(8)} | ${where.label} - ${text}`);
+    }
+  };
+  return {
+    trace: (m, ...a) => emit(10, m, a),
+    debug: (m, ...a) => emit(20, m, a),
+    info: (m, ...a) => emit(30, m, a),
+    warn: (m, ...a) => emit(40, m, a),
+    error: (m, ...a) => emit(50, m, a),
+    fatal: (m, ...a) => emit(60, m, a),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * What a process needs to run flows: the store, the write batcher in front of it, the result
+ * store, settings, and (lazily) the worker-thread pool. One per process, created by the SDK.
+ */
+import type { Store } from "../store/types.ts";
+import { ResultStore } from "./result-store.ts";
+import { WriteBatcher } from "./write-batcher.ts";
+import type { ThreadPool } from "./thread-pool.ts";
+
+export interface RuntimeOptions {
+  store: Store;
+  resultsDir: string;
+  inlineResultBytes: number;
+  heartbeatMs: number;
+  /** Minimum pino level echoed to the console (stored logs keep everything >= info). */
+  consoleLevel: number;
+}
+
+export class Runtime {
+  readonly store: Store;
+  readonly batcher: WriteBatcher;
+  readonly results: ResultStore;
+  readonly heartbeatMs: number;
+  readonly consoleLevel: number;
+  private pool: Promise<ThreadPool> | null = null;
+
+  constructor(options: RuntimeOptions) {
+    this.store = options.store;
+    this.batcher = new WriteBatcher(options.store);
+    this.results = new ResultStore(options.store, options.resultsDir, options.inlineResultBytes);
+    this.heartbeatMs = options.heartbeatMs;
+    this.consoleLevel = options.consoleLevel;
+  }
+
+  /** The worker-thread pool, started on first use (a flow without thread tasks never pays for it). */
+  threadPool(): Promise<ThreadPool> {
+    this.pool ??= import("./thread-pool.ts").then((m) => new m.ThreadPool());
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.drain().catch(() => undefined);
+    if (this.pool) await (await this.pool).close();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * Runs one task call inside a flow run, as a task run:
+ *
+ *   Pending -> (wait for upstream futures) -> cache hit? -> Completed(Cached)
+ *           -> (wait for a concurrency slot) -> Running -> Completed
+ *                                                      -> AwaitingRetry -> Retrying -> ...
+ *                                                      -> Failed | TimedOut
+ *
+ * Durable resume: each call gets a stable key (task name + call index, or `key`); when the
+ * flow run is resumed or retried, a key whose task run already Completed returns its stored
+ * result without running again. Writes go through the batcher: Pending/Running are posted
+ * without waiting, the final state is awaited, so the future settles only after the outcome is
+ * committed.
+ */
+import { newId } from "../core/ids.ts";
+import { inputsCacheKey } from "../core/cache-key.ts";
+import { describeError, NonRetryableError, RunCancelledError, RunTimeoutError, SerializationError, TaskRunError, BatonError } from "../core/errors.ts";
+import type { CompiledTaskOptions, Hook, HookContext } from "../core/options.ts";
+import { retryDelayFor } from "../core/retry-policy.ts";
+import { makeState, type State } from "../core/states.ts";
+import { decideTransition } from "../core/transitions.ts";
+import type { TaskRun, WriteOp } from "../store/types.ts";
+import type { FlowRunState } from "./flow-run-state.ts";
+import { collectFutures, resolveFutures, TaskFuture } from "./futures.ts";
+import { engineContext, type TaskRunInfo } from "./run-context.ts";
+import { sleepUntil, withTimeout } from "./timing.ts";
+
+export interface TaskDefinition {
+  fn: (...args: any[]) => unknown;
+  options: CompiledTaskOptions;
+  /** Source text, part of the `"inputs"` cache key. */
+  source: string;
+  /** The module that defined the task, for the thread runner. */
+  moduleUrl: string | null;
+}
+
+export interface SubmitExtras {
+  waitFor?: readonly unknown[];
+}
+
+/** Submits a task call in the current flow run and returns its future. */
+export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unknown[], extras: SubmitExtras = {}): TaskFuture<R> {
+  const name = def.options.name;
+  const key = flow.nextTaskKey(name, def.options.key);
+  const prior = flow.prior.get(key);
+
+  if (prior && prior.state.type === "COMPLETED" && prior.resultId) {
+    // Finished in an earlier attempt: reuse the stored result, run nothing.
+    const promise = flow.runtime.results.load(prior.resultId) as Promise<R>;
+    const future = new TaskFuture<R>(prior.id, name, key, promise, prior.state);
+    flow.track(promise);
+    return future;
+  }
+
+  const now = Date.now();
+  const pending = makeState("Pending", { timestamp: now });
+  const id = prior?.id ?? newId();
+  const run: TaskRun = prior
+    ? { ...prior, state: prior.state, error: null, resultId: null, endTime: null }
+    : {
+        id,
+        flowRunId: flow.flowRun.id,
+        taskKey: key,
+        taskName: name,
+        state: pending,
+        runCount: 0,
+        cacheKey: null,
+        resultId: null,
+        error: null,
+        tags: def.options.tags,
+        createdAt: now,
+        startTime: null,
+        endTime: null,
+      };
+  const execution = new TaskExecution<R>(flow, def, run, args, extras, prior === undefined);
+  const future = new TaskFuture<R>(id, name, key, execution.promise, pending);
+  execution.future = future;
+  execution.start(pending);
+  flow.track(execution.promise);
+  return future;
+}
+
+class TaskExecution<R> {
+  future!: TaskFuture<R>;
+  readonly promise: Promise<R>;
+  private resolve!: (value: R) => void;
+  private reject!: (error: unknown) => void;
+  private readonly upstream: TaskFuture<unknown>[];
+  private readonly waitFor: TaskFuture<unknown>[];
+  private stored: boolean;
+
+  constructor(
+    private readonly flow: FlowRunState,
+    private readonly def: TaskDefinition,
+    private run: TaskRun,
+    private readonly args: unknown[],
+    extras: SubmitExtras,
+    private readonly isNew: boolean,
+  ) {
+    this.promise = new Promise<R>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.stored = !isNew;
+    this.upstream = collectFutures(args);
+    this.waitFor = extras.waitFor ? collectFutures([...extras.waitFor]) : [];
+  }
+
+  private get name(): string {
+    return this.def.options.name;
+  }
+
+  /** Moves the run to `next` (checked by the orchestration rules) and returns the writes. */
+  private transition(next: State, fields: Partial<TaskRun> = {}, force = false): WriteOp[] {
+    // A new task run has no state yet: its first transition is a creation.
+    const decision = decideTransition({ from: this.stored ? this.run.state : null, to: next, force });
+    if (decision.kind !== "accept")
+      throw new BatonError(`task run ${this.run.id} (${this.name}): ${decision.reason}`);
+    this.run = { ...this.run, ...fields, state: next };
+    this.stored = true;
+    if (this.future) this.future.currentState = next;
+    return [
+      { kind: "taskRun", taskRun: this.run },
+      { kind: "state", state: { ...next, flowRunId: this.run.flowRunId, taskRunId: this.run.id } },
+    ];
+  }
+
+  start(pending: State): void {
+    const ops = this.isNew
+      ? this.transition(pending)
+      : // A task run that Completed without a persisted result must run again: the only way
+        // out of Completed, so it is forced (and says why in the history).
+        this.transition(
+          this.run.state.type === "COMPLETED" ? makeState("Pending", { message: "re-running: its result was not persisted" }) : pending,
+          {},
+          this.run.state.type === "COMPLETED",
+        );
+    for (const up of this.upstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: up.id, kind: "data" } });
+    for (const up of this.waitFor) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: up.id, kind: "wait" } });
+    this.flow.runtime.batcher.post(ops);
+    this.execute().then(this.resolve, this.reject);
+  }
+
+  private async execute(): Promise<R> {
+    let args = this.args;
+    if (this.upstream.length > 0 || this.waitFor.length > 0) {
+      try {
+        await Promise.all(this.waitFor.map((f) => f.promise));
+        args = (await resolveFutures(this.args)) as unknown[];
+      } catch (error) {
+        const upstreamName = error instanceof TaskRunError ? `"${error.taskName}" (${error.taskRunId})` : "an upstream task";
+        return this.fail(makeState("Failed", { message: `upstream task run ${upstreamName} did not complete` }), error, 0);
+      }
+    }
+
+    let cacheKey: string | null = null;
+    if (this.def.options.cacheKey) {
+      try {
+        cacheKey = this.computeCacheKey(args);
+      } catch (error) {
+        return this.fail(makeState("Failed", { message: `cannot compute the cache key: ${(error as Error).message}` }), error, 0);
+      }
+      if (cacheKey) {
+        const cached = await this.fromCache(cacheKey);
+        if (cached.hit) return cached.value as R;
+      }
+    }
+
+    const semaphore = this.flow.semaphore;
+    if (semaphore) await semaphore.acquire();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const running = makeState(attempt === 1 ? "Running" : "Retrying");
+        this.flow.runtime.batcher.post(
+          this.transition(running, { runCount: this.run.runCount + 1, startTime: this.run.startTime ?? running.timestamp, cacheKey }),
+        );
+        let value: unknown;
+        try {
+          value = await this.invoke(args, attempt);
+        } catch (error) {
+          const delay = await this.retryDelay(error, attempt);
+          if (delay === null) {
+            const timedOut = error instanceof RunTimeoutError;
+            return this.fail(makeState(timedOut ? "TimedOut" : "Failed", { message: describeError(error).message }), error, attempt);
+          }
+          const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
+          this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error) }));
+          this.flow.logger.warn(`Task run ${this.name} (${this.run.taskKey}) failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
+          await this.runHooks(this.def.options.onRetry, awaiting, attempt, error);
+          if (semaphore) semaphore.release();
+          try {
+            await sleepUntil(awaiting.scheduledAt!, this.flow.controller.signal);
+          } finally {
+            if (semaphore) await semaphore.acquire();
+          }
+          continue;
+        }
+        return await this.complete(value as R, cacheKey, attempt);
+      }
+    } finally {
+      if (semaphore) semaphore.release();
+    }
+  }
+
+  private computeCacheKey(args: unknown[]): string | null {
+    const option = this.def.options.cacheKey;
+    if (option === "inputs") return inputsCacheKey(this.name, this.def.source, args);
+    const key = option!({ taskName: this.name, args, parameters: this.flow.flowRun.parameters });
+    if (key == null) return null;
+    if (typeof key !== "string") throw new TypeError(`cacheKey function of task "${this.name}" must return a string, got ${typeof key}`);
+    return `fn:${this.name}:${key}`;
+  }
+
+  private async fromCache(cacheKey: string): Promise<{ hit: true; value: unknown } | { hit: false }> {
+    const entry = await this.flow.runtime.store.lookupCache(cacheKey, Date.now());
+    if (!entry) return { hit: false };
+    let value: unknown;
+    try {
+      value = await this.flow.runtime.results.load(entry.resultId);
+    } catch (error) {
+      this.flow.logger.warn(`cache entry for task ${this.name} is unreadable, running it instead: ${(error as Error).message}`);
+      return { hit: false };
+    }
+    const cached = makeState("Cached", { message: `cache hit (task run ${entry.taskRunId})` });
+    await this.flow.runtime.batcher.write(this.transition(cached, { cacheKey, resultId: entry.resultId, endTime: cached.timestamp }));
+    this.flow.remember(this.run);
+    return { hit: true, value };
+  }
+
+  private async invoke(args: unknown[], attempt: number): Promise<unknown> {
+    const flowSignal = this.flow.controller.signal;
+    if (flowSignal.aborted) throw flowSignal.reason ?? new RunCancelledError("the flow run was stopped");
+    const controller = new AbortController();
+    const signal = AbortSignal.any([flowSignal, controller.signal]);
+    const info: TaskRunInfo = { id: this.run.id, name: this.name, taskKey: this.run.taskKey, attempt, signal };
+    const runner = this.def.options.runner ?? this.flow.options.taskRunner;
+    const call =
+      runner === "threads"
+        ? () => this.invokeInThread(args, signal)
+        : () => engineContext.run({ flow: this.flow, task: info }, () => this.def.fn(...args));
+    return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller, signal: flowSignal });
+  }
+
+  private async invokeInThread(args: unknown[], signal: AbortSignal): Promise<unknown> {
+    if (!this.def.moduleUrl)
+      throw new BatonError(`task "${this.name}" uses runner "threads" but the module that defines it is unknown; define it at the top level of a module file`);
+    const pool = await this.flow.runtime.threadPool();
+    return pool.run({ moduleUrl: this.def.moduleUrl, taskName: this.name, args }, signal);
+  }
+
+  /** The delay before the next attempt, or null when the error is final. */
+  private async retryDelay(error: unknown, attempt: number): Promise<number | null> {
+    const options = this.def.options;
+    if (attempt > options.retries) return null;
+    if (error instanceof NonRetryableError || error instanceof SerializationError) return null;
+    if (this.flow.controller.signal.aborted) return null;
+    if (options.retryIf) {
+      try {
+        if (!(await options.retryIf(error, attempt))) return null;
+      } catch (hookError) {
+        this.flow.logger.error(`retryIf of task ${this.name} threw, not retrying: ${(hookError as Error).message}`);
+        return null;
+      }
+    }
+    return retryDelayFor(options.retryDelayMs, attempt, options.retryJitter);
+  }
+
+  private async complete(value: R, cacheKey: string | null, attempt: number): Promise<R> {
+    const ops: WriteOp[] = [];
+    let resultId: string | null = null;
+    if (this.def.options.persistResult) {
+      let record;
+      try {
+        record = this.flow.runtime.results.prepare(value, `the result of task "${this.name}"`);
+      } catch (error) {
+        return this.fail(makeState("Failed", { message: (error as Error).message }), error, attempt);
+      }
+      ops.push({ kind: "result", result: record });
+      resultId = record.id;
+      if (cacheKey) {
+        const expires = this.def.options.cacheExpiresMs;
+        ops.push({ kind: "cache", entry: { cacheKey, resultId, taskRunId: this.run.id, expiresAt: expires ? Date.now() + expires : null, createdAt: Date.now() } });
+      }
+    }
+    const completed = makeState("Completed");
+    ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null }));
+    await this.flow.runtime.batcher.write(ops);
+    this.flow.remember(this.run);
+    await this.runHooks(this.def.options.onCompletion, completed, attempt, undefined, value);
+    return value;
+  }
+
+  private async fail(state: State, error: unknown, attempt: number): Promise<never> {
+    const info = describeError(error);
+    await this.flow.runtime.batcher.write(this.transition(state, { error: info, endTime: state.timestamp }));
+    this.flow.remember(this.run); // a flow retry in this process reuses the row, not a new one
+    this.flow.logger.error(`Task run ${this.name} (${this.run.taskKey}) ended ${state.name}: ${state.message ?? info.message}`);
+    await this.runHooks(this.def.options.onFailure, state, attempt, error);
+    throw new TaskRunError(this.run.id, this.name, state, { cause: error });
+  }
+
+  private async runHooks(hooks: readonly Hook[], state: State, attempt: number, error?: unknown, result?: unknown): Promise<void> {
+    if (hooks.length === 0) return;
+    const ctx: HookContext = {
+      kind: "task",
+      name: this.name,
+      runId: this.run.id,
+      flowRunId: this.run.flowRunId,
+      state: { type: state.type, name: state.name, message: state.message ?? null },
+      attempt,
+      error,
+      result,
+    };
+    for (const hook of hooks) {
+      try {
+        await hook(ctx);
+      } catch (hookError) {
+        this.flow.logger.error(`hook ${hook.name || "(anonymous)"} of task ${this.name} threw: ${(hookError as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The worker-thread pool for `runner: "threads"` tasks (piscina), sized to the machine's cores.
+ * A job names the task by its module and name; arguments and results cross the thread
+ * boundary through the result serialiser, so a value that could not be stored fails the same
+ * way here. Aborting a job (a timeout, a cancelled flow) terminates its thread.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { deserialize, serialize } from "../core/serializer.ts";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const WORKER_ENTRY = fs.existsSync(`${here}thread-worker.mjs`) ? `${here}thread-worker.mjs` : `${here}../../src/engine/thread-worker.mjs`;
+
+export interface ThreadJob {
+  moduleUrl: string;
+  taskName: string;
+  args: unknown[];
+}
+
+export class ThreadPool {
+  private readonly piscina: Piscina;
+
+  constructor(size = Number(process.env.BATON_THREADS) || os.availableParallelism()) {
+    this.piscina = new Piscina({
+      filename: WORKER_ENTRY,
+      minThreads: 0,
+      maxThreads: size,
+      idleTimeout: 5_000,
+      // Threads must not inherit the parent's stdin handling or argv-based behaviour.
+      argv: [],
+    });
+  }
+
+  get size(): number {
+    return this.piscina.options.maxThreads;
+  }
+
+  async run(job: ThreadJob, signal: AbortSignal): Promise<unknown> {
+    const payload = { moduleUrl: job.moduleUrl, taskName: job.taskName, args: serialize(job.args, `the arguments of task "${job.taskName}"`) };
+    const out = (await this.piscina.run(payload, { signal })) as string;
+    return deserialize(out);
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.close({ force: true });
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Baton's public API.
+ *
+ * @example
+ * import { flow, task } from "baton";
+ * const double = task(async function double(x: number) { return 2 * x; });
+ * const pipeline = flow(async function pipeline(params: { xs: number[] }) {
+ *   return Promise.all(double.map(params.xs));
+ * });
+ * console.log(await pipeline({ xs: [1, 2, 3] }));
+ */
+export { flow, type Flow } from "./sdk/flow.ts";
+export { task, type Task, type Futurable } from "./sdk/task.ts";
+export { getRunContext, getRunLogger, type RunContext } from "./sdk/context.ts";
+export { configure, shutdown, type ConfigureOptions } from "./sdk/runtime.ts";
+export { TaskFuture, unmapped, Unmapped } from "./engine/futures.ts";
+export type { FlowRunOutcome } from "./engine/flow-runner.ts";
+export type { RunLogger } from "./engine/run-logger.ts";
+export { exponentialBackoff, type ExponentialBackoff, type RetryDelay } from "./core/retry-policy.ts";
+export type { TaskOptions, FlowOptions, HookContext, Hook, Runner } from "./core/options.ts";
+export { StateType, StateName, type State } from "./core/states.ts";
+export {
+  BatonError,
+  BatonConfigError,
+  FlowRunError,
+  TaskRunError,
+  NonRetryableError,
+  RunTimeoutError,
+  RunCancelledError,
+  SerializationError,
+  StoreOpenError,
+  RunNotFoundError,
+  InvalidTransitionError,
+  ParameterValidationError,
+} from "./core/errors.ts";

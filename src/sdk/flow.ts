@@ -1,0 +1,72 @@
+/**
+ * `flow(fn, options)`: the entry point of a pipeline. Calling it creates a flow run, runs the
+ * function (its task calls become task runs) and records everything in the store.
+ *
+ * @example
+ * const pipeline = flow(async function pipeline(params: { path: string }) {
+ *   return await load(params.path);
+ * }, { retries: 1 });
+ * const value = await pipeline({ path: "data.csv" });   // throws FlowRunError on failure
+ * const run = await pipeline.run({ path: "data.csv" }); // { id, state, result }, never throws for a failed run
+ * await pipeline.resume(run.id);                       // re-runs a Failed/Crashed run, reusing finished tasks
+ */
+import { BatonError } from "../core/errors.ts";
+import { compileFlowOptions, type CompiledFlowOptions, type FlowOptions } from "../core/options.ts";
+import { flowRunErrorOf, resumeFlowRun, startFlowRun, type FlowDefinition, type FlowRunOutcome } from "../engine/flow-runner.ts";
+import { currentEngineContext } from "../engine/run-context.ts";
+import { inWorkerThread } from "../engine/task-registry.ts";
+import { getRuntime } from "./runtime.ts";
+
+export interface Flow<P, R> {
+  /** Runs the flow and returns its result; throws `FlowRunError` if the run does not complete. */
+  (...params: ParamArgs<P>): Promise<Awaited<R>>;
+  /** Runs the flow and returns `{ id, state, result }`, whatever the outcome. */
+  run(...params: ParamArgs<P>): Promise<FlowRunOutcome<Awaited<R>>>;
+  /** Re-runs a Failed, Crashed or Cancelled run with its stored parameters; finished tasks are reused. */
+  resume(flowRunId: string): Promise<FlowRunOutcome<Awaited<R>>>;
+  /** A copy of the flow with options overridden. */
+  with(options: FlowOptions): Flow<P, R>;
+  readonly flowName: string;
+  readonly options: CompiledFlowOptions;
+  readonly fn: (params: P) => R;
+}
+
+type ParamArgs<P> = [P] extends [undefined] ? [] : undefined extends P ? [params?: P] : [params: P];
+
+export function flow<P = undefined, R = unknown>(fn: (params: P) => R, options: FlowOptions = {}): Flow<P, R> {
+  const compiled = compileFlowOptions(fn, options);
+  const def: FlowDefinition = { fn: fn as FlowDefinition["fn"], options: compiled };
+
+  const guard = () => {
+    if (inWorkerThread())
+      throw new BatonError(
+        `flow "${compiled.name}" was started inside a worker thread: a module that defines runner "threads" tasks must not run flows when it is imported`,
+      );
+  };
+
+  const run = async (params?: unknown): Promise<FlowRunOutcome<Awaited<R>>> => {
+    guard();
+    const runtime = await getRuntime();
+    const ctx = currentEngineContext();
+    const parent = ctx ? { flowRunId: ctx.flow.flowRun.id, taskRunId: ctx.task?.id ?? null } : null;
+    return startFlowRun<Awaited<R>>(runtime, def, params, parent);
+  };
+
+  const call = (async (params?: unknown) => {
+    const outcome = await run(params);
+    if (outcome.state.type !== "COMPLETED") throw flowRunErrorOf(compiled.name, outcome);
+    return outcome.result;
+  }) as unknown as Flow<P, R>;
+
+  return Object.assign(call, {
+    run,
+    resume: async (flowRunId: string) => {
+      guard();
+      return resumeFlowRun<Awaited<R>>(await getRuntime(), def, flowRunId);
+    },
+    with: (overrides: FlowOptions) => flow(fn, { ...options, ...overrides }),
+    flowName: compiled.name,
+    options: compiled,
+    fn,
+  }) as Flow<P, R>;
+}

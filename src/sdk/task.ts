@@ -1,0 +1,94 @@
+/**
+ * `task(fn, options)`: a function whose calls inside a flow become task runs — recorded,
+ * retried, cached, timed out and resumable. Outside a flow a task is a plain function call.
+ *
+ * @example
+ * const load = task(async function load(path: string) { return readRows(path); }, { retries: 3 });
+ * const rows = await load("data.csv");         // inside a flow: a task run
+ * const futures = fit.map(unmapped(rows), [2, 4, 8]);
+ */
+import { compileTaskOptions, type CompiledTaskOptions, type TaskOptions } from "../core/options.ts";
+import { BatonError } from "../core/errors.ts";
+import { TaskFuture, Unmapped } from "../engine/futures.ts";
+import { currentEngineContext } from "../engine/run-context.ts";
+import { registerTask } from "../engine/task-registry.ts";
+import { submitTask, type TaskDefinition } from "../engine/task-runner.ts";
+import { callerModuleUrl } from "./caller.ts";
+
+/** An argument that may also be given as a future of that value. */
+export type Futurable<T> = T | TaskFuture<T>;
+type TaskArgs<A extends unknown[]> = { [K in keyof A]: Futurable<A[K]> };
+type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | Unmapped<A[K]> | Unmapped<TaskFuture<A[K]>> };
+
+export interface Task<A extends unknown[], R> {
+  /** Runs the task and waits for its result (inside a flow: as a task run). */
+  (...args: TaskArgs<A>): Promise<Awaited<R>>;
+  /** Starts a task run and returns its future at once. */
+  submit(...args: TaskArgs<A>): TaskFuture<Awaited<R>>;
+  /** One task run per element of equal-length iterables; `unmapped(x)` passes x whole. */
+  map(...iterables: MapArgs<A>): TaskFuture<Awaited<R>>[];
+  /** A copy of the task with options overridden. */
+  with(options: TaskOptions): Task<A, R>;
+  readonly taskName: string;
+  readonly options: CompiledTaskOptions;
+  readonly fn: (...args: A) => R;
+}
+
+const warnedOutsideFlow = new Set<string>();
+
+export function task<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions = {}): Task<A, R> {
+  return makeTask(fn, options, callerModuleUrl(), {});
+}
+
+function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions, moduleUrl: string | null, base: TaskOptions): Task<A, R> {
+  const merged = { ...base, ...options };
+  const compiled = compileTaskOptions(fn, merged);
+  const def: TaskDefinition = { fn: fn as TaskDefinition["fn"], options: compiled, source: fn.toString(), moduleUrl };
+  registerTask(def);
+
+  const submit = (args: unknown[]): TaskFuture<Awaited<R>> => {
+    const ctx = currentEngineContext();
+    if (!ctx) throw new BatonError(`task "${compiled.name}" was submitted outside a flow; submit() and map() need a running flow (a plain call works anywhere)`);
+    return submitTask<Awaited<R>>(ctx.flow, def, args, { waitFor: compiled.waitFor });
+  };
+
+  const call = ((...args: unknown[]) => {
+    const ctx = currentEngineContext();
+    if (!ctx) {
+      if (!warnedOutsideFlow.has(compiled.name)) {
+        warnedOutsideFlow.add(compiled.name);
+        process.emitWarning(`task "${compiled.name}" was called outside a flow: it runs as a plain function call, without orchestration`, "BatonWarning");
+      }
+      return Promise.resolve().then(() => fn(...(args as A)));
+    }
+    return submit(args).promise;
+  }) as Task<A, R>;
+
+  return Object.assign(call, {
+    submit: (...args: unknown[]) => submit(args),
+    map: (...iterables: unknown[]) => mapCalls(compiled.name, iterables).map((args) => submit(args)),
+    with: (overrides: TaskOptions) => makeTask(fn, overrides, moduleUrl, merged),
+    taskName: compiled.name,
+    options: compiled,
+    fn,
+  }) as Task<A, R>;
+}
+
+/** Turns map arguments into the argument lists of each call. */
+export function mapCalls(taskName: string, iterables: unknown[]): unknown[][] {
+  const columns: (unknown[] | null)[] = iterables.map((arg) => {
+    if (arg instanceof Unmapped) return null;
+    if (arg instanceof TaskFuture)
+      throw new TypeError(`task "${taskName}".map() got a future; await it first, or wrap it in unmapped() to pass it whole`);
+    if (typeof arg === "string" || arg === null || arg === undefined || typeof (arg as Iterable<unknown>)[Symbol.iterator] !== "function") return null;
+    return [...(arg as Iterable<unknown>)];
+  });
+  const lengths = new Set(columns.filter((c): c is unknown[] => c !== null).map((c) => c.length));
+  if (lengths.size === 0) throw new TypeError(`task "${taskName}".map() needs at least one iterable argument to map over`);
+  if (lengths.size > 1) throw new TypeError(`task "${taskName}".map() got iterables of different lengths (${[...lengths].join(", ")}); they must be equal`);
+  const [length] = lengths as Set<number>;
+  const calls: unknown[][] = [];
+  for (let i = 0; i < length!; i++)
+    calls.push(iterables.map((arg, j) => (columns[j] ? columns[j]![i] : arg instanceof Unmapped ? arg.value : arg)));
+  return calls;
+}

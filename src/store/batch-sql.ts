@@ -1,0 +1,155 @@
+/**
+ * SQL for the write batch, the hottest path of the engine: multi-row INSERTs (and the task-run
+ * upsert) built as text once per row count and reused. The query builder costs more than the
+ * database here (measured: ~50 µs of compilation per statement against ~30 µs for a whole SQLite
+ * commit), so this one path is written by hand; every other query goes through Kysely.
+ * Placeholders are `?`; `toPostgres` renumbers them `$1..$n`.
+ */
+import type { CacheEntry, LogRecord, ResultRecord, StateRecord, TaskDependency, TaskRun } from "./types.ts";
+import { taskRunToRow } from "./rows.ts";
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+interface TableSpec {
+  table: string;
+  columns: readonly string[];
+  conflict: string;
+}
+
+const TASK_RUN_COLUMNS = [
+  "id", "flow_run_id", "task_key", "task_name", "state_type", "state_name", "state_message", "state_timestamp",
+  "scheduled_at", "run_count", "cache_key", "result_id", "error", "tags", "created_at", "start_time", "end_time",
+] as const;
+const TASK_RUN_UPDATED = [
+  "state_type", "state_name", "state_message", "state_timestamp", "scheduled_at", "run_count", "cache_key", "result_id",
+  "error", "start_time", "end_time",
+] as const;
+
+const SPECS = {
+  results: {
+    table: "results",
+    columns: ["id", "serializer", "value", "path", "size", "created_at"],
+    conflict: "on conflict (id) do nothing",
+  },
+  taskRuns: {
+    table: "task_runs",
+    columns: TASK_RUN_COLUMNS,
+    conflict: `on conflict (id) do update set ${TASK_RUN_UPDATED.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+  },
+  dependencies: {
+    table: "task_dependencies",
+    columns: ["task_run_id", "upstream_task_run_id", "flow_run_id", "kind"],
+    conflict: "on conflict (task_run_id, upstream_task_run_id) do nothing",
+  },
+  states: {
+    table: "states",
+    columns: ["flow_run_id", "task_run_id", "type", "name", "message", "timestamp", "scheduled_at"],
+    conflict: "",
+  },
+  cache: {
+    table: "cache_entries",
+    columns: ["cache_key", "result_id", "task_run_id", "expires_at", "created_at"],
+    conflict:
+      "on conflict (cache_key) do update set result_id = excluded.result_id, task_run_id = excluded.task_run_id, expires_at = excluded.expires_at, created_at = excluded.created_at",
+  },
+  logs: {
+    table: "logs",
+    columns: ["flow_run_id", "task_run_id", "level", "message", "timestamp", "extra"],
+    conflict: "",
+  },
+} as const satisfies Record<string, TableSpec>;
+
+/** Rows per statement: keeps every statement under SQLite's 32,766 parameters. */
+const MAX_PARAMS = 30_000;
+const sqlCache = new Map<string, string>();
+
+function insertSql(spec: TableSpec, rows: number): string {
+  const key = `${spec.table}:${rows}`;
+  let text = sqlCache.get(key);
+  if (!text) {
+    const tuple = `(${spec.columns.map(() => "?").join(", ")})`;
+    text = `insert into ${spec.table} (${spec.columns.join(", ")}) values ${Array(rows).fill(tuple).join(", ")} ${spec.conflict}`.trim();
+    if (sqlCache.size > 2000) sqlCache.clear();
+    sqlCache.set(key, text);
+  }
+  return text;
+}
+
+function inserts(spec: TableSpec, rows: unknown[][]): Statement[] {
+  const out: Statement[] = [];
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / spec.columns.length));
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const part = rows.slice(i, i + perStatement);
+    out.push({ sql: insertSql(spec, part.length), params: part.flat() });
+  }
+  return out;
+}
+
+export interface BatchRows {
+  results: ResultRecord[];
+  taskRuns: TaskRun[];
+  dependencies: TaskDependency[];
+  states: Omit<StateRecord, "id">[];
+  cache: CacheEntry[];
+  logs: LogRecord[];
+}
+
+/** The statements of a batch, in the order they must run (results before the rows citing them). */
+export function batchStatements(batch: BatchRows): Statement[] {
+  const flowRunOf = new Map(batch.taskRuns.map((t) => [t.id, t.flowRunId]));
+  return [
+    ...inserts(SPECS.results, batch.results.map((r) => [r.id, r.serializer, r.value, r.path, r.size, r.createdAt])),
+    ...inserts(
+      SPECS.taskRuns,
+      batch.taskRuns.map((t) => {
+        const row = taskRunToRow(t);
+        return TASK_RUN_COLUMNS.map((c) => row[c]);
+      }),
+    ),
+    ...inserts(
+      SPECS.dependencies,
+      batch.dependencies.map((d) => [
+        d.taskRunId,
+        d.upstreamTaskRunId,
+        flowRunOf.get(d.taskRunId) ?? flowRunOf.get(d.upstreamTaskRunId) ?? "",
+        d.kind,
+      ]),
+    ),
+    ...inserts(
+      SPECS.states,
+      batch.states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, s.message ?? null, s.timestamp, s.scheduledAt ?? null]),
+    ),
+    ...inserts(SPECS.cache, batch.cache.map((c) => [c.cacheKey, c.resultId, c.taskRunId, c.expiresAt, c.createdAt])),
+    ...inserts(
+      SPECS.logs,
+      batch.logs.map((l) => [l.flowRunId, l.taskRunId, l.level, l.message, l.timestamp, l.extra ? JSON.stringify(l.extra) : null]),
+    ),
+  ];
+}
+
+/** Renumbers `?` placeholders as `$1..$n` (the batch SQL has no `?` inside literals). */
+export function toPostgres(text: string, offset = 0): string {
+  let n = offset;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * PostgreSQL: the whole batch as one statement of data-modifying CTEs, so a batch costs one
+ * round trip and one implicit transaction. Returns null when it is too large for one statement.
+ */
+export function combinedPostgresStatement(statements: Statement[]): Statement | null {
+  const total = statements.reduce((n, s) => n + s.params.length, 0);
+  if (statements.length === 0 || total > 60_000) return null;
+  if (statements.length === 1) return { sql: toPostgres(statements[0]!.sql), params: statements[0]!.params };
+  let offset = 0;
+  const parts = statements.map((s, i) => {
+    const text = toPostgres(s.sql, offset);
+    offset += s.params.length;
+    return i === statements.length - 1 ? text : `w${i} as (${text})`;
+  });
+  const last = parts.pop()!;
+  return { sql: `with ${parts.join(", ")} ${last}`, params: statements.flatMap((s) => s.params) };
+}

@@ -1,0 +1,71 @@
+/**
+ * Opens Kysely over SQLite (better-sqlite3, the embedded default) or PostgreSQL (pg) from a URL:
+ * `sqlite:///abs/path.db`, `sqlite://relative.db`, `sqlite::memory:`, `postgres://...`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { StoreOpenError } from "../core/errors.ts";
+import type { Database } from "./schema.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+export type ParsedDatabaseUrl = { dialect: "sqlite"; file: string } | { dialect: "postgres"; url: string };
+
+export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", url };
+  if (url === "sqlite::memory:" || url === ":memory:") return { dialect: "sqlite", file: ":memory:" };
+  const match = /^sqlite:(?:\/\/)?(.+)$/i.exec(url);
+  if (match) return { dialect: "sqlite", file: path.resolve(match[1]!) };
+  throw new StoreOpenError(url, 'unsupported database URL; use "sqlite:///path/to/baton.db" or "postgres://user@host:5432/db"');
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  location: string;
+  /** The better-sqlite3 handle under Kysely (SQLite only), for the synchronous batch path. */
+  sqlite?: import("better-sqlite3").Database;
+  /** The pg pool under Kysely (PostgreSQL only), for named prepared statements on the batch path. */
+  pgPool?: import("pg").Pool;
+}
+
+export async function openKysely(url: string): Promise<OpenedDatabase> {
+  const parsed = parseDatabaseUrl(url);
+  if (parsed.dialect === "sqlite") {
+    const { default: SQLite } = await import("better-sqlite3");
+    const location = parsed.file;
+    let database: InstanceType<typeof SQLite>;
+    try {
+      if (location !== ":memory:") fs.mkdirSync(path.dirname(location), { recursive: true });
+      database = new SQLite(location, { timeout: 15_000 });
+      // WAL lets readers and one writer work at once across processes; NORMAL sync is durable
+      // against process crashes (a power loss may drop the last commits, never corrupt).
+      database.pragma("journal_mode = WAL");
+      database.pragma("synchronous = NORMAL");
+      database.pragma("foreign_keys = ON");
+    } catch (error) {
+      throw new StoreOpenError(location, (error as Error).message, { cause: error });
+    }
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: "sqlite", location, sqlite: database };
+  }
+  const pg = await import("pg");
+  // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
+  pg.default.types.setTypeParser(20, (value: string) => Number(value));
+  // allowExitOnIdle: a script that ran its flows may exit without closing the store.
+  const pool = new pg.default.Pool({ connectionString: parsed.url, max: 10, allowExitOnIdle: true });
+  const location = redactUrl(parsed.url);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new StoreOpenError(location, (error as Error).message || String(error), { cause: error });
+  }
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres", location, pgPool: pool };
+}

@@ -1,0 +1,483 @@
+/**
+ * The Store over Kysely, for SQLite and PostgreSQL alike. Dialect differences are confined to
+ * `transaction()` (SQLite takes the write lock up front with BEGIN IMMEDIATE, so two processes
+ * never deadlock upgrading a read lock; PostgreSQL locks the row it changes with FOR UPDATE).
+ */
+import { newId } from "../core/ids.ts";
+import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kysely";
+import type BetterSqlite3 from "better-sqlite3";
+import type { Pool } from "pg";
+import { createHash } from "node:crypto";
+import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
+import { decideTransition } from "../core/transitions.ts";
+import { makeState, type State } from "../core/states.ts";
+import { RunNotFoundError, StoreOpenError } from "../core/errors.ts";
+import type { Database } from "./schema.ts";
+import type { Dialect } from "./dialect.ts";
+import { MIGRATIONS } from "./migrations/index.ts";
+import { flowFromRow, flowRunFromRow, logFromRow, stateFromRow, taskRunFromRow, taskRunToRow } from "./rows.ts";
+import type {
+  CacheEntry,
+  FlowRecord,
+  FlowRun,
+  FlowRunFilter,
+  LogRecord,
+  NewFlowRun,
+  ResultRecord,
+  SetStateOptions,
+  SetStateResult,
+  StateRecord,
+  Store,
+  TaskDependency,
+  TaskRun,
+  WriteOp,
+} from "./types.ts";
+
+type Tx = Kysely<Database> | Transaction<Database>;
+
+/** Heartbeat interval assumed for runs that did not record theirs (the engine's default). */
+const DEFAULT_HEARTBEAT_MS = 30_000;
+
+/** Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits. */
+const CHUNK = 400;
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class KyselyStore implements Store {
+  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  private readonly runSqliteBatch: ((statements: Statement[]) => void) | null;
+  private readonly pgPool: Pool | null;
+  private readonly flowIds = new Map<string, string>();
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    readonly location: string,
+    drivers: { sqlite?: BetterSqlite3.Database; pgPool?: Pool } = {},
+  ) {
+    const sqlite = drivers.sqlite;
+    this.pgPool = drivers.pgPool ?? null;
+    this.runSqliteBatch = sqlite
+      ? (statements) =>
+          sqlite
+            .transaction((list: Statement[]) => {
+              for (const s of list) {
+                let stmt = this.prepared.get(s.sql);
+                if (!stmt) {
+                  if (this.prepared.size > 500) this.prepared.clear();
+                  stmt = sqlite.prepare(s.sql);
+                  this.prepared.set(s.sql, stmt);
+                }
+                stmt.run(...s.params);
+              }
+            })
+            .immediate(statements)
+      : null;
+  }
+
+  async migrate(): Promise<void> {
+    const dialect = this.dialect;
+    const migrator = new Migrator({
+      db: this.db,
+      provider: {
+        async getMigrations() {
+          return Object.fromEntries(MIGRATIONS.map((m) => [m.name, { up: (db: Kysely<any>) => m.up(db, dialect) }]));
+        },
+      },
+    });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw new StoreOpenError(this.location, `migration failed: ${(error as Error).message}`, { cause: error });
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  /** Runs `fn` in one write transaction. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.dialect === "postgres") return this.db.transaction().execute(fn);
+    return this.db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const out = await fn(conn);
+        await sql`commit`.execute(conn);
+        return out;
+      } catch (error) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord> {
+    const now = Date.now();
+    await this.db
+      .insertInto("flows")
+      .values({
+        id: newId(),
+        name: flow.name,
+        description: flow.description ?? null,
+        tags: JSON.stringify(flow.tags ?? []),
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column("name").doUpdateSet({ description: flow.description ?? null, tags: JSON.stringify(flow.tags ?? []), updated_at: now }),
+      )
+      .execute();
+    const row = await this.db.selectFrom("flows").selectAll().where("name", "=", flow.name).executeTakeFirstOrThrow();
+    return flowFromRow(row);
+  }
+
+  /** The id of the flow named `name`, created if new (cached: flows are looked up per run). */
+  private async flowIdFor(name: string): Promise<string> {
+    const cached = this.flowIds.get(name);
+    if (cached) return cached;
+    const now = Date.now();
+    await this.db
+      .insertInto("flows")
+      .values({ id: newId(), name, description: null, tags: "[]", created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    const row = await this.db.selectFrom("flows").select("id").where("name", "=", name).executeTakeFirstOrThrow();
+    this.flowIds.set(name, row.id);
+    return row.id;
+  }
+
+  async listFlows(): Promise<FlowRecord[]> {
+    const rows = await this.db.selectFrom("flows").selectAll().orderBy("name").execute();
+    return rows.map(flowFromRow);
+  }
+
+  private flowRunQuery(db: Tx = this.db) {
+    return db
+      .selectFrom("flow_runs")
+      .innerJoin("flows", "flows.id", "flow_runs.flow_id")
+      .selectAll("flow_runs")
+      .select("flows.name as flow_name");
+  }
+
+  async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
+    const decision = decideTransition({ from: null, to: run.state });
+    if (decision.kind !== "accept") throw new TypeError(`cannot create a flow run in state ${run.state.name}: ${decision.reason}`);
+    const flowId = await this.flowIdFor(run.flowName);
+    await this.transaction(async (tx) => {
+      await tx
+        .insertInto("flow_runs")
+        .values({
+          id: run.id,
+          flow_id: flowId,
+          name: run.name,
+          parent_flow_run_id: run.parentFlowRunId,
+          parent_task_run_id: run.parentTaskRunId,
+          state_type: run.state.type,
+          state_name: run.state.name,
+          state_message: run.state.message ?? null,
+          state_timestamp: run.state.timestamp,
+          scheduled_at: run.state.scheduledAt ?? null,
+          parameters: JSON.stringify(run.parameters ?? {}),
+          tags: JSON.stringify(run.tags),
+          run_count: 0,
+          created_at: run.state.timestamp,
+          start_time: null,
+          end_time: null,
+          heartbeat_at: null,
+          heartbeat_ms: null,
+          result_id: null,
+          error: null,
+          version: run.version,
+        })
+        .execute();
+      await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
+    });
+    return {
+      id: run.id,
+      flowId,
+      flowName: run.flowName,
+      name: run.name,
+      parentFlowRunId: run.parentFlowRunId,
+      parentTaskRunId: run.parentTaskRunId,
+      state: run.state,
+      parameters: run.parameters ?? {},
+      tags: run.tags,
+      runCount: 0,
+      createdAt: run.state.timestamp,
+      startTime: null,
+      endTime: null,
+      heartbeatAt: null,
+      heartbeatMs: null,
+      resultId: null,
+      error: null,
+      version: run.version,
+    };
+  }
+
+  async getFlowRun(id: string): Promise<FlowRun | undefined> {
+    const row = await this.flowRunQuery().where("flow_runs.id", "=", id).executeTakeFirst();
+    return row ? flowRunFromRow(row) : undefined;
+  }
+
+  async listFlowRuns(filter: FlowRunFilter = {}): Promise<FlowRun[]> {
+    let query = this.flowRunQuery();
+    if (filter.flowName) query = query.where("flows.name", "=", filter.flowName);
+    if (filter.stateTypes?.length) query = query.where("flow_runs.state_type", "in", filter.stateTypes);
+    if (filter.stateNames?.length) query = query.where("flow_runs.state_name", "in", filter.stateNames);
+    if (filter.parentFlowRunId) query = query.where("flow_runs.parent_flow_run_id", "=", filter.parentFlowRunId);
+    const rows = await query
+      .orderBy("flow_runs.created_at", "desc")
+      .orderBy("flow_runs.id", "desc")
+      .limit(filter.limit ?? 200)
+      .execute();
+    return rows.map(flowRunFromRow);
+  }
+
+  /**
+   * Proposes `state` for a flow run. Inputs: run id, proposed state, options (force, fields to
+   * set). Outcome: accepted (row updated, state appended to the history) or refused with the
+   * rule's reason; the current row is returned either way. One transaction.
+   */
+  async setFlowRunState(id: string, state: State, options: SetStateOptions = {}): Promise<SetStateResult> {
+    return this.transaction(async (tx) => {
+      let query = this.flowRunQuery(tx).where("flow_runs.id", "=", id);
+      if (this.dialect === "postgres") query = query.forUpdate("flow_runs");
+      const row = await query.executeTakeFirst();
+      if (!row) throw new RunNotFoundError("flow run", id);
+      const current = flowRunFromRow(row);
+      const decision = decideTransition({ from: current.state, to: state, force: options.force });
+      if (decision.kind !== "accept") return { accepted: false, run: current, ...decision };
+      const updates: Record<string, unknown> = {
+        state_type: state.type,
+        state_name: state.name,
+        state_message: state.message ?? null,
+        state_timestamp: state.timestamp,
+        scheduled_at: state.scheduledAt ?? null,
+      };
+      if (state.type === "RUNNING" && current.startTime == null) updates.start_time = state.timestamp;
+      if (state.type === "RUNNING") {
+        updates.heartbeat_at = state.timestamp;
+        updates.end_time = null;
+      }
+      if (["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(state.type)) updates.end_time = state.timestamp;
+      if (options.resultId !== undefined) updates.result_id = options.resultId;
+      if (options.error !== undefined) updates.error = options.error ? JSON.stringify(options.error) : null;
+      if (options.runCount !== undefined) updates.run_count = options.runCount;
+      if (options.heartbeatMs !== undefined) updates.heartbeat_ms = options.heartbeatMs;
+      await tx.updateTable("flow_runs").set(updates).where("id", "=", id).execute();
+      await this.insertStates(tx, [{ ...state, flowRunId: id, taskRunId: null }]);
+      return { accepted: true, run: flowRunFromRow({ ...row, ...(updates as Partial<typeof row>) }) };
+    });
+  }
+
+  async heartbeatFlowRun(id: string, at: number): Promise<void> {
+    await this.db.updateTable("flow_runs").set({ heartbeat_at: at }).where("id", "=", id).execute();
+  }
+
+  async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number } = {}): Promise<string[]> {
+    const missed = options.missedBeats ?? 3;
+    // A run is stale once `missed` of its own heartbeat intervals passed without a beat; runs
+    // that never said their interval get the default (30 s).
+    const isStale = (row: { heartbeat_at: number | null; state_timestamp: number; heartbeat_ms: number | null }) =>
+      Number(row.heartbeat_at ?? row.state_timestamp) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+    let query = this.db
+      .selectFrom("flow_runs")
+      .select(["id", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
+      .where("state_type", "in", ["RUNNING", "CANCELLING"]);
+    if (options.onlyId) query = query.where("id", "=", options.onlyId);
+    const stale = (await query.execute()).filter(isStale);
+    const crashed: string[] = [];
+    for (const { id } of stale) {
+      const result = await this.transaction(async (tx) => {
+        // Re-check inside the transaction: the run may have heartbeated or finished since.
+        const row = await tx
+          .selectFrom("flow_runs")
+          .select(["state_type", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
+          .where("id", "=", id)
+          .executeTakeFirst();
+        if (!row || !["RUNNING", "CANCELLING"].includes(row.state_type) || !isStale(row)) return false;
+        const last = Number(row.heartbeat_at ?? row.state_timestamp);
+        const message = `no heartbeat since ${new Date(last).toISOString()}: the process running this flow run died`;
+        const now = Date.now();
+        const state = makeState("Crashed", { message, timestamp: now });
+        await tx
+          .updateTable("flow_runs")
+          .set({ state_type: state.type, state_name: state.name, state_message: message, state_timestamp: now, end_time: now })
+          .where("id", "=", id)
+          .execute();
+        const open = await tx
+          .selectFrom("task_runs")
+          .select("id")
+          .where("flow_run_id", "=", id)
+          .where("state_type", "in", ["PENDING", "RUNNING", "SCHEDULED", "CANCELLING", "PAUSED"])
+          .execute();
+        const taskMessage = "the flow run crashed while this task run was active";
+        if (open.length) {
+          await tx
+            .updateTable("task_runs")
+            .set({ state_type: "CRASHED", state_name: "Crashed", state_message: taskMessage, state_timestamp: now, end_time: now })
+            .where("id", "in", open.map((r) => r.id))
+            .execute();
+        }
+        await this.insertStates(tx, [
+          { ...state, flowRunId: id, taskRunId: null },
+          ...open.map((r) => ({ ...makeState("Crashed", { message: taskMessage, timestamp: now }), flowRunId: id, taskRunId: r.id })),
+        ]);
+        return true;
+      });
+      if (result) crashed.push(id);
+    }
+    return crashed;
+  }
+
+  private async insertStates(tx: Tx, states: Omit<StateRecord, "id">[]): Promise<void> {
+    for (const part of chunks(states)) {
+      await tx
+        .insertInto("states")
+        .values(
+          part.map((s) => ({
+            flow_run_id: s.flowRunId,
+            task_run_id: s.taskRunId,
+            type: s.type,
+            name: s.name,
+            message: s.message ?? null,
+            timestamp: s.timestamp,
+            scheduled_at: s.scheduledAt ?? null,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  /**
+   * Applies a batch of writes in one transaction: a few multi-row statements per kind (see
+   * batch-sql.ts). Task runs are upserted with their latest snapshot, so a run created and
+   * finished within one batch costs one row write. Results are written before the task runs
+   * that point at them. SQLite: one synchronous BEGIN IMMEDIATE transaction, taken while holding
+   * Kysely's connection so no other query interleaves. PostgreSQL: one statement when it fits.
+   */
+  async applyWrites(ops: readonly WriteOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const taskRuns = new Map<string, TaskRun>();
+    const cache = new Map<string, CacheEntry>();
+    const batch: BatchRows = { results: [], taskRuns: [], dependencies: [], states: [], cache: [], logs: [] };
+    for (const op of ops) {
+      switch (op.kind) {
+        case "taskRun":
+          taskRuns.set(op.taskRun.id, op.taskRun);
+          break;
+        case "state":
+          batch.states.push(op.state);
+          break;
+        case "dependency":
+          batch.dependencies.push(op.dependency);
+          break;
+        case "result":
+          batch.results.push(op.result);
+          break;
+        case "cache":
+          cache.set(op.entry.cacheKey, op.entry);
+          break;
+        case "log":
+          batch.logs.push(op.log);
+          break;
+      }
+    }
+    batch.taskRuns = [...taskRuns.values()];
+    batch.cache = [...cache.values()];
+    const statements = batchStatements(batch);
+    if (statements.length === 0) return;
+    if (this.runSqliteBatch) {
+      const run = this.runSqliteBatch;
+      await this.db.connection().execute(async () => run(statements));
+      return;
+    }
+    const combined = combinedPostgresStatement(statements);
+    if (combined && this.pgPool && combined.params.length <= 400) {
+      // Small batches (a sequential flow's) repeat the same shape: a named statement is
+      // parsed and planned once per connection.
+      const name = `baton_${createHash("sha1").update(combined.sql).digest("hex").slice(0, 20)}`;
+      await this.pgPool.query({ name, text: combined.sql, values: combined.params });
+      return;
+    }
+    if (combined) {
+      await this.db.executeQuery(CompiledQuery.raw(combined.sql, combined.params));
+      return;
+    }
+    await this.db.transaction().execute(async (tx) => {
+      for (const s of statements) await tx.executeQuery(CompiledQuery.raw(toPostgres(s.sql), s.params));
+    });
+  }
+
+  async getTaskRun(id: string): Promise<TaskRun | undefined> {
+    const row = await this.db.selectFrom("task_runs").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? taskRunFromRow(row) : undefined;
+  }
+
+  async listTaskRuns(flowRunId: string): Promise<TaskRun[]> {
+    const rows = await this.db
+      .selectFrom("task_runs")
+      .selectAll()
+      .where("flow_run_id", "=", flowRunId)
+      .orderBy("created_at")
+      .orderBy("task_key")
+      .execute();
+    return rows.map(taskRunFromRow);
+  }
+
+  async listDependencies(flowRunId: string): Promise<TaskDependency[]> {
+    const rows = await this.db.selectFrom("task_dependencies").selectAll().where("flow_run_id", "=", flowRunId).execute();
+    return rows.map((r) => ({ taskRunId: r.task_run_id, upstreamTaskRunId: r.upstream_task_run_id, kind: r.kind as TaskDependency["kind"] }));
+  }
+
+  async stateHistory(runId: string): Promise<StateRecord[]> {
+    const flowRun = await this.db.selectFrom("flow_runs").select("id").where("id", "=", runId).executeTakeFirst();
+    const taskRun = flowRun ? undefined : await this.db.selectFrom("task_runs").select("flow_run_id").where("id", "=", runId).executeTakeFirst();
+    if (!flowRun && !taskRun) return [];
+    const rows = await this.db
+      .selectFrom("states")
+      .selectAll()
+      .$call((q) =>
+        flowRun
+          ? q.where("flow_run_id", "=", runId).where("task_run_id", "is", null)
+          : q.where("flow_run_id", "=", taskRun!.flow_run_id).where("task_run_id", "=", runId),
+      )
+      .orderBy("id")
+      .execute();
+    return rows.map(stateFromRow);
+  }
+
+  async getResult(id: string): Promise<ResultRecord | undefined> {
+    const row = await this.db.selectFrom("results").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!row) return undefined;
+    return { id: row.id, serializer: row.serializer, value: row.value, path: row.path, size: Number(row.size), createdAt: Number(row.created_at) };
+  }
+
+  async lookupCache(cacheKey: string, now: number): Promise<CacheEntry | undefined> {
+    const row = await this.db
+      .selectFrom("cache_entries")
+      .selectAll()
+      .where("cache_key", "=", cacheKey)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      cacheKey: row.cache_key,
+      resultId: row.result_id,
+      taskRunId: row.task_run_id,
+      expiresAt: row.expires_at == null ? null : Number(row.expires_at),
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  async listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]> {
+    let query = this.db.selectFrom("logs").selectAll().where("flow_run_id", "=", filter.flowRunId);
+    if (filter.taskRunId) query = query.where("task_run_id", "=", filter.taskRunId);
+    if (filter.minLevel) query = query.where("level", ">=", filter.minLevel);
+    if (filter.afterId) query = query.where("id", ">", filter.afterId);
+    const rows = await query.orderBy("id").limit(filter.limit ?? 1000).execute();
+    return rows.map(logFromRow);
+  }
+}

@@ -1,0 +1,11 @@
+/** The numbered migrations, in order. Shipped migrations are immutable: add a new file instead. */
+import type { Kysely } from "kysely";
+import type { Dialect } from "../dialect.ts";
+import * as m0001 from "./0001_init.ts";
+
+export interface NumberedMigration {
+  name: string;
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+export const MIGRATIONS: readonly NumberedMigration[] = [{ name: "0001_init", up: m0001.up }];

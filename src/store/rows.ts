@@ -1,0 +1,125 @@
+/** Conversions between table rows and the Store's records. */
+import type { Selectable } from "kysely";
+import type { ErrorInfo } from "../core/errors.ts";
+import type { State, StateName, StateType } from "../core/states.ts";
+import type { FlowRunsTable, FlowsTable, LogsTable, StatesTable, TaskRunsTable } from "./schema.ts";
+import type { FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun } from "./types.ts";
+
+const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
+
+function stateOf(row: {
+  state_type: string;
+  state_name: string;
+  state_message: string | null;
+  state_timestamp: number;
+  scheduled_at: number | null;
+}): State {
+  return {
+    type: row.state_type as StateType,
+    name: row.state_name as StateName,
+    message: row.state_message,
+    timestamp: Number(row.state_timestamp),
+    scheduledAt: row.scheduled_at == null ? null : Number(row.scheduled_at),
+  };
+}
+
+const num = (v: number | null): number | null => (v == null ? null : Number(v));
+
+export function flowFromRow(row: Selectable<FlowsTable>): FlowRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    tags: json(row.tags, []),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function flowRunFromRow(row: Selectable<FlowRunsTable> & { flow_name: string }): FlowRun {
+  return {
+    id: row.id,
+    flowId: row.flow_id,
+    flowName: row.flow_name,
+    name: row.name,
+    parentFlowRunId: row.parent_flow_run_id,
+    parentTaskRunId: row.parent_task_run_id,
+    state: stateOf(row),
+    parameters: json(row.parameters, {}),
+    tags: json(row.tags, []),
+    runCount: Number(row.run_count),
+    createdAt: Number(row.created_at),
+    startTime: num(row.start_time),
+    endTime: num(row.end_time),
+    heartbeatAt: num(row.heartbeat_at),
+    heartbeatMs: num(row.heartbeat_ms),
+    resultId: row.result_id,
+    error: json<ErrorInfo | null>(row.error, null),
+    version: row.version,
+  };
+}
+
+export function taskRunFromRow(row: Selectable<TaskRunsTable>): TaskRun {
+  return {
+    id: row.id,
+    flowRunId: row.flow_run_id,
+    taskKey: row.task_key,
+    taskName: row.task_name,
+    state: stateOf(row),
+    runCount: Number(row.run_count),
+    cacheKey: row.cache_key,
+    resultId: row.result_id,
+    error: json<ErrorInfo | null>(row.error, null),
+    tags: json(row.tags, []),
+    createdAt: Number(row.created_at),
+    startTime: num(row.start_time),
+    endTime: num(row.end_time),
+  };
+}
+
+export function taskRunToRow(run: TaskRun): Selectable<TaskRunsTable> {
+  return {
+    id: run.id,
+    flow_run_id: run.flowRunId,
+    task_key: run.taskKey,
+    task_name: run.taskName,
+    state_type: run.state.type,
+    state_name: run.state.name,
+    state_message: run.state.message ?? null,
+    state_timestamp: run.state.timestamp,
+    scheduled_at: run.state.scheduledAt ?? null,
+    run_count: run.runCount,
+    cache_key: run.cacheKey,
+    result_id: run.resultId,
+    error: run.error ? JSON.stringify(run.error) : null,
+    tags: JSON.stringify(run.tags),
+    created_at: run.createdAt,
+    start_time: run.startTime,
+    end_time: run.endTime,
+  };
+}
+
+export function stateFromRow(row: Selectable<StatesTable>): StateRecord {
+  return {
+    id: Number(row.id),
+    flowRunId: row.flow_run_id,
+    taskRunId: row.task_run_id,
+    type: row.type as StateType,
+    name: row.name as StateName,
+    message: row.message,
+    timestamp: Number(row.timestamp),
+    scheduledAt: num(row.scheduled_at),
+  };
+}
+
+export function logFromRow(row: Selectable<LogsTable>): LogRecord {
+  return {
+    id: Number(row.id),
+    flowRunId: row.flow_run_id,
+    taskRunId: row.task_run_id,
+    level: Number(row.level),
+    message: row.message,
+    timestamp: Number(row.timestamp),
+    extra: json(row.extra, null),
+  };
+}
