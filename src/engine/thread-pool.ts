@@ -4,14 +4,13 @@
  * boundary through the result serialiser, so a value that could not be stored fails the same
  * way here. Aborting a job (a timeout, a cancelled flow) terminates its thread.
  */
-import fs from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { deserialize, serialize } from "../core/serializer.ts";
 
-const here = fileURLToPath(new URL(".", import.meta.url));
-const WORKER_ENTRY = fs.existsSync(`${here}thread-worker.mjs`) ? `${here}thread-worker.mjs` : `${here}../../src/engine/thread-worker.mjs`;
+// Beside this file both in src/ and in dist/ (the build copies it).
+const WORKER_ENTRY = fileURLToPath(new URL("thread-worker.mjs", import.meta.url));
 
 export interface ThreadJob {
   moduleUrl: string;

@@ -15,8 +15,11 @@ import { registerTask } from "../engine/task-registry.ts";
 import { submitTask, type TaskDefinition } from "../engine/task-runner.ts";
 import { callerModuleUrl } from "./caller.ts";
 
-/** An argument that may also be given as a future of that value. */
-export type Futurable<T> = T | TaskFuture<T>;
+/** An argument that may also be given as a future of that value, or hold futures inside arrays and plain objects. */
+export type Futurable<T> =
+  | T
+  | TaskFuture<T>
+  | (T extends readonly (infer U)[] ? readonly Futurable<U>[] : T extends Record<string, unknown> ? { [K in keyof T]: Futurable<T[K]> } : never);
 type TaskArgs<A extends unknown[]> = { [K in keyof A]: Futurable<A[K]> };
 type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | Unmapped<A[K]> | Unmapped<TaskFuture<A[K]>> };
 

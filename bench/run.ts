@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: engine overhead with every state persisted, on SQLite and PostgreSQL.
+ *   - mapped:     one flow, 10,000 trivial tasks from task.map
+ *   - sequential: one flow, a chain of 1,000 trivial tasks, each awaiting the previous
+ *   - empty flow: a flow with no tasks (create, run, complete)
+ *   - threads:    8 CPU-bound tasks, on the event loop vs the worker-thread pool
+ * Options: --only sqlite|postgres, --mapped N, --sequential N. PostgreSQL: BENCH_PG_URL
+ * (default: a fresh database on postgres://postgres@127.0.0.1:5432).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Table from "cli-table3";
+import pg from "pg";
+import { configure, flow, shutdown, task } from "../src/index.ts";
+import { burnAsync, burnThreads } from "./cpu-tasks.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const MAPPED = Number(opt("mapped", "10000"));
+const SEQUENTIAL = Number(opt("sequential", "1000"));
+const only = opt("only", "");
+
+const noop = task(async function benchNoop(i: number) {
+  return i;
+});
+const mapped = flow(async function benchMapped(p: { n: number }) {
+  const values = await Promise.all(noop.map([...Array(p.n).keys()]));
+  return values.length;
+});
+const sequential = flow(async function benchSequential(p: { n: number }) {
+  let x = 0;
+  for (let i = 0; i < p.n; i++) x = await noop(x + 1);
+  return x;
+});
+const empty = flow(async function benchEmpty() {
+  return 1;
+});
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+async function pgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (process.env.BENCH_PG_URL) return { url: process.env.BENCH_PG_URL, drop: async () => undefined };
+  const admin = "postgres://postgres@127.0.0.1:5432/postgres";
+  const name = `baton_bench_${process.pid}`;
+  const client = new pg.Client(admin);
+  await client.connect();
+  await client.query(`drop database if exists ${name} with (force)`);
+  await client.query(`create database ${name}`);
+  await client.end();
+  return {
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    drop: async () => {
+      const c = new pg.Client(admin);
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+const rows: string[][] = [];
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-bench-"));
+
+async function benchStore(label: string, url: string): Promise<void> {
+  await configure({ databaseUrl: url, resultsDir: path.join(home, "results"), logLevel: "silent" });
+  await mapped({ n: 500 }); // warm-up: connections, prepared statements, JIT
+  await sequential({ n: 100 });
+  const tMapped = await time(() => mapped({ n: MAPPED }));
+  rows.push([label, `mapped (${MAPPED.toLocaleString("en")} tasks)`, fmt(MAPPED / (tMapped / 1000)), fmt((tMapped * 1000) / MAPPED), fmt(tMapped)]);
+  const tSeq = await time(() => sequential({ n: SEQUENTIAL }));
+  rows.push([label, `sequential (${SEQUENTIAL.toLocaleString("en")} tasks)`, fmt(SEQUENTIAL / (tSeq / 1000)), fmt((tSeq * 1000) / SEQUENTIAL), fmt(tSeq)]);
+  const runs = 200;
+  const tEmpty = await time(async () => {
+    for (let i = 0; i < runs; i++) await empty();
+  });
+  rows.push([label, `empty flow (x${runs})`, "-", fmt((tEmpty * 1000) / runs), fmt(tEmpty)]);
+  await shutdown();
+  if (label === "postgres") rows.push([label, "reference: one bare commit (1-row insert)", "-", fmt(await bareCommitMicros(url)), "-"]);
+}
+
+/** What one commit costs on this PostgreSQL: the bound for a sequential task. */
+async function bareCommitMicros(url: string): Promise<number> {
+  const client = new pg.Client(url);
+  await client.connect();
+  // A logged table (a temporary one skips the WAL and would flatter the figure).
+  await client.query("create table if not exists bench_commit (id serial primary key, v text)");
+  const n = 500;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await client.query("insert into bench_commit (v) values ($1)", ["x"]);
+  const micros = ((performance.now() - start) * 1000) / n;
+  await client.query("drop table bench_commit");
+  await client.end();
+  return micros;
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString("en") : n.toFixed(1);
+}
+
+if (!only || only === "sqlite") await benchStore("sqlite", `sqlite://${path.join(home, "bench.db")}`);
+if (!only || only === "postgres") {
+  const db = await pgDatabase();
+  try {
+    await benchStore("postgres", db.url);
+  } finally {
+    await db.drop();
+  }
+}
+
+const plain = { head: [], border: [] };
+const overhead = new Table({ head: ["store", "scenario", "tasks/s", "µs per task (flow)", "total ms"], style: plain });
+overhead.push(...rows);
+console.log(`\nEngine overhead, every state persisted (node ${process.version}, ${os.availableParallelism()} cores)`);
+console.log(overhead.toString());
+
+// Thread runner: 8 CPU-bound tasks, each ~0.3 s of arithmetic.
+await configure({ databaseUrl: `sqlite://${path.join(home, "threads.db")}`, resultsDir: path.join(home, "results"), logLevel: "silent" });
+const ROUNDS = 12_000_000;
+const onLoop = flow(async function benchCpuAsync() {
+  return Promise.all(burnAsync.map(Array(8).fill(ROUNDS)));
+});
+const onThreads = flow(async function benchCpuThreads() {
+  return Promise.all(burnThreads.map(Array(8).fill(ROUNDS)));
+});
+await onThreads(); // start the pool's threads and load the module once
+const tLoop = await time(() => onLoop());
+const tThreads = await time(() => onThreads());
+const threads = new Table({ head: ["runner", "8 CPU-bound tasks (ms)", "speed-up"], style: plain });
+threads.push(["async (event loop)", fmt(tLoop), "1.0x"], [`threads (${os.availableParallelism()} threads)`, fmt(tThreads), `${(tLoop / tThreads).toFixed(2)}x`]);
+console.log("\nCPU-bound tasks: event loop vs worker threads");
+console.log(threads.toString());
+await shutdown();
+fs.rmSync(home, { recursive: true, force: true });
