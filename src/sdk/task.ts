@@ -21,7 +21,7 @@ export type Futurable<T> =
   | TaskFuture<T>
   | (T extends readonly (infer U)[] ? readonly Futurable<U>[] : T extends Record<string, unknown> ? { [K in keyof T]: Futurable<T[K]> } : never);
 type TaskArgs<A extends unknown[]> = { [K in keyof A]: Futurable<A[K]> };
-type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | Unmapped<A[K]> | Unmapped<TaskFuture<A[K]>> };
+type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<Futurable<A[K]>> | Unmapped<Futurable<A[K]>> };
 
 export interface Task<A extends unknown[], R> {
   /** Runs the task and waits for its result (inside a flow: as a task run). */

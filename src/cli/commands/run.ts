@@ -27,7 +27,7 @@ export function registerRun(program: Command): void {
         process.stdout.write(`\nFlow run ${outcome.name} (${outcome.id}) of "${target.flowName}" ended ${outcome.state.name} in ${seconds} s\n`);
         process.stdout.write(`Task runs: ${summariseTaskRuns(taskRuns)}\n`);
         if (outcome.state.type === "COMPLETED") process.stdout.write(`Result: ${preview(outcome.result)}\n`);
-        else process.stdout.write(`Error: ${outcome.error?.message ?? outcome.state.message ?? "unknown"}\nResume it with: baton flow-run retry ${outcome.id}\n`);
+        else process.stdout.write(`Error: ${outcome.error?.message ?? outcome.state.message ?? "unknown"}\n`);
       }
       await shutdown();
       if (outcome.state.type !== "COMPLETED") process.exitCode = 1;
@@ -45,5 +45,7 @@ function preview(value: unknown): string {
   } catch {
     text = String(value);
   }
+  // Arrays of scalars on one line: a confusion matrix stays readable.
+  text = text.replace(/\[\s*((?:-?[\d.e+-]+|"[^"\n]*"|true|false|null)(?:,\s*(?:-?[\d.e+-]+|"[^"\n]*"|true|false|null))*)\s*\]/g, (_m, items: string) => `[${items.replace(/\s*\n\s*/g, " ")}]`);
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
