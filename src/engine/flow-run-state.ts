@@ -58,6 +58,33 @@ export class FlowRunState {
     this.controller = flowController();
   }
 
+  /**
+   * Lineage for values passed on directly (`const rows = await load(); fit(rows)`): which task
+   * run produced an object, by identity, as Prefect does. Primitives carry no identity, so only
+   * objects (and the objects directly inside a returned plain object or array) are tracked.
+   */
+  private readonly producers = new WeakMap<object, string>();
+
+  noteResult(value: unknown, taskRunId: string): void {
+    if (value === null || typeof value !== "object") return;
+    this.producers.set(value, taskRunId);
+    const children = Array.isArray(value) ? value : Object.getPrototypeOf(value) === Object.prototype ? Object.values(value) : [];
+    for (const child of children.slice(0, 1000)) if (child !== null && typeof child === "object" && !this.producers.has(child)) this.producers.set(child, taskRunId);
+  }
+
+  /** Task runs that produced the objects among `args` (top level, or one level inside arrays). */
+  producersOf(args: readonly unknown[]): string[] {
+    const found = new Set<string>();
+    const visit = (value: unknown, depth: number) => {
+      if (value === null || typeof value !== "object") return;
+      const producer = this.producers.get(value);
+      if (producer) found.add(producer);
+      else if (depth === 0 && Array.isArray(value)) for (const item of value.slice(0, 1000)) visit(item, 1);
+    };
+    for (const arg of args) visit(arg, 0);
+    return [...found];
+  }
+
   remember(taskRun: TaskRun): void {
     this.prior.set(taskRun.taskKey, taskRun);
   }

@@ -46,7 +46,10 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
 
   if (prior && prior.state.type === "COMPLETED" && prior.resultId) {
     // Finished in an earlier attempt: reuse the stored result, run nothing.
-    const promise = flow.runtime.results.load(prior.resultId) as Promise<R>;
+    const promise = flow.runtime.results.load(prior.resultId).then((value) => {
+      flow.noteResult(value, prior.id);
+      return value as R;
+    });
     const future = new TaskFuture<R>(prior.id, name, key, promise, prior.state);
     flow.track(promise);
     return future;
@@ -135,7 +138,9 @@ class TaskExecution<R> {
           {},
           this.run.state.type === "COMPLETED",
         );
-    for (const up of this.upstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: up.id, kind: "data" } });
+    const dataUpstream = new Set([...this.upstream.map((f) => f.id), ...this.flow.producersOf(this.args)]);
+    dataUpstream.delete(this.run.id);
+    for (const id of dataUpstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: id, kind: "data" } });
     for (const up of this.waitFor) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: up.id, kind: "wait" } });
     this.flow.runtime.batcher.post(ops);
     this.execute().then(this.resolve, this.reject);
@@ -224,6 +229,7 @@ class TaskExecution<R> {
     const cached = makeState("Cached", { message: `cache hit (task run ${entry.taskRunId})` });
     await this.flow.runtime.batcher.write(this.transition(cached, { cacheKey, resultId: entry.resultId, endTime: cached.timestamp }));
     this.flow.remember(this.run);
+    this.flow.noteResult(value, this.run.id);
     return { hit: true, value };
   }
 
@@ -286,6 +292,7 @@ class TaskExecution<R> {
     ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null }));
     await this.flow.runtime.batcher.write(ops);
     this.flow.remember(this.run);
+    this.flow.noteResult(value, this.run.id);
     await this.runHooks(this.def.options.onCompletion, completed, attempt, undefined, value);
     return value;
   }

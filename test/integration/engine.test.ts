@@ -86,6 +86,9 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     const pickDeps = deps.filter((d) => d.taskRunId === byKey.get("pick-0")!.id);
     expect(pickDeps.map((d) => d.upstreamTaskRunId).sort()).toEqual(["total-0", "total-1", "total-2"].map((k) => byKey.get(k)!.id).sort());
     expect(pickDeps.every((d) => d.kind === "data")).toBe(true);
+    // A value passed on directly (await load(), then total(rows)) is traced to its producer.
+    for (const key of ["total-0", "total-1", "total-2"])
+      expect(deps.filter((d) => d.taskRunId === byKey.get(key)!.id).map((d) => d.upstreamTaskRunId)).toEqual([byKey.get("load-0")!.id]);
     expect(deps.filter((d) => d.taskRunId === byKey.get("after-0")!.id)).toEqual([
       { taskRunId: byKey.get("after-0")!.id, upstreamTaskRunId: byKey.get("pick-0")!.id, kind: "wait" },
     ]);
