@@ -44,6 +44,14 @@ export class RunNotFoundError extends BatonError {
   }
 }
 
+/** A pagination cursor that this store did not issue. */
+export class InvalidCursorError extends BatonError {
+  override name = "InvalidCursorError";
+  constructor(readonly cursor: string) {
+    super(`invalid cursor "${cursor.slice(0, 40)}": pass the nextCursor of a previous page`);
+  }
+}
+
 /** A state change refused by the orchestration rules. */
 export class InvalidTransitionError extends BatonError {
   override name = "InvalidTransitionError";

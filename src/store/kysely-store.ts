@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { decideTransition } from "../core/transitions.ts";
 import { makeState, type State } from "../core/states.ts";
-import { RunNotFoundError, StoreOpenError } from "../core/errors.ts";
+import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
@@ -23,6 +23,8 @@ import type {
   FlowRunFilter,
   LogRecord,
   NewFlowRun,
+  Page,
+  TailPosition,
   ResultRecord,
   SetStateOptions,
   SetStateResult,
@@ -37,6 +39,18 @@ type Tx = Kysely<Database> | Transaction<Database>;
 
 /** Heartbeat interval assumed for runs that did not record theirs (the engine's default). */
 const DEFAULT_HEARTBEAT_MS = 30_000;
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(`${createdAt}:${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const text = Buffer.from(cursor, "base64url").toString();
+  const sep = text.indexOf(":");
+  const createdAt = Number(text.slice(0, sep));
+  if (sep <= 0 || !Number.isFinite(createdAt)) throw new InvalidCursorError(cursor);
+  return { createdAt, id: text.slice(sep + 1) };
+}
 
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 400;
@@ -222,17 +236,78 @@ export class KyselyStore implements Store {
   }
 
   async listFlowRuns(filter: FlowRunFilter = {}): Promise<FlowRun[]> {
+    return (await this.pageFlowRuns(filter)).items;
+  }
+
+  async pageFlowRuns(filter: FlowRunFilter = {}): Promise<Page<FlowRun>> {
+    const limit = filter.limit ?? 200;
     let query = this.flowRunQuery();
     if (filter.flowName) query = query.where("flows.name", "=", filter.flowName);
     if (filter.stateTypes?.length) query = query.where("flow_runs.state_type", "in", filter.stateTypes);
     if (filter.stateNames?.length) query = query.where("flow_runs.state_name", "in", filter.stateNames);
     if (filter.parentFlowRunId) query = query.where("flow_runs.parent_flow_run_id", "=", filter.parentFlowRunId);
+    if (filter.createdAfter != null) query = query.where("flow_runs.created_at", ">=", filter.createdAfter);
+    if (filter.createdBefore != null) query = query.where("flow_runs.created_at", "<", filter.createdBefore);
+    // Tags are a JSON array of strings: match the quoted tag, with LIKE's wildcards escaped.
+    for (const tag of filter.tags ?? [])
+      query = query.where(sql<boolean>`flow_runs.tags like ${`%${JSON.stringify(tag).replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+    if (filter.cursor) {
+      const { createdAt, id } = decodeCursor(filter.cursor);
+      query = query.where((eb) =>
+        eb.or([eb("flow_runs.created_at", "<", createdAt), eb.and([eb("flow_runs.created_at", "=", createdAt), eb("flow_runs.id", "<", id)])]),
+      );
+    }
     const rows = await query
       .orderBy("flow_runs.created_at", "desc")
       .orderBy("flow_runs.id", "desc")
-      .limit(filter.limit ?? 200)
+      .limit(limit + 1)
       .execute();
-    return rows.map(flowRunFromRow);
+    const items = rows.slice(0, limit).map(flowRunFromRow);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  async deleteFlowRun(id: string): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const found = await tx.selectFrom("flow_runs").select("id").where("id", "=", id).executeTakeFirst();
+      if (!found) return false;
+      await tx.deleteFrom("states").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("logs").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("task_dependencies").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("task_runs").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("flow_runs").where("id", "=", id).execute();
+      return true;
+    });
+  }
+
+  async getFlow(idOrName: string): Promise<FlowRecord | undefined> {
+    const row = await this.db
+      .selectFrom("flows")
+      .selectAll()
+      .where((eb) => eb.or([eb("id", "=", idOrName), eb("name", "=", idOrName)]))
+      .executeTakeFirst();
+    return row ? flowFromRow(row) : undefined;
+  }
+
+  async deleteLogsBefore(before: number): Promise<number> {
+    const result = await this.db.deleteFrom("logs").where("timestamp", "<", before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+    const [states, logs] = await Promise.all([
+      this.db.selectFrom("states").selectAll().where("id", ">", after.stateId).orderBy("id").limit(limit).execute(),
+      this.db.selectFrom("logs").selectAll().where("id", ">", after.logId).orderBy("id").limit(limit).execute(),
+    ]);
+    return { states: states.map(stateFromRow), logs: logs.map(logFromRow) };
+  }
+
+  async tailPosition(): Promise<TailPosition> {
+    const [s, l] = await Promise.all([
+      this.db.selectFrom("states").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst(),
+      this.db.selectFrom("logs").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst(),
+    ]);
+    return { stateId: Number(s?.max ?? 0), logId: Number(l?.max ?? 0) };
   }
 
   /**
@@ -414,6 +489,15 @@ export class KyselyStore implements Store {
   async getTaskRun(id: string): Promise<TaskRun | undefined> {
     const row = await this.db.selectFrom("task_runs").selectAll().where("id", "=", id).executeTakeFirst();
     return row ? taskRunFromRow(row) : undefined;
+  }
+
+  async getTaskRuns(ids: readonly string[]): Promise<TaskRun[]> {
+    const out: TaskRun[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.selectFrom("task_runs").selectAll().where("id", "in", ids.slice(i, i + 500)).execute();
+      out.push(...rows.map(taskRunFromRow));
+    }
+    return out;
   }
 
   async listTaskRuns(flowRunId: string): Promise<TaskRun[]> {

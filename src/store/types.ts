@@ -114,7 +114,27 @@ export interface FlowRunFilter {
   stateTypes?: StateType[];
   stateNames?: StateName[];
   parentFlowRunId?: string;
+  /** Runs carrying every one of these tags. */
+  tags?: string[];
+  /** Created at or after (epoch ms). */
+  createdAfter?: number;
+  /** Created before (epoch ms). */
+  createdBefore?: number;
   limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** The newest ids of the append-only tables, for tailing them. */
+export interface TailPosition {
+  stateId: number;
+  logId: number;
 }
 
 export interface SetStateOptions {
@@ -153,10 +173,16 @@ export interface Store {
 
   upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord>;
   listFlows(): Promise<FlowRecord[]>;
+  /** A flow by id or by name. */
+  getFlow(idOrName: string): Promise<FlowRecord | undefined>;
 
   createFlowRun(run: NewFlowRun): Promise<FlowRun>;
   getFlowRun(id: string): Promise<FlowRun | undefined>;
   listFlowRuns(filter?: FlowRunFilter): Promise<FlowRun[]>;
+  /** Newest first, with a cursor for the next page. */
+  pageFlowRuns(filter?: FlowRunFilter): Promise<Page<FlowRun>>;
+  /** Deletes a flow run with its task runs, states, dependencies and logs. False if absent. */
+  deleteFlowRun(id: string): Promise<boolean>;
   /** Proposes a state through the orchestration rules, atomically. */
   setFlowRunState(id: string, state: State, options?: SetStateOptions): Promise<SetStateResult>;
   heartbeatFlowRun(id: string, at: number): Promise<void>;
@@ -169,6 +195,8 @@ export interface Store {
   /** Applies a batch of writes in one transaction. */
   applyWrites(ops: readonly WriteOp[]): Promise<void>;
   getTaskRun(id: string): Promise<TaskRun | undefined>;
+  /** The task runs among `ids` that exist. */
+  getTaskRuns(ids: readonly string[]): Promise<TaskRun[]>;
   listTaskRuns(flowRunId: string): Promise<TaskRun[]>;
   listDependencies(flowRunId: string): Promise<TaskDependency[]>;
   stateHistory(runId: string): Promise<StateRecord[]>;
@@ -177,4 +205,10 @@ export interface Store {
   lookupCache(cacheKey: string, now: number): Promise<CacheEntry | undefined>;
 
   listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]>;
+  /** Deletes logs older than `before` (epoch ms); returns how many. */
+  deleteLogsBefore(before: number): Promise<number>;
+
+  /** States and logs written after a position, oldest first: the feed of live events. */
+  tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
+  tailPosition(): Promise<TailPosition>;
 }

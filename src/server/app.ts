@@ -1,0 +1,129 @@
+/**
+ * The Baton API server (Fastify): REST under /api validated by JSON schemas that also produce
+ * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys, an audit
+ * line for every mutating call, and the background services (crashed-run detector, log
+ * retention).
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import swagger from "@fastify/swagger";
+import { Ajv } from "ajv";
+import type { Store } from "../store/types.ts";
+import { errorHandler, sendError } from "./errors.ts";
+import { EventHub } from "./events.ts";
+import { SHARED_SCHEMAS } from "./schemas.ts";
+import { flowRunRoutes } from "./routes/flow-runs.ts";
+import { runDataRoutes } from "./routes/runs-data.ts";
+import { batchRoutes } from "./routes/batch.ts";
+import { eventRoutes, flowRoutes, healthRoutes } from "./routes/flows.ts";
+import { startServices, type ServiceOptions } from "./services.ts";
+
+export const SERVER_VERSION = "0.1.0";
+
+export type ApiKeyRole = "admin" | "worker";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    apiKeyRole: ApiKeyRole | "anonymous";
+  }
+}
+
+export interface ServerOptions extends Partial<ServiceOptions> {
+  store: Store;
+  /** Maximum request body in bytes (default 16 MiB). */
+  bodyLimit?: number;
+  /** `role:secret` pairs (role admin or worker); empty = no authentication. */
+  apiKeys?: string[];
+  /** pino logger options, or false. */
+  logger?: boolean | object;
+  /** How often the event hub tails the store (ms). */
+  eventPollMs?: number;
+}
+
+export interface BatonServer {
+  app: FastifyInstance;
+  hub: EventHub;
+  close(): Promise<void>;
+}
+
+/** Parses `role:secret` (a bare secret is an admin key). */
+export function parseApiKeys(keys: readonly string[]): Map<string, ApiKeyRole> {
+  const out = new Map<string, ApiKeyRole>();
+  for (const entry of keys) {
+    const [role, secret] = entry.includes(":") ? (entry.split(/:(.*)/s) as [string, string]) : ["admin", entry];
+    if (role !== "admin" && role !== "worker") throw new TypeError(`API key role must be admin or worker, got "${role}"`);
+    if (secret.length < 8) throw new TypeError("API keys must be at least 8 characters long");
+    out.set(secret, role);
+  }
+  return out;
+}
+
+export async function buildServer(options: ServerOptions): Promise<BatonServer> {
+  const { store } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    // Query strings arrive as text: coerce them ("?limit=5"). Bodies are JSON: no coercion,
+    // so a number sent as a string is an error that names the field.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  });
+  const bodyAjv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, discriminator: true, strict: false, allErrors: false });
+  const queryAjv = new Ajv({ removeAdditional: false, coerceTypes: "array", useDefaults: true, strict: false, allErrors: false });
+  for (const schema of SHARED_SCHEMAS) {
+    bodyAjv.addSchema(schema);
+    queryAjv.addSchema(schema);
+    app.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv.compile(schema) : queryAjv.compile(schema)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: "Baton API", version: SERVER_VERSION, description: "Workflow orchestration for AI and data pipelines" },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  const keys = parseApiKeys(options.apiKeys ?? []);
+  app.decorateRequest("apiKeyRole", "anonymous");
+  app.addHook("onRequest", async (request, reply) => {
+    if (keys.size === 0) {
+      request.apiKeyRole = "admin";
+      return;
+    }
+    if (request.url === "/api/health" || request.url === "/api/openapi.json") return;
+    const header = request.headers.authorization ?? "";
+    const role = keys.get(header.startsWith("Bearer ") ? header.slice(7) : "");
+    if (!role) return sendError(reply, 401, "UNAUTHORIZED", "this server requires an API key: send Authorization: Bearer <key>");
+    request.apiKeyRole = role;
+  });
+  app.addHook("onResponse", async (request: FastifyRequest, reply) => {
+    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return;
+    request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`));
+
+  const hub = new EventHub(store, options.eventPollMs ?? 200);
+  healthRoutes(app, store, SERVER_VERSION);
+  flowRoutes(app, store);
+  flowRunRoutes(app, store);
+  runDataRoutes(app, store);
+  batchRoutes(app, store);
+  eventRoutes(app, hub);
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.ready();
+  await hub.start();
+  const services = startServices(store, options, app.log);
+  return {
+    app,
+    hub,
+    close: async () => {
+      services.stop();
+      hub.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Every error leaves the API as `{ "error": { "code", "message", "details" } }` with a 4xx for
+ * anything the caller can fix, naming the field and the problem. Only a bug is a 500.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { BatonError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function notFound(what: string, id: string): ApiError {
+  return new ApiError(404, "NOT_FOUND", `${what} ${id} was not found`);
+}
+
+interface AjvIssue {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** "body.state.name must be one of Scheduled, Late, …" from ajv's report. */
+function validationMessage(error: FastifyError): { message: string; details: unknown } {
+  const issues = (error.validation ?? []) as AjvIssue[];
+  const part = error.validationContext ?? "request";
+  const messages = issues.map((issue) => {
+    const field = `${part}${(issue.instancePath ?? "").replace(/\//g, ".")}`;
+    if (issue.keyword === "additionalProperties") return `${field} has an unknown field "${String(issue.params?.additionalProperty)}"`;
+    if (issue.keyword === "required") return `${field}.${String(issue.params?.missingProperty)} is required`;
+    if (issue.keyword === "enum") return `${field} must be one of ${(issue.params?.allowedValues as unknown[]).join(", ")}`;
+    return `${field} ${issue.message ?? "is invalid"}`;
+  });
+  return { message: messages.join("; ") || error.message, details: issues.map((i) => ({ path: i.instancePath, keyword: i.keyword, params: i.params })) };
+}
+
+export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown): FastifyReply {
+  return reply.status(status).send({ error: { code, message, details: details ?? null } });
+}
+
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof ApiError) return sendError(reply, error.statusCode, error.code, error.message, error.details);
+  if (error.validation) {
+    const { message, details } = validationMessage(error);
+    return sendError(reply, 400, "VALIDATION_ERROR", message, details);
+  }
+  if (error instanceof RunNotFoundError) return sendError(reply, 404, "NOT_FOUND", error.message);
+  if (error instanceof InvalidTransitionError) return sendError(reply, 409, "INVALID_TRANSITION", error.message, { rule: error.rule });
+  if (error instanceof InvalidCursorError || error instanceof SerializationError) return sendError(reply, 400, "BAD_REQUEST", error.message);
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return sendError(reply, 413, "BODY_TOO_LARGE", `request body is larger than the server's limit of ${request.server.initialConfig.bodyLimit} bytes`);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return sendError(reply, 415, "UNSUPPORTED_MEDIA_TYPE", `send JSON with content-type application/json (got ${request.headers["content-type"] ?? "none"})`);
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return sendError(reply, 400, "BAD_REQUEST", "the JSON body is empty");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return sendError(reply, 400, "MALFORMED_JSON", `the body is not valid JSON: ${error.message}`);
+  }
+  if (error instanceof SyntaxError) return sendError(reply, 400, "MALFORMED_JSON", `the body is not valid JSON: ${error.message}`);
+  if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
+    return sendError(reply, error.statusCode, error.code ?? "BAD_REQUEST", error.message);
+  if (error instanceof BatonError) return sendError(reply, 400, "BAD_REQUEST", error.message);
+  request.log.error({ err: error }, "unhandled error");
+  return sendError(reply, 500, "INTERNAL", "internal server error; the server log has the details");
+}

@@ -1,0 +1,166 @@
+/**
+ * The batch endpoint: a running flow (remote mode) reports many task-run transitions, results,
+ * dependencies, cache entries and logs in one request, applied in one transaction. Every
+ * task-run transition is checked against the orchestration rules from the state stored (or
+ * reported earlier in the same batch); one invalid transition refuses the whole batch.
+ */
+import type { FastifyInstance } from "fastify";
+import { decideTransition } from "../../core/transitions.ts";
+import type { State } from "../../core/states.ts";
+import type { Store, WriteOp } from "../../store/types.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { errorResponses, uuid } from "../schemas.ts";
+
+const nullableNumber = { anyOf: [{ type: "number" }, { type: "null" }] } as const;
+const nullableString = { anyOf: [{ type: "string" }, { type: "null" }] } as const;
+const stateFields = {
+  type: { type: "string" },
+  name: { type: "string" },
+  timestamp: { type: "number" },
+  message: nullableString,
+  scheduledAt: nullableNumber,
+} as const;
+
+const opSchema = {
+  type: "object",
+  required: ["kind"],
+  discriminator: { propertyName: "kind" },
+  oneOf: [
+    {
+      properties: {
+        kind: { const: "taskRun" },
+        force: { type: "boolean" },
+        taskRun: {
+          type: "object",
+          properties: {
+            id: uuid,
+            flowRunId: uuid,
+            taskKey: { type: "string", minLength: 1, maxLength: 500 },
+            taskName: { type: "string", minLength: 1, maxLength: 200 },
+            state: { $ref: "State#" },
+            runCount: { type: "integer", minimum: 0 },
+            cacheKey: nullableString,
+            resultId: { anyOf: [uuid, { type: "null" }] },
+            error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
+            tags: { type: "array", items: { type: "string" } },
+            createdAt: { type: "number" },
+            startTime: nullableNumber,
+            endTime: nullableNumber,
+          },
+          required: ["id", "flowRunId", "taskKey", "taskName", "state", "runCount", "tags", "createdAt"],
+          additionalProperties: false,
+        },
+      },
+      required: ["taskRun"],
+      additionalProperties: false,
+    },
+    {
+      properties: {
+        kind: { const: "state" },
+        state: {
+          type: "object",
+          properties: { ...stateFields, flowRunId: uuid, taskRunId: { anyOf: [uuid, { type: "null" }] } },
+          required: ["type", "name", "timestamp", "flowRunId"],
+          additionalProperties: false,
+        },
+      },
+      required: ["state"],
+      additionalProperties: false,
+    },
+    {
+      properties: { kind: { const: "dependency" }, dependency: { $ref: "TaskDependency#" } },
+      required: ["dependency"],
+      additionalProperties: false,
+    },
+    {
+      properties: {
+        kind: { const: "result" },
+        result: {
+          type: "object",
+          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: { type: "integer" }, createdAt: { type: "number" } },
+          required: ["id", "serializer", "value", "size", "createdAt"],
+          additionalProperties: false,
+        },
+      },
+      required: ["result"],
+      additionalProperties: false,
+    },
+    {
+      properties: {
+        kind: { const: "cache" },
+        entry: {
+          type: "object",
+          properties: { cacheKey: { type: "string", maxLength: 1000 }, resultId: uuid, taskRunId: uuid, expiresAt: nullableNumber, createdAt: { type: "number" } },
+          required: ["cacheKey", "resultId", "taskRunId", "createdAt"],
+          additionalProperties: false,
+        },
+      },
+      required: ["entry"],
+      additionalProperties: false,
+    },
+    {
+      properties: {
+        kind: { const: "log" },
+        log: {
+          type: "object",
+          properties: {
+            flowRunId: uuid,
+            taskRunId: { anyOf: [uuid, { type: "null" }] },
+            level: { type: "integer" },
+            message: { type: "string" },
+            timestamp: { type: "number" },
+            extra: { anyOf: [{ type: "object" }, { type: "null" }] },
+          },
+          required: ["flowRunId", "level", "message", "timestamp"],
+          additionalProperties: false,
+        },
+      },
+      required: ["log"],
+      additionalProperties: false,
+    },
+  ],
+} as const;
+
+export function batchRoutes(app: FastifyInstance, store: Store): void {
+  app.post<{ Body: { ops: (WriteOp & { force?: boolean })[] } }>(
+    "/api/batch",
+    {
+      schema: {
+        tags: ["batch"],
+        summary: "Apply many task-run transitions, results and logs in one transaction",
+        body: { type: "object", properties: { ops: { type: "array", maxItems: 100_000, items: opSchema } }, required: ["ops"], additionalProperties: false },
+        response: { 200: { type: "object", properties: { applied: { type: "integer" } } }, ...errorResponses(400, 404, 409) },
+      },
+    },
+    async (request) => {
+      const ops = request.body.ops;
+      await checkBatch(store, ops);
+      await store.applyWrites(ops.map(({ force: _force, ...op }) => op as WriteOp));
+      return { applied: ops.length };
+    },
+  );
+}
+
+async function checkBatch(store: Store, ops: (WriteOp & { force?: boolean })[]): Promise<void> {
+  const flowRunIds = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === "taskRun") flowRunIds.add(op.taskRun.flowRunId);
+    else if (op.kind === "state") flowRunIds.add(op.state.flowRunId);
+    else if (op.kind === "log") flowRunIds.add(op.log.flowRunId);
+  }
+  for (const id of flowRunIds) if (!(await store.getFlowRun(id))) throw notFound("flow run", id);
+  const taskRunIds = [...new Set(ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun.id] : [])))];
+  const known = new Map<string, State>((await store.getTaskRuns(taskRunIds)).map((t) => [t.id, t.state]));
+  for (const op of ops) {
+    if (op.kind !== "taskRun") continue;
+    const run = op.taskRun;
+    const from = known.get(run.id) ?? null;
+    const same = from && from.name === run.state.name && from.timestamp === run.state.timestamp;
+    if (!same) {
+      const decision = decideTransition({ from, to: run.state, force: op.force });
+      if (decision.kind !== "accept")
+        throw new ApiError(409, "INVALID_TRANSITION", `task run ${run.id} (${run.taskKey}): ${decision.reason}`, { rule: decision.rule, taskRunId: run.id });
+    }
+    known.set(run.id, run.state);
+  }
+}

@@ -1,0 +1,271 @@
+/** Flow runs: create, list (filters, cursor pages), get, history, set state, cancel, retry, delete, heartbeat. */
+import type { FastifyInstance } from "fastify";
+import { newId } from "../../core/ids.ts";
+import { randomRunName } from "../../core/run-names.ts";
+import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
+import type { FlowRunFilter, Store } from "../../store/types.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { errorResponses, proposedStateSchema, uuid } from "../schemas.ts";
+
+const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
+const csv = { type: "string", maxLength: 2000 } as const;
+
+export function flowRunRoutes(app: FastifyInstance, store: Store): void {
+  app.post<{
+    Body: {
+      flowName: string;
+      id?: string;
+      name?: string;
+      parameters?: Record<string, unknown>;
+      tags?: string[];
+      state?: "Scheduled" | "Pending";
+      scheduledAt?: number;
+      parentFlowRunId?: string | null;
+      parentTaskRunId?: string | null;
+      version?: string | null;
+    };
+  }>(
+    "/api/flow-runs",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Create a flow run (Scheduled or Pending)",
+        body: {
+          type: "object",
+          properties: {
+            flowName: { type: "string", minLength: 1, maxLength: 200 },
+            id: uuid,
+            name: { type: "string", minLength: 1, maxLength: 200 },
+            parameters: { type: "object" },
+            tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
+            state: { type: "string", enum: ["Scheduled", "Pending"] },
+            scheduledAt: { type: "number" },
+            parentFlowRunId: { anyOf: [uuid, { type: "null" }] },
+            parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
+            version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
+          },
+          required: ["flowName"],
+          additionalProperties: false,
+        },
+        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 409) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.id && (await store.getFlowRun(body.id))) throw new ApiError(409, "CONFLICT", `flow run ${body.id} already exists`);
+      const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
+      const run = await store.createFlowRun({
+        id: body.id ?? newId(),
+        flowName: body.flowName,
+        name: body.name ?? randomRunName(),
+        parentFlowRunId: body.parentFlowRunId ?? null,
+        parentTaskRunId: body.parentTaskRunId ?? null,
+        parameters: body.parameters ?? {},
+        tags: body.tags ?? [],
+        version: body.version ?? null,
+        state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
+      });
+      return reply.status(201).send(run);
+    },
+  );
+
+  app.get<{
+    Querystring: { flow?: string; state?: string; stateType?: string; tag?: string; since?: number; until?: number; parent?: string; limit?: number; cursor?: string };
+  }>(
+    "/api/flow-runs",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "List flow runs, newest first",
+        querystring: {
+          type: "object",
+          properties: {
+            flow: { type: "string", maxLength: 200 },
+            state: { ...csv, description: "state names, comma-separated" },
+            stateType: { ...csv, description: "state types, comma-separated" },
+            tag: { ...csv, description: "tags the runs must all carry, comma-separated" },
+            since: { type: "number", description: "created at or after (epoch ms)" },
+            until: { type: "number", description: "created before (epoch ms)" },
+            parent: uuid,
+            limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+            cursor: { type: "string", maxLength: 200 },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: { $ref: "FlowRun#" } }, nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] } } },
+          ...errorResponses(400),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const filter: FlowRunFilter = { limit: q.limit ?? 50, cursor: q.cursor, flowName: q.flow, parentFlowRunId: q.parent, createdAfter: q.since, createdBefore: q.until };
+      if (q.state) filter.stateNames = list(q.state, STATE_NAMES, "state") as StateName[];
+      if (q.stateType) filter.stateTypes = list(q.stateType.toUpperCase(), STATE_TYPES, "stateType") as StateType[];
+      if (q.tag) filter.tags = q.tag.split(",").filter(Boolean);
+      return store.pageFlowRuns(filter);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/flow-runs/:id",
+    { schema: { tags: ["flow runs"], summary: "Get a flow run", params: idParams, response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404) } } },
+    async (request) => {
+      const run = await store.getFlowRun(request.params.id);
+      if (!run) throw notFound("flow run", request.params.id);
+      return run;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/flow-runs/:id/states",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "A flow run's state history, oldest first",
+        params: idParams,
+        response: { 200: { type: "array", items: { $ref: "StateRecord#" } }, ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      if (!(await store.getFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
+      return store.stateHistory(request.params.id);
+    },
+  );
+
+  app.post<{
+    Params: { id: string };
+    Body: { state: { name: StateName; message?: string | null; scheduledAt?: number | null; timestamp?: number }; force?: boolean; resultId?: string | null; error?: { name: string; message: string; stack?: string } | null; runCount?: number; heartbeatMs?: number };
+  }>(
+    "/api/flow-runs/:id/set-state",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Propose a state; refused transitions answer 409 with the rule",
+        params: idParams,
+        body: {
+          type: "object",
+          properties: {
+            state: proposedStateSchema,
+            force: { type: "boolean" },
+            resultId: { anyOf: [uuid, { type: "null" }] },
+            error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
+            runCount: { type: "integer", minimum: 0 },
+            heartbeatMs: { type: "integer", minimum: 1 },
+          },
+          required: ["state"],
+          additionalProperties: false,
+        },
+        response: { 200: { $ref: "FlowRun#" }, ...errorResponses(400, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { state, force, ...fields } = request.body;
+      if (force && request.apiKeyRole === "worker") throw new ApiError(403, "FORBIDDEN", "force needs an admin API key");
+      const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
+      const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields });
+      if (!result.accepted)
+        throw new ApiError(409, "INVALID_TRANSITION", `flow run ${request.params.id}: ${result.reason}`, {
+          rule: result.rule,
+          decision: result.kind,
+          delayMs: result.delayMs ?? null,
+          run: result.run,
+        });
+      return result.run;
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    "/api/flow-runs/:id/cancel",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Cancel a run: Cancelled if it has not started, else Cancelling until its process stops",
+        params: idParams,
+        response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
+      },
+    },
+    async (request) => {
+      const run = await store.getFlowRun(request.params.id);
+      if (!run) throw notFound("flow run", request.params.id);
+      const target = run.state.type === "RUNNING" ? "Cancelling" : "Cancelled";
+      const result = await store.setFlowRunState(run.id, makeState(target, { message: "cancelled through the API" }));
+      if (!result.accepted) throw new ApiError(409, "INVALID_TRANSITION", `flow run ${run.id} cannot be cancelled: ${result.reason}`, { rule: result.rule });
+      return result.run;
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    "/api/flow-runs/:id/retry",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Schedule a Failed, Crashed or Cancelled run to be resumed (AwaitingRetry); finished tasks are reused",
+        params: idParams,
+        response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
+      },
+    },
+    async (request) => {
+      const run = await store.getFlowRun(request.params.id);
+      if (!run) throw notFound("flow run", request.params.id);
+      const result = await store.setFlowRunState(run.id, makeState("AwaitingRetry", { scheduledAt: Date.now(), message: "retry requested through the API" }));
+      if (!result.accepted) throw new ApiError(409, "INVALID_TRANSITION", `flow run ${run.id} cannot be retried from ${run.state.name}: ${result.reason}`, { rule: result.rule });
+      return result.run;
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/api/flow-runs/:id",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Delete a flow run with its task runs, states and logs",
+        params: idParams,
+        response: { 204: { type: "null" }, ...errorResponses(404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await store.deleteFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { at?: number } }>(
+    "/api/flow-runs/:id/heartbeat",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Record that the process running this flow run is alive",
+        params: idParams,
+        body: { type: "object", properties: { at: { type: "number" } }, additionalProperties: false },
+        response: { 204: { type: "null" }, ...errorResponses(404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await store.getFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
+      await store.heartbeatFlowRun(request.params.id, request.body?.at ?? Date.now());
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Body: { onlyId?: string } }>(
+    "/api/flow-runs/crash-stale",
+    {
+      schema: {
+        tags: ["flow runs"],
+        summary: "Mark Crashed the running flow runs that missed three heartbeats",
+        body: { type: "object", properties: { onlyId: uuid }, additionalProperties: false },
+        response: { 200: { type: "object", properties: { crashed: { type: "array", items: { type: "string" } } } } },
+      },
+    },
+    async (request) => ({ crashed: await store.crashStaleFlowRuns(Date.now(), { onlyId: request.body?.onlyId }) }),
+  );
+}
+
+function list(value: string, allowed: readonly string[], field: string): string[] {
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items)
+    if (!allowed.includes(item)) throw new ApiError(400, "VALIDATION_ERROR", `querystring.${field} has an unknown value "${item}"; expected ${allowed.join(", ")}`);
+  return items;
+}

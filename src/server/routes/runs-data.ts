@@ -1,0 +1,182 @@
+/** Task runs, logs, results and cache entries: what the UI reads and a remote flow writes. */
+import type { FastifyInstance } from "fastify";
+import type { LogRecord, Store } from "../../store/types.ts";
+import { notFound } from "../errors.ts";
+import { errorResponses, uuid } from "../schemas.ts";
+
+const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
+
+export function runDataRoutes(app: FastifyInstance, store: Store): void {
+  app.get<{ Params: { id: string } }>(
+    "/api/flow-runs/:id/task-runs",
+    {
+      schema: {
+        tags: ["task runs"],
+        summary: "The task runs of a flow run, with their dependencies",
+        params: idParams,
+        response: {
+          200: {
+            type: "object",
+            properties: { items: { type: "array", items: { $ref: "TaskRun#" } }, dependencies: { type: "array", items: { $ref: "TaskDependency#" } } },
+          },
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request) => {
+      if (!(await store.getFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
+      const [items, dependencies] = await Promise.all([store.listTaskRuns(request.params.id), store.listDependencies(request.params.id)]);
+      return { items, dependencies };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/task-runs/:id",
+    { schema: { tags: ["task runs"], summary: "Get a task run", params: idParams, response: { 200: { $ref: "TaskRun#" }, ...errorResponses(404) } } },
+    async (request) => {
+      const run = await store.getTaskRun(request.params.id);
+      if (!run) throw notFound("task run", request.params.id);
+      return run;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/task-runs/:id/states",
+    {
+      schema: {
+        tags: ["task runs"],
+        summary: "A task run's state history, oldest first",
+        params: idParams,
+        response: { 200: { type: "array", items: { $ref: "StateRecord#" } }, ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      if (!(await store.getTaskRun(request.params.id))) throw notFound("task run", request.params.id);
+      return store.stateHistory(request.params.id);
+    },
+  );
+
+  app.get<{ Querystring: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number } }>(
+    "/api/logs",
+    {
+      schema: {
+        tags: ["logs"],
+        summary: "A flow run's logs, oldest first; page with afterId",
+        querystring: {
+          type: "object",
+          properties: {
+            flowRunId: uuid,
+            taskRunId: uuid,
+            minLevel: { type: "integer", minimum: 0, maximum: 100 },
+            afterId: { type: "integer", minimum: 0 },
+            limit: { type: "integer", minimum: 1, maximum: 5000, default: 500 },
+          },
+          required: ["flowRunId"],
+          additionalProperties: false,
+        },
+        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "Log#" } } } }, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ items: await store.listLogs(request.query) }),
+  );
+
+  app.post<{ Body: { logs: LogRecord[] } }>(
+    "/api/logs",
+    {
+      schema: {
+        tags: ["logs"],
+        summary: "Ingest a batch of log lines",
+        body: {
+          type: "object",
+          properties: {
+            logs: {
+              type: "array",
+              maxItems: 10_000,
+              items: {
+                type: "object",
+                properties: {
+                  flowRunId: uuid,
+                  taskRunId: { anyOf: [uuid, { type: "null" }] },
+                  level: { type: "integer", minimum: 0, maximum: 100 },
+                  message: { type: "string", maxLength: 100_000 },
+                  timestamp: { type: "number" },
+                  extra: { anyOf: [{ type: "object" }, { type: "null" }] },
+                },
+                required: ["flowRunId", "level", "message", "timestamp"],
+                additionalProperties: false,
+              },
+            },
+          },
+          required: ["logs"],
+          additionalProperties: false,
+        },
+        response: { 202: { type: "object", properties: { accepted: { type: "integer" } } }, ...errorResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const logs = request.body.logs;
+      for (const id of new Set(logs.map((l) => l.flowRunId))) if (!(await store.getFlowRun(id))) throw notFound("flow run", id);
+      await store.applyWrites(logs.map((log) => ({ kind: "log" as const, log: { ...log, taskRunId: log.taskRunId ?? null } })));
+      return reply.status(202).send({ accepted: logs.length });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/results/:id",
+    {
+      schema: {
+        tags: ["results"],
+        summary: "A stored result (serialised with devalue)",
+        params: idParams,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              id: { type: "string" },
+              serializer: { type: "string" },
+              value: { anyOf: [{ type: "string" }, { type: "null" }] },
+              path: { anyOf: [{ type: "string" }, { type: "null" }] },
+              size: { type: "integer" },
+              createdAt: { type: "number" },
+            },
+          },
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request) => {
+      const result = await store.getResult(request.params.id);
+      if (!result) throw notFound("result", request.params.id);
+      return result;
+    },
+  );
+
+  app.get<{ Params: { key: string } }>(
+    "/api/cache/:key",
+    {
+      schema: {
+        tags: ["results"],
+        summary: "A valid cache entry for a cache key",
+        params: { type: "object", properties: { key: { type: "string", minLength: 1, maxLength: 1000 } }, required: ["key"] },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              cacheKey: { type: "string" },
+              resultId: { type: "string" },
+              taskRunId: { type: "string" },
+              expiresAt: { anyOf: [{ type: "number" }, { type: "null" }] },
+              createdAt: { type: "number" },
+            },
+          },
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request) => {
+      const entry = await store.lookupCache(request.params.key, Date.now());
+      if (!entry) throw notFound("cache entry", request.params.key);
+      return entry;
+    },
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * JSON schemas of the API: they validate requests and responses and generate the OpenAPI
+ * document, so the documentation cannot drift from what the server accepts.
+ */
+import { STATE_NAMES, STATE_TYPES } from "../core/states.ts";
+
+const nullable = (schema: object) => ({ anyOf: [schema, { type: "null" }] });
+const str = { type: "string" } as const;
+const ms = { type: "number", description: "epoch milliseconds" } as const;
+export const uuid = { type: "string", minLength: 1, maxLength: 64 } as const;
+
+export const stateSchema = {
+  $id: "State",
+  type: "object",
+  properties: {
+    type: { type: "string", enum: STATE_TYPES },
+    name: { type: "string", enum: STATE_NAMES },
+    timestamp: ms,
+    message: nullable(str),
+    scheduledAt: nullable(ms),
+  },
+  required: ["type", "name", "timestamp"],
+} as const;
+
+export const errorInfoSchema = {
+  $id: "ErrorInfo",
+  type: "object",
+  properties: { name: str, message: str, stack: str, cause: { type: "object" } },
+  required: ["name", "message"],
+} as const;
+
+export const flowSchema = {
+  $id: "Flow",
+  type: "object",
+  properties: { id: str, name: str, description: nullable(str), tags: { type: "array", items: str }, createdAt: ms, updatedAt: ms },
+} as const;
+
+export const flowRunSchema = {
+  $id: "FlowRun",
+  type: "object",
+  properties: {
+    id: str,
+    flowId: str,
+    flowName: str,
+    name: str,
+    parentFlowRunId: nullable(str),
+    parentTaskRunId: nullable(str),
+    state: { $ref: "State#" },
+    parameters: {},
+    tags: { type: "array", items: str },
+    runCount: { type: "integer" },
+    createdAt: ms,
+    startTime: nullable(ms),
+    endTime: nullable(ms),
+    heartbeatAt: nullable(ms),
+    heartbeatMs: nullable({ type: "number" }),
+    resultId: nullable(str),
+    error: nullable({ $ref: "ErrorInfo#" }),
+    version: nullable(str),
+  },
+} as const;
+
+export const taskRunSchema = {
+  $id: "TaskRun",
+  type: "object",
+  properties: {
+    id: str,
+    flowRunId: str,
+    taskKey: str,
+    taskName: str,
+    state: { $ref: "State#" },
+    runCount: { type: "integer" },
+    cacheKey: nullable(str),
+    resultId: nullable(str),
+    error: nullable({ $ref: "ErrorInfo#" }),
+    tags: { type: "array", items: str },
+    createdAt: ms,
+    startTime: nullable(ms),
+    endTime: nullable(ms),
+  },
+} as const;
+
+export const stateRecordSchema = {
+  $id: "StateRecord",
+  type: "object",
+  properties: { ...stateSchema.properties, id: { type: "integer" }, flowRunId: str, taskRunId: nullable(str) },
+} as const;
+
+export const logSchema = {
+  $id: "Log",
+  type: "object",
+  properties: {
+    id: { type: "integer" },
+    flowRunId: str,
+    taskRunId: nullable(str),
+    level: { type: "integer" },
+    message: str,
+    timestamp: ms,
+    extra: nullable({ type: "object" }),
+  },
+} as const;
+
+export const dependencySchema = {
+  $id: "TaskDependency",
+  type: "object",
+  properties: { taskRunId: str, upstreamTaskRunId: str, kind: { type: "string", enum: ["data", "wait"] } },
+  required: ["taskRunId", "upstreamTaskRunId", "kind"],
+  additionalProperties: false,
+} as const;
+
+export const errorResponseSchema = {
+  $id: "ErrorResponse",
+  type: "object",
+  properties: {
+    error: {
+      type: "object",
+      properties: { code: str, message: str, details: {} },
+      required: ["code", "message"],
+    },
+  },
+  required: ["error"],
+} as const;
+
+/** A proposed state: the type follows from the name. */
+export const proposedStateSchema = {
+  type: "object",
+  properties: {
+    name: { type: "string", enum: STATE_NAMES },
+    message: nullable({ type: "string", maxLength: 10_000 }),
+    scheduledAt: nullable({ type: "number" }),
+    timestamp: { type: "number" },
+  },
+  required: ["name"],
+  additionalProperties: false,
+} as const;
+
+export const SHARED_SCHEMAS = [stateSchema, errorInfoSchema, flowSchema, flowRunSchema, taskRunSchema, stateRecordSchema, logSchema, dependencySchema, errorResponseSchema];
+
+/** Standard error responses for a route. */
+export function errorResponses(...codes: number[]): Record<number, { $ref: string }> {
+  return Object.fromEntries(codes.map((c) => [c, { $ref: "ErrorResponse#" }]));
+}
