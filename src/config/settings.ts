@@ -1,12 +1,16 @@
 /**
- * Effective settings and where each came from. Read from the environment, falling back to
- * defaults; `BATON_HOME` (default `~/.baton`) anchors the embedded database and result files.
+ * Effective settings and where each came from: the environment (BATON_*), then
+ * `$BATON_HOME/config.toml` (the same names in lower case without the prefix, e.g.
+ * `database_url = "postgres://..."`), then defaults. `BATON_HOME` (default `~/.baton`) anchors
+ * the embedded database, the result files and the config file.
  */
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parse as parseToml } from "smol-toml";
 import { BatonConfigError } from "../core/errors.ts";
 
-export type SettingSource = "env" | "default";
+export type SettingSource = "env" | "config" | "default";
 
 export interface Setting<T> {
   value: T;
@@ -21,13 +25,30 @@ export interface Settings {
   /** Results up to this many bytes are stored inline in the database; larger ones as files. */
   inlineResultBytes: Setting<number>;
   logLevel: Setting<string>;
+  /** With it, the SDK and CLI talk to a Baton server instead of opening the database. */
   apiUrl: Setting<string | null>;
+  apiKey: Setting<string | null>;
+  /** How long the client retries an unreachable server before failing (ms). */
+  apiRetryMs: Setting<number>;
+  /** Server: `role:secret` API keys, comma-separated; none = no authentication. */
+  serverApiKeys: Setting<string[]>;
 }
 
-function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value === "" ? undefined : value;
-}
+/** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
+export const SETTING_ENV: Record<keyof Settings, string> = {
+  home: "BATON_HOME",
+  databaseUrl: "BATON_DATABASE_URL",
+  resultsDir: "BATON_RESULTS_DIR",
+  heartbeatMs: "BATON_HEARTBEAT_MS",
+  inlineResultBytes: "BATON_INLINE_RESULT_BYTES",
+  logLevel: "BATON_LOG_LEVEL",
+  apiUrl: "BATON_API_URL",
+  apiKey: "BATON_API_KEY",
+  apiRetryMs: "BATON_API_RETRY_MS",
+  serverApiKeys: "BATON_SERVER_API_KEYS",
+};
+
+const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys"]);
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -37,22 +58,59 @@ function positiveInt(name: string, raw: string): number {
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const setting = <T>(name: string, fallback: T, parse: (raw: string) => T): Setting<T> => {
-    const raw = fromEnv(env, name);
-    return raw === undefined ? { value: fallback, source: "default" } : { value: parse(raw), source: "env" };
+function readConfigFile(home: string): { file: string; values: Record<string, unknown> } {
+  const file = path.join(home, "config.toml");
+  if (!fs.existsSync(file)) return { file, values: {} };
+  try {
+    return { file, values: parseToml(fs.readFileSync(file, "utf8")) as Record<string, unknown> };
+  } catch (error) {
+    throw new BatonConfigError(`${file} is not valid TOML: ${(error as Error).message}`);
+  }
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & { configFile: string } {
+  const envValue = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
+  const homeRaw = envValue("BATON_HOME");
+  const home: Setting<string> = homeRaw ? { value: path.resolve(homeRaw), source: "env" } : { value: path.join(os.homedir(), ".baton"), source: "default" };
+  const config = readConfigFile(home.value);
+
+  const setting = <T>(key: keyof Settings, fallback: T, parse: (raw: string) => T): Setting<T> => {
+    const name = SETTING_ENV[key];
+    const raw = envValue(name);
+    if (raw !== undefined) return { value: parse(raw), source: "env" };
+    const fromFile = config.values[name.replace(/^BATON_/, "").toLowerCase()];
+    if (fromFile !== undefined) return { value: parse(String(fromFile)), source: "config" };
+    return { value: fallback, source: "default" };
   };
-  const home = setting("BATON_HOME", path.join(os.homedir(), ".baton"), (raw) => path.resolve(raw));
+
   return {
+    configFile: config.file,
     home,
-    databaseUrl: setting("BATON_DATABASE_URL", `sqlite://${path.join(home.value, "baton.db")}`, (raw) => raw),
-    resultsDir: setting("BATON_RESULTS_DIR", path.join(home.value, "results"), (raw) => path.resolve(raw)),
-    heartbeatMs: setting("BATON_HEARTBEAT_MS", 30_000, (raw) => positiveInt("BATON_HEARTBEAT_MS", raw)),
-    inlineResultBytes: setting("BATON_INLINE_RESULT_BYTES", 64 * 1024, (raw) => positiveInt("BATON_INLINE_RESULT_BYTES", raw)),
-    logLevel: setting("BATON_LOG_LEVEL", "info", (raw) => {
+    databaseUrl: setting("databaseUrl", `sqlite://${path.join(home.value, "baton.db")}`, (raw) => raw),
+    resultsDir: setting("resultsDir", path.join(home.value, "results"), (raw) => path.resolve(raw)),
+    heartbeatMs: setting("heartbeatMs", 30_000, (raw) => positiveInt("BATON_HEARTBEAT_MS", raw)),
+    inlineResultBytes: setting("inlineResultBytes", 64 * 1024, (raw) => positiveInt("BATON_INLINE_RESULT_BYTES", raw)),
+    logLevel: setting("logLevel", "info", (raw) => {
       if (!LOG_LEVELS.includes(raw)) throw new BatonConfigError(`BATON_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
       return raw;
     }),
-    apiUrl: setting<string | null>("BATON_API_URL", null, (raw) => raw),
+    apiUrl: setting<string | null>("apiUrl", null, (raw) => {
+      if (!/^https?:\/\//.test(raw)) throw new BatonConfigError(`BATON_API_URL must be an http(s) URL such as http://127.0.0.1:4200/api, got "${raw}"`);
+      return raw.replace(/\/+$/, "").replace(/\/api$/, "");
+    }),
+    apiKey: setting<string | null>("apiKey", null, (raw) => raw),
+    apiRetryMs: setting("apiRetryMs", 60_000, (raw) => positiveInt("BATON_API_RETRY_MS", raw)),
+    serverApiKeys: setting<string[]>("serverApiKeys", [], (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
   };
+}
+
+/** Settings as displayable rows, secrets masked. */
+export function describeSettings(settings: Settings): { name: string; env: string; value: string; source: SettingSource }[] {
+  return (Object.keys(SETTING_ENV) as (keyof Settings)[]).map((key) => {
+    const s = settings[key];
+    let value = Array.isArray(s.value) ? s.value.join(",") : s.value === null ? "" : String(s.value);
+    if (SECRET_SETTINGS.has(key) && value) value = "********";
+    if (key === "databaseUrl") value = value.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+    return { name: key, env: SETTING_ENV[key], value, source: s.source };
+  });
 }

@@ -25,6 +25,8 @@ export class FlowRunState {
   /** Aborted when the flow run times out or is cancelled; every task signal follows it. */
   controller = flowController();
   attempt = 1;
+  /** Set when a cancel request was seen: the run ends Cancelled, not Failed. */
+  cancelled = false;
 
   constructor(
     readonly runtime: Runtime,

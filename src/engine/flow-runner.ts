@@ -12,7 +12,17 @@
  * heartbeats stop (SIGKILL, power loss) is found Crashed by `crashStaleFlowRuns`.
  */
 import { newId } from "../core/ids.ts";
-import { BatonError, describeError, FlowRunError, errorFromInfo, NonRetryableError, RunNotFoundError, RunTimeoutError, type ErrorInfo } from "../core/errors.ts";
+import {
+  BatonError,
+  describeError,
+  FlowRunError,
+  errorFromInfo,
+  NonRetryableError,
+  RunCancelledError,
+  RunNotFoundError,
+  RunTimeoutError,
+  type ErrorInfo,
+} from "../core/errors.ts";
 import type { CompiledFlowOptions, Hook } from "../core/options.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
 import { randomRunName } from "../core/run-names.ts";
@@ -128,7 +138,17 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
   state.flowRun = started.run;
   const heartbeat = setInterval(() => {
-    runtime.store.heartbeatFlowRun(flowRun.id, Date.now()).catch((error: unknown) => logger.warn(`heartbeat failed: ${(error as Error).message}`));
+    runtime.store
+      .heartbeatFlowRun(flowRun.id, Date.now())
+      .then((current) => {
+        // Cancelled from elsewhere (the API, the CLI): stop the work; the run ends Cancelled.
+        if ((current === "CANCELLING" || current === "CANCELLED") && !state.controller.signal.aborted) {
+          logger.warn("Cancellation requested: stopping the flow run");
+          state.cancelled = true;
+          state.controller.abort(new RunCancelledError(`flow run ${flowRun.id} was cancelled`));
+        }
+      })
+      .catch((error: unknown) => logger.warn(`heartbeat failed: ${(error as Error).message}`));
   }, runtime.heartbeatMs);
   heartbeat.unref();
   logger.info(`Beginning flow run '${flowRun.name}' for flow '${def.options.name}'${runCount > 1 ? ` (run ${runCount}, ${state.prior.size} task runs known)` : ""}`);
@@ -147,6 +167,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
         // Stop the attempt's remaining task runs: they end Failed instead of running on unseen.
         if (!state.controller.signal.aborted) state.controller.abort(new BatonError(`flow run ${flowRun.id} failed: ${describeError(error).message}`));
         await state.settleOutstanding();
+        if (state.cancelled) return await finishCancelled(runtime, state);
         const delay = await flowRetryDelay(def.options, error, attempt, logger);
         if (delay === null) return await finishFailed(runtime, def, state, error, attempt);
         const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
@@ -211,6 +232,14 @@ async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: Flo
   if (!set.accepted) return outcomeOf(set.run);
   await runHooks(def.options.onFailure, def, state, failed, attempt, error);
   return { id: state.flowRun.id, name: state.flowRun.name, state: failed, result: undefined, error: info };
+}
+
+async function finishCancelled<R>(runtime: Runtime, state: FlowRunState): Promise<FlowRunOutcome<R>> {
+  await runtime.batcher.drain().catch(() => undefined);
+  const cancelled = makeState("Cancelled", { message: "cancelled on request" });
+  const set = await runtime.store.setFlowRunState(state.flowRun.id, cancelled);
+  state.logger.warn("Finished in state Cancelled()");
+  return set.accepted ? { id: state.flowRun.id, name: state.flowRun.name, state: cancelled, result: undefined, error: null } : outcomeOf(set.run);
 }
 
 function outcomeOf<R>(run: FlowRun): FlowRunOutcome<R> {

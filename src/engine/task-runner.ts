@@ -123,7 +123,7 @@ class TaskExecution<R> {
     this.stored = true;
     if (this.future) this.future.currentState = next;
     return [
-      { kind: "taskRun", taskRun: this.run },
+      force ? { kind: "taskRun", taskRun: this.run, force } : { kind: "taskRun", taskRun: this.run },
       { kind: "state", state: { ...next, flowRunId: this.run.flowRunId, taskRunId: this.run.id } },
     ];
   }
@@ -185,8 +185,8 @@ class TaskExecution<R> {
         } catch (error) {
           const delay = await this.retryDelay(error, attempt);
           if (delay === null) {
-            const timedOut = error instanceof RunTimeoutError;
-            return this.fail(makeState(timedOut ? "TimedOut" : "Failed", { message: describeError(error).message }), error, attempt);
+            const name = error instanceof RunTimeoutError ? "TimedOut" : error instanceof RunCancelledError ? "Cancelled" : "Failed";
+            return this.fail(makeState(name, { message: describeError(error).message }), error, attempt);
           }
           const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
           this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error) }));

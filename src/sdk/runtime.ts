@@ -6,10 +6,17 @@ import { loadSettings } from "../config/settings.ts";
 import { consoleLevelFromName } from "../engine/run-logger.ts";
 import { Runtime } from "../engine/runtime.ts";
 import { openStore } from "../store/open.ts";
+import type { Store } from "../store/types.ts";
+import { ApiClient } from "../client/api-client.ts";
+import { RemoteStore } from "../client/remote-store.ts";
+
+const REMOTE_INLINE_RESULT_BYTES = 8 * 1024 * 1024;
 
 export interface ConfigureOptions {
   /** `sqlite:///path.db` or `postgres://...`; default from BATON_DATABASE_URL or BATON_HOME. */
   databaseUrl?: string;
+  /** A Baton server's URL (remote mode), e.g. http://127.0.0.1:4200/api; default BATON_API_URL. */
+  apiUrl?: string;
   resultsDir?: string;
   heartbeatMs?: number;
   /** Console echo level for run logs: trace, debug, info, warn, error, silent. */
@@ -35,16 +42,22 @@ export function getRuntime(): Promise<Runtime> {
 
 async function open(): Promise<Runtime> {
   const settings = loadSettings();
-  const store = await openStore(overrides.databaseUrl ?? settings.databaseUrl.value);
+  const apiUrl = overrides.databaseUrl ? null : (overrides.apiUrl ?? settings.apiUrl.value);
+  const store: Store = apiUrl
+    ? new RemoteStore(new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value }))
+    : await openStore(overrides.databaseUrl ?? settings.databaseUrl.value);
+  if (apiUrl) await store.migrate(); // checks that the server answers
   const runtime = new Runtime({
     store,
     resultsDir: overrides.resultsDir ?? settings.resultsDir.value,
-    inlineResultBytes: settings.inlineResultBytes.value,
+    // Remote: results travel to the server inline (its body limit is 16 MiB by default).
+    inlineResultBytes: apiUrl ? REMOTE_INLINE_RESULT_BYTES : settings.inlineResultBytes.value,
     heartbeatMs: overrides.heartbeatMs ?? settings.heartbeatMs.value,
     consoleLevel: consoleLevelFromName(overrides.logLevel ?? settings.logLevel.value),
   });
   // Runs left Running by a process that died are marked Crashed, so they can be resumed.
-  await store.crashStaleFlowRuns(Date.now());
+  // (A server does this itself for its clients.)
+  if (!apiUrl) await store.crashStaleFlowRuns(Date.now());
   return runtime;
 }
 

@@ -10,7 +10,7 @@ import type { Pool } from "pg";
 import { createHash } from "node:crypto";
 import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { decideTransition } from "../core/transitions.ts";
-import { makeState, type State } from "../core/states.ts";
+import { makeState, type State, type StateType } from "../core/states.ts";
 import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
@@ -63,7 +63,8 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 export class KyselyStore implements Store {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
-  private readonly runSqliteBatch: ((statements: Statement[]) => void) | null;
+  /** Runs statements in one BEGIN IMMEDIATE transaction; with `claim`, only if it inserts a row. */
+  private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
   private readonly pgPool: Pool | null;
   private readonly flowIds = new Map<string, string>();
 
@@ -76,9 +77,10 @@ export class KyselyStore implements Store {
     const sqlite = drivers.sqlite;
     this.pgPool = drivers.pgPool ?? null;
     this.runSqliteBatch = sqlite
-      ? (statements) =>
+      ? (statements, claim) =>
           sqlite
             .transaction((list: Statement[]) => {
+              if (claim && sqlite.prepare(claim.sql).run(...claim.params).changes === 0) return false;
               for (const s of list) {
                 let stmt = this.prepared.get(s.sql);
                 if (!stmt) {
@@ -88,6 +90,7 @@ export class KyselyStore implements Store {
                 }
                 stmt.run(...s.params);
               }
+              return true;
             })
             .immediate(statements)
       : null;
@@ -347,8 +350,9 @@ export class KyselyStore implements Store {
     });
   }
 
-  async heartbeatFlowRun(id: string, at: number): Promise<void> {
-    await this.db.updateTable("flow_runs").set({ heartbeat_at: at }).where("id", "=", id).execute();
+  async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
+    const row = await this.db.updateTable("flow_runs").set({ heartbeat_at: at }).where("id", "=", id).returning("state_type").executeTakeFirst();
+    return row?.state_type as StateType | undefined;
   }
 
   async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number } = {}): Promise<string[]> {
@@ -433,8 +437,8 @@ export class KyselyStore implements Store {
    * that point at them. SQLite: one synchronous BEGIN IMMEDIATE transaction, taken while holding
    * Kysely's connection so no other query interleaves. PostgreSQL: one statement when it fits.
    */
-  async applyWrites(ops: readonly WriteOp[]): Promise<void> {
-    if (ops.length === 0) return;
+  async applyWrites(ops: readonly WriteOp[], options: { batchId?: string } = {}): Promise<boolean> {
+    if (ops.length === 0) return true;
     const taskRuns = new Map<string, TaskRun>();
     const cache = new Map<string, CacheEntry>();
     const batch: BatchRows = { results: [], taskRuns: [], dependencies: [], states: [], cache: [], logs: [] };
@@ -463,11 +467,25 @@ export class KyselyStore implements Store {
     batch.taskRuns = [...taskRuns.values()];
     batch.cache = [...cache.values()];
     const statements = batchStatements(batch);
-    if (statements.length === 0) return;
+    if (statements.length === 0) return true;
+    if (options.batchId) {
+      // The id is claimed in the batch's own transaction: applied once, or not at all.
+      const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] };
+      if (this.runSqliteBatch) {
+        const run = this.runSqliteBatch;
+        return this.db.connection().execute(async () => run(statements, claim));
+      }
+      return this.db.transaction().execute(async (tx) => {
+        const claimed = await tx.executeQuery(CompiledQuery.raw(toPostgres(claim.sql), claim.params));
+        if (Number(claimed.numAffectedRows ?? 0) === 0) return false;
+        for (const s of statements) await tx.executeQuery(CompiledQuery.raw(toPostgres(s.sql), s.params));
+        return true;
+      });
+    }
     if (this.runSqliteBatch) {
       const run = this.runSqliteBatch;
       await this.db.connection().execute(async () => run(statements));
-      return;
+      return true;
     }
     const combined = combinedPostgresStatement(statements);
     if (combined && this.pgPool && combined.params.length <= 400) {
@@ -475,15 +493,20 @@ export class KyselyStore implements Store {
       // parsed and planned once per connection.
       const name = `baton_${createHash("sha1").update(combined.sql).digest("hex").slice(0, 20)}`;
       await this.pgPool.query({ name, text: combined.sql, values: combined.params });
-      return;
+      return true;
     }
     if (combined) {
       await this.db.executeQuery(CompiledQuery.raw(combined.sql, combined.params));
-      return;
+      return true;
     }
     await this.db.transaction().execute(async (tx) => {
       for (const s of statements) await tx.executeQuery(CompiledQuery.raw(toPostgres(s.sql), s.params));
     });
+    return true;
+  }
+
+  async batchApplied(batchId: string): Promise<boolean> {
+    return (await this.db.selectFrom("applied_batches").select("id").where("id", "=", batchId).executeTakeFirst()) !== undefined;
   }
 
   async getTaskRun(id: string): Promise<TaskRun | undefined> {

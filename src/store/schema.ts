@@ -99,7 +99,13 @@ export interface CacheEntriesTable {
   created_at: number;
 }
 
+export interface AppliedBatchesTable {
+  id: string;
+  applied_at: number;
+}
+
 export interface Database {
+  applied_batches: AppliedBatchesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;
   task_runs: TaskRunsTable;

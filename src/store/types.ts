@@ -102,7 +102,7 @@ export interface CacheEntry {
 
 /** One unit of a write batch; a batch is applied in one transaction. */
 export type WriteOp =
-  | { kind: "taskRun"; taskRun: TaskRun }
+  | { kind: "taskRun"; taskRun: TaskRun; /** the transition was forced (skips the policy on the server) */ force?: boolean }
   | { kind: "state"; state: Omit<StateRecord, "id"> }
   | { kind: "dependency"; dependency: TaskDependency }
   | { kind: "result"; result: ResultRecord }
@@ -185,15 +185,21 @@ export interface Store {
   deleteFlowRun(id: string): Promise<boolean>;
   /** Proposes a state through the orchestration rules, atomically. */
   setFlowRunState(id: string, state: State, options?: SetStateOptions): Promise<SetStateResult>;
-  heartbeatFlowRun(id: string, at: number): Promise<void>;
+  /** Records a heartbeat; returns the run's current state type (so a runner sees a cancel). */
+  heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined>;
   /**
    * Marks Crashed every RUNNING or CANCELLING flow run that missed `missedBeats` (default 3)
    * heartbeats of its own interval by `now` (and its unfinished task runs). Returns their ids.
    */
   crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number }): Promise<string[]>;
 
-  /** Applies a batch of writes in one transaction. */
-  applyWrites(ops: readonly WriteOp[]): Promise<void>;
+  /**
+   * Applies a batch of writes in one transaction. With `batchId`, a batch already applied
+   * under that id is skipped (returns false): retries of a request are applied once.
+   */
+  applyWrites(ops: readonly WriteOp[], options?: { batchId?: string }): Promise<boolean>;
+  /** Whether a batch with this id was applied. */
+  batchApplied(batchId: string): Promise<boolean>;
   getTaskRun(id: string): Promise<TaskRun | undefined>;
   /** The task runs among `ids` that exist. */
   getTaskRuns(ids: readonly string[]): Promise<TaskRun[]>;

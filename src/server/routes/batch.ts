@@ -122,26 +122,35 @@ const opSchema = {
 } as const;
 
 export function batchRoutes(app: FastifyInstance, store: Store): void {
-  app.post<{ Body: { ops: (WriteOp & { force?: boolean })[] } }>(
+  app.post<{ Body: { batchId?: string; ops: WriteOp[] } }>(
     "/api/batch",
     {
       schema: {
         tags: ["batch"],
         summary: "Apply many task-run transitions, results and logs in one transaction",
-        body: { type: "object", properties: { ops: { type: "array", maxItems: 100_000, items: opSchema } }, required: ["ops"], additionalProperties: false },
-        response: { 200: { type: "object", properties: { applied: { type: "integer" } } }, ...errorResponses(400, 404, 409) },
+        body: {
+          type: "object",
+          properties: {
+            batchId: { ...uuid, description: "idempotency key: a batch sent again under the same id is applied once" },
+            ops: { type: "array", maxItems: 100_000, items: opSchema },
+          },
+          required: ["ops"],
+          additionalProperties: false,
+        },
+        response: { 200: { type: "object", properties: { applied: { type: "integer" }, duplicate: { type: "boolean" } } }, ...errorResponses(400, 404, 409) },
       },
     },
     async (request) => {
       const ops = request.body.ops;
+      if (request.body.batchId && (await store.batchApplied(request.body.batchId))) return { applied: 0, duplicate: true };
       await checkBatch(store, ops);
-      await store.applyWrites(ops.map(({ force: _force, ...op }) => op as WriteOp));
-      return { applied: ops.length };
+      const applied = await store.applyWrites(ops, { batchId: request.body.batchId });
+      return { applied: applied ? ops.length : 0, duplicate: !applied };
     },
   );
 }
 
-async function checkBatch(store: Store, ops: (WriteOp & { force?: boolean })[]): Promise<void> {
+async function checkBatch(store: Store, ops: WriteOp[]): Promise<void> {
   const flowRunIds = new Set<string>();
   for (const op of ops) {
     if (op.kind === "taskRun") flowRunIds.add(op.taskRun.flowRunId);

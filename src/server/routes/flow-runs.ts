@@ -239,13 +239,13 @@ export function flowRunRoutes(app: FastifyInstance, store: Store): void {
         summary: "Record that the process running this flow run is alive",
         params: idParams,
         body: { type: "object", properties: { at: { type: "number" } }, additionalProperties: false },
-        response: { 204: { type: "null" }, ...errorResponses(404) },
+        response: { 200: { type: "object", properties: { stateType: { type: "string" } } }, ...errorResponses(404) },
       },
     },
-    async (request, reply) => {
-      if (!(await store.getFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
-      await store.heartbeatFlowRun(request.params.id, request.body?.at ?? Date.now());
-      return reply.status(204).send();
+    async (request) => {
+      const stateType = await store.heartbeatFlowRun(request.params.id, request.body?.at ?? Date.now());
+      if (!stateType) throw notFound("flow run", request.params.id);
+      return { stateType };
     },
   );
 

@@ -2,10 +2,14 @@
 import type { Kysely } from "kysely";
 import type { Dialect } from "../dialect.ts";
 import * as m0001 from "./0001_init.ts";
+import * as m0002 from "./0002_applied_batches.ts";
 
 export interface NumberedMigration {
   name: string;
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly NumberedMigration[] = [{ name: "0001_init", up: m0001.up }];
+export const MIGRATIONS: readonly NumberedMigration[] = [
+  { name: "0001_init", up: m0001.up },
+  { name: "0002_applied_batches", up: m0002.up },
+];

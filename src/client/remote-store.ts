@@ -1,0 +1,206 @@
+/**
+ * The Store over the Baton API (remote client mode, BATON_API_URL): the SDK runs flows
+ * unchanged and its records land in the server. Task-run writes travel in batches (the write
+ * batcher's), each with an id so a batch retried after a lost response is applied once.
+ * Proposing a state that the server already holds (a retried request) counts as accepted.
+ */
+import { newId } from "../core/ids.ts";
+import { BatonError } from "../core/errors.ts";
+import type { State, StateType } from "../core/states.ts";
+import type {
+  CacheEntry,
+  FlowRecord,
+  FlowRun,
+  FlowRunFilter,
+  LogRecord,
+  NewFlowRun,
+  Page,
+  ResultRecord,
+  SetStateOptions,
+  SetStateResult,
+  StateRecord,
+  Store,
+  TailPosition,
+  TaskDependency,
+  TaskRun,
+  WriteOp,
+} from "../store/types.ts";
+import { ApiClient, ApiRequestError } from "./api-client.ts";
+
+const enc = encodeURIComponent;
+
+export class RemoteStore implements Store {
+  readonly dialect = "remote";
+  readonly location: string;
+
+  constructor(readonly api: ApiClient) {
+    this.location = api.baseUrl;
+  }
+
+  async migrate(): Promise<void> {
+    await this.api.request("GET", "/api/health");
+  }
+
+  async close(): Promise<void> {}
+
+  upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord> {
+    return this.api.request("POST", "/api/flows", flow);
+  }
+
+  async listFlows(): Promise<FlowRecord[]> {
+    return (await this.api.request<{ items: FlowRecord[] }>("GET", "/api/flows")).items;
+  }
+
+  getFlow(idOrName: string): Promise<FlowRecord | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/flows/${enc(idOrName)}`));
+  }
+
+  async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
+    try {
+      const created = await this.api.request<FlowRun>("POST", "/api/flow-runs", {
+        id: run.id,
+        flowName: run.flowName,
+        name: run.name,
+        parentFlowRunId: run.parentFlowRunId,
+        parentTaskRunId: run.parentTaskRunId,
+        parameters: run.parameters ?? {},
+        tags: run.tags,
+        version: run.version,
+        state: run.state.name,
+        ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
+      });
+      return created;
+    } catch (error) {
+      // A retried create whose first attempt went through.
+      if (error instanceof ApiRequestError && error.status === 409) return (await this.getFlowRun(run.id))!;
+      throw error;
+    }
+  }
+
+  getFlowRun(id: string): Promise<FlowRun | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/flow-runs/${enc(id)}`));
+  }
+
+  async listFlowRuns(filter: FlowRunFilter = {}): Promise<FlowRun[]> {
+    return (await this.pageFlowRuns(filter)).items;
+  }
+
+  pageFlowRuns(filter: FlowRunFilter = {}): Promise<Page<FlowRun>> {
+    const q = new URLSearchParams();
+    if (filter.flowName) q.set("flow", filter.flowName);
+    if (filter.stateNames?.length) q.set("state", filter.stateNames.join(","));
+    if (filter.stateTypes?.length) q.set("stateType", filter.stateTypes.join(","));
+    if (filter.tags?.length) q.set("tag", filter.tags.join(","));
+    if (filter.parentFlowRunId) q.set("parent", filter.parentFlowRunId);
+    if (filter.createdAfter != null) q.set("since", String(filter.createdAfter));
+    if (filter.createdBefore != null) q.set("until", String(filter.createdBefore));
+    if (filter.cursor) q.set("cursor", filter.cursor);
+    q.set("limit", String(Math.min(500, filter.limit ?? 200)));
+    return this.api.request("GET", `/api/flow-runs?${q.toString()}`);
+  }
+
+  async deleteFlowRun(id: string): Promise<boolean> {
+    try {
+      await this.api.request("DELETE", `/api/flow-runs/${enc(id)}`);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiRequestError && error.status === 404) return false;
+      throw error;
+    }
+  }
+
+  async setFlowRunState(id: string, state: State, options: SetStateOptions = {}): Promise<SetStateResult> {
+    try {
+      const run = await this.api.request<FlowRun>("POST", `/api/flow-runs/${enc(id)}/set-state`, {
+        state: { name: state.name, message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp },
+        ...options,
+      });
+      return { accepted: true, run };
+    } catch (error) {
+      if (!(error instanceof ApiRequestError) || error.status !== 409) throw error;
+      const details = error.details as { rule: string; decision: "reject" | "abort" | "wait"; delayMs: number | null; run: FlowRun };
+      const current = details.run;
+      if (current.state.name === state.name && current.state.timestamp === state.timestamp) return { accepted: true, run: current };
+      return { accepted: false, run: current, kind: details.decision, reason: error.message, rule: details.rule, delayMs: details.delayMs ?? undefined };
+    }
+  }
+
+  async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
+    return (await this.api.request<{ stateType: StateType }>("POST", `/api/flow-runs/${enc(id)}/heartbeat`, { at })).stateType;
+  }
+
+  async crashStaleFlowRuns(_now: number, options: { onlyId?: string } = {}): Promise<string[]> {
+    const body = options.onlyId ? { onlyId: options.onlyId } : {};
+    return (await this.api.request<{ crashed: string[] }>("POST", "/api/flow-runs/crash-stale", body)).crashed;
+  }
+
+  async applyWrites(ops: readonly WriteOp[]): Promise<boolean> {
+    if (ops.length === 0) return true;
+    await this.api.request("POST", "/api/batch", { batchId: newId(), ops });
+    return true;
+  }
+
+  async batchApplied(): Promise<boolean> {
+    throw new BatonError("batch ids are checked by the server");
+  }
+
+  getTaskRun(id: string): Promise<TaskRun | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/task-runs/${enc(id)}`));
+  }
+
+  async getTaskRuns(ids: readonly string[]): Promise<TaskRun[]> {
+    const runs = await Promise.all(ids.map((id) => this.getTaskRun(id)));
+    return runs.filter((r): r is TaskRun => r !== undefined);
+  }
+
+  async listTaskRuns(flowRunId: string): Promise<TaskRun[]> {
+    return (await this.api.request<{ items: TaskRun[] }>("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`)).items;
+  }
+
+  async listDependencies(flowRunId: string): Promise<TaskDependency[]> {
+    return (await this.api.request<{ dependencies: TaskDependency[] }>("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`)).dependencies;
+  }
+
+  async stateHistory(runId: string): Promise<StateRecord[]> {
+    const flowRun = await this.orUndefined(this.api.request<StateRecord[]>("GET", `/api/flow-runs/${enc(runId)}/states`));
+    return flowRun ?? (await this.orUndefined(this.api.request<StateRecord[]>("GET", `/api/task-runs/${enc(runId)}/states`))) ?? [];
+  }
+
+  getResult(id: string): Promise<ResultRecord | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/results/${enc(id)}`));
+  }
+
+  lookupCache(cacheKey: string, _now: number): Promise<CacheEntry | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/cache/${enc(cacheKey)}`));
+  }
+
+  async listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]> {
+    const q = new URLSearchParams({ flowRunId: filter.flowRunId });
+    if (filter.taskRunId) q.set("taskRunId", filter.taskRunId);
+    if (filter.minLevel) q.set("minLevel", String(filter.minLevel));
+    if (filter.afterId) q.set("afterId", String(filter.afterId));
+    q.set("limit", String(Math.min(5000, filter.limit ?? 1000)));
+    return (await this.api.request<{ items: LogRecord[] }>("GET", `/api/logs?${q.toString()}`)).items;
+  }
+
+  async deleteLogsBefore(): Promise<number> {
+    throw new BatonError("log retention runs on the server; it is not available through the API");
+  }
+
+  async tail(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+    throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+  }
+
+  async tailPosition(): Promise<TailPosition> {
+    throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+  }
+
+  private async orUndefined<T>(request: Promise<T>): Promise<T | undefined> {
+    try {
+      return await request;
+    } catch (error) {
+      if (error instanceof ApiRequestError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** 0002: ids of applied write batches, so a batch retried after a lost response applies once. Never edit. */
+import type { Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable("applied_batches")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("applied_at", "bigint", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("applied_batches_applied_at").on("applied_batches").column("applied_at").execute();
+}
