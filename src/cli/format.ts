@@ -1,9 +1,52 @@
 /** Text formatting shared by CLI commands. */
-import type { TaskRun } from "../store/types.ts";
+import Table from "cli-table3";
+import type { FlowRun, LogRecord, TaskRun } from "../store/types.ts";
 
 /** "12 Completed, 3 Cached, 1 Failed" */
 export function summariseTaskRuns(taskRuns: readonly TaskRun[]): string {
   const counts = new Map<string, number>();
   for (const run of taskRuns) counts.set(run.state.name, (counts.get(run.state.name) ?? 0) + 1);
   return counts.size ? [...counts].map(([name, n]) => `${n} ${name}`).join(", ") : "none";
+}
+
+const STATE_COLOURS: Record<string, number> = { COMPLETED: 32, FAILED: 31, CRASHED: 35, RUNNING: 34, CANCELLED: 90, CANCELLING: 33, PENDING: 37, SCHEDULED: 36, PAUSED: 33 };
+const useColour = () => process.stdout.isTTY && !process.env.NO_COLOR;
+
+export function stateLabel(state: { type: string; name: string }): string {
+  return useColour() ? `\u001b[${STATE_COLOURS[state.type] ?? 0}m${state.name}\u001b[0m` : state.name;
+}
+
+export function time(ms: number | null | undefined): string {
+  return ms == null ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+}
+
+export function duration(start: number | null, end: number | null): string {
+  if (start == null) return "-";
+  const ms = (end ?? Date.now()) - start;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function table(head: string[], rows: string[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] } });
+  t.push(...rows);
+  return t.toString();
+}
+
+export function flowRunRows(runs: FlowRun[]): string[][] {
+  return runs.map((r) => [r.id, r.name, r.flowName, stateLabel(r.state), time(r.startTime ?? r.createdAt), duration(r.startTime, r.endTime)]);
+}
+
+export const FLOW_RUN_HEAD = ["id", "name", "flow", "state", "started", "duration"];
+
+const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL" };
+
+export function logLine(log: LogRecord, taskNames?: Map<string, string>): string {
+  const where = log.taskRunId ? (taskNames?.get(log.taskRunId) ?? log.taskRunId.slice(0, 8)) : "flow";
+  return `${time(log.timestamp)} | ${(LEVELS[log.level] ?? String(log.level)).padEnd(8)} | ${where} - ${log.message}`;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }

@@ -1,6 +1,9 @@
 /** The `baton` command line. */
 import { Command, CommanderError } from "commander";
 import { registerRun } from "./commands/run.ts";
+import { registerFlowRun } from "./commands/flow-run.ts";
+import { registerMisc } from "./commands/misc.ts";
+import { registerServer } from "./commands/server.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -9,6 +12,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerRun(program);
+  registerFlowRun(program);
+  registerMisc(program);
+  registerServer(program);
   return program;
 }
 

@@ -66,6 +66,7 @@ export class RemoteStore implements Store {
         parameters: run.parameters ?? {},
         tags: run.tags,
         version: run.version,
+        entrypoint: run.entrypoint ?? null,
         state: run.state.name,
         ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
       });

@@ -38,6 +38,8 @@ import { sleepUntil, withTimeout } from "./timing.ts";
 export interface FlowDefinition {
   fn: (params?: any) => unknown;
   options: CompiledFlowOptions;
+  /** `/path/to/module.ts:flowName`, recorded on each run so `baton flow-run retry` finds the code. */
+  entrypoint: string | null;
 }
 
 /** What `flow.run()` returns: the run's id, final state and (when Completed) its result. */
@@ -75,6 +77,7 @@ export async function startFlowRun<R>(
     parameters: params,
     tags: def.options.tags,
     version: def.options.version,
+    entrypoint: def.entrypoint,
     state: makeState("Pending"),
   });
   if (invalid !== null) {

@@ -16,6 +16,8 @@ import { flowRunErrorOf, resumeFlowRun, startFlowRun, type FlowDefinition, type 
 import { currentEngineContext } from "../engine/run-context.ts";
 import { inWorkerThread } from "../engine/task-registry.ts";
 import { getRuntime } from "./runtime.ts";
+import { callerModuleUrl } from "./caller.ts";
+import { fileURLToPath } from "node:url";
 
 export interface Flow<P, R> {
   /** Runs the flow and returns its result; throws `FlowRunError` if the run does not complete. */
@@ -35,7 +37,9 @@ type ParamArgs<P> = [P] extends [undefined] ? [] : undefined extends P ? [params
 
 export function flow<P = undefined, R = unknown>(fn: (params: P) => R, options: FlowOptions = {}): Flow<P, R> {
   const compiled = compileFlowOptions(fn, options);
-  const def: FlowDefinition = { fn: fn as FlowDefinition["fn"], options: compiled };
+  const moduleUrl = callerModuleUrl();
+  const entrypoint = moduleUrl?.startsWith("file:") ? `${fileURLToPath(moduleUrl)}:${compiled.name}` : null;
+  const def: FlowDefinition = { fn: fn as FlowDefinition["fn"], options: compiled, entrypoint };
 
   const guard = () => {
     if (inWorkerThread())

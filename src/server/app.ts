@@ -102,6 +102,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
   });
 
+  // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
+  app.removeContentTypeParser("text/plain");
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`));
 

@@ -3,9 +3,10 @@
  * to subscribers (the SSE stream). Tailing the store rather than hooking the API means runs
  * written directly to the database (local mode, other servers on one PostgreSQL) appear too.
  */
-import type { LogRecord, StateRecord, Store, TailPosition } from "../store/types.ts";
+import type { BatonEvent } from "../core/events.ts";
+import type { Store, TailPosition } from "../store/types.ts";
 
-export type BatonEvent = ({ kind: "state" } & StateRecord) | ({ kind: "log" } & LogRecord);
+export type { BatonEvent };
 
 export interface Subscriber {
   flowRunId: string | null;

@@ -57,6 +57,7 @@ export const flowRunSchema = {
     resultId: nullable(str),
     error: nullable({ $ref: "ErrorInfo#" }),
     version: nullable(str),
+    entrypoint: nullable(str),
   },
 } as const;
 

@@ -207,6 +207,7 @@ export class KyselyStore implements Store {
           result_id: null,
           error: null,
           version: run.version,
+          entrypoint: run.entrypoint ?? null,
         })
         .execute();
       await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
@@ -230,6 +231,7 @@ export class KyselyStore implements Store {
       resultId: null,
       error: null,
       version: run.version,
+      entrypoint: run.entrypoint ?? null,
     };
   }
 

@@ -56,6 +56,7 @@ export function flowRunFromRow(row: Selectable<FlowRunsTable> & { flow_name: str
     resultId: row.result_id,
     error: json<ErrorInfo | null>(row.error, null),
     version: row.version,
+    entrypoint: row.entrypoint ?? null,
   };
 }
 

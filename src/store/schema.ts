@@ -32,6 +32,7 @@ export interface FlowRunsTable {
   result_id: string | null;
   error: string | null;
   version: string | null;
+  entrypoint: string | null;
 }
 
 export interface TaskRunsTable {

@@ -37,6 +37,8 @@ export interface FlowRun {
   resultId: string | null;
   error: ErrorInfo | null;
   version: string | null;
+  /** `/path/to/module.ts:flowName`: where the flow's code lives, for resuming it by id. */
+  entrypoint: string | null;
 }
 
 export interface TaskRun {
@@ -160,6 +162,7 @@ export interface NewFlowRun {
   parameters: unknown;
   tags: string[];
   version: string | null;
+  entrypoint?: string | null;
   state: State;
 }
 

@@ -5,6 +5,8 @@ import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { cancelFlowRun } from "../../engine/run-operations.ts";
+import { BatonError, RunNotFoundError } from "../../core/errors.ts";
 import { errorResponses, proposedStateSchema, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
@@ -23,6 +25,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store): void {
       parentFlowRunId?: string | null;
       parentTaskRunId?: string | null;
       version?: string | null;
+      entrypoint?: string | null;
     };
   }>(
     "/api/flow-runs",
@@ -43,6 +46,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store): void {
             parentFlowRunId: { anyOf: [uuid, { type: "null" }] },
             parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
             version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
+            entrypoint: { anyOf: [{ type: "string", maxLength: 2000 }, { type: "null" }] },
           },
           required: ["flowName"],
           additionalProperties: false,
@@ -63,6 +67,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store): void {
         parameters: body.parameters ?? {},
         tags: body.tags ?? [],
         version: body.version ?? null,
+        entrypoint: body.entrypoint ?? null,
         state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
       });
       return reply.status(201).send(run);
@@ -187,12 +192,12 @@ export function flowRunRoutes(app: FastifyInstance, store: Store): void {
       },
     },
     async (request) => {
-      const run = await store.getFlowRun(request.params.id);
-      if (!run) throw notFound("flow run", request.params.id);
-      const target = run.state.type === "RUNNING" ? "Cancelling" : "Cancelled";
-      const result = await store.setFlowRunState(run.id, makeState(target, { message: "cancelled through the API" }));
-      if (!result.accepted) throw new ApiError(409, "INVALID_TRANSITION", `flow run ${run.id} cannot be cancelled: ${result.reason}`, { rule: result.rule });
-      return result.run;
+      try {
+        return await cancelFlowRun(store, request.params.id, "cancelled through the API");
+      } catch (error) {
+        if (error instanceof BatonError && !(error instanceof RunNotFoundError)) throw new ApiError(409, "INVALID_TRANSITION", error.message);
+        throw error;
+      }
     },
   );
 

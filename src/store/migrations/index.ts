@@ -2,7 +2,7 @@
 import type { Kysely } from "kysely";
 import type { Dialect } from "../dialect.ts";
 import * as m0001 from "./0001_init.ts";
-import * as m0002 from "./0002_applied_batches.ts";
+import * as m0002 from "./0002_batches_entrypoints.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -11,5 +11,5 @@ export interface NumberedMigration {
 
 export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0001_init", up: m0001.up },
-  { name: "0002_applied_batches", up: m0002.up },
+  { name: "0002_batches_entrypoints", up: m0002.up },
 ];

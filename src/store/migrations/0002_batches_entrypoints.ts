@@ -1,4 +1,7 @@
-/** 0002: ids of applied write batches, so a batch retried after a lost response applies once. Never edit. */
+/**
+ * 0002: ids of applied write batches (a batch retried after a lost response applies once), and
+ * each flow run's entrypoint (`/path/to/module.ts:flowName`) so it can be resumed by name. Never edit.
+ */
 import type { Kysely } from "kysely";
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -8,4 +11,5 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("applied_at", "bigint", (c) => c.notNull())
     .execute();
   await db.schema.createIndex("applied_batches_applied_at").on("applied_batches").column("applied_at").execute();
+  await db.schema.alterTable("flow_runs").addColumn("entrypoint", "text").execute();
 }

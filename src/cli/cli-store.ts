@@ -1,0 +1,26 @@
+/** The store CLI commands work on: the server's API when BATON_API_URL is set, else the database. */
+import { loadSettings } from "../config/settings.ts";
+import { ApiClient } from "../client/api-client.ts";
+import { RemoteStore } from "../client/remote-store.ts";
+import { openStore } from "../store/open.ts";
+import type { Store } from "../store/types.ts";
+
+export async function openCliStore(): Promise<Store> {
+  const settings = loadSettings();
+  if (settings.apiUrl.value) {
+    const store = new RemoteStore(new ApiClient({ baseUrl: settings.apiUrl.value, apiKey: settings.apiKey.value, maxRetryMs: 5_000 }));
+    await store.migrate();
+    return store;
+  }
+  return openStore(settings.databaseUrl.value);
+}
+
+/** Runs `fn` with a store and closes it afterwards. */
+export async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openCliStore();
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,42 @@
+/** `baton server start`: the API server (and, later, the UI) over the configured database. */
+import type { Command } from "commander";
+import { BatonError } from "../../core/errors.ts";
+import { loadSettings } from "../../config/settings.ts";
+import { openStore } from "../../store/open.ts";
+import { buildServer } from "../../server/app.ts";
+
+export function registerServer(program: Command): void {
+  program
+    .command("server")
+    .description("the Baton API server")
+    .command("start")
+    .description("start the API server over the configured database")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port (0 picks a free one)", "4200")
+    .action(async (opts: { host: string; port: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BatonError(`--port must be an integer from 0 to 65535, got "${opts.port}"`);
+      const settings = loadSettings();
+      const store = await openStore(settings.databaseUrl.value);
+      const server = await buildServer({
+        store,
+        apiKeys: settings.serverApiKeys.value,
+        logger: { level: process.env.BATON_SERVER_LOG_LEVEL ?? "info" },
+      });
+      const address = await server.app.listen({ host: opts.host, port });
+      const url = address.replace("[::1]", "localhost");
+      // One line on stdout that scripts (and the end-to-end tests) can wait for.
+      process.stdout.write(`Baton server listening on ${url} (API ${url}/api, OpenAPI ${url}/api/openapi.json, database ${store.location})\n`);
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        await server.close();
+        await store.close();
+        process.exit(0);
+      };
+      process.on("SIGINT", () => void stop());
+      process.on("SIGTERM", () => void stop());
+      await new Promise(() => undefined); // serve until a signal
+    });
+}
