@@ -114,12 +114,23 @@ export const ORCHESTRATION_POLICY: readonly TransitionRule[] = [
     },
   },
   {
-    // Scheduled -> Scheduled is only a relabel: a scheduled run becoming Late.
+    // A new run waits for its time (Scheduled) or for a worker (Pending); the other SCHEDULED
+    // names describe runs that already existed.
+    name: "NewRunStartsScheduledOrPending",
+    from: [null],
+    to: "any",
+    decide: ({ to }) =>
+      to.name === "Scheduled" || to.name === "Pending"
+        ? undefined
+        : reject("NewRunStartsScheduledOrPending", `a new run starts Scheduled or Pending, not ${to.name}`),
+  },
+  {
+    // Scheduled -> Scheduled is only a relabel: a scheduled run becoming Late (once).
     name: "OnlyLateRelabelsScheduled",
     from: ["SCHEDULED"],
     to: ["SCHEDULED"],
     decide: ({ from, to }) =>
-      to.name === "Late" && from?.name !== "AwaitingRetry"
+      to.name === "Late" && from?.name === "Scheduled"
         ? undefined
         : reject("OnlyLateRelabelsScheduled", `cannot move from ${from?.name} to ${to.name}`),
   },
