@@ -11,15 +11,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Table from "cli-table3";
-import pg from "pg";
 import { configure, flow, shutdown, task } from "../src/index.ts";
 import { burnAsync, burnThreads } from "./cpu-tasks.ts";
+import { benchPgDatabase, fmt, opt } from "./support.ts";
+import pg from "pg";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const MAPPED = Number(opt("mapped", "10000"));
 const SEQUENTIAL = Number(opt("sequential", "1000"));
 const only = opt("only", "");
@@ -44,26 +40,6 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return performance.now() - start;
-}
-
-async function pgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  if (process.env.BENCH_PG_URL) return { url: process.env.BENCH_PG_URL, drop: async () => undefined };
-  const admin = "postgres://postgres@127.0.0.1:5432/postgres";
-  const name = `baton_bench_${process.pid}`;
-  const client = new pg.Client(admin);
-  await client.connect();
-  await client.query(`drop database if exists ${name} with (force)`);
-  await client.query(`create database ${name}`);
-  await client.end();
-  return {
-    url: `postgres://postgres@127.0.0.1:5432/${name}`,
-    drop: async () => {
-      const c = new pg.Client(admin);
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
 }
 
 const rows: string[][] = [];
@@ -101,13 +77,9 @@ async function bareCommitMicros(url: string): Promise<number> {
   return micros;
 }
 
-function fmt(n: number): string {
-  return n >= 100 ? Math.round(n).toLocaleString("en") : n.toFixed(1);
-}
-
 if (!only || only === "sqlite") await benchStore("sqlite", `sqlite://${path.join(home, "bench.db")}`);
 if (!only || only === "postgres") {
-  const db = await pgDatabase();
+  const db = await benchPgDatabase("engine");
   try {
     await benchStore("postgres", db.url);
   } finally {

@@ -28,6 +28,8 @@ import type {
 import { ApiClient, ApiRequestError } from "./api-client.ts";
 
 const enc = encodeURIComponent;
+const MAX_BATCH_OPS = 2000;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 export class RemoteStore implements Store {
   readonly dialect = "remote";
@@ -76,6 +78,11 @@ export class RemoteStore implements Store {
       if (error instanceof ApiRequestError && error.status === 409) return (await this.getFlowRun(run.id))!;
       throw error;
     }
+  }
+
+  async existingFlowRunIds(ids: readonly string[]): Promise<string[]> {
+    const runs = await Promise.all(ids.map((id) => this.getFlowRun(id)));
+    return runs.filter((r): r is FlowRun => r !== undefined).map((r) => r.id);
   }
 
   getFlowRun(id: string): Promise<FlowRun | undefined> {
@@ -135,9 +142,25 @@ export class RemoteStore implements Store {
     return (await this.api.request<{ crashed: string[] }>("POST", "/api/flow-runs/crash-stale", body)).crashed;
   }
 
+  /**
+   * Sends the batch in requests of at most ~2,000 ops or ~4 MB, in order, each applied
+   * atomically by the server; resolves once all are committed.
+   */
   async applyWrites(ops: readonly WriteOp[]): Promise<boolean> {
-    if (ops.length === 0) return true;
-    await this.api.request("POST", "/api/batch", { batchId: newId(), ops });
+    let chunk: WriteOp[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (chunk.length) await this.api.request("POST", "/api/batch", { batchId: newId(), ops: chunk });
+      chunk = [];
+      bytes = 0;
+    };
+    for (const op of ops) {
+      const size = op.kind === "result" ? op.result.size + 200 : op.kind === "log" ? op.log.message.length + 200 : 400;
+      if (chunk.length > 0 && (chunk.length >= MAX_BATCH_OPS || bytes + size > MAX_BATCH_BYTES)) await send();
+      chunk.push(op);
+      bytes += size;
+    }
+    await send();
     return true;
   }
 

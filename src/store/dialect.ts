@@ -59,6 +59,9 @@ export async function openKysely(url: string): Promise<OpenedDatabase> {
   pg.default.types.setTypeParser(20, (value: string) => Number(value));
   // allowExitOnIdle: a script that ran its flows may exit without closing the store.
   const pool = new pg.default.Pool({ connectionString: parsed.url, max: 10, allowExitOnIdle: true });
+  // An idle connection dropped by the server (a restart, a failover) must not crash the
+  // process: the pool discards it and the next query opens a new one.
+  pool.on("error", () => undefined);
   const location = redactUrl(parsed.url);
   try {
     const client = await pool.connect();

@@ -235,6 +235,12 @@ export class KyselyStore implements Store {
     };
   }
 
+  async existingFlowRunIds(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom("flow_runs").select("id").where("id", "in", [...ids]).execute();
+    return rows.map((r) => r.id);
+  }
+
   async getFlowRun(id: string): Promise<FlowRun | undefined> {
     const row = await this.flowRunQuery().where("flow_runs.id", "=", id).executeTakeFirst();
     return row ? flowRunFromRow(row) : undefined;
@@ -477,34 +483,42 @@ export class KyselyStore implements Store {
         const run = this.runSqliteBatch;
         return this.db.connection().execute(async () => run(statements, claim));
       }
-      return this.db.transaction().execute(async (tx) => {
-        const claimed = await tx.executeQuery(CompiledQuery.raw(toPostgres(claim.sql), claim.params));
-        if (Number(claimed.numAffectedRows ?? 0) === 0) return false;
-        for (const s of statements) await tx.executeQuery(CompiledQuery.raw(toPostgres(s.sql), s.params));
+      // PostgreSQL: the claim is one more CTE of the batch's single statement, without ON
+      // CONFLICT, so a duplicate id fails the whole statement on the primary key: one round trip.
+      try {
+        await this.runPostgresBatch([{ sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: claim.params }, ...statements]);
         return true;
-      });
+      } catch (error) {
+        const e = error as { code?: string; constraint?: string };
+        if (e.code === "23505" && e.constraint === "applied_batches_pkey") return false;
+        throw error;
+      }
     }
     if (this.runSqliteBatch) {
       const run = this.runSqliteBatch;
       await this.db.connection().execute(async () => run(statements));
       return true;
     }
+    await this.runPostgresBatch(statements);
+    return true;
+  }
+
+  private async runPostgresBatch(statements: Statement[]): Promise<void> {
     const combined = combinedPostgresStatement(statements);
     if (combined && this.pgPool && combined.params.length <= 400) {
       // Small batches (a sequential flow's) repeat the same shape: a named statement is
       // parsed and planned once per connection.
       const name = `baton_${createHash("sha1").update(combined.sql).digest("hex").slice(0, 20)}`;
       await this.pgPool.query({ name, text: combined.sql, values: combined.params });
-      return true;
+      return;
     }
     if (combined) {
       await this.db.executeQuery(CompiledQuery.raw(combined.sql, combined.params));
-      return true;
+      return;
     }
     await this.db.transaction().execute(async (tx) => {
       for (const s of statements) await tx.executeQuery(CompiledQuery.raw(toPostgres(s.sql), s.params));
     });
-    return true;
   }
 
   async batchApplied(batchId: string): Promise<boolean> {

@@ -181,6 +181,8 @@ export interface Store {
 
   createFlowRun(run: NewFlowRun): Promise<FlowRun>;
   getFlowRun(id: string): Promise<FlowRun | undefined>;
+  /** Which of these flow run ids exist. */
+  existingFlowRunIds(ids: readonly string[]): Promise<string[]>;
   listFlowRuns(filter?: FlowRunFilter): Promise<FlowRun[]>;
   /** Newest first, with a cursor for the next page. */
   pageFlowRuns(filter?: FlowRunFilter): Promise<Page<FlowRun>>;

@@ -141,10 +141,16 @@ export function batchRoutes(app: FastifyInstance, store: Store): void {
       },
     },
     async (request) => {
-      const ops = request.body.ops;
-      if (request.body.batchId && (await store.batchApplied(request.body.batchId))) return { applied: 0, duplicate: true };
-      await checkBatch(store, ops);
-      const applied = await store.applyWrites(ops, { batchId: request.body.batchId });
+      const { ops, batchId } = request.body;
+      try {
+        await checkBatch(store, ops);
+      } catch (error) {
+        // A batch sent again after a lost response fails the transition check (its states are
+        // already stored): it is a duplicate, not an error.
+        if (batchId && error instanceof ApiError && error.statusCode === 409 && (await store.batchApplied(batchId))) return { applied: 0, duplicate: true };
+        throw error;
+      }
+      const applied = await store.applyWrites(ops, { batchId });
       return { applied: applied ? ops.length : 0, duplicate: !applied };
     },
   );
@@ -157,7 +163,8 @@ async function checkBatch(store: Store, ops: WriteOp[]): Promise<void> {
     else if (op.kind === "state") flowRunIds.add(op.state.flowRunId);
     else if (op.kind === "log") flowRunIds.add(op.log.flowRunId);
   }
-  for (const id of flowRunIds) if (!(await store.getFlowRun(id))) throw notFound("flow run", id);
+  const existing = new Set(await store.existingFlowRunIds([...flowRunIds]));
+  for (const id of flowRunIds) if (!existing.has(id)) throw notFound("flow run", id);
   const taskRunIds = [...new Set(ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun.id] : [])))];
   const known = new Map<string, State>((await store.getTaskRuns(taskRunIds)).map((t) => [t.id, t.state]));
   for (const op of ops) {

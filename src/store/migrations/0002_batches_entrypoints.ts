@@ -12,4 +12,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex("applied_batches_applied_at").on("applied_batches").column("applied_at").execute();
   await db.schema.alterTable("flow_runs").addColumn("entrypoint", "text").execute();
+  // Run lists are filtered by state name (Failed, Late, Crashed…) and paged newest first.
+  await db.schema.createIndex("flow_runs_state_name_created").on("flow_runs").columns(["state_name", "created_at", "id"]).execute();
 }

@@ -1,0 +1,102 @@
+/**
+ * Remote client mode vs direct store: the same three engine scenarios with the SDK talking to a
+ * Baton server over HTTP (BATON_API_URL) instead of opening the database. The server runs in a
+ * child process (`baton server start`); figures include the HTTP round trips. Usage: tsx bench/remote.ts
+ * [--only sqlite|postgres] [--mapped N] [--sequential N]
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Table from "cli-table3";
+import { configure, flow, shutdown, task } from "../src/index.ts";
+import { spawn } from "node:child_process";
+import { benchPgDatabase, fmt, opt } from "./support.ts";
+
+const MAPPED = Number(opt("mapped", "10000"));
+const SEQUENTIAL = Number(opt("sequential", "1000"));
+const only = opt("only", "");
+
+const noop = task(async function remoteNoop(i: number) {
+  return i;
+});
+const mapped = flow(async function remoteMapped(p: { n: number }) {
+  return (await Promise.all(noop.map([...Array(p.n).keys()]))).length;
+});
+const sequential = flow(async function remoteSequential(p: { n: number }) {
+  let x = 0;
+  for (let i = 0; i < p.n; i++) x = await noop(x + 1);
+  return x;
+});
+const empty = flow(async function remoteEmpty() {
+  return 1;
+});
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-bench-remote-"));
+const rows: string[][] = [];
+
+async function scenarios(label: string, target: { databaseUrl?: string; apiUrl?: string }): Promise<number[]> {
+  await configure({ ...target, resultsDir: path.join(home, "results"), logLevel: "silent" });
+  await mapped({ n: 500 });
+  await sequential({ n: 100 });
+  const tMapped = await time(() => mapped({ n: MAPPED }));
+  const tSeq = await time(() => sequential({ n: SEQUENTIAL }));
+  const runs = 100;
+  const tEmpty = await time(async () => {
+    for (let i = 0; i < runs; i++) await empty();
+  });
+  await shutdown();
+  const figures = [MAPPED / (tMapped / 1000), (tSeq * 1000) / SEQUENTIAL, (tEmpty * 1000) / runs];
+  rows.push([label, fmt(figures[0]!), fmt(figures[1]!), fmt(figures[2]!)]);
+  return figures;
+}
+
+async function compare(dialect: string, url: string): Promise<void> {
+  const direct = await scenarios(`${dialect} direct`, { databaseUrl: url });
+  // The server in its own process, as in a deployment (`baton server start`).
+  const server = spawn(process.execPath, [path.join(import.meta.dirname, "../bin/baton.js"), "server", "start", "--port", "0"], {
+    env: { ...process.env, BATON_DATABASE_URL: url, BATON_SERVER_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    server.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const match = /listening on (http:\/\/\S+) /.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  try {
+    const remote = await scenarios(`${dialect} remote (HTTP)`, { apiUrl: `${address}/api` });
+    rows.push([
+      `${dialect} remote / direct`,
+      `${(direct[0]! / remote[0]!).toFixed(2)}x slower`,
+      `${(remote[1]! / direct[1]!).toFixed(2)}x`,
+      `${(remote[2]! / direct[2]!).toFixed(2)}x`,
+    ]);
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((r) => server.once("exit", r));
+  }
+}
+
+if (!only || only === "sqlite") await compare("sqlite", `sqlite://${path.join(home, "remote.db")}`);
+if (!only || only === "postgres") {
+  const db = await benchPgDatabase("remote");
+  try {
+    await compare("postgres", db.url);
+  } finally {
+    await db.drop();
+  }
+}
+const out = new Table({ head: ["mode", `mapped tasks/s (${MAPPED})`, `µs per sequential task (${SEQUENTIAL})`, "µs per empty flow"], style: { head: [], border: [] } });
+out.push(...rows);
+console.log("\nRemote client mode (SDK -> HTTP API -> store) vs direct store");
+console.log(out.toString());
+fs.rmSync(home, { recursive: true, force: true });
