@@ -25,8 +25,12 @@ export function consoleLevelFromName(name: string): number {
   return (LOG_LEVELS as Record<string, number>)[name] ?? LOG_LEVELS.info;
 }
 
-/** The raw console writer, captured before `logPrints` patches console methods. */
-const writeStderr = (line: string) => process.stderr.write(line + "\n");
+/**
+ * Where run log lines are echoed: stderr, or a sink set by a live view that keeps its status
+ * line below the logs. (The raw stream writer, not console: `logPrints` patches console.)
+ */
+export const consoleOutput: { write: (line: string) => void } = { write: (line) => void process.stderr.write(line + "\n") };
+const writeStderr = (line: string) => consoleOutput.write(line);
 
 export function createRunLogger(
   runtime: Runtime,

@@ -173,6 +173,9 @@ class TaskExecution<R> {
 
     const semaphore = this.flow.semaphore;
     if (semaphore) await semaphore.acquire();
+    // A thread task stays Pending until a thread is free, so Running means running.
+    const threadSlots = this.runner === "threads" ? (await this.flow.runtime.threadPool()).slots : null;
+    if (threadSlots) await threadSlots.acquire();
     try {
       for (let attempt = 1; ; attempt++) {
         const running = makeState(attempt === 1 ? "Running" : "Retrying");
@@ -203,8 +206,13 @@ class TaskExecution<R> {
         return await this.complete(value as R, cacheKey, attempt);
       }
     } finally {
+      threadSlots?.release();
       if (semaphore) semaphore.release();
     }
+  }
+
+  private get runner(): "async" | "threads" {
+    return this.def.options.runner ?? this.flow.options.taskRunner;
   }
 
   private computeCacheKey(args: unknown[]): string | null {
@@ -239,9 +247,8 @@ class TaskExecution<R> {
     const controller = new AbortController();
     const signal = AbortSignal.any([flowSignal, controller.signal]);
     const info: TaskRunInfo = { id: this.run.id, name: this.name, taskKey: this.run.taskKey, attempt, signal };
-    const runner = this.def.options.runner ?? this.flow.options.taskRunner;
     const call =
-      runner === "threads"
+      this.runner === "threads"
         ? () => this.invokeInThread(args, signal)
         : () => engineContext.run({ flow: this.flow, task: info }, () => this.def.fn(...args));
     return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller, signal: flowSignal });

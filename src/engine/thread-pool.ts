@@ -8,6 +8,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { deserialize, serialize } from "../core/serializer.ts";
+import { Semaphore } from "./semaphore.ts";
 
 // Beside this file both in src/ and in dist/ (the build copies it).
 const WORKER_ENTRY = fileURLToPath(new URL("thread-worker.mjs", import.meta.url));
@@ -20,6 +21,8 @@ export interface ThreadJob {
 
 export class ThreadPool {
   private readonly piscina: Piscina;
+  /** One slot per thread: task runs wait here (Pending) rather than in piscina's queue. */
+  readonly slots: Semaphore;
 
   constructor(size = Number(process.env.BATON_THREADS) || os.availableParallelism()) {
     this.piscina = new Piscina({
@@ -30,6 +33,7 @@ export class ThreadPool {
       // Threads must not inherit the parent's stdin handling or argv-based behaviour.
       argv: [],
     });
+    this.slots = new Semaphore(size);
   }
 
   get size(): number {

@@ -26,8 +26,12 @@ export class WriteBatcher {
   constructor(private readonly store: Pick<Store, "applyWrites">) {}
 
   /** Queues ops; resolves once they are committed. */
+  /** Sees every op as it is queued (the CLI's live view counts task states from them). */
+  observer: ((ops: readonly WriteOp[]) => void) | null = null;
+
   write(ops: WriteOp[]): Promise<void> {
     for (const op of ops) this.queue.push(op);
+    this.observer?.(ops);
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.schedule();

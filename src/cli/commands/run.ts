@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
 import { summariseTaskRuns } from "../format.ts";
+import { startLiveView } from "../live-view.ts";
 
 export function registerRun(program: Command): void {
   program
@@ -17,8 +18,14 @@ export function registerRun(program: Command): void {
       const params = parseParams(options.param, options.paramsJson);
       const target = await loadFlow(file, options.flow);
       const started = Date.now();
-      const outcome = await (target.run as (p?: unknown) => ReturnType<typeof target.run>)(params);
       const runtime = await getRuntime();
+      const view = options.json ? null : startLiveView(runtime, target.flowName);
+      let outcome;
+      try {
+        outcome = await (target.run as (p?: unknown) => ReturnType<typeof target.run>)(params);
+      } finally {
+        view?.stop();
+      }
       const taskRuns = await runtime.store.listTaskRuns(outcome.id);
       if (options.json) {
         process.stdout.write(JSON.stringify({ ...outcome, taskRuns: taskRuns.length }, null, 2) + "\n");
