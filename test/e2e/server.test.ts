@@ -117,6 +117,23 @@ describe.each(DIALECTS)("server end to end on %s", (dialect) => {
     expect(missing.stderr).toMatch(/flow run no-such-run was not found/);
   });
 
+  it("resumes a failed run with `baton flow-run retry`: finished tasks are not run again", async () => {
+    const log = path.join(home, "resume.log");
+    const fail = path.join(home, "resume.fail");
+    fs.writeFileSync(fail, "");
+    const first = await cli(["run", FLOWS, "--flow", "resumable"], { ...env, E2E_LOG: log, E2E_FAIL: fail });
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/ended Failed/);
+    const id = (await api("/api/flow-runs?flow=resumable")).body.items[0].id as string;
+    fs.rmSync(fail);
+    const retry = await cli(["flow-run", "retry", id], { ...env, E2E_LOG: log, E2E_FAIL: fail });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stdout).toMatch(/ended Completed/);
+    expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual(["step0", "step1", "step2", "step2"]);
+    const run = (await api(`/api/flow-runs/${id}`)).body;
+    expect(run).toMatchObject({ state: { name: "Completed" }, runCount: 2 });
+  });
+
   it("cancels a running flow from the CLI: its process stops and the run ends Cancelled", async () => {
     const running = start(["run", FLOWS, "--flow", "slow", "--params-json", '{"count": 50, "ms": 100}'], env);
     const id = await until(async () => (await api("/api/flow-runs?flow=slow&state=Running")).body.items[0]?.id as string | undefined, "the slow run to start");
