@@ -251,7 +251,7 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     const good = await f.run({ n: "4" } as never);
     expect(good.result).toBe(4);
     expect((await store.getFlowRun(good.id))!.parameters).toEqual({ n: 4, label: "x" });
-    expect(() => f.run("nope" as never)).rejects.toThrow(TypeError);
+    await expect(f.run("nope" as never)).rejects.toThrow(TypeError);
   });
 
   it("resumes a failed run: finished tasks return stored results without running again", async () => {
