@@ -151,6 +151,10 @@ export class KyselyStore implements Store {
   }
 
   /** The id of the flow named `name`, created if new (cached: flows are looked up per run). */
+  async upsertFlowId(name: string): Promise<string> {
+    return this.flowIdFor(name);
+  }
+
   private async flowIdFor(name: string): Promise<string> {
     const cached = this.flowIds.get(name);
     if (cached) return cached;
@@ -208,6 +212,11 @@ export class KyselyStore implements Store {
           error: null,
           version: run.version,
           entrypoint: run.entrypoint ?? null,
+          deployment_id: run.deploymentId ?? null,
+          work_pool: run.workPool ?? null,
+          work_queue: run.workQueue ?? null,
+          worker_id: null,
+          expected_start_time: run.expectedStartTime ?? null,
         })
         .execute();
       await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
@@ -232,6 +241,11 @@ export class KyselyStore implements Store {
       error: null,
       version: run.version,
       entrypoint: run.entrypoint ?? null,
+      deploymentId: run.deploymentId ?? null,
+      workPool: run.workPool ?? null,
+      workQueue: run.workQueue ?? null,
+      workerId: null,
+      expectedStartTime: run.expectedStartTime ?? null,
     };
   }
 

@@ -57,6 +57,11 @@ export function flowRunFromRow(row: Selectable<FlowRunsTable> & { flow_name: str
     error: json<ErrorInfo | null>(row.error, null),
     version: row.version,
     entrypoint: row.entrypoint ?? null,
+    deploymentId: row.deployment_id ?? null,
+    workPool: row.work_pool ?? null,
+    workQueue: row.work_queue ?? null,
+    workerId: row.worker_id ?? null,
+    expectedStartTime: num(row.expected_start_time ?? null),
   };
 }
 

@@ -33,6 +33,11 @@ export interface FlowRunsTable {
   error: string | null;
   version: string | null;
   entrypoint: string | null;
+  deployment_id: string | null;
+  work_pool: string | null;
+  work_queue: string | null;
+  worker_id: string | null;
+  expected_start_time: number | null;
 }
 
 export interface TaskRunsTable {
@@ -105,7 +110,84 @@ export interface AppliedBatchesTable {
   applied_at: number;
 }
 
+export interface DeploymentsTable {
+  id: string;
+  name: string;
+  flow_name: string;
+  entrypoint: string;
+  description: string | null;
+  version: string | null;
+  tags: string;
+  parameters: string;
+  parameter_schema: string | null;
+  work_pool: string | null;
+  work_queue: string;
+  paused: number;
+  concurrency_limit: number | null;
+  collision_strategy: string;
+  retries: number;
+  retry_delay_ms: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SchedulesTable {
+  id: string;
+  deployment_id: string;
+  spec: string;
+  active: number;
+  created_at: number;
+}
+
+export interface WorkPoolsTable {
+  name: string;
+  type: string;
+  paused: number;
+  concurrency_limit: number | null;
+  created_at: number;
+}
+
+export interface WorkQueuesTable {
+  pool_name: string;
+  name: string;
+  priority: number;
+  concurrency_limit: number | null;
+  paused: number;
+}
+
+export interface WorkersTable {
+  id: string;
+  name: string;
+  pool_name: string;
+  run_limit: number | null;
+  heartbeat_at: number;
+  created_at: number;
+}
+
+export interface ConcurrencyLimitsTable {
+  name: string;
+  slot_limit: number;
+  slot_decay_per_second: number | null;
+  created_at: number;
+}
+
+export interface ConcurrencyLeasesTable {
+  id: string;
+  limit_name: string;
+  holder: string;
+  slots: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
+  deployments: DeploymentsTable;
+  schedules: SchedulesTable;
+  work_pools: WorkPoolsTable;
+  work_queues: WorkQueuesTable;
+  workers: WorkersTable;
+  concurrency_limits: ConcurrencyLimitsTable;
+  concurrency_leases: ConcurrencyLeasesTable;
   applied_batches: AppliedBatchesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;

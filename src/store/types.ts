@@ -39,6 +39,12 @@ export interface FlowRun {
   version: string | null;
   /** `/path/to/module.ts:flowName`: where the flow's code lives, for resuming it by id. */
   entrypoint: string | null;
+  deploymentId: string | null;
+  workPool: string | null;
+  workQueue: string | null;
+  workerId: string | null;
+  /** The schedule slot this run was created for. */
+  expectedStartTime: number | null;
 }
 
 export interface TaskRun {
@@ -163,6 +169,10 @@ export interface NewFlowRun {
   tags: string[];
   version: string | null;
   entrypoint?: string | null;
+  deploymentId?: string | null;
+  workPool?: string | null;
+  workQueue?: string | null;
+  expectedStartTime?: number | null;
   state: State;
 }
 
@@ -222,4 +232,152 @@ export interface Store {
   /** States and logs written after a position, oldest first: the feed of live events. */
   tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
   tailPosition(): Promise<TailPosition>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployments, work pools and workers, concurrency limits.
+
+export type CollisionStrategy = "enqueue" | "cancel-new";
+
+export interface ScheduleRecord {
+  id: string;
+  deploymentId: string;
+  /** A compiled ScheduleSpec (see core/schedule.ts). */
+  spec: Record<string, unknown> & { kind: string };
+  active: boolean;
+}
+
+export interface Deployment {
+  id: string;
+  name: string;
+  flowName: string;
+  /** `/path/to/module.ts:flowName` */
+  entrypoint: string;
+  description: string | null;
+  version: string | null;
+  tags: string[];
+  /** Defaults merged under each run's own parameters. */
+  parameters: Record<string, unknown>;
+  /** JSON Schema of the flow's parameters (from its zod schema), for validation and forms. */
+  parameterSchema: Record<string, unknown> | null;
+  workPool: string | null;
+  workQueue: string;
+  paused: boolean;
+  /** At most this many of its runs Running at once. */
+  concurrencyLimit: number | null;
+  collisionStrategy: CollisionStrategy;
+  /** Retries of a crashed or failed run, resumed durably by a worker. */
+  retries: number;
+  retryDelayMs: number;
+  schedules: ScheduleRecord[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface DeploymentInput {
+  name: string;
+  flowName: string;
+  entrypoint: string;
+  description?: string | null;
+  version?: string | null;
+  tags?: string[];
+  parameters?: Record<string, unknown>;
+  parameterSchema?: Record<string, unknown> | null;
+  workPool?: string | null;
+  workQueue?: string;
+  paused?: boolean;
+  concurrencyLimit?: number | null;
+  collisionStrategy?: CollisionStrategy;
+  retries?: number;
+  retryDelayMs?: number;
+  /** Replaces the deployment's schedules (compiled specs). */
+  schedules?: { spec: ScheduleRecord["spec"]; active?: boolean }[];
+}
+
+export interface WorkPool {
+  name: string;
+  /** "process" now; the type decides how a worker starts a run (see worker/infrastructure.ts). */
+  type: string;
+  paused: boolean;
+  concurrencyLimit: number | null;
+  createdAt: number;
+  queues: WorkQueue[];
+}
+
+export interface WorkQueue {
+  poolName: string;
+  name: string;
+  /** 1 is served first. */
+  priority: number;
+  concurrencyLimit: number | null;
+  paused: boolean;
+}
+
+export interface WorkerRecord {
+  id: string;
+  name: string;
+  poolName: string;
+  runLimit: number | null;
+  heartbeatAt: number;
+  createdAt: number;
+}
+
+export interface ConcurrencyLimit {
+  name: string;
+  limit: number;
+  /** Rate limit: each slot frees itself after 1 / decay seconds instead of on release. */
+  slotDecayPerSecond: number | null;
+  activeSlots: number;
+  holders: { leaseId: string; holder: string; slots: number; expiresAt: number }[];
+  createdAt: number;
+}
+
+export interface Lease {
+  id: string;
+  limitName: string;
+  holder: string;
+  slots: number;
+  expiresAt: number;
+}
+
+/** Storage of the orchestration objects: deployments, pools, workers, limits. */
+export interface OrchestrationStore {
+  upsertDeployment(input: DeploymentInput): Promise<Deployment>;
+  getDeployment(idOrName: string): Promise<Deployment | undefined>;
+  listDeployments(): Promise<Deployment[]>;
+  deleteDeployment(idOrName: string): Promise<boolean>;
+  setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined>;
+  /** Creates the Scheduled runs of these slots that do not exist yet; returns how many it made. */
+  scheduleRuns(deployment: Deployment, slots: number[]): Promise<number>;
+  /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
+  markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
+
+  upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool>;
+  upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue>;
+  getWorkPool(name: string): Promise<WorkPool | undefined>;
+  listWorkPools(): Promise<WorkPool[]>;
+  deleteWorkPool(name: string): Promise<boolean>;
+  registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord>;
+  heartbeatWorker(id: string, at: number): Promise<void>;
+  listWorkers(poolName?: string): Promise<WorkerRecord[]>;
+  /**
+   * Claims up to `max` due runs of a pool for a worker, atomically: each becomes Pending with
+   * the worker's id, in queue-priority then due-time order, honouring pool, queue and
+   * deployment concurrency limits. Two workers never claim the same run.
+   */
+  claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]>;
+
+  upsertConcurrencyLimit(limit: { name: string; limit: number; slotDecayPerSecond?: number | null }): Promise<ConcurrencyLimit>;
+  listConcurrencyLimits(): Promise<ConcurrencyLimit[]>;
+  getConcurrencyLimit(name: string): Promise<ConcurrencyLimit | undefined>;
+  deleteConcurrencyLimit(name: string): Promise<boolean>;
+  /** Frees every slot of a limit. */
+  resetConcurrencyLimit(name: string): Promise<void>;
+  /**
+   * Takes `slots` of every named limit for `holder` until `now + ttlMs`, all or nothing.
+   * Expired leases free their slots: a crashed holder never leaks one. Null when full.
+   */
+  acquireSlots(names: string[], holder: string, slots: number, ttlMs: number, now: number): Promise<Lease[] | null>;
+  renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<void>;
+  releaseLeases(leaseIds: string[]): Promise<void>;
 }

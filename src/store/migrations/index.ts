@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { Dialect } from "../dialect.ts";
 import * as m0001 from "./0001_init.ts";
 import * as m0002 from "./0002_batches_entrypoints.ts";
+import * as m0003 from "./0003_deployments_workers_limits.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -12,4 +13,5 @@ export interface NumberedMigration {
 export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0001_init", up: m0001.up },
   { name: "0002_batches_entrypoints", up: m0002.up },
+  { name: "0003_deployments_workers_limits", up: m0003.up },
 ];

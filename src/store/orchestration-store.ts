@@ -1,0 +1,505 @@
+/**
+ * Deployments, work pools, workers and concurrency limits over Kysely (SQLite and PostgreSQL).
+ * The two operations where concurrent callers race are written for it:
+ *   - claimFlowRuns: PostgreSQL locks candidate rows with FOR UPDATE SKIP LOCKED, so workers
+ *     polling together each get different runs; SQLite serialises writers (BEGIN IMMEDIATE).
+ *   - acquireSlots: the limit row is locked (FOR UPDATE) while its active slots are counted,
+ *     so two holders never both take the last slot.
+ */
+import { sql, type Selectable } from "kysely";
+import { newId } from "../core/ids.ts";
+import { randomRunName } from "../core/run-names.ts";
+import { makeState } from "../core/states.ts";
+import type { KyselyStore } from "./kysely-store.ts";
+import { flowRunFromRow } from "./rows.ts";
+import type { ConcurrencyLeasesTable, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
+import type {
+  ConcurrencyLimit,
+  Deployment,
+  DeploymentInput,
+  FlowRun,
+  Lease,
+  OrchestrationStore,
+  ScheduleRecord,
+  WorkerRecord,
+  WorkPool,
+  WorkQueue,
+} from "./types.ts";
+
+const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
+
+function deploymentFromRow(row: Selectable<DeploymentsTable>, schedules: Selectable<SchedulesTable>[]): Deployment {
+  return {
+    id: row.id,
+    name: row.name,
+    flowName: row.flow_name,
+    entrypoint: row.entrypoint,
+    description: row.description,
+    version: row.version,
+    tags: json(row.tags, []),
+    parameters: json(row.parameters, {}),
+    parameterSchema: json(row.parameter_schema, null),
+    workPool: row.work_pool,
+    workQueue: row.work_queue,
+    paused: Boolean(row.paused),
+    concurrencyLimit: row.concurrency_limit == null ? null : Number(row.concurrency_limit),
+    collisionStrategy: row.collision_strategy as Deployment["collisionStrategy"],
+    retries: Number(row.retries),
+    retryDelayMs: Number(row.retry_delay_ms),
+    schedules: schedules.map(
+      (s): ScheduleRecord => ({ id: s.id, deploymentId: s.deployment_id, spec: JSON.parse(s.spec) as ScheduleRecord["spec"], active: Boolean(s.active) }),
+    ),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+const queueFromRow = (q: Selectable<WorkQueuesTable>): WorkQueue => ({
+  poolName: q.pool_name,
+  name: q.name,
+  priority: Number(q.priority),
+  concurrencyLimit: q.concurrency_limit == null ? null : Number(q.concurrency_limit),
+  paused: Boolean(q.paused),
+});
+
+const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPool => ({
+  name: p.name,
+  type: p.type,
+  paused: Boolean(p.paused),
+  concurrencyLimit: p.concurrency_limit == null ? null : Number(p.concurrency_limit),
+  createdAt: Number(p.created_at),
+  queues,
+});
+
+const leaseFromRow = (l: Selectable<ConcurrencyLeasesTable>): Lease => ({
+  id: l.id,
+  limitName: l.limit_name,
+  holder: l.holder,
+  slots: Number(l.slots),
+  expiresAt: Number(l.expires_at),
+});
+
+export class KyselyOrchestrationStore implements OrchestrationStore {
+  constructor(private readonly base: KyselyStore) {}
+
+  private get db() {
+    return this.base.db;
+  }
+
+  private get pg(): boolean {
+    return this.base.dialect === "postgres";
+  }
+
+  // --- deployments ------------------------------------------------------------------------
+
+  async upsertDeployment(input: DeploymentInput): Promise<Deployment> {
+    const now = Date.now();
+    await this.base.transaction(async (tx) => {
+      const existing = await tx.selectFrom("deployments").select("id").where("name", "=", input.name).executeTakeFirst();
+      const id = existing?.id ?? newId();
+      const row = {
+        flow_name: input.flowName,
+        entrypoint: input.entrypoint,
+        description: input.description ?? null,
+        version: input.version ?? null,
+        tags: JSON.stringify(input.tags ?? []),
+        parameters: JSON.stringify(input.parameters ?? {}),
+        parameter_schema: input.parameterSchema ? JSON.stringify(input.parameterSchema) : null,
+        work_pool: input.workPool ?? null,
+        work_queue: input.workQueue ?? "default",
+        paused: input.paused ? 1 : 0,
+        concurrency_limit: input.concurrencyLimit ?? null,
+        collision_strategy: input.collisionStrategy ?? "enqueue",
+        retries: input.retries ?? 0,
+        retry_delay_ms: input.retryDelayMs ?? 0,
+        updated_at: now,
+      };
+      if (existing) await tx.updateTable("deployments").set(row).where("id", "=", id).execute();
+      else await tx.insertInto("deployments").values({ id, name: input.name, created_at: now, ...row }).execute();
+      if (input.schedules) {
+        await tx.deleteFrom("schedules").where("deployment_id", "=", id).execute();
+        if (input.schedules.length)
+          await tx
+            .insertInto("schedules")
+            .values(input.schedules.map((s) => ({ id: newId(), deployment_id: id, spec: JSON.stringify(s.spec), active: s.active === false ? 0 : 1, created_at: now })))
+            .execute();
+        // Future runs of the old schedules go; the scheduler creates the new ones.
+        await tx
+          .deleteFrom("flow_runs")
+          .where("deployment_id", "=", id)
+          .where("state_type", "=", "SCHEDULED")
+          .where("expected_start_time", "is not", null)
+          .where("scheduled_at", ">", now)
+          .execute();
+      }
+    });
+    return (await this.getDeployment(input.name))!;
+  }
+
+  async getDeployment(idOrName: string): Promise<Deployment | undefined> {
+    const row = await this.db
+      .selectFrom("deployments")
+      .selectAll()
+      .where((eb) => eb.or([eb("id", "=", idOrName), eb("name", "=", idOrName)]))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const schedules = await this.db.selectFrom("schedules").selectAll().where("deployment_id", "=", row.id).orderBy("created_at").execute();
+    return deploymentFromRow(row, schedules);
+  }
+
+  async listDeployments(): Promise<Deployment[]> {
+    const rows = await this.db.selectFrom("deployments").selectAll().orderBy("name").execute();
+    const schedules = await this.db.selectFrom("schedules").selectAll().orderBy("created_at").execute();
+    return rows.map((r) => deploymentFromRow(r, schedules.filter((s) => s.deployment_id === r.id)));
+  }
+
+  async deleteDeployment(idOrName: string): Promise<boolean> {
+    const deployment = await this.getDeployment(idOrName);
+    if (!deployment) return false;
+    await this.base.transaction(async (tx) => {
+      await tx.deleteFrom("schedules").where("deployment_id", "=", deployment.id).execute();
+      await tx.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_type", "=", "SCHEDULED").execute();
+      await tx.deleteFrom("deployments").where("id", "=", deployment.id).execute();
+    });
+    return true;
+  }
+
+  async setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined> {
+    const deployment = await this.getDeployment(idOrName);
+    if (!deployment) return undefined;
+    await this.db.updateTable("deployments").set({ paused: paused ? 1 : 0, updated_at: Date.now() }).where("id", "=", deployment.id).execute();
+    if (paused)
+      await this.db.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_name", "=", "Scheduled").where("expected_start_time", "is not", null).execute();
+    return { ...deployment, paused };
+  }
+
+  async scheduleRuns(deployment: Deployment, slots: number[]): Promise<number> {
+    if (slots.length === 0) return 0;
+    const flow = await this.base.upsertFlowId(deployment.flowName);
+    let created = 0;
+    await this.base.transaction(async (tx) => {
+      for (const slot of slots) {
+        const state = makeState("Scheduled", { scheduledAt: slot, message: "created by the scheduler" });
+        const id = newId();
+        const inserted = await tx
+          .insertInto("flow_runs")
+          .values({
+            id,
+            flow_id: flow,
+            name: randomRunName(),
+            parent_flow_run_id: null,
+            parent_task_run_id: null,
+            state_type: state.type,
+            state_name: state.name,
+            state_message: state.message ?? null,
+            state_timestamp: state.timestamp,
+            scheduled_at: slot,
+            parameters: JSON.stringify(deployment.parameters),
+            tags: JSON.stringify(deployment.tags),
+            run_count: 0,
+            created_at: state.timestamp,
+            start_time: null,
+            end_time: null,
+            heartbeat_at: null,
+            heartbeat_ms: null,
+            result_id: null,
+            error: null,
+            version: deployment.version,
+            entrypoint: deployment.entrypoint,
+            deployment_id: deployment.id,
+            work_pool: deployment.workPool,
+            work_queue: deployment.workQueue,
+            worker_id: null,
+            expected_start_time: slot,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(["deployment_id", "expected_start_time"])
+              .where((eb) => eb.and([eb("deployment_id", "is not", null), eb("expected_start_time", "is not", null)]))
+              .doNothing(),
+          )
+          .returning("id")
+          .executeTakeFirst();
+        if (!inserted) continue;
+        created++;
+        await tx.insertInto("states").values({ flow_run_id: id, task_run_id: null, type: state.type, name: state.name, message: state.message ?? null, timestamp: state.timestamp, scheduled_at: slot }).execute();
+      }
+    });
+    return created;
+  }
+
+  async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {
+    return this.base.transaction(async (tx) => {
+      const due = await tx
+        .selectFrom("flow_runs")
+        .select("id")
+        .where("state_name", "=", "Scheduled")
+        .where("scheduled_at", "<", now - lateAfterMs)
+        .execute();
+      if (!due.length) return [];
+      const ids = due.map((r) => r.id);
+      const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
+      await tx.updateTable("flow_runs").set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now }).where("id", "in", ids).execute();
+      await tx
+        .insertInto("states")
+        .values(ids.map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
+        .execute();
+      return ids;
+    });
+  }
+
+  // --- work pools, queues, workers ---------------------------------------------------------
+
+  async upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool> {
+    const existing = await this.getWorkPool(pool.name);
+    if (existing) {
+      await this.db
+        .updateTable("work_pools")
+        .set({
+          type: pool.type ?? existing.type,
+          paused: (pool.paused ?? existing.paused) ? 1 : 0,
+          concurrency_limit: pool.concurrencyLimit === undefined ? existing.concurrencyLimit : pool.concurrencyLimit,
+        })
+        .where("name", "=", pool.name)
+        .execute();
+    } else {
+      await this.base.transaction(async (tx) => {
+        await tx
+          .insertInto("work_pools")
+          .values({ name: pool.name, type: pool.type ?? "process", paused: pool.paused ? 1 : 0, concurrency_limit: pool.concurrencyLimit ?? null, created_at: Date.now() })
+          .execute();
+        await tx.insertInto("work_queues").values({ pool_name: pool.name, name: "default", priority: 1, concurrency_limit: null, paused: 0 }).execute();
+      });
+    }
+    return (await this.getWorkPool(pool.name))!;
+  }
+
+  async upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue> {
+    const values = {
+      priority: queue.priority ?? 1,
+      concurrency_limit: queue.concurrencyLimit ?? null,
+      paused: queue.paused ? 1 : 0,
+    };
+    await this.db
+      .insertInto("work_queues")
+      .values({ pool_name: queue.poolName, name: queue.name, ...values })
+      .onConflict((oc) => oc.columns(["pool_name", "name"]).doUpdateSet(values))
+      .execute();
+    const row = await this.db.selectFrom("work_queues").selectAll().where("pool_name", "=", queue.poolName).where("name", "=", queue.name).executeTakeFirstOrThrow();
+    return queueFromRow(row);
+  }
+
+  async getWorkPool(name: string): Promise<WorkPool | undefined> {
+    const row = await this.db.selectFrom("work_pools").selectAll().where("name", "=", name).executeTakeFirst();
+    if (!row) return undefined;
+    const queues = await this.db.selectFrom("work_queues").selectAll().where("pool_name", "=", name).orderBy("priority").orderBy("name").execute();
+    return poolFromRow(row, queues.map(queueFromRow));
+  }
+
+  async listWorkPools(): Promise<WorkPool[]> {
+    const rows = await this.db.selectFrom("work_pools").selectAll().orderBy("name").execute();
+    const queues = (await this.db.selectFrom("work_queues").selectAll().orderBy("priority").orderBy("name").execute()).map(queueFromRow);
+    return rows.map((r) => poolFromRow(r, queues.filter((q) => q.poolName === r.name)));
+  }
+
+  async deleteWorkPool(name: string): Promise<boolean> {
+    return this.base.transaction(async (tx) => {
+      await tx.deleteFrom("work_queues").where("pool_name", "=", name).execute();
+      const result = await tx.deleteFrom("work_pools").where("name", "=", name).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord> {
+    const now = Date.now();
+    await this.db
+      .insertInto("workers")
+      .values({ id: worker.id, name: worker.name, pool_name: worker.poolName, run_limit: worker.runLimit, heartbeat_at: now, created_at: now })
+      .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now }))
+      .execute();
+    return { ...worker, heartbeatAt: now, createdAt: now };
+  }
+
+  async heartbeatWorker(id: string, at: number): Promise<void> {
+    await this.db.updateTable("workers").set({ heartbeat_at: at }).where("id", "=", id).execute();
+  }
+
+  async listWorkers(poolName?: string): Promise<WorkerRecord[]> {
+    let query = this.db.selectFrom("workers").selectAll();
+    if (poolName) query = query.where("pool_name", "=", poolName);
+    const rows = await query.orderBy("heartbeat_at", "desc").limit(500).execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, poolName: r.pool_name, runLimit: r.run_limit == null ? null : Number(r.run_limit), heartbeatAt: Number(r.heartbeat_at), createdAt: Number(r.created_at) }));
+  }
+
+  async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {
+    if (max <= 0) return [];
+    return this.base.transaction(async (tx) => {
+      const pool = await tx.selectFrom("work_pools").selectAll().where("name", "=", poolName).executeTakeFirst();
+      if (!pool || pool.paused) return [];
+      const queues = new Map((await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", poolName).execute()).map((q) => [q.name, queueFromRow(q)]));
+      // Active runs per pool, queue and deployment: the limits' current load.
+      const active = await tx
+        .selectFrom("flow_runs")
+        .select(["work_queue", "deployment_id"])
+        .where("work_pool", "=", poolName)
+        .where("state_type", "in", ["PENDING", "RUNNING", "CANCELLING"])
+        .execute();
+      const perQueue = new Map<string, number>();
+      const perDeployment = new Map<string, number>();
+      for (const r of active) {
+        if (r.work_queue) perQueue.set(r.work_queue, (perQueue.get(r.work_queue) ?? 0) + 1);
+        if (r.deployment_id) perDeployment.set(r.deployment_id, (perDeployment.get(r.deployment_id) ?? 0) + 1);
+      }
+      let poolRoom = pool.concurrency_limit == null ? Infinity : Number(pool.concurrency_limit) - active.length;
+      if (poolRoom <= 0) return [];
+
+      let query = tx
+        .selectFrom("flow_runs")
+        .selectAll("flow_runs")
+        .where("flow_runs.work_pool", "=", poolName)
+        .where("flow_runs.state_type", "=", "SCHEDULED")
+        .where((eb) => eb.or([eb("flow_runs.scheduled_at", "is", null), eb("flow_runs.scheduled_at", "<=", now)]))
+        .orderBy("flow_runs.scheduled_at")
+        .orderBy("flow_runs.created_at")
+        .limit(Math.max(50, max * 5));
+      if (this.pg) query = query.forUpdate().skipLocked();
+      const candidates = await query.execute();
+      const deploymentIds = [...new Set(candidates.map((c) => c.deployment_id).filter((d): d is string => d !== null))];
+      const deployments = new Map(
+        deploymentIds.length
+          ? (await tx.selectFrom("deployments").select(["id", "concurrency_limit", "collision_strategy", "paused"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d])
+          : [],
+      );
+      const priority = (queue: string | null) => queues.get(queue ?? "default")?.priority ?? 1;
+      candidates.sort((a, b) => priority(a.work_queue) - priority(b.work_queue));
+
+      const claimed: FlowRun[] = [];
+      const flowNames = new Map<string, string>();
+      for (const row of candidates) {
+        if (claimed.length >= max || poolRoom <= 0) break;
+        const queue = queues.get(row.work_queue ?? "default");
+        if (queue?.paused) continue;
+        if (queue?.concurrencyLimit != null && (perQueue.get(queue.name) ?? 0) >= queue.concurrencyLimit) continue;
+        const deployment = row.deployment_id ? deployments.get(row.deployment_id) : undefined;
+        if (deployment?.paused) continue;
+        if (deployment?.concurrency_limit != null && (perDeployment.get(deployment.id) ?? 0) >= Number(deployment.concurrency_limit)) {
+          if (deployment.collision_strategy === "cancel-new") {
+            const cancelled = makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${deployment.concurrency_limit} run(s) (collision strategy cancel-new)` });
+            await tx.updateTable("flow_runs").set({ state_type: cancelled.type, state_name: cancelled.name, state_message: cancelled.message ?? null, state_timestamp: now, end_time: now }).where("id", "=", row.id).execute();
+            await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: cancelled.type, name: cancelled.name, message: cancelled.message ?? null, timestamp: now, scheduled_at: null }).execute();
+          }
+          continue;
+        }
+        const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
+        await tx
+          .updateTable("flow_runs")
+          .set({ state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId })
+          .where("id", "=", row.id)
+          .execute();
+        await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null }).execute();
+        if (row.work_queue) perQueue.set(row.work_queue, (perQueue.get(row.work_queue) ?? 0) + 1);
+        if (row.deployment_id) perDeployment.set(row.deployment_id, (perDeployment.get(row.deployment_id) ?? 0) + 1);
+        poolRoom--;
+        if (!flowNames.has(row.flow_id)) {
+          const flow = await tx.selectFrom("flows").select("name").where("id", "=", row.flow_id).executeTakeFirstOrThrow();
+          flowNames.set(row.flow_id, flow.name);
+        }
+        claimed.push(
+          flowRunFromRow({ ...row, flow_name: flowNames.get(row.flow_id)!, state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId }),
+        );
+      }
+      return claimed;
+    });
+  }
+
+  // --- concurrency limits ------------------------------------------------------------------
+
+  async upsertConcurrencyLimit(limit: { name: string; limit: number; slotDecayPerSecond?: number | null }): Promise<ConcurrencyLimit> {
+    const values = { slot_limit: limit.limit, slot_decay_per_second: limit.slotDecayPerSecond ?? null };
+    await this.db
+      .insertInto("concurrency_limits")
+      .values({ name: limit.name, created_at: Date.now(), ...values })
+      .onConflict((oc) => oc.column("name").doUpdateSet(values))
+      .execute();
+    return (await this.getConcurrencyLimit(limit.name))!;
+  }
+
+  async listConcurrencyLimits(): Promise<ConcurrencyLimit[]> {
+    const names = await this.db.selectFrom("concurrency_limits").select("name").orderBy("name").execute();
+    return Promise.all(names.map(async (n) => (await this.getConcurrencyLimit(n.name))!));
+  }
+
+  async getConcurrencyLimit(name: string): Promise<ConcurrencyLimit | undefined> {
+    const row = await this.db.selectFrom("concurrency_limits").selectAll().where("name", "=", name).executeTakeFirst();
+    if (!row) return undefined;
+    const now = Date.now();
+    const leases = await this.db.selectFrom("concurrency_leases").selectAll().where("limit_name", "=", name).where("expires_at", ">", now).execute();
+    return {
+      name: row.name,
+      limit: Number(row.slot_limit),
+      slotDecayPerSecond: row.slot_decay_per_second == null ? null : Number(row.slot_decay_per_second),
+      activeSlots: leases.reduce((n, l) => n + Number(l.slots), 0),
+      holders: leases.map((l) => ({ leaseId: l.id, holder: l.holder, slots: Number(l.slots), expiresAt: Number(l.expires_at) })),
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  async deleteConcurrencyLimit(name: string): Promise<boolean> {
+    return this.base.transaction(async (tx) => {
+      await tx.deleteFrom("concurrency_leases").where("limit_name", "=", name).execute();
+      const result = await tx.deleteFrom("concurrency_limits").where("name", "=", name).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async resetConcurrencyLimit(name: string): Promise<void> {
+    await this.db.deleteFrom("concurrency_leases").where("limit_name", "=", name).execute();
+  }
+
+  async acquireSlots(names: string[], holder: string, slots: number, ttlMs: number, now: number): Promise<Lease[] | null> {
+    return this.base.transaction(async (tx) => {
+      const leases: Lease[] = [];
+      for (const name of [...new Set(names)].sort()) {
+        // Sorted names: two holders wanting the same limits lock them in the same order.
+        let limitQuery = tx.selectFrom("concurrency_limits").selectAll().where("name", "=", name);
+        if (this.pg) limitQuery = limitQuery.forUpdate();
+        const limit = await limitQuery.executeTakeFirst();
+        if (!limit) continue; // no limit of that name: nothing to wait for
+        await tx.deleteFrom("concurrency_leases").where("limit_name", "=", name).where("expires_at", "<=", now).execute();
+        const used = await tx
+          .selectFrom("concurrency_leases")
+          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("slots"), sql<number>`0`).as("used"))
+          .where("limit_name", "=", name)
+          .executeTakeFirstOrThrow();
+        if (Number(used.used) + slots > Number(limit.slot_limit)) {
+          if (slots > Number(limit.slot_limit)) throw new RangeError(`limit "${name}" has ${limit.slot_limit} slots; ${slots} can never be taken`);
+          throw new SlotsUnavailable();
+        }
+        const decay = limit.slot_decay_per_second == null ? null : Number(limit.slot_decay_per_second);
+        const lease = { id: newId(), limit_name: name, holder, slots, expires_at: decay ? now + Math.ceil((slots * 1000) / decay) : now + ttlMs, created_at: now };
+        await tx.insertInto("concurrency_leases").values(lease).execute();
+        leases.push(leaseFromRow(lease));
+      }
+      return leases;
+    }).catch((error: unknown) => {
+      if (error instanceof SlotsUnavailable) return null;
+      throw error;
+    });
+  }
+
+  async renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<void> {
+    if (!leaseIds.length) return;
+    // Rate-limit leases decay on their own schedule and are not extended.
+    const decaying = this.db.selectFrom("concurrency_limits").select("name").where("slot_decay_per_second", "is not", null);
+    await this.db.updateTable("concurrency_leases").set({ expires_at: now + ttlMs }).where("id", "in", leaseIds).where("limit_name", "not in", decaying).execute();
+  }
+
+  async releaseLeases(leaseIds: string[]): Promise<void> {
+    if (!leaseIds.length) return;
+    const decaying = this.db.selectFrom("concurrency_limits").select("name").where("slot_decay_per_second", "is not", null);
+    await this.db.deleteFrom("concurrency_leases").where("id", "in", leaseIds).where("limit_name", "not in", decaying).execute();
+  }
+}
+
+/** Thrown inside the acquire transaction to roll it back when a limit is full. */
+class SlotsUnavailable extends Error {}
