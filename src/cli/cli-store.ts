@@ -3,7 +3,10 @@ import { loadSettings } from "../config/settings.ts";
 import { ApiClient } from "../client/api-client.ts";
 import { RemoteStore } from "../client/remote-store.ts";
 import { openStore } from "../store/open.ts";
-import type { Store } from "../store/types.ts";
+import type { OrchestrationStore, Store } from "../store/types.ts";
+import { KyselyStore } from "../store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
+import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
 
 export async function openCliStore(): Promise<Store> {
   const settings = loadSettings();
@@ -23,4 +26,11 @@ export async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>
   } finally {
     await store.close();
   }
+}
+
+/** The store plus the orchestration store (deployments, pools, workers, limits). */
+export async function openOrchestration(): Promise<{ store: Store; orchestration: OrchestrationStore; close(): Promise<void> }> {
+  const store = await openCliStore();
+  const orchestration = store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : new RemoteOrchestrationStore((store as RemoteStore).api);
+  return { store, orchestration, close: () => store.close() };
 }

@@ -4,6 +4,9 @@ import { registerRun } from "./commands/run.ts";
 import { registerFlowRun } from "./commands/flow-run.ts";
 import { registerMisc } from "./commands/misc.ts";
 import { registerServer } from "./commands/server.ts";
+import { registerWorker } from "./commands/worker.ts";
+import { registerDeployment } from "./commands/deployment.ts";
+import { registerLimits } from "./commands/limits.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
   registerFlowRun(program);
   registerMisc(program);
   registerServer(program);
+  registerWorker(program);
+  registerDeployment(program);
+  registerLimits(program);
   return program;
 }
 

@@ -51,6 +51,18 @@ export interface FlowRunOutcome<R> {
   error: ErrorInfo | null;
 }
 
+/** Flow runs executing in this process, so a signal can stop them all. */
+const activeRuns = new Set<FlowRunState>();
+
+/** Stops every flow run of this process as cancelled (a worker's SIGTERM). */
+export function cancelActiveRuns(reason: string): number {
+  for (const state of activeRuns) {
+    state.cancelled = true;
+    if (!state.controller.signal.aborted) state.controller.abort(new RunCancelledError(reason));
+  }
+  return activeRuns.size;
+}
+
 /** Missed heartbeats after which a running flow run counts as Crashed. */
 export const MISSED_HEARTBEATS = 3;
 
@@ -110,8 +122,13 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
     return { id, name: flowRun.name, state: flowRun.state, result, error: null };
   }
   const runCount = flowRun.runCount + 1;
-  const resumed = await runtime.store.setFlowRunState(id, makeState("Pending", { message: `resuming (run ${runCount})` }));
-  if (!resumed.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${resumed.reason}`);
+  // A run created elsewhere (the API, a schedule) and claimed by a worker is Pending already.
+  let resumed = { run: flowRun };
+  if (flowRun.state.type !== "PENDING") {
+    const set = await runtime.store.setFlowRunState(id, makeState("Pending", { message: `resuming (run ${runCount})` }));
+    if (!set.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${set.reason}`);
+    resumed = set;
+  }
   let params = flowRun.parameters;
   if (def.options.params) {
     const parsed = def.options.params.safeParse(params);
@@ -156,13 +173,16 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   heartbeat.unref();
   logger.info(`Beginning flow run '${flowRun.name}' for flow '${def.options.name}'${runCount > 1 ? ` (run ${runCount}, ${state.prior.size} task runs known)` : ""}`);
 
+  activeRuns.add(state);
   try {
     for (let attempt = 1; ; attempt++) {
+      if (state.cancelled) return await finishCancelled(runtime, state);
       try {
         const value = (await withTimeout(() => engineContext.run({ flow: state, task: null }, () => def.fn(params)), {
           timeoutMs: def.options.timeoutMs,
           name: `flow ${def.options.name}`,
           controller: state.controller,
+          signal: state.controller.signal,
         })) as R;
         await state.settleOutstanding();
         return await finishCompleted(runtime, def, state, value, attempt);
@@ -184,6 +204,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
       }
     }
   } finally {
+    activeRuns.delete(state);
     clearInterval(heartbeat);
     await runtime.batcher.drain().catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
   }

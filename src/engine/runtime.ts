@@ -2,13 +2,17 @@
  * What a process needs to run flows: the store, the write batcher in front of it, the result
  * store, settings, and (lazily) the worker-thread pool. One per process, created by the SDK.
  */
-import type { Store } from "../store/types.ts";
+import type { OrchestrationStore, Store } from "../store/types.ts";
 import { ResultStore } from "./result-store.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { ThreadPool } from "./thread-pool.ts";
 
 export interface RuntimeOptions {
   store: Store;
+  /** Concurrency limits (and deployments): over the same database or API as `store`. */
+  orchestration: OrchestrationStore;
+  /** The database URL when the store is a database (child processes of a worker reuse it). */
+  databaseUrl?: string | null;
   resultsDir: string;
   inlineResultBytes: number;
   heartbeatMs: number;
@@ -18,6 +22,8 @@ export interface RuntimeOptions {
 
 export class Runtime {
   readonly store: Store;
+  readonly orchestration: OrchestrationStore;
+  readonly databaseUrl: string | null;
   readonly batcher: WriteBatcher;
   readonly results: ResultStore;
   readonly heartbeatMs: number;
@@ -26,6 +32,8 @@ export class Runtime {
 
   constructor(options: RuntimeOptions) {
     this.store = options.store;
+    this.orchestration = options.orchestration;
+    this.databaseUrl = options.databaseUrl ?? null;
     this.batcher = new WriteBatcher(options.store);
     this.results = new ResultStore(options.store, options.resultsDir, options.inlineResultBytes);
     this.heartbeatMs = options.heartbeatMs;

@@ -24,6 +24,7 @@ import type { FlowRunState } from "./flow-run-state.ts";
 import { collectFutures, resolveFutures, TaskFuture } from "./futures.ts";
 import { engineContext, type TaskRunInfo } from "./run-context.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
+import { acquireHeld, type HeldSlots } from "./concurrency.ts";
 
 export interface TaskDefinition {
   fn: (...args: any[]) => unknown;
@@ -173,6 +174,16 @@ class TaskExecution<R> {
 
     const semaphore = this.flow.semaphore;
     if (semaphore) await semaphore.acquire();
+    // Tag limits: a task tagged "db" waits (Pending) for a slot of the limit "db", if one exists.
+    let tagSlots: HeldSlots | null = null;
+    if (this.def.options.tags.length > 0) {
+      try {
+        tagSlots = await acquireHeld(this.flow.runtime.orchestration, this.def.options.tags, { holder: `task-run:${this.run.id}`, signal: this.flow.controller.signal });
+      } catch (error) {
+        semaphore?.release();
+        return this.fail(makeState("Failed", { message: `waiting for a concurrency slot failed: ${describeError(error).message}` }), error, 0);
+      }
+    }
     // A thread task stays Pending until a thread is free, so Running means running.
     const threadSlots = this.runner === "threads" ? (await this.flow.runtime.threadPool()).slots : null;
     if (threadSlots) await threadSlots.acquire();
@@ -207,6 +218,7 @@ class TaskExecution<R> {
       }
     } finally {
       threadSlots?.release();
+      await tagSlots?.release().catch(() => undefined);
       if (semaphore) semaphore.release();
     }
   }

@@ -16,6 +16,7 @@ import { flowRunErrorOf, resumeFlowRun, startFlowRun, type FlowDefinition, type 
 import { currentEngineContext } from "../engine/run-context.ts";
 import { inWorkerThread } from "../engine/task-registry.ts";
 import { getRuntime } from "./runtime.ts";
+import { serveFlow, type ServeOptions } from "./serve.ts";
 import { callerModuleUrl } from "./caller.ts";
 import { fileURLToPath } from "node:url";
 
@@ -28,6 +29,12 @@ export interface Flow<P, R> {
   resume(flowRunId: string): Promise<FlowRunOutcome<Awaited<R>>>;
   /** A copy of the flow with options overridden. */
   with(options: FlowOptions): Flow<P, R>;
+  /**
+   * Registers a deployment of this flow (optionally on a schedule) and runs its runs from this
+   * process until Ctrl-C, like Prefect's `serve`.
+   */
+  serve(options?: ServeOptions): Promise<void>;
+  readonly entrypoint: string | null;
   readonly flowName: string;
   readonly options: CompiledFlowOptions;
   readonly fn: (params: P) => R;
@@ -69,6 +76,11 @@ export function flow<P = undefined, R = unknown>(fn: (params: P) => R, options: 
       return resumeFlowRun<Awaited<R>>(await getRuntime(), def, flowRunId);
     },
     with: (overrides: FlowOptions) => flow(fn, { ...options, ...overrides }),
+    serve: async (serveOptions: ServeOptions = {}) => {
+      guard();
+      await serveFlow({ flowName: compiled.name, entrypoint, params: compiled.params, description: compiled.description }, serveOptions);
+    },
+    entrypoint,
     flowName: compiled.name,
     options: compiled,
     fn,

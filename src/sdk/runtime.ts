@@ -9,6 +9,9 @@ import { openStore } from "../store/open.ts";
 import type { Store } from "../store/types.ts";
 import { ApiClient } from "../client/api-client.ts";
 import { RemoteStore } from "../client/remote-store.ts";
+import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
+import { KyselyStore } from "../store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 
 const REMOTE_INLINE_RESULT_BYTES = 8 * 1024 * 1024;
 
@@ -49,6 +52,8 @@ async function open(): Promise<Runtime> {
   if (apiUrl) await store.migrate(); // checks that the server answers
   const runtime = new Runtime({
     store,
+    databaseUrl: apiUrl ? null : (overrides.databaseUrl ?? settings.databaseUrl.value),
+    orchestration: store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : new RemoteOrchestrationStore((store as RemoteStore).api),
     resultsDir: overrides.resultsDir ?? settings.resultsDir.value,
     // Remote: results travel to the server inline (its body limit is 16 MiB by default).
     inlineResultBytes: apiUrl ? REMOTE_INLINE_RESULT_BYTES : settings.inlineResultBytes.value,

@@ -16,6 +16,10 @@ import { runDataRoutes } from "./routes/runs-data.ts";
 import { batchRoutes } from "./routes/batch.ts";
 import { eventRoutes, flowRoutes, healthRoutes } from "./routes/flows.ts";
 import { startServices, type ServiceOptions } from "./services.ts";
+import { orchestrationRoutes } from "./routes/orchestration.ts";
+import { KyselyStore } from "../store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
+import type { OrchestrationStore } from "../store/types.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -29,6 +33,8 @@ declare module "fastify" {
 
 export interface ServerOptions extends Partial<ServiceOptions> {
   store: Store;
+  /** Deployments, pools, workers, limits (default: over the same database as `store`). */
+  orchestration?: OrchestrationStore;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
   /** `role:secret` pairs (role admin or worker); empty = no authentication. */
@@ -59,6 +65,8 @@ export function parseApiKeys(keys: readonly string[]): Map<string, ApiKeyRole> {
 
 export async function buildServer(options: ServerOptions): Promise<BatonServer> {
   const { store } = options;
+  const orchestration = options.orchestration ?? (store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : null);
+  if (!orchestration) throw new TypeError("buildServer needs an orchestration store for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
@@ -113,12 +121,13 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   flowRunRoutes(app, store);
   runDataRoutes(app, store);
   batchRoutes(app, store);
+  orchestrationRoutes(app, store, orchestration);
   eventRoutes(app, hub);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();
   await hub.start();
-  const services = startServices(store, options, app.log);
+  const services = startServices(store, orchestration, options, app.log);
   return {
     app,
     hub,

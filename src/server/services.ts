@@ -1,38 +1,72 @@
-/** Background services of the server: the crashed-run detector and log retention. */
+/**
+ * Background services of the server: the scheduler (creates the runs of deployment schedules
+ * ahead of time, once per slot), the late-run marker, the crashed-run detector (which also
+ * reschedules crashed runs of deployments with retries left) and log retention.
+ */
 import type { FastifyBaseLogger } from "fastify";
-import type { Store } from "../store/types.ts";
+import { scheduleDeployments } from "../engine/scheduling.ts";
+import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
+import type { OrchestrationStore, Store } from "../store/types.ts";
 
 export interface ServiceOptions {
   /** How often to look for flow runs that missed their heartbeats (ms). */
   crashCheckMs: number;
   /** Logs older than this are deleted (ms); 0 keeps them forever. */
   logRetentionMs: number;
+  /** How often the scheduler runs (ms). */
+  schedulerMs: number;
+  /** How far ahead runs are created (ms)... */
+  scheduleHorizonMs: number;
+  /** ...and at most this many per schedule. */
+  scheduleMaxRuns: number;
+  /** A Scheduled run not started this long after its time becomes Late (ms). */
+  lateAfterMs: number;
 }
 
-export const DEFAULT_SERVICE_OPTIONS: ServiceOptions = { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000 };
+export const DEFAULT_SERVICE_OPTIONS: ServiceOptions = {
+  crashCheckMs: 10_000,
+  logRetentionMs: 30 * 24 * 3600_000,
+  schedulerMs: 5_000,
+  scheduleHorizonMs: 3600_000,
+  scheduleMaxRuns: 100,
+  lateAfterMs: 15_000,
+};
 
-export function startServices(store: Store, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {
-  const { crashCheckMs, logRetentionMs } = { ...DEFAULT_SERVICE_OPTIONS, ...options };
+export function startServices(store: Store, orchestration: OrchestrationStore, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {
+  const o = { ...DEFAULT_SERVICE_OPTIONS, ...options };
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, name: string, work: () => Promise<void>) => {
     let running = false;
-    const timer = setInterval(() => {
+    const tick = () => {
       if (running) return;
       running = true;
       work()
         .catch((error: unknown) => log.warn({ err: error }, `${name} failed`))
         .finally(() => (running = false));
-    }, ms);
+    };
+    const timer = setInterval(tick, ms);
     timer.unref();
     timers.push(timer);
+    setImmediate(tick);
   };
-  every(crashCheckMs, "crash detector", async () => {
+  every(o.crashCheckMs, "crash detector", async () => {
     const crashed = await store.crashStaleFlowRuns(Date.now());
-    if (crashed.length) log.warn({ crashed }, `marked ${crashed.length} flow run(s) Crashed: missed heartbeats`);
+    if (!crashed.length) return;
+    log.warn({ crashed }, `marked ${crashed.length} flow run(s) Crashed: missed heartbeats`);
+    for (const id of crashed) {
+      const run = await store.getFlowRun(id);
+      if (run && (await scheduleRetryIfAllowed(store, orchestration, run))) log.info(`flow run ${id} scheduled for a retry`);
+    }
   });
-  if (logRetentionMs > 0)
-    every(Math.min(3600_000, logRetentionMs), "log retention", async () => {
-      const deleted = await store.deleteLogsBefore(Date.now() - logRetentionMs);
+  every(o.schedulerMs, "scheduler", async () => {
+    const created = await scheduleDeployments(orchestration, o);
+    if (created) log.info(`scheduler created ${created} flow run(s)`);
+    const late = await orchestration.markLateRuns(Date.now(), o.lateAfterMs);
+    if (late.length) log.warn(`${late.length} scheduled run(s) are Late`);
+  });
+  if (o.logRetentionMs > 0)
+    every(Math.min(3600_000, o.logRetentionMs), "log retention", async () => {
+      const deleted = await store.deleteLogsBefore(Date.now() - o.logRetentionMs);
       if (deleted) log.info(`log retention deleted ${deleted} log lines`);
     });
   return { stop: () => timers.forEach(clearInterval) };

@@ -37,6 +37,9 @@ import type {
 
 type Tx = Kysely<Database> | Transaction<Database>;
 
+/** The PostgreSQL channel on which due runs are announced to workers (payload: pool name). */
+export const RUNS_CHANNEL = "baton_runs";
+
 /** Heartbeat interval assumed for runs that did not record theirs (the engine's default). */
 const DEFAULT_HEARTBEAT_MS = 30_000;
 
@@ -220,6 +223,7 @@ export class KyselyStore implements Store {
         })
         .execute();
       await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
+      if (run.state.type === "SCHEDULED" && run.workPool) await this.notifyRunsDue(tx, run.workPool);
     });
     return {
       id: run.id,
@@ -368,8 +372,17 @@ export class KyselyStore implements Store {
       if (options.heartbeatMs !== undefined) updates.heartbeat_ms = options.heartbeatMs;
       await tx.updateTable("flow_runs").set(updates).where("id", "=", id).execute();
       await this.insertStates(tx, [{ ...state, flowRunId: id, taskRunId: null }]);
+      if (state.type === "SCHEDULED" && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
       return { accepted: true, run: flowRunFromRow({ ...row, ...(updates as Partial<typeof row>) }) };
     });
+  }
+
+  /**
+   * PostgreSQL: tells listening workers (LISTEN baton_runs) that a pool may have due runs; the
+   * notification is delivered when the transaction commits. SQLite workers poll.
+   */
+  async notifyRunsDue(tx: Tx, pool: string): Promise<void> {
+    if (this.dialect === "postgres") await sql`select pg_notify(${RUNS_CHANNEL}, ${pool})`.execute(tx);
   }
 
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {

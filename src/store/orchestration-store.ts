@@ -1,8 +1,9 @@
 /**
  * Deployments, work pools, workers and concurrency limits over Kysely (SQLite and PostgreSQL).
  * The two operations where concurrent callers race are written for it:
- *   - claimFlowRuns: PostgreSQL locks candidate rows with FOR UPDATE SKIP LOCKED, so workers
- *     polling together each get different runs; SQLite serialises writers (BEGIN IMMEDIATE).
+ *   - claimFlowRuns: PostgreSQL locks the pool row (claims of one pool take turns, so limits
+ *     hold) and the candidate runs with FOR UPDATE SKIP LOCKED; SQLite serialises writers
+ *     (BEGIN IMMEDIATE). Either way two workers never get the same run.
  *   - acquireSlots: the limit row is locked (FOR UPDATE) while its active slots are counted,
  *     so two holders never both take the last slot.
  */
@@ -222,6 +223,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           .executeTakeFirst();
         if (!inserted) continue;
         created++;
+        if (deployment.workPool && slot <= Date.now()) await this.base.notifyRunsDue(tx, deployment.workPool);
         await tx.insertInto("states").values({ flow_run_id: id, task_run_id: null, type: state.type, name: state.name, message: state.message ?? null, timestamp: state.timestamp, scheduled_at: slot }).execute();
       }
     });
@@ -334,7 +336,11 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {
     if (max <= 0) return [];
     return this.base.transaction(async (tx) => {
-      const pool = await tx.selectFrom("work_pools").selectAll().where("name", "=", poolName).executeTakeFirst();
+      // Locking the pool row serialises claims of one pool: the load counted below (for the
+      // pool, queue and deployment limits) cannot change under us. Other pools are not blocked.
+      let poolQuery = tx.selectFrom("work_pools").selectAll().where("name", "=", poolName);
+      if (this.pg) poolQuery = poolQuery.forUpdate();
+      const pool = await poolQuery.executeTakeFirst();
       if (!pool || pool.paused) return [];
       const queues = new Map((await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", poolName).execute()).map((q) => [q.name, queueFromRow(q)]));
       // Active runs per pool, queue and deployment: the limits' current load.
@@ -410,6 +416,16 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       }
       return claimed;
     });
+  }
+
+  async nextDueAt(poolName: string): Promise<number | null> {
+    const row = await this.db
+      .selectFrom("flow_runs")
+      .select((eb) => eb.fn.min("scheduled_at").as("due"))
+      .where("work_pool", "=", poolName)
+      .where("state_type", "=", "SCHEDULED")
+      .executeTakeFirst();
+    return row?.due == null ? null : Number(row.due);
   }
 
   // --- concurrency limits ------------------------------------------------------------------

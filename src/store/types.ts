@@ -366,6 +366,8 @@ export interface OrchestrationStore {
    * deployment concurrency limits. Two workers never claim the same run.
    */
   claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]>;
+  /** When the pool's next scheduled run is due (epoch ms), or null: workers sleep until then. */
+  nextDueAt(poolName: string): Promise<number | null>;
 
   upsertConcurrencyLimit(limit: { name: string; limit: number; slotDecayPerSecond?: number | null }): Promise<ConcurrencyLimit>;
   listConcurrencyLimits(): Promise<ConcurrencyLimit[]>;

@@ -1,0 +1,227 @@
+/** `baton deploy` (from baton.yaml) and `baton deployment ls|inspect|run|pause|resume|delete`. */
+import fs from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { BatonError } from "../../core/errors.ts";
+import { describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
+import { ApiRequestError } from "../../client/api-client.ts";
+import { checkParameters } from "../../server/routes/orchestration.ts";
+import { makeState } from "../../core/states.ts";
+import { newId } from "../../core/ids.ts";
+import { randomRunName } from "../../core/run-names.ts";
+import type { Deployment, DeploymentInput } from "../../store/types.ts";
+import { parameterJsonSchema, schedulesFrom } from "../../sdk/serve.ts";
+import { openOrchestration } from "../cli-store.ts";
+import { printJson, stateLabel, table, time } from "../format.ts";
+import { loadFlow, parseParams } from "../load-flow.ts";
+
+const ScheduleEntry = z
+  .object({ cron: z.string().optional(), interval: z.number().int().positive().optional(), rrule: z.string().optional(), timezone: z.string().optional() })
+  .strict()
+  .refine((s) => [s.cron, s.interval, s.rrule].filter((v) => v !== undefined).length === 1, "give exactly one of cron, interval (ms) or rrule");
+
+const DeploymentEntry = z
+  .object({
+    name: z.string().min(1),
+    entrypoint: z.string().regex(/^[^:]+:[^:]+$/, "must be path/to/file.ts:flowName"),
+    description: z.string().optional(),
+    version: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    schedules: z.array(ScheduleEntry).optional(),
+    work_pool: z.string().min(1),
+    work_queue: z.string().optional(),
+    concurrency_limit: z.number().int().positive().optional(),
+    collision_strategy: z.enum(["enqueue", "cancel-new"]).optional(),
+    retries: z.number().int().min(0).optional(),
+    retry_delay_ms: z.number().int().min(0).optional(),
+    paused: z.boolean().optional(),
+  })
+  .strict();
+
+const BatonYaml = z.object({ deployments: z.array(DeploymentEntry).min(1) }).strict();
+
+/** Reads baton.yaml into deployment inputs; errors name the file, the entry and the field. */
+export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
+  if (!fs.existsSync(file)) throw new BatonError(`${file} does not exist; write one with a "deployments:" list (see the README)`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new BatonError(`${file} is not valid YAML: ${(error as Error).message}`);
+  }
+  const parsed = BatonYaml.safeParse(raw);
+  if (!parsed.success)
+    throw new BatonError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
+  const inputs: DeploymentInput[] = [];
+  for (const d of parsed.data.deployments) {
+    const [relative, flowName] = d.entrypoint.split(":") as [string, string];
+    const modulePath = path.resolve(path.dirname(file), relative);
+    const target = await loadFlow(modulePath, flowName);
+    const schedules = (d.schedules ?? []).flatMap((s) => schedulesFrom({ cron: s.cron, interval: s.interval, rrule: s.rrule, timezone: s.timezone }));
+    const parameterSchema = parameterJsonSchema(target.options.params);
+    try {
+      checkParameters(parameterSchema, d.parameters ?? {});
+    } catch (error) {
+      throw new BatonError(`${file}: deployment "${d.name}": ${(error as Error).message}`);
+    }
+    inputs.push({
+      name: d.name,
+      flowName: target.flowName,
+      entrypoint: `${modulePath}:${target.flowName}`,
+      description: d.description ?? target.options.description,
+      version: d.version ?? target.options.version,
+      tags: d.tags,
+      parameters: d.parameters,
+      parameterSchema,
+      workPool: d.work_pool,
+      workQueue: d.work_queue,
+      concurrencyLimit: d.concurrency_limit,
+      collisionStrategy: d.collision_strategy,
+      retries: d.retries,
+      retryDelayMs: d.retry_delay_ms,
+      paused: d.paused,
+      schedules,
+    });
+  }
+  return inputs;
+}
+
+function describe(d: Deployment): string {
+  return d.schedules.map((s) => `${describeSchedule(s.spec as unknown as ScheduleSpec)}${s.active ? "" : " (inactive)"}`).join("; ") || "no schedule";
+}
+
+export function registerDeployment(program: Command): void {
+  program
+    .command("deploy")
+    .description("create or update the deployments of baton.yaml")
+    .option("--file <path>", "the deployment file", "baton.yaml")
+    .option("--name <name>", "only this deployment")
+    .action(async (opts: { file: string; name?: string }) => {
+      const inputs = (await readBatonYaml(path.resolve(opts.file))).filter((d) => !opts.name || d.name === opts.name);
+      if (opts.name && inputs.length === 0) throw new BatonError(`no deployment "${opts.name}" in ${opts.file}`);
+      const { orchestration, close } = await openOrchestration();
+      try {
+        for (const input of inputs) {
+          if (input.workPool && !(await orchestration.getWorkPool(input.workPool)))
+            throw new BatonError(`deployment "${input.name}": work pool "${input.workPool}" does not exist; create it with: baton work-pool create ${input.workPool}`);
+          const d = await orchestration.upsertDeployment(input);
+          console.log(`Deployed "${d.name}" (${d.flowName}) to pool "${d.workPool}": ${describe(d)}`);
+        }
+      } finally {
+        await close();
+      }
+    });
+
+  const cmd = program.command("deployment").description("deployments: flows turned into production jobs");
+  cmd
+    .command("ls")
+    .option("--json", "print JSON")
+    .description("list deployments")
+    .action(async (opts: { json?: boolean }) => {
+      const { orchestration, close } = await openOrchestration();
+      try {
+        const all = await orchestration.listDeployments();
+        if (opts.json) return printJson(all);
+        if (!all.length) return console.log("No deployments yet. Create them with baton deploy (baton.yaml) or flow.serve().");
+        console.log(table(["name", "flow", "pool/queue", "status", "schedules"], all.map((d) => [d.name, d.flowName, `${d.workPool ?? "-"}/${d.workQueue}`, d.paused ? "paused" : "active", describe(d)])));
+      } finally {
+        await close();
+      }
+    });
+  cmd
+    .command("inspect <name>")
+    .option("--json", "print JSON")
+    .description("a deployment and its next runs")
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { store, orchestration, close } = await openOrchestration();
+      try {
+        const d = await orchestration.getDeployment(name);
+        if (!d) throw new BatonError(`deployment "${name}" does not exist`);
+        const upcoming = d.schedules.flatMap((s) => (s.active ? nextSlots(s.spec as unknown as ScheduleSpec, Date.now(), { until: Date.now() + 30 * 86_400_000, limit: 5 }) : [])).sort((a, b) => a - b).slice(0, 5);
+        const runs = (await store.listFlowRuns({ flowName: d.flowName, limit: 50 })).filter((r) => r.deploymentId === d.id).slice(0, 10);
+        if (opts.json) return printJson({ ...d, nextRuns: upcoming, recentRuns: runs });
+        console.log(`Deployment ${d.name} (${d.id})`);
+        console.log(`  flow         ${d.flowName}  [${d.entrypoint}]`);
+        console.log(`  pool/queue   ${d.workPool ?? "-"}/${d.workQueue}   ${d.paused ? "paused" : "active"}   retries ${d.retries}`);
+        console.log(`  limit        ${d.concurrencyLimit ?? "none"} (${d.collisionStrategy})`);
+        console.log(`  parameters   ${JSON.stringify(d.parameters)}`);
+        console.log(`  schedules    ${describe(d)}`);
+        console.log(`  next runs    ${upcoming.map((t) => time(t)).join(", ") || "-"}`);
+        if (runs.length) console.log(table(["run", "state", "created"], runs.map((r) => [`${r.name} (${r.id})`, stateLabel(r.state), time(r.createdAt)])));
+      } finally {
+        await close();
+      }
+    });
+  cmd
+    .command("run <name>")
+    .description("create a run of a deployment now (a worker of its pool picks it up)")
+    .option("--param <key=value>", "a parameter (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
+    .option("--params-json <json>", "all parameters as one JSON object")
+    .option("--watch", "follow the run until it ends")
+    .action(async (name: string, opts: { param: string[]; paramsJson?: string; watch?: boolean }) => {
+      const params = parseParams(opts.param, opts.paramsJson);
+      const { store, orchestration, close } = await openOrchestration();
+      let runId: string;
+      try {
+        const d = await orchestration.getDeployment(name);
+        if (!d) throw new BatonError(`deployment "${name}" does not exist`);
+        const parameters = { ...d.parameters, ...params };
+        try {
+          checkParameters(d.parameterSchema, parameters);
+        } catch (error) {
+          throw new BatonError((error as Error).message);
+        }
+        const run = await store.createFlowRun({
+          id: newId(),
+          flowName: d.flowName,
+          name: randomRunName(),
+          parentFlowRunId: null,
+          parentTaskRunId: null,
+          parameters,
+          tags: d.tags,
+          version: d.version,
+          entrypoint: d.entrypoint,
+          deploymentId: d.id,
+          workPool: d.workPool,
+          workQueue: d.workQueue,
+          state: makeState("Scheduled", { scheduledAt: Date.now(), message: "created from the CLI" }),
+        });
+        runId = run.id;
+        console.log(`Created flow run ${run.name} (${run.id}) of deployment "${d.name}"`);
+      } catch (error) {
+        if (error instanceof ApiRequestError) throw new BatonError(error.message);
+        throw error;
+      } finally {
+        await close();
+      }
+      if (opts.watch) await program.parseAsync(["node", "baton", "flow-run", "watch", runId]);
+    });
+  for (const [action, paused] of [["pause", true], ["resume", false]] as const)
+    cmd
+      .command(`${action} <name>`)
+      .description(`${action} a deployment's schedules`)
+      .action(async (name: string) => {
+        const { orchestration, close } = await openOrchestration();
+        try {
+          if (!(await orchestration.setDeploymentPaused(name, paused))) throw new BatonError(`deployment "${name}" does not exist`);
+          console.log(`Deployment "${name}" ${paused ? "paused" : "resumed"}`);
+        } finally {
+          await close();
+        }
+      });
+  cmd
+    .command("delete <name>")
+    .description("delete a deployment and its future scheduled runs")
+    .action(async (name: string) => {
+      const { orchestration, close } = await openOrchestration();
+      try {
+        if (!(await orchestration.deleteDeployment(name))) throw new BatonError(`deployment "${name}" does not exist`);
+        console.log(`Deleted deployment "${name}"`);
+      } finally {
+        await close();
+      }
+    });
+}

@@ -1,0 +1,190 @@
+/** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
+import type { Command } from "commander";
+import pg from "pg";
+import { BatonError, RunNotFoundError } from "../../core/errors.ts";
+import { loadSettings } from "../../config/settings.ts";
+import { cancelActiveRuns } from "../../engine/flow-runner.ts";
+import { parseDatabaseUrl } from "../../store/dialect.ts";
+import { RUNS_CHANNEL } from "../../store/kysely-store.ts";
+import { Worker } from "../../worker/worker.ts";
+import { openOrchestration, withStore } from "../cli-store.ts";
+import { printJson, table } from "../format.ts";
+import { loadFlow } from "../load-flow.ts";
+import { shutdown } from "../../sdk/runtime.ts";
+
+function positiveInt(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new BatonError(`${name} must be an integer >= 1, got "${raw}"`);
+  return value;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("workers run the flow runs of a work pool")
+    .command("start")
+    .description("start a worker that claims and runs the due flow runs of a work pool")
+    .requiredOption("--pool <name>", "the work pool")
+    .option("--limit <n>", "most flow runs at once", "4")
+    .option("--name <name>", "the worker's name (default host-pid)")
+    .option("--poll-ms <ms>", "poll interval when no notification arrives", "1000")
+    .option("--cancel-grace-ms <ms>", "time a cancelled run gets between SIGTERM and SIGKILL", "10000")
+    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string }) => {
+      const settings = loadSettings();
+      const { store, orchestration, close } = await openOrchestration();
+      const runEnv: Record<string, string> = settings.apiUrl.value
+        ? { BATON_API_URL: settings.apiUrl.value, ...(settings.apiKey.value ? { BATON_API_KEY: settings.apiKey.value } : {}) }
+        : { BATON_DATABASE_URL: settings.databaseUrl.value };
+      // PostgreSQL without a server in between: LISTEN for due runs instead of waiting a poll.
+      const direct = !settings.apiUrl.value && parseDatabaseUrl(settings.databaseUrl.value).dialect === "postgres";
+      const worker = new Worker(store, orchestration, {
+        pool: opts.pool,
+        name: opts.name,
+        limit: positiveInt("--limit", opts.limit),
+        pollMs: positiveInt("--poll-ms", opts.pollMs),
+        cancelGraceMs: positiveInt("--cancel-grace-ms", opts.cancelGraceMs),
+        runEnv,
+        subscribe: direct ? (wake) => listen(settings.databaseUrl.value, opts.pool, wake) : undefined,
+      });
+      const stop = () => {
+        process.stdout.write("Worker stopping: no new runs; waiting for the running ones\n");
+        worker.stop();
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      try {
+        await worker.run();
+      } finally {
+        await close();
+      }
+    });
+
+  const pools = program.command("work-pool").description("work pools and their queues");
+  pools
+    .command("create <name>")
+    .description("create (or update) a work pool")
+    .option("--type <type>", "infrastructure: process", "process")
+    .option("--limit <n>", "most flow runs of the pool at once")
+    .action(async (name: string, opts: { type: string; limit?: string }) => {
+      if (opts.type !== "process") throw new BatonError(`--type must be "process" (docker and kubernetes are not supported yet), got "${opts.type}"`);
+      const { orchestration, close } = await openOrchestration();
+      try {
+        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined });
+        console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}`);
+      } finally {
+        await close();
+      }
+    });
+  pools
+    .command("ls")
+    .description("list work pools, their queues and workers")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { orchestration, close } = await openOrchestration();
+      try {
+        const [all, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
+        if (opts.json) return printJson(all.map((p) => ({ ...p, workers: workers.filter((w) => w.poolName === p.name) })));
+        if (!all.length) return console.log("No work pools yet. Create one with: baton work-pool create NAME");
+        console.log(
+          table(
+            ["pool", "type", "status", "limit", "queues (priority)", "workers seen in 1 min"],
+            all.map((p) => [
+              p.name,
+              p.type,
+              p.paused ? "paused" : "ready",
+              p.concurrencyLimit == null ? "-" : String(p.concurrencyLimit),
+              p.queues.map((q) => `${q.name} (${q.priority}${q.paused ? ", paused" : ""})`).join(", "),
+              String(workers.filter((w) => w.poolName === p.name && Date.now() - w.heartbeatAt < 60_000).length),
+            ]),
+          ),
+        );
+      } finally {
+        await close();
+      }
+    });
+  for (const [command, paused] of [["pause", true], ["resume", false]] as const)
+    pools
+      .command(`${command} <name>`)
+      .description(`${command} a work pool (a paused pool hands out no runs)`)
+      .action(async (name: string) => {
+        const { orchestration, close } = await openOrchestration();
+        try {
+          if (!(await orchestration.getWorkPool(name))) throw new BatonError(`work pool "${name}" does not exist`);
+          await orchestration.upsertWorkPool({ name, paused });
+          console.log(`Work pool "${name}" ${paused ? "paused" : "resumed"}`);
+        } finally {
+          await close();
+        }
+      });
+  pools
+    .command("delete <name>")
+    .description("delete a work pool and its queues")
+    .action(async (name: string) => {
+      const { orchestration, close } = await openOrchestration();
+      try {
+        if (!(await orchestration.deleteWorkPool(name))) throw new BatonError(`work pool "${name}" does not exist`);
+        console.log(`Deleted work pool "${name}"`);
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command("work-queue")
+    .description("queues of a work pool")
+    .command("create <name>")
+    .description("create (or update) a queue of a work pool")
+    .requiredOption("--pool <pool>", "the work pool")
+    .option("--priority <n>", "1 is served first", "1")
+    .option("--limit <n>", "most flow runs of the queue at once")
+    .action(async (name: string, opts: { pool: string; priority: string; limit?: string }) => {
+      const { orchestration, close } = await openOrchestration();
+      try {
+        if (!(await orchestration.getWorkPool(opts.pool))) throw new BatonError(`work pool "${opts.pool}" does not exist`);
+        const queue = await orchestration.upsertWorkQueue({ poolName: opts.pool, name, priority: positiveInt("--priority", opts.priority), concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : null });
+        console.log(`Queue "${queue.name}" of pool "${queue.poolName}": priority ${queue.priority}, limit ${queue.concurrencyLimit ?? "none"}`);
+      } finally {
+        await close();
+      }
+    });
+
+  program
+    .command("execute-flow-run <id>", { hidden: true })
+    .description("run a claimed flow run in this process (what a worker starts)")
+    .action(async (id: string) => {
+      if (process.env.BATON_WORKER_LIFELINE === "stdin") {
+        // The worker holds our stdin open: when it closes, the worker is gone and so are we.
+        process.stdin.on("end", () => process.exit(137));
+        process.stdin.resume();
+      }
+      process.once("SIGTERM", () => cancelActiveRuns(`flow run ${id} was cancelled (SIGTERM from its worker)`));
+      const run = await withStore(async (store) => {
+        const found = await store.getFlowRun(id);
+        if (!found) throw new RunNotFoundError("flow run", id);
+        return found;
+      });
+      if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
+      const file = run.entrypoint.slice(0, run.entrypoint.lastIndexOf(":"));
+      const target = await loadFlow(file, run.flowName);
+      const outcome = await target.resume(id);
+      await shutdown();
+      console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
+      process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
+      process.stdin.pause();
+    });
+}
+
+/** LISTEN baton_runs: wakes the worker when a run of its pool becomes due. */
+async function listen(url: string, pool: string, wake: () => void): Promise<() => Promise<void>> {
+  const client = new pg.Client(url);
+  client.on("error", () => undefined); // the poll loop carries on if the connection drops
+  await client.connect();
+  client.on("notification", (message) => {
+    if (message.payload === pool) wake();
+  });
+  await client.query(`listen ${RUNS_CHANNEL}`);
+  return async () => {
+    await client.end().catch(() => undefined);
+  };
+}
+

@@ -1,0 +1,113 @@
+/** The orchestration store over the Baton API: what workers and the CLI use in remote mode. */
+import type {
+  ConcurrencyLimit,
+  Deployment,
+  DeploymentInput,
+  FlowRun,
+  Lease,
+  OrchestrationStore,
+  WorkerRecord,
+  WorkPool,
+  WorkQueue,
+} from "../store/types.ts";
+import { ApiRequestError, type ApiClient } from "./api-client.ts";
+
+const enc = encodeURIComponent;
+
+export class RemoteOrchestrationStore implements OrchestrationStore {
+  constructor(private readonly api: ApiClient) {}
+
+  private async orUndefined<T>(request: Promise<T>): Promise<T | undefined> {
+    try {
+      return await request;
+    } catch (error) {
+      if (error instanceof ApiRequestError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async found(request: Promise<unknown>): Promise<boolean> {
+    return (await this.orUndefined(request.then(() => true))) ?? false;
+  }
+
+  upsertDeployment(input: DeploymentInput): Promise<Deployment> {
+    return this.api.request("POST", "/api/deployments", input);
+  }
+  getDeployment(idOrName: string): Promise<Deployment | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/deployments/${enc(idOrName)}`));
+  }
+  async listDeployments(): Promise<Deployment[]> {
+    return (await this.api.request<{ items: Deployment[] }>("GET", "/api/deployments")).items;
+  }
+  deleteDeployment(idOrName: string): Promise<boolean> {
+    return this.found(this.api.request("DELETE", `/api/deployments/${enc(idOrName)}`));
+  }
+  setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined> {
+    return this.orUndefined(this.api.request("POST", `/api/deployments/${enc(idOrName)}/${paused ? "pause" : "resume"}`));
+  }
+  async scheduleRuns(): Promise<number> {
+    throw new Error("the scheduler runs on the server");
+  }
+  async markLateRuns(): Promise<string[]> {
+    throw new Error("late runs are marked by the server");
+  }
+
+  upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool> {
+    return this.api.request("POST", "/api/work-pools", pool);
+  }
+  upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue> {
+    const { poolName, ...body } = queue;
+    return this.api.request("POST", `/api/work-pools/${enc(poolName)}/queues`, body);
+  }
+  getWorkPool(name: string): Promise<WorkPool | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/work-pools/${enc(name)}`));
+  }
+  async listWorkPools(): Promise<WorkPool[]> {
+    return (await this.api.request<{ items: WorkPool[] }>("GET", "/api/work-pools")).items;
+  }
+  deleteWorkPool(name: string): Promise<boolean> {
+    return this.found(this.api.request("DELETE", `/api/work-pools/${enc(name)}`));
+  }
+  registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord> {
+    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit });
+  }
+  async heartbeatWorker(id: string): Promise<void> {
+    await this.api.request("POST", `/api/workers/${enc(id)}/heartbeat`);
+  }
+  async listWorkers(poolName?: string): Promise<WorkerRecord[]> {
+    const pools = poolName ? [await this.api.request<WorkPool & { workers: WorkerRecord[] }>("GET", `/api/work-pools/${enc(poolName)}`)] : (await this.api.request<{ items: (WorkPool & { workers: WorkerRecord[] })[] }>("GET", "/api/work-pools")).items;
+    return pools.flatMap((p) => p.workers);
+  }
+  async claimFlowRuns(poolName: string, workerId: string, max: number): Promise<FlowRun[]> {
+    return (await this.api.request<{ items: FlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, { workerId, max: Math.min(100, max) })).items;
+  }
+  async nextDueAt(poolName: string): Promise<number | null> {
+    return (await this.api.request<{ dueAt: number | null }>("GET", `/api/work-pools/${enc(poolName)}/next-due`)).dueAt;
+  }
+
+  upsertConcurrencyLimit(limit: { name: string; limit: number; slotDecayPerSecond?: number | null }): Promise<ConcurrencyLimit> {
+    return this.api.request("POST", "/api/concurrency-limits", limit);
+  }
+  async listConcurrencyLimits(): Promise<ConcurrencyLimit[]> {
+    return (await this.api.request<{ items: ConcurrencyLimit[] }>("GET", "/api/concurrency-limits")).items;
+  }
+  getConcurrencyLimit(name: string): Promise<ConcurrencyLimit | undefined> {
+    return this.orUndefined(this.api.request("GET", `/api/concurrency-limits/${enc(name)}`));
+  }
+  deleteConcurrencyLimit(name: string): Promise<boolean> {
+    return this.found(this.api.request("DELETE", `/api/concurrency-limits/${enc(name)}`));
+  }
+  async resetConcurrencyLimit(name: string): Promise<void> {
+    await this.api.request("POST", `/api/concurrency-limits/${enc(name)}/reset`);
+  }
+  async acquireSlots(names: string[], holder: string, slots: number, ttlMs: number): Promise<Lease[] | null> {
+    const result = await this.api.request<{ acquired: boolean; leases: Lease[] }>("POST", "/api/concurrency-limits/acquire", { names, holder, slots, ttlMs });
+    return result.acquired ? result.leases : null;
+  }
+  async renewLeases(leaseIds: string[], ttlMs: number): Promise<void> {
+    if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs });
+  }
+  async releaseLeases(leaseIds: string[]): Promise<void> {
+    if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/release", { ids: leaseIds });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * `flow.serve()`: a long-running process that registers a deployment of the flow (with its
+ * schedule) and runs that deployment's runs itself — scheduled ones and ones triggered from the
+ * API or CLI — each in a child process, as Prefect's `serve` does. Stop it with Ctrl-C.
+ */
+import { z } from "zod";
+import { compileSchedule, type ScheduleSpec } from "../core/schedule.ts";
+import { BatonError } from "../core/errors.ts";
+import type { ParamsSchema } from "../core/options.ts";
+import { loadSettings } from "../config/settings.ts";
+import { KyselyStore } from "../store/kysely-store.ts";
+import type { Deployment, DeploymentInput } from "../store/types.ts";
+import { Worker } from "../worker/worker.ts";
+import { getRuntime } from "./runtime.ts";
+import { scheduleDeployment } from "../engine/scheduling.ts";
+
+export interface ServeOptions {
+  /** The deployment's name (default: the flow's name). */
+  name?: string;
+  cron?: string;
+  interval?: number;
+  rrule?: string;
+  /** IANA time zone of `cron` / `rrule` (default UTC). */
+  timezone?: string;
+  parameters?: Record<string, unknown>;
+  description?: string;
+  tags?: string[];
+  /** Most runs at once (default 1). */
+  limit?: number;
+  retries?: number;
+  /** Stops serving when aborted. */
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+/** The JSON Schema of a flow's parameters, from its zod schema (for validation and forms). */
+export function parameterJsonSchema(params: ParamsSchema | null): Record<string, unknown> | null {
+  if (!params) return null;
+  try {
+    const schema = z.toJSONSchema(params as unknown as z.ZodType, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+    delete schema.$schema; // draft 2020-12 marker; the server validates with draft-07 semantics
+    return schema;
+  } catch {
+    return null;
+  }
+}
+
+export function schedulesFrom(options: Pick<ServeOptions, "cron" | "interval" | "rrule" | "timezone">): { spec: Record<string, unknown> & { kind: string } }[] {
+  const specs: unknown[] = [];
+  if (options.cron) specs.push({ kind: "cron", cron: options.cron, timezone: options.timezone });
+  if (options.interval) specs.push({ kind: "interval", intervalMs: options.interval });
+  if (options.rrule) specs.push({ kind: "rrule", rrule: options.rrule, timezone: options.timezone });
+  return specs.map((spec) => ({ spec: compileSchedule(spec) as unknown as Record<string, unknown> & { kind: string } }));
+}
+
+export async function serveFlow(
+  flow: { flowName: string; entrypoint: string | null; params: ParamsSchema | null; description: string | null },
+  options: ServeOptions,
+): Promise<Deployment | null> {
+  // Inside a worker's child process the module is imported to run one flow run: a top-level
+  // serve() there must not start another server.
+  if (process.env.BATON_FLOW_RUN_ID) return null;
+  if (!flow.entrypoint) throw new BatonError(`flow "${flow.flowName}" was not defined in a module file, so it cannot be served`);
+  const runtime = await getRuntime();
+  const orchestration = runtime.orchestration;
+  const name = options.name ?? flow.flowName;
+  const pool = `serve-${name}`;
+  await orchestration.upsertWorkPool({ name: pool, type: "process", concurrencyLimit: options.limit ?? 1 });
+  const input: DeploymentInput = {
+    name,
+    flowName: flow.flowName,
+    entrypoint: flow.entrypoint,
+    description: options.description ?? flow.description,
+    tags: options.tags ?? [],
+    parameters: options.parameters ?? {},
+    parameterSchema: parameterJsonSchema(flow.params),
+    workPool: pool,
+    retries: options.retries ?? 0,
+    schedules: schedulesFrom(options),
+  };
+  const deployment = await orchestration.upsertDeployment(input);
+  const direct = runtime.store instanceof KyselyStore;
+  const settings = loadSettings();
+  const runEnv: Record<string, string> = runtime.databaseUrl
+    ? { BATON_DATABASE_URL: runtime.databaseUrl }
+    : { BATON_API_URL: runtime.store.location, ...(settings.apiKey.value ? { BATON_API_KEY: settings.apiKey.value } : {}) };
+  const worker = new Worker(runtime.store, orchestration, { pool, limit: options.limit ?? 1, pollMs: options.pollMs ?? 500, runEnv });
+  process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
+  // With a direct database there is no server to run the scheduler: this process does.
+  const scheduler = direct
+    ? setInterval(() => {
+        void (async () => {
+          const current = await orchestration.getDeployment(name);
+          if (current) await scheduleDeployment(orchestration, current, { scheduleHorizonMs: 3600_000, scheduleMaxRuns: 10 });
+        })().catch(() => undefined);
+      }, 2_000)
+    : null;
+  scheduler?.unref();
+  const stop = () => worker.stop();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  process.once("SIGINT", stop);
+  try {
+    await worker.run();
+  } finally {
+    if (scheduler) clearInterval(scheduler);
+    process.removeListener("SIGINT", stop);
+  }
+  return deployment;
+}
+
+export type { ScheduleSpec };

@@ -1,0 +1,380 @@
+/**
+ * Deployments, work pools, queues, workers and concurrency limits. A run created from a
+ * deployment has its parameters checked against the deployment's JSON Schema here, so a bad
+ * parameter is a 400 naming the field, not a run that fails later.
+ */
+import type { FastifyInstance } from "fastify";
+import { Ajv, type ErrorObject } from "ajv";
+import { newId } from "../../core/ids.ts";
+import { randomRunName } from "../../core/run-names.ts";
+import { makeState } from "../../core/states.ts";
+import { compileSchedule } from "../../core/schedule.ts";
+import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store } from "../../store/types.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { errorResponses } from "../schemas.ts";
+
+const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
+const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
+const positiveIntOrNull = { anyOf: [{ type: "integer", minimum: 1 }, { type: "null" }] } as const;
+const ok = { 200: { type: "object", additionalProperties: true }, ...errorResponses(400, 404, 409) };
+
+const deploymentBody = {
+  type: "object",
+  properties: {
+    name,
+    flowName: { type: "string", minLength: 1, maxLength: 200 },
+    entrypoint: { type: "string", minLength: 3, maxLength: 2000 },
+    description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
+    version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
+    tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
+    parameters: { type: "object" },
+    parameterSchema: { anyOf: [{ type: "object" }, { type: "null" }] },
+    workPool: { anyOf: [name, { type: "null" }] },
+    workQueue: name,
+    paused: { type: "boolean" },
+    concurrencyLimit: positiveIntOrNull,
+    collisionStrategy: { type: "string", enum: ["enqueue", "cancel-new"] },
+    retries: { type: "integer", minimum: 0, maximum: 100 },
+    retryDelayMs: { type: "integer", minimum: 0 },
+    schedules: {
+      type: "array",
+      maxItems: 20,
+      items: { type: "object", properties: { spec: { type: "object" }, active: { type: "boolean" } }, required: ["spec"], additionalProperties: false },
+    },
+  },
+  required: ["name", "flowName", "entrypoint"],
+  additionalProperties: false,
+} as const;
+
+const paramsAjv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false });
+const validators = new Map<string, ReturnType<Ajv["compile"]>>();
+
+/** Validates run parameters against a deployment's JSON Schema; the message names each field. */
+export function checkParameters(schema: Record<string, unknown> | null, parameters: Record<string, unknown>): void {
+  if (!schema) return;
+  const key = JSON.stringify(schema);
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = paramsAjv.compile(schema);
+    validators.set(key, validate);
+  }
+  if (!validate(parameters)) {
+    const issues = (validate.errors ?? []) as ErrorObject[];
+    const message = issues
+      .map((e) => {
+        const field = `parameters${e.instancePath.replace(/\//g, ".")}`;
+        if (e.keyword === "required") return `${field}.${String(e.params.missingProperty)} is required`;
+        if (e.keyword === "additionalProperties") return `${field} has an unknown field "${String(e.params.additionalProperty)}"`;
+        return `${field} ${e.message ?? "is invalid"}`;
+      })
+      .join("; ");
+    throw new ApiError(400, "INVALID_PARAMETERS", message, issues);
+  }
+}
+
+export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
+  const deployment = async (idOrName: string) => {
+    const found = await orchestration.getDeployment(idOrName);
+    if (!found) throw notFound("deployment", idOrName);
+    return found;
+  };
+
+  app.post<{ Body: DeploymentInput }>(
+    "/api/deployments",
+    { schema: { tags: ["deployments"], summary: "Create or update a deployment (by name)", body: deploymentBody, response: ok } },
+    async (request) => {
+      const input = request.body;
+      const schedules = (input.schedules ?? []).map((s, i) => {
+        try {
+          return { spec: compileSchedule(s.spec) as unknown as ScheduleRecord["spec"], active: s.active };
+        } catch (error) {
+          throw new ApiError(400, "VALIDATION_ERROR", `body.schedules[${i}]: ${(error as Error).message}`);
+        }
+      });
+      if (input.parameterSchema) {
+        try {
+          paramsAjv.compile(input.parameterSchema);
+        } catch (error) {
+          throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${(error as Error).message}`);
+        }
+        checkParameters(input.parameterSchema, { ...(input.parameters ?? {}) });
+      }
+      if (input.workPool && !(await orchestration.getWorkPool(input.workPool)))
+        throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
+      return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
+    },
+  );
+
+  app.get("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments", response: ok } }, async () => ({
+    items: await orchestration.listDeployments(),
+  }));
+
+  app.get<{ Params: { name: string } }>(
+    "/api/deployments/:name",
+    { schema: { tags: ["deployments"], summary: "Get a deployment by id or name", params: nameParams, response: ok } },
+    async (request) => deployment(request.params.name),
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    "/api/deployments/:name",
+    { schema: { tags: ["deployments"], summary: "Delete a deployment (and its future scheduled runs)", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    async (request, reply) => {
+      if (!(await orchestration.deleteDeployment(request.params.name))) throw notFound("deployment", request.params.name);
+      return reply.status(204).send();
+    },
+  );
+
+  for (const [action, paused] of [["pause", true], ["resume", false]] as const)
+    app.post<{ Params: { name: string } }>(
+      `/api/deployments/:name/${action}`,
+      { schema: { tags: ["deployments"], summary: `${action === "pause" ? "Pause" : "Resume"} a deployment's schedules and runs`, params: nameParams, response: ok } },
+      async (request) => {
+        const updated = await orchestration.setDeploymentPaused(request.params.name, paused);
+        if (!updated) throw notFound("deployment", request.params.name);
+        return updated;
+      },
+    );
+
+  app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[] } }>(
+    "/api/deployments/:name/runs",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "Create a run of a deployment; parameters are validated against its schema",
+        params: nameParams,
+        body: {
+          type: "object",
+          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } } },
+          additionalProperties: false,
+        },
+        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const dep = await deployment(request.params.name);
+      const parameters = { ...dep.parameters, ...(request.body?.parameters ?? {}) };
+      checkParameters(dep.parameterSchema, parameters);
+      const scheduledAt = request.body?.scheduledAt ?? Date.now();
+      const run = await store.createFlowRun({
+        id: newId(),
+        flowName: dep.flowName,
+        name: randomRunName(),
+        parentFlowRunId: null,
+        parentTaskRunId: null,
+        parameters,
+        tags: [...dep.tags, ...(request.body?.tags ?? [])],
+        version: dep.version,
+        entrypoint: dep.entrypoint,
+        deploymentId: dep.id,
+        workPool: dep.workPool,
+        workQueue: dep.workQueue,
+        state: makeState("Scheduled", { scheduledAt, message: "created from the deployment" }),
+      });
+      return reply.status(201).send(run);
+    },
+  );
+
+  // --- work pools, queues, workers ---
+  app.post<{ Body: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null } }>(
+    "/api/work-pools",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "Create or update a work pool",
+        body: {
+          type: "object",
+          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull },
+          required: ["name"],
+          additionalProperties: false,
+        },
+        response: ok,
+      },
+    },
+    async (request) => orchestration.upsertWorkPool(request.body),
+  );
+  app.get("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers", response: ok } }, async () => {
+    const [pools, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
+    return { items: pools.map((p) => ({ ...p, workers: workers.filter((w) => w.poolName === p.name) })) };
+  });
+  app.get<{ Params: { name: string } }>(
+    "/api/work-pools/:name",
+    { schema: { tags: ["work pools"], summary: "Get a work pool", params: nameParams, response: ok } },
+    async (request) => {
+      const pool = await orchestration.getWorkPool(request.params.name);
+      if (!pool) throw notFound("work pool", request.params.name);
+      return { ...pool, workers: await orchestration.listWorkers(pool.name) };
+    },
+  );
+  app.delete<{ Params: { name: string } }>(
+    "/api/work-pools/:name",
+    { schema: { tags: ["work pools"], summary: "Delete a work pool", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    async (request, reply) => {
+      if (!(await orchestration.deleteWorkPool(request.params.name))) throw notFound("work pool", request.params.name);
+      return reply.status(204).send();
+    },
+  );
+  app.post<{ Params: { name: string }; Body: { name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean } }>(
+    "/api/work-pools/:name/queues",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "Create or update a queue of a work pool",
+        params: nameParams,
+        body: {
+          type: "object",
+          properties: { name, priority: { type: "integer", minimum: 1 }, concurrencyLimit: positiveIntOrNull, paused: { type: "boolean" } },
+          required: ["name"],
+          additionalProperties: false,
+        },
+        response: ok,
+      },
+    },
+    async (request) => {
+      if (!(await orchestration.getWorkPool(request.params.name))) throw notFound("work pool", request.params.name);
+      return orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body });
+    },
+  );
+  app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null } }>(
+    "/api/work-pools/:name/workers",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "Register a worker",
+        params: nameParams,
+        body: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 }, name: { type: "string", minLength: 1, maxLength: 200 }, runLimit: positiveIntOrNull }, required: ["id", "name"], additionalProperties: false },
+        response: ok,
+      },
+    },
+    async (request) => {
+      if (!(await orchestration.getWorkPool(request.params.name))) throw notFound("work pool", request.params.name);
+      return orchestration.registerWorker({ ...request.body, poolName: request.params.name, runLimit: request.body.runLimit ?? null });
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    "/api/workers/:id/heartbeat",
+    { schema: { tags: ["work pools"], summary: "A worker's heartbeat", params: { type: "object", properties: { id: { type: "string" } }, required: ["id"] }, response: { 204: { type: "null" } } } },
+    async (request, reply) => {
+      await orchestration.heartbeatWorker(request.params.id, Date.now());
+      return reply.status(204).send();
+    },
+  );
+  app.post<{ Params: { name: string }; Body: { workerId: string; max: number } }>(
+    "/api/work-pools/:name/claim",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "Claim due flow runs for a worker (atomic: no run is handed out twice)",
+        params: nameParams,
+        body: { type: "object", properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 } }, required: ["workerId", "max"], additionalProperties: false },
+        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "FlowRun#" } } } }, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ items: await orchestration.claimFlowRuns(request.params.name, request.body.workerId, request.body.max, Date.now()) }),
+  );
+  app.get<{ Params: { name: string } }>(
+    "/api/work-pools/:name/next-due",
+    { schema: { tags: ["work pools"], summary: "When the pool's next scheduled run is due", params: nameParams, response: ok } },
+    async (request) => ({ dueAt: await orchestration.nextDueAt(request.params.name) }),
+  );
+
+  // --- concurrency limits ---
+  app.post<{ Body: { name: string; limit: number; slotDecayPerSecond?: number | null } }>(
+    "/api/concurrency-limits",
+    {
+      schema: {
+        tags: ["concurrency"],
+        summary: "Create or update a concurrency limit (or a rate limit, with slotDecayPerSecond)",
+        body: {
+          type: "object",
+          properties: { name, limit: { type: "integer", minimum: 1 }, slotDecayPerSecond: { anyOf: [{ type: "number", exclusiveMinimum: 0 }, { type: "null" }] } },
+          required: ["name", "limit"],
+          additionalProperties: false,
+        },
+        response: ok,
+      },
+    },
+    async (request) => orchestration.upsertConcurrencyLimit(request.body),
+  );
+  app.get("/api/concurrency-limits", { schema: { tags: ["concurrency"], summary: "List limits with their holders", response: ok } }, async () => ({
+    items: await orchestration.listConcurrencyLimits(),
+  }));
+  app.get<{ Params: { name: string } }>(
+    "/api/concurrency-limits/:name",
+    { schema: { tags: ["concurrency"], summary: "Get a limit with its holders", params: nameParams, response: ok } },
+    async (request) => {
+      const limit = await orchestration.getConcurrencyLimit(request.params.name);
+      if (!limit) throw notFound("concurrency limit", request.params.name);
+      return limit;
+    },
+  );
+  app.delete<{ Params: { name: string } }>(
+    "/api/concurrency-limits/:name",
+    { schema: { tags: ["concurrency"], summary: "Delete a limit", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    async (request, reply) => {
+      if (!(await orchestration.deleteConcurrencyLimit(request.params.name))) throw notFound("concurrency limit", request.params.name);
+      return reply.status(204).send();
+    },
+  );
+  app.post<{ Params: { name: string } }>(
+    "/api/concurrency-limits/:name/reset",
+    { schema: { tags: ["concurrency"], summary: "Free every slot of a limit", params: nameParams, response: ok } },
+    async (request) => {
+      if (!(await orchestration.getConcurrencyLimit(request.params.name))) throw notFound("concurrency limit", request.params.name);
+      await orchestration.resetConcurrencyLimit(request.params.name);
+      return (await orchestration.getConcurrencyLimit(request.params.name))!;
+    },
+  );
+  app.post<{ Body: { names: string[]; holder: string; slots: number; ttlMs: number } }>(
+    "/api/concurrency-limits/acquire",
+    {
+      schema: {
+        tags: ["concurrency"],
+        summary: "Take slots of limits, all or nothing; leases expire unless renewed",
+        body: {
+          type: "object",
+          properties: {
+            names: { type: "array", items: { type: "string", minLength: 1, maxLength: 200 }, minItems: 1, maxItems: 50 },
+            holder: { type: "string", minLength: 1, maxLength: 200 },
+            slots: { type: "integer", minimum: 1 },
+            ttlMs: { type: "integer", minimum: 100 },
+          },
+          required: ["names", "holder", "slots", "ttlMs"],
+          additionalProperties: false,
+        },
+        response: ok,
+      },
+    },
+    async (request) => {
+      const { names, holder, slots, ttlMs } = request.body;
+      try {
+        const leases = await orchestration.acquireSlots(names, holder, slots, ttlMs, Date.now());
+        return { acquired: leases !== null, leases: leases ?? [] };
+      } catch (error) {
+        if (error instanceof RangeError) throw new ApiError(400, "VALIDATION_ERROR", error.message);
+        throw error;
+      }
+    },
+  );
+  for (const action of ["renew", "release"] as const)
+    app.post<{ Body: { ids: string[]; ttlMs?: number } }>(
+      `/api/concurrency-leases/${action}`,
+      {
+        schema: {
+          tags: ["concurrency"],
+          summary: action === "renew" ? "Extend leases (holders heartbeat this)" : "Give slots back",
+          body: {
+            type: "object",
+            properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 }, ttlMs: { type: "integer", minimum: 100 } },
+            required: action === "renew" ? ["ids", "ttlMs"] : ["ids"],
+            additionalProperties: false,
+          },
+          response: { 204: { type: "null" } },
+        },
+      },
+      async (request, reply) => {
+        if (action === "renew") await orchestration.renewLeases(request.body.ids, request.body.ttlMs!, Date.now());
+        else await orchestration.releaseLeases(request.body.ids);
+        return reply.status(204).send();
+      },
+    );
+}

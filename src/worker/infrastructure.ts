@@ -1,0 +1,60 @@
+/**
+ * How a worker starts a flow run: the work pool's type picks an infrastructure. `process` runs
+ * each flow run in a child process of the worker; `docker` and `kubernetes` would implement the
+ * same interface (start a container or a Job with the same environment and command).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface RunHandle {
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Asks the run to stop (SIGTERM: it ends Cancelled), then forces it after `graceMs`. */
+  stop(graceMs: number): void;
+  readonly pid: number | undefined;
+}
+
+export interface Infrastructure {
+  readonly type: string;
+  start(flowRunId: string, env: Record<string, string>): RunHandle;
+}
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/baton.js");
+
+export class ProcessInfrastructure implements Infrastructure {
+  readonly type = "process";
+
+  constructor(private readonly output: (line: string) => void = (line) => process.stdout.write(line + "\n")) {}
+
+  start(flowRunId: string, env: Record<string, string>): RunHandle {
+    // stdin stays open as a lifeline: if the worker dies, the child sees it close and stops, so
+    // a killed worker never leaves runs going on unseen.
+    const child: ChildProcess = spawn(process.execPath, [BIN, "execute-flow-run", flowRunId], {
+      env: { ...process.env, ...env, BATON_FLOW_RUN_ID: flowRunId, BATON_WORKER_LIFELINE: "stdin" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const prefix = `[${flowRunId.slice(-8)}] `;
+    const forward = (data: Buffer) => {
+      for (const line of data.toString().split("\n")) if (line.trim()) this.output(prefix + line);
+    };
+    child.stdout!.on("data", forward);
+    child.stderr!.on("data", forward);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return {
+      exited,
+      pid: child.pid,
+      stop: (graceMs) => {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        timer.unref();
+        void exited.then(() => clearTimeout(timer));
+      },
+    };
+  }
+}
+
+export function infrastructureFor(type: string): Infrastructure {
+  if (type === "process") return new ProcessInfrastructure();
+  throw new TypeError(`work pool type "${type}" is not supported yet; supported: process`);
+}

@@ -1,0 +1,163 @@
+/**
+ * A worker: registers with a work pool, heartbeats, claims due flow runs (woken by PostgreSQL
+ * LISTEN/NOTIFY when it can, polling otherwise) and runs each through the pool's
+ * infrastructure. It watches its runs:
+ *   - a run cancelled elsewhere (Cancelling) gets SIGTERM, then SIGKILL after the grace period,
+ *     and ends Cancelled;
+ *   - a run whose process exits while the run is still active crashed: it is marked Crashed,
+ *     and rescheduled when its deployment has retries left (resumed durably by a worker).
+ * Claims are atomic in the store, so any number of workers on any number of machines never
+ * run the same flow run twice.
+ */
+import os from "node:os";
+import { newId } from "../core/ids.ts";
+import { isTerminal, makeState } from "../core/states.ts";
+import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
+import type { FlowRun, OrchestrationStore, Store } from "../store/types.ts";
+import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
+
+export interface WorkerOptions {
+  pool: string;
+  name?: string;
+  /** Most flow runs at once (default 4). */
+  limit?: number;
+  /** Poll interval when no notification arrives (ms). */
+  pollMs?: number;
+  heartbeatMs?: number;
+  /** Time a cancelled run gets to stop after SIGTERM before SIGKILL (ms). */
+  cancelGraceMs?: number;
+  /** Environment for the runs: how they reach the store or the API. */
+  runEnv: Record<string, string>;
+  infrastructure?: Infrastructure;
+  log?: (line: string) => void;
+  /** Resolves when runs may be due (LISTEN/NOTIFY); called once at start. */
+  subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
+}
+
+interface Active {
+  run: FlowRun;
+  handle: RunHandle;
+  stopping: boolean;
+}
+
+export class Worker {
+  readonly id = newId();
+  readonly name: string;
+  private readonly active = new Map<string, Active>();
+  private stopped = false;
+  private wakeUp: (() => void) | null = null;
+  private readonly log: (line: string) => void;
+  /** Runs this worker started, in order (tests and the CLI read it). */
+  readonly started: string[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly orchestration: OrchestrationStore,
+    private readonly options: WorkerOptions,
+  ) {
+    this.name = options.name ?? `${os.hostname()}-${process.pid}`;
+    this.log = options.log ?? ((line) => process.stdout.write(line + "\n"));
+  }
+
+  get limit(): number {
+    return this.options.limit ?? 4;
+  }
+
+  /** Runs until `stop()`: claim, start, watch. */
+  async run(): Promise<void> {
+    const pool = await this.orchestration.getWorkPool(this.options.pool);
+    if (!pool) throw new TypeError(`work pool "${this.options.pool}" does not exist; create it with: baton work-pool create ${this.options.pool}`);
+    const infrastructure = this.options.infrastructure ?? infrastructureFor(pool.type);
+    await this.orchestration.registerWorker({ id: this.id, name: this.name, poolName: pool.name, runLimit: this.limit });
+    this.log(`Worker ${this.name} (${this.id}) polling work pool "${pool.name}" (${pool.type}), up to ${this.limit} runs at once`);
+    const unsubscribe = this.options.subscribe ? await this.options.subscribe(() => this.wakeUp?.()) : null;
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    let lastBeat = 0;
+    try {
+      while (!this.stopped) {
+        const now = Date.now();
+        if (now - lastBeat >= heartbeatMs) {
+          lastBeat = now;
+          await this.orchestration.heartbeatWorker(this.id, now).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
+        }
+        await this.watchCancellations();
+        const room = this.limit - this.active.size;
+        if (room > 0) {
+          let claimed: FlowRun[] = [];
+          try {
+            claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, Date.now());
+          } catch (error) {
+            this.log(`claiming failed, retrying: ${(error as Error).message}`);
+          }
+          for (const run of claimed) this.launch(infrastructure, run);
+          if (claimed.length === room) continue; // there may be more: claim again at once
+        }
+        // Sleep until the next poll, or until the pool's next scheduled run is due if sooner.
+        const pollMs = this.options.pollMs ?? 1000;
+        const due = room > 0 ? await this.orchestration.nextDueAt(pool.name).catch(() => null) : null;
+        // (A run already due but not claimed is held by a limit: wait a poll for room.)
+        const sleepMs = due === null || due <= Date.now() ? pollMs : Math.min(pollMs, due - Date.now() + 1);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, sleepMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = null;
+      }
+    } finally {
+      await unsubscribe?.();
+    }
+    await Promise.all([...this.active.values()].map((a) => a.handle.exited));
+  }
+
+  /** Stops claiming; running flow runs finish (the promise of `run()` waits for them). */
+  stop(): void {
+    this.stopped = true;
+    this.wakeUp?.();
+  }
+
+  private launch(infrastructure: Infrastructure, run: FlowRun): void {
+    this.log(`Starting flow run ${run.name} (${run.id}) of "${run.flowName}"`);
+    this.started.push(run.id);
+    const handle = infrastructure.start(run.id, this.options.runEnv);
+    const entry: Active = { run, handle, stopping: false };
+    this.active.set(run.id, entry);
+    void handle.exited.then((code) => this.finished(entry, code));
+  }
+
+  private async finished(entry: Active, code: number | null): Promise<void> {
+    this.active.delete(entry.run.id);
+    try {
+      let run = await this.store.getFlowRun(entry.run.id);
+      if (!run) return;
+      if (!isTerminal(run.state.type)) {
+        // The process ended but the run did not: it crashed (or was killed while cancelling).
+        const state = entry.stopping
+          ? makeState("Cancelled", { message: "stopped by the worker after a cancel request" })
+          : makeState("Crashed", { message: `the flow run's process exited with ${code === null ? "a signal" : `code ${code}`} before the run finished` });
+        const set = await this.store.setFlowRunState(run.id, state, { force: entry.stopping });
+        run = set.run;
+      }
+      this.log(`Flow run ${run.name} (${run.id}) ended ${run.state.name}`);
+      const retried = await scheduleRetryIfAllowed(this.store, this.orchestration, run);
+      if (retried) this.log(`Flow run ${run.id} scheduled for a retry (${retried.state.message})`);
+    } catch (error) {
+      this.log(`could not record the end of flow run ${entry.run.id}: ${(error as Error).message}`);
+    }
+    this.wakeUp?.();
+  }
+
+  private async watchCancellations(): Promise<void> {
+    for (const entry of this.active.values()) {
+      if (entry.stopping) continue;
+      const run = await this.store.getFlowRun(entry.run.id).catch(() => undefined);
+      if (run && (run.state.type === "CANCELLING" || run.state.type === "CANCELLED")) {
+        entry.stopping = true;
+        this.log(`Cancelling flow run ${run.id}: SIGTERM, SIGKILL after ${this.options.cancelGraceMs ?? 10_000} ms`);
+        entry.handle.stop(this.options.cancelGraceMs ?? 10_000);
+      }
+    }
+  }
+}

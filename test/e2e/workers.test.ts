@@ -1,0 +1,209 @@
+/**
+ * Workers end to end, on SQLite and PostgreSQL: real claims from a shared pool (no run twice
+ * across 200 runs and two workers), real child processes for runs, a worker SIGKILLed mid-run
+ * (Crashed, then a durable retry that completes), cancellation (SIGTERM, then Cancelled),
+ * schedules producing runs, and concurrency limits (never exceeded; a SIGKILLed holder's slot
+ * comes back).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../src/core/ids.ts";
+import { makeState } from "../../src/core/states.ts";
+import { cancelFlowRun } from "../../src/engine/run-operations.ts";
+import { scheduleDeployment } from "../../src/engine/scheduling.ts";
+import { acquireHeld } from "../../src/engine/concurrency.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { KyselyStore } from "../../src/store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
+import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types.ts";
+import type { Infrastructure } from "../../src/worker/infrastructure.ts";
+import { Worker } from "../../src/worker/worker.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const BIN = path.join(ROOT, "bin/baton.js");
+const FLOWS = path.join(ROOT, "test/e2e/fixtures/worker-flows.ts");
+
+async function until<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, "worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000"], {
+    cwd: ROOT,
+    env: { ...process.env, BATON_DATABASE_URL: url, BATON_HEARTBEAT_MS: "200", BATON_LOG_LEVEL: "warn", ...extra },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+}
+
+describe.each(DIALECTS)("workers on %s", (dialect) => {
+  let url: string;
+  let cleanup: () => Promise<void>;
+  let store: KyselyStore;
+  let orchestration: KyselyOrchestrationStore;
+  let dir: string;
+
+  beforeAll(async () => {
+    const db = await freshDatabaseUrl(dialect);
+    url = db.url;
+    cleanup = db.cleanup;
+    store = await openStore(url);
+    orchestration = new KyselyOrchestrationStore(store);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-workers-"));
+  });
+  afterAll(async () => {
+    await store.close();
+    await cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function deploy(name: string, flowName: string, extra: Partial<DeploymentInput> = {}): Promise<Deployment> {
+    return orchestration.upsertDeployment({ name, flowName, entrypoint: `${FLOWS}:${flowName}`, workPool: extra.workPool ?? "main", ...extra });
+  }
+
+  async function createRun(d: Deployment, parameters: Record<string, unknown> = {}): Promise<FlowRun> {
+    return store.createFlowRun({
+      id: newId(), flowName: d.flowName, name: "r", parentFlowRunId: null, parentTaskRunId: null, parameters, tags: [], version: null,
+      entrypoint: d.entrypoint, deploymentId: d.id, workPool: d.workPool, workQueue: d.workQueue, state: makeState("Scheduled", { scheduledAt: Date.now() }),
+    });
+  }
+
+  it("two workers share a pool: 200 runs, each claimed and run exactly once, limits honoured", async () => {
+    await orchestration.upsertWorkPool({ name: "shared" });
+    await orchestration.upsertWorkQueue({ poolName: "shared", name: "default", priority: 1, concurrencyLimit: 6 });
+    const d = await deploy("shared-quick", "quick", { workPool: "shared" });
+    for (let i = 0; i < 200; i++) await createRun(d, { n: i });
+    // An in-process infrastructure that "runs" a flow run by completing it: the claims are real.
+    const executions: string[] = [];
+    let active = 0;
+    let peak = 0;
+    const infra: Infrastructure = {
+      type: "process",
+      start: (id) => {
+        executions.push(id);
+        active++;
+        peak = Math.max(peak, active);
+        const exited = (async () => {
+          await store.setFlowRunState(id, makeState("Running"));
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 10));
+          await store.setFlowRunState(id, makeState("Completed"));
+          active--;
+          return 0;
+        })();
+        return { exited, stop: () => undefined, pid: undefined };
+      },
+    };
+    const workers = [1, 2].map(() => new Worker(store, orchestration, { pool: "shared", limit: 5, pollMs: 20, runEnv: {}, infrastructure: infra, log: () => undefined }));
+    const running = workers.map((w) => w.run());
+    await until(async () => (await store.listFlowRuns({ flowName: "quick", stateNames: ["Completed"], limit: 500 })).length === 200 && true, "200 completed runs", 60_000);
+    workers.forEach((w) => w.stop());
+    await Promise.all(running);
+    expect(executions).toHaveLength(200);
+    expect(new Set(executions).size).toBe(200);
+    expect(workers[0]!.started.length).toBeGreaterThan(0);
+    expect(workers[1]!.started.length).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(6); // the queue's limit, across both workers
+  });
+
+  it("runs a deployment's run in a child process of a real worker, and reschedules a crash", async () => {
+    await orchestration.upsertWorkPool({ name: "main" });
+    const log = path.join(dir, `staged-${dialect}.log`);
+    const d = await deploy("staged", "staged", { retries: 1 });
+    const run = await createRun(d, { stages: 6, ms: 250 });
+    const first = startWorkerProcess(url, "main", { E2E_LOG: log });
+    await until(async () => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("stage1") && true, "two stages");
+    first.child.kill("SIGKILL");
+    await first.exit;
+    // Without its worker the run's process stops (lifeline), heartbeats stop: Crashed.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await store.crashStaleFlowRuns(Date.now())).toContain(run.id);
+    const crashed = (await store.getFlowRun(run.id))!;
+    expect(crashed.state.name).toBe("Crashed");
+    const { scheduleRetryIfAllowed } = await import("../../src/engine/retry-scheduling.ts");
+    expect((await scheduleRetryIfAllowed(store, orchestration, crashed))?.state.name).toBe("AwaitingRetry");
+    const before = fs.readFileSync(log, "utf8").trim().split("\n");
+    const second = startWorkerProcess(url, "main", { E2E_LOG: log });
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Completed", "the retried run to complete");
+    second.child.kill("SIGTERM");
+    await second.exit;
+    const after = fs.readFileSync(log, "utf8").trim().split("\n");
+    // Finished stages are not run again: each stage appears once, except one that was cut off.
+    const counts = new Map<string, number>();
+    for (const line of after) counts.set(line, (counts.get(line) ?? 0) + 1);
+    for (const line of before) expect(counts.get(line)).toBe(1);
+    expect([...counts.keys()].sort()).toEqual(["stage0", "stage1", "stage2", "stage3", "stage4", "stage5"]);
+    const final = (await store.getFlowRun(run.id))!;
+    expect(final.runCount).toBe(2);
+  });
+
+  it("cancels a running run: SIGTERM to its process, and it ends Cancelled", async () => {
+    const d = await deploy("long", "staged");
+    const run = await createRun(d, { stages: 100, ms: 100 });
+    const worker = startWorkerProcess(url, "main");
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start");
+    await cancelFlowRun(store, run.id);
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 15_000);
+    const tasks = await store.listTaskRuns(run.id);
+    expect(tasks.length).toBeLessThan(100);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+  });
+
+  it("turns a schedule into runs once per slot, and a worker runs them", async () => {
+    const d = await deploy("every-second", "quick", { schedules: [{ spec: { kind: "interval", intervalMs: 1000 } }] });
+    const now = Date.now();
+    const made = await scheduleDeployment(orchestration, d, { scheduleHorizonMs: 3000, scheduleMaxRuns: 10 }, now);
+    expect(made).toBeGreaterThanOrEqual(3);
+    expect(await scheduleDeployment(orchestration, d, { scheduleHorizonMs: 3000, scheduleMaxRuns: 10 }, now)).toBe(0); // idempotent
+    const worker = startWorkerProcess(url, "main");
+    await until(async () => (await store.listFlowRuns({ flowName: "quick", limit: 500 })).filter((r) => r.deploymentId === d.id && r.state.name === "Completed").length >= 2 && true, "scheduled runs to complete", 20_000);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+  });
+
+  it("never exceeds a concurrency limit, and a SIGKILLed holder's slot comes back", async () => {
+    await orchestration.upsertConcurrencyLimit({ name: `db-${dialect}`, limit: 2 });
+    let active = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const held = await acquireHeld(orchestration, [`db-${dialect}`]);
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 20));
+        active--;
+        await held.release();
+      }),
+    );
+    expect(peak).toBe(2);
+    expect((await orchestration.getConcurrencyLimit(`db-${dialect}`))!.activeSlots).toBe(0);
+
+    await orchestration.upsertConcurrencyLimit({ name: "gpu", limit: 1 });
+    const log = path.join(dir, `holder-${dialect}.log`);
+    const child = spawn(process.execPath, [BIN, "run", FLOWS, "--flow", "holder"], {
+      cwd: ROOT,
+      env: { ...process.env, BATON_DATABASE_URL: url, BATON_LEASE_TTL_MS: "900", E2E_LOG: log, BATON_LOG_LEVEL: "warn" },
+      stdio: "ignore",
+    });
+    await until(async () => fs.existsSync(log) && true, "the holder to take the slot");
+    expect((await orchestration.getConcurrencyLimit("gpu"))!.activeSlots).toBe(1);
+    expect(await orchestration.acquireSlots(["gpu"], "other", 1, 1000, Date.now())).toBeNull();
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const leases = await until(async () => (await orchestration.acquireSlots(["gpu"], "other", 1, 1000, Date.now())) ?? undefined, "the slot to come back", 5_000);
+    expect(leases).toHaveLength(1);
+  });
+});
