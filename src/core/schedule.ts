@@ -38,7 +38,7 @@ function checkTimezone(tz: unknown): string {
 
 /** Validates a spec; throws a TypeError naming the field and the problem. Returns a normalised copy. */
 export function compileSchedule(spec: unknown): ScheduleSpec {
-  if (!spec || typeof spec !== "object") fail("must be an object with a kind (cron, interval or rrule)");
+  if (!spec || typeof spec !== "object") throw new TypeError("schedule must be an object with a kind (cron, interval or rrule)");
   const s = spec as Record<string, unknown>;
   switch (s.kind) {
     case "cron": {
