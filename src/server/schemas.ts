@@ -58,6 +58,11 @@ export const flowRunSchema = {
     error: nullable({ $ref: "ErrorInfo#" }),
     version: nullable(str),
     entrypoint: nullable(str),
+    deploymentId: nullable(str),
+    workPool: nullable(str),
+    workQueue: nullable(str),
+    workerId: nullable(str),
+    expectedStartTime: nullable(ms),
   },
 } as const;
 

@@ -1,0 +1,148 @@
+/**
+ * Deployments, work pools, claims and limits through the REST API (and the remote client the
+ * workers use), on SQLite and PostgreSQL. A bad parameter is refused when the run is created.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { buildServer, type BatonServer } from "../../src/server/app.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { KyselyStore } from "../../src/store/kysely-store.ts";
+import { parameterJsonSchema } from "../../src/sdk/serve.ts";
+import { ApiClient } from "../../src/client/api-client.ts";
+import { RemoteStore } from "../../src/client/remote-store.ts";
+import { RemoteOrchestrationStore } from "../../src/client/remote-orchestration.ts";
+import { Worker } from "../../src/worker/worker.ts";
+import { makeState } from "../../src/core/states.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+
+describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
+  let store: KyselyStore;
+  let server: BatonServer;
+  let cleanup: () => Promise<void>;
+  let address: string;
+
+  beforeAll(async () => {
+    const db = await freshDatabaseUrl(dialect);
+    cleanup = db.cleanup;
+    store = await openStore(db.url);
+    server = await buildServer({ store, schedulerMs: 60_000 });
+    address = await server.app.listen({ host: "127.0.0.1", port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+    await store.close();
+    await cleanup();
+  });
+
+  const call = async (method: string, url: string, payload?: unknown) => {
+    const r = await server.app.inject({ method: method as "GET", url, payload: payload as string });
+    return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as any) : undefined };
+  };
+
+  const schema = parameterJsonSchema(z.object({ seed: z.number().int(), depths: z.array(z.number().int().positive()).default([2]) }));
+
+  it("creates pools and deployments, validating every field", async () => {
+    expect((await call("POST", "/api/work-pools", { name: "api-pool" })).body.queues.map((q: any) => q.name)).toEqual(["default"]);
+    expect((await call("POST", "/api/work-pools/api-pool/queues", { name: "urgent", priority: 1, concurrencyLimit: 2 })).status).toBe(200);
+    const bad = await call("POST", "/api/deployments", { name: "d1", flowName: "f", entrypoint: "/x.ts:f", workPool: "nope" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/work pool "nope" does not exist/);
+    const badSchedule = await call("POST", "/api/deployments", { name: "d1", flowName: "f", entrypoint: "/x.ts:f", schedules: [{ spec: { kind: "cron", cron: "99 * * * *" } }] });
+    expect(badSchedule.status).toBe(400);
+    expect(badSchedule.body.error.message).toMatch(/body\.schedules\[0\]: schedule\.cron "99 \* \* \* \*" is invalid/);
+    const badDefaults = await call("POST", "/api/deployments", { name: "d1", flowName: "f", entrypoint: "/x.ts:f", parameterSchema: schema, parameters: { seed: "x" } });
+    expect(badDefaults.status).toBe(400);
+    expect(badDefaults.body.error.message).toMatch(/parameters\.seed must be integer/);
+    const created = await call("POST", "/api/deployments", {
+      name: "train-nightly",
+      flowName: "train",
+      entrypoint: "/srv/flows/train.ts:train",
+      parameterSchema: schema,
+      parameters: { seed: 1 },
+      workPool: "api-pool",
+      workQueue: "urgent",
+      schedules: [{ spec: { kind: "cron", cron: "0 3 * * *", timezone: "Europe/Berlin" } }],
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ name: "train-nightly", workPool: "api-pool", schedules: [{ spec: { kind: "cron", cron: "0 3 * * *", timezone: "Europe/Berlin" }, active: true }] });
+    expect((await call("GET", "/api/deployments")).body.items.map((d: any) => d.name)).toContain("train-nightly");
+    expect((await call("GET", "/api/deployments/nope")).status).toBe(404);
+  });
+
+  it("refuses a run with a bad parameter (4xx naming the field) and creates a good one", async () => {
+    const bad = await call("POST", "/api/deployments/train-nightly/runs", { parameters: { seed: 1.5, depths: [0] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("INVALID_PARAMETERS");
+    expect(bad.body.error.message).toMatch(/parameters\.seed must be integer/);
+    expect(bad.body.error.message).toMatch(/parameters\.depths\.0 must be > 0|parameters\.depths\.0 must be >= 1/);
+    const good = await call("POST", "/api/deployments/train-nightly/runs", { parameters: { depths: [3] } });
+    expect(good.status, JSON.stringify(good.body)).toBe(201);
+    expect(good.body).toMatchObject({ state: { name: "Scheduled" }, parameters: { seed: 1, depths: [3] }, workPool: "api-pool", workQueue: "urgent" });
+    expect((await call("POST", "/api/deployments/train-nightly/runs", { parameters: { seed: 2 }, bogus: 1 })).status).toBe(400);
+  });
+
+  it("hands a due run to one worker through the API, never twice", async () => {
+    const first = await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w1", max: 5 });
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.items[0]).toMatchObject({ state: { name: "Pending" }, workerId: "w1" });
+    expect((await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w2", max: 5 })).body.items).toHaveLength(0);
+    expect((await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w2", max: 0 })).status).toBe(400);
+    expect((await call("POST", "/api/deployments/train-nightly/pause")).body.paused).toBe(true);
+    await call("POST", "/api/deployments/train-nightly/runs", {});
+    expect((await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w2", max: 5 })).body.items).toHaveLength(0);
+    expect((await call("POST", "/api/deployments/train-nightly/resume")).body.paused).toBe(false);
+    expect((await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w2", max: 5 })).body.items).toHaveLength(1);
+  });
+
+  it("runs a remote worker's claims through the API client", async () => {
+    await call("POST", "/api/work-pools", { name: "remote-pool" });
+    await call("POST", "/api/deployments", { name: "remote-dep", flowName: "rf", entrypoint: "/x.ts:rf", workPool: "remote-pool" });
+    for (let i = 0; i < 10; i++) await call("POST", "/api/deployments/remote-dep/runs", {});
+    const api = new ApiClient({ baseUrl: `${address}/api` });
+    const remoteStore = new RemoteStore(api);
+    const seen: string[] = [];
+    const worker = new Worker(remoteStore, new RemoteOrchestrationStore(api), {
+      pool: "remote-pool",
+      limit: 3,
+      pollMs: 20,
+      runEnv: {},
+      log: () => undefined,
+      infrastructure: {
+        type: "process",
+        start: (id) => {
+          seen.push(id);
+          const exited = (async () => {
+            await remoteStore.setFlowRunState(id, makeState("Running"));
+            await remoteStore.setFlowRunState(id, makeState("Completed"));
+            return 0;
+          })();
+          return { exited, stop: () => undefined, pid: undefined };
+        },
+      },
+    });
+    const running = worker.run();
+    const deadline = Date.now() + 15_000;
+    while (seen.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    worker.stop();
+    await running;
+    expect(new Set(seen).size).toBe(10);
+    const workers = (await call("GET", "/api/work-pools/remote-pool")).body.workers;
+    expect(workers).toHaveLength(1);
+  });
+
+  it("manages concurrency limits: acquire until full, release, reset, delete", async () => {
+    expect((await call("POST", "/api/concurrency-limits", { name: "db", limit: 2 })).body).toMatchObject({ name: "db", limit: 2, activeSlots: 0 });
+    expect((await call("POST", "/api/concurrency-limits", { name: "db", limit: 0 })).status).toBe(400);
+    const a = await call("POST", "/api/concurrency-limits/acquire", { names: ["db"], holder: "a", slots: 2, ttlMs: 60_000 });
+    expect(a.body.acquired).toBe(true);
+    expect((await call("POST", "/api/concurrency-limits/acquire", { names: ["db"], holder: "b", slots: 1, ttlMs: 60_000 })).body.acquired).toBe(false);
+    expect((await call("POST", "/api/concurrency-limits/acquire", { names: ["db"], holder: "c", slots: 3, ttlMs: 60_000 })).status).toBe(400);
+    expect((await call("GET", "/api/concurrency-limits/db")).body).toMatchObject({ activeSlots: 2, holders: [{ holder: "a", slots: 2 }] });
+    await call("POST", "/api/concurrency-leases/release", { ids: a.body.leases.map((l: any) => l.id) });
+    expect((await call("GET", "/api/concurrency-limits/db")).body.activeSlots).toBe(0);
+    await call("POST", "/api/concurrency-limits/acquire", { names: ["db"], holder: "d", slots: 1, ttlMs: 60_000 });
+    expect((await call("POST", "/api/concurrency-limits/db/reset")).body.activeSlots).toBe(0);
+    expect((await call("DELETE", "/api/concurrency-limits/db")).status).toBe(204);
+    expect((await call("GET", "/api/concurrency-limits/db")).status).toBe(404);
+  });
+});
