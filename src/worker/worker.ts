@@ -108,6 +108,7 @@ export class Worker {
       }
     } finally {
       await unsubscribe?.();
+      infrastructure.close?.();
     }
     await Promise.all([...this.active.values()].map((a) => a.handle.exited));
   }

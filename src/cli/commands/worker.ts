@@ -10,7 +10,7 @@ import { Worker } from "../../worker/worker.ts";
 import { openOrchestration, withStore } from "../cli-store.ts";
 import { printJson, table } from "../format.ts";
 import { loadFlow } from "../load-flow.ts";
-import { shutdown } from "../../sdk/runtime.ts";
+import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -151,10 +151,27 @@ export function registerWorker(program: Command): void {
   program
     .command("execute-flow-run <id>", { hidden: true })
     .description("run a claimed flow run in this process (what a worker starts)")
-    .action(async (id: string) => {
+    .action(async (idArgument: string) => {
+      let id = idArgument;
       if (process.env.BATON_WORKER_LIFELINE === "stdin") {
         // The worker holds our stdin open: when it closes, the worker is gone and so are we.
         process.stdin.on("end", () => process.exit(137));
+        if (id === "-") {
+          // A warm spare: load the engine and open the store now, then wait for a run id.
+          await getRuntime();
+          id = await new Promise<string>((resolve) => {
+            let buffer = "";
+            const onData = (chunk: Buffer) => {
+              buffer += chunk.toString();
+              const newline = buffer.indexOf("\n");
+              if (newline < 0) return;
+              process.stdin.off("data", onData);
+              resolve(buffer.slice(0, newline).trim());
+            };
+            process.stdin.on("data", onData);
+          });
+          process.env.BATON_FLOW_RUN_ID = id;
+        }
         process.stdin.resume();
       }
       process.once("SIGTERM", () => cancelActiveRuns(`flow run ${id} was cancelled (SIGTERM from its worker)`));
