@@ -1,0 +1,116 @@
+/**
+ * Deployments from the CLI and from code: `baton deploy` reading baton.yaml, `baton deployment
+ * run` with a bad then a good parameter, and `flow.serve()` running its own triggered runs.
+ * SQLite (the PostgreSQL paths share the code, covered by the worker and API tests).
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/open.ts";
+import type { KyselyStore } from "../../src/store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const BIN = path.join(ROOT, "bin/baton.js");
+const FIXTURES = path.join(ROOT, "test/e2e/fixtures");
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("deployments from baton.yaml and flow.serve()", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let store: KyselyStore;
+  let orchestration: KyselyOrchestrationStore;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-deploy-"));
+    env = { BATON_HOME: dir, BATON_LOG_LEVEL: "warn" };
+    store = await openStore(`sqlite://${path.join(dir, "baton.db")}`);
+    orchestration = new KyselyOrchestrationStore(store);
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("deploys baton.yaml, refusing a missing pool, then lists, inspects, runs with validation, pauses and deletes", async () => {
+    const yaml = path.join(FIXTURES, "baton.yaml");
+    const noPool = await cli(["deploy", "--file", yaml], env);
+    expect(noPool.code).toBe(1);
+    expect(noPool.stderr).toMatch(/work pool "yaml-pool" does not exist; create it with: baton work-pool create yaml-pool/);
+    expect((await cli(["work-pool", "create", "yaml-pool"], env)).code).toBe(0);
+    const deployed = await cli(["deploy", "--file", yaml], env);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h/);
+    const d = (await orchestration.getDeployment("yaml-staged"))!;
+    expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 } });
+    expect(d.entrypoint).toBe(`${path.join(FIXTURES, "worker-flows.ts")}:staged`);
+    expect((await orchestration.getDeployment("yaml-quick"))!).toMatchObject({ concurrencyLimit: 1, collisionStrategy: "cancel-new" });
+
+    const ls = await cli(["deployment", "ls", "--json"], env);
+    expect(JSON.parse(ls.stdout).map((x: any) => x.name).sort()).toEqual(["yaml-quick", "yaml-staged"]);
+    const inspect = await cli(["deployment", "inspect", "yaml-staged"], env);
+    expect(inspect.stdout).toMatch(/next runs\s+\d{4}-\d\d-\d\d/);
+
+    const run = await cli(["deployment", "run", "yaml-staged", "--param", "stages=3"], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Created flow run/);
+    const runs = (await store.listFlowRuns({ flowName: "staged" })).filter((r) => r.deploymentId === d.id);
+    expect(runs[0]).toMatchObject({ state: { name: "Scheduled" }, parameters: { stages: 3, ms: 10 }, workPool: "yaml-pool" });
+
+    const badYaml = path.join(dir, "bad.yaml");
+    fs.writeFileSync(badYaml, "deployments:\n  - name: x\n    entrypoint: nowhere\n    work_pool: yaml-pool\n    colour: blue\n");
+    const bad = await cli(["deploy", "--file", badYaml], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/deployments\.0\.entrypoint: must be path\/to\/file\.ts:flowName/);
+    expect(bad.stderr).toMatch(/colour/);
+
+    expect((await cli(["deployment", "pause", "yaml-staged"], env)).stdout).toMatch(/paused/);
+    expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true);
+    expect((await cli(["deployment", "delete", "yaml-quick"], env)).code).toBe(0);
+    expect(await orchestration.getDeployment("yaml-quick")).toBeUndefined();
+    const missing = await cli(["deployment", "run", "nope"], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/deployment "nope" does not exist/);
+  });
+
+  it("serve() registers a deployment with its parameter schema and runs triggered runs; bad parameters are refused", async () => {
+    const log = path.join(dir, "serve.log");
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(FIXTURES, "serve-flow.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, E2E_LOG: log },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes("Serving deployment") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toMatch(/Serving deployment "greeter" of flow "greet" on 1 schedule/);
+    const d = (await orchestration.getDeployment("greeter"))!;
+    expect(d.parameterSchema).toMatchObject({ type: "object", properties: { name: { type: "string" } }, required: ["name"] });
+
+    const bad = await cli(["deployment", "run", "greeter", "--param", "times=zero"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/parameters\.times must be integer/);
+    const good = await cli(["deployment", "run", "greeter", "--param", "name=Ada", "--param", "times=2"], env);
+    expect(good.code, good.stderr).toBe(0);
+    while ((!fs.existsSync(log) || !fs.readFileSync(log, "utf8").includes("Adax2")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readFileSync(log, "utf8")).toContain("Adax2");
+    child.kill("SIGINT");
+    await new Promise((r) => child.once("exit", r));
+    const runs = (await store.listFlowRuns({ flowName: "greet" })).filter((r) => r.parameters && (r.parameters as any).name === "Ada");
+    expect(runs[0]!.state.name).toBe("Completed");
+  });
+});
