@@ -45,6 +45,9 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined> {
     return this.orUndefined(this.api.request("POST", `/api/deployments/${enc(idOrName)}/${paused ? "pause" : "resume"}`));
   }
+  setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined> {
+    return this.orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`));
+  }
   async scheduleRuns(): Promise<number> {
     throw new Error("the scheduler runs on the server");
   }

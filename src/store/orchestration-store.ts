@@ -174,6 +174,19 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     return { ...deployment, paused };
   }
 
+  async setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined> {
+    const deployment = await this.getDeployment(deploymentIdOrName);
+    if (!deployment || !deployment.schedules.some((s) => s.id === scheduleId)) return undefined;
+    await this.base.transaction(async (tx) => {
+      await tx.updateTable("schedules").set({ active: active ? 1 : 0 }).where("id", "=", scheduleId).execute();
+      // Runs are not tied to one schedule: drop the future ones, the scheduler recreates those of
+      // the schedules still active.
+      if (!active)
+        await tx.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_name", "=", "Scheduled").where("expected_start_time", "is not", null).where("scheduled_at", ">", Date.now()).execute();
+    });
+    return this.getDeployment(deployment.id);
+  }
+
   async scheduleRuns(deployment: Deployment, slots: number[]): Promise<number> {
     if (slots.length === 0) return 0;
     const flow = await this.base.upsertFlowId(deployment.flowName);

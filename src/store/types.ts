@@ -347,6 +347,8 @@ export interface OrchestrationStore {
   listDeployments(): Promise<Deployment[]>;
   deleteDeployment(idOrName: string): Promise<boolean>;
   setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined>;
+  /** Pauses or resumes one schedule of a deployment; undefined if either does not exist. */
+  setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined>;
   /** Creates the Scheduled runs of these slots that do not exist yet; returns how many it made. */
   scheduleRuns(deployment: Deployment, slots: number[]): Promise<number>;
   /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */

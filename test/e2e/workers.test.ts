@@ -174,6 +174,46 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     await worker.exit;
   });
 
+  it("applies a deployment's concurrency limit with its collision strategy, and per-schedule pause", async () => {
+    await orchestration.upsertWorkPool({ name: "collide" });
+    const enqueue = await deploy("one-at-a-time", "quick", { workPool: "collide", concurrencyLimit: 1, collisionStrategy: "enqueue" });
+    const cancelNew = await deploy("no-overlap", "quick", { workPool: "collide", concurrencyLimit: 1, collisionStrategy: "cancel-new" });
+    const [e1, e2] = [await createRun(enqueue), await createRun(enqueue)];
+    const [c1, c2] = [await createRun(cancelNew), await createRun(cancelNew)];
+    const claimed = await orchestration.claimFlowRuns("collide", "w", 10, Date.now());
+    expect(claimed.map((r) => r.id).sort()).toEqual([e1.id, c1.id].sort());
+    expect((await store.getFlowRun(e2.id))!.state.name).toBe("Scheduled"); // waits its turn
+    expect((await store.getFlowRun(c2.id))!.state.name).toBe("Cancelled"); // refused
+    await store.setFlowRunState(e1.id, makeState("Running"));
+    await store.setFlowRunState(e1.id, makeState("Completed"));
+    expect((await orchestration.claimFlowRuns("collide", "w", 10, Date.now())).map((r) => r.id)).toEqual([e2.id]);
+
+    const scheduled = await deploy("two-schedules", "quick", {
+      workPool: "collide",
+      schedules: [{ spec: { kind: "interval", intervalMs: 60_000 } }, { spec: { kind: "interval", intervalMs: 3_600_000, anchor: 30_000 } }],
+    });
+    const horizon = { scheduleHorizonMs: 3 * 3_600_000, scheduleMaxRuns: 1000 };
+    expect(await scheduleDeployment(orchestration, scheduled, horizon)).toBe(180 + 3);
+    const paused = (await orchestration.setScheduleActive("two-schedules", scheduled.schedules[0]!.id, false))!;
+    expect(paused.schedules.map((s) => s.active)).toEqual([false, true]);
+    expect(await scheduleDeployment(orchestration, paused, horizon)).toBe(3);
+    const future = (await store.listFlowRuns({ flowName: "quick", stateNames: ["Scheduled"], limit: 500 })).filter((r) => r.deploymentId === scheduled.id);
+    expect(future).toHaveLength(3);
+  });
+
+  it("frees a rate limit's slots over time (slot decay), not on release", async () => {
+    await orchestration.upsertConcurrencyLimit({ name: `api-${dialect}`, limit: 2, slotDecayPerSecond: 10 });
+    const start = Date.now();
+    const taken: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await acquireHeld(orchestration, [`api-${dialect}`], { renew: false }); // what rateLimit() does
+      taken.push(Date.now() - start);
+    }
+    // 2 slots at once; each frees itself 100 ms after it was taken: 6 take at least 200 ms.
+    expect(taken[1]!).toBeLessThan(100);
+    expect(taken[5]!).toBeGreaterThanOrEqual(190);
+  });
+
   it("never exceeds a concurrency limit, and a SIGKILLed holder's slot comes back", async () => {
     await orchestration.upsertConcurrencyLimit({ name: `db-${dialect}`, limit: 2 });
     let active = 0;

@@ -202,12 +202,18 @@ export function registerDeployment(program: Command): void {
   for (const [action, paused] of [["pause", true], ["resume", false]] as const)
     cmd
       .command(`${action} <name>`)
-      .description(`${action} a deployment's schedules`)
-      .action(async (name: string) => {
+      .description(`${action} a deployment (or, with --schedule, one of its schedules)`)
+      .option("--schedule <id>", "only this schedule (ids in baton deployment inspect --json)")
+      .action(async (name: string, opts: { schedule?: string }) => {
         const { orchestration, close } = await openOrchestration();
         try {
-          if (!(await orchestration.setDeploymentPaused(name, paused))) throw new BatonError(`deployment "${name}" does not exist`);
-          console.log(`Deployment "${name}" ${paused ? "paused" : "resumed"}`);
+          if (opts.schedule) {
+            if (!(await orchestration.setScheduleActive(name, opts.schedule, !paused))) throw new BatonError(`deployment "${name}" has no schedule ${opts.schedule}`);
+            console.log(`Schedule ${opts.schedule} of "${name}" ${paused ? "paused" : "resumed"}`);
+          } else {
+            if (!(await orchestration.setDeploymentPaused(name, paused))) throw new BatonError(`deployment "${name}" does not exist`);
+            console.log(`Deployment "${name}" ${paused ? "paused" : "resumed"}`);
+          }
         } finally {
           await close();
         }

@@ -135,6 +135,24 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       },
     );
 
+  for (const [action, active] of [["pause", false], ["resume", true]] as const)
+    app.post<{ Params: { name: string; id: string } }>(
+      `/api/deployments/:name/schedules/:id/${action}`,
+      {
+        schema: {
+          tags: ["deployments"],
+          summary: `${action === "pause" ? "Pause" : "Resume"} one schedule of a deployment`,
+          params: { type: "object", properties: { name: { type: "string", maxLength: 200 }, id: { type: "string", maxLength: 64 } }, required: ["name", "id"] },
+          response: ok,
+        },
+      },
+      async (request) => {
+        const updated = await orchestration.setScheduleActive(request.params.name, request.params.id, active);
+        if (!updated) throw notFound("schedule", `${request.params.id} of deployment ${request.params.name}`);
+        return updated;
+      },
+    );
+
   app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[] } }>(
     "/api/deployments/:name/runs",
     {
