@@ -12,7 +12,7 @@ import { errorResponses, proposedStateSchema, uuid } from "../schemas.ts";
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 const csv = { type: "string", maxLength: 2000 } as const;
 
-export function flowRunRoutes(app: FastifyInstance, store: Store): void {
+export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id: string) => void = () => undefined): void {
   app.post<{
     Body: {
       flowName: string;
@@ -232,6 +232,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store): void {
     },
     async (request, reply) => {
       if (!(await store.deleteFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
+      onDeleted(request.params.id);
       return reply.status(204).send();
     },
   );
