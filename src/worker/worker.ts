@@ -79,6 +79,7 @@ export class Worker {
         if (now - lastBeat >= heartbeatMs) {
           lastBeat = now;
           await this.orchestration.heartbeatWorker(this.id, now).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
+          await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
         }
         await this.watchCancellations();
         const room = this.limit - this.active.size;
@@ -148,6 +149,18 @@ export class Worker {
       this.log(`could not record the end of flow run ${entry.run.id}: ${(error as Error).message}`);
     }
     this.wakeUp?.();
+  }
+
+  /**
+   * Without a server, workers are the ones left to notice a dead peer: runs that missed three
+   * heartbeats become Crashed, and those of deployments with retries are scheduled again.
+   */
+  private async recoverCrashed(): Promise<void> {
+    for (const id of await this.store.crashStaleFlowRuns(Date.now())) {
+      const run = await this.store.getFlowRun(id);
+      this.log(`Flow run ${id} missed its heartbeats: Crashed`);
+      if (run && (await scheduleRetryIfAllowed(this.store, this.orchestration, run))) this.log(`Flow run ${id} scheduled for a retry`);
+    }
   }
 
   private async watchCancellations(): Promise<void> {

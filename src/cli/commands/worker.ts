@@ -29,7 +29,8 @@ export function registerWorker(program: Command): void {
     .option("--name <name>", "the worker's name (default host-pid)")
     .option("--poll-ms <ms>", "poll interval when no notification arrives", "1000")
     .option("--cancel-grace-ms <ms>", "time a cancelled run gets between SIGTERM and SIGKILL", "10000")
-    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string }) => {
+    .option("--heartbeat-ms <ms>", "how often the worker heartbeats and looks for crashed runs", "10000")
+    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string }) => {
       const settings = loadSettings();
       const { store, orchestration, close } = await openOrchestration();
       const runEnv: Record<string, string> = settings.apiUrl.value
@@ -43,6 +44,7 @@ export function registerWorker(program: Command): void {
         limit: positiveInt("--limit", opts.limit),
         pollMs: positiveInt("--poll-ms", opts.pollMs),
         cancelGraceMs: positiveInt("--cancel-grace-ms", opts.cancelGraceMs),
+        heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
         subscribe: direct ? (wake) => listen(settings.databaseUrl.value, opts.pool, wake) : undefined,
       });

@@ -1,0 +1,51 @@
+/**
+ * The worker-thread runner: values cross through the result serialiser, a timeout terminates
+ * the thread (a busy loop cannot stop otherwise), and a store that cannot be opened says where
+ * and why.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configure, shutdown, StoreOpenError } from "../../src/index.ts";
+import { getRuntime } from "../../src/sdk/runtime.ts";
+import { openStore } from "../../src/store/open.ts";
+import { threadFlow } from "./fixtures/thread-tasks.ts";
+
+describe("runner: threads", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-threads-"));
+    await configure({ databaseUrl: `sqlite://${path.join(dir, "baton.db")}`, resultsDir: path.join(dir, "results"), logLevel: "silent" });
+  });
+  afterAll(async () => {
+    await shutdown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("passes BigInt, Date and Set through the thread boundary and times out a busy loop", async () => {
+    const started = Date.now();
+    const run = await threadFlow.run({ spinMs: 30_000 });
+    expect(Date.now() - started).toBeLessThan(10_000); // the 30 s spin was cut off
+    expect(run.state.name).toBe("Completed");
+    expect(run.result!.squared).toEqual({ value: 144n, when: new Date(0), tags: new Set(["t"]) });
+    expect(run.result!.spun).toBe("TimedOut");
+    const store = (await getRuntime()).store;
+    const spin = (await store.listTaskRuns(run.id)).find((t) => t.taskName === "spin")!;
+    expect(spin.state.message).toMatch(/timed out after 300 ms/);
+    // The pool still works after a thread was terminated.
+    expect((await threadFlow.run({ spinMs: 10 })).result!.spun).toBe("Completed");
+  });
+});
+
+describe("opening a store", () => {
+  it("names the path or URL and the reason", async () => {
+    const file = path.join(os.tmpdir(), `baton-not-a-dir-${process.pid}`);
+    fs.writeFileSync(file, "");
+    await expect(openStore(`sqlite://${file}/sub/baton.db`)).rejects.toThrow(StoreOpenError);
+    await expect(openStore(`sqlite://${file}/sub/baton.db`)).rejects.toThrow(new RegExp(`cannot open the Baton store at ${file}/sub/baton.db: .*(EEXIST|ENOTDIR|not a directory)`));
+    await expect(openStore("postgres://postgres:secret@127.0.0.1:1/nope")).rejects.toThrow(/cannot open the Baton store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nope: .*ECONNREFUSED/);
+    await expect(openStore("mysql://x")).rejects.toThrow(/unsupported database URL/);
+    fs.rmSync(file);
+  });
+});
