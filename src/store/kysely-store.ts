@@ -401,47 +401,49 @@ export class KyselyStore implements Store {
       .select(["id", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
       .where("state_type", "in", ["RUNNING", "CANCELLING"]);
     if (options.onlyId) query = query.where("id", "=", options.onlyId);
-    const stale = (await query.execute()).filter(isStale);
+    const stale = (await query.execute()).filter(isStale).map((r) => r.id);
     const crashed: string[] = [];
-    for (const { id } of stale) {
-      const result = await this.transaction(async (tx) => {
-        // Re-check inside the transaction: the run may have heartbeated or finished since.
-        const row = await tx
+    // In chunks, each one transaction: after a long outage thousands of runs may be stale, and
+    // one transaction per run would hold the write lock (and the event loop) for seconds.
+    for (const ids of chunks(stale, 200)) {
+      const done = await this.transaction(async (tx) => {
+        // Re-check inside the transaction: a run may have heartbeated or finished since.
+        let recheck = tx
           .selectFrom("flow_runs")
-          .select(["state_type", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
-          .where("id", "=", id)
-          .executeTakeFirst();
-        if (!row || !["RUNNING", "CANCELLING"].includes(row.state_type) || !isStale(row)) return false;
-        const last = Number(row.heartbeat_at ?? row.state_timestamp);
-        const message = `no heartbeat since ${new Date(last).toISOString()}: the process running this flow run died`;
-        const now = Date.now();
-        const state = makeState("Crashed", { message, timestamp: now });
-        await tx
-          .updateTable("flow_runs")
-          .set({ state_type: state.type, state_name: state.name, state_message: message, state_timestamp: now, end_time: now })
-          .where("id", "=", id)
-          .execute();
+          .select(["id", "state_type", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
+          .where("id", "in", ids);
+        if (this.dialect === "postgres") recheck = recheck.forUpdate();
+        const rows = (await recheck.execute()).filter((row) => ["RUNNING", "CANCELLING"].includes(row.state_type) && isStale(row));
+        if (!rows.length) return [];
+        const at = Date.now();
+        const taskMessage = "the flow run crashed while this task run was active";
+        const states: Omit<StateRecord, "id">[] = [];
+        for (const row of rows) {
+          const message = `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`;
+          await tx
+            .updateTable("flow_runs")
+            .set({ state_type: "CRASHED", state_name: "Crashed", state_message: message, state_timestamp: at, end_time: at })
+            .where("id", "=", row.id)
+            .execute();
+          states.push({ ...makeState("Crashed", { message, timestamp: at }), flowRunId: row.id, taskRunId: null });
+        }
         const open = await tx
           .selectFrom("task_runs")
-          .select("id")
-          .where("flow_run_id", "=", id)
+          .select(["id", "flow_run_id"])
+          .where("flow_run_id", "in", rows.map((r) => r.id))
           .where("state_type", "in", ["PENDING", "RUNNING", "SCHEDULED", "CANCELLING", "PAUSED"])
           .execute();
-        const taskMessage = "the flow run crashed while this task run was active";
-        if (open.length) {
+        for (const part of chunks(open.map((r) => r.id), 500))
           await tx
             .updateTable("task_runs")
-            .set({ state_type: "CRASHED", state_name: "Crashed", state_message: taskMessage, state_timestamp: now, end_time: now })
-            .where("id", "in", open.map((r) => r.id))
+            .set({ state_type: "CRASHED", state_name: "Crashed", state_message: taskMessage, state_timestamp: at, end_time: at })
+            .where("id", "in", part)
             .execute();
-        }
-        await this.insertStates(tx, [
-          { ...state, flowRunId: id, taskRunId: null },
-          ...open.map((r) => ({ ...makeState("Crashed", { message: taskMessage, timestamp: now }), flowRunId: id, taskRunId: r.id })),
-        ]);
-        return true;
+        for (const r of open) states.push({ ...makeState("Crashed", { message: taskMessage, timestamp: at }), flowRunId: r.flow_run_id, taskRunId: r.id });
+        await this.insertStates(tx, states);
+        return rows.map((r) => r.id);
       });
-      if (result) crashed.push(id);
+      crashed.push(...done);
     }
     return crashed;
   }

@@ -440,6 +440,22 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     expect(() => plain.submit(1)).toThrow(/outside a flow/);
   });
 
+  it("marks Crashed, in chunks, every run that missed its heartbeats — and only those", async () => {
+    const { makeState } = await import("../../src/core/states.ts");
+    const { newId } = await import("../../src/core/ids.ts");
+    const ids: string[] = [];
+    for (let i = 0; i < 450; i++) {
+      const run = await store.createFlowRun({ id: newId(), flowName: "stale", name: `s${i}`, parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
+      await store.setFlowRunState(run.id, makeState("Running", { timestamp: Date.now() - 10_000 }), { heartbeatMs: i === 0 ? 60_000 : 100 });
+      ids.push(run.id);
+    }
+    const crashed = await store.crashStaleFlowRuns(Date.now());
+    expect(new Set(crashed)).toEqual(new Set(ids.slice(1))); // the first promised a 60 s heartbeat
+    expect((await store.getFlowRun(ids[1]!))!.state).toMatchObject({ name: "Crashed", message: expect.stringMatching(/no heartbeat since/) });
+    expect((await store.getFlowRun(ids[0]!))!.state.name).toBe("Running");
+    expect(await store.crashStaleFlowRuns(Date.now())).toEqual([]);
+  });
+
   it("gives the run context to tasks and uses exponential backoff", async () => {
     let seen: unknown;
     const probe = task(
