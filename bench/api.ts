@@ -4,7 +4,6 @@
  * server in its own process, on SQLite and PostgreSQL.
  * Usage: tsx bench/api.ts [--only sqlite|postgres] [--runs N] [--seconds S]
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +12,7 @@ import Table from "cli-table3";
 import { newId } from "../src/core/ids.ts";
 import { makeState } from "../src/core/states.ts";
 import { openStore } from "../src/store/open.ts";
-import { benchPgDatabase, fmt, opt } from "./support.ts";
+import { benchPgDatabase, fmt, opt, startServerProcess } from "./support.ts";
 
 const RUNS = Number(opt("runs", "100000"));
 const SECONDS = Number(opt("seconds", "8"));
@@ -47,23 +46,6 @@ async function seed(url: string): Promise<string> {
   await store.setFlowRunState(target.id, makeState("Running"));
   await store.close();
   return target.id;
-}
-
-async function startServer(url: string) {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, "../bin/baton.js"), "server", "start", "--port", "0"], {
-    env: { ...process.env, BATON_DATABASE_URL: url, BATON_SERVER_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/\S+) /.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { address, stop: async () => { child.kill("SIGTERM"); await new Promise((r) => child.once("exit", r)); } };
 }
 
 async function cannon(url: string, label: string, dialect: string): Promise<void> {
@@ -101,7 +83,7 @@ async function run(dialect: string, url: string): Promise<void> {
   const seedStart = performance.now();
   const flowRunId = await seed(url);
   console.error(`${dialect}: seeded ${RUNS.toLocaleString("en")} runs in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
-  const server = await startServer(url);
+  const server = await startServerProcess(url);
   try {
     await cannon(`${server.address}/api/flow-runs?limit=50`, "GET /api/flow-runs?limit=50", dialect);
     await cannon(`${server.address}/api/flow-runs?limit=50&state=Failed`, "GET /api/flow-runs?limit=50&state=Failed", dialect);

@@ -9,8 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import Table from "cli-table3";
 import { configure, flow, shutdown, task } from "../src/index.ts";
-import { spawn } from "node:child_process";
-import { benchPgDatabase, fmt, opt } from "./support.ts";
+import { benchPgDatabase, fmt, opt, startServerProcess } from "./support.ts";
 
 const MAPPED = Number(opt("mapped", "10000"));
 const SEQUENTIAL = Number(opt("sequential", "1000"));
@@ -59,19 +58,8 @@ async function scenarios(label: string, target: { databaseUrl?: string; apiUrl?:
 async function compare(dialect: string, url: string): Promise<void> {
   const direct = await scenarios(`${dialect} direct`, { databaseUrl: url });
   // The server in its own process, as in a deployment (`baton server start`).
-  const server = spawn(process.execPath, [path.join(import.meta.dirname, "../bin/baton.js"), "server", "start", "--port", "0"], {
-    env: { ...process.env, BATON_DATABASE_URL: url, BATON_SERVER_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/\S+) /.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  const server = await startServerProcess(url);
+  const address = server.address;
   try {
     const remote = await scenarios(`${dialect} remote (HTTP)`, { apiUrl: `${address}/api` });
     rows.push([
@@ -81,8 +69,7 @@ async function compare(dialect: string, url: string): Promise<void> {
       `${(remote[2]! / direct[2]!).toFixed(2)}x`,
     ]);
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((r) => server.once("exit", r));
+    await server.stop();
   }
 }
 

@@ -1,4 +1,6 @@
 /** Shared bits of the benchmark scripts. */
+import { spawn } from "node:child_process";
+import path from "node:path";
 import pg from "pg";
 
 const args = process.argv.slice(2);
@@ -29,6 +31,30 @@ export async function benchPgDatabase(suffix: string): Promise<{ url: string; dr
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    },
+  };
+}
+
+/** `baton server start --port 0` over `url`, in its own process; resolves with its address. */
+export async function startServerProcess(url: string): Promise<{ address: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, "../bin/baton.js"), "server", "start", "--port", "0"], {
+    env: { ...process.env, BATON_DATABASE_URL: url, BATON_SERVER_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const match = /listening on (http:\/\/\S+) /.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    address,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
     },
   };
 }

@@ -97,3 +97,13 @@ export class ApiClient {
     );
   }
 }
+
+/** The request's answer, or undefined when the server says 404. */
+export async function orUndefined<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.status === 404) return undefined;
+    throw error;
+  }
+}

@@ -10,31 +10,23 @@ import type {
   WorkPool,
   WorkQueue,
 } from "../store/types.ts";
-import { ApiRequestError, type ApiClient } from "./api-client.ts";
+import { orUndefined, type ApiClient } from "./api-client.ts";
 
 const enc = encodeURIComponent;
 
 export class RemoteOrchestrationStore implements OrchestrationStore {
   constructor(private readonly api: ApiClient) {}
 
-  private async orUndefined<T>(request: Promise<T>): Promise<T | undefined> {
-    try {
-      return await request;
-    } catch (error) {
-      if (error instanceof ApiRequestError && error.status === 404) return undefined;
-      throw error;
-    }
-  }
 
   private async found(request: Promise<unknown>): Promise<boolean> {
-    return (await this.orUndefined(request.then(() => true))) ?? false;
+    return (await orUndefined(request.then(() => true))) ?? false;
   }
 
   upsertDeployment(input: DeploymentInput): Promise<Deployment> {
     return this.api.request("POST", "/api/deployments", input);
   }
   getDeployment(idOrName: string): Promise<Deployment | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/deployments/${enc(idOrName)}`));
+    return orUndefined(this.api.request("GET", `/api/deployments/${enc(idOrName)}`));
   }
   async listDeployments(): Promise<Deployment[]> {
     return (await this.api.request<{ items: Deployment[] }>("GET", "/api/deployments")).items;
@@ -43,10 +35,10 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     return this.found(this.api.request("DELETE", `/api/deployments/${enc(idOrName)}`));
   }
   setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined> {
-    return this.orUndefined(this.api.request("POST", `/api/deployments/${enc(idOrName)}/${paused ? "pause" : "resume"}`));
+    return orUndefined(this.api.request("POST", `/api/deployments/${enc(idOrName)}/${paused ? "pause" : "resume"}`));
   }
   setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined> {
-    return this.orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`));
+    return orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`));
   }
   async scheduleRuns(): Promise<number> {
     throw new Error("the scheduler runs on the server");
@@ -63,7 +55,7 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     return this.api.request("POST", `/api/work-pools/${enc(poolName)}/queues`, body);
   }
   getWorkPool(name: string): Promise<WorkPool | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/work-pools/${enc(name)}`));
+    return orUndefined(this.api.request("GET", `/api/work-pools/${enc(name)}`));
   }
   async listWorkPools(): Promise<WorkPool[]> {
     return (await this.api.request<{ items: WorkPool[] }>("GET", "/api/work-pools")).items;
@@ -95,7 +87,7 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     return (await this.api.request<{ items: ConcurrencyLimit[] }>("GET", "/api/concurrency-limits")).items;
   }
   getConcurrencyLimit(name: string): Promise<ConcurrencyLimit | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/concurrency-limits/${enc(name)}`));
+    return orUndefined(this.api.request("GET", `/api/concurrency-limits/${enc(name)}`));
   }
   deleteConcurrencyLimit(name: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/concurrency-limits/${enc(name)}`));

@@ -25,7 +25,7 @@ import type {
   TaskRun,
   WriteOp,
 } from "../store/types.ts";
-import { ApiClient, ApiRequestError } from "./api-client.ts";
+import { ApiClient, ApiRequestError, orUndefined } from "./api-client.ts";
 
 const enc = encodeURIComponent;
 const MAX_BATCH_OPS = 2000;
@@ -54,7 +54,7 @@ export class RemoteStore implements Store {
   }
 
   getFlow(idOrName: string): Promise<FlowRecord | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/flows/${enc(idOrName)}`));
+    return orUndefined(this.api.request("GET", `/api/flows/${enc(idOrName)}`));
   }
 
   async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
@@ -86,7 +86,7 @@ export class RemoteStore implements Store {
   }
 
   getFlowRun(id: string): Promise<FlowRun | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/flow-runs/${enc(id)}`));
+    return orUndefined(this.api.request("GET", `/api/flow-runs/${enc(id)}`));
   }
 
   async listFlowRuns(filter: FlowRunFilter = {}): Promise<FlowRun[]> {
@@ -169,7 +169,7 @@ export class RemoteStore implements Store {
   }
 
   getTaskRun(id: string): Promise<TaskRun | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/task-runs/${enc(id)}`));
+    return orUndefined(this.api.request("GET", `/api/task-runs/${enc(id)}`));
   }
 
   async getTaskRuns(ids: readonly string[]): Promise<TaskRun[]> {
@@ -186,16 +186,16 @@ export class RemoteStore implements Store {
   }
 
   async stateHistory(runId: string): Promise<StateRecord[]> {
-    const flowRun = await this.orUndefined(this.api.request<StateRecord[]>("GET", `/api/flow-runs/${enc(runId)}/states`));
-    return flowRun ?? (await this.orUndefined(this.api.request<StateRecord[]>("GET", `/api/task-runs/${enc(runId)}/states`))) ?? [];
+    const flowRun = await orUndefined(this.api.request<StateRecord[]>("GET", `/api/flow-runs/${enc(runId)}/states`));
+    return flowRun ?? (await orUndefined(this.api.request<StateRecord[]>("GET", `/api/task-runs/${enc(runId)}/states`))) ?? [];
   }
 
   getResult(id: string): Promise<ResultRecord | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/results/${enc(id)}`));
+    return orUndefined(this.api.request("GET", `/api/results/${enc(id)}`));
   }
 
   lookupCache(cacheKey: string, _now: number): Promise<CacheEntry | undefined> {
-    return this.orUndefined(this.api.request("GET", `/api/cache/${enc(cacheKey)}`));
+    return orUndefined(this.api.request("GET", `/api/cache/${enc(cacheKey)}`));
   }
 
   async listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]> {
@@ -219,12 +219,4 @@ export class RemoteStore implements Store {
     throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
   }
 
-  private async orUndefined<T>(request: Promise<T>): Promise<T | undefined> {
-    try {
-      return await request;
-    } catch (error) {
-      if (error instanceof ApiRequestError && error.status === 404) return undefined;
-      throw error;
-    }
-  }
 }

@@ -15,7 +15,7 @@ import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/er
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
-import { flowFromRow, flowRunFromRow, logFromRow, stateFromRow, taskRunFromRow, taskRunToRow } from "./rows.ts";
+import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow, taskRunToRow } from "./rows.ts";
 import type {
   CacheEntry,
   FlowRecord,
@@ -192,35 +192,7 @@ export class KyselyStore implements Store {
     await this.transaction(async (tx) => {
       await tx
         .insertInto("flow_runs")
-        .values({
-          id: run.id,
-          flow_id: flowId,
-          name: run.name,
-          parent_flow_run_id: run.parentFlowRunId,
-          parent_task_run_id: run.parentTaskRunId,
-          state_type: run.state.type,
-          state_name: run.state.name,
-          state_message: run.state.message ?? null,
-          state_timestamp: run.state.timestamp,
-          scheduled_at: run.state.scheduledAt ?? null,
-          parameters: JSON.stringify(run.parameters ?? {}),
-          tags: JSON.stringify(run.tags),
-          run_count: 0,
-          created_at: run.state.timestamp,
-          start_time: null,
-          end_time: null,
-          heartbeat_at: null,
-          heartbeat_ms: null,
-          result_id: null,
-          error: null,
-          version: run.version,
-          entrypoint: run.entrypoint ?? null,
-          deployment_id: run.deploymentId ?? null,
-          work_pool: run.workPool ?? null,
-          work_queue: run.workQueue ?? null,
-          worker_id: null,
-          expected_start_time: run.expectedStartTime ?? null,
-        })
+        .values(newFlowRunRow(run, flowId))
         .execute();
       await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
       if (run.state.type === "SCHEDULED" && run.workPool) await this.notifyRunsDue(tx, run.workPool);

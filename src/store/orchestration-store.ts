@@ -12,7 +12,7 @@ import { newId } from "../core/ids.ts";
 import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
-import { flowRunFromRow } from "./rows.ts";
+import { flowRunFromRow, newFlowRunRow } from "./rows.ts";
 import type { ConcurrencyLeasesTable, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
   ConcurrencyLimit,
@@ -197,35 +197,27 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
         const id = newId();
         const inserted = await tx
           .insertInto("flow_runs")
-          .values({
-            id,
-            flow_id: flow,
-            name: randomRunName(),
-            parent_flow_run_id: null,
-            parent_task_run_id: null,
-            state_type: state.type,
-            state_name: state.name,
-            state_message: state.message ?? null,
-            state_timestamp: state.timestamp,
-            scheduled_at: slot,
-            parameters: JSON.stringify(deployment.parameters),
-            tags: JSON.stringify(deployment.tags),
-            run_count: 0,
-            created_at: state.timestamp,
-            start_time: null,
-            end_time: null,
-            heartbeat_at: null,
-            heartbeat_ms: null,
-            result_id: null,
-            error: null,
-            version: deployment.version,
-            entrypoint: deployment.entrypoint,
-            deployment_id: deployment.id,
-            work_pool: deployment.workPool,
-            work_queue: deployment.workQueue,
-            worker_id: null,
-            expected_start_time: slot,
-          })
+          .values(
+            newFlowRunRow(
+              {
+                id,
+                flowName: deployment.flowName,
+                name: randomRunName(),
+                parentFlowRunId: null,
+                parentTaskRunId: null,
+                parameters: deployment.parameters,
+                tags: deployment.tags,
+                version: deployment.version,
+                entrypoint: deployment.entrypoint,
+                deploymentId: deployment.id,
+                workPool: deployment.workPool,
+                workQueue: deployment.workQueue,
+                expectedStartTime: slot,
+                state,
+              },
+              flow,
+            ),
+          )
           .onConflict((oc) =>
             oc
               .columns(["deployment_id", "expected_start_time"])

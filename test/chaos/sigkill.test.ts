@@ -12,6 +12,7 @@ import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { ResultStore } from "../../src/engine/result-store.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { until } from "../support/processes.ts";
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "crashy-flow.ts");
 const HEARTBEAT_MS = 150;
@@ -31,15 +32,6 @@ function startChild(env: Record<string, string>): { child: ChildProcess; done: P
   return { child, done };
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
 
@@ -72,8 +64,8 @@ describe.each(DIALECTS)("SIGKILL of a flow process on %s", (dialect) => {
       CRASH_MODE: "chain",
     };
     const { child, done } = startChild(env);
-    const run = await waitFor(async () => (await store.listFlowRuns({ flowName: "crashChain" }))[0], "the flow run");
-    await waitFor(async () => (await store.listTaskRuns(run.id)).find((t) => t.taskKey === "step-2"), "step3 to start");
+    const run = await until(async () => (await store.listFlowRuns({ flowName: "crashChain" }))[0], "the flow run");
+    await until(async () => (await store.listTaskRuns(run.id)).find((t) => t.taskKey === "step-2"), "step3 to start");
     child.kill("SIGKILL");
     await done;
 
@@ -106,8 +98,8 @@ describe.each(DIALECTS)("SIGKILL of a flow process on %s", (dialect) => {
       CRASH_MODE: "fanout",
     };
     const { child, done } = startChild(env);
-    const run = await waitFor(async () => (await store.listFlowRuns({ flowName: "crashFanout" }))[0], "the flow run");
-    await waitFor(async () => (await store.listTaskRuns(run.id)).filter((t) => t.state.type === "COMPLETED").length >= 300, "300 completed tasks");
+    const run = await until(async () => (await store.listFlowRuns({ flowName: "crashFanout" }))[0], "the flow run");
+    await until(async () => (await store.listTaskRuns(run.id)).filter((t) => t.state.type === "COMPLETED").length >= 300, "300 completed tasks");
     child.kill("SIGKILL");
     await done;
 

@@ -9,9 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { BIN, cli, ROOT, until } from "../support/processes.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const BIN = path.join(ROOT, "bin/baton.js");
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
 
 interface Proc {
@@ -31,21 +30,7 @@ function start(args: string[], env: Record<string, string>): Proc {
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = start(args, env);
-  const code = await p.exit;
-  return { code, stdout: p.stdout(), stderr: p.stderr() };
-}
 
-async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function startServer(databaseUrl: string, port = 0): Promise<{ proc: Proc; url: string }> {
   const proc = start(["server", "start", "--port", String(port)], { BATON_DATABASE_URL: databaseUrl, BATON_SERVER_LOG_LEVEL: "warn" });

@@ -22,20 +22,10 @@ import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types
 import type { Infrastructure } from "../../src/worker/infrastructure.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { BIN, ROOT, until } from "../support/processes.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const BIN = path.join(ROOT, "bin/baton.js");
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/worker-flows.ts");
 
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, "worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000", "--heartbeat-ms", "500"], {
