@@ -69,6 +69,9 @@ export class RemoteStore implements Store {
         tags: run.tags,
         version: run.version,
         entrypoint: run.entrypoint ?? null,
+        deploymentId: run.deploymentId ?? null,
+        workPool: run.workPool ?? null,
+        workQueue: run.workQueue ?? null,
         state: run.state.name,
         ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
       });

@@ -12,7 +12,7 @@
  * every rule except the ones that keep the data itself consistent.
  * The module is pure: it reads only its arguments, so tests can try every pair of states.
  */
-import { isTerminal, STATE_NAME_TYPE, type State, type StateName, type StateType } from "./states.ts";
+import { STATE_NAME_TYPE, type State, type StateName, type StateType } from "./states.ts";
 
 export type Decision =
   | { kind: "accept" }
@@ -42,7 +42,6 @@ export interface TransitionRule {
   decide(ctx: Required<Omit<TransitionContext, "force">>): Decision | undefined;
 }
 
-const ACTIVE: readonly StateType[] = ["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"];
 const RETRYABLE_END: readonly StateType[] = ["FAILED", "CRASHED", "CANCELLED"];
 
 const reject = (rule: string, reason: string): Decision => ({ kind: "reject", rule, reason });
@@ -204,5 +203,3 @@ export function decideTransition(ctx: TransitionContext): Decision {
 export function canTransition(from: TransitionContext["from"], to: TransitionContext["to"], now?: number): boolean {
   return decideTransition({ from, to, now }).kind === "accept";
 }
-
-export { isTerminal, ACTIVE as ACTIVE_TYPES };

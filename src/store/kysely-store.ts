@@ -15,7 +15,7 @@ import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/er
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
-import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow, taskRunToRow } from "./rows.ts";
+import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
 import type {
   CacheEntry,
   FlowRecord,

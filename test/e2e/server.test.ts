@@ -119,6 +119,36 @@ describe.each(DIALECTS)("server end to end on %s", (dialect) => {
     expect(run).toMatchObject({ state: { name: "Completed" }, runCount: 2 });
   });
 
+  it("runs a deployment through the server: a worker in remote mode claims it, runs it, and a bad parameter is refused", async () => {
+    const pool = await cli(["work-pool", "create", "e2e-pool"], env);
+    expect(pool.code, pool.stderr).toBe(0);
+    const created = await api("/api/deployments", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "e2e-slow",
+        flowName: "slow",
+        entrypoint: `${FLOWS}:slow`,
+        workPool: "e2e-pool",
+        parameters: { count: 2, ms: 10 },
+        parameterSchema: { type: "object", properties: { count: { type: "integer", minimum: 1 }, ms: { type: "integer" } }, required: ["count", "ms"] },
+      }),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const bad = await cli(["deployment", "run", "e2e-slow", "--param", "count=0"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/parameters\.count must be >= 1/);
+    const worker = start(["worker", "start", "--pool", "e2e-pool", "--poll-ms", "200"], env);
+    const run = await cli(["deployment", "run", "e2e-slow", "--param", "count=3", "--watch"], env);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/Flow run ended Completed/);
+    const runs = (await api("/api/flow-runs?flow=slow&state=Completed")).body.items.filter((r: any) => r.deploymentId === created.body.id);
+    expect(runs[0]).toMatchObject({ parameters: { count: 3, ms: 10 }, workPool: "e2e-pool" });
+    expect((await api(`/api/flow-runs/${runs[0].id}/task-runs`)).body.items).toHaveLength(3);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+  });
+
   it("cancels a running flow from the CLI: its process stops and the run ends Cancelled", async () => {
     const running = start(["run", FLOWS, "--flow", "slow", "--params-json", '{"count": 50, "ms": 100}'], env);
     const id = await until(async () => (await api("/api/flow-runs?flow=slow&state=Running")).body.items[0]?.id as string | undefined, "the slow run to start");

@@ -26,6 +26,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
       parentTaskRunId?: string | null;
       version?: string | null;
       entrypoint?: string | null;
+      deploymentId?: string | null;
+      workPool?: string | null;
+      workQueue?: string | null;
     };
   }>(
     "/api/flow-runs",
@@ -47,6 +50,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
             version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
             entrypoint: { anyOf: [{ type: "string", maxLength: 2000 }, { type: "null" }] },
+            deploymentId: { anyOf: [uuid, { type: "null" }] },
+            workPool: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
+            workQueue: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
           },
           required: ["flowName"],
           additionalProperties: false,
@@ -68,6 +74,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
         tags: body.tags ?? [],
         version: body.version ?? null,
         entrypoint: body.entrypoint ?? null,
+        deploymentId: body.deploymentId ?? null,
+        workPool: body.workPool ?? null,
+        workQueue: body.workQueue ?? (body.workPool ? "default" : null),
         state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
       });
       return reply.status(201).send(run);
