@@ -8,33 +8,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Table from "cli-table3";
-import { configure, flow, shutdown, task } from "../src/index.ts";
+import { configure, shutdown } from "../src/index.ts";
+import { empty, mapped, sequential, time } from "./flows.ts";
 import { benchPgDatabase, fmt, opt, startServerProcess } from "./support.ts";
 
 const MAPPED = Number(opt("mapped", "10000"));
 const SEQUENTIAL = Number(opt("sequential", "1000"));
 const only = opt("only", "");
 
-const noop = task(async function remoteNoop(i: number) {
-  return i;
-});
-const mapped = flow(async function remoteMapped(p: { n: number }) {
-  return (await Promise.all(noop.map([...Array(p.n).keys()]))).length;
-});
-const sequential = flow(async function remoteSequential(p: { n: number }) {
-  let x = 0;
-  for (let i = 0; i < p.n; i++) x = await noop(x + 1);
-  return x;
-});
-const empty = flow(async function remoteEmpty() {
-  return 1;
-});
-
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-bench-remote-"));
 const rows: string[][] = [];

@@ -11,7 +11,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Table from "cli-table3";
-import { configure, flow, shutdown, task } from "../src/index.ts";
+import { configure, flow, shutdown } from "../src/index.ts";
+import { empty, mapped, sequential, time } from "./flows.ts";
 import { burnAsync, burnThreads } from "./cpu-tasks.ts";
 import { benchPgDatabase, fmt, opt } from "./support.ts";
 import pg from "pg";
@@ -20,27 +21,6 @@ const MAPPED = Number(opt("mapped", "10000"));
 const SEQUENTIAL = Number(opt("sequential", "1000"));
 const only = opt("only", "");
 
-const noop = task(async function benchNoop(i: number) {
-  return i;
-});
-const mapped = flow(async function benchMapped(p: { n: number }) {
-  const values = await Promise.all(noop.map([...Array(p.n).keys()]));
-  return values.length;
-});
-const sequential = flow(async function benchSequential(p: { n: number }) {
-  let x = 0;
-  for (let i = 0; i < p.n; i++) x = await noop(x + 1);
-  return x;
-});
-const empty = flow(async function benchEmpty() {
-  return 1;
-});
-
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
 
 const rows: string[][] = [];
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-bench-"));

@@ -3,7 +3,7 @@
  * must be detected Crashed (missed heartbeats), no finished task's result may be lost, the
  * store must stay intact, and a resume must complete without re-running finished tasks.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,26 +12,15 @@ import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { ResultStore } from "../../src/engine/result-store.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import { until } from "../support/processes.ts";
+import { startProcess, until } from "../support/processes.ts";
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "crashy-flow.ts");
 const HEARTBEAT_MS = 150;
 
 function startChild(env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE], {
-    env: { ...process.env, BATON_HEARTBEAT_MS: String(HEARTBEAT_MS), BATON_LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done };
+  const proc = startProcess(["--import", "tsx", FIXTURE], { BATON_HEARTBEAT_MS: String(HEARTBEAT_MS), BATON_LOG_LEVEL: "warn", ...env });
+  return { child: proc.child, done: proc.exit.then((code) => ({ code, stdout: proc.stdout(), stderr: proc.stderr() })) };
 }
-
 
 const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
 

@@ -3,34 +3,18 @@
  * PostgreSQL, flows run in remote mode from child processes (`baton run` with BATON_API_URL),
  * checked through the API and the CLI; cancellation and a server outage mid-flow.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import { BIN, cli, ROOT, until } from "../support/processes.ts";
+import { BIN, cli, ROOT, startProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
 
-interface Proc {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exit: Promise<number | null>;
-}
-
 function start(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, BATON_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  return startProcess([BIN, ...args], { BATON_LOG_LEVEL: "info", ...env });
 }
-
-
 
 async function startServer(databaseUrl: string, port = 0): Promise<{ proc: Proc; url: string }> {
   const proc = start(["server", "start", "--port", String(port)], { BATON_DATABASE_URL: databaseUrl, BATON_SERVER_LOG_LEVEL: "warn" });

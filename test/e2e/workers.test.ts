@@ -5,7 +5,7 @@
  * schedules producing runs, and concurrency limits (never exceeded; a SIGKILLed holder's slot
  * comes back).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,21 +22,14 @@ import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types
 import type { Infrastructure } from "../../src/worker/infrastructure.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import { BIN, ROOT, until } from "../support/processes.ts";
+import { BIN, ROOT, startProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/worker-flows.ts");
 
 
-function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, "worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000", "--heartbeat-ms", "500"], {
-    cwd: ROOT,
-    env: { ...process.env, BATON_DATABASE_URL: url, BATON_HEARTBEAT_MS: "200", BATON_LOG_LEVEL: "warn", ...extra },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}): Proc {
+  const args = ["worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000", "--heartbeat-ms", "500"];
+  return startProcess([BIN, ...args], { BATON_DATABASE_URL: url, BATON_HEARTBEAT_MS: "200", BATON_LOG_LEVEL: "warn", ...extra });
 }
 
 describe.each(DIALECTS)("workers on %s", (dialect) => {
