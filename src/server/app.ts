@@ -6,6 +6,10 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
+import fastifyStatic from "@fastify/static";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import type { Store } from "../store/types.ts";
 import { errorHandler, sendError } from "./errors.ts";
@@ -22,6 +26,9 @@ import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import type { OrchestrationStore } from "../store/types.ts";
 
 export const SERVER_VERSION = "0.1.0";
+
+/** Where the built dashboard may be: beside the sources (a checkout) or the build (a package). */
+const UI_ROOTS = [fileURLToPath(new URL("../../dist/ui", import.meta.url)), fileURLToPath(new URL("../ui", import.meta.url))];
 
 export type ApiKeyRole = "admin" | "worker";
 
@@ -113,7 +120,14 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`));
+  // The dashboard (built into dist/ui by `npm ci`/`npm run build:ui`): static files, and
+  // index.html for every other page path so that deep links work.
+  const uiRoot = UI_ROOTS.find((dir) => fs.existsSync(path.join(dir, "index.html")));
+  if (uiRoot) await app.register(fastifyStatic, { root: uiRoot, prefix: "/", wildcard: false, index: ["index.html"] });
+  app.setNotFoundHandler((request, reply) => {
+    if (uiRoot && request.method === "GET" && !request.url.startsWith("/api")) return reply.type("text/html").sendFile("index.html");
+    return sendError(reply, 404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`);
+  });
 
   const hub = new EventHub(store, options.eventPollMs ?? 200);
   healthRoutes(app, store, SERVER_VERSION);

@@ -1,0 +1,88 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core), against the real
+ * server: a run with a retried and a failed task shows its graph, states, timeline and logs; a
+ * running flow updates live; filters live in the URL. Screenshots go to docs/screenshots/.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, ROOT, startProcess, until, BIN, type Proc } from "../support/processes.ts";
+
+const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
+const SHOTS = path.join(ROOT, "docs/screenshots");
+
+describe("dashboard in Chromium", () => {
+  let server: Proc;
+  let url: string;
+  let env: Record<string, string>;
+  let dir: string;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(ROOT, "dist/ui/index.html"))) throw new Error("the dashboard is not built: run npm run build:ui (npm ci does it)");
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-ui-"));
+    server = startProcess([BIN, "server", "start", "--port", "0"], { BATON_HOME: dir, BATON_SERVER_LOG_LEVEL: "warn" });
+    url = await until(() => /listening on (http:\/\/\S+) /.exec(server.stdout())?.[1], "the server");
+    env = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn" };
+    browser = await chromium.launch({
+      executablePath: process.env.BATON_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.child.kill("SIGTERM");
+    await server?.exit;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows a run's graph, task states, timeline and logs", async () => {
+    const run = await cli(["run", FLOWS, "--flow", "mixed", "--param", "label=ui"], env);
+    expect(run.code, run.stderr).toBe(0);
+    await page.goto(`${url}/`);
+    const row = page.locator("tr[data-run]").first();
+    await row.waitFor();
+    expect(await row.textContent()).toContain("mixed");
+    expect(await row.locator(".state").textContent()).toBe("Completed");
+    await page.screenshot({ path: path.join(SHOTS, "flow-runs.png") });
+    await row.click();
+    await page.locator("[data-testid=graph]").waitFor();
+    expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Completed");
+    expect(await page.locator('g[data-node="flaky"]').getAttribute("data-state")).toBe("Completed");
+    expect(await page.locator('g[data-node="boom"]').getAttribute("data-state")).toBe("Failed");
+    expect(await page.locator('tr[data-task="flaky-0"] td').nth(2).textContent()).toBe("2"); // retried once
+    expect(await page.locator('tr[data-task="boom-0"] .state').textContent()).toBe("Failed");
+    expect(await page.locator("[data-testid=timeline] .bar").count()).toBe(2);
+    await until(async () => (await page.locator("[data-testid=logs]").textContent())?.includes("flaky ui succeeded on attempt 2"), "the logs");
+    await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
+  });
+
+  it("keeps filters in the URL (deep links) and follows a running flow live", async () => {
+    await cli(["run", FLOWS, "--flow", "resumable"], { ...env, E2E_LOG: path.join(dir, "r.log"), E2E_FAIL: path.join(dir, "r.log") });
+    await page.goto(`${url}/?state=Failed`);
+    await page.locator("tr[data-run]").first().waitFor();
+    const states = await page.locator("tr[data-run] .state").allTextContents();
+    expect(states.length).toBeGreaterThan(0);
+    expect(new Set(states)).toEqual(new Set(["Failed"]));
+    expect(await page.locator("select[aria-label='state filter']").inputValue()).toBe("Failed");
+
+    const slow = startProcess([BIN, "run", FLOWS, "--flow", "slow", "--params-json", '{"count": 8, "ms": 250}'], env);
+    const id = await until(async () => {
+      const response = await fetch(`${url}/api/flow-runs?flow=slow&state=Running`);
+      return ((await response.json()) as { items: { id: string }[] }).items[0]?.id;
+    }, "the slow run");
+    await page.goto(`${url}/runs/${id}`);
+    expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Running");
+    // No reload: the page follows the server's event stream.
+    await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
+    expect(await page.locator("tr[data-task]").count()).toBe(8);
+    expect(await slow.exit).toBe(0);
+    await page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')");
+    await page.screenshot({ path: path.join(SHOTS, "flow-run-dark.png"), fullPage: true });
+  });
+});

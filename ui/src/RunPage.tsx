@@ -1,0 +1,191 @@
+/** A flow run: header and actions, task graph, timeline, task runs, live logs, state history. */
+import { useMemo, useRef, useState } from "react";
+import { post, useData, useLiveEvents, type Dependency, type FlowRun, type LogLine, type TaskRun } from "./api.ts";
+import { duration, LEVELS, time } from "./format.ts";
+import { layoutGraph, NODE_H, NODE_W } from "./graph.ts";
+
+const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+
+export function RunPage({ id }: { id: string }) {
+  const [reload, setReload] = useState(0);
+  const [logs, setLogs] = useState<LogLine[] | null>(null);
+  const [level, setLevel] = useState(20);
+  const [search, setSearch] = useState("");
+  const [message, setMessage] = useState<string | null>(null);
+  const run = useData<FlowRun>(`/flow-runs/${encodeURIComponent(id)}`, reload);
+  const tasks = useData<{ items: TaskRun[]; dependencies: Dependency[] }>(`/flow-runs/${encodeURIComponent(id)}/task-runs`, reload);
+  const history = useData<{ id: number; name: string; type: string; timestamp: number; message: string | null }[]>(`/flow-runs/${encodeURIComponent(id)}/states`, reload);
+  const initialLogs = useData<{ items: LogLine[] }>(`/logs?flowRunId=${encodeURIComponent(id)}&limit=5000`);
+  const allLogs = logs ?? initialLogs.data?.items ?? [];
+  const pending = useRef(false);
+  useLiveEvents(id, (event) => {
+    if (event.kind === "log") {
+      setLogs((current) => [...(current ?? initialLogs.data?.items ?? []), event]);
+      return;
+    }
+    if (pending.current) return;
+    pending.current = true;
+    setTimeout(() => {
+      pending.current = false;
+      setReload((n) => n + 1);
+    }, 200);
+  });
+
+  const graph = useMemo(() => layoutGraph(tasks.data?.items ?? [], tasks.data?.dependencies ?? []), [tasks.data]);
+  const names = useMemo(() => new Map((tasks.data?.items ?? []).map((t) => [t.id, t.taskKey])), [tasks.data]);
+
+  if (run.error) return <p className="error">{run.error}</p>;
+  const r = run.data;
+  if (!r) return <p>Loading…</p>;
+  const act = async (action: "cancel" | "retry") => {
+    try {
+      await post(`/flow-runs/${encodeURIComponent(id)}/${action}`);
+      setMessage(action === "cancel" ? "Cancellation requested" : "Retry scheduled: a worker will resume the run");
+      setReload((n) => n + 1);
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  const visibleLogs = allLogs.filter((l) => l.level >= level && (!search || l.message.toLowerCase().includes(search.toLowerCase())));
+  const taskList = tasks.data?.items ?? [];
+  const t0 = Math.min(...taskList.map((t) => t.startTime ?? Infinity), r.startTime ?? Infinity);
+  const t1 = Math.max(...taskList.map((t) => t.endTime ?? Date.now()), r.endTime ?? Date.now());
+  const span = Math.max(1, t1 - t0);
+
+  return (
+    <section className="run">
+      <div className="toolbar">
+        <h1>
+          {r.name} <span className={`state ${r.state.type.toLowerCase()}`} data-testid="run-state">{r.state.name}</span>
+        </h1>
+        <span className="muted">
+          {r.flowName} · {duration(r.startTime, r.endTime)} · run {r.runCount}
+        </span>
+        <div className="actions">
+          {!TERMINAL.has(r.state.type) && <button onClick={() => void act("cancel")}>Cancel</button>}
+          {["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && <button onClick={() => void act("retry")}>Retry</button>}
+          <button onClick={() => void navigator.clipboard?.writeText(r.id)} title={r.id}>
+            Copy id
+          </button>
+        </div>
+      </div>
+      {message && <p className="notice">{message}</p>}
+      {r.state.message && <p className={r.state.type === "COMPLETED" ? "muted" : "error"}>{r.state.message}</p>}
+      <details open>
+        <summary>Parameters</summary>
+        <pre>{JSON.stringify(r.parameters, null, 2)}</pre>
+      </details>
+
+      <h2>Task graph</h2>
+      {taskList.length === 0 ? (
+        <p className="muted">No task runs.</p>
+      ) : (
+        <div className="graph">
+          <svg width={graph.width} height={graph.height} data-testid="graph">
+            {graph.edges.map((e) => {
+              const a = graph.nodes.find((n) => n.id === e.from)!;
+              const b = graph.nodes.find((n) => n.id === e.to)!;
+              return (
+                <path
+                  key={`${e.from}>${e.to}`}
+                  d={`M${a.x + NODE_W},${a.y + NODE_H / 2} C${a.x + NODE_W + 35},${a.y + NODE_H / 2} ${b.x - 35},${b.y + NODE_H / 2} ${b.x},${b.y + NODE_H / 2}`}
+                  className={`edge ${e.kind}`}
+                />
+              );
+            })}
+            {graph.nodes.map((n) => {
+              const main = Object.entries(n.counts).sort((x, y) => y[1] - x[1])[0]![0];
+              const type = n.runs.find((t) => t.state.name === main)!.state.type.toLowerCase();
+              return (
+                <g key={n.id} transform={`translate(${n.x},${n.y})`} data-node={n.label} data-state={main}>
+                  <rect width={NODE_W} height={NODE_H} rx={8} className={`node ${type}`} />
+                  <text x={10} y={19} className="node-label">
+                    {n.label}
+                    {n.runs.length > 1 ? ` ×${n.runs.length}` : ""}
+                  </text>
+                  <text x={10} y={36} className="node-sub">
+                    {Object.entries(n.counts)
+                      .map(([name, count]) => (n.runs.length > 1 ? `${count} ${name}` : name))
+                      .join(" · ")}
+                  </text>
+                </g>
+              );
+            })}
+          </svg>
+        </div>
+      )}
+
+      {taskList.length > 0 && taskList.length <= 300 && (
+        <>
+          <h2>Timeline</h2>
+          <div className="timeline" data-testid="timeline">
+            {taskList.map((t) => (
+              <div key={t.id} className="bar-row">
+                <span className="bar-label">{t.taskKey}</span>
+                <span className="bar-track">
+                  {t.startTime != null && (
+                    <span
+                      className={`bar ${t.state.type.toLowerCase()}`}
+                      style={{ left: `${((t.startTime - t0) / span) * 100}%`, width: `${Math.max(0.5, (((t.endTime ?? Date.now()) - t.startTime) / span) * 100)}%` }}
+                      title={`${t.taskKey}: ${t.state.name}, ${duration(t.startTime, t.endTime)}`}
+                    />
+                  )}
+                </span>
+              </div>
+            ))}
+          </div>
+        </>
+      )}
+
+      <h2>Task runs</h2>
+      <table className="runs" data-testid="task-runs">
+        <thead>
+          <tr>
+            <th>Key</th>
+            <th>State</th>
+            <th>Attempts</th>
+            <th>Duration</th>
+            <th>Message</th>
+          </tr>
+        </thead>
+        <tbody>
+          {taskList.slice(0, 500).map((t) => (
+            <tr key={t.id} data-task={t.taskKey}>
+              <td>{t.taskKey}</td>
+              <td>
+                <span className={`state ${t.state.type.toLowerCase()}`}>{t.state.name}</span>
+              </td>
+              <td>{t.runCount}</td>
+              <td>{duration(t.startTime, t.endTime)}</td>
+              <td className="muted">{t.state.message ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h2>Logs</h2>
+      <div className="toolbar">
+        <select value={level} onChange={(e) => setLevel(Number(e.target.value))} aria-label="log level">
+          {[20, 30, 40, 50].map((l) => (
+            <option key={l} value={l}>
+              {LEVELS[l]} and above
+            </option>
+          ))}
+        </select>
+        <input placeholder="search" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="search logs" />
+      </div>
+      <pre className="logs" data-testid="logs">
+        {visibleLogs.map((l) => `${new Date(l.timestamp).toISOString().slice(11, 23)} ${(LEVELS[l.level] ?? l.level).toString().padEnd(8)} ${l.taskRunId ? (names.get(l.taskRunId) ?? "task") : "flow"} - ${l.message}`).join("\n") || "No logs."}
+      </pre>
+
+      <h2>State history</h2>
+      <ul className="history">
+        {(history.data ?? []).map((s) => (
+          <li key={s.id}>
+            <span className={`state ${s.type.toLowerCase()}`}>{s.name}</span> {time(s.timestamp)} {s.message && <span className="muted">— {s.message}</span>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
