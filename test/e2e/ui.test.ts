@@ -62,6 +62,49 @@ describe("dashboard in Chromium", () => {
     await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
   });
 
+  it("runs a deployment from its generated form: a bad parameter is refused, a good one runs", async () => {
+    expect((await cli(["work-pool", "create", "ui-pool"], env)).code).toBe(0);
+    const created = await fetch(`${url}/api/deployments`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "ui-slow",
+        flowName: "slow",
+        entrypoint: `${FLOWS}:slow`,
+        workPool: "ui-pool",
+        parameters: { count: 2, ms: 10 },
+        parameterSchema: { type: "object", properties: { count: { type: "integer", minimum: 1 }, ms: { type: "integer" } }, required: ["count", "ms"] },
+        schedules: [{ spec: { kind: "cron", cron: "0 3 * * *", timezone: "Europe/Berlin" } }],
+      }),
+    });
+    expect(created.status).toBe(200);
+    const worker = startProcess([BIN, "worker", "start", "--pool", "ui-pool", "--poll-ms", "200"], env);
+    try {
+      await page.goto(`${url}/deployments`);
+      const card = page.locator('[data-deployment="ui-slow"]');
+      await card.waitFor();
+      expect(await card.textContent()).toMatch(/cron 0 3 \* \* \* \(Europe\/Berlin\)/);
+      await card.locator("button", { hasText: "Run…" }).click();
+      const form = page.locator("[data-testid=run-form]");
+      await form.locator('input[name="count"]').fill("0");
+      await form.locator("button[type=submit]").click();
+      expect(await page.locator("[data-testid=form-error]").textContent()).toBe("parameters.count must be >= 1");
+      const before = await (await fetch(`${url}/api/flow-runs?flow=slow`)).json();
+      expect((before as { items: unknown[] }).items).toHaveLength(0);
+      await page.screenshot({ path: path.join(SHOTS, "deployments.png") });
+      await form.locator('input[name="count"]').fill("3");
+      await form.locator("button[type=submit]").click();
+      await page.waitForURL(/\/runs\//);
+      await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
+      expect(await page.locator("tr[data-task]").count()).toBe(3);
+      await page.goto(`${url}/work-pools`);
+      await page.locator('[data-pool="ui-pool"] tr[data-worker] .state', { hasText: "Online" }).waitFor();
+    } finally {
+      worker.child.kill("SIGTERM");
+      await worker.exit;
+    }
+  });
+
   it("keeps filters in the URL (deep links) and follows a running flow live", async () => {
     await cli(["run", FLOWS, "--flow", "resumable"], { ...env, E2E_LOG: path.join(dir, "r.log"), E2E_FAIL: path.join(dir, "r.log") });
     await page.goto(`${url}/?state=Failed`);

@@ -2,6 +2,8 @@ import { useEffect, useState } from "react";
 import { useLocation, navigate } from "./router.ts";
 import { RunsPage } from "./RunsPage.tsx";
 import { RunPage } from "./RunPage.tsx";
+import { DeploymentsPage } from "./DeploymentsPage.tsx";
+import { OperationsPage } from "./OperationsPage.tsx";
 
 export function App() {
   const url = useLocation();
@@ -11,6 +13,7 @@ export function App() {
     localStorage.setItem("baton-theme", theme);
   }, [theme]);
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
+  const page = runMatch ? "/" : url.pathname;
   return (
     <div className="app">
       <header className="topbar">
@@ -25,15 +28,31 @@ export function App() {
           Baton
         </a>
         <nav>
-          <a href="/" onClick={(e) => (e.preventDefault(), navigate("/"))} className={runMatch ? "" : "active"}>
-            Flow runs
-          </a>
+          {[
+            ["/", "Flow runs"],
+            ["/deployments", "Deployments"],
+            ["/work-pools", "Work pools & limits"],
+          ].map(([href, label]) => (
+            <a key={href} href={href} onClick={(e) => (e.preventDefault(), navigate(href!))} className={page === href ? "active" : ""}>
+              {label}
+            </a>
+          ))}
         </nav>
         <button className="theme" onClick={() => setTheme(theme === "dark" ? "light" : "dark")} aria-label="toggle theme">
           {theme === "dark" ? "☀ Light" : "☾ Dark"}
         </button>
       </header>
-      <main>{runMatch ? <RunPage id={decodeURIComponent(runMatch[1]!)} /> : <RunsPage url={url} />}</main>
+      <main>
+        {runMatch ? (
+          <RunPage id={decodeURIComponent(runMatch[1]!)} />
+        ) : page === "/deployments" ? (
+          <DeploymentsPage />
+        ) : page === "/work-pools" ? (
+          <OperationsPage />
+        ) : (
+          <RunsPage url={url} />
+        )}
+      </main>
     </div>
   );
 }

@@ -8,7 +8,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState } from "../../core/states.ts";
-import { compileSchedule } from "../../core/schedule.ts";
+import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
 import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { errorResponses } from "../schemas.ts";
@@ -105,9 +105,22 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
     },
   );
 
-  app.get("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments", response: ok } }, async () => ({
-    items: await orchestration.listDeployments(),
-  }));
+  app.get("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments, each with its next three scheduled times", response: ok } }, async () => {
+    const now = Date.now();
+    return {
+      items: (await orchestration.listDeployments()).map((d) => ({
+        ...d,
+        nextRuns: d.paused
+          ? []
+          : d.schedules
+              .filter((s) => s.active)
+              .flatMap((s) => nextSlots(s.spec as unknown as ScheduleSpec, now, { until: now + 366 * 86_400_000, limit: 3 }))
+              .sort((a, b) => a - b)
+              .slice(0, 3),
+        scheduleText: d.schedules.map((s) => `${describeSchedule(s.spec as unknown as ScheduleSpec)}${s.active ? "" : " (paused)"}`),
+      })),
+    };
+  });
 
   app.get<{ Params: { name: string } }>(
     "/api/deployments/:name",
