@@ -114,6 +114,17 @@ describe("dashboard in Chromium", () => {
     expect(new Set(states)).toEqual(new Set(["Failed"]));
     expect(await page.locator("select[aria-label='state filter']").inputValue()).toBe("Failed");
 
+    // The dashboard counts it; bulk retry schedules it again.
+    await page.goto(`${url}/dashboard`);
+    await page.locator('[data-testid=flows] tr[data-flow="resumable"]').waitFor();
+    expect(Number(await page.locator("[data-testid=tile-failed] b").textContent())).toBeGreaterThanOrEqual(1);
+    expect(await page.locator("[data-testid=chart] rect").count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SHOTS, "dashboard.png") });
+    await page.goto(`${url}/?state=Failed`);
+    await page.locator("tr[data-run] input[type=checkbox]").first().check();
+    await page.locator("[data-testid=bulk] button", { hasText: "Retry selected" }).click();
+    expect(await page.locator("[data-testid=bulk-notice]").textContent()).toMatch(/Retried 1 run/);
+
     const slow = startProcess([BIN, "run", FLOWS, "--flow", "slow", "--params-json", '{"count": 8, "ms": 250}'], env);
     const id = await until(async () => {
       const response = await fetch(`${url}/api/flow-runs?flow=slow&state=Running`);

@@ -4,6 +4,7 @@ import { RunsPage } from "./RunsPage.tsx";
 import { RunPage } from "./RunPage.tsx";
 import { DeploymentsPage } from "./DeploymentsPage.tsx";
 import { OperationsPage } from "./OperationsPage.tsx";
+import { DashboardPage } from "./DashboardPage.tsx";
 
 export function App() {
   const url = useLocation();
@@ -29,6 +30,7 @@ export function App() {
         </a>
         <nav>
           {[
+            ["/dashboard", "Dashboard"],
             ["/", "Flow runs"],
             ["/deployments", "Deployments"],
             ["/work-pools", "Work pools & limits"],
@@ -49,6 +51,8 @@ export function App() {
           <DeploymentsPage />
         ) : page === "/work-pools" ? (
           <OperationsPage />
+        ) : page === "/dashboard" ? (
+          <DashboardPage />
         ) : (
           <RunsPage url={url} />
         )}

@@ -1,6 +1,6 @@
 /** Flow runs: a live, filterable, paged list; keyboard: j/k to move, Enter to open. */
 import { useEffect, useRef, useState } from "react";
-import { useData, useLiveEvents, type FlowRun } from "./api.ts";
+import { post, useData, useLiveEvents, type FlowRun } from "./api.ts";
 import { duration, time } from "./format.ts";
 import { navigate } from "./router.ts";
 
@@ -12,6 +12,15 @@ export function RunsPage({ url }: { url: URL }) {
   const cursor = url.searchParams.get("cursor") ?? "";
   const [reload, setReload] = useState(0);
   const [selected, setSelected] = useState(0);
+  const [checked, setChecked] = useState<Set<string>>(new Set());
+  const [notice, setNotice] = useState<string | null>(null);
+  const bulk = async (action: "cancel" | "retry") => {
+    const results = await Promise.allSettled([...checked].map((id) => post(`/flow-runs/${encodeURIComponent(id)}/${action}`)));
+    const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    setNotice(`${action === "cancel" ? "Cancelled" : "Retried"} ${results.length - failed.length} run(s)${failed.length ? `; ${failed.length} refused: ${(failed[0]!.reason as Error).message}` : ""}`);
+    setChecked(new Set());
+    setReload((n) => n + 1);
+  };
   const query = new URLSearchParams({ limit: "50" });
   if (state) query.set("state", state);
   if (flow) query.set("flow", flow);
@@ -65,6 +74,14 @@ export function RunsPage({ url }: { url: URL }) {
           Flow <input defaultValue={flow} placeholder="any" onKeyDown={(e) => e.key === "Enter" && setFilter("flow", (e.target as HTMLInputElement).value)} aria-label="flow filter" />
         </label>
       </div>
+      {checked.size > 0 && (
+        <div className="toolbar" data-testid="bulk">
+          <span>{checked.size} selected</span>
+          <button onClick={() => void bulk("cancel")}>Cancel selected</button>
+          <button onClick={() => void bulk("retry")}>Retry selected</button>
+        </div>
+      )}
+      {notice && <p className="notice" data-testid="bulk-notice">{notice}</p>}
       {error && <p className="error">{error}</p>}
       {data && items.length === 0 && (
         <div className="empty">
@@ -78,6 +95,7 @@ export function RunsPage({ url }: { url: URL }) {
         <table className="runs" data-testid="runs">
           <thead>
             <tr>
+              <th />
               <th>Run</th>
               <th>Flow</th>
               <th>State</th>
@@ -88,6 +106,19 @@ export function RunsPage({ url }: { url: URL }) {
           <tbody>
             {items.map((run, i) => (
               <tr key={run.id} className={i === selected ? "selected" : ""} onClick={() => navigate(`/runs/${run.id}`)} data-run={run.id}>
+                <td onClick={(e) => e.stopPropagation()}>
+                  <input
+                    type="checkbox"
+                    aria-label={`select ${run.name}`}
+                    checked={checked.has(run.id)}
+                    onChange={(e) => {
+                      const next = new Set(checked);
+                      if (e.target.checked) next.add(run.id);
+                      else next.delete(run.id);
+                      setChecked(next);
+                    }}
+                  />
+                </td>
                 <td>
                   <a href={`/runs/${run.id}`} onClick={(e) => e.preventDefault()}>
                     {run.name}
