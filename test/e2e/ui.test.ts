@@ -60,6 +60,14 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("[data-testid=timeline] .bar").count()).toBe(2);
     await until(async () => (await page.locator("[data-testid=logs]").textContent())?.includes("flaky ui succeeded on attempt 2"), "the logs");
     await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
+    // The retried task's own page: two attempts, the first with its error.
+    await page.locator('tr[data-task="flaky-0"]').click();
+    await page.locator("[data-testid=attempts] tbody tr").nth(1).waitFor();
+    expect(await page.locator("[data-testid=task-state]").textContent()).toBe("Completed");
+    const attempts = await page.locator("[data-testid=attempts] tbody tr").allTextContents();
+    expect(attempts[0]).toMatch(/AwaitingRetry.*flaky ui failed once/);
+    expect(attempts[1]).toMatch(/Completed/);
+    expect(await page.locator("[data-testid=cache]").textContent()).toBe("not cached");
   });
 
   it("runs a deployment from its generated form: a bad parameter is refused, a good one runs", async () => {

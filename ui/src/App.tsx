@@ -5,6 +5,7 @@ import { RunPage } from "./RunPage.tsx";
 import { DeploymentsPage } from "./DeploymentsPage.tsx";
 import { OperationsPage } from "./OperationsPage.tsx";
 import { DashboardPage } from "./DashboardPage.tsx";
+import { TaskRunPage } from "./TaskRunPage.tsx";
 
 export function App() {
   const url = useLocation();
@@ -14,7 +15,8 @@ export function App() {
     localStorage.setItem("baton-theme", theme);
   }, [theme]);
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
-  const page = runMatch ? "/" : url.pathname;
+  const taskMatch = /^\/task-runs\/([^/]+)$/.exec(url.pathname);
+  const page = runMatch || taskMatch ? "/" : url.pathname;
   return (
     <div className="app">
       <header className="topbar">
@@ -45,7 +47,9 @@ export function App() {
         </button>
       </header>
       <main>
-        {runMatch ? (
+        {taskMatch ? (
+          <TaskRunPage id={decodeURIComponent(taskMatch[1]!)} />
+        ) : runMatch ? (
           <RunPage id={decodeURIComponent(runMatch[1]!)} />
         ) : page === "/deployments" ? (
           <DeploymentsPage />

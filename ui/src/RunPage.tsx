@@ -3,6 +3,7 @@ import { useMemo, useRef, useState } from "react";
 import { post, useData, useLiveEvents, type Dependency, type FlowRun, type LogLine, type TaskRun } from "./api.ts";
 import { duration, LEVELS, time } from "./format.ts";
 import { layoutGraph, NODE_H, NODE_W } from "./graph.ts";
+import { navigate } from "./router.ts";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
 
@@ -150,7 +151,7 @@ export function RunPage({ id }: { id: string }) {
         </thead>
         <tbody>
           {taskList.slice(0, 500).map((t) => (
-            <tr key={t.id} data-task={t.taskKey}>
+            <tr key={t.id} data-task={t.taskKey} onClick={() => navigate(`/task-runs/${t.id}`)}>
               <td>{t.taskKey}</td>
               <td>
                 <span className={`state ${t.state.type.toLowerCase()}`}>{t.state.name}</span>
