@@ -70,6 +70,17 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("[data-testid=cache]").textContent()).toBe("not cached");
   });
 
+  it("links a flow run to its sub-flow runs and back", async () => {
+    expect((await cli(["run", FLOWS, "--flow", "parentFlow"], env)).code).toBe(0);
+    const parent = ((await (await fetch(`${url}/api/flow-runs?flow=parentFlow`)).json()) as { items: { id: string }[] }).items[0]!;
+    await page.goto(`${url}/runs/${parent.id}`);
+    await page.locator("[data-testid=subflows] a", { hasText: "childFlow" }).click();
+    await page.locator("[data-testid=parent-link]").waitFor();
+    expect(page.url()).not.toContain(parent.id);
+    await page.locator("[data-testid=parent-link]").click();
+    await page.waitForURL(new RegExp(parent.id));
+  });
+
   it("runs a deployment from its generated form: a bad parameter is refused, a good one runs", async () => {
     expect((await cli(["work-pool", "create", "ui-pool"], env)).code).toBe(0);
     const created = await fetch(`${url}/api/deployments`, {

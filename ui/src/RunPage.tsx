@@ -17,6 +17,7 @@ export function RunPage({ id }: { id: string }) {
   const tasks = useData<{ items: TaskRun[]; dependencies: Dependency[] }>(`/flow-runs/${encodeURIComponent(id)}/task-runs`, reload);
   const history = useData<{ id: number; name: string; type: string; timestamp: number; message: string | null }[]>(`/flow-runs/${encodeURIComponent(id)}/states`, reload);
   const initialLogs = useData<{ items: LogLine[] }>(`/logs?flowRunId=${encodeURIComponent(id)}&limit=5000`);
+  const children = useData<{ items: FlowRun[] }>(`/flow-runs?parent=${encodeURIComponent(id)}&limit=100`, reload);
   const allLogs = logs ?? initialLogs.data?.items ?? [];
   const pending = useRef(false);
   useLiveEvents(id, (event) => {
@@ -71,6 +72,24 @@ export function RunPage({ id }: { id: string }) {
         </div>
       </div>
       {message && <p className="notice">{message}</p>}
+      {r.parentFlowRunId && (
+        <p>
+          Child of{" "}
+          <a href={`/runs/${r.parentFlowRunId}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${r.parentFlowRunId}`))} data-testid="parent-link">
+            its parent flow run
+          </a>
+        </p>
+      )}
+      {(children.data?.items.length ?? 0) > 0 && (
+        <p data-testid="subflows">
+          Sub-flow runs:{" "}
+          {children.data!.items.map((c) => (
+            <a key={c.id} href={`/runs/${c.id}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${c.id}`))} style={{ marginRight: 10 }}>
+              {c.flowName} ({c.name}) <span className={`state ${c.state.type.toLowerCase()}`}>{c.state.name}</span>
+            </a>
+          ))}
+        </p>
+      )}
       {r.state.message && <p className={r.state.type === "COMPLETED" ? "muted" : "error"}>{r.state.message}</p>}
       <details open>
         <summary>Parameters</summary>
