@@ -7,6 +7,23 @@ import { navigate } from "./router.ts";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
 
+/** A readable preview of a devalue-serialised result (its flat table of values, first 2,000 characters). */
+function summarise(text: string): string {
+  try {
+    const table = JSON.parse(text) as unknown[];
+    const resolve = (i: number, depth: number): unknown => {
+      const v = table[i];
+      if (depth > 6 || v === null || typeof v !== "object") return v;
+      if (Array.isArray(v)) return typeof v[0] === "string" && /^[A-Z]/.test(v[0]) ? `${v[0]}(${String(v[1])})` : v.map((x) => (typeof x === "number" ? resolve(x, depth + 1) : x));
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === "number" ? resolve(x, depth + 1) : x]));
+    };
+    const out = JSON.stringify(resolve(0, 0), null, 2);
+    return out.length > 2000 ? `${out.slice(0, 2000)}…` : out;
+  } catch {
+    return text.slice(0, 2000);
+  }
+}
+
 export function RunPage({ id }: { id: string }) {
   const [reload, setReload] = useState(0);
   const [logs, setLogs] = useState<LogLine[] | null>(null);
@@ -18,6 +35,7 @@ export function RunPage({ id }: { id: string }) {
   const history = useData<{ id: number; name: string; type: string; timestamp: number; message: string | null }[]>(`/flow-runs/${encodeURIComponent(id)}/states`, reload);
   const initialLogs = useData<{ items: LogLine[] }>(`/logs?flowRunId=${encodeURIComponent(id)}&limit=5000`);
   const children = useData<{ items: FlowRun[] }>(`/flow-runs?parent=${encodeURIComponent(id)}&limit=100`, reload);
+  const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
   const allLogs = logs ?? initialLogs.data?.items ?? [];
   const pending = useRef(false);
   useLiveEvents(id, (event) => {
@@ -95,6 +113,12 @@ export function RunPage({ id }: { id: string }) {
         <summary>Parameters</summary>
         <pre>{JSON.stringify(r.parameters, null, 2)}</pre>
       </details>
+      {result.data && (
+        <details open>
+          <summary>Result ({result.data.size.toLocaleString()} bytes, devalue)</summary>
+          <pre data-testid="result">{result.data.value ? summarise(result.data.value) : `stored in a file on the machine that ran it (${result.data.path})`}</pre>
+        </details>
+      )}
 
       <h2>Task graph</h2>
       {taskList.length === 0 ? (

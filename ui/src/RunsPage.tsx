@@ -1,5 +1,5 @@
 /** Flow runs: a live, filterable, paged list; keyboard: j/k to move, Enter to open. */
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { post, useData, useLiveEvents, type FlowRun } from "./api.ts";
 import { duration, time } from "./format.ts";
 import { navigate } from "./router.ts";
@@ -10,6 +10,8 @@ export function RunsPage({ url }: { url: URL }) {
   const state = url.searchParams.get("state") ?? "";
   const flow = url.searchParams.get("flow") ?? "";
   const cursor = url.searchParams.get("cursor") ?? "";
+  const tag = url.searchParams.get("tag") ?? "";
+  const window_ = url.searchParams.get("window") ?? "";
   const [reload, setReload] = useState(0);
   const [selected, setSelected] = useState(0);
   const [checked, setChecked] = useState<Set<string>>(new Set());
@@ -25,6 +27,9 @@ export function RunsPage({ url }: { url: URL }) {
   if (state) query.set("state", state);
   if (flow) query.set("flow", flow);
   if (cursor) query.set("cursor", cursor);
+  if (tag) query.set("tag", tag);
+  const since = useMemo(() => (window_ ? Date.now() - Number(window_) * 3600_000 : 0), [window_]);
+  if (since) query.set("since", String(since));
   const { data, error } = useData<{ items: FlowRun[]; nextCursor: string | null }>(`/flow-runs?${query.toString()}`, reload);
   const pending = useRef(false);
   useLiveEvents(null, (event) => {
@@ -72,6 +77,18 @@ export function RunsPage({ url }: { url: URL }) {
         </label>
         <label>
           Flow <input defaultValue={flow} placeholder="any" onKeyDown={(e) => e.key === "Enter" && setFilter("flow", (e.target as HTMLInputElement).value)} aria-label="flow filter" />
+        </label>
+        <label>
+          Tag <input defaultValue={tag} placeholder="any" onKeyDown={(e) => e.key === "Enter" && setFilter("tag", (e.target as HTMLInputElement).value)} aria-label="tag filter" />
+        </label>
+        <label>
+          Created{" "}
+          <select value={window_} onChange={(e) => setFilter("window", e.target.value)} aria-label="time filter">
+            <option value="">any time</option>
+            <option value="1">last hour</option>
+            <option value="24">last 24 hours</option>
+            <option value="168">last 7 days</option>
+          </select>
         </label>
       </div>
       {checked.size > 0 && (

@@ -20,6 +20,8 @@ export interface FlowRun {
   endTime: number | null;
   parentFlowRunId: string | null;
   deploymentId: string | null;
+  resultId: string | null;
+  tags: string[];
   error: { name: string; message: string; stack?: string } | null;
 }
 
