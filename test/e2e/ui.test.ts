@@ -55,14 +55,14 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Completed");
     expect(await page.locator('g[data-node="flaky"]').getAttribute("data-state")).toBe("Completed");
     expect(await page.locator('g[data-node="boom"]').getAttribute("data-state")).toBe("Failed");
-    expect(await page.locator('tr[data-task="flaky-0"] td').nth(2).textContent()).toBe("2"); // retried once
-    expect(await page.locator('tr[data-task="boom-0"] .state').textContent()).toBe("Failed");
+    expect(await page.locator('.task-row[data-task="flaky-0"] > span').nth(2).textContent()).toBe("2"); // retried once
+    expect(await page.locator('.task-row[data-task="boom-0"] .state').textContent()).toBe("Failed");
     expect(await page.locator("[data-testid=timeline] .bar").count()).toBe(2);
     expect(await page.locator("[data-testid=result]").textContent()).toContain('"ok": "ui:2"');
     await until(async () => (await page.locator("[data-testid=logs]").textContent())?.includes("flaky ui succeeded on attempt 2"), "the logs");
     await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
     // The retried task's own page: two attempts, the first with its error.
-    await page.locator('tr[data-task="flaky-0"]').click();
+    await page.locator('.task-row[data-task="flaky-0"]').click();
     await page.locator("[data-testid=attempts] tbody tr").nth(1).waitFor();
     expect(await page.locator("[data-testid=task-state]").textContent()).toBe("Completed");
     const attempts = await page.locator("[data-testid=attempts] tbody tr").allTextContents();
@@ -116,7 +116,7 @@ describe("dashboard in Chromium", () => {
       await form.locator("button[type=submit]").click();
       await page.waitForURL(/\/runs\//);
       await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
-      expect(await page.locator("tr[data-task]").count()).toBe(3);
+      expect(await page.locator(".task-row[data-task]").count()).toBe(3);
       await page.goto(`${url}/work-pools`);
       await page.locator('[data-pool="ui-pool"] tr[data-worker] .state', { hasText: "Online" }).waitFor();
     } finally {
@@ -154,7 +154,7 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Running");
     // No reload: the page follows the server's event stream.
     await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
-    expect(await page.locator("tr[data-task]").count()).toBe(8);
+    expect(await page.locator(".task-row[data-task]").count()).toBe(8);
     expect(await slow.exit).toBe(0);
     await page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')");
     await page.screenshot({ path: path.join(SHOTS, "flow-run-dark.png"), fullPage: true });

@@ -4,6 +4,7 @@ import { post, useData, useLiveEvents, type Dependency, type FlowRun, type LogLi
 import { duration, LEVELS, time } from "./format.ts";
 import { layoutGraph, NODE_H, NODE_W } from "./graph.ts";
 import { navigate } from "./router.ts";
+import { VirtualRows } from "./VirtualRows.tsx";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
 
@@ -159,53 +160,59 @@ export function RunPage({ id }: { id: string }) {
         </div>
       )}
 
-      {taskList.length > 0 && taskList.length <= 300 && (
+      {taskList.length > 0 && (
         <>
           <h2>Timeline</h2>
           <div className="timeline" data-testid="timeline">
-            {taskList.map((t) => (
-              <div key={t.id} className="bar-row">
-                <span className="bar-label">{t.taskKey}</span>
-                <span className="bar-track">
-                  {t.startTime != null && (
-                    <span
-                      className={`bar ${t.state.type.toLowerCase()}`}
-                      style={{ left: `${((t.startTime - t0) / span) * 100}%`, width: `${Math.max(0.5, (((t.endTime ?? Date.now()) - t.startTime) / span) * 100)}%` }}
-                      title={`${t.taskKey}: ${t.state.name}, ${duration(t.startTime, t.endTime)}`}
-                    />
-                  )}
-                </span>
-              </div>
-            ))}
+            <VirtualRows
+              items={taskList}
+              rowHeight={20}
+              height={280}
+              render={(t) => (
+                <div className="bar-row">
+                  <span className="bar-label">{t.taskKey}</span>
+                  <span className="bar-track">
+                    {t.startTime != null && (
+                      <span
+                        className={`bar ${t.state.type.toLowerCase()}`}
+                        style={{ left: `${((t.startTime - t0) / span) * 100}%`, width: `${Math.max(0.5, (((t.endTime ?? Date.now()) - t.startTime) / span) * 100)}%` }}
+                        title={`${t.taskKey}: ${t.state.name}, ${duration(t.startTime, t.endTime)}`}
+                      />
+                    )}
+                  </span>
+                </div>
+              )}
+            />
           </div>
         </>
       )}
 
-      <h2>Task runs</h2>
-      <table className="runs" data-testid="task-runs">
-        <thead>
-          <tr>
-            <th>Key</th>
-            <th>State</th>
-            <th>Attempts</th>
-            <th>Duration</th>
-            <th>Message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {taskList.slice(0, 500).map((t) => (
-            <tr key={t.id} data-task={t.taskKey} onClick={() => navigate(`/task-runs/${t.id}`)}>
-              <td>{t.taskKey}</td>
-              <td>
+      <h2>Task runs ({taskList.length.toLocaleString()})</h2>
+      <div className="task-table" data-testid="task-runs">
+        <div className="task-row head">
+          <span>Key</span>
+          <span>State</span>
+          <span>Attempts</span>
+          <span>Duration</span>
+          <span>Message</span>
+        </div>
+        <VirtualRows
+          items={taskList}
+          rowHeight={32}
+          height={420}
+          render={(t) => (
+            <div className="task-row" data-task={t.taskKey} onClick={() => navigate(`/task-runs/${t.id}`)}>
+              <span>{t.taskKey}</span>
+              <span>
                 <span className={`state ${t.state.type.toLowerCase()}`}>{t.state.name}</span>
-              </td>
-              <td>{t.runCount}</td>
-              <td>{duration(t.startTime, t.endTime)}</td>
-              <td className="muted">{t.state.message ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </span>
+              <span>{t.runCount}</span>
+              <span>{duration(t.startTime, t.endTime)}</span>
+              <span className="muted">{t.state.message ?? ""}</span>
+            </div>
+          )}
+        />
+      </div>
 
       <h2>Logs</h2>
       <div className="toolbar">
