@@ -14,6 +14,7 @@ export { task, type Task, type Futurable } from "./sdk/task.ts";
 export { getRunContext, getRunLogger, type RunContext } from "./sdk/context.ts";
 export { configure, shutdown, type ConfigureOptions } from "./sdk/runtime.ts";
 export { concurrency, rateLimit, type ConcurrencyOptions } from "./sdk/concurrency.ts";
+export { createArtifact, type ArtifactInput } from "./sdk/artifacts.ts";
 export { TaskFuture, unmapped, Unmapped } from "./engine/futures.ts";
 export type { FlowRunOutcome } from "./engine/flow-runner.ts";
 export type { RunLogger } from "./engine/run-logger.ts";

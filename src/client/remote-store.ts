@@ -8,6 +8,7 @@ import { newId } from "../core/ids.ts";
 import { BatonError } from "../core/errors.ts";
 import type { State, StateType } from "../core/states.ts";
 import type {
+  Artifact,
   CacheEntry,
   FlowRecord,
   FlowRun,
@@ -216,6 +217,18 @@ export class RemoteStore implements Store {
 
   async tail(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
     throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+  }
+
+  async createArtifact(artifact: Artifact): Promise<void> {
+    await this.api.request("POST", "/api/artifacts", artifact);
+  }
+
+  async listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]> {
+    const q = new URLSearchParams();
+    if (filter.flowRunId) q.set("flowRunId", filter.flowRunId);
+    if (filter.key) q.set("key", filter.key);
+    if (filter.limit) q.set("limit", String(filter.limit));
+    return (await this.api.request<{ items: Artifact[] }>("GET", `/api/artifacts?${q.toString()}`)).items;
   }
 
   async tailPosition(): Promise<TailPosition> {

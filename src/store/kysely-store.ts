@@ -23,6 +23,7 @@ import type {
   FlowRunFilter,
   LogRecord,
   NewFlowRun,
+  Artifact,
   Page,
   TailPosition,
   ResultRecord,
@@ -301,6 +302,30 @@ export class KyselyStore implements Store {
       this.db.selectFrom("logs").selectAll().where("id", ">", after.logId).orderBy("id").limit(limit).execute(),
     ]);
     return { states: states.map(stateFromRow), logs: logs.map(logFromRow) };
+  }
+
+  async createArtifact(a: Artifact): Promise<void> {
+    await this.db
+      .insertInto("artifacts")
+      .values({ id: a.id, key: a.key, type: a.type, data: JSON.stringify(a.data), description: a.description, flow_run_id: a.flowRunId, task_run_id: a.taskRunId, created_at: a.createdAt })
+      .execute();
+  }
+
+  async listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]> {
+    let query = this.db.selectFrom("artifacts").selectAll();
+    if (filter.flowRunId) query = query.where("flow_run_id", "=", filter.flowRunId);
+    if (filter.key) query = query.where("key", "=", filter.key);
+    const rows = await query.orderBy("created_at", "desc").limit(filter.limit ?? 100).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      key: r.key,
+      type: r.type as Artifact["type"],
+      data: JSON.parse(r.data) as unknown,
+      description: r.description,
+      flowRunId: r.flow_run_id,
+      taskRunId: r.task_run_id,
+      createdAt: Number(r.created_at),
+    }));
   }
 
   async tailPosition(): Promise<TailPosition> {

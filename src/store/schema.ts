@@ -180,7 +180,19 @@ export interface ConcurrencyLeasesTable {
   created_at: number;
 }
 
+export interface ArtifactsTable {
+  id: string;
+  key: string | null;
+  type: string;
+  data: string;
+  description: string | null;
+  flow_run_id: string;
+  task_run_id: string | null;
+  created_at: number;
+}
+
 export interface Database {
+  artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
   schedules: SchedulesTable;
   work_pools: WorkPoolsTable;

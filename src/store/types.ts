@@ -117,6 +117,20 @@ export type WriteOp =
   | { kind: "cache"; entry: CacheEntry }
   | { kind: "log"; log: LogRecord };
 
+/** Something a run publishes for people: a markdown report, a table, a link. */
+export interface Artifact {
+  id: string;
+  /** Optional stable name: the newest artifact of a key is its current version. */
+  key: string | null;
+  type: "markdown" | "table" | "link";
+  /** Markdown text, a table as an array of row objects, or `{ url, title }`. */
+  data: unknown;
+  description: string | null;
+  flowRunId: string;
+  taskRunId: string | null;
+  createdAt: number;
+}
+
 export interface FlowRunFilter {
   flowName?: string;
   stateTypes?: StateType[];
@@ -231,6 +245,9 @@ export interface Store {
 
   /** States and logs written after a position, oldest first: the feed of live events. */
   tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
+
+  createArtifact(artifact: Artifact): Promise<void>;
+  listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
   tailPosition(): Promise<TailPosition>;
 }
 

@@ -59,6 +59,7 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator('.task-row[data-task="boom-0"] .state').textContent()).toBe("Failed");
     expect(await page.locator("[data-testid=timeline] .bar").count()).toBe(2);
     expect(await page.locator("[data-testid=result]").textContent()).toContain('"ok": "ui:2"');
+    expect(await page.locator('[data-artifact="scores"] td').allTextContents()).toEqual(["a", "0.9", "b", "0.8"]);
     await until(async () => (await page.locator("[data-testid=logs]").textContent())?.includes("flaky ui succeeded on attempt 2"), "the logs");
     await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
     // The retried task's own page: two attempts, the first with its error.

@@ -456,6 +456,24 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     expect(await store.crashStaleFlowRuns(Date.now())).toEqual([]);
   });
 
+  it("stores artifacts of runs, validating their shape", async () => {
+    const { createArtifact } = await import("../../src/index.ts");
+    const report = task(async function report() {
+      await createArtifact({ type: "markdown", key: "report", data: "# Done" });
+      await expect(createArtifact({ type: "table", data: "nope" })).rejects.toThrow(/array of row objects/);
+    });
+    const f = flow(async function artifactFlow() {
+      await report();
+      await createArtifact({ type: "link", data: { url: "https://example.org/model", title: "model card" } });
+    });
+    const run = await f.run();
+    expect(run.state.name).toBe("Completed");
+    const artifacts = await store.listArtifacts({ flowRunId: run.id });
+    expect(artifacts.map((a) => a.type).sort()).toEqual(["link", "markdown"]);
+    expect(artifacts.find((a) => a.type === "markdown")).toMatchObject({ key: "report", data: "# Done", taskRunId: expect.any(String) });
+    await expect(createArtifact({ type: "markdown", data: "x" })).rejects.toThrow(/needs a running flow/);
+  });
+
   it("gives the run context to tasks and uses exponential backoff", async () => {
     let seen: unknown;
     const probe = task(

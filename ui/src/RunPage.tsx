@@ -8,6 +8,31 @@ import { VirtualRows } from "./VirtualRows.tsx";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
 
+function ArtifactTable({ rows }: { rows: Record<string, unknown>[] }) {
+  const columns = Object.keys(rows[0] ?? {});
+  const cell = (v: unknown) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v ?? ""));
+  return (
+    <table className="runs">
+      <thead>
+        <tr>
+          {columns.map((k) => (
+            <th key={k}>{k}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.slice(0, 200).map((row, i) => (
+          <tr key={i}>
+            {columns.map((k) => (
+              <td key={k}>{cell(row[k])}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /** A readable preview of a devalue-serialised result (its flat table of values, first 2,000 characters). */
 function summarise(text: string): string {
   try {
@@ -36,6 +61,7 @@ export function RunPage({ id }: { id: string }) {
   const history = useData<{ id: number; name: string; type: string; timestamp: number; message: string | null }[]>(`/flow-runs/${encodeURIComponent(id)}/states`, reload);
   const initialLogs = useData<{ items: LogLine[] }>(`/logs?flowRunId=${encodeURIComponent(id)}&limit=5000`);
   const children = useData<{ items: FlowRun[] }>(`/flow-runs?parent=${encodeURIComponent(id)}&limit=100`, reload);
+  const artifacts = useData<{ items: { id: string; key: string | null; type: string; data: unknown; description: string | null }[] }>(`/artifacts?flowRunId=${encodeURIComponent(id)}`, reload);
   const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
   const allLogs = logs ?? initialLogs.data?.items ?? [];
   const pending = useRef(false);
@@ -119,6 +145,26 @@ export function RunPage({ id }: { id: string }) {
           <summary>Result ({result.data.size.toLocaleString()} bytes, devalue)</summary>
           <pre data-testid="result">{result.data.value ? summarise(result.data.value) : `stored in a file on the machine that ran it (${result.data.path})`}</pre>
         </details>
+      )}
+
+      {(artifacts.data?.items.length ?? 0) > 0 && (
+        <>
+          <h2>Artifacts</h2>
+          {artifacts.data!.items.map((a) => (
+            <div key={a.id} className="card" data-artifact={a.key ?? a.id}>
+              <b>{a.key ?? a.type}</b> {a.description && <span className="muted">— {a.description}</span>}
+              {a.type === "markdown" && <pre>{String(a.data)}</pre>}
+              {a.type === "link" && (
+                <p>
+                  <a href={(a.data as { url: string }).url} target="_blank" rel="noreferrer">
+                    {(a.data as { title?: string; url: string }).title ?? (a.data as { url: string }).url}
+                  </a>
+                </p>
+              )}
+              {a.type === "table" && Array.isArray(a.data) && <ArtifactTable rows={a.data as Record<string, unknown>[]} />}
+            </div>
+          ))}
+        </>
       )}
 
       <h2>Task graph</h2>

@@ -121,6 +121,55 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
     },
   );
 
+  app.post<{ Body: { id: string; key: string | null; type: "markdown" | "table" | "link"; data: unknown; description: string | null; flowRunId: string; taskRunId: string | null; createdAt: number } }>(
+    "/api/artifacts",
+    {
+      schema: {
+        tags: ["artifacts"],
+        summary: "Publish an artifact of a run (markdown, table or link)",
+        body: {
+          type: "object",
+          properties: {
+            id: uuid,
+            key: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
+            type: { type: "string", enum: ["markdown", "table", "link"] },
+            data: {},
+            description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
+            flowRunId: uuid,
+            taskRunId: { anyOf: [uuid, { type: "null" }] },
+            createdAt: { type: "number" },
+          },
+          required: ["id", "type", "data", "flowRunId", "createdAt"],
+          additionalProperties: false,
+        },
+        response: { 201: { type: "null" }, ...errorResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const a = request.body;
+      if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
+      await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
+      return reply.status(201).send();
+    },
+  );
+
+  app.get<{ Querystring: { flowRunId?: string; key?: string; limit?: number } }>(
+    "/api/artifacts",
+    {
+      schema: {
+        tags: ["artifacts"],
+        summary: "Artifacts of a run, or the versions of a key, newest first",
+        querystring: {
+          type: "object",
+          properties: { flowRunId: uuid, key: { type: "string", maxLength: 200 }, limit: { type: "integer", minimum: 1, maximum: 500, default: 100 } },
+          additionalProperties: false,
+        },
+        response: { 200: { type: "object", additionalProperties: true }, ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ items: await store.listArtifacts(request.query) }),
+  );
+
   app.get<{ Params: { id: string } }>(
     "/api/results/:id",
     {

@@ -4,6 +4,7 @@ import type { Dialect } from "../dialect.ts";
 import * as m0001 from "./0001_init.ts";
 import * as m0002 from "./0002_batches_entrypoints.ts";
 import * as m0003 from "./0003_deployments_workers_limits.ts";
+import * as m0004 from "./0004_artifacts.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0001_init", up: m0001.up },
   { name: "0002_batches_entrypoints", up: m0002.up },
   { name: "0003_deployments_workers_limits", up: m0003.up },
+  { name: "0004_artifacts", up: m0004.up },
 ];

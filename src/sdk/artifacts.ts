@@ -1,0 +1,41 @@
+/**
+ * Artifacts: what a run publishes for people to read next to it — a markdown report, a table
+ * (an array of row objects), a link. Shown on the run's page in the dashboard.
+ *
+ * @example
+ * await createArtifact({ type: "table", key: "model-scores", data: scores, description: "accuracy per depth" });
+ */
+import { BatonError } from "../core/errors.ts";
+import { newId } from "../core/ids.ts";
+import { currentEngineContext } from "../engine/run-context.ts";
+import type { Artifact } from "../store/types.ts";
+
+export interface ArtifactInput {
+  type: Artifact["type"];
+  data: unknown;
+  key?: string;
+  description?: string;
+}
+
+export async function createArtifact(input: ArtifactInput): Promise<Artifact> {
+  const ctx = currentEngineContext();
+  if (!ctx) throw new BatonError("createArtifact() needs a running flow: call it from a flow or a task");
+  if (!["markdown", "table", "link"].includes(input.type)) throw new TypeError(`artifact type must be markdown, table or link, got ${JSON.stringify(input.type)}`);
+  if (input.type === "markdown" && typeof input.data !== "string") throw new TypeError("a markdown artifact's data must be a string");
+  if (input.type === "table" && (!Array.isArray(input.data) || input.data.some((row) => row === null || typeof row !== "object")))
+    throw new TypeError("a table artifact's data must be an array of row objects");
+  if (input.type === "link" && (typeof input.data !== "object" || input.data === null || typeof (input.data as { url?: unknown }).url !== "string"))
+    throw new TypeError("a link artifact's data must be { url, title? }");
+  const artifact: Artifact = {
+    id: newId(),
+    key: input.key ?? null,
+    type: input.type,
+    data: JSON.parse(JSON.stringify(input.data)) as unknown,
+    description: input.description ?? null,
+    flowRunId: ctx.flow.flowRun.id,
+    taskRunId: ctx.task?.id ?? null,
+    createdAt: Date.now(),
+  };
+  await ctx.flow.runtime.store.createArtifact(artifact);
+  return artifact;
+}
