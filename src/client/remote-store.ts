@@ -104,6 +104,7 @@ export class RemoteStore implements Store {
     if (filter.stateTypes?.length) q.set("stateType", filter.stateTypes.join(","));
     if (filter.tags?.length) q.set("tag", filter.tags.join(","));
     if (filter.parentFlowRunId) q.set("parent", filter.parentFlowRunId);
+    if (filter.deploymentId) q.set("deployment", filter.deploymentId);
     if (filter.createdAfter != null) q.set("since", String(filter.createdAfter));
     if (filter.createdBefore != null) q.set("until", String(filter.createdBefore));
     if (filter.cursor) q.set("cursor", filter.cursor);

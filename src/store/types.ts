@@ -136,6 +136,8 @@ export interface FlowRunFilter {
   stateTypes?: StateType[];
   stateNames?: StateName[];
   parentFlowRunId?: string;
+  /** Runs of this deployment (id). */
+  deploymentId?: string;
   /** Runs carrying every one of these tags. */
   tags?: string[];
   /** Created at or after (epoch ms). */

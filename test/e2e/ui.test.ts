@@ -118,6 +118,10 @@ describe("dashboard in Chromium", () => {
       await page.waitForURL(/\/runs\//);
       await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
       expect(await page.locator(".task-row[data-task]").count()).toBe(3);
+      // The runs list filters by deployment.
+      await page.goto(`${url}/?deployment=${((await created.json()) as { id: string }).id}`);
+      await page.locator("tr[data-run]").first().waitFor();
+      expect(new Set(await page.locator("tr[data-run] td:nth-child(3)").allTextContents())).toEqual(new Set(["slow"]));
       await page.goto(`${url}/work-pools`);
       await page.locator('[data-pool="ui-pool"] tr[data-worker] .state', { hasText: "Online" }).waitFor();
     } finally {

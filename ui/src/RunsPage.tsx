@@ -11,6 +11,8 @@ export function RunsPage({ url }: { url: URL }) {
   const flow = url.searchParams.get("flow") ?? "";
   const cursor = url.searchParams.get("cursor") ?? "";
   const tag = url.searchParams.get("tag") ?? "";
+  const deployment = url.searchParams.get("deployment") ?? "";
+  const deployments = useData<{ items: { id: string; name: string }[] }>("/deployments");
   const window_ = url.searchParams.get("window") ?? "";
   const [reload, setReload] = useState(0);
   const [selected, setSelected] = useState(0);
@@ -28,6 +30,7 @@ export function RunsPage({ url }: { url: URL }) {
   if (flow) query.set("flow", flow);
   if (cursor) query.set("cursor", cursor);
   if (tag) query.set("tag", tag);
+  if (deployment) query.set("deployment", deployment);
   const since = useMemo(() => (window_ ? Date.now() - Number(window_) * 3600_000 : 0), [window_]);
   if (since) query.set("since", String(since));
   const { data, error } = useData<{ items: FlowRun[]; nextCursor: string | null }>(`/flow-runs?${query.toString()}`, reload);
@@ -81,6 +84,19 @@ export function RunsPage({ url }: { url: URL }) {
         <label>
           Tag <input defaultValue={tag} placeholder="any" onKeyDown={(e) => e.key === "Enter" && setFilter("tag", (e.target as HTMLInputElement).value)} aria-label="tag filter" />
         </label>
+        {(deployments.data?.items.length ?? 0) > 0 && (
+          <label>
+            Deployment{" "}
+            <select value={deployment} onChange={(e) => setFilter("deployment", e.target.value)} aria-label="deployment filter">
+              <option value="">any</option>
+              {deployments.data!.items.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           Created{" "}
           <select value={window_} onChange={(e) => setFilter("window", e.target.value)} aria-label="time filter">

@@ -84,7 +84,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
   );
 
   app.get<{
-    Querystring: { flow?: string; state?: string; stateType?: string; tag?: string; since?: number; until?: number; parent?: string; limit?: number; cursor?: string };
+    Querystring: { flow?: string; state?: string; stateType?: string; tag?: string; since?: number; until?: number; parent?: string; deployment?: string; limit?: number; cursor?: string };
   }>(
     "/api/flow-runs",
     {
@@ -101,6 +101,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             since: { type: "number", description: "created at or after (epoch ms)" },
             until: { type: "number", description: "created before (epoch ms)" },
             parent: uuid,
+            deployment: { ...uuid, description: "deployment id" },
             limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
             cursor: { type: "string", maxLength: 200 },
           },
@@ -114,7 +115,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
     },
     async (request) => {
       const q = request.query;
-      const filter: FlowRunFilter = { limit: q.limit ?? 50, cursor: q.cursor, flowName: q.flow, parentFlowRunId: q.parent, createdAfter: q.since, createdBefore: q.until };
+      const filter: FlowRunFilter = { limit: q.limit ?? 50, cursor: q.cursor, flowName: q.flow, parentFlowRunId: q.parent, deploymentId: q.deployment, createdAfter: q.since, createdBefore: q.until };
       if (q.state) filter.stateNames = list(q.state, STATE_NAMES, "state") as StateName[];
       if (q.stateType) filter.stateTypes = list(q.stateType.toUpperCase(), STATE_TYPES, "stateType") as StateType[];
       if (q.tag) filter.tags = q.tag.split(",").filter(Boolean);
