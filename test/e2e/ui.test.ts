@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, ROOT, startProcess, until, BIN, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
+const UI_FLOWS = path.join(ROOT, "test/e2e/fixtures/ui-flows.ts");
 const SHOTS = path.join(ROOT, "docs/screenshots");
 
 describe("dashboard in Chromium", () => {
@@ -33,6 +34,25 @@ describe("dashboard in Chromium", () => {
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
+
+  /** An attribute of every element a locator matches (browser code stays typed for Node's lib). */
+  const attrs = (selector: string, name: string): Promise<(string | null)[]> =>
+    page.locator(selector).evaluateAll((els: { getAttribute(n: string): string | null }[], n: string) => els.map((e) => e.getAttribute(n)), name);
+  const search = async (): Promise<URLSearchParams> => new URLSearchParams((await page.evaluate("location.search")) as string);
+
+  /** JSON from the server's API (POST when a body is given). */
+  const api = async <T = unknown>(p: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}/api${p}`, body === undefined ? undefined : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${p}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : null) as T;
+  };
+  /** Runs a flow of ui-flows.ts to completion; returns its flow run id. */
+  const runUiFlow = async (flowName: string, args: string[] = []): Promise<string> => {
+    const done = await cli(["run", UI_FLOWS, "--flow", flowName, ...args], env);
+    expect(done.code, done.stderr).toBe(0);
+    return (await api<{ items: { id: string }[] }>(`/flow-runs?flow=${flowName}&limit=1`)).items[0]!.id;
+  };
 
   afterAll(async () => {
     await browser?.close();
@@ -70,17 +90,110 @@ describe("dashboard in Chromium", () => {
     expect(attempts[0]).toMatch(/AwaitingRetry.*flaky ui failed once/);
     expect(attempts[1]).toMatch(/Completed/);
     expect(await page.locator("[data-testid=cache]").textContent()).toBe("not cached");
+    await until(async () => (await page.locator("[data-testid=logs]").textContent())?.includes("flaky ui succeeded on attempt 2"), "the task run's logs");
   });
 
-  it("links a flow run to its sub-flow runs and back", async () => {
-    expect((await cli(["run", FLOWS, "--flow", "parentFlow"], env)).code).toBe(0);
-    const parent = ((await (await fetch(`${url}/api/flow-runs?flow=parentFlow`)).json()) as { items: { id: string }[] }).items[0]!;
-    await page.goto(`${url}/runs/${parent.id}`);
-    await page.locator("[data-testid=subflows] a", { hasText: "childFlow" }).click();
-    await page.locator("[data-testid=parent-link]").waitFor();
-    expect(page.url()).not.toContain(parent.id);
+  it("draws the task graph with dagre: edges between the right nodes, groups open the filtered task table", async () => {
+    const id = await runUiFlow("pipeline");
+    await page.goto(`${url}/runs/${id}`);
+    await page.locator('g[data-node="reduce"]').waitFor();
+    expect(await attrs("g[data-node]", "data-node-id")).toEqual(["0:extract", "1:transform", "2:score", "3:reduce"]);
+    expect(await page.locator('g[data-node="score"] .node-label').textContent()).toBe("score ×3");
+    expect(await page.locator('g[data-node="score"] .node-sub').textContent()).toBe("3 Completed");
+    const edges = await attrs("path[data-edge]", "data-edge");
+    expect(edges.sort()).toEqual(["0:extract>1:transform", "1:transform>2:score", "2:score>3:reduce"]);
+    // Each edge starts at its upstream node's right side and ends at its downstream node's left side.
+    const geometry = (await page.evaluate(`[...document.querySelectorAll("path[data-edge]")].map((p) => {
+      const node = (id) => {
+        const g = document.querySelector('g[data-node-id="' + id + '"]');
+        const m = /translate\\(([-\\d.]+),([-\\d.]+)\\)/.exec(g.getAttribute("transform"));
+        const r = g.querySelector("rect").getBBox();
+        return { x: Number(m[1]), y: Number(m[2]), w: r.width, h: r.height };
+      };
+      const [from, to] = p.getAttribute("data-edge").split(">");
+      const start = p.getPointAtLength(0);
+      const end = p.getPointAtLength(p.getTotalLength());
+      return { a: node(from), b: node(to), start: { x: start.x, y: start.y }, end: { x: end.x, y: end.y } };
+    })`)) as { a: { x: number; y: number; w: number }; b: { x: number }; start: { x: number }; end: { x: number } }[];
+    expect(geometry).toHaveLength(3);
+    for (const { a, b, start, end } of geometry) {
+      expect(Math.abs(start.x - (a.x + a.w))).toBeLessThan(1.5);
+      expect(Math.abs(end.x - b.x)).toBeLessThan(1.5);
+    }
+    // A group opens the task table narrowed to its task; a single node opens its task run.
+    await page.locator('g[data-node="score"]').click();
+    await page.waitForURL(/\?task=score/);
+    await page.locator("[data-testid=task-filter]").waitFor();
+    expect(await attrs(".task-row[data-task]", "data-task")).toEqual(["score-0", "score-1", "score-2"]);
+    await page.locator("[data-testid=task-filter] button").click();
+    await page.locator('.task-row[data-task="extract-0"]').waitFor();
+    await page.locator('g[data-node="transform"]').click();
+    await page.waitForURL(/\/task-runs\//);
+    expect(await page.locator("h1").textContent()).toContain("transform-0");
+    expect(await page.locator("[data-testid=upstream]").textContent()).toContain("extract-0");
+  });
+
+  it("opening a sub-flow run shows the child's own parameters and result, never the parent's", async () => {
+    const parent = await runUiFlow("uiParent", ["--param", "label=outer"]);
+    await page.goto(`${url}/runs/${parent}`);
+    await page.locator("[data-testid=result]").waitFor();
+    expect(await page.locator("[data-testid=parameters]").textContent()).toContain('"label": "outer"');
+    expect(await page.locator("[data-testid=result]").textContent()).toContain("parent outer / child saw 7");
+    await page.locator("[data-testid=subflows] a", { hasText: "uiChild" }).click();
+    // The first parameters shown after the click must already be the child's.
+    const shown = await page.locator("[data-testid=parameters]").textContent();
+    expect(shown).toContain('"n": 7');
+    await page.locator("[data-testid=result]").waitFor();
+    expect(await page.locator("[data-testid=result]").textContent()).toBe('"child saw 7"');
+    expect(await page.locator("[data-testid=subflows]").count()).toBe(0);
     await page.locator("[data-testid=parent-link]").click();
-    await page.waitForURL(new RegExp(parent.id));
+    await page.waitForURL(new RegExp(parent));
+    expect(await page.locator("[data-testid=parameters]").textContent()).toContain('"label": "outer"');
+  });
+
+  it("keeps earlier log lines when live ones arrive; level and search live in the URL", async () => {
+    const chatty = startProcess([BIN, "run", UI_FLOWS, "--flow", "chatty", "--params-json", '{"ticks": 24, "ms": 120}'], env);
+    const id = await until(async () => (await api<{ items: { id: string; state: { name: string } }[] }>("/flow-runs?flow=chatty&limit=1")).items.find((r) => r.state.name === "Running")?.id, "the chatty run");
+    await page.goto(`${url}/runs/${id}`);
+    const lines = page.locator("[data-testid=logs] .log-line");
+    await until(async () => (await lines.allTextContents()).some((l) => l.includes("tick 2 done")), "the first ticks");
+    await until(async () => (await lines.allTextContents()).some((l) => l.includes("tick 12 done")), "later ticks, live");
+    expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Running");
+    expect(await chatty.exit).toBe(0);
+    await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor();
+    // 24 ticks, the flow's own line, and the engine's "Beginning" and "Finished" lines.
+    await until(async () => (await page.locator("[data-testid=log-count]").textContent()) === "27 lines loaded", "all 27 lines");
+    // Stop following and go to the top: the first line is still there, and no line twice.
+    await page.locator("input[aria-label='follow logs']").uncheck();
+    await page.locator("[data-testid=logs]").evaluate((el: { scrollTop: number }) => (el.scrollTop = 0));
+    await until(async () => (await lines.nth(1).textContent())?.includes("chatty starts with 24 ticks"), "the first line");
+    expect(await lines.first().textContent()).toContain("Beginning flow run");
+    const texts = (await lines.allTextContents()).map((l) => l.replace(/^\S+ /, ""));
+    expect(new Set(texts).size).toBe(texts.length);
+    // The log level and the search are in the URL, and a reload keeps them.
+    await page.locator("select[aria-label='log level']").selectOption("40");
+    await page.locator("input[aria-label='search logs']").fill("tick 1");
+    await until(async () => (await search()).get("q") === "tick 1", "the search in the URL");
+    expect((await search()).get("level")).toBe("40");
+    expect(await page.locator("[data-testid=logs]").textContent()).toBe("No lines match.");
+    await page.locator("select[aria-label='log level']").selectOption("10");
+    await page.reload();
+    await until(async () => (await lines.count()) === 11, "lines matching 'tick 1' (1, 10..19)");
+    expect(await page.locator("input[aria-label='search logs']").inputValue()).toBe("tick 1");
+    expect(await page.locator("select[aria-label='log level']").inputValue()).toBe("10");
+  });
+
+  it("pages logs past the first 5,000 lines", async () => {
+    const run = await api<{ id: string }>("/flow-runs", { flowName: "noisy" });
+    const t0 = Date.now();
+    await api("/logs", { logs: Array.from({ length: 5050 }, (_, i) => ({ flowRunId: run.id, level: 20, message: `line ${i}`, timestamp: t0 + i })) });
+    await page.goto(`${url}/runs/${run.id}`);
+    await until(async () => (await page.locator("[data-testid=log-count]").textContent()) === "5,000 lines loaded, more to load", "the first page");
+    await page.locator("[data-testid=load-more-logs]").click();
+    await until(async () => (await page.locator("[data-testid=log-count]").textContent()) === "5,050 lines loaded", "the second page");
+    expect(await page.locator("[data-testid=load-more-logs]").count()).toBe(0);
+    await page.locator("[data-testid=logs]").evaluate((el: { scrollTop: number; scrollHeight: number }) => (el.scrollTop = el.scrollHeight));
+    await until(async () => (await page.locator("[data-testid=logs] .log-line").last().textContent())?.endsWith("line 5049"), "the last line");
   });
 
   it("runs a deployment from its generated form: a bad parameter is refused, a good one runs", async () => {
@@ -161,7 +274,8 @@ describe("dashboard in Chromium", () => {
     await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
     expect(await page.locator(".task-row[data-task]").count()).toBe(8);
     expect(await slow.exit).toBe(0);
-    await page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')");
+    await page.locator("[data-testid=theme-toggle]").click();
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
     await page.screenshot({ path: path.join(SHOTS, "flow-run-dark.png"), fullPage: true });
   });
 });

@@ -1,11 +1,18 @@
 import { useEffect, useState } from "react";
-import { useLocation, navigate } from "./router.ts";
-import { RunsPage } from "./RunsPage.tsx";
-import { RunPage } from "./RunPage.tsx";
+import { DashboardPage } from "./DashboardPage.tsx";
 import { DeploymentsPage } from "./DeploymentsPage.tsx";
 import { OperationsPage } from "./OperationsPage.tsx";
-import { DashboardPage } from "./DashboardPage.tsx";
+import { Link, useLocation } from "./router.ts";
+import { RunPage } from "./RunPage.tsx";
+import { RunsPage } from "./RunsPage.tsx";
 import { TaskRunPage } from "./TaskRunPage.tsx";
+
+const NAV = [
+  ["/dashboard", "Dashboard"],
+  ["/", "Flow runs"],
+  ["/deployments", "Deployments"],
+  ["/work-pools", "Work pools & limits"],
+] as const;
 
 export function App() {
   const url = useLocation();
@@ -17,48 +24,39 @@ export function App() {
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
   const taskMatch = /^\/task-runs\/([^/]+)$/.exec(url.pathname);
   const page = runMatch || taskMatch ? "/" : url.pathname;
+  // Each page is keyed by its path: opening another run (a sub-flow link, a task run's
+  // upstream) mounts a fresh page, with none of the previous one's state.
+  const key = url.pathname;
   return (
     <div className="app">
       <header className="topbar">
-        <a
-          className="brand"
-          href="/"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate("/");
-          }}
-        >
+        <Link className="brand" to="/">
           Baton
-        </a>
+        </Link>
         <nav>
-          {[
-            ["/dashboard", "Dashboard"],
-            ["/", "Flow runs"],
-            ["/deployments", "Deployments"],
-            ["/work-pools", "Work pools & limits"],
-          ].map(([href, label]) => (
-            <a key={href} href={href} onClick={(e) => (e.preventDefault(), navigate(href!))} className={page === href ? "active" : ""}>
+          {NAV.map(([href, label]) => (
+            <Link key={href} to={href} className={page === href ? "active" : ""}>
               {label}
-            </a>
+            </Link>
           ))}
         </nav>
-        <button className="theme" onClick={() => setTheme(theme === "dark" ? "light" : "dark")} aria-label="toggle theme">
+        <button className="theme" onClick={() => setTheme(theme === "dark" ? "light" : "dark")} aria-label="toggle theme" data-testid="theme-toggle">
           {theme === "dark" ? "☀ Light" : "☾ Dark"}
         </button>
       </header>
       <main>
         {taskMatch ? (
-          <TaskRunPage id={decodeURIComponent(taskMatch[1]!)} />
+          <TaskRunPage key={key} id={decodeURIComponent(taskMatch[1]!)} url={url} />
         ) : runMatch ? (
-          <RunPage id={decodeURIComponent(runMatch[1]!)} />
+          <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
         ) : page === "/deployments" ? (
-          <DeploymentsPage />
+          <DeploymentsPage key={key} url={url} />
         ) : page === "/work-pools" ? (
-          <OperationsPage />
+          <OperationsPage key={key} />
         ) : page === "/dashboard" ? (
-          <DashboardPage />
+          <DashboardPage key={key} />
         ) : (
-          <RunsPage url={url} />
+          <RunsPage key={key} url={url} />
         )}
       </main>
     </div>

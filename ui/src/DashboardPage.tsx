@@ -4,7 +4,8 @@
  * 500 runs, refreshed by the event stream.
  */
 import { useMemo, useRef, useState } from "react";
-import { useData, useLiveEvents, type FlowRun } from "./api.ts";
+import { useData, type FlowRun } from "./api.ts";
+import { useLiveEvents } from "./live.ts";
 import { duration, time } from "./format.ts";
 import { navigate } from "./router.ts";
 

@@ -1,6 +1,7 @@
 /** Deployments: schedules, next runs, pause/resume, and a Run form generated from the parameter schema. */
 import { useState } from "react";
-import { useData, useLiveEvents } from "./api.ts";
+import { useData } from "./api.ts";
+import { useLiveEvents } from "./live.ts";
 import { time } from "./format.ts";
 import { navigate } from "./router.ts";
 
@@ -136,7 +137,7 @@ function RunForm({ deployment, onDone }: { deployment: Deployment; onDone: () =>
   );
 }
 
-export function DeploymentsPage() {
+export function DeploymentsPage(_props: { url: URL }) {
   const [reload, setReload] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
   const { data, error } = useData<{ items: Deployment[] }>("/deployments", reload);

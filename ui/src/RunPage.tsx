@@ -1,10 +1,14 @@
 /** A flow run: header and actions, task graph, timeline, task runs, live logs, state history. */
-import { useMemo, useRef, useState } from "react";
-import { post, useData, useLiveEvents, type Dependency, type FlowRun, type LogLine, type TaskRun } from "./api.ts";
-import { duration, LEVELS, time } from "./format.ts";
-import { layoutGraph, NODE_H, NODE_W } from "./graph.ts";
-import { navigate } from "./router.ts";
-import { VirtualRows } from "./VirtualRows.tsx";
+import { useMemo, useState } from "react";
+import { post, useData } from "./api.ts";
+import { CopyButton } from "./CopyButton.tsx";
+import { duration, time } from "./format.ts";
+import { LogPanel } from "./LogPanel.tsx";
+import { Link, navigate } from "./router.ts";
+import { useRunData } from "./run-data.ts";
+import { TaskGraph } from "./TaskGraph.tsx";
+import { TaskTable } from "./TaskTable.tsx";
+import { Timeline } from "./Timeline.tsx";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
 
@@ -50,36 +54,23 @@ function summarise(text: string): string {
   }
 }
 
-export function RunPage({ id }: { id: string }) {
-  const [reload, setReload] = useState(0);
-  const [logs, setLogs] = useState<LogLine[] | null>(null);
-  const [level, setLevel] = useState(20);
-  const [search, setSearch] = useState("");
-  const [message, setMessage] = useState<string | null>(null);
-  const run = useData<FlowRun>(`/flow-runs/${encodeURIComponent(id)}`, reload);
-  const tasks = useData<{ items: TaskRun[]; dependencies: Dependency[] }>(`/flow-runs/${encodeURIComponent(id)}/task-runs`, reload);
-  const history = useData<{ id: number; name: string; type: string; timestamp: number; message: string | null }[]>(`/flow-runs/${encodeURIComponent(id)}/states`, reload);
-  const initialLogs = useData<{ items: LogLine[] }>(`/logs?flowRunId=${encodeURIComponent(id)}&limit=5000`);
-  const children = useData<{ items: FlowRun[] }>(`/flow-runs?parent=${encodeURIComponent(id)}&limit=100`, reload);
-  const artifacts = useData<{ items: { id: string; key: string | null; type: string; data: unknown; description: string | null }[] }>(`/artifacts?flowRunId=${encodeURIComponent(id)}`, reload);
+export function RunPage({ id, url }: { id: string; url: URL }) {
+  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const { run, history, children, artifacts, tasks, reloadRun } = useRunData(id);
   const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
-  const allLogs = logs ?? initialLogs.data?.items ?? [];
-  const pending = useRef(false);
-  useLiveEvents(id, (event) => {
-    if (event.kind === "log") {
-      setLogs((current) => [...(current ?? initialLogs.data?.items ?? []), event]);
-      return;
-    }
-    if (pending.current) return;
-    pending.current = true;
-    setTimeout(() => {
-      pending.current = false;
-      setReload((n) => n + 1);
-    }, 200);
-  });
-
-  const graph = useMemo(() => layoutGraph(tasks.data?.items ?? [], tasks.data?.dependencies ?? []), [tasks.data]);
-  const names = useMemo(() => new Map((tasks.data?.items ?? []).map((t) => [t.id, t.taskKey])), [tasks.data]);
+  const items = tasks?.items;
+  // Keyed on the fetched list, not the live one: keys do not change with states, and the log
+  // panel then does not re-render on every state change.
+  const structure = tasks?.structure;
+  const names = useMemo(() => new Map((structure?.items ?? []).map((t) => [t.id, t.taskKey])), [structure]);
+  const taskFilter = url.searchParams.get("task") ?? "";
+  const setTaskFilter = (name: string) => {
+    const next = new URLSearchParams(url.search);
+    if (name) next.set("task", name);
+    else next.delete("task");
+    navigate(`${url.pathname}${next.size ? `?${next.toString()}` : ""}`);
+    if (name) requestAnimationFrame(() => document.getElementById("task-runs")?.scrollIntoView({ block: "start" }));
+  };
 
   if (run.error) return <p className="error">{run.error}</p>;
   const r = run.data;
@@ -87,23 +78,22 @@ export function RunPage({ id }: { id: string }) {
   const act = async (action: "cancel" | "retry") => {
     try {
       await post(`/flow-runs/${encodeURIComponent(id)}/${action}`);
-      setMessage(action === "cancel" ? "Cancellation requested" : "Retry scheduled: a worker will resume the run");
-      setReload((n) => n + 1);
+      setMessage({ text: action === "cancel" ? "Cancellation requested" : "Retry scheduled: a worker will resume the run", error: false });
+      reloadRun();
     } catch (e) {
-      setMessage((e as Error).message);
+      setMessage({ text: `${action === "cancel" ? "Cancel" : "Retry"} refused: ${(e as Error).message}`, error: true });
     }
   };
-  const visibleLogs = allLogs.filter((l) => l.level >= level && (!search || l.message.toLowerCase().includes(search.toLowerCase())));
-  const taskList = tasks.data?.items ?? [];
-  const t0 = Math.min(...taskList.map((t) => t.startTime ?? Infinity), r.startTime ?? Infinity);
-  const t1 = Math.max(...taskList.map((t) => t.endTime ?? Date.now()), r.endTime ?? Date.now());
-  const span = Math.max(1, t1 - t0);
+  const taskList = items ?? [];
 
   return (
     <section className="run">
       <div className="toolbar">
         <h1>
-          {r.name} <span className={`state ${r.state.type.toLowerCase()}`} data-testid="run-state">{r.state.name}</span>
+          {r.name}{" "}
+          <span className={`state ${r.state.type.toLowerCase()}`} data-testid="run-state">
+            {r.state.name}
+          </span>
         </h1>
         <span className="muted">
           {r.flowName} · {duration(r.startTime, r.endTime)} · run {r.runCount}
@@ -111,34 +101,36 @@ export function RunPage({ id }: { id: string }) {
         <div className="actions">
           {!TERMINAL.has(r.state.type) && <button onClick={() => void act("cancel")}>Cancel</button>}
           {["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && <button onClick={() => void act("retry")}>Retry</button>}
-          <button onClick={() => void navigator.clipboard?.writeText(r.id)} title={r.id}>
-            Copy id
-          </button>
+          <CopyButton value={r.id} label="Copy id" />
         </div>
       </div>
-      {message && <p className="notice">{message}</p>}
+      {message && (
+        <p className={message.error ? "error" : "notice"} data-testid="run-notice">
+          {message.text}
+        </p>
+      )}
       {r.parentFlowRunId && (
         <p>
           Child of{" "}
-          <a href={`/runs/${r.parentFlowRunId}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${r.parentFlowRunId}`))} data-testid="parent-link">
+          <Link to={`/runs/${r.parentFlowRunId}`} data-testid="parent-link">
             its parent flow run
-          </a>
+          </Link>
         </p>
       )}
       {(children.data?.items.length ?? 0) > 0 && (
         <p data-testid="subflows">
           Sub-flow runs:{" "}
           {children.data!.items.map((c) => (
-            <a key={c.id} href={`/runs/${c.id}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${c.id}`))} style={{ marginRight: 10 }}>
+            <Link key={c.id} to={`/runs/${c.id}`} style={{ marginRight: 10 }}>
               {c.flowName} ({c.name}) <span className={`state ${c.state.type.toLowerCase()}`}>{c.state.name}</span>
-            </a>
+            </Link>
           ))}
         </p>
       )}
       {r.state.message && <p className={r.state.type === "COMPLETED" ? "muted" : "error"}>{r.state.message}</p>}
       <details open>
         <summary>Parameters</summary>
-        <pre>{JSON.stringify(r.parameters, null, 2)}</pre>
+        <pre data-testid="parameters">{JSON.stringify(r.parameters, null, 2)}</pre>
       </details>
       {result.data && (
         <details open>
@@ -168,115 +160,28 @@ export function RunPage({ id }: { id: string }) {
       )}
 
       <h2>Task graph</h2>
-      {taskList.length === 0 ? (
-        <p className="muted">No task runs.</p>
+      {tasks?.error && <p className="error">{tasks.error}</p>}
+      {!tasks ? (
+        <p className="muted">Loading task runs…</p>
+      ) : taskList.length === 0 ? (
+        <p className="muted">No task runs{TERMINAL.has(r.state.type) ? "." : " yet."}</p>
       ) : (
-        <div className="graph">
-          <svg width={graph.width} height={graph.height} data-testid="graph">
-            {graph.edges.map((e) => {
-              const a = graph.nodes.find((n) => n.id === e.from)!;
-              const b = graph.nodes.find((n) => n.id === e.to)!;
-              return (
-                <path
-                  key={`${e.from}>${e.to}`}
-                  d={`M${a.x + NODE_W},${a.y + NODE_H / 2} C${a.x + NODE_W + 35},${a.y + NODE_H / 2} ${b.x - 35},${b.y + NODE_H / 2} ${b.x},${b.y + NODE_H / 2}`}
-                  className={`edge ${e.kind}`}
-                />
-              );
-            })}
-            {graph.nodes.map((n) => {
-              const main = Object.entries(n.counts).sort((x, y) => y[1] - x[1])[0]![0];
-              const type = n.runs.find((t) => t.state.name === main)!.state.type.toLowerCase();
-              return (
-                <g key={n.id} transform={`translate(${n.x},${n.y})`} data-node={n.label} data-state={main}>
-                  <rect width={NODE_W} height={NODE_H} rx={8} className={`node ${type}`} />
-                  <text x={10} y={19} className="node-label">
-                    {n.label}
-                    {n.runs.length > 1 ? ` ×${n.runs.length}` : ""}
-                  </text>
-                  <text x={10} y={36} className="node-sub">
-                    {Object.entries(n.counts)
-                      .map(([name, count]) => (n.runs.length > 1 ? `${count} ${name}` : name))
-                      .join(" · ")}
-                  </text>
-                </g>
-              );
-            })}
-          </svg>
-        </div>
+        <TaskGraph structure={tasks.structure} tasks={taskList} onGroup={setTaskFilter} />
       )}
 
       {taskList.length > 0 && (
         <>
           <h2>Timeline</h2>
-          <div className="timeline" data-testid="timeline">
-            <VirtualRows
-              items={taskList}
-              rowHeight={20}
-              height={280}
-              render={(t) => (
-                <div className="bar-row">
-                  <span className="bar-label">{t.taskKey}</span>
-                  <span className="bar-track">
-                    {t.startTime != null && (
-                      <span
-                        className={`bar ${t.state.type.toLowerCase()}`}
-                        style={{ left: `${((t.startTime - t0) / span) * 100}%`, width: `${Math.max(0.5, (((t.endTime ?? Date.now()) - t.startTime) / span) * 100)}%` }}
-                        title={`${t.taskKey}: ${t.state.name}, ${duration(t.startTime, t.endTime)}`}
-                      />
-                    )}
-                  </span>
-                </div>
-              )}
-            />
-          </div>
+          <Timeline tasks={taskList} runStart={r.startTime} runEnd={r.endTime} />
+          <TaskTable tasks={taskList} taskName={taskFilter} onClear={() => setTaskFilter("")} />
         </>
       )}
 
-      <h2>Task runs ({taskList.length.toLocaleString()})</h2>
-      <div className="task-table" data-testid="task-runs">
-        <div className="task-row head">
-          <span>Key</span>
-          <span>State</span>
-          <span>Attempts</span>
-          <span>Duration</span>
-          <span>Message</span>
-        </div>
-        <VirtualRows
-          items={taskList}
-          rowHeight={32}
-          height={420}
-          render={(t) => (
-            <div className="task-row" data-task={t.taskKey} onClick={() => navigate(`/task-runs/${t.id}`)}>
-              <span>{t.taskKey}</span>
-              <span>
-                <span className={`state ${t.state.type.toLowerCase()}`}>{t.state.name}</span>
-              </span>
-              <span>{t.runCount}</span>
-              <span>{duration(t.startTime, t.endTime)}</span>
-              <span className="muted">{t.state.message ?? ""}</span>
-            </div>
-          )}
-        />
-      </div>
-
       <h2>Logs</h2>
-      <div className="toolbar">
-        <select value={level} onChange={(e) => setLevel(Number(e.target.value))} aria-label="log level">
-          {[20, 30, 40, 50].map((l) => (
-            <option key={l} value={l}>
-              {LEVELS[l]} and above
-            </option>
-          ))}
-        </select>
-        <input placeholder="search" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="search logs" />
-      </div>
-      <pre className="logs" data-testid="logs">
-        {visibleLogs.map((l) => `${new Date(l.timestamp).toISOString().slice(11, 23)} ${(LEVELS[l.level] ?? l.level).toString().padEnd(8)} ${l.taskRunId ? (names.get(l.taskRunId) ?? "task") : "flow"} - ${l.message}`).join("\n") || "No logs."}
-      </pre>
+      <LogPanel flowRunId={id} url={url} names={names} />
 
       <h2>State history</h2>
-      <ul className="history">
+      <ul className="history" data-testid="history">
         {(history.data ?? []).map((s) => (
           <li key={s.id}>
             <span className={`state ${s.type.toLowerCase()}`}>{s.name}</span> {time(s.timestamp)} {s.message && <span className="muted">— {s.message}</span>}

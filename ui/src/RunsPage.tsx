@@ -1,6 +1,7 @@
 /** Flow runs: a live, filterable, paged list; keyboard: j/k to move, Enter to open. */
 import { useEffect, useMemo, useRef, useState } from "react";
-import { post, useData, useLiveEvents, type FlowRun } from "./api.ts";
+import { post, useData, type FlowRun } from "./api.ts";
+import { useLiveEvents } from "./live.ts";
 import { duration, time } from "./format.ts";
 import { navigate } from "./router.ts";
 

@@ -1,8 +1,11 @@
-/** A task run: its upstream inputs, every attempt with its error, the cache key and hit or miss, its logs. */
+/** A task run: its upstream inputs, every attempt with its error, the cache key and hit or miss, its logs; live. */
 import { useMemo } from "react";
-import { useData, type Dependency, type LogLine, type TaskRun } from "./api.ts";
-import { duration, LEVELS, time } from "./format.ts";
-import { navigate } from "./router.ts";
+import { useCoalescedReload, useData } from "./api.ts";
+import { duration, time } from "./format.ts";
+import { useLiveEvents } from "./live.ts";
+import { LogPanel } from "./LogPanel.tsx";
+import { Link } from "./router.ts";
+import type { Dependency, StateRecord, TaskRun } from "./types.ts";
 
 interface FullTaskRun extends TaskRun {
   flowRunId: string;
@@ -10,29 +13,35 @@ interface FullTaskRun extends TaskRun {
   error: { name?: string; message: string; stack?: string } | null;
 }
 
-export function TaskRunPage({ id }: { id: string }) {
-  const task = useData<FullTaskRun>(`/task-runs/${encodeURIComponent(id)}`);
-  const history = useData<{ id: number; name: string; type: string; timestamp: number; message: string | null }[]>(`/task-runs/${encodeURIComponent(id)}/states`);
+export function TaskRunPage({ id, url }: { id: string; url: URL }) {
+  const [reload, trigger] = useCoalescedReload(500);
+  const task = useData<FullTaskRun>(`/task-runs/${encodeURIComponent(id)}`, reload);
+  const history = useData<StateRecord[]>(`/task-runs/${encodeURIComponent(id)}/states`, reload);
   const flowRunId = task.data?.flowRunId ?? null;
   const siblings = useData<{ items: TaskRun[]; dependencies: Dependency[] }>(flowRunId ? `/flow-runs/${encodeURIComponent(flowRunId)}/task-runs` : null);
-  const logs = useData<{ items: LogLine[] }>(flowRunId ? `/logs?flowRunId=${encodeURIComponent(flowRunId)}&taskRunId=${encodeURIComponent(id)}` : null);
+  useLiveEvents(flowRunId, (event) => {
+    if (event.kind === "state" && event.taskRunId === id) trigger();
+  });
   const byId = useMemo(() => new Map((siblings.data?.items ?? []).map((t) => [t.id, t])), [siblings.data]);
   if (task.error) return <p className="error">{task.error}</p>;
   const t = task.data;
   if (!t) return <p>Loading…</p>;
   const upstream = (siblings.data?.dependencies ?? []).filter((d) => d.taskRunId === id);
-  const attempts = (history.data ?? []).filter((s) => s.name === "Running" || s.name === "Retrying");
-  const failures = (history.data ?? []).filter((s) => ["AwaitingRetry", "Failed", "TimedOut", "Crashed"].includes(s.name));
-  const cache = t.cacheKey ? (t.state.name === "Cached" ? "hit" : "miss (result stored for next time)") : "not cached";
+  const states = history.data ?? [];
+  const attempts = states.filter((s) => s.name === "Running" || s.name === "Retrying");
+  const failures = states.filter((s) => ["AwaitingRetry", "Failed", "TimedOut", "Crashed"].includes(s.name));
+  const cached = t.state.name === "Cached";
+  const cache = t.cacheKey ? (cached ? "hit" : "miss (result stored for next time)") : "not cached";
   return (
     <section className="run">
       <div className="toolbar">
         <h1>
-          {t.taskKey} <span className={`state ${t.state.type.toLowerCase()}`} data-testid="task-state">{t.state.name}</span>
+          {t.taskKey}{" "}
+          <span className={`state ${t.state.type.toLowerCase()}`} data-testid="task-state">
+            {t.state.name}
+          </span>
         </h1>
-        <a href={`/runs/${t.flowRunId}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${t.flowRunId}`))}>
-          ← flow run
-        </a>
+        <Link to={`/runs/${t.flowRunId}`}>← flow run</Link>
       </div>
       <p className="muted">
         {duration(t.startTime, t.endTime)} · {t.runCount} attempt(s) · cache: <span data-testid="cache">{cache}</span>
@@ -47,39 +56,46 @@ export function TaskRunPage({ id }: { id: string }) {
             const u = byId.get(d.upstreamTaskRunId);
             return (
               <li key={d.upstreamTaskRunId}>
-                <a href={`/task-runs/${d.upstreamTaskRunId}`} onClick={(e) => (e.preventDefault(), navigate(`/task-runs/${d.upstreamTaskRunId}`))}>
-                  {u?.taskKey ?? d.upstreamTaskRunId}
-                </a>{" "}
-                {u && <span className={`state ${u.state.type.toLowerCase()}`}>{u.state.name}</span>} <span className="muted">{d.kind === "wait" ? "(wait only)" : "(data)"}</span>
+                <Link to={`/task-runs/${d.upstreamTaskRunId}`}>{u?.taskKey ?? d.upstreamTaskRunId}</Link> {u && <span className={`state ${u.state.type.toLowerCase()}`}>{u.state.name}</span>}{" "}
+                <span className="muted">{d.kind === "wait" ? "(wait only)" : "(data)"}</span>
               </li>
             );
           })}
         </ul>
       )}
       <h2>Attempts</h2>
-      <table className="runs" data-testid="attempts">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>Started</th>
-            <th>Outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          {attempts.map((a, i) => {
-            const end = failures[i] ?? (i === attempts.length - 1 ? (history.data ?? []).at(-1) : undefined);
-            return (
-              <tr key={a.id}>
-                <td>{i + 1}</td>
-                <td>{time(a.timestamp)}</td>
-                <td>
-                  {end && <span className={`state ${end.type.toLowerCase()}`}>{end.name}</span>} <span className="muted">{end?.message ?? ""}</span>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      {cached && attempts.length === 0 ? (
+        <p className="notice" data-testid="served-from-cache">
+          Served from cache: this task run did not execute. An earlier run with the same cache key stored its result, and this one reused it
+          {t.cacheKey ? ` (key ${t.cacheKey.slice(0, 24)}…)` : ""}.
+        </p>
+      ) : attempts.length === 0 ? (
+        <p className="muted">Not started yet.</p>
+      ) : (
+        <table className="runs" data-testid="attempts">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Started</th>
+              <th>Outcome</th>
+            </tr>
+          </thead>
+          <tbody>
+            {attempts.map((a, i) => {
+              const end = failures[i] ?? (i === attempts.length - 1 ? states.at(-1) : undefined);
+              return (
+                <tr key={a.id}>
+                  <td>{i + 1}</td>
+                  <td>{time(a.timestamp)}</td>
+                  <td>
+                    {end && <span className={`state ${end.type.toLowerCase()}`}>{end.name}</span>} <span className="muted">{end?.message ?? ""}</span>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
       {t.error?.stack && (
         <>
           <h2>Error</h2>
@@ -87,9 +103,7 @@ export function TaskRunPage({ id }: { id: string }) {
         </>
       )}
       <h2>Logs</h2>
-      <pre className="logs">
-        {(logs.data?.items ?? []).map((l) => `${new Date(l.timestamp).toISOString().slice(11, 23)} ${(LEVELS[l.level] ?? l.level).toString().padEnd(8)} ${l.message}`).join("\n") || "No logs."}
-      </pre>
+      <LogPanel flowRunId={t.flowRunId} taskRunId={id} url={url} />
     </section>
   );
 }

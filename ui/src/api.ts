@@ -1,99 +1,75 @@
-/** The dashboard's view of the API: typed fetches and a live event subscription (SSE). */
-import { useEffect, useState } from "react";
+/** The dashboard's view of the API: typed fetches and data hooks that reset when their path changes. */
+import { useCallback, useEffect, useRef, useState } from "react";
 
-export interface State {
-  type: string;
-  name: string;
-  timestamp: number;
-  message?: string | null;
+export type { Dependency, FlowRun, LiveEvent, LogLine, State, StateRecord, TaskRun } from "./types.ts";
+
+async function send<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(`/api${path}`, init);
+  const text = await response.text();
+  const body = (text ? JSON.parse(text) : null) as (T & { error?: { message?: string } }) | null;
+  if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  return body as T;
 }
 
-export interface FlowRun {
-  id: string;
-  name: string;
-  flowName: string;
-  state: State;
-  parameters: unknown;
-  runCount: number;
-  createdAt: number;
-  startTime: number | null;
-  endTime: number | null;
-  parentFlowRunId: string | null;
-  deploymentId: string | null;
-  resultId: string | null;
-  tags: string[];
-  error: { name: string; message: string; stack?: string } | null;
+export function get<T>(path: string): Promise<T> {
+  return send<T>(path);
 }
 
-export interface TaskRun {
-  id: string;
-  taskKey: string;
-  taskName: string;
-  state: State;
-  runCount: number;
-  startTime: number | null;
-  endTime: number | null;
-  error: { message: string } | null;
+export function post<T>(path: string, body: unknown = {}): Promise<T> {
+  return send<T>(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
-export interface Dependency {
-  taskRunId: string;
-  upstreamTaskRunId: string;
-  kind: "data" | "wait";
-}
-
-export interface LogLine {
-  id: number;
-  taskRunId: string | null;
-  level: number;
-  message: string;
-  timestamp: number;
-}
-
-export type LiveEvent = ({ kind: "state"; flowRunId: string; taskRunId: string | null } & State) | ({ kind: "log"; flowRunId: string } & LogLine);
-
-export async function get<T>(path: string): Promise<T> {
-  const response = await fetch(`/api${path}`);
-  if (!response.ok) {
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
-  }
-  return (await response.json()) as T;
-}
-
-export async function post<T>(path: string): Promise<T> {
-  const response = await fetch(`/api${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-  const body = (await response.json()) as T & { error?: { message: string } };
-  if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
-  return body;
-}
-
-/** Calls `onEvent` for every live event (of one flow run, or all); reconnects by itself. */
-export function useLiveEvents(flowRunId: string | null, onEvent: (event: LiveEvent) => void): void {
-  useEffect(() => {
-    const source = new EventSource(`/api/events/stream${flowRunId ? `?flowRunId=${encodeURIComponent(flowRunId)}` : ""}`);
-    const handler = (message: MessageEvent<string>) => onEvent(JSON.parse(message.data) as LiveEvent);
-    source.addEventListener("state", handler);
-    source.addEventListener("log", handler);
-    return () => source.close();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [flowRunId]);
-}
-
-/** Data that reloads when `reloadKey` changes. */
+/**
+ * Data at `path`, fetched again when `reloadKey` changes. When `path` changes the old data is
+ * dropped at once (never shown as if it belonged to the new path), and a late answer for an old
+ * path is ignored.
+ */
 export function useData<T>(path: string | null, reloadKey: unknown = 0): { data: T | null; error: string | null } {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [state, setState] = useState<{ path: string | null; data: T | null; error: string | null }>({ path: null, data: null, error: null });
   useEffect(() => {
     if (!path) return;
     let live = true;
     get<T>(path).then(
-      (value) => live && (setData(value), setError(null)),
-      (e: Error) => live && setError(e.message),
+      (data) => live && setState({ path, data, error: null }),
+      (e: Error) => live && setState((s) => ({ path, data: s.path === path ? s.data : null, error: e.message })),
     );
     return () => {
       live = false;
     };
   }, [path, reloadKey]);
-  return { data, error };
+  return state.path === path ? { data: state.data, error: state.error } : { data: null, error: null };
+}
+
+/**
+ * A reload counter and a trigger that bumps it at most once per `ms` (the first call at once,
+ * calls during the pause coalesced into one at its end): live pages refresh on bursts of events
+ * without refetching once per event.
+ */
+export function useCoalescedReload(ms: number): [number, () => void] {
+  const [reload, setReload] = useState(0);
+  const last = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+  const trigger = useCallback(() => {
+    if (timer.current) return;
+    const wait = Math.max(0, last.current + ms - Date.now());
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      last.current = Date.now();
+      setReload((n) => n + 1);
+    }, wait);
+  }, [ms]);
+  return [reload, trigger];
+}
+
+/** Calls `tick` every `ms` while mounted (a fallback for changes no event announces). */
+export function useInterval(tick: () => void, ms: number): void {
+  const latest = useRef(tick);
+  useEffect(() => {
+    latest.current = tick;
+  });
+  useEffect(() => {
+    const timer = setInterval(() => latest.current(), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
 }

@@ -1,18 +1,37 @@
 /**
- * Task graph layout: layers by longest path from the roots; task runs of the same task in the
- * same layer (a map) are grouped into one node that shows how many are in each state. So a run
- * with 10,000 mapped task runs draws a handful of nodes, not 10,000.
+ * The task graph of a flow run: task runs grouped into nodes, laid out by dagre.
+ *
+ * Grouping: every task run gets a layer, its longest distance from a root along dependencies
+ * (Kahn's algorithm, iterative: a 10,000-long chain is no deeper a stack than a single task).
+ * Task runs of one task in one layer — the runs of a map — become one node that counts their
+ * states, so a 10,000-way map draws one node, not 10,000. When that still leaves more than
+ * `maxNodes` nodes (a long chain of distinct calls, thousands of distinct tasks) the runs are
+ * grouped by task name alone, and past `maxNodes` names the smallest tasks share one "other
+ * tasks" node; `note` says so on the page. That cap keeps dagre's layout (super-linear in
+ * nodes and edge length) within a fraction of a second.
+ *
+ * Edges join the nodes of a dependency's two task runs (one edge per pair of nodes), and are
+ * drawn along the points dagre routes them through, around other nodes (graph-layout.ts,
+ * which runs in a Web Worker: dagre stays out of the page's script).
  */
-import type { Dependency, TaskRun } from "./api.ts";
+import type { Dependency } from "./types.ts";
 
-export interface GraphNode {
+export const NODE_W = 190;
+export const NODE_H = 46;
+/** The most nodes drawn; beyond it runs are grouped by task name. */
+export const MAX_NODES = 150;
+
+export interface GraphTask {
+  id: string;
+  taskName: string;
+}
+
+export interface GraphGroup {
   id: string;
   label: string;
-  layer: number;
-  runs: TaskRun[];
-  counts: Record<string, number>;
-  x: number;
-  y: number;
+  taskName: string;
+  /** Indices into the task list of the runs this node stands for. */
+  members: number[];
 }
 
 export interface GraphEdge {
@@ -21,60 +40,137 @@ export interface GraphEdge {
   kind: "data" | "wait";
 }
 
-export const NODE_W = 180;
-export const NODE_H = 46;
-const GAP_X = 70;
-const GAP_Y = 18;
+export interface Grouping {
+  groups: GraphGroup[];
+  edges: GraphEdge[];
+  note: string | null;
+}
 
-export function layoutGraph(tasks: TaskRun[], deps: Dependency[]): { nodes: GraphNode[]; edges: GraphEdge[]; width: number; height: number } {
-  const upstream = new Map<string, string[]>();
-  for (const d of deps) upstream.set(d.taskRunId, [...(upstream.get(d.taskRunId) ?? []), d.upstreamTaskRunId]);
-  const known = new Set(tasks.map((t) => t.id));
-  const layer = new Map<string, number>();
-  const depth = (id: string, seen = new Set<string>()): number => {
-    const cached = layer.get(id);
-    if (cached !== undefined) return cached;
-    if (seen.has(id)) return 0;
-    seen.add(id);
-    const ups = (upstream.get(id) ?? []).filter((u) => known.has(u));
-    const value = ups.length ? Math.max(...ups.map((u) => depth(u, seen))) + 1 : 0;
-    layer.set(id, value);
-    return value;
-  };
-  const groups = new Map<string, GraphNode>();
-  const nodeOf = new Map<string, string>();
-  for (const t of tasks) {
-    const l = depth(t.id);
-    const key = `${l}:${t.taskName}`;
-    let node = groups.get(key);
-    if (!node) {
-      node = { id: key, label: t.taskName, layer: l, runs: [], counts: {}, x: 0, y: 0 };
-      groups.set(key, node);
-    }
-    node.runs.push(t);
-    node.counts[t.state.name] = (node.counts[t.state.name] ?? 0) + 1;
-    nodeOf.set(t.id, key);
-  }
-  const nodes = [...groups.values()];
-  const perLayer = new Map<number, GraphNode[]>();
-  for (const n of nodes) perLayer.set(n.layer, [...(perLayer.get(n.layer) ?? []), n]);
-  let height = 0;
-  for (const [l, list] of perLayer) {
-    list.forEach((n, i) => {
-      n.x = 20 + l * (NODE_W + GAP_X);
-      n.y = 20 + i * (NODE_H + GAP_Y);
-    });
-    height = Math.max(height, 20 + list.length * (NODE_H + GAP_Y));
-  }
-  const edgeKeys = new Set<string>();
-  const edges: GraphEdge[] = [];
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface PlacedNode extends GraphGroup {
+  /** Top-left corner. */
+  x: number;
+  y: number;
+}
+
+export interface RoutedEdge extends GraphEdge {
+  points: Point[];
+}
+
+export interface GraphLayout {
+  nodes: PlacedNode[];
+  edges: RoutedEdge[];
+  width: number;
+  height: number;
+  note: string | null;
+}
+
+/** Each task's longest distance from a root (a task with no known upstream). */
+export function layers(tasks: readonly GraphTask[], deps: readonly Dependency[]): Int32Array {
+  const index = new Map<string, number>();
+  tasks.forEach((t, i) => index.set(t.id, i));
+  const downstream: number[][] = tasks.map(() => []);
+  const indegree = new Int32Array(tasks.length);
   for (const d of deps) {
-    const from = nodeOf.get(d.upstreamTaskRunId);
-    const to = nodeOf.get(d.taskRunId);
-    if (!from || !to || from === to || edgeKeys.has(`${from}>${to}`)) continue;
-    edgeKeys.add(`${from}>${to}`);
-    edges.push({ from, to, kind: d.kind });
+    const from = index.get(d.upstreamTaskRunId);
+    const to = index.get(d.taskRunId);
+    if (from === undefined || to === undefined || from === to) continue;
+    downstream[from]!.push(to);
+    indegree[to]!++;
   }
-  const width = 40 + (Math.max(0, ...nodes.map((n) => n.layer)) + 1) * (NODE_W + GAP_X);
-  return { nodes, edges, width, height: Math.max(height, NODE_H + 40) };
+  const layer = new Int32Array(tasks.length);
+  const queue: number[] = [];
+  for (let i = 0; i < tasks.length; i++) if (indegree[i] === 0) queue.push(i);
+  for (let head = 0; head < queue.length; head++) {
+    const u = queue[head]!;
+    for (const v of downstream[u]!) {
+      if (layer[u]! + 1 > layer[v]!) layer[v] = layer[u]! + 1;
+      if (--indegree[v]! === 0) queue.push(v);
+    }
+  }
+  // Task runs on a cycle (not possible from the engine, but the data is not ours to trust)
+  // never reach indegree 0: they keep the layer their placed upstreams gave them.
+  return layer;
+}
+
+/** Groups task runs into at most `maxNodes` nodes, with the edges between them. */
+export function groupTasks(tasks: readonly GraphTask[], deps: readonly Dependency[], maxNodes = MAX_NODES): Grouping {
+  const layer = layers(tasks, deps);
+  let note: string | null = null;
+  let keyOf = (i: number) => `${layer[i]}:${tasks[i]!.taskName}`;
+  let groups = collect(tasks, keyOf);
+  if (groups.size > maxNodes) {
+    keyOf = (i: number) => `task:${tasks[i]!.taskName}`;
+    groups = collect(tasks, keyOf);
+    note = `${tasks.length.toLocaleString("en")} task runs would make more than ${maxNodes} nodes: grouped by task name`;
+    if (groups.size > maxNodes) {
+      const kept = new Set([...groups.values()].sort((a, b) => b.members.length - a.members.length || a.taskName.localeCompare(b.taskName)).slice(0, maxNodes - 1).map((g) => g.id));
+      const names = groups.size;
+      keyOf = (i: number) => {
+        const key = `task:${tasks[i]!.taskName}`;
+        return kept.has(key) ? key : "other";
+      };
+      groups = collect(tasks, keyOf);
+      const other = groups.get("other")!;
+      other.label = `other tasks (${(names - kept.size).toLocaleString("en")})`;
+      note = `${names.toLocaleString("en")} distinct tasks: the ${maxNodes - 1} largest are drawn, the rest share one node`;
+    }
+  }
+  const index = new Map<string, number>();
+  tasks.forEach((t, i) => index.set(t.id, i));
+  const seen = new Map<string, GraphEdge>();
+  for (const d of deps) {
+    const from = index.get(d.upstreamTaskRunId);
+    const to = index.get(d.taskRunId);
+    if (from === undefined || to === undefined) continue;
+    const a = keyOf(from);
+    const b = keyOf(to);
+    if (a === b) continue;
+    const key = `${a}\u0000${b}`;
+    const existing = seen.get(key);
+    // A data dependency between two nodes wins over a wait-only one: the edge is drawn solid.
+    if (!existing) seen.set(key, { from: a, to: b, kind: d.kind });
+    else if (d.kind === "data") existing.kind = "data";
+  }
+  return { groups: [...groups.values()], edges: [...seen.values()], note };
+}
+
+function collect(tasks: readonly GraphTask[], keyOf: (i: number) => string): Map<string, GraphGroup> {
+  const groups = new Map<string, GraphGroup>();
+  for (let i = 0; i < tasks.length; i++) {
+    const key = keyOf(i);
+    let group = groups.get(key);
+    if (!group) {
+      group = { id: key, label: tasks[i]!.taskName, taskName: tasks[i]!.taskName, members: [] };
+      groups.set(key, group);
+    }
+    group.members.push(i);
+  }
+  return groups;
+}
+
+/** An SVG path through dagre's edge points: a B-spline, as d3's curveBasis draws it. */
+export function edgePath(points: readonly Point[]): string {
+  let d = "";
+  let [x0, y0, x1, y1] = [NaN, NaN, NaN, NaN];
+  let seen = 0;
+  const bezier = (x: number, y: number) => {
+    d += `C${(2 * x0 + x1) / 3},${(2 * y0 + y1) / 3} ${(x0 + 2 * x1) / 3},${(y0 + 2 * y1) / 3} ${(x0 + 4 * x1 + x) / 6},${(y0 + 4 * y1 + y) / 6}`;
+  };
+  for (const { x, y } of points) {
+    if (seen === 0) d += `M${x},${y}`;
+    else if (seen >= 2) {
+      if (seen === 2) d += `L${(5 * x0 + x1) / 6},${(5 * y0 + y1) / 6}`;
+      bezier(x, y);
+    }
+    seen++;
+    [x0, y0, x1, y1] = [x1, y1, x, y];
+  }
+  if (seen >= 3) bezier(x1, y1);
+  if (seen >= 2) d += `L${x1},${y1}`;
+  return d;
 }

@@ -1,0 +1,109 @@
+/**
+ * A flow run's data, kept live. State events of task runs the page already has are applied to
+ * the task list in place (batched, at most every 500 ms); only a task run the page has not seen
+ * yet, or the run finishing, refetches the task list — coalesced, and less often for a large
+ * run. The flow run itself, its history and sub-flows are small and refetched on its own state
+ * events. Log events are not handled here: the log panel listens to them on its own, so a
+ * chatty run does not re-render the page.
+ */
+import { useEffect, useRef, useState } from "react";
+import { get, useCoalescedReload, useData } from "./api.ts";
+import { useLiveEvents } from "./live.ts";
+import type { Dependency, FlowRun, LiveEvent, StateRecord, TaskRun } from "./types.ts";
+
+type StateEvent = Extract<LiveEvent, { kind: "state" }>;
+
+const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+
+export interface TaskList {
+  items: TaskRun[];
+  dependencies: Dependency[];
+}
+
+/** A task run after a state event: the new state, and the times and attempts it implies. */
+export function applyState(t: TaskRun, e: StateEvent): TaskRun {
+  if (e.timestamp < t.state.timestamp) return t; // an event older than what the page has
+  const starts = e.type === "RUNNING" && t.state.type !== "RUNNING";
+  return {
+    ...t,
+    state: { type: e.type, name: e.name, timestamp: e.timestamp, message: e.message ?? null },
+    runCount: starts ? t.runCount + 1 : t.runCount,
+    startTime: starts && t.startTime === null ? e.timestamp : t.startTime,
+    endTime: TERMINAL.has(e.type) ? e.timestamp : starts ? null : t.endTime,
+  };
+}
+
+export function useRunData(id: string) {
+  const path = `/flow-runs/${encodeURIComponent(id)}`;
+  const [runReload, reloadRun] = useCoalescedReload(500);
+  const [auxReload, reloadAux] = useCoalescedReload(2000);
+  const run = useData<FlowRun>(path, runReload);
+  const history = useData<StateRecord[]>(`${path}/states`, runReload);
+  const children = useData<{ items: FlowRun[] }>(`/flow-runs?parent=${encodeURIComponent(id)}&limit=100`, `${runReload}:${auxReload}`);
+  const artifacts = useData<{ items: { id: string; key: string | null; type: string; data: unknown; description: string | null }[] }>(`/artifacts?flowRunId=${encodeURIComponent(id)}`, `${runReload}:${auxReload}`);
+
+  // The task list: `structure` changes only on a full fetch (the graph is laid out again),
+  // `items` also on applied state events.
+  const [tasks, setTasks] = useState<{ structure: TaskList; items: TaskRun[]; error: string | null } | null>(null);
+  const [big, setBig] = useState(false);
+  const [taskReload, reloadTasks] = useCoalescedReload(big ? 2000 : 500);
+  const index = useRef(new Map<string, number>());
+  const sinceFetch = useRef<StateEvent[] | null>(null);
+  const pending = useRef<StateEvent[]>([]);
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    sinceFetch.current = [];
+    get<TaskList>(`${path}/task-runs`).then(
+      (list) => {
+        if (!live) return;
+        index.current = new Map(list.items.map((t, i) => [t.id, i]));
+        // Events that arrived while the list was on its way may be newer than it.
+        const late = sinceFetch.current ?? [];
+        sinceFetch.current = null;
+        const items = late.length ? patch(list.items, late) : list.items;
+        setBig(list.items.length > 2000);
+        setTasks({ structure: list, items, error: null });
+      },
+      (e: Error) => live && setTasks((t) => ({ structure: t?.structure ?? { items: [], dependencies: [] }, items: t?.items ?? [], error: e.message })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path, taskReload]);
+  useEffect(() => () => void (flushTimer.current && clearTimeout(flushTimer.current)), []);
+
+  const patch = (items: TaskRun[], events: StateEvent[]): TaskRun[] => {
+    const next = items.slice();
+    for (const e of events) {
+      const i = index.current.get(e.taskRunId!);
+      if (i !== undefined && next[i]) next[i] = applyState(next[i]!, e);
+    }
+    return next;
+  };
+
+  const flush = () => {
+    flushTimer.current = null;
+    const events = pending.current;
+    pending.current = [];
+    if (events.some((e) => !index.current.has(e.taskRunId!))) reloadTasks();
+    setTasks((t) => (t ? { ...t, items: patch(t.items, events) } : t));
+  };
+
+  useLiveEvents(id, (event) => {
+    if (event.kind !== "state") return;
+    if (event.taskRunId === null) {
+      reloadRun();
+      // Finished: fetch the task list once more for exact times and attempts.
+      if (TERMINAL.has(event.type)) reloadTasks();
+      return;
+    }
+    reloadAux();
+    sinceFetch.current?.push(event);
+    pending.current.push(event);
+    if (!flushTimer.current) flushTimer.current = setTimeout(flush, 500);
+  });
+
+  return { run, history, children, artifacts, tasks, reloadRun };
+}
