@@ -13,8 +13,9 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import type { Store } from "../store/types.ts";
 import { errorHandler, sendError } from "./errors.ts";
-import { EventHub } from "./events.ts";
+import { announceResourceChanges, EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
+import { statsRoutes } from "./routes/stats.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
 import { runDataRoutes } from "./routes/runs-data.ts";
 import { BatchChecker, batchRoutes } from "./routes/batch.ts";
@@ -138,6 +139,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   batchRoutes(app, store, checker);
   orchestrationRoutes(app, store, orchestration);
   eventRoutes(app, hub);
+  statsRoutes(app, store, orchestration);
+  announceResourceChanges(app, hub);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

@@ -3,14 +3,28 @@
  * to subscribers (the SSE stream). Tailing the store rather than hooking the API means runs
  * written directly to the database (local mode, other servers on one PostgreSQL) appear too.
  */
+import type { FastifyInstance } from "fastify";
 import type { BatonEvent } from "../core/events.ts";
 import type { Store, TailPosition } from "../store/types.ts";
 
 export type { BatonEvent };
 
+/**
+ * A deployment (or its schedules), work pool, queue, worker or concurrency limit changed through
+ * the API. These tables have no append-only log to tail, so the server announces its own writes
+ * (see `announceResourceChanges`); writers that bypass it (a worker heartbeating straight into
+ * the database) are only seen by the dashboard's slow fallback poll.
+ */
+export interface ResourceEvent {
+  kind: "resource";
+  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits";
+  /** The deployment, pool, worker or limit named in the request's path, when there is one. */
+  name: string | null;
+}
+
 export interface Subscriber {
   flowRunId: string | null;
-  send(event: BatonEvent): void;
+  send(event: BatonEvent | ResourceEvent): void;
 }
 
 export class EventHub {
@@ -70,4 +84,35 @@ export class EventHub {
   private publish(event: BatonEvent): void {
     for (const s of this.subscribers) if (!s.flowRunId || s.flowRunId === event.flowRunId) s.send(event);
   }
+
+  /** Delivers a resource change at once, to the subscribers of all events. */
+  publishResource(event: ResourceEvent): void {
+    for (const s of this.subscribers) if (!s.flowRunId) s.send(event);
+  }
+}
+
+/** Mutating API paths and the resource they change; the first match wins. */
+const RESOURCE_PATHS: [RegExp, ResourceEvent["resource"] | null][] = [
+  [/^\/api\/deployments\/[^/]+\/runs$/, null], // creates a flow run: its state events say so
+  [/^\/api\/deployments(?:\/([^/]+))?/, "deployments"],
+  [/^\/api\/work-pools\/[^/]+\/(?:claim|next-due)$/, null], // claims move flow runs, not pools
+  [/^\/api\/work-pools\/[^/]+\/workers$/, "workers"],
+  [/^\/api\/workers\/([^/]+)/, "workers"],
+  [/^\/api\/work-pools(?:\/([^/]+))?/, "work-pools"],
+  [/^\/api\/concurrency-(?:limits\/acquire|leases\/[^/]+)$/, "concurrency-limits"],
+  [/^\/api\/concurrency-limits(?:\/([^/]+))?/, "concurrency-limits"],
+];
+
+/** Publishes a `resource` event after every successful POST, PUT, PATCH or DELETE on those paths. */
+export function announceResourceChanges(app: FastifyInstance, hub: EventHub): void {
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS" || reply.statusCode >= 400) return;
+    const path = request.url.split("?")[0]!;
+    for (const [pattern, resource] of RESOURCE_PATHS) {
+      const match = pattern.exec(path);
+      if (!match) continue;
+      if (resource) hub.publishResource({ kind: "resource", resource, name: match[1] ? decodeURIComponent(match[1]) : null });
+      return;
+    }
+  });
 }

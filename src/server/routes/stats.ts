@@ -1,0 +1,231 @@
+/**
+ * What the dashboard's overview shows, computed by the database over every run of the window
+ * (not from a page of runs in the browser): runs per hour and state type, success rate and
+ * duration percentiles per flow, late and crashed runs, recent failures; and workers with
+ * their status decided on the server's clock.
+ *
+ * The SQL is the same on SQLite and PostgreSQL. Percentiles are nearest-rank: the p-th
+ * percentile of n sorted durations is the one at rank ceil(p·n/100), found with
+ * row_number() over the flow's durations as the smallest duration whose rank r has
+ * 100·r >= p·n (integer arithmetic: no ceil(), which SQLite lacks without its math extension).
+ * Bucket numbers are cast to integers: SQLite binds JavaScript numbers as reals, and its
+ * division would otherwise leave fractions.
+ */
+import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import type { ErrorInfo } from "../../core/errors.ts";
+import { KyselyStore } from "../../store/kysely-store.ts";
+import type { OrchestrationStore, Store, WorkerRecord } from "../../store/types.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponses } from "../schemas.ts";
+
+const HOUR = 3600_000;
+/** A worker's heartbeat interval when it does not say (the worker's default). */
+export const DEFAULT_WORKER_HEARTBEAT_MS = 10_000;
+/** A worker that missed this many heartbeats is offline (the rule flow runs are crashed by). */
+const MISSED_BEATS = 3;
+const LIST_LIMIT = 20;
+
+export type WorkerStatus = "online" | "offline";
+
+/** Online while its last heartbeat is younger than three of its intervals, by `now` (the server's clock). */
+export function workerStatus(worker: WorkerRecord & { heartbeatMs?: number | null }, now: number): { status: WorkerStatus; ageMs: number; heartbeatMs: number } {
+  const heartbeatMs = worker.heartbeatMs ?? DEFAULT_WORKER_HEARTBEAT_MS;
+  const ageMs = Math.max(0, now - worker.heartbeatAt);
+  return { status: ageMs <= MISSED_BEATS * heartbeatMs ? "online" : "offline", ageMs, heartbeatMs };
+}
+
+const ms = { type: "number" } as const;
+const nullableMs = { anyOf: [ms, { type: "null" }] } as const;
+const str = { type: "string" } as const;
+const runRef = {
+  type: "object",
+  properties: { id: str, name: str, flowName: str, stateName: str, at: nullableMs, message: { anyOf: [str, { type: "null" }] } },
+  required: ["id", "name", "flowName", "stateName", "at", "message"],
+} as const;
+const workerSchema = {
+  type: "object",
+  properties: {
+    id: str,
+    name: str,
+    poolName: str,
+    runLimit: { anyOf: [{ type: "integer" }, { type: "null" }] },
+    heartbeatAt: ms,
+    heartbeatMs: ms,
+    ageMs: ms,
+    status: { type: "string", enum: ["online", "offline"] },
+  },
+  required: ["id", "name", "poolName", "heartbeatAt", "heartbeatMs", "ageMs", "status"],
+} as const;
+
+const statsResponse = {
+  type: "object",
+  properties: {
+    now: ms,
+    since: ms,
+    bucketMs: ms,
+    runsByBucket: {
+      type: "array",
+      description: "non-empty buckets only; bucket = index of the hour since `since`",
+      items: { type: "object", properties: { bucket: { type: "integer" }, stateType: str, count: { type: "integer" } }, required: ["bucket", "stateType", "count"] },
+    },
+    totals: {
+      type: "object",
+      properties: { runs: { type: "integer" }, failed: { type: "integer" }, crashed: { type: "integer" }, late: { type: "integer" }, running: { type: "integer" } },
+      required: ["runs", "failed", "crashed", "late", "running"],
+    },
+    flows: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          flowName: str,
+          runs: { type: "integer" },
+          finished: { type: "integer", description: "Completed, Failed or Crashed" },
+          completed: { type: "integer" },
+          successRate: { anyOf: [{ type: "number" }, { type: "null" }], description: "completed / finished, null when none finished" },
+          p50Ms: nullableMs,
+          p95Ms: nullableMs,
+        },
+        required: ["flowName", "runs", "finished", "completed", "successRate", "p50Ms", "p95Ms"],
+      },
+    },
+    late: { type: "array", items: runRef, description: `at most ${LIST_LIMIT}, longest late first (at = when it was due)` },
+    crashed: { type: "array", items: runRef, description: `at most ${LIST_LIMIT}, newest first` },
+    failures: { type: "array", items: runRef, description: "the 8 newest failed runs with their error" },
+    workers: { type: "array", items: workerSchema },
+  },
+  required: ["now", "since", "bucketMs", "runsByBucket", "totals", "flows", "late", "crashed", "failures", "workers"],
+} as const;
+
+interface RunRow {
+  id: string;
+  name: string;
+  flow_name: string;
+  state_name: string;
+  at: number | string | null;
+  state_message: string | null;
+  error: string | null;
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function runRef_(row: RunRow) {
+  let message = row.state_message;
+  if (row.error) {
+    try {
+      message = (JSON.parse(row.error) as ErrorInfo).message || message;
+    } catch {
+      // a stored error that is not JSON: keep the state's message
+    }
+  }
+  return { id: row.id, name: row.name, flowName: row.flow_name, stateName: row.state_name, at: numOrNull(row.at), message };
+}
+
+export function statsRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
+  const withWorkers = async (now: number) => (await orchestration.listWorkers()).map((w) => ({ ...w, ...workerStatus(w, now) }));
+
+  app.get<{ Querystring: { hours?: number } }>(
+    "/api/stats",
+    {
+      schema: {
+        tags: ["stats"],
+        summary: "Overview of a window of hours: runs per hour and state type, per-flow success rate and duration p50/p95, late, crashed and failed runs, workers",
+        querystring: { type: "object", properties: { hours: { type: "integer", minimum: 1, maximum: 168, default: 24 } }, additionalProperties: false },
+        response: { 200: statsResponse, ...errorResponses(400, 501) },
+      },
+    },
+    async (request) => {
+      if (!(store instanceof KyselyStore)) throw new ApiError(501, "NOT_IMPLEMENTED", "statistics need the server's own database");
+      const db = store.db;
+      const now = Date.now();
+      const hours = request.query.hours ?? 24;
+      // Whole hours, the current one last: bucket i covers [since + i h, since + (i+1) h).
+      const since = Math.floor(now / HOUR) * HOUR - (hours - 1) * HOUR;
+      const runs = sql`flow_runs fr join flows f on f.id = fr.flow_id`;
+      const runColumns = sql`fr.id, fr.name, f.name as flow_name, fr.state_name, fr.state_message, fr.error`;
+
+      const [buckets, flows, durations, late, lateCount, crashed, failures, workers] = await Promise.all([
+        sql<{ bucket: number | string; state_type: string; n: number | string }>`
+          select cast((fr.created_at - ${since}) / ${sql.lit(HOUR)} as bigint) as bucket, fr.state_type, count(*) as n
+          from flow_runs fr where fr.created_at >= ${since}
+          group by bucket, fr.state_type`.execute(db),
+        sql<{ flow_name: string; runs: number | string; completed: number | string; finished: number | string }>`
+          select f.name as flow_name, count(*) as runs,
+            sum(case when fr.state_type = 'COMPLETED' then 1 else 0 end) as completed,
+            sum(case when fr.state_type in ('COMPLETED', 'FAILED', 'CRASHED') then 1 else 0 end) as finished
+          from ${runs} where fr.created_at >= ${since}
+          group by f.name order by runs desc, f.name limit 100`.execute(db),
+        sql<{ flow_name: string; p50: number | string | null; p95: number | string | null }>`
+          select flow_name,
+            min(case when rn * 100 >= 50 * n then ms end) as p50,
+            min(case when rn * 100 >= 95 * n then ms end) as p95
+          from (
+            select f.name as flow_name, fr.end_time - fr.start_time as ms,
+              row_number() over (partition by f.name order by fr.end_time - fr.start_time) as rn,
+              count(*) over (partition by f.name) as n
+            from ${runs}
+            where fr.created_at >= ${since} and fr.start_time is not null and fr.end_time is not null
+          ) d
+          group by flow_name`.execute(db),
+        sql<RunRow>`
+          select ${runColumns}, coalesce(fr.expected_start_time, fr.scheduled_at) as at
+          from ${runs} where fr.state_name = 'Late'
+          order by at, fr.id limit ${sql.lit(LIST_LIMIT)}`.execute(db),
+        sql<{ n: number | string }>`select count(*) as n from flow_runs where state_name = 'Late'`.execute(db),
+        sql<RunRow>`
+          select ${runColumns}, fr.state_timestamp as at
+          from ${runs} where fr.state_type = 'CRASHED' and fr.created_at >= ${since}
+          order by fr.state_timestamp desc, fr.id limit ${sql.lit(LIST_LIMIT)}`.execute(db),
+        sql<RunRow>`
+          select ${runColumns}, fr.state_timestamp as at
+          from ${runs} where fr.state_type = 'FAILED' and fr.created_at >= ${since}
+          order by fr.state_timestamp desc, fr.id limit 8`.execute(db),
+        withWorkers(now),
+      ]);
+
+      const runsByBucket = buckets.rows.map((r) => ({ bucket: num(r.bucket), stateType: r.state_type, count: num(r.n) }));
+      const byType = (type: string) => runsByBucket.filter((b) => b.stateType === type).reduce((a, b) => a + b.count, 0);
+      const percentiles = new Map(durations.rows.map((d) => [d.flow_name, d]));
+      return {
+        now,
+        since,
+        bucketMs: HOUR,
+        runsByBucket,
+        totals: {
+          runs: runsByBucket.reduce((a, b) => a + b.count, 0),
+          failed: byType("FAILED"),
+          crashed: byType("CRASHED"),
+          running: byType("RUNNING"),
+          late: num(lateCount.rows[0]?.n),
+        },
+        flows: flows.rows.map((f) => {
+          const finished = num(f.finished);
+          const completed = num(f.completed);
+          const d = percentiles.get(f.flow_name);
+          return { flowName: f.flow_name, runs: num(f.runs), finished, completed, successRate: finished ? completed / finished : null, p50Ms: numOrNull(d?.p50), p95Ms: numOrNull(d?.p95) };
+        }),
+        late: late.rows.map(runRef_),
+        crashed: crashed.rows.map(runRef_),
+        failures: failures.rows.map(runRef_),
+        workers,
+      };
+    },
+  );
+
+  app.get(
+    "/api/workers",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "Workers with their status (online while their last heartbeat is younger than three heartbeat intervals, by the server's clock)",
+        response: { 200: { type: "object", properties: { now: ms, items: { type: "array", items: workerSchema } }, required: ["now", "items"] } },
+      },
+    },
+    async () => {
+      const now = Date.now();
+      return { now, items: await withWorkers(now) };
+    },
+  );
+}
