@@ -3,63 +3,30 @@
  * server: a run with a retried and a failed task shows its graph, states, timeline and logs; a
  * running flow updates live; filters live in the URL. Screenshots go to docs/screenshots/.
  */
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, ROOT, startProcess, until, BIN, type Proc } from "../support/processes.ts";
+import { cli, startProcess, until, BIN } from "../support/processes.ts";
+import { FLOWS, SHOTS, startHarness, UI_FLOWS, type Harness } from "./ui-harness.ts";
 
-const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
-const UI_FLOWS = path.join(ROOT, "test/e2e/fixtures/ui-flows.ts");
-const SHOTS = path.join(ROOT, "docs/screenshots");
-
-describe("dashboard in Chromium", () => {
-  let server: Proc;
+describe("dashboard in Chromium: runs", () => {
+  let h: Harness;
+  let page: Page;
   let url: string;
   let env: Record<string, string>;
-  let dir: string;
-  let browser: Browser;
-  let page: Page;
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, "dist/ui/index.html"))) throw new Error("the dashboard is not built: run npm run build:ui (npm ci does it)");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-ui-"));
-    server = startProcess([BIN, "server", "start", "--port", "0"], { BATON_HOME: dir, BATON_SERVER_LOG_LEVEL: "warn" });
-    url = await until(() => /listening on (http:\/\/\S+) /.exec(server.stdout())?.[1], "the server");
-    env = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn" };
-    browser = await chromium.launch({
-      executablePath: process.env.BATON_CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    h = await startHarness();
+    ({ page, url, env } = h);
   });
-
-  /** An attribute of every element a locator matches (browser code stays typed for Node's lib). */
-  const attrs = (selector: string, name: string): Promise<(string | null)[]> =>
-    page.locator(selector).evaluateAll((els: { getAttribute(n: string): string | null }[], n: string) => els.map((e) => e.getAttribute(n)), name);
-  const search = async (): Promise<URLSearchParams> => new URLSearchParams((await page.evaluate("location.search")) as string);
-
-  /** JSON from the server's API (POST when a body is given). */
-  const api = async <T = unknown>(p: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${url}/api${p}`, body === undefined ? undefined : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${p}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
-  };
-  /** Runs a flow of ui-flows.ts to completion; returns its flow run id. */
-  const runUiFlow = async (flowName: string, args: string[] = []): Promise<string> => {
-    const done = await cli(["run", UI_FLOWS, "--flow", flowName, ...args], env);
-    expect(done.code, done.stderr).toBe(0);
-    return (await api<{ items: { id: string }[] }>(`/flow-runs?flow=${flowName}&limit=1`)).items[0]!.id;
-  };
-
   afterAll(async () => {
-    await browser?.close();
-    server?.child.kill("SIGTERM");
-    await server?.exit;
-    fs.rmSync(dir, { recursive: true, force: true });
+    await h?.close();
   });
+
+  const api = <T = unknown>(p: string, body?: unknown) => h.api<T>(p, body);
+  const runUiFlow = (flowName: string, args: string[] = []) => h.runFlow(flowName, args);
+  const attrs = (selector: string, name: string) => h.attrs(selector, name);
+  const search = () => h.search();
 
   it("shows a run's graph, task states, timeline and logs", async () => {
     const run = await cli(["run", FLOWS, "--flow", "mixed", "--param", "label=ui"], env);
@@ -133,6 +100,36 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("[data-testid=upstream]").textContent()).toContain("extract-0");
   });
 
+  it("moves through the task table with j/k/Enter, copies the run id, explains a cache hit", async () => {
+    const id = await runUiFlow("pipeline");
+    await page.goto(`${url}/runs/${id}`);
+    await page.locator('.task-row[data-task="reduce-0"]').waitFor();
+    await page.locator("[data-testid=run-state]").click(); // focus leaves any field or button
+    await page.keyboard.press("j");
+    await page.keyboard.press("j");
+    expect(await attrs('.task-row[data-selected="true"]', "data-task")).toEqual(["score-0"]);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/task-runs\//);
+    expect(await page.locator("h1").textContent()).toContain("score-0");
+    await page.goBack();
+    // Copy id: the clipboard holds the run id, and the button says so.
+    await page.locator("button", { hasText: "Copy id" }).click();
+    await page.locator("button", { hasText: "Copied ✓" }).waitFor();
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(id);
+    // Without the Clipboard API the value is still copied, or offered in a selected field.
+    await page.evaluate("Object.defineProperty(navigator, 'clipboard', { value: undefined })");
+    await page.locator("button", { hasText: "Copy id" }).click();
+    await until(async () => (await page.locator("button", { hasText: "Copied ✓" }).count()) === 1 || (await page.locator("[data-testid=copy-fallback] input").inputValue().catch(() => "")) === id, "a copy or a fallback");
+
+    const cachedRun = await runUiFlow("cachedTwice");
+    const tasks = await api<{ items: { id: string; taskKey: string }[] }>(`/flow-runs/${cachedRun}/task-runs`);
+    await page.goto(`${url}/task-runs/${tasks.items.find((t) => t.taskKey === "lookup-1")!.id}`);
+    await page.locator("[data-testid=served-from-cache]").waitFor();
+    expect(await page.locator("[data-testid=task-state]").textContent()).toBe("Cached");
+    expect(await page.locator("[data-testid=cache]").textContent()).toBe("hit");
+    expect(await page.locator("[data-testid=attempts]").count()).toBe(0);
+  });
+
   it("opening a sub-flow run shows the child's own parameters and result, never the parent's", async () => {
     const parent = await runUiFlow("uiParent", ["--param", "label=outer"]);
     await page.goto(`${url}/runs/${parent}`);
@@ -185,8 +182,14 @@ describe("dashboard in Chromium", () => {
 
   it("pages logs past the first 5,000 lines", async () => {
     const run = await api<{ id: string }>("/flow-runs", { flowName: "noisy" });
+    // Follow the run's stream until the server's event hub has passed every line, so the page
+    // (opened after) finds them in the database only: the first page, then "load more".
+    const stream = await fetch(`${url}/api/events/stream?flowRunId=${run.id}`);
+    const reader = stream.body!.getReader();
     const t0 = Date.now();
     await api("/logs", { logs: Array.from({ length: 5050 }, (_, i) => ({ flowRunId: run.id, level: 20, message: `line ${i}`, timestamp: t0 + i })) });
+    for (let text = ""; !text.includes("line 5049"); ) text = text.slice(-100) + new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
     await page.goto(`${url}/runs/${run.id}`);
     await until(async () => (await page.locator("[data-testid=log-count]").textContent()) === "5,000 lines loaded, more to load", "the first page");
     await page.locator("[data-testid=load-more-logs]").click();
@@ -196,86 +199,31 @@ describe("dashboard in Chromium", () => {
     await until(async () => (await page.locator("[data-testid=logs] .log-line").last().textContent())?.endsWith("line 5049"), "the last line");
   });
 
-  it("runs a deployment from its generated form: a bad parameter is refused, a good one runs", async () => {
-    expect((await cli(["work-pool", "create", "ui-pool"], env)).code).toBe(0);
-    const created = await fetch(`${url}/api/deployments`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        name: "ui-slow",
-        flowName: "slow",
-        entrypoint: `${FLOWS}:slow`,
-        workPool: "ui-pool",
-        parameters: { count: 2, ms: 10 },
-        parameterSchema: { type: "object", properties: { count: { type: "integer", minimum: 1 }, ms: { type: "integer" } }, required: ["count", "ms"] },
-        schedules: [{ spec: { kind: "cron", cron: "0 3 * * *", timezone: "Europe/Berlin" } }],
-      }),
-    });
-    expect(created.status).toBe(200);
-    const worker = startProcess([BIN, "worker", "start", "--pool", "ui-pool", "--poll-ms", "200"], env);
-    try {
-      await page.goto(`${url}/deployments`);
-      const card = page.locator('[data-deployment="ui-slow"]');
-      await card.waitFor();
-      expect(await card.textContent()).toMatch(/cron 0 3 \* \* \* \(Europe\/Berlin\)/);
-      await card.locator("button", { hasText: "Run…" }).click();
-      const form = page.locator("[data-testid=run-form]");
-      await form.locator('input[name="count"]').fill("0");
-      await form.locator("button[type=submit]").click();
-      expect(await page.locator("[data-testid=form-error]").textContent()).toBe("parameters.count must be >= 1");
-      const before = await (await fetch(`${url}/api/flow-runs?flow=slow`)).json();
-      expect((before as { items: unknown[] }).items).toHaveLength(0);
-      await page.screenshot({ path: path.join(SHOTS, "deployments.png") });
-      await form.locator('input[name="count"]').fill("3");
-      await form.locator("button[type=submit]").click();
-      await page.waitForURL(/\/runs\//);
-      await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
-      expect(await page.locator(".task-row[data-task]").count()).toBe(3);
-      // The runs list filters by deployment.
-      await page.goto(`${url}/?deployment=${((await created.json()) as { id: string }).id}`);
-      await page.locator("tr[data-run]").first().waitFor();
-      expect(new Set(await page.locator("tr[data-run] td:nth-child(3)").allTextContents())).toEqual(new Set(["slow"]));
-      await page.goto(`${url}/work-pools`);
-      await page.locator('[data-pool="ui-pool"] tr[data-worker] .state', { hasText: "Online" }).waitFor();
-    } finally {
-      worker.child.kill("SIGTERM");
-      await worker.exit;
-    }
-  });
-
-  it("keeps filters in the URL (deep links) and follows a running flow live", async () => {
-    await cli(["run", FLOWS, "--flow", "resumable"], { ...env, E2E_LOG: path.join(dir, "r.log"), E2E_FAIL: path.join(dir, "r.log") });
-    await page.goto(`${url}/?state=Failed`);
-    await page.locator("tr[data-run]").first().waitFor();
-    const states = await page.locator("tr[data-run] .state").allTextContents();
-    expect(states.length).toBeGreaterThan(0);
-    expect(new Set(states)).toEqual(new Set(["Failed"]));
-    expect(await page.locator("select[aria-label='state filter']").inputValue()).toBe("Failed");
-
-    // The dashboard counts it; bulk retry schedules it again.
-    await page.goto(`${url}/dashboard`);
-    await page.locator('[data-testid=flows] tr[data-flow="resumable"]').waitFor();
-    expect(Number(await page.locator("[data-testid=tile-failed] b").textContent())).toBeGreaterThanOrEqual(1);
-    expect(await page.locator("[data-testid=chart] rect").count()).toBeGreaterThan(0);
-    await page.screenshot({ path: path.join(SHOTS, "dashboard.png") });
-    await page.goto(`${url}/?state=Failed`);
-    await page.locator("tr[data-run] input[type=checkbox]").first().check();
-    await page.locator("[data-testid=bulk] button", { hasText: "Retry selected" }).click();
-    expect(await page.locator("[data-testid=bulk-notice]").textContent()).toMatch(/Retried 1 run/);
-
+  it("follows a running flow live, refetching the task list only for new task runs; the theme toggle switches to dark", async () => {
     const slow = startProcess([BIN, "run", FLOWS, "--flow", "slow", "--params-json", '{"count": 8, "ms": 250}'], env);
-    const id = await until(async () => {
-      const response = await fetch(`${url}/api/flow-runs?flow=slow&state=Running`);
-      return ((await response.json()) as { items: { id: string }[] }).items[0]?.id;
-    }, "the slow run");
-    await page.goto(`${url}/runs/${id}`);
-    expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Running");
-    // No reload: the page follows the server's event stream.
-    await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
-    expect(await page.locator(".task-row[data-task]").count()).toBe(8);
-    expect(await slow.exit).toBe(0);
+    const id = await until(async () => (await api<{ items: { id: string }[] }>("/flow-runs?flow=slow&state=Running")).items[0]?.id, "the slow run");
+    const taskListFetches: number[] = [];
+    const count = (request: { url(): string }) => request.url().endsWith(`/api/flow-runs/${id}/task-runs`) && taskListFetches.push(Date.now());
+    page.on("request", count);
+    try {
+      await page.goto(`${url}/runs/${id}`);
+      expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Running");
+      // No reload: the page follows the server's event stream.
+      await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
+      await until(async () => (await page.locator(".task-row[data-task] .state").allTextContents()).filter((s) => s === "Completed").length === 8, "eight completed task rows");
+      expect(await slow.exit).toBe(0);
+    } finally {
+      page.off("request", count);
+    }
+    // 8 task runs × (Pending, Running, Completed) = 24 task events; the list is fetched for
+    // the first render, for new task runs (coalesced, at most every 500 ms) and once at the end.
+    expect(taskListFetches.length).toBeGreaterThanOrEqual(2);
+    expect(taskListFetches.length).toBeLessThanOrEqual(11);
+    for (let i = 2; i < taskListFetches.length; i++) expect(taskListFetches[i]! - taskListFetches[i - 1]!).toBeGreaterThanOrEqual(400);
     await page.locator("[data-testid=theme-toggle]").click();
     expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
     await page.screenshot({ path: path.join(SHOTS, "flow-run-dark.png"), fullPage: true });
+    await page.locator("[data-testid=theme-toggle]").click();
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("light");
   });
 });

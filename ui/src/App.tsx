@@ -54,7 +54,7 @@ export function App() {
         ) : page === "/work-pools" ? (
           <OperationsPage key={key} />
         ) : page === "/dashboard" ? (
-          <DashboardPage key={key} />
+          <DashboardPage key={key} url={url} />
         ) : (
           <RunsPage key={key} url={url} />
         )}

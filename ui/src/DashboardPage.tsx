@@ -1,124 +1,162 @@
 /**
- * Dashboard: runs by state over the last 24 hours, success rate and duration percentiles per
- * flow, late and crashed runs, active workers and recent failures — computed from the newest
- * 500 runs, refreshed by the event stream.
+ * Dashboard: runs per hour by state, success rate and duration percentiles per flow, late and
+ * crashed runs, workers and recent failures — all computed by the server over the whole window
+ * (GET /api/stats), refreshed when flow runs change state or workers change.
  */
-import { useMemo, useRef, useState } from "react";
-import { useData, type FlowRun } from "./api.ts";
-import { useLiveEvents } from "./live.ts";
+import { useCoalescedReload, useData } from "./api.ts";
+import { RunsChart } from "./Chart.tsx";
 import { duration, time } from "./format.ts";
-import { navigate } from "./router.ts";
+import { useLiveEvents, useResourceReload } from "./live.ts";
+import { Link, navigate } from "./router.ts";
 
-const BUCKETS = 24;
-const COLOURS: Record<string, string> = { COMPLETED: "var(--completed)", FAILED: "var(--failed)", CRASHED: "var(--crashed)", RUNNING: "var(--running)", CANCELLED: "var(--cancelled)" };
-
-function percentile(values: number[], p: number): number | null {
-  if (!values.length) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+interface RunRef {
+  id: string;
+  name: string;
+  flowName: string;
+  stateName: string;
+  at: number | null;
+  message: string | null;
 }
 
-export function DashboardPage() {
-  const [reload, setReload] = useState(0);
-  const pending = useRef(false);
-  useLiveEvents(null, (event) => {
-    if (event.kind !== "state" || event.taskRunId !== null || pending.current) return;
-    pending.current = true;
-    setTimeout(() => {
-      pending.current = false;
-      setReload((n) => n + 1);
-    }, 1000);
-  });
-  const since = useMemo(() => Date.now() - BUCKETS * 3600_000, [reload]);
-  const runs = useData<{ items: FlowRun[] }>(`/flow-runs?limit=500&since=${since}`, reload);
-  const pools = useData<{ items: { name: string; workers: { heartbeatAt: number }[] }[] }>("/work-pools", reload);
-  const items = runs.data?.items ?? [];
-  const buckets = Array.from({ length: BUCKETS }, () => new Map<string, number>());
-  for (const r of items) {
-    const b = Math.min(BUCKETS - 1, Math.floor((r.createdAt - since) / 3600_000));
-    if (b >= 0) buckets[b]!.set(r.state.type, (buckets[b]!.get(r.state.type) ?? 0) + 1);
-  }
-  const peak = Math.max(1, ...buckets.map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
-  const perFlow = new Map<string, FlowRun[]>();
-  for (const r of items) perFlow.set(r.flowName, [...(perFlow.get(r.flowName) ?? []), r]);
-  const late = items.filter((r) => r.state.name === "Late");
-  const crashed = items.filter((r) => r.state.type === "CRASHED");
-  const failures = items.filter((r) => r.state.type === "FAILED").slice(0, 8);
-  const workers = (pools.data?.items ?? []).flatMap((p) => p.workers).filter((w) => Date.now() - w.heartbeatAt < 60_000).length;
+export interface Stats {
+  now: number;
+  since: number;
+  bucketMs: number;
+  runsByBucket: { bucket: number; stateType: string; count: number }[];
+  totals: { runs: number; failed: number; crashed: number; late: number; running: number };
+  flows: { flowName: string; runs: number; finished: number; completed: number; successRate: number | null; p50Ms: number | null; p95Ms: number | null }[];
+  late: RunRef[];
+  crashed: RunRef[];
+  failures: RunRef[];
+  workers: { id: string; name: string; poolName: string; heartbeatAt: number; status: "online" | "offline" }[];
+}
 
+const WINDOWS = [
+  ["24", "24 hours"],
+  ["72", "3 days"],
+  ["168", "7 days"],
+] as const;
+
+function RunList({ runs, testId, empty, when }: { runs: RunRef[]; testId: string; empty: string; when: (r: RunRef) => string }) {
+  if (runs.length === 0) return <p className="muted">{empty}</p>;
+  return (
+    <ul className="history" data-testid={testId}>
+      {runs.map((r) => (
+        <li key={r.id}>
+          <Link to={`/runs/${r.id}`}>{r.name}</Link>{" "}
+          <span className="muted">
+            {r.flowName} · {when(r)}
+            {r.message ? ` — ${r.message}` : ""}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function DashboardPage({ url }: { url: URL }) {
+  const hours = url.searchParams.get("hours") ?? "24";
+  const [runReload, trigger] = useCoalescedReload(1000);
+  useLiveEvents(null, (event) => {
+    if (event.kind === "state" && event.taskRunId === null) trigger();
+  });
+  const workerReload = useResourceReload(["workers", "work-pools"]);
+  const { data, error } = useData<Stats>(`/stats?hours=${hours}`, `${runReload}:${workerReload}`);
+  if (error) return <p className="error">{error}</p>;
+  if (!data) return <p>Loading…</p>;
+  const label = WINDOWS.find(([h]) => h === hours)?.[1] ?? `${hours} hours`;
+  const online = data.workers.filter((w) => w.status === "online");
+  const count = Math.round((data.now - data.since) / data.bucketMs) + 1;
+  const empty = data.totals.runs === 0 && data.late.length === 0;
   return (
     <section>
       <div className="toolbar">
         <h1>Dashboard</h1>
-        <span className="muted">last 24 hours · {items.length} runs</span>
+        <select value={hours} onChange={(e) => navigate(`/dashboard${e.target.value === "24" ? "" : `?hours=${e.target.value}`}`)} aria-label="window">
+          {WINDOWS.map(([h, text]) => (
+            <option key={h} value={h}>
+              last {text}
+            </option>
+          ))}
+        </select>
+        <span className="muted">{data.totals.runs.toLocaleString("en")} runs</span>
       </div>
+      {empty && (
+        <div className="empty" data-testid="dashboard-empty">
+          <p>No flow runs in the last {label}.</p>
+          <p>
+            Run a flow with <code>npx baton run examples/train.ts</code> (set <code>BATON_API_URL</code> to this server's <code>/api</code>, or use the same database), or create a deployment with a
+            schedule and start a worker: its runs appear here as they happen.
+          </p>
+        </div>
+      )}
       <div className="tiles">
-        <div className="tile" data-testid="tile-late">
-          <b>{late.length}</b> late
+        <Link className="tile" to="/?state=Late" data-testid="tile-late">
+          <b>{data.totals.late}</b> late
+        </Link>
+        <Link className="tile" to={`/?stateType=CRASHED&since=${data.since}`} data-testid="tile-crashed">
+          <b>{data.totals.crashed}</b> crashed
+        </Link>
+        <Link className="tile" to={`/?stateType=FAILED&since=${data.since}`} data-testid="tile-failed">
+          <b>{data.totals.failed}</b> failed
+        </Link>
+        <Link className="tile" to="/work-pools" data-testid="tile-workers">
+          <b>{online.length}</b> active workers{data.workers.length > online.length ? ` (${data.workers.length - online.length} offline)` : ""}
+        </Link>
+      </div>
+      {!empty && (
+        <>
+          <h2>Runs by state, per hour</h2>
+          <RunsChart buckets={data.runsByBucket} since={data.since} bucketMs={data.bucketMs} count={count} />
+          <h2>Flows</h2>
+          <table className="runs" data-testid="flows">
+            <thead>
+              <tr>
+                <th>Flow</th>
+                <th>Runs</th>
+                <th>Success rate</th>
+                <th>Duration p50</th>
+                <th>p95</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.flows.map((f) => (
+                <tr key={f.flowName} onClick={() => navigate(`/?flow=${encodeURIComponent(f.flowName)}`)} data-flow={f.flowName}>
+                  <td>{f.flowName}</td>
+                  <td>{f.runs.toLocaleString("en")}</td>
+                  <td title={`${f.completed} of ${f.finished} finished runs completed`}>{f.successRate === null ? "–" : `${Math.round(f.successRate * 100)}%`}</td>
+                  <td>{f.p50Ms === null ? "–" : duration(0, f.p50Ms)}</td>
+                  <td>{f.p95Ms === null ? "–" : duration(0, f.p95Ms)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <div className="columns">
+        <div>
+          <h2>Late runs ({data.totals.late})</h2>
+          <RunList runs={data.late} testId="late" empty="None: every scheduled run started on time." when={(r) => `due ${time(r.at)}`} />
         </div>
-        <div className="tile" data-testid="tile-crashed">
-          <b>{crashed.length}</b> crashed
-        </div>
-        <div className="tile" data-testid="tile-failed">
-          <b>{items.filter((r) => r.state.type === "FAILED").length}</b> failed
-        </div>
-        <div className="tile" data-testid="tile-workers">
-          <b>{workers}</b> active workers
+        <div>
+          <h2>Crashed runs ({data.totals.crashed})</h2>
+          <RunList runs={data.crashed} testId="crashed" empty={`None in the last ${label}.`} when={(r) => time(r.at)} />
         </div>
       </div>
-      <h2>Runs by state, per hour</h2>
-      <svg className="chart" viewBox={`0 0 ${BUCKETS * 20} 120`} preserveAspectRatio="none" data-testid="chart">
-        {buckets.map((m, i) => {
-          let y = 120;
-          return [...m.entries()].map(([type, n]) => {
-            const h = (n / peak) * 110;
-            y -= h;
-            return <rect key={`${i}-${type}`} x={i * 20 + 2} y={y} width={16} height={h} fill={COLOURS[type] ?? "var(--pending)"}><title>{`${n} ${type.toLowerCase()}`}</title></rect>;
-          });
-        })}
-      </svg>
-      <h2>Flows</h2>
-      <table className="runs" data-testid="flows">
-        <thead>
-          <tr>
-            <th>Flow</th>
-            <th>Runs</th>
-            <th>Success rate</th>
-            <th>Duration p50</th>
-            <th>p95</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...perFlow.entries()].map(([flow, list]) => {
-            const finished = list.filter((r) => ["COMPLETED", "FAILED", "CRASHED"].includes(r.state.type));
-            const ok = finished.filter((r) => r.state.type === "COMPLETED").length;
-            const durations = list.filter((r) => r.startTime && r.endTime).map((r) => r.endTime! - r.startTime!);
-            const p50 = percentile(durations, 50);
-            const p95 = percentile(durations, 95);
-            return (
-              <tr key={flow} onClick={() => navigate(`/?flow=${encodeURIComponent(flow)}`)} data-flow={flow}>
-                <td>{flow}</td>
-                <td>{list.length}</td>
-                <td>{finished.length ? `${Math.round((ok / finished.length) * 100)}%` : "–"}</td>
-                <td>{p50 === null ? "–" : duration(0, p50)}</td>
-                <td>{p95 === null ? "–" : duration(0, p95)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
       <h2>Recent failures</h2>
-      {failures.length === 0 ? (
-        <p className="muted">None in the last 24 hours.</p>
+      <RunList runs={data.failures} testId="failures" empty={`None in the last ${label}.`} when={(r) => time(r.at)} />
+      <h2>Workers</h2>
+      {data.workers.length === 0 ? (
+        <p className="muted">
+          No workers. Start one with <code>baton worker start --pool NAME</code> to run deployments.
+        </p>
       ) : (
-        <ul className="history" data-testid="failures">
-          {failures.map((r) => (
-            <li key={r.id}>
-              <a href={`/runs/${r.id}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${r.id}`))}>
-                {r.name}
-              </a>{" "}
+        <ul className="history" data-testid="workers">
+          {data.workers.map((w) => (
+            <li key={w.id}>
+              <span className={`state ${w.status === "online" ? "completed" : "crashed"}`}>{w.status === "online" ? "Online" : "Offline"}</span> {w.name}{" "}
               <span className="muted">
-                {r.flowName} · {time(r.endTime)} — {r.state.message ?? r.error?.message ?? ""}
+                {w.poolName} · last heartbeat {time(w.heartbeatAt)}
               </span>
             </li>
           ))}

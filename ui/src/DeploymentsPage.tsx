@@ -1,21 +1,16 @@
-/** Deployments: schedules, next runs, pause/resume, and a Run form generated from the parameter schema. */
-import { useState } from "react";
-import { useData } from "./api.ts";
-import { useLiveEvents } from "./live.ts";
+/**
+ * Deployments: schedules, next runs, pause/resume, and a Run form generated from the parameter
+ * JSON Schema. The open form and every value typed into it are in the URL
+ * (`?run=NAME&p.FIELD=TEXT`), so a prefilled run can be shared as a link. Keyboard: j / k
+ * select a deployment, Enter opens its Run form.
+ */
+import { useRef, useState } from "react";
+import { post, useData } from "./api.ts";
 import { time } from "./format.ts";
-import { navigate } from "./router.ts";
-
-interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  enum?: unknown[];
-  description?: string;
-}
+import { revealSelected, useListKeys } from "./keys.ts";
+import { useResourceReload } from "./live.ts";
+import { Link, navigate, replaceQuery } from "./router.ts";
+import { fieldKind, formParameters, toText, unwrapNullable, type JsonSchema } from "./schema-form.ts";
 
 interface Deployment {
   id: string;
@@ -30,129 +25,120 @@ interface Deployment {
   nextRuns: number[];
 }
 
-const typeOf = (schema: JsonSchema): string => (Array.isArray(schema.type) ? schema.type[0]! : (schema.type ?? "string"));
-
-/** Browser-side check of a form's values against the schema: the first problem, naming the field. */
-export function validate(schema: JsonSchema, values: Record<string, unknown>): string | null {
-  for (const name of schema.required ?? []) if (values[name] === undefined || values[name] === "") return `parameters.${name} is required`;
-  for (const [name, field] of Object.entries(schema.properties ?? {})) {
-    const value = values[name];
-    if (value === undefined) continue;
-    const type = typeOf(field);
-    if ((type === "integer" || type === "number") && typeof value !== "number") return `parameters.${name} must be a number`;
-    if (type === "integer" && !Number.isInteger(value)) return `parameters.${name} must be an integer`;
-    if (typeof value === "number" && field.minimum !== undefined && value < field.minimum) return `parameters.${name} must be >= ${field.minimum}`;
-    if (typeof value === "number" && field.exclusiveMinimum !== undefined && value <= field.exclusiveMinimum) return `parameters.${name} must be > ${field.exclusiveMinimum}`;
-    if (typeof value === "number" && field.maximum !== undefined && value > field.maximum) return `parameters.${name} must be <= ${field.maximum}`;
-    if (field.enum && !field.enum.includes(value)) return `parameters.${name} must be one of ${field.enum.join(", ")}`;
-  }
-  return null;
-}
-
-function RunForm({ deployment, onDone }: { deployment: Deployment; onDone: () => void }) {
+function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
   const schema = deployment.parameterSchema ?? { type: "object", properties: {} };
   const fields = Object.entries(schema.properties ?? {});
-  const [raw, setRaw] = useState<Record<string, string>>(() =>
-    Object.fromEntries(fields.map(([name, f]) => {
-      const initial = deployment.parameters[name] ?? f.default;
-      return [name, initial === undefined ? "" : typeof initial === "object" ? JSON.stringify(initial) : String(initial)];
-    })),
-  );
+  const defaultText = (name: string, field: JsonSchema) => toText(deployment.parameters[name] ?? field.default, field);
+  // The URL holds what differs from the defaults; everything else starts prefilled.
+  const [texts, setTexts] = useState<Record<string, string>>(() => Object.fromEntries(fields.map(([name, f]) => [name, url.searchParams.get(`p.${name}`) ?? defaultText(name, f)])));
   const [error, setError] = useState<string | null>(null);
-  const parse = (): Record<string, unknown> | string => {
-    const out: Record<string, unknown> = {};
-    for (const [name, field] of fields) {
-      const text = raw[name] ?? "";
-      if (text === "") continue;
-      const type = typeOf(field);
-      if (type === "integer" || type === "number") out[name] = Number(text);
-      else if (type === "boolean") out[name] = text === "true";
-      else if (type === "array" || type === "object") {
-        try {
-          out[name] = JSON.parse(text);
-        } catch {
-          return `parameters.${name} must be JSON`;
-        }
-      } else out[name] = text;
-    }
-    return out;
+  const [busy, setBusy] = useState(false);
+  const change = (name: string, field: JsonSchema, text: string) => {
+    setTexts((t) => ({ ...t, [name]: text }));
+    replaceQuery({ [`p.${name}`]: text === defaultText(name, field) ? null : text });
   };
   const submit = async () => {
-    const values = parse();
-    const problem = typeof values === "string" ? values : validate(schema, values);
-    if (problem) return setError(problem);
-    const response = await fetch(`/api/deployments/${encodeURIComponent(deployment.name)}/runs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ parameters: values }),
-    });
-    const body = (await response.json()) as { id?: string; error?: { message: string } };
-    if (!response.ok) return setError(body.error?.message ?? `HTTP ${response.status}`);
-    onDone();
-    navigate(`/runs/${body.id}`);
+    const parameters = formParameters(schema, texts, deployment.parameters);
+    if (typeof parameters === "string") return setError(parameters);
+    setBusy(true);
+    try {
+      const run = await post<{ id: string }>(`/deployments/${encodeURIComponent(deployment.name)}/runs`, { parameters });
+      navigate(`/runs/${run.id}`);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
   };
   return (
     <form
       className="run-form"
       data-testid="run-form"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
       }}
     >
       {fields.length === 0 && <p className="muted">This flow takes no parameters.</p>}
-      {fields.map(([name, field]) => {
-        const type = typeOf(field);
+      {fields.map(([name, raw]) => {
+        const { schema: field, nullable } = unwrapNullable(raw);
+        const kind = fieldKind(raw);
+        const fallback = deployment.parameters[name] ?? field.default;
+        const required = schema.required?.includes(name) && fallback === undefined;
+        const value = texts[name] ?? "";
+        const onChange = (text: string) => change(name, raw, text);
         return (
           <label key={name}>
             <span>
-              {name}
-              {schema.required?.includes(name) ? " *" : ""} <span className="muted">({type})</span>
+              {field.title ?? name}
+              {required ? " *" : ""} <span className="muted">({Array.isArray(field.type) ? field.type.join(" | ") : (field.type ?? kind)}{nullable ? ", or null" : ""})</span>
             </span>
-            {type === "boolean" ? (
-              <select value={raw[name] ?? ""} onChange={(e) => setRaw({ ...raw, [name]: e.target.value })} name={name}>
-                <option value="">–</option>
-                <option value="true">true</option>
-                <option value="false">false</option>
+            {kind === "boolean" || kind === "enum" ? (
+              <select value={value} onChange={(e) => onChange(e.target.value)} name={name}>
+                <option value="">{fallback === undefined ? "–" : `default (${toText(fallback, raw)})`}</option>
+                {(kind === "boolean" ? [true, false] : (field.enum ?? [])).map((o) => (
+                  <option key={toText(o, raw)} value={toText(o, raw)}>
+                    {toText(o, raw)}
+                  </option>
+                ))}
               </select>
+            ) : kind === "json" ? (
+              <textarea name={name} rows={3} value={value} onChange={(e) => onChange(e.target.value)} placeholder={fallback === undefined ? "JSON" : `default: ${JSON.stringify(fallback)}`} spellCheck={false} />
             ) : (
               <input
                 name={name}
-                type={type === "integer" || type === "number" ? "number" : "text"}
-                step={type === "integer" ? 1 : "any"}
-                value={raw[name] ?? ""}
-                onChange={(e) => setRaw({ ...raw, [name]: e.target.value })}
+                type={kind === "integer" || kind === "number" ? "number" : "text"}
+                step={kind === "integer" ? 1 : "any"}
+                value={value}
+                onChange={(e) => onChange(e.target.value)}
+                placeholder={fallback === undefined ? "" : `default: ${toText(fallback, raw)}`}
               />
             )}
+            {field.description && <span className="muted">{field.description}</span>}
           </label>
         );
       })}
+      <p className="muted">An empty field takes the deployment's default.</p>
       {error && (
         <p className="error" data-testid="form-error">
           {error}
         </p>
       )}
-      <button type="submit">Run</button>
+      <button type="submit" disabled={busy}>
+        {busy ? "Creating…" : "Run"}
+      </button>
     </form>
   );
 }
 
-export function DeploymentsPage(_props: { url: URL }) {
-  const [reload, setReload] = useState(0);
-  const [open, setOpen] = useState<string | null>(null);
-  const { data, error } = useData<{ items: Deployment[] }>("/deployments", reload);
-  useLiveEvents(null, () => undefined);
+export function DeploymentsPage({ url }: { url: URL }) {
+  const reload = useResourceReload(["deployments", "work-pools"]);
+  const [acted, setActed] = useState(0);
+  const [problems, setProblems] = useState<Record<string, string>>({});
+  const open = url.searchParams.get("run");
+  const { data, error } = useData<{ items: Deployment[] }>("/deployments", `${reload}:${acted}`);
+  const items = data?.items ?? [];
+  const list = useRef<HTMLDivElement>(null);
+  const toggleForm = (name: string) => navigate(open === name ? "/deployments" : `/deployments?run=${encodeURIComponent(name)}`);
+  const [selected] = useListKeys({ count: items.length, resetKey: data === null, onOpen: (i) => items[i] && toggleForm(items[i].name), reveal: () => revealSelected(list.current) });
   const toggle = async (d: Deployment) => {
-    await fetch(`/api/deployments/${encodeURIComponent(d.name)}/${d.paused ? "resume" : "pause"}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    setReload((n) => n + 1);
+    try {
+      await post(`/deployments/${encodeURIComponent(d.name)}/${d.paused ? "resume" : "pause"}`);
+      setProblems(({ [d.name]: _, ...rest }) => rest);
+      setActed((n) => n + 1);
+    } catch (e) {
+      setProblems((p) => ({ ...p, [d.name]: `${d.paused ? "Resume" : "Pause"} failed: ${(e as Error).message}` }));
+    }
   };
   return (
     <section>
       <div className="toolbar">
         <h1>Deployments</h1>
+        <span className="muted">j / k to select, Enter to open the Run form</span>
       </div>
       {error && <p className="error">{error}</p>}
-      {data && data.items.length === 0 && (
+      {data && items.length === 0 && (
         <div className="empty">
           <p>No deployments yet.</p>
           <p>
@@ -160,26 +146,34 @@ export function DeploymentsPage(_props: { url: URL }) {
           </p>
         </div>
       )}
-      {data?.items.map((d) => (
-        <div key={d.id} className="card" data-deployment={d.name}>
-          <div className="toolbar">
-            <h2>{d.name}</h2>
-            <span className="muted">
-              {d.flowName} · {d.workPool ?? "no pool"}/{d.workQueue}
-            </span>
-            <span className={`state ${d.paused ? "paused" : "completed"}`}>{d.paused ? "Paused" : "Active"}</span>
-            <div className="actions">
-              <button onClick={() => void toggle(d)}>{d.paused ? "Resume" : "Pause"}</button>
-              <button onClick={() => setOpen(open === d.name ? null : d.name)}>Run…</button>
+      <div ref={list}>
+        {items.map((d, i) => (
+          <div key={d.id} className={`card${i === selected ? " selected" : ""}`} data-deployment={d.name} data-selected={i === selected}>
+            <div className="toolbar">
+              <h2>{d.name}</h2>
+              <span className="muted">
+                {d.flowName} · {d.workPool ?? "no pool"}/{d.workQueue}
+              </span>
+              <span className={`state ${d.paused ? "paused" : "completed"}`}>{d.paused ? "Paused" : "Active"}</span>
+              <Link to={`/?deployment=${d.id}`}>runs</Link>
+              <div className="actions">
+                <button onClick={() => void toggle(d)}>{d.paused ? "Resume" : "Pause"}</button>
+                <button onClick={() => toggleForm(d.name)}>Run…</button>
+              </div>
             </div>
+            {problems[d.name] && (
+              <p className="error" data-testid="deployment-error">
+                {problems[d.name]}
+              </p>
+            )}
+            <p className="muted">
+              {d.scheduleText.length ? d.scheduleText.join("; ") : "no schedule"}
+              {d.nextRuns.length > 0 && ` · next: ${d.nextRuns.map((t) => time(t)).join(", ")}`}
+            </p>
+            {open === d.name && <RunForm deployment={d} url={url} />}
           </div>
-          <p className="muted">
-            {d.scheduleText.length ? d.scheduleText.join("; ") : "no schedule"}
-            {d.nextRuns.length > 0 && ` · next: ${d.nextRuns.map((t) => time(t)).join(", ")}`}
-          </p>
-          {open === d.name && <RunForm deployment={d} onDone={() => setOpen(null)} />}
-        </div>
-      ))}
+        ))}
+      </div>
     </section>
   );
 }

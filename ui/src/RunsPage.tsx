@@ -1,69 +1,87 @@
-/** Flow runs: a live, filterable, paged list; keyboard: j/k to move, Enter to open. */
-import { useEffect, useMemo, useRef, useState } from "react";
-import { post, useData, type FlowRun } from "./api.ts";
-import { useLiveEvents } from "./live.ts";
+/**
+ * Flow runs: a live, filterable, paged list. Every filter and the page are in the URL: state
+ * type or name, flow, tag, deployment, a time window or a custom since/until, and the cursor
+ * with the cursors of the pages before it (`prev`), so "Newer" goes back without history.
+ * Keyboard: j / k to move, Enter to open.
+ */
+import { useMemo, useRef, useState } from "react";
+import { post, useCoalescedReload, useData, type FlowRun } from "./api.ts";
 import { duration, time } from "./format.ts";
-import { navigate } from "./router.ts";
+import { revealSelected, useListKeys } from "./keys.ts";
+import { useLiveEvents } from "./live.ts";
+import { Link, navigate } from "./router.ts";
+import { STATE_GROUPS } from "./states.ts";
 
-const STATES = ["", "Running", "Completed", "Failed", "Crashed", "Cancelled", "Scheduled", "Late", "Pending"];
+const FILTERS = ["state", "stateType", "flow", "tag", "deployment", "window", "since", "until"] as const;
+const SEP = ".";
+
+/** An epoch-ms URL value as a datetime-local input's text (local time). */
+function localInput(ms: string): string {
+  if (!ms) return "";
+  const d = new Date(Number(ms));
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
 
 export function RunsPage({ url }: { url: URL }) {
-  const state = url.searchParams.get("state") ?? "";
-  const flow = url.searchParams.get("flow") ?? "";
-  const cursor = url.searchParams.get("cursor") ?? "";
-  const tag = url.searchParams.get("tag") ?? "";
-  const deployment = url.searchParams.get("deployment") ?? "";
+  const q = (key: string) => url.searchParams.get(key) ?? "";
+  const cursor = q("cursor");
+  const prev = q("prev") ? q("prev").split(SEP) : [];
   const deployments = useData<{ items: { id: string; name: string }[] }>("/deployments");
-  const window_ = url.searchParams.get("window") ?? "";
-  const [reload, setReload] = useState(0);
-  const [selected, setSelected] = useState(0);
+  const [reload, trigger] = useCoalescedReload(500);
   const [checked, setChecked] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<string | null>(null);
+  const table = useRef<HTMLTableElement>(null);
+
+  const go = (changes: Record<string, string | null>, keepPage = false) => {
+    const next = new URLSearchParams(url.search);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    if (!keepPage) {
+      next.delete("cursor");
+      next.delete("prev");
+    }
+    navigate(`/${next.size ? `?${next.toString()}` : ""}`);
+  };
+
+  const query = new URLSearchParams({ limit: "50" });
+  for (const key of ["state", "stateType", "flow", "tag", "deployment", "cursor", "until"]) if (q(key)) query.set(key, q(key));
+  const windowHours = q("window");
+  // A preset window is relative to when the filter was set, not to every refresh.
+  const since = useMemo(() => (windowHours ? String(Date.now() - Number(windowHours) * 3600_000) : q("since")), [windowHours, url.search]);
+  if (since) query.set("since", since);
+  const { data, error } = useData<{ items: FlowRun[]; nextCursor: string | null }>(`/flow-runs?${query.toString()}`, reload);
+  useLiveEvents(null, (event) => {
+    // A flow run's state change may add, reorder or recolour rows: refresh at most every 500 ms.
+    if (event.kind === "state" && event.taskRunId === null) trigger();
+  });
+  const items = data?.items ?? [];
+  const [selected, setSelected] = useListKeys({
+    count: items.length,
+    resetKey: url.search,
+    onOpen: (i) => items[i] && navigate(`/runs/${items[i].id}`),
+    reveal: () => revealSelected(table.current),
+  });
+
   const bulk = async (action: "cancel" | "retry") => {
     const results = await Promise.allSettled([...checked].map((id) => post(`/flow-runs/${encodeURIComponent(id)}/${action}`)));
     const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
     setNotice(`${action === "cancel" ? "Cancelled" : "Retried"} ${results.length - failed.length} run(s)${failed.length ? `; ${failed.length} refused: ${(failed[0]!.reason as Error).message}` : ""}`);
     setChecked(new Set());
-    setReload((n) => n + 1);
+    trigger();
   };
-  const query = new URLSearchParams({ limit: "50" });
-  if (state) query.set("state", state);
-  if (flow) query.set("flow", flow);
-  if (cursor) query.set("cursor", cursor);
-  if (tag) query.set("tag", tag);
-  if (deployment) query.set("deployment", deployment);
-  const since = useMemo(() => (window_ ? Date.now() - Number(window_) * 3600_000 : 0), [window_]);
-  if (since) query.set("since", String(since));
-  const { data, error } = useData<{ items: FlowRun[]; nextCursor: string | null }>(`/flow-runs?${query.toString()}`, reload);
-  const pending = useRef(false);
-  useLiveEvents(null, (event) => {
-    // Any flow-run state change may reorder or recolour the list: refresh at most every 300 ms.
-    if (event.kind !== "state" || event.taskRunId !== null || pending.current) return;
-    pending.current = true;
-    setTimeout(() => {
-      pending.current = false;
-      setReload((n) => n + 1);
-    }, 300);
-  });
-  const items = data?.items ?? [];
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).tagName === "INPUT" || (e.target as HTMLElement).tagName === "SELECT") return;
-      if (e.key === "j") setSelected((i) => Math.min(items.length - 1, i + 1));
-      if (e.key === "k") setSelected((i) => Math.max(0, i - 1));
-      if (e.key === "Enter" && items[selected]) navigate(`/runs/${items[selected]!.id}`);
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [items, selected]);
 
-  const setFilter = (key: string, value: string) => {
-    const next = new URLSearchParams(url.search);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    next.delete("cursor");
-    navigate(`/?${next.toString()}`);
+  const active = FILTERS.filter((k) => q(k));
+  const describe = (k: (typeof FILTERS)[number]) => {
+    const v = q(k);
+    if (k === "stateType") return `state type ${STATE_GROUPS.find((g) => g.type === v)?.label ?? v}`;
+    if (k === "deployment") return `deployment ${deployments.data?.items.find((d) => d.id === v)?.name ?? v}`;
+    if (k === "window") return `created in the last ${v} h`;
+    if (k === "since" || k === "until") return `created ${k} ${time(Number(v))}`;
+    return `${k} ${v}`;
   };
+  const stateValue = q("stateType") ? `type:${q("stateType")}` : q("state") ? `name:${q("state")}` : "";
 
   return (
     <section>
@@ -71,24 +89,39 @@ export function RunsPage({ url }: { url: URL }) {
         <h1>Flow runs</h1>
         <label>
           State{" "}
-          <select value={state} onChange={(e) => setFilter("state", e.target.value)} aria-label="state filter">
-            {STATES.map((s) => (
-              <option key={s} value={s}>
-                {s || "any"}
-              </option>
+          <select
+            value={stateValue}
+            onChange={(e) => {
+              const [kind, v] = e.target.value.split(":");
+              go({ stateType: kind === "type" ? v! : null, state: kind === "name" ? v! : null });
+            }}
+            aria-label="state filter"
+          >
+            <option value="">any</option>
+            {STATE_GROUPS.map((g) => (
+              <optgroup key={g.type} label={g.label}>
+                <option value={`type:${g.type}`}>{g.names.length > 1 ? `${g.label} (all: ${g.names.join(", ")})` : g.label}</option>
+                {g.names.length > 1 &&
+                  g.names.map((n) => (
+                    <option key={n} value={`name:${n}`}>
+                      {"\u00a0\u00a0"}
+                      {n} only
+                    </option>
+                  ))}
+              </optgroup>
             ))}
           </select>
         </label>
         <label>
-          Flow <input defaultValue={flow} placeholder="any" onKeyDown={(e) => e.key === "Enter" && setFilter("flow", (e.target as HTMLInputElement).value)} aria-label="flow filter" />
+          Flow <input key={`flow-${q("flow")}`} defaultValue={q("flow")} placeholder="any" onKeyDown={(e) => e.key === "Enter" && go({ flow: e.currentTarget.value.trim() })} aria-label="flow filter" />
         </label>
         <label>
-          Tag <input defaultValue={tag} placeholder="any" onKeyDown={(e) => e.key === "Enter" && setFilter("tag", (e.target as HTMLInputElement).value)} aria-label="tag filter" />
+          Tag <input key={`tag-${q("tag")}`} defaultValue={q("tag")} placeholder="any" onKeyDown={(e) => e.key === "Enter" && go({ tag: e.currentTarget.value.trim() })} aria-label="tag filter" />
         </label>
         {(deployments.data?.items.length ?? 0) > 0 && (
           <label>
             Deployment{" "}
-            <select value={deployment} onChange={(e) => setFilter("deployment", e.target.value)} aria-label="deployment filter">
+            <select value={q("deployment")} onChange={(e) => go({ deployment: e.target.value })} aria-label="deployment filter">
               <option value="">any</option>
               {deployments.data!.items.map((d) => (
                 <option key={d.id} value={d.id}>
@@ -100,13 +133,30 @@ export function RunsPage({ url }: { url: URL }) {
         )}
         <label>
           Created{" "}
-          <select value={window_} onChange={(e) => setFilter("window", e.target.value)} aria-label="time filter">
+          <select
+            value={windowHours || (q("since") || q("until") ? "custom" : "")}
+            onChange={(e) => go(e.target.value === "custom" ? { window: null, since: String(Date.now() - 24 * 3600_000) } : { window: e.target.value, since: null, until: null })}
+            aria-label="time filter"
+          >
             <option value="">any time</option>
             <option value="1">last hour</option>
             <option value="24">last 24 hours</option>
             <option value="168">last 7 days</option>
+            <option value="custom">custom range…</option>
           </select>
         </label>
+        {!windowHours && (q("since") || q("until")) && (
+          <span className="range">
+            <input type="datetime-local" aria-label="since" value={localInput(q("since"))} onChange={(e) => go({ since: e.target.value ? String(new Date(e.target.value).getTime()) : null })} />
+            {" – "}
+            <input type="datetime-local" aria-label="until" value={localInput(q("until"))} onChange={(e) => go({ until: e.target.value ? String(new Date(e.target.value).getTime()) : null })} />
+          </span>
+        )}
+        {active.length > 0 && (
+          <button onClick={() => navigate("/")} data-testid="clear-filters">
+            Clear filters
+          </button>
+        )}
       </div>
       {checked.size > 0 && (
         <div className="toolbar" data-testid="bulk">
@@ -115,18 +165,34 @@ export function RunsPage({ url }: { url: URL }) {
           <button onClick={() => void bulk("retry")}>Retry selected</button>
         </div>
       )}
-      {notice && <p className="notice" data-testid="bulk-notice">{notice}</p>}
+      {notice && (
+        <p className="notice" data-testid="bulk-notice">
+          {notice}
+        </p>
+      )}
       {error && <p className="error">{error}</p>}
       {data && items.length === 0 && (
-        <div className="empty">
-          <p>No flow runs {state || flow ? "match these filters" : "yet"}.</p>
-          <p>
-            Run one with <code>npx baton run examples/train.ts</code> (with <code>BATON_API_URL</code> pointing at this server, or on the same database).
-          </p>
+        <div className="empty" data-testid="runs-empty">
+          {active.length > 0 || cursor ? (
+            <>
+              <p>No flow runs {cursor ? "on this page " : ""}match {active.length ? active.map(describe).join(", ") : "this page"}.</p>
+              <p>
+                <button onClick={() => navigate("/")}>Clear filters</button> to see every run.
+              </p>
+            </>
+          ) : (
+            <>
+              <p>No flow runs yet.</p>
+              <p>
+                Run one with <code>npx baton run examples/train.ts</code> (with <code>BATON_API_URL</code> pointing at this server's <code>/api</code>, or on the same database), or run a
+                deployment from the <Link to="/deployments">Deployments</Link> page.
+              </p>
+            </>
+          )}
         </div>
       )}
       {items.length > 0 && (
-        <table className="runs" data-testid="runs">
+        <table className="runs" data-testid="runs" ref={table}>
           <thead>
             <tr>
               <th />
@@ -139,7 +205,16 @@ export function RunsPage({ url }: { url: URL }) {
           </thead>
           <tbody>
             {items.map((run, i) => (
-              <tr key={run.id} className={i === selected ? "selected" : ""} onClick={() => navigate(`/runs/${run.id}`)} data-run={run.id}>
+              <tr
+                key={run.id}
+                className={i === selected ? "selected" : ""}
+                data-selected={i === selected}
+                onClick={() => {
+                  setSelected(i);
+                  navigate(`/runs/${run.id}`);
+                }}
+                data-run={run.id}
+              >
                 <td onClick={(e) => e.stopPropagation()}>
                   <input
                     type="checkbox"
@@ -157,6 +232,7 @@ export function RunsPage({ url }: { url: URL }) {
                   <a href={`/runs/${run.id}`} onClick={(e) => e.preventDefault()}>
                     {run.name}
                   </a>
+                  {run.tags.length > 0 && <span className="muted"> {run.tags.map((t) => `#${t}`).join(" ")}</span>}
                 </td>
                 <td>{run.flowName}</td>
                 <td>
@@ -169,11 +245,24 @@ export function RunsPage({ url }: { url: URL }) {
           </tbody>
         </table>
       )}
-      {data?.nextCursor && (
-        <button className="more" onClick={() => navigate(`/?${new URLSearchParams({ ...Object.fromEntries(url.searchParams), cursor: data.nextCursor! }).toString()}`)}>
-          Older runs →
-        </button>
-      )}
+      <div className="pager">
+        {cursor && (
+          <>
+            <button onClick={() => go({ cursor: null, prev: null }, true)} data-testid="first-page">
+              ⇤ Newest
+            </button>
+            <button onClick={() => go({ cursor: prev.at(-1) ?? null, prev: prev.slice(0, -1).join(SEP) || null }, true)} data-testid="newer">
+              ← Newer runs
+            </button>
+          </>
+        )}
+        {cursor && <span className="muted">page {prev.length + 2}</span>}
+        {data?.nextCursor && (
+          <button onClick={() => go({ cursor: data.nextCursor, prev: cursor ? [...prev, cursor].join(SEP) : null }, true)} data-testid="older">
+            Older runs →
+          </button>
+        )}
+      </div>
     </section>
   );
 }

@@ -10,7 +10,8 @@
  * are removed by id).
  */
 import { useEffect, useLayoutEffect, useRef } from "react";
-import type { LiveEvent } from "./types.ts";
+import { useCoalescedReload, useInterval } from "./api.ts";
+import type { LiveEvent, ResourceEvent } from "./types.ts";
 
 interface Listener {
   event(e: LiveEvent): void;
@@ -72,4 +73,19 @@ export function useLiveEvents(flowRunId: string | null, onEvent: (event: LiveEve
       }),
     [flowRunId],
   );
+}
+
+/**
+ * A reload counter for a page that shows deployments, pools, workers or limits: bumped (at
+ * most every 300 ms) when the server announces a change to one of `resources`, and every
+ * `fallbackMs` for changes it cannot announce (a worker heartbeating straight into the
+ * database, a heartbeat growing old).
+ */
+export function useResourceReload(resources: readonly ResourceEvent["resource"][], fallbackMs = 15_000): number {
+  const [reload, trigger] = useCoalescedReload(300);
+  useLiveEvents(null, (e) => {
+    if (e.kind === "resource" && resources.includes(e.resource)) trigger();
+  });
+  useInterval(trigger, fallbackMs);
+  return reload;
 }

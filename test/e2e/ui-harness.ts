@@ -1,0 +1,74 @@
+/**
+ * What the dashboard's browser tests share: the real server in its own process over a fresh
+ * SQLite home, Debian's Chromium through playwright-core, and small helpers for the API and
+ * for reading the page with browser code that stays typed under Node's lib.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { expect } from "vitest";
+import { cli, ROOT, startProcess, until, BIN, type Proc } from "../support/processes.ts";
+
+export const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
+export const UI_FLOWS = path.join(ROOT, "test/e2e/fixtures/ui-flows.ts");
+export const SHOTS = path.join(ROOT, "docs/screenshots");
+
+export interface Harness {
+  url: string;
+  env: Record<string, string>;
+  dir: string;
+  browser: Browser;
+  page: Page;
+  /** JSON from the API (POST when a body is given); throws on a non-2xx answer. */
+  api<T = unknown>(p: string, body?: unknown): Promise<T>;
+  /** Runs a flow of `file` with `baton run` (remote mode) to completion; returns its flow run id. */
+  runFlow(flowName: string, args?: string[], file?: string): Promise<string>;
+  /** An attribute of every element `selector` matches. */
+  attrs(selector: string, name: string): Promise<(string | null)[]>;
+  /** The page's current query string. */
+  search(): Promise<URLSearchParams>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  if (!fs.existsSync(path.join(ROOT, "dist/ui/index.html"))) throw new Error("the dashboard is not built: run npm run build:ui (npm ci does it)");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-ui-"));
+  const server: Proc = startProcess([BIN, "server", "start", "--port", "0"], { BATON_HOME: dir, BATON_SERVER_LOG_LEVEL: "warn" });
+  const url = await until(() => /listening on (http:\/\/\S+) /.exec(server.stdout())?.[1], "the server");
+  const env = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn" };
+  const browser = await chromium.launch({
+    executablePath: process.env.BATON_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
+  const page = await context.newPage();
+  const api = async <T = unknown>(p: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}/api${p}`, body === undefined ? undefined : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${p}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : null) as T;
+  };
+  return {
+    url,
+    env,
+    dir,
+    browser,
+    page,
+    api,
+    async runFlow(flowName, args = [], file = UI_FLOWS) {
+      const done = await cli(["run", file, "--flow", flowName, ...args], env);
+      expect(done.code, done.stderr).toBe(0);
+      return (await api<{ items: { id: string }[] }>(`/flow-runs?flow=${flowName}&limit=1`)).items[0]!.id;
+    },
+    attrs: (selector, name) => page.locator(selector).evaluateAll((els: { getAttribute(n: string): string | null }[], n: string) => els.map((e) => e.getAttribute(n)), name),
+    search: async () => new URLSearchParams((await page.evaluate("location.search")) as string),
+    async close() {
+      await browser.close();
+      server.child.kill("SIGTERM");
+      await server.exit;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
