@@ -16,6 +16,7 @@ import { errorHandler, sendError } from "./errors.ts";
 import { announceResourceChanges, EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { taskTableRoutes } from "./routes/task-table.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
 import { runDataRoutes } from "./routes/runs-data.ts";
 import { BatchChecker, batchRoutes } from "./routes/batch.ts";
@@ -124,7 +125,16 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   // The dashboard (built into dist/ui by `npm ci`/`npm run build:ui`): static files, and
   // index.html for every other page path so that deep links work.
   const uiRoot = UI_ROOTS.find((dir) => fs.existsSync(path.join(dir, "index.html")));
-  if (uiRoot) await app.register(fastifyStatic, { root: uiRoot, prefix: "/", wildcard: false, index: ["index.html"] });
+  // Hashed assets never change (cache them for good); the build wrote .br/.gz copies of them.
+  if (uiRoot)
+    await app.register(fastifyStatic, {
+      root: uiRoot,
+      prefix: "/",
+      wildcard: false,
+      index: ["index.html"],
+      preCompressed: true,
+      setHeaders: (res, file) => void (file.includes(`${path.sep}assets${path.sep}`) && res.header("cache-control", "public, max-age=31536000, immutable")),
+    });
   app.setNotFoundHandler((request, reply) => {
     if (uiRoot && request.method === "GET" && !request.url.startsWith("/api")) return reply.type("text/html").sendFile("index.html");
     return sendError(reply, 404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`);
@@ -140,6 +150,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   orchestrationRoutes(app, store, orchestration);
   eventRoutes(app, hub);
   statsRoutes(app, store, orchestration);
+  taskTableRoutes(app, store);
   announceResourceChanges(app, hub);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

@@ -1,11 +1,14 @@
-import { useEffect, useState } from "react";
-import { DashboardPage } from "./DashboardPage.tsx";
-import { DeploymentsPage } from "./DeploymentsPage.tsx";
-import { OperationsPage } from "./OperationsPage.tsx";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { Link, useLocation } from "./router.ts";
 import { RunPage } from "./RunPage.tsx";
 import { RunsPage } from "./RunsPage.tsx";
-import { TaskRunPage } from "./TaskRunPage.tsx";
+
+// The runs list and a run's page are where people land (and what the 10,000-task benchmark
+// opens): they are in the main script. The other pages load on first visit.
+const DashboardPage = lazy(() => import("./DashboardPage.tsx").then((m) => ({ default: m.DashboardPage })));
+const DeploymentsPage = lazy(() => import("./DeploymentsPage.tsx").then((m) => ({ default: m.DeploymentsPage })));
+const OperationsPage = lazy(() => import("./OperationsPage.tsx").then((m) => ({ default: m.OperationsPage })));
+const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
   ["/dashboard", "Dashboard"],
@@ -45,19 +48,21 @@ export function App() {
         </button>
       </header>
       <main>
-        {taskMatch ? (
-          <TaskRunPage key={key} id={decodeURIComponent(taskMatch[1]!)} url={url} />
-        ) : runMatch ? (
-          <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
-        ) : page === "/deployments" ? (
-          <DeploymentsPage key={key} url={url} />
-        ) : page === "/work-pools" ? (
-          <OperationsPage key={key} />
-        ) : page === "/dashboard" ? (
-          <DashboardPage key={key} url={url} />
-        ) : (
-          <RunsPage key={key} url={url} />
-        )}
+        <Suspense fallback={<p>Loading…</p>}>
+          {taskMatch ? (
+            <TaskRunPage key={key} id={decodeURIComponent(taskMatch[1]!)} url={url} />
+          ) : runMatch ? (
+            <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
+          ) : page === "/deployments" ? (
+            <DeploymentsPage key={key} url={url} />
+          ) : page === "/work-pools" ? (
+            <OperationsPage key={key} />
+          ) : page === "/dashboard" ? (
+            <DashboardPage key={key} url={url} />
+          ) : (
+            <RunsPage key={key} url={url} />
+          )}
+        </Suspense>
       </main>
     </div>
   );

@@ -1,11 +1,12 @@
 /** A task run: its upstream inputs, every attempt with its error, the cache key and hit or miss, its logs; live. */
-import { useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useCoalescedReload, useData } from "./api.ts";
 import { duration, time } from "./format.ts";
 import { useLiveEvents } from "./live.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { Link } from "./router.ts";
-import type { Dependency, StateRecord, TaskRun } from "./types.ts";
+import { fetchTaskList, type TaskList } from "./run-data.ts";
+import type { StateRecord, TaskRun } from "./types.ts";
 
 interface FullTaskRun extends TaskRun {
   flowRunId: string;
@@ -18,15 +19,23 @@ export function TaskRunPage({ id, url }: { id: string; url: URL }) {
   const task = useData<FullTaskRun>(`/task-runs/${encodeURIComponent(id)}`, reload);
   const history = useData<StateRecord[]>(`/task-runs/${encodeURIComponent(id)}/states`, reload);
   const flowRunId = task.data?.flowRunId ?? null;
-  const siblings = useData<{ items: TaskRun[]; dependencies: Dependency[] }>(flowRunId ? `/flow-runs/${encodeURIComponent(flowRunId)}/task-runs` : null);
+  const [siblings, setSiblings] = useState<TaskList | null>(null);
+  useEffect(() => {
+    if (!flowRunId) return;
+    let live = true;
+    fetchTaskList(flowRunId).then((list) => live && setSiblings(list), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [flowRunId]);
   useLiveEvents(flowRunId, (event) => {
     if (event.kind === "state" && event.taskRunId === id) trigger();
   });
-  const byId = useMemo(() => new Map((siblings.data?.items ?? []).map((t) => [t.id, t])), [siblings.data]);
+  const byId = useMemo(() => new Map((siblings?.items ?? []).map((t) => [t.id, t])), [siblings]);
   if (task.error) return <p className="error">{task.error}</p>;
   const t = task.data;
   if (!t) return <p>Loading…</p>;
-  const upstream = (siblings.data?.dependencies ?? []).filter((d) => d.taskRunId === id);
+  const upstream = (siblings?.dependencies ?? []).filter((d) => d.taskRunId === id);
   const states = history.data ?? [];
   const attempts = states.filter((s) => s.name === "Running" || s.name === "Retrying");
   const failures = states.filter((s) => ["AwaitingRetry", "Failed", "TimedOut", "Crashed"].includes(s.name));

@@ -19,7 +19,7 @@ import type { Dependency } from "./types.ts";
 export const NODE_W = 190;
 export const NODE_H = 46;
 /** The most nodes drawn; beyond it runs are grouped by task name. */
-export const MAX_NODES = 150;
+export const MAX_NODES = 100;
 
 export interface GraphTask {
   id: string;

@@ -20,6 +20,66 @@ export interface TaskList {
   dependencies: Dependency[];
 }
 
+/** GET /api/flow-runs/{id}/task-table: the task runs as columns (see the server's task-table.ts). */
+interface TaskTable {
+  base: number;
+  ids: string[];
+  keys: string[];
+  names: number[];
+  taskNames: string[];
+  states: number[];
+  stateNames: string[];
+  stateTypes: string[];
+  stateAt: number[];
+  runCounts: number[];
+  start: (number | null)[];
+  end: (number | null)[];
+  messages: [number, string][];
+  errors: [number, string][];
+  deps: number[];
+}
+
+declare global {
+  interface Window {
+    /** Started by index.html before this script loaded, for the run page opened first. */
+    __batonTaskTable?: { id: string; response: Promise<Response> };
+  }
+}
+
+/** The prefetched task table if it is this run's (once: later loads fetch afresh). */
+async function prefetched(flowRunId: string): Promise<TaskTable | null> {
+  const early = window.__batonTaskTable;
+  if (!early || early.id !== flowRunId) return null;
+  window.__batonTaskTable = undefined;
+  const response = await early.response.catch(() => null);
+  return response?.ok ? ((await response.json()) as TaskTable) : null;
+}
+
+/** A flow run's task runs and dependencies, fetched in the compact column form. */
+export async function fetchTaskList(flowRunId: string): Promise<TaskList> {
+  const t = (await prefetched(flowRunId)) ?? (await get<TaskTable>(`/flow-runs/${encodeURIComponent(flowRunId)}/task-table`));
+  const messages = new Map(t.messages);
+  const errors = new Map(t.errors);
+  const items: TaskRun[] = t.ids.map((id, i) => {
+    const start = t.start[i]!;
+    const end = t.end[i]!;
+    const error = errors.get(i);
+    return {
+      id,
+      taskKey: t.keys[i]!,
+      taskName: t.taskNames[t.names[i]!]!,
+      state: { name: t.stateNames[t.states[i]!]!, type: t.stateTypes[t.states[i]!]!, timestamp: t.base + t.stateAt[i]!, message: messages.get(i) ?? null },
+      runCount: t.runCounts[i]!,
+      startTime: start === null ? null : t.base + start,
+      endTime: end === null ? null : t.base + end,
+      error: error === undefined ? null : { message: error },
+    };
+  });
+  const dependencies: Dependency[] = [];
+  for (let k = 0; k + 2 < t.deps.length; k += 3) dependencies.push({ taskRunId: t.ids[t.deps[k]!]!, upstreamTaskRunId: t.ids[t.deps[k + 1]!]!, kind: t.deps[k + 2] === 1 ? "wait" : "data" });
+  return { items, dependencies };
+}
+
 /** A task run after a state event: the new state, and the times and attempts it implies. */
 export function applyState(t: TaskRun, e: StateEvent): TaskRun {
   if (e.timestamp < t.state.timestamp) return t; // an event older than what the page has
@@ -55,7 +115,7 @@ export function useRunData(id: string) {
   useEffect(() => {
     let live = true;
     sinceFetch.current = [];
-    get<TaskList>(`${path}/task-runs`).then(
+    fetchTaskList(id).then(
       (list) => {
         if (!live) return;
         index.current = new Map(list.items.map((t, i) => [t.id, i]));
@@ -71,7 +131,7 @@ export function useRunData(id: string) {
     return () => {
       live = false;
     };
-  }, [path, taskReload]);
+  }, [id, taskReload]);
   useEffect(() => () => void (flushTimer.current && clearTimeout(flushTimer.current)), []);
 
   const patch = (items: TaskRun[], events: StateEvent[]): TaskRun[] => {
