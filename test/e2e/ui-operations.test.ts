@@ -45,9 +45,21 @@ describe("dashboard in Chromium: operations", () => {
     await page.locator("nav a", { hasText: "Flow runs" }).click();
     expect(await page.locator("[data-testid=runs-empty]").textContent()).toMatch(/No flow runs yet\..*npx baton run examples\/train\.ts/);
     await page.locator("nav a", { hasText: "Deployments" }).click();
-    expect(await page.locator(".empty").textContent()).toMatch(/No deployments yet\..*flow\.serve\(\)/);
+    expect(await page.locator(".empty", { hasText: "No deployments yet" }).textContent()).toMatch(/No deployments yet\..*flow\.serve\(\)/);
     await page.locator("nav a", { hasText: "Work pools" }).click();
+    await page.locator(".empty", { hasText: "No limits yet" }).waitFor();
     expect(await page.locator(".empty").allTextContents()).toEqual([expect.stringMatching(/No work pools yet/), expect.stringMatching(/No limits yet/)]);
+  });
+
+  it("serves the built script precompressed and cacheable for good, and deep links as the page", async () => {
+    const html = await (await fetch(`${url}/runs/some-run?level=40`)).text();
+    const script = /src="(\/assets\/index-[^"]+\.js)"/.exec(html)![1]!;
+    const plain = await fetch(`${url}${script}`, { headers: { "accept-encoding": "identity" } });
+    const br = await fetch(`${url}${script}`, { headers: { "accept-encoding": "br, gzip" } });
+    expect(br.headers.get("content-encoding")).toBe("br");
+    expect(br.headers.get("cache-control")).toContain("immutable");
+    expect(await br.text()).toBe(await plain.text()); // fetch decodes it: the same script
+    expect((await fetch(`${url}/`)).headers.get("cache-control") ?? "").not.toContain("immutable");
   });
 
   it("filters runs by state type or name, tag and a custom time range; the empty state names the filters and clears them", async () => {

@@ -95,8 +95,7 @@ describe("dashboard in Chromium: runs", () => {
     await page.locator("[data-testid=task-filter] button").click();
     await page.locator('.task-row[data-task="extract-0"]').waitFor();
     await page.locator('g[data-node="transform"]').click();
-    await page.waitForURL(/\/task-runs\//);
-    expect(await page.locator("h1").textContent()).toContain("transform-0");
+    await page.locator("h1", { hasText: "transform-0" }).waitFor();
     expect(await page.locator("[data-testid=upstream]").textContent()).toContain("extract-0");
   });
 
@@ -109,8 +108,7 @@ describe("dashboard in Chromium: runs", () => {
     await page.keyboard.press("j");
     expect(await attrs('.task-row[data-selected="true"]', "data-task")).toEqual(["score-0"]);
     await page.keyboard.press("Enter");
-    await page.waitForURL(/\/task-runs\//);
-    expect(await page.locator("h1").textContent()).toContain("score-0");
+    await page.locator("h1", { hasText: "score-0" }).waitFor();
     await page.goBack();
     // Copy id: the clipboard holds the run id, and the button says so.
     await page.locator("button", { hasText: "Copy id" }).click();
@@ -203,7 +201,7 @@ describe("dashboard in Chromium: runs", () => {
     const slow = startProcess([BIN, "run", FLOWS, "--flow", "slow", "--params-json", '{"count": 8, "ms": 250}'], env);
     const id = await until(async () => (await api<{ items: { id: string }[] }>("/flow-runs?flow=slow&state=Running")).items[0]?.id, "the slow run");
     const taskListFetches: number[] = [];
-    const count = (request: { url(): string }) => request.url().endsWith(`/api/flow-runs/${id}/task-runs`) && taskListFetches.push(Date.now());
+    const count = (request: { url(): string }) => request.url().endsWith(`/api/flow-runs/${id}/task-table`) && taskListFetches.push(Date.now());
     page.on("request", count);
     try {
       await page.goto(`${url}/runs/${id}`);
@@ -215,7 +213,7 @@ describe("dashboard in Chromium: runs", () => {
     } finally {
       page.off("request", count);
     }
-    // 8 task runs × (Pending, Running, Completed) = 24 task events; the list is fetched for
+    // 8 task runs × (Pending, Running, Completed) = 24 task events; the task list is fetched for
     // the first render, for new task runs (coalesced, at most every 500 ms) and once at the end.
     expect(taskListFetches.length).toBeGreaterThanOrEqual(2);
     expect(taskListFetches.length).toBeLessThanOrEqual(11);
