@@ -174,6 +174,10 @@ describe("dashboard in Chromium: operations", () => {
     await page.locator("tr[data-run] input[type=checkbox]").first().check();
     await page.locator("[data-testid=bulk] button", { hasText: "Retry selected" }).click();
     expect(await page.locator("[data-testid=bulk-notice]").textContent()).toMatch(/Retried 1 run/);
+    // The runs list by now holds runs in many states.
+    await page.goto(`${url}/`);
+    await page.locator("tr[data-run]").nth(10).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, "flow-runs.png") });
   });
 
   it("runs a deployment from its form: browser checks, a refusal only the server makes, defaults, deep links; live pause", async () => {

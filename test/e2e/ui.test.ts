@@ -15,6 +15,9 @@ describe("dashboard in Chromium: runs", () => {
   let url: string;
   let env: Record<string, string>;
 
+  /** The pipeline run (a graph with edges): the screenshots show it. */
+  let pipelineId = "";
+
   beforeAll(async () => {
     h = await startHarness();
     ({ page, url, env } = h);
@@ -36,7 +39,6 @@ describe("dashboard in Chromium: runs", () => {
     await row.waitFor();
     expect(await row.textContent()).toContain("mixed");
     expect(await row.locator(".state").textContent()).toBe("Completed");
-    await page.screenshot({ path: path.join(SHOTS, "flow-runs.png") });
     await row.click();
     await page.locator("[data-testid=graph]").waitFor();
     expect(await page.locator("[data-testid=run-state]").textContent()).toBe("Completed");
@@ -48,7 +50,6 @@ describe("dashboard in Chromium: runs", () => {
     expect(await page.locator("[data-testid=result]").textContent()).toContain('"ok": "ui:2"');
     expect(await page.locator('[data-artifact="scores"] td').allTextContents()).toEqual(["a", "0.9", "b", "0.8"]);
     await until(async () => (await page.locator("[data-testid=logs]").textContent())?.includes("flaky ui succeeded on attempt 2"), "the logs");
-    await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
     // The retried task's own page: two attempts, the first with its error.
     await page.locator('.task-row[data-task="flaky-0"]').click();
     await page.locator("[data-testid=attempts] tbody tr").nth(1).waitFor();
@@ -62,8 +63,11 @@ describe("dashboard in Chromium: runs", () => {
 
   it("draws the task graph with dagre: edges between the right nodes, groups open the filtered task table", async () => {
     const id = await runUiFlow("pipeline");
+    pipelineId = id;
     await page.goto(`${url}/runs/${id}`);
     await page.locator('g[data-node="reduce"]').waitFor();
+    await page.locator("[data-testid=logs] .log-line").first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, "flow-run.png"), fullPage: true });
     expect(await attrs("g[data-node]", "data-node-id")).toEqual(["0:extract", "1:transform", "2:score", "3:reduce"]);
     expect(await page.locator('g[data-node="score"] .node-label').textContent()).toBe("score ×3");
     expect(await page.locator('g[data-node="score"] .node-sub').textContent()).toBe("3 Completed");
@@ -218,8 +222,11 @@ describe("dashboard in Chromium: runs", () => {
     expect(taskListFetches.length).toBeGreaterThanOrEqual(2);
     expect(taskListFetches.length).toBeLessThanOrEqual(11);
     for (let i = 2; i < taskListFetches.length; i++) expect(taskListFetches[i]! - taskListFetches[i - 1]!).toBeGreaterThanOrEqual(400);
+    await page.goto(`${url}/runs/${pipelineId}`);
+    await page.locator('g[data-node="reduce"]').waitFor();
     await page.locator("[data-testid=theme-toggle]").click();
     expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
+    await page.locator("[data-testid=logs] .log-line").first().waitFor();
     await page.screenshot({ path: path.join(SHOTS, "flow-run-dark.png"), fullPage: true });
     await page.locator("[data-testid=theme-toggle]").click();
     expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("light");

@@ -14,8 +14,8 @@ export const STATE_COLOURS: Record<string, string> = {
   PENDING: "var(--pending)",
 };
 
-const W = 760;
-const H = 190;
+const W = 1000;
+const H = 200;
 const LEFT = 40;
 const BOTTOM = 24;
 const TOP = 8;

@@ -100,7 +100,7 @@ export function RunsPage({ url }: { url: URL }) {
             <option value="">any</option>
             {STATE_GROUPS.map((g) => (
               <optgroup key={g.type} label={g.label}>
-                <option value={`type:${g.type}`}>{g.names.length > 1 ? `${g.label} (all: ${g.names.join(", ")})` : g.label}</option>
+                <option value={`type:${g.type}`}>{g.names.length > 1 ? `${g.label}, all` : g.label}</option>
                 {g.names.length > 1 &&
                   g.names.map((n) => (
                     <option key={n} value={`name:${n}`}>
