@@ -68,6 +68,41 @@ export class ApiClient {
     });
   }
 
+  /**
+   * Opens a long-lived GET (the event stream) on its own connection, outside the keep-alive
+   * pool. Resolves with the response once its headers arrive; a non-2xx answer rejects with
+   * the server's error.
+   */
+  openStream(path: string, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+    const target = new URL(`${this.baseUrl}${path}`);
+    const transport = target.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(target, { method: "GET", headers: { ...this.headers, ...headers }, agent: false }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          let error: { code?: string; message?: string; details?: unknown } | undefined;
+          try {
+            error = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: typeof error }).error;
+          } catch {
+            error = undefined;
+          }
+          reject(new ApiRequestError(status, error?.code ?? "HTTP_ERROR", `GET ${path}: ${error?.message ?? `HTTP ${status}`}`, error?.details));
+        });
+        res.on("error", reject);
+      });
+      req.on("error", (error) => reject(new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${error.message}`, { cause: error })));
+      req.end();
+    });
+  }
+
+  /** How long requests ride out an unreachable server (ms). */
+  get retryWindowMs(): number {
+    return this.maxRetryMs;
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     return pRetry(

@@ -21,6 +21,7 @@ import type {
   SetStateResult,
   StateRecord,
   Store,
+  TailBatch,
   TailPosition,
   TaskDependency,
   TaskRun,
@@ -216,8 +217,12 @@ export class RemoteStore implements Store {
     throw new BatonError("log retention runs on the server; it is not available through the API");
   }
 
-  async tail(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+  async tail(): Promise<TailBatch> {
     throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+  }
+
+  async eventsAfter(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+    throw new BatonError("reading past events is not available through the API; use GET /api/events/stream with Last-Event-ID");
   }
 
   async createArtifact(artifact: Artifact): Promise<void> {

@@ -137,7 +137,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   runDataRoutes(app, store);
   batchRoutes(app, store, checker);
   orchestrationRoutes(app, store, orchestration);
-  eventRoutes(app, hub);
+  eventRoutes(app, store, hub);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

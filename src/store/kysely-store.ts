@@ -15,6 +15,7 @@ import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/er
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
+import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
 import type {
   CacheEntry,
@@ -25,6 +26,7 @@ import type {
   NewFlowRun,
   Artifact,
   Page,
+  TailBatch,
   TailPosition,
   ResultRecord,
   SetStateOptions,
@@ -297,12 +299,12 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows);
   }
 
-  async tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
-    const [states, logs] = await Promise.all([
-      this.db.selectFrom("states").selectAll().where("id", ">", after.stateId).orderBy("id").limit(limit).execute(),
-      this.db.selectFrom("logs").selectAll().where("id", ">", after.logId).orderBy("id").limit(limit).execute(),
-    ]);
-    return { states: states.map(stateFromRow), logs: logs.map(logFromRow) };
+  tail(after: TailPosition, limit: number): Promise<TailBatch> {
+    return tailEvents(this.db, this.dialect, after, limit);
+  }
+
+  eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+    return eventsAfter(this.db, after, options);
   }
 
   async createArtifact(a: Artifact): Promise<void> {
@@ -329,12 +331,8 @@ export class KyselyStore implements Store {
     }));
   }
 
-  async tailPosition(): Promise<TailPosition> {
-    const [s, l] = await Promise.all([
-      this.db.selectFrom("states").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst(),
-      this.db.selectFrom("logs").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst(),
-    ]);
-    return { stateId: Number(s?.max ?? 0), logId: Number(l?.max ?? 0) };
+  tailPosition(): Promise<TailPosition> {
+    return tailStart(this.db, this.dialect);
   }
 
   /**

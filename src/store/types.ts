@@ -155,10 +155,34 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** The newest ids of the append-only tables, for tailing them. */
+/**
+ * Where a reader of the append-only `states` and `logs` tables is: the highest id read from
+ * each, and (PostgreSQL) the ranges of lower ids not seen yet. PostgreSQL assigns ids when a
+ * row is inserted but transactions commit in any order, so a lower id can become visible after
+ * a higher one; those ids are read again until they appear or cannot appear any more.
+ */
 export interface TailPosition {
   stateId: number;
   logId: number;
+  pending?: TailGap[];
+}
+
+/** Ids `from..to` of a table that were invisible when a higher id was read. */
+export interface TailGap {
+  table: "states" | "logs";
+  from: number;
+  to: number;
+  /** PostgreSQL: xmax of the snapshot that found the gap (transaction ids below it had started). */
+  xmax: string;
+  /** When the gap was found (epoch ms). */
+  seenAt: number;
+}
+
+/** A batch of live events read from the store, and the position to read from next. */
+export interface TailBatch {
+  states: StateRecord[];
+  logs: LogRecord[];
+  position: TailPosition;
 }
 
 export interface SetStateOptions {
@@ -245,8 +269,14 @@ export interface Store {
   /** Deletes logs older than `before` (epoch ms); returns how many. */
   deleteLogsBefore(before: number): Promise<number>;
 
-  /** States and logs written after a position, oldest first: the feed of live events. */
-  tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
+  /**
+   * States and logs committed since a position, by id: the feed of live events. Rows of
+   * transactions that commit late (with ids below ones already read) are delivered when they
+   * appear; nothing committed after `after` is skipped.
+   */
+  tail(after: TailPosition, limit: number): Promise<TailBatch>;
+  /** States and logs with ids above `after` (optionally of one flow run), by id: a replay. */
+  eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
 
   createArtifact(artifact: Artifact): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
