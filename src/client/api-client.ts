@@ -1,7 +1,7 @@
 /**
- * HTTP client for the Baton API. Transient failures (connection refused or reset, 5xx, 429)
- * are retried with exponential backoff for up to `maxRetryMs` (BATON_API_RETRY_MS, default
- * 60 s), so a flow survives a server restart; client errors (4xx) are not retried.
+ * HTTP client for the Baton API. Transient failures (connection refused or reset, 502–504,
+ * 429) are retried with exponential backoff for up to `maxRetryMs` (BATON_API_RETRY_MS, default
+ * 60 s), so a flow survives a server restart; a 500 twice at most; client errors (4xx) never.
  */
 import http from "node:http";
 import https from "node:https";
@@ -105,6 +105,7 @@ export class ApiClient {
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.baseUrl}${path}`;
+    let internalErrors = 0;
     return pRetry(
       async () => {
         let response: { status: number; text: string };
@@ -124,7 +125,12 @@ export class ApiClient {
         if (response.status >= 200 && response.status < 300) return payload as T;
         const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
         const failure = new ApiRequestError(response.status, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${response.status}`}`, error?.details);
-        if (response.status >= 500 || response.status === 429) throw failure;
+        // Worth retrying: the server or the database is briefly away (502/503/504), or busy
+        // (429). A 500 is a server bug that repeats for the same request: retried twice in case
+        // of a proxy's hiccup, not for the whole window (a flow must not stall for a minute on
+        // it). A 4xx will not change.
+        if (response.status === 500 && ++internalErrors <= 2) throw failure;
+        if (response.status > 500 || response.status === 429) throw failure;
         throw new AbortError(failure);
       },
       // An AbortError stops the retries; p-retry rejects with the error it wraps.

@@ -15,6 +15,7 @@ import type { Store } from "../store/types.ts";
 import { errorHandler, sendError } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
+import { registerJsonParser, urlHasNul } from "./json-body.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
 import { runDataRoutes } from "./routes/runs-data.ts";
 import { BatchChecker, batchRoutes } from "./routes/batch.ts";
@@ -102,6 +103,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const keys = parseApiKeys(options.apiKeys ?? []);
   app.decorateRequest("apiKeyRole", "anonymous");
   app.addHook("onRequest", async (request, reply) => {
+    // PostgreSQL cannot compare text with a NUL in it: refuse it before any query sees it.
+    if (urlHasNul(request.url)) return sendError(reply, 400, "VALIDATION_ERROR", "the URL contains a NUL character (%00), which no name, id or filter may contain");
     if (keys.size === 0) {
       request.apiKeyRole = "admin";
       return;
@@ -119,6 +122,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser("text/plain");
+  registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   // The dashboard (built into dist/ui by `npm ci`/`npm run build:ui`): static files, and
   // index.html for every other page path so that deep links work.

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BatonError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
+import { classifyDatabaseError, duplicateMessage } from "../store/db-errors.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -68,6 +69,21 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
     return sendError(reply, error.statusCode, error.code ?? "BAD_REQUEST", error.message);
   if (error instanceof BatonError) return sendError(reply, 400, "BAD_REQUEST", error.message);
+  const database = classifyDatabaseError(error);
+  if (database) {
+    switch (database.kind) {
+      case "duplicate":
+        return sendError(reply, 409, "CONFLICT", duplicateMessage(database) ?? `a record with the same key already exists: ${database.detail}`, { constraint: database.constraint });
+      case "missing-reference":
+        return sendError(reply, 409, "MISSING_REFERENCE", `the request refers to a record that does not exist: ${database.detail}`, { constraint: database.constraint });
+      case "invalid-value":
+        return sendError(reply, 400, "INVALID_VALUE", `the database cannot store a value of this request: ${database.detail}`);
+      case "unavailable":
+        request.log.warn({ err: error }, "database unavailable");
+        reply.header("retry-after", "1");
+        return sendError(reply, 503, "DATABASE_UNAVAILABLE", `the database is unavailable or busy; retry shortly (${database.detail})`);
+    }
+  }
   request.log.error({ err: error }, "unhandled error");
   return sendError(reply, 500, "INTERNAL", "internal server error; the server log has the details");
 }

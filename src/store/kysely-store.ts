@@ -8,7 +8,7 @@ import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kys
 import type BetterSqlite3 from "better-sqlite3";
 import type { Pool } from "pg";
 import { createHash } from "node:crypto";
-import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
+import { batchStatements, combinedPostgresStatement, storableText, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { decideTransition } from "../core/transitions.ts";
 import { makeState, type State, type StateType } from "../core/states.ts";
 import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
@@ -52,10 +52,11 @@ function encodeCursor(createdAt: number, id: string): string {
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
   const text = Buffer.from(cursor, "base64url").toString();
-  const sep = text.indexOf(":");
-  const createdAt = Number(text.slice(0, sep));
-  if (sep <= 0 || !Number.isFinite(createdAt)) throw new InvalidCursorError(cursor);
-  return { createdAt, id: text.slice(sep + 1) };
+  // Only what encodeCursor makes: integer milliseconds (bigint columns refuse 1.5) and an id
+  // of printable characters (PostgreSQL refuses NUL in text).
+  const match = /^(\d{1,16}):([^\u0000-\u001f]{1,64})$/.exec(text);
+  if (!match || !Number.isSafeInteger(Number(match[1]))) throw new InvalidCursorError(cursor);
+  return { createdAt: Number(match[1]), id: match[2]! };
 }
 
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits. */
@@ -352,7 +353,7 @@ export class KyselyStore implements Store {
       const updates: Record<string, unknown> = {
         state_type: state.type,
         state_name: state.name,
-        state_message: state.message ?? null,
+        state_message: storableText(state.message ?? null),
         state_timestamp: state.timestamp,
         scheduled_at: state.scheduledAt ?? null,
       };
@@ -454,7 +455,7 @@ export class KyselyStore implements Store {
             task_run_id: s.taskRunId,
             type: s.type,
             name: s.name,
-            message: s.message ?? null,
+            message: storableText(s.message ?? null),
             timestamp: s.timestamp,
             scheduled_at: s.scheduledAt ?? null,
           })),

@@ -9,16 +9,17 @@ import { decideTransition } from "../../core/transitions.ts";
 import type { State } from "../../core/states.ts";
 import type { Store, WriteOp } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses, uuid } from "../schemas.ts";
+import { classifyDatabaseError } from "../../store/db-errors.ts";
+import { errorResponses, int32, logLevel, ms, uuid } from "../schemas.ts";
 
-const nullableNumber = { anyOf: [{ type: "number" }, { type: "null" }] } as const;
+const nullableMs = { anyOf: [ms, { type: "null" }] } as const;
 const nullableString = { anyOf: [{ type: "string" }, { type: "null" }] } as const;
 const stateFields = {
   type: { type: "string" },
   name: { type: "string" },
-  timestamp: { type: "number" },
+  timestamp: ms,
   message: nullableString,
-  scheduledAt: nullableNumber,
+  scheduledAt: nullableMs,
 } as const;
 
 const opSchema = {
@@ -38,14 +39,14 @@ const opSchema = {
             taskKey: { type: "string", minLength: 1, maxLength: 500 },
             taskName: { type: "string", minLength: 1, maxLength: 200 },
             state: { $ref: "State#" },
-            runCount: { type: "integer", minimum: 0 },
+            runCount: int32,
             cacheKey: nullableString,
             resultId: { anyOf: [uuid, { type: "null" }] },
             error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
             tags: { type: "array", items: { type: "string" } },
-            createdAt: { type: "number" },
-            startTime: nullableNumber,
-            endTime: nullableNumber,
+            createdAt: ms,
+            startTime: nullableMs,
+            endTime: nullableMs,
           },
           required: ["id", "flowRunId", "taskKey", "taskName", "state", "runCount", "tags", "createdAt"],
           additionalProperties: false,
@@ -77,7 +78,7 @@ const opSchema = {
         kind: { const: "result" },
         result: {
           type: "object",
-          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: { type: "integer" }, createdAt: { type: "number" } },
+          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: int32, createdAt: ms },
           required: ["id", "serializer", "value", "size", "createdAt"],
           additionalProperties: false,
         },
@@ -90,7 +91,7 @@ const opSchema = {
         kind: { const: "cache" },
         entry: {
           type: "object",
-          properties: { cacheKey: { type: "string", maxLength: 1000 }, resultId: uuid, taskRunId: uuid, expiresAt: nullableNumber, createdAt: { type: "number" } },
+          properties: { cacheKey: { type: "string", maxLength: 1000 }, resultId: uuid, taskRunId: uuid, expiresAt: nullableMs, createdAt: ms },
           required: ["cacheKey", "resultId", "taskRunId", "createdAt"],
           additionalProperties: false,
         },
@@ -106,9 +107,9 @@ const opSchema = {
           properties: {
             flowRunId: uuid,
             taskRunId: { anyOf: [uuid, { type: "null" }] },
-            level: { type: "integer" },
-            message: { type: "string" },
-            timestamp: { type: "number" },
+            level: logLevel,
+            message: { type: "string", maxLength: 100_000 },
+            timestamp: ms,
             extra: { anyOf: [{ type: "object" }, { type: "null" }] },
           },
           required: ["flowRunId", "level", "message", "timestamp"],
@@ -150,11 +151,42 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker = new Ba
         if (batchId && error instanceof ApiError && error.statusCode === 409 && (await store.batchApplied(batchId))) return { applied: 0, duplicate: true };
         throw error;
       }
-      const applied = await store.applyWrites(ops, { batchId });
+      let applied: boolean;
+      try {
+        applied = await store.applyWrites(ops, { batchId });
+      } catch (error) {
+        throw await explainConflict(store, ops, error);
+      }
       if (applied) checker.applied(ops);
       return { applied: applied ? ops.length : 0, duplicate: !applied };
     },
   );
+}
+
+/**
+ * A batch refused by a unique key: which task run took a key that another one holds. The
+ * database only says that a key is taken (SQLite not even which), so the ops are compared with
+ * the task runs stored and with each other.
+ */
+async function explainConflict(store: Store, ops: WriteOp[], error: unknown): Promise<unknown> {
+  const classified = classifyDatabaseError(error);
+  if (classified?.kind !== "duplicate") return error;
+  const runs = ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun] : []));
+  const holders = new Map<string, string>();
+  for (const flowRunId of new Set(runs.map((r) => r.flowRunId)))
+    for (const stored of await store.listTaskRuns(flowRunId)) holders.set(`${flowRunId}\u0000${stored.taskKey}`, stored.id);
+  for (const run of runs) {
+    const key = `${run.flowRunId}\u0000${run.taskKey}`;
+    const holder = holders.get(key);
+    if (holder && holder !== run.id)
+      return new ApiError(409, "CONFLICT", `task run ${run.id}: flow run ${run.flowRunId} already has task run ${holder} with task key "${run.taskKey}"; task keys are unique within a flow run`, {
+        taskRunId: run.id,
+        existingTaskRunId: holder,
+        taskKey: run.taskKey,
+      });
+    holders.set(key, run.id);
+  }
+  return error;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { FlowRunFilter, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
-import { errorResponses, proposedStateSchema, uuid } from "../schemas.ts";
+import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 const csv = { type: "string", maxLength: 2000 } as const;
@@ -45,7 +45,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             parameters: { type: "object" },
             tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
             state: { type: "string", enum: ["Scheduled", "Pending"] },
-            scheduledAt: { type: "number" },
+            scheduledAt: ms,
             parentFlowRunId: { anyOf: [uuid, { type: "null" }] },
             parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
             version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
@@ -98,8 +98,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             state: { ...csv, description: "state names, comma-separated" },
             stateType: { ...csv, description: "state types, comma-separated" },
             tag: { ...csv, description: "tags the runs must all carry, comma-separated" },
-            since: { type: "number", description: "created at or after (epoch ms)" },
-            until: { type: "number", description: "created before (epoch ms)" },
+            since: { ...ms, description: "created at or after (epoch ms)" },
+            until: { ...ms, description: "created before (epoch ms)" },
             parent: uuid,
             deployment: { ...uuid, description: "deployment id" },
             limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
@@ -166,8 +166,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             force: { type: "boolean" },
             resultId: { anyOf: [uuid, { type: "null" }] },
             error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
-            runCount: { type: "integer", minimum: 0 },
-            heartbeatMs: { type: "integer", minimum: 1 },
+            runCount: int32,
+            heartbeatMs: { ...int32, minimum: 1 },
           },
           required: ["state"],
           additionalProperties: false,
@@ -254,7 +254,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
         tags: ["flow runs"],
         summary: "Record that the process running this flow run is alive",
         params: idParams,
-        body: { type: "object", properties: { at: { type: "number" } }, additionalProperties: false },
+        body: { type: "object", properties: { at: { ...ms, description: "ignored: the server records its own clock" } }, additionalProperties: false },
         response: { 200: { type: "object", properties: { stateType: { type: "string" } } }, ...errorResponses(404) },
       },
     },

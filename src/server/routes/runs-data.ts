@@ -1,8 +1,9 @@
 /** Task runs, logs, results and cache entries: what the UI reads and a remote flow writes. */
 import type { FastifyInstance } from "fastify";
 import type { LogRecord, Store } from "../../store/types.ts";
-import { notFound } from "../errors.ts";
-import { errorResponses, uuid } from "../schemas.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { classifyDatabaseError } from "../../store/db-errors.ts";
+import { errorResponses, logLevel, ms, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 
@@ -68,7 +69,7 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
             flowRunId: uuid,
             taskRunId: uuid,
             minLevel: { type: "integer", minimum: 0, maximum: 100 },
-            afterId: { type: "integer", minimum: 0 },
+            afterId: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             limit: { type: "integer", minimum: 1, maximum: 5000, default: 500 },
           },
           required: ["flowRunId"],
@@ -97,9 +98,9 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
                 properties: {
                   flowRunId: uuid,
                   taskRunId: { anyOf: [uuid, { type: "null" }] },
-                  level: { type: "integer", minimum: 0, maximum: 100 },
+                  level: logLevel,
                   message: { type: "string", maxLength: 100_000 },
-                  timestamp: { type: "number" },
+                  timestamp: ms,
                   extra: { anyOf: [{ type: "object" }, { type: "null" }] },
                 },
                 required: ["flowRunId", "level", "message", "timestamp"],
@@ -137,18 +138,23 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
             description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
             flowRunId: uuid,
             taskRunId: { anyOf: [uuid, { type: "null" }] },
-            createdAt: { type: "number" },
+            createdAt: ms,
           },
           required: ["id", "type", "data", "flowRunId", "createdAt"],
           additionalProperties: false,
         },
-        response: { 201: { type: "null" }, ...errorResponses(400, 404) },
+        response: { 201: { type: "null" }, ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const a = request.body;
       if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
-      await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
+      try {
+        await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
+      } catch (error) {
+        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `artifact ${a.id} already exists; artifact ids are unique (use a new id, or the same key for a new version)`);
+        throw error;
+      }
       return reply.status(201).send();
     },
   );
@@ -186,7 +192,7 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
               value: { anyOf: [{ type: "string" }, { type: "null" }] },
               path: { anyOf: [{ type: "string" }, { type: "null" }] },
               size: { type: "integer" },
-              createdAt: { type: "number" },
+              createdAt: ms,
             },
           },
           ...errorResponses(404),
@@ -214,8 +220,8 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
               cacheKey: { type: "string" },
               resultId: { type: "string" },
               taskRunId: { type: "string" },
-              expiresAt: { anyOf: [{ type: "number" }, { type: "null" }] },
-              createdAt: { type: "number" },
+              expiresAt: { anyOf: [ms, { type: "null" }] },
+              createdAt: ms,
             },
           },
           ...errorResponses(404),
