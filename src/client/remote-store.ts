@@ -162,7 +162,9 @@ export class RemoteStore implements Store {
     };
     for (const op of ops) {
       const size = op.kind === "result" ? op.result.size + 200 : op.kind === "log" ? op.log.message.length + 200 : 400;
-      if (chunk.length > 0 && (chunk.length >= MAX_BATCH_OPS || bytes + size > MAX_BATCH_BYTES)) await send();
+      // A history row travels with the task-run snapshot before it: the server accepts a state
+      // op only as a transition of a task run in the same batch (or its stored state).
+      if (chunk.length > 0 && op.kind !== "state" && (chunk.length >= MAX_BATCH_OPS || bytes + size > MAX_BATCH_BYTES)) await send();
       chunk.push(op);
       bytes += size;
     }

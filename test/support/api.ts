@@ -4,6 +4,7 @@ import { buildServer, type BatonServer, type ServerOptions } from "../../src/ser
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { makeState } from "../../src/core/states.ts";
+import type { TaskRun } from "../../src/store/types.ts";
 import { newId } from "../../src/core/ids.ts";
 import { freshDatabaseUrl, type TestDialect } from "./databases.ts";
 
@@ -47,16 +48,24 @@ export function expectError(res: { status: number; body: any }, status: number, 
   expect(res.body.error).toHaveProperty("details");
 }
 
-/** A task-run op of a batch, in `state`, for flow run `flowRunId`. */
-export function taskRunOp(flowRunId: string, fields: { id?: string; taskKey?: string; state?: ReturnType<typeof makeState>; runCount?: number } = {}) {
+let keys = 0;
+
+/** A task-run op of a batch, in `state`, for flow run `flowRunId` (a fresh task key by default). */
+export interface TaskRunOp {
+  kind: "taskRun";
+  taskRun: TaskRun;
+  force?: boolean;
+}
+
+export function taskRunOp(flowRunId: string, fields: { id?: string; taskKey?: string; state?: ReturnType<typeof makeState>; runCount?: number } = {}): TaskRunOp {
   const state = fields.state ?? makeState("Pending");
   const id = fields.id ?? newId();
   return {
-    kind: "taskRun" as const,
+    kind: "taskRun",
     taskRun: {
       id,
       flowRunId,
-      taskKey: fields.taskKey ?? `t-${id.slice(0, 6)}`,
+      taskKey: fields.taskKey ?? `t-${keys++}`,
       taskName: "t",
       state,
       runCount: fields.runCount ?? 0,
@@ -72,6 +81,6 @@ export function taskRunOp(flowRunId: string, fields: { id?: string; taskKey?: st
 }
 
 /** The state-history op that goes with a task-run op. */
-export function stateOp(op: ReturnType<typeof taskRunOp>) {
+export function stateOp(op: TaskRunOp) {
   return { kind: "state" as const, state: { ...op.taskRun.state, flowRunId: op.taskRun.flowRunId, taskRunId: op.taskRun.id } };
 }

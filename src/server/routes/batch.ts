@@ -5,18 +5,18 @@
  * reported earlier in the same batch); one invalid transition refuses the whole batch.
  */
 import type { FastifyInstance } from "fastify";
-import { decideTransition } from "../../core/transitions.ts";
-import type { State } from "../../core/states.ts";
+import { STATE_NAMES, STATE_TYPES } from "../../core/states.ts";
 import type { Store, WriteOp } from "../../store/types.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { BatchChecker } from "../batch-checker.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, int32, logLevel, ms, uuid } from "../schemas.ts";
 
 const nullableMs = { anyOf: [ms, { type: "null" }] } as const;
 const nullableString = { anyOf: [{ type: "string" }, { type: "null" }] } as const;
 const stateFields = {
-  type: { type: "string" },
-  name: { type: "string" },
+  type: { type: "string", enum: STATE_TYPES },
+  name: { type: "string", enum: STATE_NAMES },
   timestamp: ms,
   message: nullableString,
   scheduledAt: nullableMs,
@@ -138,13 +138,13 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker = new Ba
           required: ["ops"],
           additionalProperties: false,
         },
-        response: { 200: { type: "object", properties: { applied: { type: "integer" }, duplicate: { type: "boolean" } } }, ...errorResponses(400, 404, 409) },
+        response: { 200: { type: "object", properties: { applied: { type: "integer" }, duplicate: { type: "boolean" } } }, ...errorResponses(400, 403, 404, 409) },
       },
     },
     async (request) => {
       const { ops, batchId } = request.body;
       try {
-        await checker.check(ops);
+        await checker.check(ops, request.apiKeyRole);
       } catch (error) {
         // A batch sent again after a lost response fails the transition check (its states are
         // already stored): it is a duplicate, not an error.
@@ -187,82 +187,4 @@ async function explainConflict(store: Store, ops: WriteOp[], error: unknown): Pr
     holders.set(key, run.id);
   }
   return error;
-}
-
-/**
- * Validates batches, remembering what it saw: flow runs known to exist and the last state of
- * each task run it let through. On the hot path (a running flow's batches) that saves the two
- * queries per request. The memory only speeds up acceptance: a transition that looks invalid
- * against it is checked again against the database before it is refused (another server may
- * have applied later states).
- */
-export class BatchChecker {
-  private readonly flowRuns = new Set<string>();
-  private readonly taskStates = new Map<string, State>();
-
-  constructor(
-    private readonly store: Store,
-    private readonly capacity = 100_000,
-  ) {}
-
-  forgetFlowRun(id: string): void {
-    this.flowRuns.delete(id);
-  }
-
-  async check(ops: WriteOp[]): Promise<void> {
-    const flowRunIds = new Set<string>();
-    for (const op of ops) {
-      if (op.kind === "taskRun") flowRunIds.add(op.taskRun.flowRunId);
-      else if (op.kind === "state") flowRunIds.add(op.state.flowRunId);
-      else if (op.kind === "log") flowRunIds.add(op.log.flowRunId);
-    }
-    const unknown = [...flowRunIds].filter((id) => !this.flowRuns.has(id));
-    if (unknown.length) {
-      const existing = new Set(await this.store.existingFlowRunIds(unknown));
-      for (const id of unknown) if (!existing.has(id)) throw notFound("flow run", id);
-      for (const id of unknown) this.remember(this.flowRuns, id);
-    }
-    if (!this.validate(ops, (id) => this.taskStates.get(id))) {
-      // Refused against memory: decide against the database itself.
-      const ids = [...new Set(ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun.id] : [])))];
-      const stored = new Map<string, State>((await this.store.getTaskRuns(ids)).map((t) => [t.id, t.state]));
-      const error = this.validate(ops, (id) => stored.get(id), true);
-      if (error) throw error;
-    }
-  }
-
-  /** Records the states a batch left behind, once it is applied. */
-  applied(ops: WriteOp[]): void {
-    for (const op of ops) if (op.kind === "taskRun") this.remember(this.taskStates, op.taskRun.id, op.taskRun.state);
-  }
-
-  /** Returns true if every transition is accepted (or, with `explain`, the error of the first that is not). */
-  private validate(ops: WriteOp[], lookup: (id: string) => State | undefined, explain?: false): boolean;
-  private validate(ops: WriteOp[], lookup: (id: string) => State | undefined, explain: true): ApiError | null;
-  private validate(ops: WriteOp[], lookup: (id: string) => State | undefined, explain = false): boolean | ApiError | null {
-    const seen = new Map<string, State>();
-    for (const op of ops) {
-      if (op.kind !== "taskRun") continue;
-      const run = op.taskRun;
-      const from = seen.get(run.id) ?? lookup(run.id) ?? null;
-      const same = from && from.name === run.state.name && from.timestamp === run.state.timestamp;
-      if (!same) {
-        const decision = decideTransition({ from, to: run.state, force: op.force });
-        if (decision.kind !== "accept") {
-          if (!explain) return false;
-          return new ApiError(409, "INVALID_TRANSITION", `task run ${run.id} (${run.taskKey}): ${decision.reason}`, { rule: decision.rule, taskRunId: run.id });
-        }
-      }
-      seen.set(run.id, run.state);
-    }
-    return explain ? null : true;
-  }
-
-  private remember<K, V>(collection: Map<K, V> | Set<K>, key: K, value?: V): void {
-    if (collection instanceof Map) {
-      collection.delete(key);
-      collection.set(key, value as V);
-    } else collection.add(key);
-    if (collection.size > this.capacity) collection.delete(collection.keys().next().value as K);
-  }
 }
