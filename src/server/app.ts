@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import type { Store } from "../store/types.ts";
+import { DEFAULT_BODY_LIMIT_BYTES } from "../config/settings.ts";
 import { errorHandler, sendError } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
@@ -78,7 +79,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!orchestration) throw new TypeError("buildServer needs an orchestration store for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     // Query strings arrive as text: coerce them ("?limit=5"). Bodies are JSON: no coercion,
     // so a number sent as a string is an error that names the field.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },

@@ -57,7 +57,7 @@ export function registerMisc(program: Command): void {
       const rows = describeSettings(settings);
       if (opts.json) return printJson({ configFile: settings.configFile, settings: rows });
       console.log(`config file: ${settings.configFile}${fs.existsSync(settings.configFile) ? "" : " (absent)"}`);
-      console.log(table(["setting", "env", "value", "source"], rows.map((r) => [r.name, r.env, r.value, r.source])));
+      console.log(table(["setting", "env", "config.toml", "value", "source"], rows.map((r) => [r.name, r.env, r.configKey ?? "(env only)", r.value, r.source])));
     });
 
   const db = program.command("db").description("the database");

@@ -13,15 +13,19 @@ export function registerServer(program: Command): void {
     .description("start the API server over the configured database")
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <port>", "port (0 picks a free one)", "4200")
-    .action(async (opts: { host: string; port: string }) => {
+    .option("--body-limit <bytes>", "largest request body accepted (default BATON_SERVER_BODY_LIMIT_BYTES, 16 MiB)")
+    .action(async (opts: { host: string; port: string; bodyLimit?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BatonError(`--port must be an integer from 0 to 65535, got "${opts.port}"`);
+      const bodyLimit = opts.bodyLimit === undefined ? undefined : Number(opts.bodyLimit);
+      if (bodyLimit !== undefined && (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1)) throw new BatonError(`--body-limit must be a positive number of bytes, got "${opts.bodyLimit}"`);
       const settings = loadSettings();
       const store = await openStore(settings.databaseUrl.value);
       const server = await buildServer({
         store,
         apiKeys: settings.serverApiKeys.value,
-        logger: { level: process.env.BATON_SERVER_LOG_LEVEL ?? "info" },
+        bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
+        logger: { level: settings.serverLogLevel.value },
       });
       const address = await server.app.listen({ host: opts.host, port });
       const url = address.replace("[::1]", "localhost");

@@ -1,0 +1,58 @@
+/**
+ * `baton server start` as operators run it: flags and settings reach the server, and it stops
+ * promptly on SIGTERM/SIGINT even with clients connected to the event stream.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, startProcess, until, type Proc } from "../support/processes.ts";
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-server-process-"));
+
+async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: Proc; url: string }> {
+  const proc = startProcess([BIN, "server", "start", "--port", "0", ...args], {
+    BATON_HOME: home,
+    BATON_DATABASE_URL: `sqlite://${path.join(home, "baton.db")}`,
+    BATON_SERVER_LOG_LEVEL: "warn",
+    ...env,
+  });
+  const url = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1] ?? (proc.child.exitCode !== null ? Promise.reject(new Error(proc.stderr())) : undefined), "the server");
+  return { proc, url };
+}
+
+const post = async (url: string, body: unknown) => {
+  const response = await fetch(`${url}/api/flow-runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as any };
+};
+
+beforeAll(() => fs.mkdirSync(home, { recursive: true }));
+afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+
+describe("baton server start", () => {
+  it("takes the body limit from --body-limit, over BATON_SERVER_BODY_LIMIT_BYTES", async () => {
+    const server = await startServer(["--body-limit", "2000"], { BATON_SERVER_BODY_LIMIT_BYTES: "100000" });
+    try {
+      expect((await post(server.url, { flowName: "small" })).status).toBe(201);
+      const big = await post(server.url, { flowName: "big", parameters: { blob: "x".repeat(3000) } });
+      expect(big.status).toBe(413);
+      expect(big.body.error.message).toMatch(/larger than the server's limit of 2000 bytes/);
+    } finally {
+      server.proc.child.kill("SIGTERM");
+      await server.proc.exit;
+    }
+    const fromEnv = await startServer([], { BATON_SERVER_BODY_LIMIT_BYTES: "2500" });
+    try {
+      expect((await post(fromEnv.url, { flowName: "big", parameters: { blob: "x".repeat(3000) } })).body.error.message).toMatch(/limit of 2500 bytes/);
+    } finally {
+      fromEnv.proc.child.kill("SIGTERM");
+      await fromEnv.proc.exit;
+    }
+  });
+
+  it("refuses a bad --body-limit", async () => {
+    const proc = startProcess([BIN, "server", "start", "--port", "0", "--body-limit", "lots"], { BATON_HOME: home });
+    expect(await proc.exit).toBe(1);
+    expect(proc.stderr()).toMatch(/--body-limit must be a positive number of bytes, got "lots"/);
+  });
+});
