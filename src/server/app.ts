@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import type { Store } from "../store/types.ts";
 import { DEFAULT_BODY_LIMIT_BYTES } from "../config/settings.ts";
-import { errorHandler, sendError } from "./errors.ts";
+import { clientErrorHandler, errorHandler, sendError } from "./errors.ts";
 import { EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
 import { registerJsonParser, urlHasNul } from "./json-body.ts";
@@ -83,7 +83,14 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     // Query strings arrive as text: coerce them ("?limit=5"). Bodies are JSON: no coercion,
     // so a number sent as a string is an error that names the field.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // Errors Fastify answers itself get the API's error shape too: bad HTTP, a URL too long
+    // (431), a malformed path; and requests arriving while the server closes are a 503 from
+    // the onRequest hook below rather than Fastify's own body.
+    clientErrorHandler,
+    frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, error.code ?? "BAD_REQUEST", error.message),
+    return503OnClosing: false,
   });
+  let closing = false;
   const bodyAjv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, discriminator: true, strict: false, allErrors: false });
   const queryAjv = new Ajv({ removeAdditional: false, coerceTypes: "array", useDefaults: true, strict: false, allErrors: false });
   for (const schema of SHARED_SCHEMAS) {
@@ -105,6 +112,10 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const keys = parseApiKeys(options.apiKeys ?? []);
   app.decorateRequest("apiKeyRole", "anonymous");
   app.addHook("onRequest", async (request, reply) => {
+    if (closing) {
+      reply.header("connection", "close");
+      return sendError(reply, 503, "SHUTTING_DOWN", "the server is shutting down; retry shortly (clients in remote mode do)");
+    }
     // PostgreSQL cannot compare text with a NUL in it: refuse it before any query sees it.
     if (urlHasNul(request.url)) return sendError(reply, 400, "VALIDATION_ERROR", "the URL contains a NUL character (%00), which no name, id or filter may contain");
     if (keys.size === 0) {
@@ -153,7 +164,9 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     app,
     hub,
     close: async () => {
+      closing = true;
       services.stop();
+      // Ends the event streams: open SSE responses would otherwise keep the server open.
       hub.stop();
       await app.close();
     },
