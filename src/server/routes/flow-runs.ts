@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
-import type { FlowRunFilter, Store } from "../../store/types.ts";
+import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
@@ -12,7 +12,12 @@ import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 const csv = { type: "string", maxLength: 2000 } as const;
 
-export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id: string) => void = () => undefined): void {
+/** 404 naming the field when a body refers to something that does not exist. */
+function missing(field: string, what: string, id: string): ApiError {
+  return new ApiError(404, "NOT_FOUND", `body.${field}: ${what} ${id} was not found`);
+}
+
+export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, onDeleted: (id: string) => void = () => undefined): void {
   app.post<{
     Body: {
       flowName: string;
@@ -57,12 +62,16 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
           required: ["flowName"],
           additionalProperties: false,
         },
-        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 409) },
+        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const body = request.body;
       if (body.id && (await store.getFlowRun(body.id))) throw new ApiError(409, "CONFLICT", `flow run ${body.id} already exists`);
+      // parentTaskRunId is not checked: a child flow is created while its parent task's
+      // records may still be on their way in the parent's next batch.
+      if (body.parentFlowRunId && !(await store.getFlowRun(body.parentFlowRunId))) throw missing("parentFlowRunId", "flow run", body.parentFlowRunId);
+      if (body.deploymentId && !(await orchestration.getDeployment(body.deploymentId))) throw missing("deploymentId", "deployment", body.deploymentId);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
       const run = await store.createFlowRun({
         id: body.id ?? newId(),
@@ -177,7 +186,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
     },
     async (request) => {
       const { state, force, ...fields } = request.body;
-      if (force && request.apiKeyRole === "worker") throw new ApiError(403, "FORBIDDEN", "force needs an admin API key");
+      if (force && request.apiKeyRole !== "admin") throw new ApiError(403, "FORBIDDEN", "body.force: forcing a transition needs an admin API key");
+      if (fields.resultId && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
       const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
       const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields });
       if (!result.accepted)
