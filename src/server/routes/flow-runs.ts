@@ -226,7 +226,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     {
       schema: {
         tags: ["flow runs"],
-        summary: "Schedule a Failed, Crashed or Cancelled run to be resumed (AwaitingRetry); finished tasks are reused",
+        summary:
+          "Schedule a Failed, Crashed or Cancelled run of a work pool to be resumed by a worker (AwaitingRetry); finished tasks are reused. " +
+          "A run without a work pool is a 409: resume it with `baton flow-run retry <id>` where the flow's code is.",
         params: idParams,
         response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
       },
@@ -234,6 +236,15 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     async (request) => {
       const run = await store.getFlowRun(request.params.id);
       if (!run) throw notFound("flow run", request.params.id);
+      // Only workers start runs, and a worker claims runs of its pool and needs the flow's
+      // entrypoint: without either, AwaitingRetry would wait forever. The run is left as it is.
+      if (!run.workPool || !run.entrypoint)
+        throw new ApiError(
+          409,
+          "NO_WORKER_CAN_RUN_IT",
+          `flow run ${run.id} ${!run.workPool ? "has no work pool" : "did not record its entrypoint"}, so no worker can pick it up: resume it with \`baton flow-run retry ${run.id}\` on a machine that has the flow's code`,
+          { workPool: run.workPool, entrypoint: run.entrypoint },
+        );
       const result = await store.setFlowRunState(run.id, makeState("AwaitingRetry", { scheduledAt: Date.now(), message: "retry requested through the API" }));
       if (!result.accepted) throw new ApiError(409, "INVALID_TRANSITION", `flow run ${run.id} cannot be retried from ${run.state.name}: ${result.reason}`, { rule: result.rule });
       return result.run;
