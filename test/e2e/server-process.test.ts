@@ -50,6 +50,24 @@ describe("baton server start", () => {
     }
   });
 
+  it.each(["SIGTERM", "SIGINT"] as const)("exits promptly on %s with a client on the event stream", async (signal) => {
+    const server = await startServer();
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/api/events/stream`, { signal: controller.signal });
+    expect(response.status).toBe(200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/connected/);
+    const started = Date.now();
+    server.proc.child.kill(signal);
+    const code = await Promise.race([server.proc.exit, new Promise((r) => setTimeout(() => r("hung"), 8_000))]);
+    if (code === "hung") server.proc.child.kill("SIGKILL");
+    expect(code, server.proc.stderr()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // The stream ended cleanly rather than hanging.
+    expect((await reader.read().catch(() => ({ done: true }))).done).toBe(true);
+    controller.abort();
+  });
+
   it("refuses a bad --body-limit", async () => {
     const proc = startProcess([BIN, "server", "start", "--port", "0", "--body-limit", "lots"], { BATON_HOME: home });
     expect(await proc.exit).toBe(1);

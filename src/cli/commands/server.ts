@@ -5,6 +5,9 @@ import { loadSettings } from "../../config/settings.ts";
 import { openStore } from "../../store/open.ts";
 import { buildServer } from "../../server/app.ts";
 
+/** How long a stopping server waits for requests in flight. */
+const STOP_GRACE_MS = 10_000;
+
 export function registerServer(program: Command): void {
   program
     .command("server")
@@ -31,16 +34,26 @@ export function registerServer(program: Command): void {
       const url = address.replace("[::1]", "localhost");
       // One line on stdout that scripts (and the end-to-end tests) can wait for.
       process.stdout.write(`Baton server listening on ${url} (API ${url}/api, OpenAPI ${url}/api/openapi.json, database ${store.location})\n`);
+      // SIGTERM/SIGINT: stop taking requests, end the event streams, let requests in flight
+      // finish, close the database. Whatever still hangs after STOP_GRACE_MS (or at a second
+      // signal) is cut: an operator's stop must not wait on a client.
       let stopping = false;
-      const stop = async () => {
-        if (stopping) return;
+      const stop = async (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`${signal} again: exiting now\n`);
+          process.exit(1);
+        }
         stopping = true;
+        setTimeout(() => {
+          process.stderr.write(`the server did not stop within ${STOP_GRACE_MS / 1000} s; exiting\n`);
+          process.exit(1);
+        }, STOP_GRACE_MS).unref();
         await server.close();
         await store.close();
         process.exit(0);
       };
-      process.on("SIGINT", () => void stop());
-      process.on("SIGTERM", () => void stop());
+      process.on("SIGINT", () => void stop("SIGINT"));
+      process.on("SIGTERM", () => void stop("SIGTERM"));
       await new Promise(() => undefined); // serve until a signal
     });
 }
