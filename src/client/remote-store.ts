@@ -125,9 +125,11 @@ export class RemoteStore implements Store {
 
   async setFlowRunState(id: string, state: State, options: SetStateOptions = {}): Promise<SetStateResult> {
     try {
+      // heartbeatAt is the server's to set (its clock is the one the crash detector reads).
+      const { heartbeatAt: _serverClock, ...fields } = options;
       const run = await this.api.request<FlowRun>("POST", `/api/flow-runs/${enc(id)}/set-state`, {
         state: { name: state.name, message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp },
-        ...options,
+        ...fields,
       });
       return { accepted: true, run };
     } catch (error) {

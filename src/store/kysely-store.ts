@@ -359,7 +359,7 @@ export class KyselyStore implements Store {
       };
       if (state.type === "RUNNING" && current.startTime == null) updates.start_time = state.timestamp;
       if (state.type === "RUNNING") {
-        updates.heartbeat_at = state.timestamp;
+        updates.heartbeat_at = options.heartbeatAt ?? state.timestamp;
         updates.end_time = null;
       }
       if (["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(state.type)) updates.end_time = state.timestamp;
@@ -383,16 +383,18 @@ export class KyselyStore implements Store {
   }
 
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
-    const row = await this.db.updateTable("flow_runs").set({ heartbeat_at: at }).where("id", "=", id).returning("state_type").executeTakeFirst();
+    // Never backwards: a heartbeat retried after a later one must not make a live run look stale.
+    const latest = this.dialect === "postgres" ? sql<number>`greatest(coalesce(heartbeat_at, 0), ${at})` : sql<number>`max(coalesce(heartbeat_at, 0), ${at})`;
+    const row = await this.db.updateTable("flow_runs").set({ heartbeat_at: latest }).where("id", "=", id).returning("state_type").executeTakeFirst();
     return row?.state_type as StateType | undefined;
   }
 
-  async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number } = {}): Promise<string[]> {
+  async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number; aliveSince?: number } = {}): Promise<string[]> {
     const missed = options.missedBeats ?? 3;
     // A run is stale once `missed` of its own heartbeat intervals passed without a beat; runs
     // that never said their interval get the default (30 s).
     const isStale = (row: { heartbeat_at: number | null; state_timestamp: number; heartbeat_ms: number | null }) =>
-      Number(row.heartbeat_at ?? row.state_timestamp) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+      Math.max(Number(row.heartbeat_at ?? row.state_timestamp), options.aliveSince ?? 0) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
     let query = this.db
       .selectFrom("flow_runs")
       .select(["id", "heartbeat_at", "state_timestamp", "heartbeat_ms"])

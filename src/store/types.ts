@@ -189,6 +189,8 @@ export interface SetStateOptions {
   force?: boolean;
   /** With a RUNNING state: the heartbeat interval the running process promises. */
   heartbeatMs?: number;
+  /** With a RUNNING state: when the run was last heard of (default: the state's timestamp); the server passes its own clock. */
+  heartbeatAt?: number;
   /** Fields to update along with the state. */
   resultId?: string | null;
   error?: ErrorInfo | null;
@@ -240,13 +242,18 @@ export interface Store {
   deleteFlowRun(id: string): Promise<boolean>;
   /** Proposes a state through the orchestration rules, atomically. */
   setFlowRunState(id: string, state: State, options?: SetStateOptions): Promise<SetStateResult>;
-  /** Records a heartbeat; returns the run's current state type (so a runner sees a cancel). */
+  /**
+   * Records a heartbeat at `at` — never moving the last heartbeat backwards (a retried or late
+   * request carries an older time); returns the run's current state type (so a runner sees a cancel).
+   */
   heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined>;
   /**
    * Marks Crashed every RUNNING or CANCELLING flow run that missed `missedBeats` (default 3)
    * heartbeats of its own interval by `now` (and its unfinished task runs). Returns their ids.
+   * `aliveSince`: count missed beats from no earlier than this (a server counts from its start:
+   * heartbeats sent while it was down could not arrive).
    */
-  crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number }): Promise<string[]>;
+  crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number; aliveSince?: number }): Promise<string[]>;
 
   /**
    * Applies a batch of writes in one transaction. With `batchId`, a batch already applied

@@ -18,6 +18,8 @@ function missing(field: string, what: string, id: string): ApiError {
 }
 
 export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, onDeleted: (id: string) => void = () => undefined): void {
+  // Heartbeats sent while this server was down never arrived: missed beats count from its start.
+  const startedAt = Date.now();
   app.post<{
     Body: {
       flowName: string;
@@ -189,7 +191,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       if (force && request.apiKeyRole !== "admin") throw new ApiError(403, "FORBIDDEN", "body.force: forcing a transition needs an admin API key");
       if (fields.resultId && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
       const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
-      const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields });
+      const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields, heartbeatAt: Date.now() });
       if (!result.accepted)
         throw new ApiError(409, "INVALID_TRANSITION", `flow run ${request.params.id}: ${result.reason}`, {
           rule: result.rule,
@@ -280,7 +282,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       },
     },
     async (request) => {
-      const stateType = await store.heartbeatFlowRun(request.params.id, request.body?.at ?? Date.now());
+      // The server's clock, not the client's `at`: the crash detector compares with the server's.
+      const stateType = await store.heartbeatFlowRun(request.params.id, Date.now());
       if (!stateType) throw notFound("flow run", request.params.id);
       return { stateType };
     },
@@ -296,7 +299,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         response: { 200: { type: "object", properties: { crashed: { type: "array", items: { type: "string" } } } } },
       },
     },
-    async (request) => ({ crashed: await store.crashStaleFlowRuns(Date.now(), { onlyId: request.body?.onlyId }) }),
+    async (request) => ({ crashed: await store.crashStaleFlowRuns(Date.now(), { onlyId: request.body?.onlyId, aliveSince: startedAt }) }),
   );
 }
 
