@@ -162,17 +162,18 @@ export class KyselyStore implements Store {
     return this.flowIdFor(name);
   }
 
-  private async flowIdFor(name: string): Promise<string> {
+  private async flowIdFor(name: string, tx: Tx = this.db): Promise<string> {
     const cached = this.flowIds.get(name);
     if (cached) return cached;
     const now = Date.now();
-    await this.db
+    await tx
       .insertInto("flows")
       .values({ id: newId(), name, description: null, tags: "[]", created_at: now, updated_at: now })
       .onConflict((oc) => oc.column("name").doNothing())
       .execute();
-    const row = await this.db.selectFrom("flows").select("id").where("name", "=", name).executeTakeFirstOrThrow();
-    this.flowIds.set(name, row.id);
+    const row = await tx.selectFrom("flows").select("id").where("name", "=", name).executeTakeFirstOrThrow();
+    // Inside a transaction the id is remembered by the caller once it commits.
+    if (tx === this.db) this.flowIds.set(name, row.id);
     return row.id;
   }
 
@@ -192,15 +193,16 @@ export class KyselyStore implements Store {
   async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
     const decision = decideTransition({ from: null, to: run.state });
     if (decision.kind !== "accept") throw new TypeError(`cannot create a flow run in state ${run.state.name}: ${decision.reason}`);
-    const flowId = await this.flowIdFor(run.flowName);
-    await this.transaction(async (tx) => {
-      await tx
-        .insertInto("flow_runs")
-        .values(newFlowRunRow(run, flowId))
-        .execute();
+    // One transaction: the flow, the run and its first state, or nothing (a duplicate id
+    // fails on the primary key and leaves no new flow behind).
+    const flowId = await this.transaction(async (tx) => {
+      const id = await this.flowIdFor(run.flowName, tx);
+      await tx.insertInto("flow_runs").values(newFlowRunRow(run, id)).execute();
       await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
       if (run.state.type === "SCHEDULED" && run.workPool) await this.notifyRunsDue(tx, run.workPool);
+      return id;
     });
+    this.flowIds.set(run.flowName, flowId);
     return {
       id: run.id,
       flowId,
@@ -279,7 +281,14 @@ export class KyselyStore implements Store {
       if (!found) return false;
       await tx.deleteFrom("states").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("logs").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("artifacts").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("task_dependencies").where("flow_run_id", "=", id).execute();
+      // Child flow runs stay (they are runs of their own) but no longer point at a missing parent.
+      await tx
+        .updateTable("flow_runs")
+        .set({ parent_flow_run_id: null, parent_task_run_id: null })
+        .where((eb) => eb.or([eb("parent_flow_run_id", "=", id), eb("parent_task_run_id", "in", eb.selectFrom("task_runs").select("id").where("flow_run_id", "=", id))]))
+        .execute();
       await tx.deleteFrom("task_runs").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("flow_runs").where("id", "=", id).execute();
       return true;

@@ -238,7 +238,7 @@ export interface Store {
   listFlowRuns(filter?: FlowRunFilter): Promise<FlowRun[]>;
   /** Newest first, with a cursor for the next page. */
   pageFlowRuns(filter?: FlowRunFilter): Promise<Page<FlowRun>>;
-  /** Deletes a flow run with its task runs, states, dependencies and logs. False if absent. */
+  /** Deletes a flow run with its task runs, states, dependencies, logs and artifacts, unlinking its child runs, in one transaction. False if absent. */
   deleteFlowRun(id: string): Promise<boolean>;
   /** Proposes a state through the orchestration rules, atomically. */
   setFlowRunState(id: string, state: State, options?: SetStateOptions): Promise<SetStateResult>;

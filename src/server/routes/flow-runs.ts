@@ -5,6 +5,7 @@ import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
 import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas.ts";
@@ -69,14 +70,15 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
     async (request, reply) => {
       const body = request.body;
-      if (body.id && (await store.getFlowRun(body.id))) throw new ApiError(409, "CONFLICT", `flow run ${body.id} already exists`);
       // parentTaskRunId is not checked: a child flow is created while its parent task's
       // records may still be on their way in the parent's next batch.
       if (body.parentFlowRunId && !(await store.getFlowRun(body.parentFlowRunId))) throw missing("parentFlowRunId", "flow run", body.parentFlowRunId);
       if (body.deploymentId && !(await orchestration.getDeployment(body.deploymentId))) throw missing("deploymentId", "deployment", body.deploymentId);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
+      const id = body.id ?? newId();
+      // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
       const run = await store.createFlowRun({
-        id: body.id ?? newId(),
+        id,
         flowName: body.flowName,
         name: body.name ?? randomRunName(),
         parentFlowRunId: body.parentFlowRunId ?? null,
@@ -89,6 +91,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         workPool: body.workPool ?? null,
         workQueue: body.workQueue ?? (body.workPool ? "default" : null),
         state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
+      }).catch((error: unknown) => {
+        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `flow run ${id} already exists`);
+        throw error;
       });
       return reply.status(201).send(run);
     },
@@ -258,7 +263,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     {
       schema: {
         tags: ["flow runs"],
-        summary: "Delete a flow run with its task runs, states and logs",
+        summary: "Delete a flow run with its task runs, states, logs and artifacts; its child flow runs lose their parent link",
         params: idParams,
         response: { 204: { type: "null" }, ...errorResponses(404) },
       },
