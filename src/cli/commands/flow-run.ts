@@ -196,10 +196,12 @@ export function registerFlowRun(program: Command): void {
   cmd
     .command("cancel <id>")
     .description("cancel a flow run (a running one stops at its next heartbeat)")
-    .action(async (id: string) => {
+    .option("--json", "print the run as JSON")
+    .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
         const run = await cancelFlowRun(store, id, "cancelled from the CLI");
-        console.log(`Flow run ${run.name} (${run.id}) is ${stateLabel(run.state)}`);
+        if (opts.json) printJson(run);
+        else console.log(`Flow run ${run.name} (${run.id}) is ${stateLabel(run.state)}`);
       });
     });
 
@@ -207,7 +209,8 @@ export function registerFlowRun(program: Command): void {
     .command("retry <id>")
     .description("resume a Failed, Crashed or Cancelled flow run here: finished tasks are reused, the rest run again")
     .option("--file <path>", "the flow's module, when the run did not record its entrypoint")
-    .action(async (id: string, opts: { file?: string }) => {
+    .option("--json", "print the outcome as JSON")
+    .action(async (id: string, opts: { file?: string; json?: boolean }) => {
       const run = await withStore((store) => getRun(store, id));
       const entry = run.entrypoint;
       const file = opts.file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
@@ -215,17 +218,20 @@ export function registerFlowRun(program: Command): void {
       const target = await loadFlow(file, run.flowName);
       const outcome = await target.resume(id);
       await shutdown();
-      console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
+      if (opts.json) printJson(outcome);
+      else console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
       if (outcome.state.type !== "COMPLETED") process.exitCode = 1;
     });
 
   cmd
     .command("delete <id>")
-    .description("delete a flow run with its task runs, states and logs")
-    .action(async (id: string) => {
+    .description("delete a flow run with its task runs, states, logs and artifacts")
+    .option("--json", "print { deleted: id } as JSON")
+    .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
         if (!(await store.deleteFlowRun(id))) throw new RunNotFoundError("flow run", id);
-        console.log(`Deleted flow run ${id}`);
+        if (opts.json) printJson({ deleted: id });
+        else console.log(`Deleted flow run ${id}`);
       });
     });
 }
