@@ -33,6 +33,8 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly maxRetryMs: number;
+  /** The server's address, parsed once: requests only append their path. */
+  private readonly target: { protocol: string; hostname: string; port: string; pathname: string };
 
   constructor(options: ApiClientOptions) {
     // Accepts the server's root or its /api URL.
@@ -40,32 +42,54 @@ export class ApiClient {
     this.headers = { accept: "application/json" };
     if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
     this.maxRetryMs = options.maxRetryMs ?? 60_000;
+    const url = new URL(this.baseUrl);
+    this.target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port, pathname: url.pathname.replace(/\/+$/, "") };
   }
 
   /**
    * One HTTP exchange on a keep-alive connection. node:http rather than fetch: on a flow's hot
    * path (one request per sequential task) it costs ~100 µs per round trip against ~360 µs.
    */
-  private send(method: string, url: string, body: string | undefined): Promise<{ status: number; text: string }> {
-    const target = new URL(url);
-    const transport = target.protocol === "https:" ? https : http;
-    const agent = target.protocol === "https:" ? httpsAgent : httpAgent;
+  private send(method: string, path: string, body: string | undefined): Promise<{ status: number; text: string }> {
+    const secure = this.target.protocol === "https:";
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.headers };
       if (body !== undefined) {
         headers["content-type"] = "application/json";
         headers["content-length"] = Buffer.byteLength(body);
       }
-      const req = transport.request(target, { method, headers, agent, timeout: 30_000 }, (res) => {
+      const options = { hostname: this.target.hostname, port: this.target.port, path: this.target.pathname + path, method, headers, timeout: 30_000 };
+      const onResponse = (res: http.IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
-      });
+      };
+      const req = secure ? https.request({ ...options, agent: httpsAgent }, onResponse) : http.request({ ...options, agent: httpAgent }, onResponse);
       req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
       req.on("error", reject);
       req.end(body);
     });
+  }
+
+  /** One attempt: the answer's payload, or an error saying whether to try again. */
+  private async attempt<T>(method: string, path: string, body: string | undefined): Promise<T> {
+    let response: { status: number; text: string };
+    try {
+      response = await this.send(method, path, body);
+    } catch (error) {
+      throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
+    }
+    if (response.status === 204) return undefined as T;
+    let payload: unknown = undefined;
+    try {
+      payload = response.text ? JSON.parse(response.text) : undefined;
+    } catch {
+      payload = undefined;
+    }
+    if (response.status >= 200 && response.status < 300) return payload as T;
+    const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    throw new ApiRequestError(response.status, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${response.status}`}`, error?.details);
   }
 
   /**
@@ -104,34 +128,31 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = `${this.baseUrl}${path}`;
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    // The first attempt goes out directly: the retry machinery (timers, signals) only runs
+    // once something went wrong, off the hot path of a flow's writes.
     let internalErrors = 0;
+    const retryable = (error: unknown) => {
+      if (!(error instanceof ApiRequestError)) return error instanceof BatonError; // unreachable
+      // Worth retrying: the server or the database is briefly away (502/503/504), or busy
+      // (429). A 500 is a server bug that repeats for the same request: retried twice in case
+      // of a proxy's hiccup, not for the whole window (a flow must not stall for a minute on
+      // it). A 4xx will not change.
+      if (error.status === 500) return ++internalErrors <= 2;
+      return error.status > 500 || error.status === 429;
+    };
+    try {
+      return await this.attempt<T>(method, path, text);
+    } catch (error) {
+      if (!retryable(error)) throw error;
+    }
     return pRetry(
       async () => {
-        let response: { status: number; text: string };
         try {
-          response = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body));
+          return await this.attempt<T>(method, path, text);
         } catch (error) {
-          throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
+          throw retryable(error) ? error : new AbortError(error as Error);
         }
-        if (response.status === 204) return undefined as T;
-        const text = response.text;
-        let payload: unknown = undefined;
-        try {
-          payload = text ? JSON.parse(text) : undefined;
-        } catch {
-          payload = undefined;
-        }
-        if (response.status >= 200 && response.status < 300) return payload as T;
-        const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-        const failure = new ApiRequestError(response.status, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${response.status}`}`, error?.details);
-        // Worth retrying: the server or the database is briefly away (502/503/504), or busy
-        // (429). A 500 is a server bug that repeats for the same request: retried twice in case
-        // of a proxy's hiccup, not for the whole window (a flow must not stall for a minute on
-        // it). A 4xx will not change.
-        if (response.status === 500 && ++internalErrors <= 2) throw failure;
-        if (response.status > 500 || response.status === 429) throw failure;
-        throw new AbortError(failure);
       },
       // An AbortError stops the retries; p-retry rejects with the error it wraps.
       { retries: 1000, minTimeout: 100, maxTimeout: 5000, factor: 2, maxRetryTime: this.maxRetryMs, randomize: true },

@@ -22,7 +22,7 @@ export function registerJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     parse(request, body as string, (error, value) => {
       if (error) return done(error);
-      if (!ESCAPED_NUL.test(body as string)) return done(null, value);
+      if (!(body as string).includes("\\u0000") || !ESCAPED_NUL.test(body as string)) return done(null, value);
       try {
         done(null, scrub(value, "body", false));
       } catch (failure) {

@@ -83,20 +83,21 @@ export class KyselyStore implements Store {
   ) {
     const sqlite = drivers.sqlite;
     this.pgPool = drivers.pgPool ?? null;
+    const prepare = (text: string) => {
+      let stmt = this.prepared.get(text);
+      if (!stmt) {
+        if (this.prepared.size > 500) this.prepared.clear();
+        stmt = sqlite!.prepare(text);
+        this.prepared.set(text, stmt);
+      }
+      return stmt;
+    };
     this.runSqliteBatch = sqlite
       ? (statements, claim) =>
           sqlite
             .transaction((list: Statement[]) => {
-              if (claim && sqlite.prepare(claim.sql).run(...claim.params).changes === 0) return false;
-              for (const s of list) {
-                let stmt = this.prepared.get(s.sql);
-                if (!stmt) {
-                  if (this.prepared.size > 500) this.prepared.clear();
-                  stmt = sqlite.prepare(s.sql);
-                  this.prepared.set(s.sql, stmt);
-                }
-                stmt.run(...s.params);
-              }
+              if (claim && prepare(claim.sql).run(...claim.params).changes === 0) return false;
+              for (const s of list) prepare(s.sql).run(...s.params);
               return true;
             })
             .immediate(statements)
