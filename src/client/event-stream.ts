@@ -5,7 +5,7 @@
  * queue until `run` takes them.
  *
  * The SSE feed survives a server restart: when the stream ends it reconnects with backoff
- * (100 ms doubling to 5 s) for up to the client's retry window (BATON_API_RETRY_MS), resuming
+ * (100 ms doubling to 1 s) for up to the client's retry window (BATON_API_RETRY_MS), resuming
  * with Last-Event-ID; the server replays what was missed, and repeats are dropped by id.
  */
 import type { IncomingMessage } from "node:http";
@@ -158,6 +158,8 @@ class SseFeed implements EventFeed {
       if (this.closed.signal.aborted) return;
       try {
         this.response = await this.connect();
+        // Closed while connecting: the new connection must not keep the process alive.
+        if (this.closed.signal.aborted) this.response.destroy();
       } catch (error) {
         this.failure = error as Error;
         this.notify();
@@ -173,6 +175,7 @@ class SseFeed implements EventFeed {
     const deadline = Date.now() + this.retryWindowMs;
     let delay = 100;
     for (;;) {
+      if (this.closed.signal.aborted) throw new BatonError("the event feed was closed");
       try {
         return await this.store.api.openStream(path, headers);
       } catch (error) {
@@ -183,7 +186,8 @@ class SseFeed implements EventFeed {
             cause: error,
           });
         await pause(delay, this.closed.signal);
-        delay = Math.min(5000, delay * 2);
+        // At most 1 s between attempts: a follower should be back soon after the server is.
+        delay = Math.min(1000, delay * 2);
       }
     }
   }
@@ -209,9 +213,9 @@ class SseFeed implements EventFeed {
       if (line.startsWith("id: ")) id = line.slice(4);
       else if (line.startsWith("data: ")) data.push(line.slice(6));
     }
+    if (id) this.lastEventId = id;
     if (!data.length) return;
     const event = JSON.parse(data.join("\n")) as BatonEvent;
-    if (id) this.lastEventId = id;
     if (event.id !== undefined && !this.seen.add(`${event.kind}:${event.id}`)) return;
     this.queue.push(event);
     this.notify();

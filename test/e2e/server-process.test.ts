@@ -1,17 +1,21 @@
 /**
- * `baton server start` as operators run it: flags and settings reach the server, and it stops
- * promptly on SIGTERM/SIGINT even with clients connected to the event stream.
+ * `baton server start` as operators run it: flags and settings reach the server, it stops
+ * promptly on SIGTERM/SIGINT even with clients connected to the event stream, and a
+ * `flow-run watch` rides out its restart.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, startProcess, until, type Proc } from "../support/processes.ts";
+import { openStore } from "../../src/store/open.ts";
+import { makeState } from "../../src/core/states.ts";
+import { newId } from "../../src/core/ids.ts";
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-server-process-"));
 
-async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: Proc; url: string }> {
-  const proc = startProcess([BIN, "server", "start", "--port", "0", ...args], {
+async function startServer(args: string[] = [], env: Record<string, string> = {}, port = 0): Promise<{ proc: Proc; url: string }> {
+  const proc = startProcess([BIN, "server", "start", "--port", String(port), ...args], {
     BATON_HOME: home,
     BATON_DATABASE_URL: `sqlite://${path.join(home, "baton.db")}`,
     BATON_SERVER_LOG_LEVEL: "warn",
@@ -66,6 +70,37 @@ describe("baton server start", () => {
     // The stream ended cleanly rather than hanging.
     expect((await reader.read().catch(() => ({ done: true }))).done).toBe(true);
     controller.abort();
+  });
+
+  it("keeps `flow-run watch` following across a server restart", async () => {
+    let server = await startServer();
+    const store = await openStore(`sqlite://${path.join(home, "baton.db")}`);
+    const watchEnv = { BATON_HOME: home, BATON_API_URL: `${server.url}/api` };
+    let watch: Proc | null = null;
+    try {
+      const run = await store.createFlowRun({ id: newId(), flowName: "restarted", name: "r", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
+      await store.setFlowRunState(run.id, makeState("Running"));
+      watch = startProcess([BIN, "flow-run", "watch", run.id], watchEnv);
+      await until(() => watch!.stdout().includes("Watching"), "watch to start");
+      server.proc.child.kill("SIGTERM");
+      await server.proc.exit;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(watch.child.exitCode).toBeNull();
+      server = await startServer([], {}, Number(new URL(server.url).port));
+      // A line written after the restart reaches the watcher: it reconnected to the stream.
+      await store.applyWrites([{ kind: "log", log: { flowRunId: run.id, taskRunId: null, level: 30, message: "after the restart", timestamp: Date.now() } }]);
+      await until(() => watch!.stdout().includes("after the restart"), "the watcher to reconnect", 15_000);
+      await store.setFlowRunState(run.id, makeState("Completed"));
+      const code = await Promise.race([watch.exit, new Promise((r) => setTimeout(() => r("hung"), 15_000))]);
+      expect(code, watch.stdout() + watch.stderr()).toBe(0);
+      expect(watch.stdout()).toMatch(/Flow run ended Completed/);
+      expect(watch.stdout()).not.toMatch(/ended Running/);
+    } finally {
+      if (watch?.child.exitCode === null) watch.child.kill("SIGKILL");
+      await store.close();
+      server.proc.child.kill("SIGTERM");
+      await server.proc.exit;
+    }
   });
 
   it("refuses a bad --body-limit", async () => {

@@ -6,6 +6,7 @@ import { openEventFeed, type BatonEvent } from "../../client/event-stream.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import type { FlowRun, LogRecord, Store } from "../../store/types.ts";
 import { withStore } from "../cli-store.ts";
+import { loadSettings } from "../../config/settings.ts";
 import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
 import { loadFlow } from "../load-flow.ts";
 import { shutdown } from "../../sdk/runtime.ts";
@@ -26,7 +27,9 @@ const RECHECK_MS = 3_000;
  * every few seconds: a follower never waits forever for an event it missed.
  */
 async function followUntilEnd(store: Store, id: string, on: { start(run: FlowRun): Promise<void>; event(event: BatonEvent): void }): Promise<State> {
-  const feed = await openEventFeed(store, id);
+  // The CLI's requests give up after 5 s, but a follower rides out a server restart for the
+  // whole client retry window (BATON_API_RETRY_MS).
+  const feed = await openEventFeed(store, id, { retryWindowMs: loadSettings().apiRetryMs.value });
   try {
     const run = await getRun(store, id);
     await on.start(run);

@@ -118,7 +118,9 @@ export function eventRoutes(app: FastifyInstance, store: Store, hub: EventHub): 
         unsubscribe();
       });
       raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-      raw.write(": connected\n\n");
+      // An id-only message: a client that reconnects before any event arrived still resumes
+      // from here (EventSource keeps the id; no event is dispatched).
+      raw.write(`: connected\nid: ${hub.resumeId()}\n\n`);
       if (!resume || !held) return;
       const replayed = new Set<string>();
       try {
