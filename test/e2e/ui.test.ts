@@ -139,7 +139,8 @@ describe("dashboard in Chromium", () => {
     expect(new Set(states)).toEqual(new Set(["Failed"]));
     expect(await page.locator("select[aria-label='state filter']").inputValue()).toBe("Failed");
 
-    // The dashboard counts it; bulk retry schedules it again.
+    // The dashboard counts it; bulk retry refuses it, saying how to resume it (it has no work
+    // pool, so no worker would ever pick it up).
     await page.goto(`${url}/dashboard`);
     await page.locator('[data-testid=flows] tr[data-flow="resumable"]').waitFor();
     expect(Number(await page.locator("[data-testid=tile-failed] b").textContent())).toBeGreaterThanOrEqual(1);
@@ -148,7 +149,7 @@ describe("dashboard in Chromium", () => {
     await page.goto(`${url}/?state=Failed`);
     await page.locator("tr[data-run] input[type=checkbox]").first().check();
     await page.locator("[data-testid=bulk] button", { hasText: "Retry selected" }).click();
-    expect(await page.locator("[data-testid=bulk-notice]").textContent()).toMatch(/Retried 1 run/);
+    expect(await page.locator("[data-testid=bulk-notice]").textContent()).toMatch(/Retried 0 run\(s\); 1 refused: .* has no work pool, .*resume it with `baton flow-run retry /);
 
     const slow = startProcess([BIN, "run", FLOWS, "--flow", "slow", "--params-json", '{"count": 8, "ms": 250}'], env);
     const id = await until(async () => {
