@@ -47,6 +47,18 @@ export function logLine(log: LogRecord, taskNames?: Map<string, string>): string
   return `${time(log.timestamp)} | ${(LEVELS[log.level] ?? String(log.level)).padEnd(8)} | ${where} - ${log.message}`;
 }
 
+/**
+ * JSON.stringify's replacer for what results may hold beyond JSON (the result serialiser keeps
+ * them): BigInts as decimal strings, Maps as objects, Sets and typed arrays as arrays.
+ */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), v]));
+  if (value instanceof Set) return [...value];
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number | bigint>);
+  return value;
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(JSON.stringify(value, jsonReplacer, 2) + "\n");
 }

@@ -1,7 +1,7 @@
 /**
- * HTTP client for the Baton API. Transient failures (connection refused or reset, 5xx, 429)
- * are retried with exponential backoff for up to `maxRetryMs` (BATON_API_RETRY_MS, default
- * 60 s), so a flow survives a server restart; client errors (4xx) are not retried.
+ * HTTP client for the Baton API. Transient failures (connection refused or reset, 502–504,
+ * 429) are retried with exponential backoff for up to `maxRetryMs` (BATON_API_RETRY_MS, default
+ * 60 s), so a flow survives a server restart; a 500 twice at most; client errors (4xx) never.
  */
 import http from "node:http";
 import https from "node:https";
@@ -33,6 +33,8 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly maxRetryMs: number;
+  /** The server's address, parsed once: requests only append their path. */
+  private readonly target: { protocol: string; hostname: string; port: string; pathname: string };
 
   constructor(options: ApiClientOptions) {
     // Accepts the server's root or its /api URL.
@@ -40,57 +42,117 @@ export class ApiClient {
     this.headers = { accept: "application/json" };
     if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
     this.maxRetryMs = options.maxRetryMs ?? 60_000;
+    const url = new URL(this.baseUrl);
+    this.target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port, pathname: url.pathname.replace(/\/+$/, "") };
   }
 
   /**
    * One HTTP exchange on a keep-alive connection. node:http rather than fetch: on a flow's hot
    * path (one request per sequential task) it costs ~100 µs per round trip against ~360 µs.
    */
-  private send(method: string, url: string, body: string | undefined): Promise<{ status: number; text: string }> {
-    const target = new URL(url);
-    const transport = target.protocol === "https:" ? https : http;
-    const agent = target.protocol === "https:" ? httpsAgent : httpAgent;
+  private send(method: string, path: string, body: string | undefined): Promise<{ status: number; text: string }> {
+    const secure = this.target.protocol === "https:";
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.headers };
       if (body !== undefined) {
         headers["content-type"] = "application/json";
         headers["content-length"] = Buffer.byteLength(body);
       }
-      const req = transport.request(target, { method, headers, agent, timeout: 30_000 }, (res) => {
+      const options = { hostname: this.target.hostname, port: this.target.port, path: this.target.pathname + path, method, headers, timeout: 30_000 };
+      const onResponse = (res: http.IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
-      });
+      };
+      const req = secure ? https.request({ ...options, agent: httpsAgent }, onResponse) : http.request({ ...options, agent: httpAgent }, onResponse);
       req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
       req.on("error", reject);
       req.end(body);
     });
   }
 
+  /** One attempt: the answer's payload, or an error saying whether to try again. */
+  private async attempt<T>(method: string, path: string, body: string | undefined): Promise<T> {
+    let response: { status: number; text: string };
+    try {
+      response = await this.send(method, path, body);
+    } catch (error) {
+      throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
+    }
+    if (response.status === 204) return undefined as T;
+    let payload: unknown = undefined;
+    try {
+      payload = response.text ? JSON.parse(response.text) : undefined;
+    } catch {
+      payload = undefined;
+    }
+    if (response.status >= 200 && response.status < 300) return payload as T;
+    const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    throw new ApiRequestError(response.status, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${response.status}`}`, error?.details);
+  }
+
+  /**
+   * Opens a long-lived GET (the event stream) on its own connection, outside the keep-alive
+   * pool. Resolves with the response once its headers arrive; a non-2xx answer rejects with
+   * the server's error.
+   */
+  openStream(path: string, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+    const target = new URL(`${this.baseUrl}${path}`);
+    const transport = target.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(target, { method: "GET", headers: { ...this.headers, ...headers }, agent: false }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          let error: { code?: string; message?: string; details?: unknown } | undefined;
+          try {
+            error = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: typeof error }).error;
+          } catch {
+            error = undefined;
+          }
+          reject(new ApiRequestError(status, error?.code ?? "HTTP_ERROR", `GET ${path}: ${error?.message ?? `HTTP ${status}`}`, error?.details));
+        });
+        res.on("error", reject);
+      });
+      req.on("error", (error) => reject(new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${error.message}`, { cause: error })));
+      req.end();
+    });
+  }
+
+  /** How long requests ride out an unreachable server (ms). */
+  get retryWindowMs(): number {
+    return this.maxRetryMs;
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = `${this.baseUrl}${path}`;
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    // The first attempt goes out directly: the retry machinery (timers, signals) only runs
+    // once something went wrong, off the hot path of a flow's writes.
+    let internalErrors = 0;
+    const retryable = (error: unknown) => {
+      if (!(error instanceof ApiRequestError)) return error instanceof BatonError; // unreachable
+      // Worth retrying: the server or the database is briefly away (502/503/504), or busy
+      // (429). A 500 is a server bug that repeats for the same request: retried twice in case
+      // of a proxy's hiccup, not for the whole window (a flow must not stall for a minute on
+      // it). A 4xx will not change.
+      if (error.status === 500) return ++internalErrors <= 2;
+      return error.status > 500 || error.status === 429;
+    };
+    try {
+      return await this.attempt<T>(method, path, text);
+    } catch (error) {
+      if (!retryable(error)) throw error;
+    }
     return pRetry(
       async () => {
-        let response: { status: number; text: string };
         try {
-          response = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body));
+          return await this.attempt<T>(method, path, text);
         } catch (error) {
-          throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
+          throw retryable(error) ? error : new AbortError(error as Error);
         }
-        if (response.status === 204) return undefined as T;
-        const text = response.text;
-        let payload: unknown = undefined;
-        try {
-          payload = text ? JSON.parse(text) : undefined;
-        } catch {
-          payload = undefined;
-        }
-        if (response.status >= 200 && response.status < 300) return payload as T;
-        const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-        const failure = new ApiRequestError(response.status, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${response.status}`}`, error?.details);
-        if (response.status >= 500 || response.status === 429) throw failure;
-        throw new AbortError(failure);
       },
       // An AbortError stops the retries; p-retry rejects with the error it wraps.
       { retries: 1000, minTimeout: 100, maxTimeout: 5000, factor: 2, maxRetryTime: this.maxRetryMs, randomize: true },

@@ -21,6 +21,7 @@ import type {
   SetStateResult,
   StateRecord,
   Store,
+  TailBatch,
   TailPosition,
   TaskDependency,
   TaskRun,
@@ -124,9 +125,11 @@ export class RemoteStore implements Store {
 
   async setFlowRunState(id: string, state: State, options: SetStateOptions = {}): Promise<SetStateResult> {
     try {
+      // heartbeatAt is the server's to set (its clock is the one the crash detector reads).
+      const { heartbeatAt: _serverClock, ...fields } = options;
       const run = await this.api.request<FlowRun>("POST", `/api/flow-runs/${enc(id)}/set-state`, {
         state: { name: state.name, message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp },
-        ...options,
+        ...fields,
       });
       return { accepted: true, run };
     } catch (error) {
@@ -161,7 +164,9 @@ export class RemoteStore implements Store {
     };
     for (const op of ops) {
       const size = op.kind === "result" ? op.result.size + 200 : op.kind === "log" ? op.log.message.length + 200 : 400;
-      if (chunk.length > 0 && (chunk.length >= MAX_BATCH_OPS || bytes + size > MAX_BATCH_BYTES)) await send();
+      // A history row travels with the task-run snapshot before it: the server accepts a state
+      // op only as a transition of a task run in the same batch (or its stored state).
+      if (chunk.length > 0 && op.kind !== "state" && (chunk.length >= MAX_BATCH_OPS || bytes + size > MAX_BATCH_BYTES)) await send();
       chunk.push(op);
       bytes += size;
     }
@@ -216,8 +221,12 @@ export class RemoteStore implements Store {
     throw new BatonError("log retention runs on the server; it is not available through the API");
   }
 
-  async tail(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+  async tail(): Promise<TailBatch> {
     throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+  }
+
+  async eventsAfter(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+    throw new BatonError("reading past events is not available through the API; use GET /api/events/stream with Last-Event-ID");
   }
 
   async createArtifact(artifact: Artifact): Promise<void> {

@@ -32,6 +32,14 @@ export interface Settings {
   apiRetryMs: Setting<number>;
   /** Server: `role:secret` API keys, comma-separated; none = no authentication. */
   serverApiKeys: Setting<string[]>;
+  /** Server: the largest request body accepted (bytes); larger ones get a 413. */
+  serverBodyLimitBytes: Setting<number>;
+  /** Server: level of its own log (requests, audit lines, background services). */
+  serverLogLevel: Setting<string>;
+  /** Size of the worker-thread pool of `runner: "threads"` tasks (environment only). */
+  threads: Setting<number>;
+  /** Lifetime of a concurrency-slot lease, renewed every third of it (ms; environment only). */
+  leaseTtlMs: Setting<number>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -46,7 +54,20 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   apiKey: "BATON_API_KEY",
   apiRetryMs: "BATON_API_RETRY_MS",
   serverApiKeys: "BATON_SERVER_API_KEYS",
+  serverBodyLimitBytes: "BATON_SERVER_BODY_LIMIT_BYTES",
+  serverLogLevel: "BATON_SERVER_LOG_LEVEL",
+  threads: "BATON_THREADS",
+  leaseTtlMs: "BATON_LEASE_TTL_MS",
 };
+
+/**
+ * Settings config.toml cannot hold: BATON_HOME says where config.toml is, and the engine reads
+ * the thread-pool size and the lease lifetime straight from the environment.
+ */
+const ENV_ONLY = new Set<keyof Settings>(["home", "threads", "leaseTtlMs"]);
+
+/** The server's default body limit: 16 MiB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys"]);
 
@@ -57,6 +78,11 @@ function positiveInt(name: string, raw: string): number {
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+function logLevel(name: string, raw: string): string {
+  if (!LOG_LEVELS.includes(raw)) throw new BatonConfigError(`${name} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+  return raw;
+}
 
 function readConfigFile(home: string): { file: string; values: Record<string, unknown> } {
   const file = path.join(home, "config.toml");
@@ -78,7 +104,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     const name = SETTING_ENV[key];
     const raw = envValue(name);
     if (raw !== undefined) return { value: parse(raw), source: "env" };
-    const fromFile = config.values[name.replace(/^BATON_/, "").toLowerCase()];
+    const fromFile = ENV_ONLY.has(key) ? undefined : config.values[name.replace(/^BATON_/, "").toLowerCase()];
     if (fromFile !== undefined) return { value: parse(String(fromFile)), source: "config" };
     return { value: fallback, source: "default" };
   };
@@ -90,10 +116,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     resultsDir: setting("resultsDir", path.join(home.value, "results"), (raw) => path.resolve(raw)),
     heartbeatMs: setting("heartbeatMs", 30_000, (raw) => positiveInt("BATON_HEARTBEAT_MS", raw)),
     inlineResultBytes: setting("inlineResultBytes", 64 * 1024, (raw) => positiveInt("BATON_INLINE_RESULT_BYTES", raw)),
-    logLevel: setting("logLevel", "info", (raw) => {
-      if (!LOG_LEVELS.includes(raw)) throw new BatonConfigError(`BATON_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
-      return raw;
-    }),
+    logLevel: setting("logLevel", "info", (raw) => logLevel("BATON_LOG_LEVEL", raw)),
     apiUrl: setting<string | null>("apiUrl", null, (raw) => {
       if (!/^https?:\/\//.test(raw)) throw new BatonConfigError(`BATON_API_URL must be an http(s) URL such as http://127.0.0.1:4200/api, got "${raw}"`);
       return raw.replace(/\/+$/, "").replace(/\/api$/, "");
@@ -101,16 +124,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     apiKey: setting<string | null>("apiKey", null, (raw) => raw),
     apiRetryMs: setting("apiRetryMs", 60_000, (raw) => positiveInt("BATON_API_RETRY_MS", raw)),
     serverApiKeys: setting<string[]>("serverApiKeys", [], (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
+    serverBodyLimitBytes: setting("serverBodyLimitBytes", DEFAULT_BODY_LIMIT_BYTES, (raw) => positiveInt("BATON_SERVER_BODY_LIMIT_BYTES", raw)),
+    serverLogLevel: setting("serverLogLevel", "info", (raw) => logLevel("BATON_SERVER_LOG_LEVEL", raw)),
+    threads: setting("threads", os.availableParallelism(), (raw) => positiveInt("BATON_THREADS", raw)),
+    leaseTtlMs: setting("leaseTtlMs", 15_000, (raw) => positiveInt("BATON_LEASE_TTL_MS", raw)),
   };
 }
 
-/** Settings as displayable rows, secrets masked. */
-export function describeSettings(settings: Settings): { name: string; env: string; value: string; source: SettingSource }[] {
+/** Settings as displayable rows, secrets masked; `configKey` is null for environment-only ones. */
+export function describeSettings(settings: Settings): { name: string; env: string; configKey: string | null; value: string; source: SettingSource }[] {
   return (Object.keys(SETTING_ENV) as (keyof Settings)[]).map((key) => {
     const s = settings[key];
     let value = Array.isArray(s.value) ? s.value.join(",") : s.value === null ? "" : String(s.value);
     if (SECRET_SETTINGS.has(key) && value) value = "********";
     if (key === "databaseUrl") value = value.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
-    return { name: key, env: SETTING_ENV[key], value, source: s.source };
+    const configKey = ENV_ONLY.has(key) ? null : SETTING_ENV[key].replace(/^BATON_/, "").toLowerCase();
+    return { name: key, env: SETTING_ENV[key], configKey, value, source: s.source };
   });
 }

@@ -304,7 +304,7 @@ class TaskExecution<R> {
       resultId = record.id;
       if (cacheKey) {
         const expires = this.def.options.cacheExpiresMs;
-        ops.push({ kind: "cache", entry: { cacheKey, resultId, taskRunId: this.run.id, expiresAt: expires ? Date.now() + expires : null, createdAt: Date.now() } });
+        ops.push({ kind: "cache", entry: { cacheKey, resultId, taskRunId: this.run.id, expiresAt: expires ? Date.now() + Math.ceil(expires) : null, createdAt: Date.now() } });
       }
     }
     const completed = makeState("Completed");

@@ -36,6 +36,9 @@ export async function createArtifact(input: ArtifactInput): Promise<Artifact> {
     taskRunId: ctx.task?.id ?? null,
     createdAt: Date.now(),
   };
+  // The task run's own records may still be queued: the server refuses an artifact of a task
+  // run it does not know, so they are committed first.
+  if (artifact.taskRunId) await ctx.flow.runtime.batcher.write([]);
   await ctx.flow.runtime.store.createArtifact(artifact);
   return artifact;
 }

@@ -12,14 +12,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import type { Store } from "../store/types.ts";
-import { errorHandler, sendError } from "./errors.ts";
+import { DEFAULT_BODY_LIMIT_BYTES } from "../config/settings.ts";
+import { clientErrorHandler, errorHandler, sendError } from "./errors.ts";
 import { announceResourceChanges, EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
+import { registerJsonParser, urlHasNul } from "./json-body.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskTableRoutes } from "./routes/task-table.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
 import { runDataRoutes } from "./routes/runs-data.ts";
-import { BatchChecker, batchRoutes } from "./routes/batch.ts";
+import { batchRoutes } from "./routes/batch.ts";
+import { BatchChecker } from "./batch-checker.ts";
 import { eventRoutes, flowRoutes, healthRoutes } from "./routes/flows.ts";
 import { startServices, type ServiceOptions } from "./services.ts";
 import { orchestrationRoutes } from "./routes/orchestration.ts";
@@ -78,11 +81,18 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!orchestration) throw new TypeError("buildServer needs an orchestration store for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     // Query strings arrive as text: coerce them ("?limit=5"). Bodies are JSON: no coercion,
     // so a number sent as a string is an error that names the field.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // Errors Fastify answers itself get the API's error shape too: bad HTTP, a URL too long
+    // (431), a malformed path; and requests arriving while the server closes are a 503 from
+    // the onRequest hook below rather than Fastify's own body.
+    clientErrorHandler,
+    frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, error.code ?? "BAD_REQUEST", error.message),
+    return503OnClosing: false,
   });
+  let closing = false;
   const bodyAjv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, discriminator: true, strict: false, allErrors: false });
   const queryAjv = new Ajv({ removeAdditional: false, coerceTypes: "array", useDefaults: true, strict: false, allErrors: false });
   for (const schema of SHARED_SCHEMAS) {
@@ -104,6 +114,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const keys = parseApiKeys(options.apiKeys ?? []);
   app.decorateRequest("apiKeyRole", "anonymous");
   app.addHook("onRequest", async (request, reply) => {
+    if (closing) {
+      reply.header("connection", "close");
+      return sendError(reply, 503, "SHUTTING_DOWN", "the server is shutting down; retry shortly (clients in remote mode do)");
+    }
+    // PostgreSQL cannot compare text with a NUL in it: refuse it before any query sees it.
+    if (urlHasNul(request.url)) return sendError(reply, 400, "VALIDATION_ERROR", "the URL contains a NUL character (%00), which no name, id or filter may contain");
     if (keys.size === 0) {
       request.apiKeyRole = "admin";
       return;
@@ -121,6 +137,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser("text/plain");
+  registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   // The dashboard (built into dist/ui by `npm ci`/`npm run build:ui`): static files, and
   // index.html for every other page path so that deep links work.
@@ -144,11 +161,11 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   healthRoutes(app, store, SERVER_VERSION);
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
-  flowRunRoutes(app, store, (id) => checker.forgetFlowRun(id));
+  flowRunRoutes(app, store, orchestration, (id) => checker.forgetFlowRun(id));
   runDataRoutes(app, store);
   batchRoutes(app, store, checker);
   orchestrationRoutes(app, store, orchestration);
-  eventRoutes(app, hub);
+  eventRoutes(app, store, hub);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);
@@ -161,7 +178,9 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     app,
     hub,
     close: async () => {
+      closing = true;
       services.stop();
+      // Ends the event streams: open SSE responses would otherwise keep the server open.
       hub.stop();
       await app.close();
     },

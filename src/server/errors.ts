@@ -2,8 +2,11 @@
  * Every error leaves the API as `{ "error": { "code", "message", "details" } }` with a 4xx for
  * anything the caller can fix, naming the field and the problem. Only a bug is a 500.
  */
+import http from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BatonError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
+import { classifyDatabaseError, duplicateMessage } from "../store/db-errors.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -68,6 +71,40 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
     return sendError(reply, error.statusCode, error.code ?? "BAD_REQUEST", error.message);
   if (error instanceof BatonError) return sendError(reply, 400, "BAD_REQUEST", error.message);
+  const database = classifyDatabaseError(error);
+  if (database) {
+    switch (database.kind) {
+      case "duplicate":
+        return sendError(reply, 409, "CONFLICT", duplicateMessage(database) ?? `a record with the same key already exists: ${database.detail}`, { constraint: database.constraint });
+      case "missing-reference":
+        return sendError(reply, 409, "MISSING_REFERENCE", `the request refers to a record that does not exist: ${database.detail}`, { constraint: database.constraint });
+      case "invalid-value":
+        return sendError(reply, 400, "INVALID_VALUE", `the database cannot store a value of this request: ${database.detail}`);
+      case "unavailable":
+        request.log.warn({ err: error }, "database unavailable");
+        reply.header("retry-after", "1");
+        return sendError(reply, 503, "DATABASE_UNAVAILABLE", `the database is unavailable or busy; retry shortly (${database.detail})`);
+    }
+  }
   request.log.error({ err: error }, "unhandled error");
   return sendError(reply, 500, "INTERNAL", "internal server error; the server log has the details");
+}
+
+/**
+ * Answers what Node's HTTP parser refuses before Fastify sees a request — malformed HTTP, a
+ * URL or headers over 16 KiB (431), a client too slow to send its request (408) — with the
+ * API's error body, then closes the connection (its state is unknown).
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "HEADERS_TOO_LARGE", "the request line and headers are larger than 16 KiB: send long filters in fewer, shorter parameters"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "REQUEST_TIMEOUT", "the request was not received in time"]
+        : [400, "MALFORMED_REQUEST", `the request is not valid HTTP (${error.code ?? error.message})`];
+  const body = JSON.stringify({ error: { code, message, details: null } });
+  if (socket.writable)
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(error);
 }

@@ -6,7 +6,15 @@ import { STATE_NAMES, STATE_TYPES } from "../core/states.ts";
 
 const nullable = (schema: object) => ({ anyOf: [schema, { type: "null" }] });
 const str = { type: "string" } as const;
-const ms = { type: "number", description: "epoch milliseconds" } as const;
+/**
+ * Epoch milliseconds: an integer (PostgreSQL stores times as bigint, so 1.5 must be refused by
+ * validation, not by the database), from 1970 to the last date JavaScript can represent.
+ */
+export const ms = { type: "integer", minimum: 0, maximum: 8_640_000_000_000_000, description: "epoch milliseconds" } as const;
+/** A count stored in a 32-bit integer column. */
+export const int32 = { type: "integer", minimum: 0, maximum: 2_147_483_647 } as const;
+/** A log level (pino's: 10 trace … 60 fatal). */
+export const logLevel = { type: "integer", minimum: 0, maximum: 100 } as const;
 export const uuid = { type: "string", minLength: 1, maxLength: 64 } as const;
 
 export const stateSchema = {
@@ -25,7 +33,7 @@ export const stateSchema = {
 export const errorInfoSchema = {
   $id: "ErrorInfo",
   type: "object",
-  properties: { name: str, message: str, stack: str, cause: { type: "object" } },
+  properties: { name: str, message: str, stack: str, cause: { type: "object", additionalProperties: true } },
   required: ["name", "message"],
 } as const;
 
@@ -48,12 +56,12 @@ export const flowRunSchema = {
     state: { $ref: "State#" },
     parameters: {},
     tags: { type: "array", items: str },
-    runCount: { type: "integer" },
+    runCount: int32,
     createdAt: ms,
     startTime: nullable(ms),
     endTime: nullable(ms),
     heartbeatAt: nullable(ms),
-    heartbeatMs: nullable({ type: "number" }),
+    heartbeatMs: nullable(int32),
     resultId: nullable(str),
     error: nullable({ $ref: "ErrorInfo#" }),
     version: nullable(str),
@@ -75,7 +83,7 @@ export const taskRunSchema = {
     taskKey: str,
     taskName: str,
     state: { $ref: "State#" },
-    runCount: { type: "integer" },
+    runCount: int32,
     cacheKey: nullable(str),
     resultId: nullable(str),
     error: nullable({ $ref: "ErrorInfo#" }),
@@ -99,10 +107,10 @@ export const logSchema = {
     id: { type: "integer" },
     flowRunId: str,
     taskRunId: nullable(str),
-    level: { type: "integer" },
+    level: logLevel,
     message: str,
     timestamp: ms,
-    extra: nullable({ type: "object" }),
+    extra: nullable({ type: "object", additionalProperties: true }),
   },
 } as const;
 
@@ -133,8 +141,8 @@ export const proposedStateSchema = {
   properties: {
     name: { type: "string", enum: STATE_NAMES },
     message: nullable({ type: "string", maxLength: 10_000 }),
-    scheduledAt: nullable({ type: "number" }),
-    timestamp: { type: "number" },
+    scheduledAt: nullable(ms),
+    timestamp: ms,
   },
   required: ["name"],
   additionalProperties: false,

@@ -49,8 +49,21 @@ export function startServices(store: Store, orchestration: OrchestrationStore, o
     timers.push(timer);
     setImmediate(tick);
   };
+  // Missed heartbeats count from the server's start, and from the database's return after a
+  // check failed: heartbeats sent while either was down never arrived, and their runs may be
+  // alive (their clients retry for BATON_API_RETRY_MS).
+  let aliveSince = Date.now();
+  let databaseFailed = false;
   every(o.crashCheckMs, "crash detector", async () => {
-    const crashed = await store.crashStaleFlowRuns(Date.now());
+    if (databaseFailed) aliveSince = Date.now();
+    let crashed: string[];
+    try {
+      crashed = await store.crashStaleFlowRuns(Date.now(), { aliveSince });
+      databaseFailed = false;
+    } catch (error) {
+      databaseFailed = true;
+      throw error;
+    }
     if (!crashed.length) return;
     log.warn({ crashed }, `marked ${crashed.length} flow run(s) Crashed: missed heartbeats`);
     for (const id of crashed) {

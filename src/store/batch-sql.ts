@@ -8,6 +8,15 @@
 import type { CacheEntry, LogRecord, ResultRecord, StateRecord, TaskDependency, TaskRun } from "./types.ts";
 import { taskRunToRow } from "./rows.ts";
 
+/**
+ * Free text as the database can store it: PostgreSQL refuses NUL (U+0000) in text, and user
+ * code may log or throw one; it becomes U+FFFD. Names and ids are not rewritten: the API
+ * refuses them.
+ */
+export function storableText<T extends string | null | undefined>(text: T): T {
+  return (typeof text === "string" && text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text) as T;
+}
+
 export interface Statement {
   sql: string;
   params: unknown[];
@@ -106,6 +115,7 @@ export function batchStatements(batch: BatchRows): Statement[] {
       SPECS.taskRuns,
       batch.taskRuns.map((t) => {
         const row = taskRunToRow(t);
+        row.state_message = storableText(row.state_message);
         return TASK_RUN_COLUMNS.map((c) => row[c]);
       }),
     ),
@@ -120,12 +130,12 @@ export function batchStatements(batch: BatchRows): Statement[] {
     ),
     ...inserts(
       SPECS.states,
-      batch.states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, s.message ?? null, s.timestamp, s.scheduledAt ?? null]),
+      batch.states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null]),
     ),
     ...inserts(SPECS.cache, batch.cache.map((c) => [c.cacheKey, c.resultId, c.taskRunId, c.expiresAt, c.createdAt])),
     ...inserts(
       SPECS.logs,
-      batch.logs.map((l) => [l.flowRunId, l.taskRunId, l.level, l.message, l.timestamp, l.extra ? JSON.stringify(l.extra) : null]),
+      batch.logs.map((l) => [l.flowRunId, l.taskRunId, l.level, storableText(l.message), l.timestamp, l.extra ? JSON.stringify(l.extra) : null]),
     ),
   ];
 }

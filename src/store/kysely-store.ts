@@ -8,13 +8,14 @@ import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kys
 import type BetterSqlite3 from "better-sqlite3";
 import type { Pool } from "pg";
 import { createHash } from "node:crypto";
-import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
+import { batchStatements, combinedPostgresStatement, storableText, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { decideTransition } from "../core/transitions.ts";
 import { makeState, type State, type StateType } from "../core/states.ts";
 import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
+import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
 import type {
   CacheEntry,
@@ -25,6 +26,7 @@ import type {
   NewFlowRun,
   Artifact,
   Page,
+  TailBatch,
   TailPosition,
   ResultRecord,
   SetStateOptions,
@@ -50,10 +52,11 @@ function encodeCursor(createdAt: number, id: string): string {
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
   const text = Buffer.from(cursor, "base64url").toString();
-  const sep = text.indexOf(":");
-  const createdAt = Number(text.slice(0, sep));
-  if (sep <= 0 || !Number.isFinite(createdAt)) throw new InvalidCursorError(cursor);
-  return { createdAt, id: text.slice(sep + 1) };
+  // Only what encodeCursor makes: integer milliseconds (bigint columns refuse 1.5) and an id
+  // of printable characters (PostgreSQL refuses NUL in text).
+  const match = /^(\d{1,16}):([^\u0000-\u001f]{1,64})$/.exec(text);
+  if (!match || !Number.isSafeInteger(Number(match[1]))) throw new InvalidCursorError(cursor);
+  return { createdAt: Number(match[1]), id: match[2]! };
 }
 
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits. */
@@ -80,20 +83,21 @@ export class KyselyStore implements Store {
   ) {
     const sqlite = drivers.sqlite;
     this.pgPool = drivers.pgPool ?? null;
+    const prepare = (text: string) => {
+      let stmt = this.prepared.get(text);
+      if (!stmt) {
+        if (this.prepared.size > 500) this.prepared.clear();
+        stmt = sqlite!.prepare(text);
+        this.prepared.set(text, stmt);
+      }
+      return stmt;
+    };
     this.runSqliteBatch = sqlite
       ? (statements, claim) =>
           sqlite
             .transaction((list: Statement[]) => {
-              if (claim && sqlite.prepare(claim.sql).run(...claim.params).changes === 0) return false;
-              for (const s of list) {
-                let stmt = this.prepared.get(s.sql);
-                if (!stmt) {
-                  if (this.prepared.size > 500) this.prepared.clear();
-                  stmt = sqlite.prepare(s.sql);
-                  this.prepared.set(s.sql, stmt);
-                }
-                stmt.run(...s.params);
-              }
+              if (claim && prepare(claim.sql).run(...claim.params).changes === 0) return false;
+              for (const s of list) prepare(s.sql).run(...s.params);
               return true;
             })
             .immediate(statements)
@@ -159,17 +163,18 @@ export class KyselyStore implements Store {
     return this.flowIdFor(name);
   }
 
-  private async flowIdFor(name: string): Promise<string> {
+  private async flowIdFor(name: string, tx: Tx = this.db): Promise<string> {
     const cached = this.flowIds.get(name);
     if (cached) return cached;
     const now = Date.now();
-    await this.db
+    await tx
       .insertInto("flows")
       .values({ id: newId(), name, description: null, tags: "[]", created_at: now, updated_at: now })
       .onConflict((oc) => oc.column("name").doNothing())
       .execute();
-    const row = await this.db.selectFrom("flows").select("id").where("name", "=", name).executeTakeFirstOrThrow();
-    this.flowIds.set(name, row.id);
+    const row = await tx.selectFrom("flows").select("id").where("name", "=", name).executeTakeFirstOrThrow();
+    // Inside a transaction the id is remembered by the caller once it commits.
+    if (tx === this.db) this.flowIds.set(name, row.id);
     return row.id;
   }
 
@@ -189,15 +194,16 @@ export class KyselyStore implements Store {
   async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
     const decision = decideTransition({ from: null, to: run.state });
     if (decision.kind !== "accept") throw new TypeError(`cannot create a flow run in state ${run.state.name}: ${decision.reason}`);
-    const flowId = await this.flowIdFor(run.flowName);
-    await this.transaction(async (tx) => {
-      await tx
-        .insertInto("flow_runs")
-        .values(newFlowRunRow(run, flowId))
-        .execute();
+    // One transaction: the flow, the run and its first state, or nothing (a duplicate id
+    // fails on the primary key and leaves no new flow behind).
+    const flowId = await this.transaction(async (tx) => {
+      const id = await this.flowIdFor(run.flowName, tx);
+      await tx.insertInto("flow_runs").values(newFlowRunRow(run, id)).execute();
       await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
       if (run.state.type === "SCHEDULED" && run.workPool) await this.notifyRunsDue(tx, run.workPool);
+      return id;
     });
+    this.flowIds.set(run.flowName, flowId);
     return {
       id: run.id,
       flowId,
@@ -276,7 +282,14 @@ export class KyselyStore implements Store {
       if (!found) return false;
       await tx.deleteFrom("states").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("logs").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("artifacts").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("task_dependencies").where("flow_run_id", "=", id).execute();
+      // Child flow runs stay (they are runs of their own) but no longer point at a missing parent.
+      await tx
+        .updateTable("flow_runs")
+        .set({ parent_flow_run_id: null, parent_task_run_id: null })
+        .where((eb) => eb.or([eb("parent_flow_run_id", "=", id), eb("parent_task_run_id", "in", eb.selectFrom("task_runs").select("id").where("flow_run_id", "=", id))]))
+        .execute();
       await tx.deleteFrom("task_runs").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("flow_runs").where("id", "=", id).execute();
       return true;
@@ -297,12 +310,12 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows);
   }
 
-  async tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
-    const [states, logs] = await Promise.all([
-      this.db.selectFrom("states").selectAll().where("id", ">", after.stateId).orderBy("id").limit(limit).execute(),
-      this.db.selectFrom("logs").selectAll().where("id", ">", after.logId).orderBy("id").limit(limit).execute(),
-    ]);
-    return { states: states.map(stateFromRow), logs: logs.map(logFromRow) };
+  tail(after: TailPosition, limit: number): Promise<TailBatch> {
+    return tailEvents(this.db, this.dialect, after, limit);
+  }
+
+  eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
+    return eventsAfter(this.db, after, options);
   }
 
   async createArtifact(a: Artifact): Promise<void> {
@@ -329,12 +342,8 @@ export class KyselyStore implements Store {
     }));
   }
 
-  async tailPosition(): Promise<TailPosition> {
-    const [s, l] = await Promise.all([
-      this.db.selectFrom("states").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst(),
-      this.db.selectFrom("logs").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst(),
-    ]);
-    return { stateId: Number(s?.max ?? 0), logId: Number(l?.max ?? 0) };
+  tailPosition(): Promise<TailPosition> {
+    return tailStart(this.db, this.dialect);
   }
 
   /**
@@ -354,13 +363,13 @@ export class KyselyStore implements Store {
       const updates: Record<string, unknown> = {
         state_type: state.type,
         state_name: state.name,
-        state_message: state.message ?? null,
+        state_message: storableText(state.message ?? null),
         state_timestamp: state.timestamp,
         scheduled_at: state.scheduledAt ?? null,
       };
       if (state.type === "RUNNING" && current.startTime == null) updates.start_time = state.timestamp;
       if (state.type === "RUNNING") {
-        updates.heartbeat_at = state.timestamp;
+        updates.heartbeat_at = options.heartbeatAt ?? state.timestamp;
         updates.end_time = null;
       }
       if (["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(state.type)) updates.end_time = state.timestamp;
@@ -384,16 +393,18 @@ export class KyselyStore implements Store {
   }
 
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
-    const row = await this.db.updateTable("flow_runs").set({ heartbeat_at: at }).where("id", "=", id).returning("state_type").executeTakeFirst();
+    // Never backwards: a heartbeat retried after a later one must not make a live run look stale.
+    const latest = this.dialect === "postgres" ? sql<number>`greatest(coalesce(heartbeat_at, 0), ${at})` : sql<number>`max(coalesce(heartbeat_at, 0), ${at})`;
+    const row = await this.db.updateTable("flow_runs").set({ heartbeat_at: latest }).where("id", "=", id).returning("state_type").executeTakeFirst();
     return row?.state_type as StateType | undefined;
   }
 
-  async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number } = {}): Promise<string[]> {
+  async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number; aliveSince?: number } = {}): Promise<string[]> {
     const missed = options.missedBeats ?? 3;
     // A run is stale once `missed` of its own heartbeat intervals passed without a beat; runs
     // that never said their interval get the default (30 s).
     const isStale = (row: { heartbeat_at: number | null; state_timestamp: number; heartbeat_ms: number | null }) =>
-      Number(row.heartbeat_at ?? row.state_timestamp) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+      Math.max(Number(row.heartbeat_at ?? row.state_timestamp), options.aliveSince ?? 0) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
     let query = this.db
       .selectFrom("flow_runs")
       .select(["id", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
@@ -456,7 +467,7 @@ export class KyselyStore implements Store {
             task_run_id: s.taskRunId,
             type: s.type,
             name: s.name,
-            message: s.message ?? null,
+            message: storableText(s.message ?? null),
             timestamp: s.timestamp,
             scheduled_at: s.scheduledAt ?? null,
           })),

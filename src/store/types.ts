@@ -155,16 +155,42 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** The newest ids of the append-only tables, for tailing them. */
+/**
+ * Where a reader of the append-only `states` and `logs` tables is: the highest id read from
+ * each, and (PostgreSQL) the ranges of lower ids not seen yet. PostgreSQL assigns ids when a
+ * row is inserted but transactions commit in any order, so a lower id can become visible after
+ * a higher one; those ids are read again until they appear or cannot appear any more.
+ */
 export interface TailPosition {
   stateId: number;
   logId: number;
+  pending?: TailGap[];
+}
+
+/** Ids `from..to` of a table that were invisible when a higher id was read. */
+export interface TailGap {
+  table: "states" | "logs";
+  from: number;
+  to: number;
+  /** PostgreSQL: xmax of the snapshot that found the gap (transaction ids below it had started). */
+  xmax: string;
+  /** When the gap was found (epoch ms). */
+  seenAt: number;
+}
+
+/** A batch of live events read from the store, and the position to read from next. */
+export interface TailBatch {
+  states: StateRecord[];
+  logs: LogRecord[];
+  position: TailPosition;
 }
 
 export interface SetStateOptions {
   force?: boolean;
   /** With a RUNNING state: the heartbeat interval the running process promises. */
   heartbeatMs?: number;
+  /** With a RUNNING state: when the run was last heard of (default: the state's timestamp); the server passes its own clock. */
+  heartbeatAt?: number;
   /** Fields to update along with the state. */
   resultId?: string | null;
   error?: ErrorInfo | null;
@@ -212,17 +238,22 @@ export interface Store {
   listFlowRuns(filter?: FlowRunFilter): Promise<FlowRun[]>;
   /** Newest first, with a cursor for the next page. */
   pageFlowRuns(filter?: FlowRunFilter): Promise<Page<FlowRun>>;
-  /** Deletes a flow run with its task runs, states, dependencies and logs. False if absent. */
+  /** Deletes a flow run with its task runs, states, dependencies, logs and artifacts, unlinking its child runs, in one transaction. False if absent. */
   deleteFlowRun(id: string): Promise<boolean>;
   /** Proposes a state through the orchestration rules, atomically. */
   setFlowRunState(id: string, state: State, options?: SetStateOptions): Promise<SetStateResult>;
-  /** Records a heartbeat; returns the run's current state type (so a runner sees a cancel). */
+  /**
+   * Records a heartbeat at `at` — never moving the last heartbeat backwards (a retried or late
+   * request carries an older time); returns the run's current state type (so a runner sees a cancel).
+   */
   heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined>;
   /**
    * Marks Crashed every RUNNING or CANCELLING flow run that missed `missedBeats` (default 3)
    * heartbeats of its own interval by `now` (and its unfinished task runs). Returns their ids.
+   * `aliveSince`: count missed beats from no earlier than this (a server counts from its start:
+   * heartbeats sent while it was down could not arrive).
    */
-  crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number }): Promise<string[]>;
+  crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number; aliveSince?: number }): Promise<string[]>;
 
   /**
    * Applies a batch of writes in one transaction. With `batchId`, a batch already applied
@@ -245,8 +276,14 @@ export interface Store {
   /** Deletes logs older than `before` (epoch ms); returns how many. */
   deleteLogsBefore(before: number): Promise<number>;
 
-  /** States and logs written after a position, oldest first: the feed of live events. */
-  tail(after: TailPosition, limit: number): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
+  /**
+   * States and logs committed since a position, by id: the feed of live events. Rows of
+   * transactions that commit late (with ids below ones already read) are delivered when they
+   * appear; nothing committed after `after` is skipped.
+   */
+  tail(after: TailPosition, limit: number): Promise<TailBatch>;
+  /** States and logs with ids above `after` (optionally of one flow run), by id: a replay. */
+  eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
 
   createArtifact(artifact: Artifact): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;

@@ -94,8 +94,19 @@ describe.each(DIALECTS)("REST API on %s", (dialect) => {
 
     const cancelled = await call("POST", `/api/flow-runs/${ids[1]}/cancel`);
     expect(cancelled.body.state.name).toBe("Cancelled");
-    const retried = await call("POST", `/api/flow-runs/${ids[1]}/retry`);
-    expect(retried.body.state.name).toBe("AwaitingRetry");
+    // No work pool: no worker would ever pick an AwaitingRetry run up. Refused, run unchanged.
+    const noPool = await call("POST", `/api/flow-runs/${ids[1]}/retry`);
+    expectError(noPool, 409, new RegExp(`flow run ${ids[1]} has no work pool, so no worker can pick it up: resume it with \`baton flow-run retry ${ids[1]}\``));
+    expect((await call("GET", `/api/flow-runs/${ids[1]}`)).body.state.name).toBe("Cancelled");
+    expect((await call("GET", `/api/flow-runs/${ids[1]}/states`)).body.map((s: any) => s.name)).toEqual(["Pending", "Cancelled"]);
+    // A run of a pool with its entrypoint is handed back to the pool's workers.
+    const pooled = (await call("POST", "/api/flow-runs", { flowName: "api-flow", workPool: "p", entrypoint: "/x/flow.ts:api-flow" })).body;
+    await call("POST", `/api/flow-runs/${pooled.id}/cancel`);
+    const retried = await call("POST", `/api/flow-runs/${pooled.id}/retry`);
+    expect(retried.body.state).toMatchObject({ type: "SCHEDULED", name: "AwaitingRetry" });
+    const noEntrypoint = (await call("POST", "/api/flow-runs", { flowName: "api-flow", workPool: "p" })).body;
+    await call("POST", `/api/flow-runs/${noEntrypoint.id}/cancel`);
+    expectError(await call("POST", `/api/flow-runs/${noEntrypoint.id}/retry`), 409, /did not record its entrypoint/);
 
     expect((await call("DELETE", `/api/flow-runs/${ids[2]}`)).status).toBe(204);
     expectError(await call("GET", `/api/flow-runs/${ids[2]}`), 404, /was not found/);

@@ -1,11 +1,12 @@
 /** `baton flow-run ...`: list, inspect, logs, watch, cancel, retry (durable resume), delete. */
 import type { Command } from "commander";
-import { isTerminal, STATE_NAMES, type StateName } from "../../core/states.ts";
+import { isTerminal, STATE_NAMES, type State, type StateName } from "../../core/states.ts";
 import { RunNotFoundError, BatonError } from "../../core/errors.ts";
-import { followEvents } from "../../client/event-stream.ts";
+import { openEventFeed, type BatonEvent } from "../../client/event-stream.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
-import type { Store } from "../../store/types.ts";
+import type { FlowRun, LogRecord, Store } from "../../store/types.ts";
 import { withStore } from "../cli-store.ts";
+import { loadSettings } from "../../config/settings.ts";
 import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
 import { loadFlow } from "../load-flow.ts";
 import { shutdown } from "../../sdk/runtime.ts";
@@ -14,6 +15,57 @@ async function getRun(store: Store, id: string) {
   const run = await store.getFlowRun(id);
   if (!run) throw new RunNotFoundError("flow run", id);
   return run;
+}
+
+/** How often a follower re-reads the run, in case its final state was not seen as an event. */
+const RECHECK_MS = 3_000;
+
+/**
+ * Follows a flow run until it ends and returns its final state. Subscribes before reading the
+ * run, so a run that ends in between is still seen ending; `start` runs between the two (to
+ * print what is stored so far), then `event` gets every live event. The run is also re-read
+ * every few seconds: a follower never waits forever for an event it missed.
+ */
+async function followUntilEnd(store: Store, id: string, on: { start(run: FlowRun): Promise<void>; event(event: BatonEvent): void }): Promise<State> {
+  // The CLI's requests give up after 5 s, but a follower rides out a server restart for the
+  // whole client retry window (BATON_API_RETRY_MS).
+  const feed = await openEventFeed(store, id, { retryWindowMs: loadSettings().apiRetryMs.value });
+  try {
+    const run = await getRun(store, id);
+    await on.start(run);
+    if (isTerminal(run.state.type)) return run.state;
+    let final: State | null = null;
+    const stop = new AbortController();
+    let checking = false;
+    const recheck = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      store
+        .getFlowRun(id)
+        .then((current) => {
+          if (current && isTerminal(current.state.type)) {
+            final ??= current.state;
+            stop.abort();
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => (checking = false));
+    }, RECHECK_MS);
+    try {
+      await feed.run((event) => {
+        on.event(event);
+        if (event.kind === "state" && event.taskRunId === null && isTerminal(event.type)) {
+          final = event;
+          return false;
+        }
+      }, stop.signal);
+    } finally {
+      clearInterval(recheck);
+    }
+    return final ?? (await getRun(store, id)).state;
+  } finally {
+    feed.close();
+  }
 }
 
 export function registerFlowRun(program: Command): void {
@@ -74,49 +126,72 @@ export function registerFlowRun(program: Command): void {
     .description("a flow run's logs")
     .option("--follow", "keep printing new lines until the run ends")
     .option("--level <level>", "minimum level: debug, info, warn, error", "debug")
-    .action(async (id: string, opts: { follow?: boolean; level: string }) => {
+    .option("--json", "print JSON (one object per line with --follow)")
+    .action(async (id: string, opts: { follow?: boolean; level: string; json?: boolean }) => {
       const levels: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, warning: 40, error: 50 };
       const minLevel = levels[opts.level];
       if (minLevel === undefined) throw new BatonError(`--level must be one of ${Object.keys(levels).join(", ")}`);
       await withStore(async (store) => {
-        const run = await getRun(store, id);
-        const names = new Map((await store.listTaskRuns(id)).map((t) => [t.id, t.taskKey]));
-        let afterId = 0;
-        for (;;) {
-          const page = await store.listLogs({ flowRunId: id, minLevel, afterId, limit: 1000 });
-          for (const log of page) console.log(logLine(log, names));
-          if (page.length < 1000) break;
-          afterId = page[page.length - 1]!.id!;
+        let names = new Map<string, string>();
+        const printed = new Set<number>();
+        const collected: LogRecord[] = [];
+        const print = (log: LogRecord) => {
+          if (log.level < minLevel || (log.id !== undefined && printed.has(log.id))) return;
+          if (log.id !== undefined) printed.add(log.id);
+          if (opts.json && !opts.follow) collected.push(log);
+          else console.log(opts.json ? JSON.stringify(log) : logLine(log, names));
+        };
+        /** Every stored line not printed yet, in order. */
+        const catchUp = async () => {
+          names = new Map((await store.listTaskRuns(id)).map((t) => [t.id, t.taskKey]));
+          let afterId = 0;
+          for (;;) {
+            const page = await store.listLogs({ flowRunId: id, minLevel, afterId, limit: 1000 });
+            page.forEach(print);
+            if (page.length < 1000) break;
+            afterId = page[page.length - 1]!.id!;
+          }
+        };
+        if (!opts.follow) {
+          await getRun(store, id);
+          await catchUp();
+          if (opts.json) printJson(collected);
+          return;
         }
-        if (!opts.follow || isTerminal(run.state.type)) return;
-        await followEvents(store, id, (event) => {
-          if (event.kind === "log" && event.level >= minLevel) console.log(logLine(event, names));
-          if (event.kind === "state" && event.taskRunId === null && isTerminal(event.type)) return false;
+        await followUntilEnd(store, id, {
+          start: catchUp,
+          event: (event) => {
+            if (event.kind === "log") print(event);
+          },
         });
+        // Lines committed with (or just before) the final state may arrive after it.
+        await catchUp();
       });
     });
 
   cmd
     .command("watch <id>")
     .description("follow a flow run's task states and logs live until it ends")
-    .action(async (id: string) => {
+    .option("--json", "print each event as a JSON line")
+    .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
-        const run = await getRun(store, id);
-        const names = new Map((await store.listTaskRuns(id)).map((t) => [t.id, t.taskKey]));
-        console.log(`Watching ${run.name} (${run.id}): ${stateLabel(run.state)}`);
-        let final = run.state;
-        if (!isTerminal(run.state.type))
-          await followEvents(store, id, (event) => {
+        const names = new Map<string, string>();
+        const final = await followUntilEnd(store, id, {
+          start: async (run) => {
+            for (const t of await store.listTaskRuns(id)) names.set(t.id, t.taskKey);
+            if (opts.json) console.log(JSON.stringify({ kind: "run", ...run }));
+            else console.log(`Watching ${run.name} (${run.id}): ${stateLabel(run.state)}`);
+          },
+          event: (event) => {
+            if (opts.json) return void console.log(JSON.stringify(event));
             if (event.kind === "log") return void console.log(logLine(event, names));
             const who = event.taskRunId ? `task ${names.get(event.taskRunId) ?? event.taskRunId.slice(0, 8)}` : "flow run";
             console.log(`${time(event.timestamp)} | ${who} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
-            if (event.taskRunId === null && isTerminal(event.type)) {
-              final = event;
-              return false;
-            }
             if (event.taskRunId && !names.has(event.taskRunId)) void store.getTaskRun(event.taskRunId).then((t) => t && names.set(t.id, t.taskKey));
-          });
-        console.log(`Flow run ended ${stateLabel(final)}`);
+          },
+        });
+        if (opts.json) console.log(JSON.stringify({ kind: "end", state: final }));
+        else console.log(`Flow run ended ${stateLabel(final)}`);
         if (final.type !== "COMPLETED") process.exitCode = 1;
       });
     });
@@ -124,10 +199,12 @@ export function registerFlowRun(program: Command): void {
   cmd
     .command("cancel <id>")
     .description("cancel a flow run (a running one stops at its next heartbeat)")
-    .action(async (id: string) => {
+    .option("--json", "print the run as JSON")
+    .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
         const run = await cancelFlowRun(store, id, "cancelled from the CLI");
-        console.log(`Flow run ${run.name} (${run.id}) is ${stateLabel(run.state)}`);
+        if (opts.json) printJson(run);
+        else console.log(`Flow run ${run.name} (${run.id}) is ${stateLabel(run.state)}`);
       });
     });
 
@@ -135,7 +212,8 @@ export function registerFlowRun(program: Command): void {
     .command("retry <id>")
     .description("resume a Failed, Crashed or Cancelled flow run here: finished tasks are reused, the rest run again")
     .option("--file <path>", "the flow's module, when the run did not record its entrypoint")
-    .action(async (id: string, opts: { file?: string }) => {
+    .option("--json", "print the outcome as JSON")
+    .action(async (id: string, opts: { file?: string; json?: boolean }) => {
       const run = await withStore((store) => getRun(store, id));
       const entry = run.entrypoint;
       const file = opts.file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
@@ -143,17 +221,20 @@ export function registerFlowRun(program: Command): void {
       const target = await loadFlow(file, run.flowName);
       const outcome = await target.resume(id);
       await shutdown();
-      console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
+      if (opts.json) printJson(outcome);
+      else console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
       if (outcome.state.type !== "COMPLETED") process.exitCode = 1;
     });
 
   cmd
     .command("delete <id>")
-    .description("delete a flow run with its task runs, states and logs")
-    .action(async (id: string) => {
+    .description("delete a flow run with its task runs, states, logs and artifacts")
+    .option("--json", "print { deleted: id } as JSON")
+    .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
         if (!(await store.deleteFlowRun(id))) throw new RunNotFoundError("flow run", id);
-        console.log(`Deleted flow run ${id}`);
+        if (opts.json) printJson({ deleted: id });
+        else console.log(`Deleted flow run ${id}`);
       });
     });
 }

@@ -5,7 +5,8 @@ import { sql } from "kysely";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
 import { describeSettings, loadSettings } from "../../config/settings.ts";
 import { openStore } from "../../store/open.ts";
-import { parseDatabaseUrl } from "../../store/dialect.ts";
+import { parseDatabaseUrl, redactUrl } from "../../store/dialect.ts";
+import { BATON_TABLES, MIGRATION_TABLES } from "../../store/tables.ts";
 import { withStore } from "../cli-store.ts";
 import { duration, printJson, stateLabel, table, time } from "../format.ts";
 
@@ -57,7 +58,7 @@ export function registerMisc(program: Command): void {
       const rows = describeSettings(settings);
       if (opts.json) return printJson({ configFile: settings.configFile, settings: rows });
       console.log(`config file: ${settings.configFile}${fs.existsSync(settings.configFile) ? "" : " (absent)"}`);
-      console.log(table(["setting", "env", "value", "source"], rows.map((r) => [r.name, r.env, r.value, r.source])));
+      console.log(table(["setting", "env", "config.toml", "value", "source"], rows.map((r) => [r.name, r.env, r.configKey ?? "(env only)", r.value, r.source])));
     });
 
   const db = program.command("db").description("the database");
@@ -70,22 +71,28 @@ export function registerMisc(program: Command): void {
       console.log(`Database ${store.location} is up to date`);
     });
   db.command("reset")
-    .description("delete every run, flow and log, and recreate the schema")
+    .description("delete every run, flow, log and deployment (and, on SQLite, the result files), and recreate the schema")
     .option("--yes", "confirm: this deletes everything")
     .action(async (opts: { yes?: boolean }) => {
-      if (!opts.yes) throw new BatonError("baton db reset deletes every run, flow and log; pass --yes to confirm");
-      const url = loadSettings().databaseUrl.value;
+      const settings = loadSettings();
+      const url = settings.databaseUrl.value;
       const parsed = parseDatabaseUrl(url);
+      const doomed = parsed.dialect === "sqlite" ? `${parsed.file} and the result files in ${settings.resultsDir.value}` : `Baton's tables in ${redactUrl(url)}`;
+      if (!opts.yes) throw new BatonError(`baton db reset deletes every run, flow, log and deployment: ${doomed}; pass --yes to confirm`);
       if (parsed.dialect === "sqlite") {
         for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(parsed.file + suffix, { force: true });
+        fs.rmSync(settings.resultsDir.value, { recursive: true, force: true });
       } else {
+        // Only Baton's tables: the database (and its public schema) may hold others.
         const store = await openStore(url, { migrate: false });
-        await sql`drop schema public cascade`.execute(store.db);
-        await sql`create schema public`.execute(store.db);
-        await store.close();
+        try {
+          await sql`drop table if exists ${sql.join([...BATON_TABLES, ...MIGRATION_TABLES].map((t) => sql.table(t)))} cascade`.execute(store.db);
+        } finally {
+          await store.close();
+        }
       }
       const store = await openStore(url);
       await store.close();
-      console.log(`Reset ${store.location}`);
+      console.log(`Reset ${store.location}${parsed.dialect === "sqlite" ? ` and removed ${settings.resultsDir.value}` : ""}`);
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
-import { summariseTaskRuns } from "../format.ts";
+import { jsonReplacer, printJson, summariseTaskRuns } from "../format.ts";
 import { startLiveView } from "../live-view.ts";
 
 export function registerRun(program: Command): void {
@@ -28,7 +28,7 @@ export function registerRun(program: Command): void {
       }
       const taskRuns = await runtime.store.listTaskRuns(outcome.id);
       if (options.json) {
-        process.stdout.write(JSON.stringify({ ...outcome, taskRuns: taskRuns.length }, null, 2) + "\n");
+        printJson({ ...outcome, taskRuns: taskRuns.length });
       } else {
         const seconds = ((Date.now() - started) / 1000).toFixed(2);
         process.stdout.write(`\nFlow run ${outcome.name} (${outcome.id}) of "${target.flowName}" ended ${outcome.state.name} in ${seconds} s\n`);
@@ -48,7 +48,7 @@ function collect(value: string, previous: string[]): string[] {
 function preview(value: unknown): string {
   let text: string;
   try {
-    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) ?? String(value);
+    text = JSON.stringify(value, jsonReplacer, 2) ?? String(value);
   } catch {
     text = String(value);
   }

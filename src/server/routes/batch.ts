@@ -5,20 +5,21 @@
  * reported earlier in the same batch); one invalid transition refuses the whole batch.
  */
 import type { FastifyInstance } from "fastify";
-import { decideTransition } from "../../core/transitions.ts";
-import type { State } from "../../core/states.ts";
+import { STATE_NAMES, STATE_TYPES } from "../../core/states.ts";
 import type { Store, WriteOp } from "../../store/types.ts";
-import { ApiError, notFound } from "../errors.ts";
-import { errorResponses, uuid } from "../schemas.ts";
+import { ApiError } from "../errors.ts";
+import { BatchChecker } from "../batch-checker.ts";
+import { classifyDatabaseError } from "../../store/db-errors.ts";
+import { errorResponses, int32, logLevel, ms, uuid } from "../schemas.ts";
 
-const nullableNumber = { anyOf: [{ type: "number" }, { type: "null" }] } as const;
+const nullableMs = { anyOf: [ms, { type: "null" }] } as const;
 const nullableString = { anyOf: [{ type: "string" }, { type: "null" }] } as const;
 const stateFields = {
-  type: { type: "string" },
-  name: { type: "string" },
-  timestamp: { type: "number" },
+  type: { type: "string", enum: STATE_TYPES },
+  name: { type: "string", enum: STATE_NAMES },
+  timestamp: ms,
   message: nullableString,
-  scheduledAt: nullableNumber,
+  scheduledAt: nullableMs,
 } as const;
 
 const opSchema = {
@@ -38,14 +39,14 @@ const opSchema = {
             taskKey: { type: "string", minLength: 1, maxLength: 500 },
             taskName: { type: "string", minLength: 1, maxLength: 200 },
             state: { $ref: "State#" },
-            runCount: { type: "integer", minimum: 0 },
+            runCount: int32,
             cacheKey: nullableString,
             resultId: { anyOf: [uuid, { type: "null" }] },
             error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
             tags: { type: "array", items: { type: "string" } },
-            createdAt: { type: "number" },
-            startTime: nullableNumber,
-            endTime: nullableNumber,
+            createdAt: ms,
+            startTime: nullableMs,
+            endTime: nullableMs,
           },
           required: ["id", "flowRunId", "taskKey", "taskName", "state", "runCount", "tags", "createdAt"],
           additionalProperties: false,
@@ -77,7 +78,7 @@ const opSchema = {
         kind: { const: "result" },
         result: {
           type: "object",
-          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: { type: "integer" }, createdAt: { type: "number" } },
+          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: int32, createdAt: ms },
           required: ["id", "serializer", "value", "size", "createdAt"],
           additionalProperties: false,
         },
@@ -90,7 +91,7 @@ const opSchema = {
         kind: { const: "cache" },
         entry: {
           type: "object",
-          properties: { cacheKey: { type: "string", maxLength: 1000 }, resultId: uuid, taskRunId: uuid, expiresAt: nullableNumber, createdAt: { type: "number" } },
+          properties: { cacheKey: { type: "string", maxLength: 1000 }, resultId: uuid, taskRunId: uuid, expiresAt: nullableMs, createdAt: ms },
           required: ["cacheKey", "resultId", "taskRunId", "createdAt"],
           additionalProperties: false,
         },
@@ -106,9 +107,9 @@ const opSchema = {
           properties: {
             flowRunId: uuid,
             taskRunId: { anyOf: [uuid, { type: "null" }] },
-            level: { type: "integer" },
-            message: { type: "string" },
-            timestamp: { type: "number" },
+            level: logLevel,
+            message: { type: "string", maxLength: 100_000 },
+            timestamp: ms,
             extra: { anyOf: [{ type: "object" }, { type: "null" }] },
           },
           required: ["flowRunId", "level", "message", "timestamp"],
@@ -137,20 +138,25 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker = new Ba
           required: ["ops"],
           additionalProperties: false,
         },
-        response: { 200: { type: "object", properties: { applied: { type: "integer" }, duplicate: { type: "boolean" } } }, ...errorResponses(400, 404, 409) },
+        response: { 200: { type: "object", properties: { applied: { type: "integer" }, duplicate: { type: "boolean" } } }, ...errorResponses(400, 403, 404, 409) },
       },
     },
     async (request) => {
       const { ops, batchId } = request.body;
       try {
-        await checker.check(ops);
+        await checker.check(ops, request.apiKeyRole);
       } catch (error) {
         // A batch sent again after a lost response fails the transition check (its states are
         // already stored): it is a duplicate, not an error.
         if (batchId && error instanceof ApiError && error.statusCode === 409 && (await store.batchApplied(batchId))) return { applied: 0, duplicate: true };
         throw error;
       }
-      const applied = await store.applyWrites(ops, { batchId });
+      let applied: boolean;
+      try {
+        applied = await store.applyWrites(ops, { batchId });
+      } catch (error) {
+        throw await explainConflict(store, ops, error);
+      }
       if (applied) checker.applied(ops);
       return { applied: applied ? ops.length : 0, duplicate: !applied };
     },
@@ -158,79 +164,27 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker = new Ba
 }
 
 /**
- * Validates batches, remembering what it saw: flow runs known to exist and the last state of
- * each task run it let through. On the hot path (a running flow's batches) that saves the two
- * queries per request. The memory only speeds up acceptance: a transition that looks invalid
- * against it is checked again against the database before it is refused (another server may
- * have applied later states).
+ * A batch refused by a unique key: which task run took a key that another one holds. The
+ * database only says that a key is taken (SQLite not even which), so the ops are compared with
+ * the task runs stored and with each other.
  */
-export class BatchChecker {
-  private readonly flowRuns = new Set<string>();
-  private readonly taskStates = new Map<string, State>();
-
-  constructor(
-    private readonly store: Store,
-    private readonly capacity = 100_000,
-  ) {}
-
-  forgetFlowRun(id: string): void {
-    this.flowRuns.delete(id);
+async function explainConflict(store: Store, ops: WriteOp[], error: unknown): Promise<unknown> {
+  const classified = classifyDatabaseError(error);
+  if (classified?.kind !== "duplicate") return error;
+  const runs = ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun] : []));
+  const holders = new Map<string, string>();
+  for (const flowRunId of new Set(runs.map((r) => r.flowRunId)))
+    for (const stored of await store.listTaskRuns(flowRunId)) holders.set(`${flowRunId}\u0000${stored.taskKey}`, stored.id);
+  for (const run of runs) {
+    const key = `${run.flowRunId}\u0000${run.taskKey}`;
+    const holder = holders.get(key);
+    if (holder && holder !== run.id)
+      return new ApiError(409, "CONFLICT", `task run ${run.id}: flow run ${run.flowRunId} already has task run ${holder} with task key "${run.taskKey}"; task keys are unique within a flow run`, {
+        taskRunId: run.id,
+        existingTaskRunId: holder,
+        taskKey: run.taskKey,
+      });
+    holders.set(key, run.id);
   }
-
-  async check(ops: WriteOp[]): Promise<void> {
-    const flowRunIds = new Set<string>();
-    for (const op of ops) {
-      if (op.kind === "taskRun") flowRunIds.add(op.taskRun.flowRunId);
-      else if (op.kind === "state") flowRunIds.add(op.state.flowRunId);
-      else if (op.kind === "log") flowRunIds.add(op.log.flowRunId);
-    }
-    const unknown = [...flowRunIds].filter((id) => !this.flowRuns.has(id));
-    if (unknown.length) {
-      const existing = new Set(await this.store.existingFlowRunIds(unknown));
-      for (const id of unknown) if (!existing.has(id)) throw notFound("flow run", id);
-      for (const id of unknown) this.remember(this.flowRuns, id);
-    }
-    if (!this.validate(ops, (id) => this.taskStates.get(id))) {
-      // Refused against memory: decide against the database itself.
-      const ids = [...new Set(ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun.id] : [])))];
-      const stored = new Map<string, State>((await this.store.getTaskRuns(ids)).map((t) => [t.id, t.state]));
-      const error = this.validate(ops, (id) => stored.get(id), true);
-      if (error) throw error;
-    }
-  }
-
-  /** Records the states a batch left behind, once it is applied. */
-  applied(ops: WriteOp[]): void {
-    for (const op of ops) if (op.kind === "taskRun") this.remember(this.taskStates, op.taskRun.id, op.taskRun.state);
-  }
-
-  /** Returns true if every transition is accepted (or, with `explain`, the error of the first that is not). */
-  private validate(ops: WriteOp[], lookup: (id: string) => State | undefined, explain?: false): boolean;
-  private validate(ops: WriteOp[], lookup: (id: string) => State | undefined, explain: true): ApiError | null;
-  private validate(ops: WriteOp[], lookup: (id: string) => State | undefined, explain = false): boolean | ApiError | null {
-    const seen = new Map<string, State>();
-    for (const op of ops) {
-      if (op.kind !== "taskRun") continue;
-      const run = op.taskRun;
-      const from = seen.get(run.id) ?? lookup(run.id) ?? null;
-      const same = from && from.name === run.state.name && from.timestamp === run.state.timestamp;
-      if (!same) {
-        const decision = decideTransition({ from, to: run.state, force: op.force });
-        if (decision.kind !== "accept") {
-          if (!explain) return false;
-          return new ApiError(409, "INVALID_TRANSITION", `task run ${run.id} (${run.taskKey}): ${decision.reason}`, { rule: decision.rule, taskRunId: run.id });
-        }
-      }
-      seen.set(run.id, run.state);
-    }
-    return explain ? null : true;
-  }
-
-  private remember<K, V>(collection: Map<K, V> | Set<K>, key: K, value?: V): void {
-    if (collection instanceof Map) {
-      collection.delete(key);
-      collection.set(key, value as V);
-    } else collection.add(key);
-    if (collection.size > this.capacity) collection.delete(collection.keys().next().value as K);
-  }
+  return error;
 }

@@ -3,16 +3,24 @@ import type { FastifyInstance } from "fastify";
 import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
-import type { FlowRunFilter, Store } from "../../store/types.ts";
+import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
-import { errorResponses, proposedStateSchema, uuid } from "../schemas.ts";
+import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 const csv = { type: "string", maxLength: 2000 } as const;
 
-export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id: string) => void = () => undefined): void {
+/** 404 naming the field when a body refers to something that does not exist. */
+function missing(field: string, what: string, id: string): ApiError {
+  return new ApiError(404, "NOT_FOUND", `body.${field}: ${what} ${id} was not found`);
+}
+
+export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, onDeleted: (id: string) => void = () => undefined): void {
+  // Heartbeats sent while this server was down never arrived: missed beats count from its start.
+  const startedAt = Date.now();
   app.post<{
     Body: {
       flowName: string;
@@ -45,7 +53,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             parameters: { type: "object" },
             tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
             state: { type: "string", enum: ["Scheduled", "Pending"] },
-            scheduledAt: { type: "number" },
+            scheduledAt: ms,
             parentFlowRunId: { anyOf: [uuid, { type: "null" }] },
             parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
             version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
@@ -57,15 +65,20 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
           required: ["flowName"],
           additionalProperties: false,
         },
-        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 409) },
+        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const body = request.body;
-      if (body.id && (await store.getFlowRun(body.id))) throw new ApiError(409, "CONFLICT", `flow run ${body.id} already exists`);
+      // parentTaskRunId is not checked: a child flow is created while its parent task's
+      // records may still be on their way in the parent's next batch.
+      if (body.parentFlowRunId && !(await store.getFlowRun(body.parentFlowRunId))) throw missing("parentFlowRunId", "flow run", body.parentFlowRunId);
+      if (body.deploymentId && !(await orchestration.getDeployment(body.deploymentId))) throw missing("deploymentId", "deployment", body.deploymentId);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
+      const id = body.id ?? newId();
+      // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
       const run = await store.createFlowRun({
-        id: body.id ?? newId(),
+        id,
         flowName: body.flowName,
         name: body.name ?? randomRunName(),
         parentFlowRunId: body.parentFlowRunId ?? null,
@@ -78,6 +91,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
         workPool: body.workPool ?? null,
         workQueue: body.workQueue ?? (body.workPool ? "default" : null),
         state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
+      }).catch((error: unknown) => {
+        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `flow run ${id} already exists`);
+        throw error;
       });
       return reply.status(201).send(run);
     },
@@ -98,8 +114,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             state: { ...csv, description: "state names, comma-separated" },
             stateType: { ...csv, description: "state types, comma-separated" },
             tag: { ...csv, description: "tags the runs must all carry, comma-separated" },
-            since: { type: "number", description: "created at or after (epoch ms)" },
-            until: { type: "number", description: "created before (epoch ms)" },
+            since: { ...ms, description: "created at or after (epoch ms)" },
+            until: { ...ms, description: "created before (epoch ms)" },
             parent: uuid,
             deployment: { ...uuid, description: "deployment id" },
             limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
@@ -166,8 +182,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             force: { type: "boolean" },
             resultId: { anyOf: [uuid, { type: "null" }] },
             error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
-            runCount: { type: "integer", minimum: 0 },
-            heartbeatMs: { type: "integer", minimum: 1 },
+            runCount: int32,
+            heartbeatMs: { ...int32, minimum: 1 },
           },
           required: ["state"],
           additionalProperties: false,
@@ -177,9 +193,10 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
     },
     async (request) => {
       const { state, force, ...fields } = request.body;
-      if (force && request.apiKeyRole === "worker") throw new ApiError(403, "FORBIDDEN", "force needs an admin API key");
+      if (force && request.apiKeyRole !== "admin") throw new ApiError(403, "FORBIDDEN", "body.force: forcing a transition needs an admin API key");
+      if (fields.resultId && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
       const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
-      const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields });
+      const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields, heartbeatAt: Date.now() });
       if (!result.accepted)
         throw new ApiError(409, "INVALID_TRANSITION", `flow run ${request.params.id}: ${result.reason}`, {
           rule: result.rule,
@@ -216,7 +233,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
     {
       schema: {
         tags: ["flow runs"],
-        summary: "Schedule a Failed, Crashed or Cancelled run to be resumed (AwaitingRetry); finished tasks are reused",
+        summary:
+          "Schedule a Failed, Crashed or Cancelled run of a work pool to be resumed by a worker (AwaitingRetry); finished tasks are reused. " +
+          "A run without a work pool is a 409: resume it with `baton flow-run retry <id>` where the flow's code is.",
         params: idParams,
         response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
       },
@@ -224,6 +243,15 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
     async (request) => {
       const run = await store.getFlowRun(request.params.id);
       if (!run) throw notFound("flow run", request.params.id);
+      // Only workers start runs, and a worker claims runs of its pool and needs the flow's
+      // entrypoint: without either, AwaitingRetry would wait forever. The run is left as it is.
+      if (!run.workPool || !run.entrypoint)
+        throw new ApiError(
+          409,
+          "NO_WORKER_CAN_RUN_IT",
+          `flow run ${run.id} ${!run.workPool ? "has no work pool" : "did not record its entrypoint"}, so no worker can pick it up: resume it with \`baton flow-run retry ${run.id}\` on a machine that has the flow's code`,
+          { workPool: run.workPool, entrypoint: run.entrypoint },
+        );
       const result = await store.setFlowRunState(run.id, makeState("AwaitingRetry", { scheduledAt: Date.now(), message: "retry requested through the API" }));
       if (!result.accepted) throw new ApiError(409, "INVALID_TRANSITION", `flow run ${run.id} cannot be retried from ${run.state.name}: ${result.reason}`, { rule: result.rule });
       return result.run;
@@ -235,7 +263,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
     {
       schema: {
         tags: ["flow runs"],
-        summary: "Delete a flow run with its task runs, states and logs",
+        summary: "Delete a flow run with its task runs, states, logs and artifacts; its child flow runs lose their parent link",
         params: idParams,
         response: { 204: { type: "null" }, ...errorResponses(404) },
       },
@@ -254,12 +282,13 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
         tags: ["flow runs"],
         summary: "Record that the process running this flow run is alive",
         params: idParams,
-        body: { type: "object", properties: { at: { type: "number" } }, additionalProperties: false },
+        body: { type: "object", properties: { at: { ...ms, description: "ignored: the server records its own clock" } }, additionalProperties: false },
         response: { 200: { type: "object", properties: { stateType: { type: "string" } } }, ...errorResponses(404) },
       },
     },
     async (request) => {
-      const stateType = await store.heartbeatFlowRun(request.params.id, request.body?.at ?? Date.now());
+      // The server's clock, not the client's `at`: the crash detector compares with the server's.
+      const stateType = await store.heartbeatFlowRun(request.params.id, Date.now());
       if (!stateType) throw notFound("flow run", request.params.id);
       return { stateType };
     },
@@ -275,7 +304,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
         response: { 200: { type: "object", properties: { crashed: { type: "array", items: { type: "string" } } } } },
       },
     },
-    async (request) => ({ crashed: await store.crashStaleFlowRuns(Date.now(), { onlyId: request.body?.onlyId }) }),
+    async (request) => ({ crashed: await store.crashStaleFlowRuns(Date.now(), { onlyId: request.body?.onlyId, aliveSince: startedAt }) }),
   );
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Store } from "../../store/types.ts";
 import { notFound } from "../errors.ts";
-import type { BatonEvent, EventHub } from "../events.ts";
+import { formatResumeId, parseResumeId, type BatonEvent, type EventHub, type ResourceEvent } from "../events.ts";
 import { errorResponses, uuid } from "../schemas.ts";
 
 export function flowRoutes(app: FastifyInstance, store: Store): void {
@@ -75,7 +75,7 @@ export function healthRoutes(app: FastifyInstance, store: Store, version: string
     async (_request, reply) => {
       const started = performance.now();
       try {
-        await store.tailPosition();
+        await store.existingFlowRunIds(["-"]);
       } catch (error) {
         return reply.status(503).send({ error: { code: "DATABASE_UNAVAILABLE", message: `the database at ${store.location} does not answer: ${(error as Error).message}`, details: null } });
       }
@@ -84,30 +84,64 @@ export function healthRoutes(app: FastifyInstance, store: Store, version: string
   );
 }
 
-export function eventRoutes(app: FastifyInstance, hub: EventHub): void {
+export function eventRoutes(app: FastifyInstance, store: Store, hub: EventHub): void {
   app.get<{ Querystring: { flowRunId?: string } }>(
     "/api/events/stream",
     {
       schema: {
         tags: ["events"],
-        summary: "Server-sent events: state changes (event: state) and logs (event: log), optionally of one flow run",
+        summary:
+          "Server-sent events: state changes (event: state) and logs (event: log), optionally of one flow run, and changes of deployments, work pools, workers and limits made through the API (event: resource, unfiltered streams only). Each event has an id; " +
+          "a client reconnecting with Last-Event-ID gets what it missed (and possibly repeats: drop them by the event's kind and data.id).",
         querystring: { type: "object", properties: { flowRunId: uuid }, additionalProperties: false },
       },
     },
     async (request, reply) => {
+      const flowRunId = request.query.flowRunId ?? null;
+      const resume = parseResumeId(request.headers["last-event-id"] as string | undefined);
       reply.hijack();
       const raw = reply.raw;
-      raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-      raw.write(": connected\n\n");
+      const write = (event: BatonEvent | ResourceEvent, id: string) => {
+        if (!raw.destroyed) raw.write(`id: ${id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+      };
+      // Subscribed before the headers go out: a client that has the headers misses nothing
+      // committed from then on. While a replay is read, live events wait behind it.
+      let held: [BatonEvent | ResourceEvent, string][] | null = resume ? [] : null;
       const unsubscribe = hub.subscribe({
-        flowRunId: request.query.flowRunId ?? null,
-        send: (event: BatonEvent) => raw.write(`event: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`),
+        flowRunId,
+        send: (event, id) => (held ? held.push([event, id]) : write(event, id)),
+        close: () => raw.end(),
       });
       const ping = setInterval(() => raw.write(": ping\n\n"), 15_000);
       request.raw.on("close", () => {
         clearInterval(ping);
         unsubscribe();
       });
+      raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+      // An id-only message: a client that reconnects before any event arrived still resumes
+      // from here (EventSource keeps the id; no event is dispatched).
+      raw.write(`: connected\nid: ${hub.resumeId()}\n\n`);
+      if (!resume || !held) return;
+      const replayed = new Set<string>();
+      try {
+        let from = resume;
+        for (let page = 0; page < REPLAY_PAGES && !raw.destroyed; page++) {
+          const { states, logs } = await store.eventsAfter(from, { flowRunId: flowRunId ?? undefined, limit: 1000 });
+          const id = formatResumeId(from);
+          for (const s of states) replayed.add(`state:${s.id}`), write({ kind: "state", ...s }, id);
+          for (const l of logs) replayed.add(`log:${l.id}`), write({ kind: "log", ...l }, id);
+          from = { stateId: states.at(-1)?.id ?? from.stateId, logId: logs.at(-1)?.id ?? from.logId };
+          if (states.length < 1000 && logs.length < 1000) break;
+        }
+      } catch (error) {
+        request.log.warn({ err: error }, "event replay failed");
+      }
+      const waiting = held;
+      held = null;
+      for (const [event, id] of waiting) if (event.kind === "resource" || !replayed.has(`${event.kind}:${event.id}`)) write(event, id);
     },
   );
 }
+
+/** A reconnecting client is replayed at most this many pages of 1,000 events per table. */
+const REPLAY_PAGES = 20;

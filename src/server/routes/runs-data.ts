@@ -1,10 +1,17 @@
 /** Task runs, logs, results and cache entries: what the UI reads and a remote flow writes. */
 import type { FastifyInstance } from "fastify";
-import type { LogRecord, Store } from "../../store/types.ts";
-import { notFound } from "../errors.ts";
-import { errorResponses, uuid } from "../schemas.ts";
+import type { LogRecord, Store, TaskRun } from "../../store/types.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { classifyDatabaseError } from "../../store/db-errors.ts";
+import { errorResponses, logLevel, ms, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
+
+/** A task run a body refers to must exist (404) and belong to the body's flow run (409). */
+function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, field: string): void {
+  if (!run) throw new ApiError(404, "NOT_FOUND", `${field}: task run ${id} was not found`);
+  if (run.flowRunId !== flowRunId) throw new ApiError(409, "CONFLICT", `${field}: task run ${id} belongs to flow run ${run.flowRunId}, not ${flowRunId}`);
+}
 
 export function runDataRoutes(app: FastifyInstance, store: Store): void {
   app.get<{ Params: { id: string } }>(
@@ -68,16 +75,19 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
             flowRunId: uuid,
             taskRunId: uuid,
             minLevel: { type: "integer", minimum: 0, maximum: 100 },
-            afterId: { type: "integer", minimum: 0 },
+            afterId: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             limit: { type: "integer", minimum: 1, maximum: 5000, default: 500 },
           },
           required: ["flowRunId"],
           additionalProperties: false,
         },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "Log#" } } } }, ...errorResponses(400) },
+        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "Log#" } } } }, ...errorResponses(400, 404) },
       },
     },
-    async (request) => ({ items: await store.listLogs(request.query) }),
+    async (request) => {
+      if (!(await store.getFlowRun(request.query.flowRunId))) throw new ApiError(404, "NOT_FOUND", `querystring.flowRunId: flow run ${request.query.flowRunId} was not found`);
+      return { items: await store.listLogs(request.query) };
+    },
   );
 
   app.post<{ Body: { logs: LogRecord[] } }>(
@@ -97,9 +107,9 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
                 properties: {
                   flowRunId: uuid,
                   taskRunId: { anyOf: [uuid, { type: "null" }] },
-                  level: { type: "integer", minimum: 0, maximum: 100 },
+                  level: logLevel,
                   message: { type: "string", maxLength: 100_000 },
-                  timestamp: { type: "number" },
+                  timestamp: ms,
                   extra: { anyOf: [{ type: "object" }, { type: "null" }] },
                 },
                 required: ["flowRunId", "level", "message", "timestamp"],
@@ -110,12 +120,16 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
           required: ["logs"],
           additionalProperties: false,
         },
-        response: { 202: { type: "object", properties: { accepted: { type: "integer" } } }, ...errorResponses(400, 404) },
+        response: { 202: { type: "object", properties: { accepted: { type: "integer" } } }, ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const logs = request.body.logs;
       for (const id of new Set(logs.map((l) => l.flowRunId))) if (!(await store.getFlowRun(id))) throw notFound("flow run", id);
+      const taskRuns = new Map((await store.getTaskRuns([...new Set(logs.flatMap((l) => (l.taskRunId ? [l.taskRunId] : [])))])).map((t) => [t.id, t]));
+      logs.forEach((log, i) => {
+        if (log.taskRunId) checkTaskRun(taskRuns.get(log.taskRunId), log.taskRunId, log.flowRunId, `body.logs.${i}.taskRunId`);
+      });
       await store.applyWrites(logs.map((log) => ({ kind: "log" as const, log: { ...log, taskRunId: log.taskRunId ?? null } })));
       return reply.status(202).send({ accepted: logs.length });
     },
@@ -137,18 +151,24 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
             description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
             flowRunId: uuid,
             taskRunId: { anyOf: [uuid, { type: "null" }] },
-            createdAt: { type: "number" },
+            createdAt: ms,
           },
           required: ["id", "type", "data", "flowRunId", "createdAt"],
           additionalProperties: false,
         },
-        response: { 201: { type: "null" }, ...errorResponses(400, 404) },
+        response: { 201: { type: "null" }, ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const a = request.body;
       if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
-      await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
+      if (a.taskRunId) checkTaskRun(await store.getTaskRun(a.taskRunId), a.taskRunId, a.flowRunId, "body.taskRunId");
+      try {
+        await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
+      } catch (error) {
+        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `artifact ${a.id} already exists; artifact ids are unique (use a new id, or the same key for a new version)`);
+        throw error;
+      }
       return reply.status(201).send();
     },
   );
@@ -186,7 +206,7 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
               value: { anyOf: [{ type: "string" }, { type: "null" }] },
               path: { anyOf: [{ type: "string" }, { type: "null" }] },
               size: { type: "integer" },
-              createdAt: { type: "number" },
+              createdAt: ms,
             },
           },
           ...errorResponses(404),
@@ -214,8 +234,8 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
               cacheKey: { type: "string" },
               resultId: { type: "string" },
               taskRunId: { type: "string" },
-              expiresAt: { anyOf: [{ type: "number" }, { type: "null" }] },
-              createdAt: { type: "number" },
+              expiresAt: { anyOf: [ms, { type: "null" }] },
+              createdAt: ms,
             },
           },
           ...errorResponses(404),

@@ -1,0 +1,33 @@
+/**
+ * Every table Baton's migrations create (with Kysely's own two), for `baton db reset` to drop
+ * them — and nothing else that shares the database. The type check below fails when a table
+ * is added to the schema but not here.
+ */
+import type { Database } from "./schema.ts";
+
+export const BATON_TABLES = [
+  "artifacts",
+  "deployments",
+  "schedules",
+  "work_pools",
+  "work_queues",
+  "workers",
+  "concurrency_limits",
+  "concurrency_leases",
+  "applied_batches",
+  "flows",
+  "flow_runs",
+  "task_runs",
+  "states",
+  "task_dependencies",
+  "logs",
+  "results",
+  "cache_entries",
+] as const satisfies readonly (keyof Database)[];
+
+/** Kysely's record of applied migrations and its lock. */
+export const MIGRATION_TABLES = ["kysely_migration", "kysely_migration_lock"] as const;
+
+type Unlisted = Exclude<keyof Database, (typeof BATON_TABLES)[number]>;
+/** Compile-time: every table of the schema is listed above. */
+export const EVERY_TABLE_LISTED: [Unlisted] extends [never] ? true : Unlisted = true;
