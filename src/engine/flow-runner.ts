@@ -152,7 +152,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
   if (def.options.logPrints) installPrintCapture();
   const state = new FlowRunState(runtime, flowRun, def.options, logger);
-  if (runCount > 1) for (const taskRun of await runtime.store.listTaskRuns(flowRun.id)) state.remember(taskRun);
+  if (runCount > 1) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
   if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
@@ -201,6 +201,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
         const retrying = await runtime.store.setFlowRunState(flowRun.id, makeState("Retrying"));
         if (!retrying.accepted) return outcomeOf(retrying.run);
         state.newAttempt();
+        await state.reloadPrior();
       }
     }
   } finally {

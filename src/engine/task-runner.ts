@@ -5,19 +5,22 @@
  *           -> (wait for a concurrency slot) -> Running -> Completed
  *                                                      -> AwaitingRetry -> Retrying -> ...
  *                                                      -> Failed | TimedOut
+ *   any unfinished state -> Cancelled   when the flow run stops (another task failed it, it
+ *                                       timed out, it was cancelled) before this run finished
  *
- * Durable resume: each call gets a stable key (task name + call index, or `key`); when the
- * flow run is resumed or retried, a key whose task run already Completed returns its stored
- * result without running again. Writes go through the batcher: Pending/Running are posted
- * without waiting, the final state is awaited, so the future settles only after the outcome is
- * committed.
+ * Every task run ends in a final state before its future settles, so none outlives the attempt
+ * of its flow run. Durable resume: each call gets a stable key (task name + call index, or
+ * `key`); when the flow run is resumed or retried, a key whose task run already Completed
+ * returns its stored result without running again, and any other key runs again on its
+ * existing row. Writes go through the batcher: Pending/Running are posted without waiting, the
+ * final state is awaited, so the future settles only after the outcome is committed.
  */
 import { newId } from "../core/ids.ts";
 import { inputsCacheKey } from "../core/cache-key.ts";
 import { describeError, NonRetryableError, RunCancelledError, RunTimeoutError, SerializationError, TaskRunError, BatonError } from "../core/errors.ts";
 import type { CompiledTaskOptions, Hook, HookContext } from "../core/options.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
-import { makeState, type State } from "../core/states.ts";
+import { isTerminal, makeState, type State } from "../core/states.ts";
 import { decideTransition } from "../core/transitions.ts";
 import type { TaskRun, WriteOp } from "../store/types.ts";
 import type { FlowRunState } from "./flow-run-state.ts";
@@ -25,6 +28,7 @@ import { collectFutures, resolveFutures, TaskFuture } from "./futures.ts";
 import { engineContext, type TaskRunInfo } from "./run-context.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
 import { acquireHeld, type HeldSlots } from "./concurrency.ts";
+import type { Semaphore } from "./semaphore.ts";
 
 export interface TaskDefinition {
   fn: (...args: any[]) => unknown;
@@ -147,7 +151,24 @@ class TaskExecution<R> {
     this.execute().then(this.resolve, this.reject);
   }
 
+  /** The attempt in progress (1-based), for hooks and the final state. */
+  private attempt = 0;
+
+  /** Runs the task run to its end; whatever happens, it does not stay unfinished. */
   private async execute(): Promise<R> {
+    try {
+      return await this.runToEnd();
+    } catch (error) {
+      // A final state was proposed: fail() threw its TaskRunError, or the write of the final
+      // state failed (the flow's next attempt finds the row unfinished and closes it).
+      if (isTerminal(this.run.state.type)) throw error;
+      // Anything else escaped with the run unfinished (a refused transition, a store error while
+      // waiting): end it here, so no task run outlives the attempt of its flow run.
+      return this.fail(this.unlessStopped(makeState("Failed", { message: describeError(error).message })), error, this.attempt);
+    }
+  }
+
+  private async runToEnd(): Promise<R> {
     let args = this.args;
     if (this.upstream.length > 0 || this.waitFor.length > 0) {
       try {
@@ -155,7 +176,7 @@ class TaskExecution<R> {
         args = (await resolveFutures(this.args)) as unknown[];
       } catch (error) {
         const upstreamName = error instanceof TaskRunError ? `"${error.taskName}" (${error.taskRunId})` : "an upstream task";
-        return this.fail(makeState("Failed", { message: `upstream task run ${upstreamName} did not complete` }), error, 0);
+        return this.fail(this.unlessStopped(makeState("Failed", { message: `upstream task run ${upstreamName} did not complete` })), error, 0);
       }
     }
 
@@ -173,22 +194,31 @@ class TaskExecution<R> {
     }
 
     const semaphore = this.flow.semaphore;
-    if (semaphore) await semaphore.acquire();
+    let holdsSlot = false;
+    if (semaphore) {
+      await semaphore.acquire();
+      holdsSlot = true;
+    }
     // Tag limits: a task tagged "db" waits (Pending) for a slot of the limit "db", if one exists.
     let tagSlots: HeldSlots | null = null;
-    if (this.def.options.tags.length > 0) {
-      try {
-        tagSlots = await acquireHeld(this.flow.runtime.orchestration, this.def.options.tags, { holder: `task-run:${this.run.id}`, signal: this.flow.controller.signal });
-      } catch (error) {
-        semaphore?.release();
-        return this.fail(makeState("Failed", { message: `waiting for a concurrency slot failed: ${describeError(error).message}` }), error, 0);
-      }
-    }
-    // A thread task stays Pending until a thread is free, so Running means running.
-    const threadSlots = this.runner === "threads" ? (await this.flow.runtime.threadPool()).slots : null;
-    if (threadSlots) await threadSlots.acquire();
+    let threadSlots: Semaphore | null = null;
     try {
+      if (this.def.options.tags.length > 0) {
+        try {
+          tagSlots = await acquireHeld(this.flow.runtime.orchestration, this.def.options.tags, { holder: `task-run:${this.run.id}`, signal: this.flow.controller.signal });
+        } catch (error) {
+          return await this.fail(this.unlessStopped(makeState("Failed", { message: `waiting for a concurrency slot failed: ${describeError(error).message}` })), error, 0);
+        }
+      }
+      // A thread task stays Pending until a thread is free, so Running means running.
+      if (this.runner === "threads") {
+        threadSlots = (await this.flow.runtime.threadPool()).slots;
+        await threadSlots.acquire();
+      }
       for (let attempt = 1; ; attempt++) {
+        this.attempt = attempt;
+        // The flow run ended while this run waited (for a slot, or before a retry): it stops here.
+        if (this.flow.controller.signal.aborted) return await this.fail(this.stoppedState(), this.flow.controller.signal.reason, attempt);
         const running = makeState(attempt === 1 ? "Running" : "Retrying");
         this.flow.runtime.batcher.post(
           this.transition(running, { runCount: this.run.runCount + 1, startTime: this.run.startTime ?? running.timestamp, cacheKey }),
@@ -200,17 +230,25 @@ class TaskExecution<R> {
           const delay = await this.retryDelay(error, attempt);
           if (delay === null) {
             const name = error instanceof RunTimeoutError ? "TimedOut" : error instanceof RunCancelledError ? "Cancelled" : "Failed";
-            return this.fail(makeState(name, { message: describeError(error).message }), error, attempt);
+            return await this.fail(this.unlessStopped(makeState(name, { message: describeError(error).message })), error, attempt);
           }
           const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
           this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error) }));
           this.flow.logger.warn(`Task run ${this.name} (${this.run.taskKey}) failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
           await this.runHooks(this.def.options.onRetry, awaiting, attempt, error);
-          if (semaphore) semaphore.release();
+          if (holdsSlot) {
+            semaphore!.release();
+            holdsSlot = false;
+          }
           try {
             await sleepUntil(awaiting.scheduledAt!, this.flow.controller.signal);
-          } finally {
-            if (semaphore) await semaphore.acquire();
+          } catch (stopped) {
+            // The flow run ended (failed elsewhere, timed out, cancelled) while this run slept.
+            return await this.fail(this.stoppedState(), stopped, attempt);
+          }
+          if (semaphore) {
+            await semaphore.acquire();
+            holdsSlot = true;
           }
           continue;
         }
@@ -219,8 +257,21 @@ class TaskExecution<R> {
     } finally {
       threadSlots?.release();
       await tagSlots?.release().catch(() => undefined);
-      if (semaphore) semaphore.release();
+      if (holdsSlot) semaphore!.release();
     }
+  }
+
+  /**
+   * The final state of a run stopped because its flow run stopped (another task failed it, it
+   * timed out, it was cancelled): Cancelled, as Prefect ends the task runs of a stopped flow.
+   */
+  private stoppedState(): State {
+    return makeState("Cancelled", { message: `stopped because the flow run ended: ${describeError(this.flow.controller.signal.reason).message}` });
+  }
+
+  /** `state`, unless the flow run has stopped: then the run ended because of that. */
+  private unlessStopped(state: State): State {
+    return this.flow.controller.signal.aborted ? this.stoppedState() : state;
   }
 
   private get runner(): "async" | "threads" {
@@ -248,7 +299,6 @@ class TaskExecution<R> {
     }
     const cached = makeState("Cached", { message: `cache hit (task run ${entry.taskRunId})` });
     await this.flow.runtime.batcher.write(this.transition(cached, { cacheKey, resultId: entry.resultId, endTime: cached.timestamp }));
-    this.flow.remember(this.run);
     this.flow.noteResult(value, this.run.id);
     return { hit: true, value };
   }
@@ -310,7 +360,6 @@ class TaskExecution<R> {
     const completed = makeState("Completed");
     ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null }));
     await this.flow.runtime.batcher.write(ops);
-    this.flow.remember(this.run);
     this.flow.noteResult(value, this.run.id);
     await this.runHooks(this.def.options.onCompletion, completed, attempt, undefined, value);
     return value;
@@ -319,7 +368,6 @@ class TaskExecution<R> {
   private async fail(state: State, error: unknown, attempt: number): Promise<never> {
     const info = describeError(error);
     await this.flow.runtime.batcher.write(this.transition(state, { error: info, endTime: state.timestamp }));
-    this.flow.remember(this.run); // a flow retry in this process reuses the row, not a new one
     this.flow.logger.error(`Task run ${this.name} (${this.run.taskKey}) ended ${state.name}: ${state.message ?? info.message}`);
     await this.runHooks(this.def.options.onFailure, state, attempt, error);
     throw new TaskRunError(this.run.id, this.name, state, { cause: error });

@@ -1,0 +1,125 @@
+/**
+ * How task runs end when their flow run ends early, and how flow retries and resumes pick up
+ * task runs that an earlier attempt left behind — against real SQLite and real PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configure, flow, NonRetryableError, shutdown, task } from "../../src/index.ts";
+import { getRuntime } from "../../src/sdk/runtime.ts";
+import type { Store, TaskRun } from "../../src/store/types.ts";
+import { isTerminal, makeState } from "../../src/core/states.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const names = (history: { name: string }[]) => history.map((s) => s.name);
+const byKey = (runs: TaskRun[]) => Object.fromEntries(runs.map((t) => [t.taskKey, t.state.name]));
+
+describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) => {
+  let cleanup: () => Promise<void>;
+  let store: Store;
+  let resultsDir: string;
+
+  beforeAll(async () => {
+    const db = await freshDatabaseUrl(dialect);
+    cleanup = db.cleanup;
+    resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-results-"));
+    await configure({ databaseUrl: db.url, resultsDir, logLevel: "silent" });
+    store = (await getRuntime()).store;
+  });
+
+  afterAll(async () => {
+    await shutdown();
+    await cleanup();
+    fs.rmSync(resultsDir, { recursive: true, force: true });
+  });
+
+  it("ends tasks sleeping before a retry when the flow fails, retries the flow on the same rows, then resumes", async () => {
+    let broken = true;
+    const calls = new Map<number, number>();
+    const item = task(
+      async function fanItem(i: number) {
+        calls.set(i, (calls.get(i) ?? 0) + 1);
+        if (i === 4) return 40; // finishes in the first attempt: reused afterwards
+        if (i === 0) {
+          // Fails for good (no retry) once the others sleep before their retry.
+          await new Promise((r) => setTimeout(r, 40));
+          if (broken) throw new NonRetryableError("item 0 is broken");
+          return 0;
+        }
+        if (broken) throw new Error(`item ${i} transient`);
+        return i * 10;
+      },
+      { retries: 2, retryDelayMs: 400 },
+    );
+    const fan = flow(
+      async function fanOutFlow() {
+        return Promise.all(item.map([0, 1, 2, 3, 4]));
+      },
+      { retries: 1, retryDelayMs: 10 },
+    );
+    const failed = await fan.run();
+    expect(failed.state.name).toBe("Failed");
+    expect(failed.error?.message).toContain("item 0 is broken");
+    expect(names(await store.stateHistory(failed.id))).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Failed"]);
+
+    // One row per key across both attempts, every one of them in a final state.
+    const runs = await store.listTaskRuns(failed.id);
+    expect(runs.map((t) => t.taskKey).sort()).toEqual(["fanItem-0", "fanItem-1", "fanItem-2", "fanItem-3", "fanItem-4"]);
+    for (const t of runs) expect(isTerminal(t.state.type), `${t.taskKey} ended ${t.state.name}`).toBe(true);
+    expect(byKey(runs)).toMatchObject({ "fanItem-0": "Failed", "fanItem-4": "Completed" });
+    const one = runs.find((t) => t.taskKey === "fanItem-1")!;
+    expect(one.state.name).toBe("Cancelled");
+    expect(one.state.message).toMatch(/stopped because the flow run ended: .*item 0 is broken/);
+    // Each attempt: it slept (AwaitingRetry) and was stopped; the flow's retry used the same row.
+    const sleptAndStopped = ["Pending", "Running", "AwaitingRetry", "Cancelled"];
+    expect(names(await store.stateHistory(one.id))).toEqual([...sleptAndStopped, ...sleptAndStopped]);
+
+    broken = false;
+    const resumed = await fan.resume(failed.id);
+    expect(resumed.state.name).toBe("Completed");
+    expect(resumed.result).toEqual([0, 10, 20, 30, 40]);
+    expect(calls.get(4)).toBe(1);
+    const after = await store.listTaskRuns(failed.id);
+    expect(after.map((t) => t.id).sort()).toEqual(runs.map((t) => t.id).sort());
+    expect(Object.values(byKey(after))).toEqual(Array(5).fill("Completed"));
+    expect(names(await store.stateHistory(one.id)).slice(8)).toEqual(["Pending", "Running", "Completed"]);
+  });
+
+  it("resumes a run whose task runs were left in any unfinished state", async () => {
+    let ran = 0;
+    const step = task(async function leftBehind(i: number) {
+      ran++;
+      return i;
+    });
+    const f = flow(async function leftBehindFlow() {
+      return Promise.all(step.map([0, 1, 2, 3]));
+    });
+    const first = await f.run();
+    expect(first.state.name).toBe("Completed");
+    // Simulate an earlier attempt that lost track of its task runs (a refused write batch):
+    // rows left Running, Pending, AwaitingRetry (due later) and Completed without a result.
+    const runtime = await getRuntime();
+    const [r0, r1, r2, r3] = (await store.listTaskRuns(first.id)).sort((a, b) => a.taskKey.localeCompare(b.taskKey));
+    const left = (run: TaskRun, state: ReturnType<typeof makeState>, resultId: string | null = run.resultId) => ({
+      kind: "taskRun" as const,
+      taskRun: { ...run, state, resultId },
+      force: true,
+    });
+    await runtime.store.applyWrites([
+      left(r0!, makeState("Running")),
+      left(r1!, makeState("Pending")),
+      left(r2!, makeState("AwaitingRetry", { scheduledAt: Date.now() + 3_600_000 })),
+      left(r3!, makeState("Completed"), null),
+    ]);
+    await runtime.store.setFlowRunState(first.id, makeState("Failed", { message: "simulated" }), { force: true });
+    ran = 0;
+    const resumed = await f.resume(first.id);
+    expect(resumed.state.name, JSON.stringify(resumed.error)).toBe("Completed");
+    expect(resumed.result).toEqual([0, 1, 2, 3]);
+    expect(ran).toBe(4);
+    const history = names(await store.stateHistory(r0!.id));
+    expect(history.slice(-4)).toEqual(["Crashed", "Pending", "Running", "Completed"]);
+    expect(names(await store.stateHistory(r2!.id)).slice(-4)).toEqual(["Crashed", "Pending", "Running", "Completed"]);
+  });
+});
