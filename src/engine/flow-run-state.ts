@@ -100,7 +100,7 @@ export class FlowRunState {
    */
   async reloadPrior(): Promise<void> {
     const runtime = this.runtime;
-    await runtime.batcher.drain().catch((error: unknown) => this.logger.warn(`some run records of the earlier attempt were not stored: ${(error as Error).message}`));
+    await runtime.batcher.drain(this.flowRun.id).catch((error: unknown) => this.logger.warn(`some run records of the earlier attempt were not stored: ${(error as Error).message}`));
     this.prior.clear();
     const ops: WriteOp[] = [];
     for (const taskRun of await runtime.store.listTaskRuns(this.flowRun.id)) {

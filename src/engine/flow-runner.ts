@@ -98,7 +98,7 @@ export async function startFlowRun<R>(
     await runtime.store.setFlowRunState(flowRun.id, failed, { error });
     const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
     logger.error(invalid);
-    await runtime.batcher.drain();
+    await runtime.batcher.drain(flowRun.id).catch(() => undefined); // the outcome is stored; a lost log line must not hide it
     return { id: flowRun.id, name: flowRun.name, state: failed, result: undefined, error };
   }
   return execute<R>(runtime, def, flowRun, params, 1);
@@ -207,7 +207,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   } finally {
     activeRuns.delete(state);
     clearInterval(heartbeat);
-    await runtime.batcher.drain().catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
+    await runtime.batcher.drain(flowRun.id).catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
   }
 }
 
@@ -237,7 +237,7 @@ async function finishCompleted<R>(runtime: Runtime, def: FlowDefinition, state: 
     await runtime.batcher.write([{ kind: "result", result: record }]);
     resultId = record.id;
   }
-  await runtime.batcher.drain();
+  await runtime.batcher.drain(id);
   const completed = makeState("Completed");
   const set = await runtime.store.setFlowRunState(id, completed, { resultId, error: null });
   if (!set.accepted) {
@@ -260,7 +260,7 @@ async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: Flo
 }
 
 async function finishCancelled<R>(runtime: Runtime, state: FlowRunState): Promise<FlowRunOutcome<R>> {
-  await runtime.batcher.drain().catch(() => undefined);
+  await runtime.batcher.drain(state.flowRun.id).catch(() => undefined);
   const cancelled = makeState("Cancelled", { message: "cancelled on request" });
   const set = await runtime.store.setFlowRunState(state.flowRun.id, cancelled);
   state.logger.warn("Finished in state Cancelled()");

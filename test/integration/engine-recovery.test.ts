@@ -3,7 +3,7 @@
  * task runs that an earlier attempt left behind — against real SQLite and real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { configure, flow, NonRetryableError, shutdown, task } from "../../src/index.ts";
+import { configure, flow, getRunContext, NonRetryableError, shutdown, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store, TaskRun } from "../../src/store/types.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 
 const names = (history: { name: string }[]) => history.map((s) => s.name);
+const getRunContextId = () => getRunContext()!.flowRun.id;
 const byKey = (runs: TaskRun[]) => Object.fromEntries(runs.map((t) => [t.taskKey, t.state.name]));
 
 describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) => {
@@ -121,5 +122,35 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
     const history = names(await store.stateHistory(r0!.id));
     expect(history.slice(-4)).toEqual(["Crashed", "Pending", "Running", "Completed"]);
     expect(names(await store.stateHistory(r2!.id)).slice(-4)).toEqual(["Crashed", "Pending", "Running", "Completed"]);
+  });
+
+  it("keeps a failed write of one flow run from failing another flow run batched with it", async () => {
+    const runtime = await getRuntime();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const slow = task(async function batchedStep(i: number) {
+      await gate;
+      return i;
+    });
+    const healthy = flow(async function healthyFlow() {
+      return (await Promise.all(slow.map([1, 2, 3]))).length;
+    });
+    const spoiler = task(async function spoilWrite() {
+      // A write the store refuses (its extra field cannot be encoded), posted like a log line.
+      runtime.batcher.post([{ kind: "log", log: { flowRunId: getRunContextId(), taskRunId: null, level: 30, message: "x", timestamp: Date.now(), extra: { n: 1n } } }]);
+      open();
+      return "spoiled";
+    });
+    const broken = flow(async function spoilingFlow() {
+      return spoiler();
+    });
+    const [good, bad] = await Promise.all([healthy.run(), broken.run()]);
+    expect(good.state.name).toBe("Completed");
+    expect(good.result).toBe(3);
+    expect(Object.values(byKey(await store.listTaskRuns(good.id)))).toEqual(["Completed", "Completed", "Completed"]);
+    expect(bad.state.name).toBe("Failed");
+    expect(bad.error?.message).toMatch(/BigInt/);
+    // The spoiling flow's own task run was stored: only the refused write was lost.
+    expect(byKey(await store.listTaskRuns(bad.id))).toEqual({ "spoilWrite-0": "Completed" });
   });
 });
