@@ -110,8 +110,7 @@ export class FlowRunState {
       }
       const crashed = makeState("Crashed", { message: `left ${taskRun.state.name} when an earlier attempt of its flow run ended` });
       const closed: TaskRun = { ...taskRun, state: crashed, endTime: crashed.timestamp };
-      // Forced: a recovery step, and a run left AwaitingRetry or Paused may not crash by the rules.
-      ops.push({ kind: "taskRun", taskRun: closed, force: true }, { kind: "state", state: { ...crashed, flowRunId: closed.flowRunId, taskRunId: closed.id } });
+      ops.push({ kind: "taskRun", taskRun: closed }, { kind: "state", state: { ...crashed, flowRunId: closed.flowRunId, taskRunId: closed.id } });
       this.remember(closed);
     }
     if (ops.length > 0) await runtime.batcher.write(ops);

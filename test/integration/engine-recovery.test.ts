@@ -7,6 +7,7 @@ import { configure, flow, getRunContext, NonRetryableError, shutdown, task } fro
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store, TaskRun } from "../../src/store/types.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
+import { decideTransition } from "../../src/core/transitions.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
 import fs from "node:fs";
 import os from "node:os";
@@ -152,5 +153,35 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
     expect(bad.error?.message).toMatch(/BigInt/);
     // The spoiling flow's own task run was stored: only the refused write was lost.
     expect(byKey(await store.listTaskRuns(bad.id))).toEqual({ "spoilWrite-0": "Completed" });
+  });
+
+  it("crashes every unfinished task run of a crashed flow run, as the rules allow, and no finished one", async () => {
+    const { newId } = await import("../../src/core/ids.ts");
+    const run = await store.createFlowRun({ id: newId(), flowName: "sweptFlow", name: "swept", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
+    await store.setFlowRunState(run.id, makeState("Running", { timestamp: Date.now() - 10_000 }), { heartbeatMs: 100 });
+    const states = {
+      waiting: makeState("AwaitingRetry", { scheduledAt: Date.now() + 60_000 }),
+      paused: makeState("Paused"),
+      pending: makeState("Pending"),
+      running: makeState("Running"),
+      done: makeState("Completed"),
+      failed: makeState("Failed", { message: "boom" }),
+    };
+    const ids: Record<string, string> = {};
+    const ops = Object.entries(states).map(([key, state]) => {
+      ids[key] = newId();
+      const taskRun: TaskRun = { id: ids[key]!, flowRunId: run.id, taskKey: key, taskName: "swept", state, runCount: 1, cacheKey: null, resultId: null, error: null, tags: [], createdAt: Date.now(), startTime: null, endTime: null };
+      return { kind: "taskRun" as const, taskRun };
+    });
+    await store.applyWrites(ops);
+    expect(await store.crashStaleFlowRuns(Date.now(), { onlyId: run.id })).toEqual([run.id]);
+    const after = byKey(await store.listTaskRuns(run.id));
+    expect(after).toEqual({ waiting: "Crashed", paused: "Crashed", pending: "Crashed", running: "Crashed", done: "Completed", failed: "Failed" });
+    // Each crash the sweep recorded is one the orchestration rules accept.
+    for (const [key, before] of Object.entries(states)) {
+      const history = await store.stateHistory(ids[key]!);
+      if (after[key] !== "Crashed") expect(history).toEqual([]);
+      else expect(decideTransition({ from: before, to: history.at(-1)! }).kind, key).toBe("accept");
+    }
   });
 });
