@@ -96,6 +96,12 @@ class TaskExecution<R> {
   private readonly upstream: TaskFuture<unknown>[];
   private readonly waitFor: TaskFuture<unknown>[];
   private stored: boolean;
+  /**
+   * Started by another task run (a task calling a task): it runs under its parent's slot of
+   * the flow's `maxConcurrency`. Taking a slot of its own would deadlock once every slot is
+   * held by a parent waiting for its child, as Prefect runs a nested call inside its parent.
+   */
+  private readonly nested = engineContext.getStore()?.task != null;
 
   constructor(
     private readonly flow: FlowRunState,
@@ -193,7 +199,7 @@ class TaskExecution<R> {
       }
     }
 
-    const semaphore = this.flow.semaphore;
+    const semaphore = this.nested ? null : this.flow.semaphore;
     let holdsSlot = false;
     if (semaphore) {
       await semaphore.acquire();
