@@ -37,6 +37,11 @@ export interface TaskDefinition {
   source: string;
   /** The module that defined the task, for the thread runner. */
   moduleUrl: string | null;
+  /**
+   * The name the task was defined with (`task(fn, { name })`): a thread finds the function
+   * under it after importing the module, also for a `t.with({ name })` copy made at run time.
+   */
+  definedAs: string;
 }
 
 export interface SubmitExtras {
@@ -326,7 +331,7 @@ class TaskExecution<R> {
     if (!this.def.moduleUrl)
       throw new BatonError(`task "${this.name}" uses runner "threads" but the module that defines it is unknown; define it at the top level of a module file`);
     const pool = await this.flow.runtime.threadPool();
-    return pool.run({ moduleUrl: this.def.moduleUrl, taskName: this.name, args }, signal);
+    return pool.run({ moduleUrl: this.def.moduleUrl, taskName: this.def.definedAs, args }, signal);
   }
 
   /** The delay before the next attempt, or null when the error is final. */

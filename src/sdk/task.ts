@@ -40,14 +40,16 @@ export interface Task<A extends unknown[], R> {
 const warnedOutsideFlow = new Set<string>();
 
 export function task<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions = {}): Task<A, R> {
-  return makeTask(fn, options, callerModuleUrl(), {});
+  return makeTask(fn, options, callerModuleUrl(), {}, null);
 }
 
-function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions, moduleUrl: string | null, base: TaskOptions): Task<A, R> {
+/** `definedAs`: the name of the `task()` a `with` copy comes from (null for `task()` itself). */
+function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions, moduleUrl: string | null, base: TaskOptions, definedAs: string | null): Task<A, R> {
   const merged = { ...base, ...options };
   const compiled = compileTaskOptions(fn, merged);
-  const def: TaskDefinition = { fn: fn as TaskDefinition["fn"], options: compiled, source: fn.toString(), moduleUrl };
-  registerTask(def);
+  const def: TaskDefinition = { fn: fn as TaskDefinition["fn"], options: compiled, source: fn.toString(), moduleUrl, definedAs: definedAs ?? compiled.name };
+  // Copies are not registered: the thread finds their function under the original's name.
+  if (definedAs === null) registerTask(def);
 
   const submit = (args: unknown[]): TaskFuture<Awaited<R>> => {
     const ctx = currentEngineContext();
@@ -70,7 +72,7 @@ function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOp
   return Object.assign(call, {
     submit: (...args: unknown[]) => submit(args),
     map: (...iterables: unknown[]) => mapCalls(compiled.name, iterables).map((args) => submit(args)),
-    with: (overrides: TaskOptions) => makeTask(fn, overrides, moduleUrl, merged),
+    with: (overrides: TaskOptions) => makeTask(fn, overrides, moduleUrl, merged, def.definedAs),
     taskName: compiled.name,
     options: compiled,
     fn,

@@ -1,6 +1,6 @@
 /**
- * The worker-thread runner: values cross through the result serialiser, a timeout terminates
- * the thread (a busy loop cannot stop otherwise), and a store that cannot be opened says where
+ * The worker-thread runner: values cross through the result serialiser, errors keep their
+ * class, a timeout terminates the thread (a busy loop cannot stop otherwise), and a store that cannot be opened says where
  * and why.
  */
 import fs from "node:fs";
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure, shutdown, StoreOpenError } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import { openStore } from "../../src/store/open.ts";
-import { threadFlow } from "./fixtures/thread-tasks.ts";
+import { threadErrorsFlow, threadFlow } from "./fixtures/thread-tasks.ts";
 
 describe("runner: threads", () => {
   let dir: string;
@@ -35,6 +35,18 @@ describe("runner: threads", () => {
     expect(spin.state.message).toMatch(/timed out after 300 ms/);
     // The pool still works after a thread was terminated.
     expect((await threadFlow.run({ spinMs: 10 })).result!.spun).toBe("Completed");
+  });
+
+  it("keeps error classes across the thread boundary, and runs a renamed copy of a thread task", async () => {
+    const run = await threadErrorsFlow.run();
+    expect(run.state.name).toBe("Completed");
+    expect(run.result).toEqual({ fatalIsNonRetryable: true, typed: "Failed", renamed: "ok:copy" });
+    const store = (await getRuntime()).store;
+    const runs = new Map((await store.listTaskRuns(run.id)).map((t) => [t.taskKey, t]));
+    // NonRetryableError is not retried; a TypeError is, and both keep their names.
+    expect(runs.get("refuse-0")).toMatchObject({ runCount: 1, state: { name: "Failed" }, error: { name: "NonRetryableError", message: "credentials revoked" } });
+    expect(runs.get("refuse-1")).toMatchObject({ runCount: 3, error: { name: "TypeError", message: "depth must be a number" } });
+    expect(runs.get("refuseRenamed-0")).toMatchObject({ taskName: "refuseRenamed", state: { name: "Completed" } });
   });
 });
 

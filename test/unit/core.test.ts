@@ -4,7 +4,7 @@ import { exponentialBackoff, retryDelayFor } from "../../src/core/retry-policy.t
 import { compileFlowOptions, compileTaskOptions } from "../../src/core/options.ts";
 import { deserialize, serialize } from "../../src/core/serializer.ts";
 import { inputsCacheKey } from "../../src/core/cache-key.ts";
-import { SerializationError } from "../../src/core/errors.ts";
+import { describeError, errorFromInfo, NonRetryableError, SerializationError } from "../../src/core/errors.ts";
 import { mapCalls } from "../../src/sdk/task.ts";
 import { unmapped } from "../../src/engine/futures.ts";
 import { loadSettings, describeSettings } from "../../src/config/settings.ts";
@@ -105,6 +105,25 @@ describe("serialiser", () => {
     expect(() => serialize({ a: [1, { f: () => 1 }] }, "the result of task \"x\"")).toThrow(SerializationError);
     expect(() => serialize({ a: [1, { f: () => 1 }] }, "the result of task \"x\"")).toThrow(/the result of task "x" cannot be stored at value\.a\[1\]\.f/);
     expect(() => serialize({ model: new Model() })).toThrow(/at value\.model: Cannot stringify arbitrary non-POJOs/);
+  });
+});
+
+describe("errors as data", () => {
+  it("restores Baton's and built-in error classes by name, with message, stack and cause", () => {
+    const original = new NonRetryableError("bad credentials", { cause: new TypeError("token is not a string") });
+    const restored = errorFromInfo(describeError(original));
+    expect(restored).toBeInstanceOf(NonRetryableError);
+    expect(restored).toMatchObject({ name: "NonRetryableError", message: "bad credentials", stack: original.stack });
+    expect(restored.cause).toBeInstanceOf(TypeError);
+    expect((restored.cause as Error).message).toBe("token is not a string");
+    class QuotaError extends Error {
+      override name = "QuotaError";
+    }
+    const custom = errorFromInfo(describeError(new QuotaError("over quota")));
+    expect(custom.constructor).toBe(Error);
+    expect(custom).toMatchObject({ name: "QuotaError", message: "over quota" });
+    // A name that is not an error class (nor an own property) is not trusted.
+    expect(errorFromInfo({ name: "constructor", message: "x" }).constructor).toBe(Error);
   });
 });
 
