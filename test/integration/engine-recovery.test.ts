@@ -2,17 +2,22 @@
  * How task runs end when their flow run ends early, and how flow retries and resumes pick up
  * task runs that an earlier attempt left behind — against real SQLite and real PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { sql } from "kysely";
 import { configure, flow, getRunContext, NonRetryableError, shutdown, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store, TaskRun } from "../../src/store/types.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
 import { decideTransition } from "../../src/core/transitions.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { openStore } from "../../src/store/open.ts";
+import { ResultStore } from "../../src/engine/result-store.ts";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
+const realOpen = fs.openSync.bind(fs);
+const realFsync = fs.fsyncSync.bind(fs);
 const names = (history: { name: string }[]) => history.map((s) => s.name);
 const getRunContextId = () => getRunContext()!.flowRun.id;
 const byKey = (runs: TaskRun[]) => Object.fromEntries(runs.map((t) => [t.taskKey, t.state.name]));
@@ -182,6 +187,58 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
       const history = await store.stateHistory(ids[key]!);
       if (after[key] !== "Crashed") expect(history).toEqual([]);
       else expect(decideTransition({ from: before, to: history.at(-1)! }).kind, key).toBe("accept");
+    }
+  });
+});
+
+describe("durability of what a finished task leaves", () => {
+  it("commits SQLite transactions with synchronous=FULL in WAL mode (a power loss keeps every commit)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-sync-"));
+    const store = await openStore(`sqlite://${path.join(dir, "baton.db")}`);
+    try {
+      const { rows: sync } = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+      const { rows: journal } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+      expect(sync[0]!.synchronous).toBe(2); // FULL; NORMAL (1) may lose the last commits
+      expect(journal[0]!.journal_mode).toBe("wal");
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("fsyncs a result file, then the directory holding its name, and any directory it had to create", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "baton-fsync-"));
+    const dir = path.join(root, "home", "results");
+    const opened = new Map<number, string>();
+    const open = vi.spyOn(fs, "openSync").mockImplementation(((file: fs.PathLike, flags?: fs.OpenMode) => {
+      const fd = realOpen(file, flags ?? "r");
+      opened.set(fd, String(file));
+      return fd;
+    }) as typeof fs.openSync);
+    const synced: string[] = [];
+    const fsync = vi.spyOn(fs, "fsyncSync").mockImplementation((fd: number) => {
+      synced.push(opened.get(fd) ?? `fd ${fd}`);
+      realFsync(fd);
+    });
+    try {
+      const results = new ResultStore({ getResult: async () => undefined }, dir, 16);
+      const first = results.prepare("x".repeat(100), "a result");
+      const file = path.join(dir, first.path!);
+      // The parents of the directories it created, then the file (under its temporary name),
+      // then the directory that holds its final name.
+      expect(synced).toEqual([path.join(root, "home"), root, `${file}.tmp`, dir]);
+      synced.length = 0;
+      const second = results.prepare("y".repeat(100), "a result");
+      expect(synced).toEqual([`${path.join(dir, second.path!)}.tmp`, dir]);
+      expect(results.decode(second)).toBe("y".repeat(100));
+      // Small results stay inline: nothing to sync.
+      synced.length = 0;
+      expect(results.prepare("z", "a result")).toMatchObject({ value: expect.any(String), path: null });
+      expect(synced).toEqual([]);
+    } finally {
+      open.mockRestore();
+      fsync.mockRestore();
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
