@@ -53,8 +53,15 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const name = def.options.name;
   const key = flow.nextTaskKey(name, def.options.key);
   const prior = flow.prior.get(key);
+  // The same key under another task's name: the flow's code changed since that attempt, so its
+  // result is not this task's (an explicit `key` reused by another task, say).
+  const renamed = prior !== undefined && prior.taskName !== name;
+  if (renamed)
+    flow.logger.warn(
+      `Task key "${key}" belonged to task "${prior.taskName}" in an earlier attempt and now to "${name}": the flow's code changed, so "${name}" runs instead of reusing that task run's result`,
+    );
 
-  if (prior && prior.state.type === "COMPLETED" && prior.resultId) {
+  if (prior && !renamed && prior.state.type === "COMPLETED" && prior.resultId) {
     // Finished in an earlier attempt: reuse the stored result, run nothing.
     const promise = flow.runtime.results.load(prior.resultId).then((value) => {
       flow.noteResult(value, prior.id);
@@ -69,7 +76,7 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const pending = makeState("Pending", { timestamp: now });
   const id = prior?.id ?? newId();
   const run: TaskRun = prior
-    ? { ...prior, state: prior.state, error: null, resultId: null, endTime: null }
+    ? { ...prior, taskName: name, tags: def.options.tags, error: null, resultId: null, endTime: null }
     : {
         id,
         flowRunId: flow.flowRun.id,
@@ -88,7 +95,12 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const execution = new TaskExecution<R>(flow, def, run, args, extras, prior === undefined);
   const future = new TaskFuture<R>(id, name, key, execution.promise, pending);
   execution.future = future;
-  execution.start(pending);
+  // Leaving Completed is forced (the only way out of it), with the reason in the history.
+  const rerun =
+    prior?.state.type !== "COMPLETED"
+      ? pending
+      : makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
+  execution.start(rerun);
   flow.track(execution.promise);
   return future;
 }
@@ -114,7 +126,7 @@ class TaskExecution<R> {
     private run: TaskRun,
     private readonly args: unknown[],
     extras: SubmitExtras,
-    private readonly isNew: boolean,
+    isNew: boolean,
   ) {
     this.promise = new Promise<R>((resolve, reject) => {
       this.resolve = resolve;
@@ -144,16 +156,9 @@ class TaskExecution<R> {
     ];
   }
 
+  /** Records the run Pending (leaving Completed forced: a re-run of a finished key) and starts it. */
   start(pending: State): void {
-    const ops = this.isNew
-      ? this.transition(pending)
-      : // A task run that Completed without a persisted result must run again: the only way
-        // out of Completed, so it is forced (and says why in the history).
-        this.transition(
-          this.run.state.type === "COMPLETED" ? makeState("Pending", { message: "re-running: its result was not persisted" }) : pending,
-          {},
-          this.run.state.type === "COMPLETED",
-        );
+    const ops = this.transition(pending, {}, this.stored && this.run.state.type === "COMPLETED");
     const dataUpstream = new Set([...this.upstream.map((f) => f.id), ...this.flow.producersOf(this.args)]);
     dataUpstream.delete(this.run.id);
     for (const id of dataUpstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: id, kind: "data" } });

@@ -4,9 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sql } from "kysely";
-import { configure, flow, getRunContext, NonRetryableError, shutdown, task } from "../../src/index.ts";
+import { configure, flow, getRunContext, getRunLogger, NonRetryableError, shutdown, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
-import type { Store, TaskRun } from "../../src/store/types.ts";
+import type { Store, TaskRun, WriteOp } from "../../src/store/types.ts";
+import { consoleOutput, createRunLogger, LOG_LEVELS } from "../../src/engine/run-logger.ts";
+import type { Runtime } from "../../src/engine/runtime.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
 import { decideTransition } from "../../src/core/transitions.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
@@ -160,6 +162,58 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
     expect(byKey(await store.listTaskRuns(bad.id))).toEqual({ "spoilWrite-0": "Completed" });
   });
 
+  it("does not reuse a stored result under a key that now belongs to another task: runs it, with a warning", async () => {
+    let failAfter = true;
+    const ranB: number[] = [];
+    const stepA = task(async function stepAOld() {
+      return "from A";
+    }, { key: "step" });
+    const stepB = task(async function stepBNew() {
+      ranB.push(1);
+      return "from B";
+    }, { key: "step" });
+    const before = flow(async function changedFlow() {
+      const value = await stepA();
+      if (failAfter) throw new Error("a later step failed");
+      return value;
+    });
+    const failed = await before.run();
+    expect(failed.state.name).toBe("Failed");
+    // The flow's code changes: the key "step" is now used by another task.
+    failAfter = false;
+    const after = flow(async function changedFlow() {
+      return stepB();
+    });
+    const resumed = await after.resume(failed.id);
+    expect(resumed).toMatchObject({ state: { name: "Completed" }, result: "from B" });
+    expect(ranB).toHaveLength(1);
+    const [row] = await store.listTaskRuns(failed.id);
+    expect(row).toMatchObject({ taskKey: "step", taskName: "stepBNew", state: { name: "Completed" } });
+    const history = await store.stateHistory(row!.id);
+    expect(history.map((s) => s.name)).toEqual(["Pending", "Running", "Completed", "Pending", "Running", "Completed"]);
+    expect(history[3]!.message).toBe('re-running: an earlier attempt ran task "stepAOld" under this key');
+    const logs = await store.listLogs({ flowRunId: failed.id, minLevel: 40 });
+    expect(logs.map((l) => l.message)).toContainEqual(expect.stringMatching(/Task key "step" belonged to task "stepAOld" .* now to "stepBNew": the flow's code changed/));
+  });
+
+  it("stores getRunLogger().debug lines with the run (trace stays on the console)", async () => {
+    const chatty = task(async function chattyStep() {
+      getRunLogger().debug("rows after filtering: %d", 42);
+      getRunLogger().trace("very fine detail");
+      return 1;
+    });
+    const f = flow(async function chattyFlow() {
+      getRunLogger().debug("flow-level detail");
+      return chatty();
+    });
+    const run = await f.run();
+    const logs = await store.listLogs({ flowRunId: run.id });
+    const taskRun = (await store.listTaskRuns(run.id))[0]!;
+    expect(logs.find((l) => l.message === "rows after filtering: 42")).toMatchObject({ level: 20, taskRunId: taskRun.id });
+    expect(logs.find((l) => l.message === "flow-level detail")).toMatchObject({ level: 20, taskRunId: null });
+    expect(logs.some((l) => l.message === "very fine detail")).toBe(false);
+  });
+
   it("crashes every unfinished task run of a crashed flow run, as the rules allow, and no finished one", async () => {
     const { newId } = await import("../../src/core/ids.ts");
     const run = await store.createFlowRun({ id: newId(), flowName: "sweptFlow", name: "swept", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
@@ -188,6 +242,27 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
       if (after[key] !== "Crashed") expect(history).toEqual([]);
       else expect(decideTransition({ from: before, to: history.at(-1)! }).kind, key).toBe("accept");
     }
+  });
+});
+
+describe("run loggers", () => {
+  it("store debug lines but echo to the console only from the configured level", () => {
+    const posted: WriteOp[] = [];
+    const printed: string[] = [];
+    const runtime = { batcher: { post: (ops: WriteOp[]) => posted.push(...ops) }, consoleLevel: LOG_LEVELS.info } as unknown as Runtime;
+    const original = consoleOutput.write;
+    consoleOutput.write = (line) => void printed.push(line);
+    try {
+      const logger = createRunLogger(runtime, { flowRunId: "f", taskRunId: null, label: "Flow run 'x'" });
+      logger.trace("t");
+      logger.debug("d");
+      logger.info("i");
+    } finally {
+      consoleOutput.write = original;
+    }
+    expect(posted.map((op) => (op.kind === "log" ? `${op.log.level}:${op.log.message}` : op.kind))).toEqual(["20:d", "30:i"]);
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(/INFO .* - i$/);
   });
 });
 
