@@ -73,7 +73,7 @@ overhead.push(...rows);
 console.log(`\nEngine overhead, every state persisted (node ${process.version}, ${os.availableParallelism()} cores)`);
 console.log(overhead.toString());
 
-// Thread runner: 8 CPU-bound tasks, each ~0.3 s of arithmetic.
+// Thread runner: 8 CPU-bound tasks, each ~0.9 s of arithmetic on the 2-vCPU dev VM (see BENCHMARKS.md).
 await configure({ databaseUrl: `sqlite://${path.join(home, "threads.db")}`, resultsDir: path.join(home, "results"), logLevel: "silent" });
 const ROUNDS = 12_000_000;
 const onLoop = flow(async function benchCpuAsync() {

@@ -147,9 +147,40 @@ function safeString(value: unknown): string {
   }
 }
 
-/** Rebuilds an `Error` from stored info, keeping name, stack and cause. */
+/**
+ * Classes `errorFromInfo` can restore by name: Baton's own (so a `NonRetryableError` stays one
+ * after crossing a thread or the store) and JavaScript's built-in ones. Others come back as an
+ * `Error` with their name.
+ */
+const RESTORABLE_ERRORS: Readonly<Record<string, abstract new (...args: any[]) => Error>> = {
+  BatonError,
+  BatonConfigError,
+  StoreOpenError,
+  RunNotFoundError,
+  InvalidCursorError,
+  InvalidTransitionError,
+  FlowRunError,
+  TaskRunError,
+  NonRetryableError,
+  RunTimeoutError,
+  RunCancelledError,
+  SerializationError,
+  ParameterValidationError,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Rebuilds an `Error` from stored info, keeping its class (when known), name, stack and cause. */
 export function errorFromInfo(info: ErrorInfo): Error {
-  const error = new Error(info.message, info.cause ? { cause: errorFromInfo(info.cause) } : undefined);
+  const options = info.cause ? { cause: errorFromInfo(info.cause) } : undefined;
+  const known = Object.hasOwn(RESTORABLE_ERRORS, info.name) ? RESTORABLE_ERRORS[info.name]! : Error;
+  // An Error made with the class as its prototype, without running the class's constructor
+  // (whose arguments differ from class to class): instanceof holds, the message is the original.
+  const error = Reflect.construct(Error, [info.message, options], known) as Error;
   error.name = info.name;
   if (info.stack) error.stack = info.stack;
   return error;

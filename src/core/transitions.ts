@@ -12,7 +12,7 @@
  * every rule except the ones that keep the data itself consistent.
  * The module is pure: it reads only its arguments, so tests can try every pair of states.
  */
-import { STATE_NAME_TYPE, type State, type StateName, type StateType } from "./states.ts";
+import { STATE_NAME_TYPE, STATE_TYPES, type State, type StateName, type StateType } from "./states.ts";
 
 export type Decision =
   | { kind: "accept" }
@@ -49,14 +49,16 @@ const reject = (rule: string, reason: string): Decision => ({ kind: "reject", ru
 /**
  * The state types each type may move to (policy rules below refine it by state name).
  * A run that ended Failed, Crashed or Cancelled can be resumed (to Pending) or retried (to
- * Scheduled: AwaitingRetry); a Completed run is final.
+ * Scheduled: AwaitingRetry); a Completed run is final. As in Prefect, any run that has not
+ * ended may be marked Crashed: the process that owned it died, whatever the run was doing —
+ * running, waiting for its retry (AwaitingRetry) or paused.
  */
 export const ALLOWED_TYPE_TRANSITIONS: Readonly<Record<StateType | "NEW", readonly StateType[]>> = {
   NEW: ["SCHEDULED", "PENDING"],
-  SCHEDULED: ["SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED"],
+  SCHEDULED: ["SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED", "CRASHED"],
   PENDING: ["SCHEDULED", "RUNNING", "PAUSED", "CANCELLING", "CANCELLED", "COMPLETED", "FAILED", "CRASHED"],
   RUNNING: ["SCHEDULED", "PAUSED", "CANCELLING", "CANCELLED", "COMPLETED", "FAILED", "CRASHED"],
-  PAUSED: ["PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED"],
+  PAUSED: ["PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED", "CRASHED"],
   CANCELLING: ["CANCELLED", "COMPLETED", "FAILED", "CRASHED"],
   COMPLETED: [],
   FAILED: ["SCHEDULED", "PENDING"],
@@ -65,6 +67,9 @@ export const ALLOWED_TYPE_TRANSITIONS: Readonly<Record<StateType | "NEW", readon
   // suspended laptop): its late report of the real outcome is kept rather than lost.
   CRASHED: ["SCHEDULED", "PENDING", "COMPLETED", "FAILED"],
 };
+
+/** The state types from which a run may be marked Crashed: every type that has not ended. */
+export const CRASHABLE_TYPES: readonly StateType[] = STATE_TYPES.filter((type) => ALLOWED_TYPE_TRANSITIONS[type].includes("CRASHED"));
 
 export const ORCHESTRATION_POLICY: readonly TransitionRule[] = [
   {

@@ -1,6 +1,7 @@
 /** The in-memory bookkeeping of one executing flow run. */
 import type { CompiledFlowOptions } from "../core/options.ts";
-import type { FlowRun, TaskRun } from "../store/types.ts";
+import { isTerminal, makeState } from "../core/states.ts";
+import type { FlowRun, TaskRun, WriteOp } from "../store/types.ts";
 import type { RunLogger } from "./run-logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -87,8 +88,32 @@ export class FlowRunState {
     return [...found];
   }
 
-  remember(taskRun: TaskRun): void {
+  private remember(taskRun: TaskRun): void {
     this.prior.set(taskRun.taskKey, taskRun);
+  }
+
+  /**
+   * Loads the task runs of earlier attempts from the store (the truth, even when a write of
+   * this process failed), before a flow retry or a resume: their keys keep their rows. A task
+   * run an earlier attempt left unfinished (its final write was lost, its process died) is
+   * closed as Crashed first, so the new attempt starts it again from a final state.
+   */
+  async reloadPrior(): Promise<void> {
+    const runtime = this.runtime;
+    await runtime.batcher.drain(this.flowRun.id).catch((error: unknown) => this.logger.warn(`some run records of the earlier attempt were not stored: ${(error as Error).message}`));
+    this.prior.clear();
+    const ops: WriteOp[] = [];
+    for (const taskRun of await runtime.store.listTaskRuns(this.flowRun.id)) {
+      if (isTerminal(taskRun.state.type)) {
+        this.remember(taskRun);
+        continue;
+      }
+      const crashed = makeState("Crashed", { message: `left ${taskRun.state.name} when an earlier attempt of its flow run ended` });
+      const closed: TaskRun = { ...taskRun, state: crashed, endTime: crashed.timestamp };
+      ops.push({ kind: "taskRun", taskRun: closed }, { kind: "state", state: { ...crashed, flowRunId: closed.flowRunId, taskRunId: closed.id } });
+      this.remember(closed);
+    }
+    if (ops.length > 0) await runtime.batcher.write(ops);
   }
 
   track(promise: Promise<unknown>): void {

@@ -18,6 +18,7 @@ import {
   FlowRunError,
   errorFromInfo,
   NonRetryableError,
+  ParameterValidationError,
   RunCancelledError,
   RunNotFoundError,
   RunTimeoutError,
@@ -26,6 +27,7 @@ import {
 import type { CompiledFlowOptions, Hook } from "../core/options.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
 import { randomRunName } from "../core/run-names.ts";
+import { findNonJson, JSON_KINDS, jsonPreview } from "../core/json-values.ts";
 import { makeState, type State } from "../core/states.ts";
 import type { FlowRun } from "../store/types.ts";
 import { FlowRunState } from "./flow-run-state.ts";
@@ -75,7 +77,13 @@ export async function startFlowRun<R>(
   checkParamsShape(def.options.name, rawParams);
   let params = rawParams ?? {};
   let invalid: string | null = null;
-  if (def.options.params) {
+  // Checked before the schema: a schema may turn JSON into richer values (a string into a Date),
+  // which it does again from the stored JSON on resume.
+  const nonJson = findNonJson(params, "params");
+  if (nonJson) {
+    invalid = `${nonJson.path} is ${nonJson.what}; flow parameters must be JSON (${JSON_KINDS})`;
+    params = jsonPreview(params) as object;
+  } else if (def.options.params) {
     const parsed = def.options.params.safeParse(params);
     if (parsed.success) params = parsed.data as object;
     else invalid = `invalid parameters for flow "${def.options.name}": ${parsed.error.message}`;
@@ -92,16 +100,20 @@ export async function startFlowRun<R>(
     entrypoint: def.entrypoint,
     state: makeState("Pending"),
   });
-  if (invalid !== null) {
-    const failed = makeState("Failed", { message: invalid });
-    const error: ErrorInfo = { name: "ParameterValidationError", message: invalid };
-    await runtime.store.setFlowRunState(flowRun.id, failed, { error });
-    const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
-    logger.error(invalid);
-    await runtime.batcher.drain();
-    return { id: flowRun.id, name: flowRun.name, state: failed, result: undefined, error };
-  }
+  if (invalid !== null) return refuseParameters(runtime, flowRun, invalid);
   return execute<R>(runtime, def, flowRun, params, 1);
+}
+
+/** Ends a run that has not started Failed for its parameters, running no task. */
+async function refuseParameters<R>(runtime: Runtime, flowRun: FlowRun, message: string): Promise<FlowRunOutcome<R>> {
+  const failed = makeState("Failed", { message });
+  const error: ErrorInfo = { name: ParameterValidationError.name, message };
+  const set = await runtime.store.setFlowRunState(flowRun.id, failed, { error });
+  if (!set.accepted) return outcomeOf(set.run);
+  const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
+  logger.error(message);
+  await runtime.batcher.drain(flowRun.id).catch(() => undefined); // the outcome is stored; a lost log line must not hide it
+  return { id: flowRun.id, name: flowRun.name, state: failed, result: undefined, error };
 }
 
 export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id: string): Promise<FlowRunOutcome<R>> {
@@ -121,6 +133,21 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
     const result = flowRun.resultId ? ((await runtime.results.load(flowRun.resultId)) as R) : undefined;
     return { id, name: flowRun.name, state: flowRun.state, result, error: null };
   }
+  // Its stored parameters are not the ones it was given (they were not JSON) or never were valid.
+  if (flowRun.error?.name === ParameterValidationError.name)
+    throw new BatonError(`flow run ${id} was refused its parameters (${flowRun.error.message}); start a new run with valid parameters instead of resuming it`);
+  let params = flowRun.parameters;
+  if (def.options.params) {
+    const parsed = def.options.params.safeParse(params);
+    if (!parsed.success) {
+      const message = `invalid parameters for flow "${def.options.name}": ${parsed.error.message}`;
+      // A run created elsewhere (the API, a schedule) that never started ends Failed, as a new
+      // one would; a run that ran before keeps its state (the schema changed since).
+      if (flowRun.state.type === "PENDING" || flowRun.state.type === "SCHEDULED") return refuseParameters(runtime, flowRun, message);
+      throw new BatonError(`flow run ${id} cannot be resumed: its stored parameters no longer pass the schema: ${message}`);
+    }
+    params = parsed.data;
+  }
   const runCount = flowRun.runCount + 1;
   // A run created elsewhere (the API, a schedule) and claimed by a worker is Pending already.
   let resumed = { run: flowRun };
@@ -129,11 +156,6 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
     if (!set.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${set.reason}`);
     resumed = set;
   }
-  let params = flowRun.parameters;
-  if (def.options.params) {
-    const parsed = def.options.params.safeParse(params);
-    if (parsed.success) params = parsed.data;
-  }
   return execute<R>(runtime, def, resumed.run, params, runCount);
 }
 
@@ -141,18 +163,13 @@ function checkParamsShape(flowName: string, params: unknown): void {
   if (params === undefined || params === null) return;
   if (typeof params !== "object" || Array.isArray(params))
     throw new TypeError(`flow "${flowName}" takes one parameters object (or none), got ${Array.isArray(params) ? "an array" : typeof params}`);
-  try {
-    JSON.stringify(params);
-  } catch (error) {
-    throw new TypeError(`parameters of flow "${flowName}" must be JSON-serialisable: ${(error as Error).message}`);
-  }
 }
 
 async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number): Promise<FlowRunOutcome<R>> {
   const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
   if (def.options.logPrints) installPrintCapture();
   const state = new FlowRunState(runtime, flowRun, def.options, logger);
-  if (runCount > 1) for (const taskRun of await runtime.store.listTaskRuns(flowRun.id)) state.remember(taskRun);
+  if (runCount > 1) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
   if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
@@ -201,12 +218,13 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
         const retrying = await runtime.store.setFlowRunState(flowRun.id, makeState("Retrying"));
         if (!retrying.accepted) return outcomeOf(retrying.run);
         state.newAttempt();
+        await state.reloadPrior();
       }
     }
   } finally {
     activeRuns.delete(state);
     clearInterval(heartbeat);
-    await runtime.batcher.drain().catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
+    await runtime.batcher.drain(flowRun.id).catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
   }
 }
 
@@ -236,7 +254,7 @@ async function finishCompleted<R>(runtime: Runtime, def: FlowDefinition, state: 
     await runtime.batcher.write([{ kind: "result", result: record }]);
     resultId = record.id;
   }
-  await runtime.batcher.drain();
+  await runtime.batcher.drain(id);
   const completed = makeState("Completed");
   const set = await runtime.store.setFlowRunState(id, completed, { resultId, error: null });
   if (!set.accepted) {
@@ -259,7 +277,7 @@ async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: Flo
 }
 
 async function finishCancelled<R>(runtime: Runtime, state: FlowRunState): Promise<FlowRunOutcome<R>> {
-  await runtime.batcher.drain().catch(() => undefined);
+  await runtime.batcher.drain(state.flowRun.id).catch(() => undefined);
   const cancelled = makeState("Cancelled", { message: "cancelled on request" });
   const set = await runtime.store.setFlowRunState(state.flowRun.id, cancelled);
   state.logger.warn("Finished in state Cancelled()");

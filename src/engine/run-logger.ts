@@ -18,8 +18,11 @@ export interface RunLogger {
   fatal(message: string, ...args: unknown[]): void;
 }
 
-/** Stored logs below this level are dropped (debug chatter would double the writes of a run). */
-const STORED_MIN_LEVEL = LOG_LEVELS.info;
+/**
+ * Stored logs below this level are dropped. Debug lines are kept (they cost a write only when
+ * user code logs them: the engine logs at info and above); trace stays console-only.
+ */
+const STORED_MIN_LEVEL = LOG_LEVELS.debug;
 
 export function consoleLevelFromName(name: string): number {
   return (LOG_LEVELS as Record<string, number>)[name] ?? LOG_LEVELS.info;

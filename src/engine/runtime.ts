@@ -16,7 +16,7 @@ export interface RuntimeOptions {
   resultsDir: string;
   inlineResultBytes: number;
   heartbeatMs: number;
-  /** Minimum pino level echoed to the console (stored logs keep everything >= info). */
+  /** Minimum pino level echoed to the console (stored logs keep everything >= debug). */
   consoleLevel: number;
 }
 

@@ -9,8 +9,9 @@ const KEY = Symbol.for("baton.taskRegistry");
 const globals = globalThis as unknown as Record<symbol, Map<string, TaskDefinition> | undefined>;
 const registry: Map<string, TaskDefinition> = (globals[KEY] ??= new Map());
 
+/** Registers a task under the name it was defined with (copies made by `with` share it). */
 export function registerTask(def: TaskDefinition): void {
-  if (def.moduleUrl) registry.set(`${def.moduleUrl}#${def.options.name}`, def);
+  if (def.moduleUrl) registry.set(`${def.moduleUrl}#${def.definedAs}`, def);
 }
 
 export function findTask(moduleUrl: string, name: string): TaskDefinition | undefined {

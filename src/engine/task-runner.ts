@@ -5,19 +5,22 @@
  *           -> (wait for a concurrency slot) -> Running -> Completed
  *                                                      -> AwaitingRetry -> Retrying -> ...
  *                                                      -> Failed | TimedOut
+ *   any unfinished state -> Cancelled   when the flow run stops (another task failed it, it
+ *                                       timed out, it was cancelled) before this run finished
  *
- * Durable resume: each call gets a stable key (task name + call index, or `key`); when the
- * flow run is resumed or retried, a key whose task run already Completed returns its stored
- * result without running again. Writes go through the batcher: Pending/Running are posted
- * without waiting, the final state is awaited, so the future settles only after the outcome is
- * committed.
+ * Every task run ends in a final state before its future settles, so none outlives the attempt
+ * of its flow run. Durable resume: each call gets a stable key (task name + call index, or
+ * `key`); when the flow run is resumed or retried, a key whose task run already Completed
+ * returns its stored result without running again, and any other key runs again on its
+ * existing row. Writes go through the batcher: Pending/Running are posted without waiting, the
+ * final state is awaited, so the future settles only after the outcome is committed.
  */
 import { newId } from "../core/ids.ts";
 import { inputsCacheKey } from "../core/cache-key.ts";
 import { describeError, NonRetryableError, RunCancelledError, RunTimeoutError, SerializationError, TaskRunError, BatonError } from "../core/errors.ts";
 import type { CompiledTaskOptions, Hook, HookContext } from "../core/options.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
-import { makeState, type State } from "../core/states.ts";
+import { isTerminal, makeState, type State } from "../core/states.ts";
 import { decideTransition } from "../core/transitions.ts";
 import type { TaskRun, WriteOp } from "../store/types.ts";
 import type { FlowRunState } from "./flow-run-state.ts";
@@ -25,6 +28,7 @@ import { collectFutures, resolveFutures, TaskFuture } from "./futures.ts";
 import { engineContext, type TaskRunInfo } from "./run-context.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
 import { acquireHeld, type HeldSlots } from "./concurrency.ts";
+import type { Semaphore } from "./semaphore.ts";
 
 export interface TaskDefinition {
   fn: (...args: any[]) => unknown;
@@ -33,6 +37,11 @@ export interface TaskDefinition {
   source: string;
   /** The module that defined the task, for the thread runner. */
   moduleUrl: string | null;
+  /**
+   * The name the task was defined with (`task(fn, { name })`): a thread finds the function
+   * under it after importing the module, also for a `t.with({ name })` copy made at run time.
+   */
+  definedAs: string;
 }
 
 export interface SubmitExtras {
@@ -44,8 +53,15 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const name = def.options.name;
   const key = flow.nextTaskKey(name, def.options.key);
   const prior = flow.prior.get(key);
+  // The same key under another task's name: the flow's code changed since that attempt, so its
+  // result is not this task's (an explicit `key` reused by another task, say).
+  const renamed = prior !== undefined && prior.taskName !== name;
+  if (renamed)
+    flow.logger.warn(
+      `Task key "${key}" belonged to task "${prior.taskName}" in an earlier attempt and now to "${name}": the flow's code changed, so "${name}" runs instead of reusing that task run's result`,
+    );
 
-  if (prior && prior.state.type === "COMPLETED" && prior.resultId) {
+  if (prior && !renamed && prior.state.type === "COMPLETED" && prior.resultId) {
     // Finished in an earlier attempt: reuse the stored result, run nothing.
     const promise = flow.runtime.results.load(prior.resultId).then((value) => {
       flow.noteResult(value, prior.id);
@@ -60,7 +76,7 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const pending = makeState("Pending", { timestamp: now });
   const id = prior?.id ?? newId();
   const run: TaskRun = prior
-    ? { ...prior, state: prior.state, error: null, resultId: null, endTime: null }
+    ? { ...prior, taskName: name, tags: def.options.tags, error: null, resultId: null, endTime: null }
     : {
         id,
         flowRunId: flow.flowRun.id,
@@ -79,7 +95,12 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const execution = new TaskExecution<R>(flow, def, run, args, extras, prior === undefined);
   const future = new TaskFuture<R>(id, name, key, execution.promise, pending);
   execution.future = future;
-  execution.start(pending);
+  // Leaving Completed is forced (the only way out of it), with the reason in the history.
+  const rerun =
+    prior?.state.type !== "COMPLETED"
+      ? pending
+      : makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
+  execution.start(rerun);
   flow.track(execution.promise);
   return future;
 }
@@ -92,6 +113,12 @@ class TaskExecution<R> {
   private readonly upstream: TaskFuture<unknown>[];
   private readonly waitFor: TaskFuture<unknown>[];
   private stored: boolean;
+  /**
+   * Started by another task run (a task calling a task): it runs under its parent's slot of
+   * the flow's `maxConcurrency`. Taking a slot of its own would deadlock once every slot is
+   * held by a parent waiting for its child, as Prefect runs a nested call inside its parent.
+   */
+  private readonly nested = engineContext.getStore()?.task != null;
 
   constructor(
     private readonly flow: FlowRunState,
@@ -99,7 +126,7 @@ class TaskExecution<R> {
     private run: TaskRun,
     private readonly args: unknown[],
     extras: SubmitExtras,
-    private readonly isNew: boolean,
+    isNew: boolean,
   ) {
     this.promise = new Promise<R>((resolve, reject) => {
       this.resolve = resolve;
@@ -129,16 +156,9 @@ class TaskExecution<R> {
     ];
   }
 
+  /** Records the run Pending (leaving Completed forced: a re-run of a finished key) and starts it. */
   start(pending: State): void {
-    const ops = this.isNew
-      ? this.transition(pending)
-      : // A task run that Completed without a persisted result must run again: the only way
-        // out of Completed, so it is forced (and says why in the history).
-        this.transition(
-          this.run.state.type === "COMPLETED" ? makeState("Pending", { message: "re-running: its result was not persisted" }) : pending,
-          {},
-          this.run.state.type === "COMPLETED",
-        );
+    const ops = this.transition(pending, {}, this.stored && this.run.state.type === "COMPLETED");
     const dataUpstream = new Set([...this.upstream.map((f) => f.id), ...this.flow.producersOf(this.args)]);
     dataUpstream.delete(this.run.id);
     for (const id of dataUpstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: id, kind: "data" } });
@@ -147,7 +167,24 @@ class TaskExecution<R> {
     this.execute().then(this.resolve, this.reject);
   }
 
+  /** The attempt in progress (1-based), for hooks and the final state. */
+  private attempt = 0;
+
+  /** Runs the task run to its end; whatever happens, it does not stay unfinished. */
   private async execute(): Promise<R> {
+    try {
+      return await this.runToEnd();
+    } catch (error) {
+      // A final state was proposed: fail() threw its TaskRunError, or the write of the final
+      // state failed (the flow's next attempt finds the row unfinished and closes it).
+      if (isTerminal(this.run.state.type)) throw error;
+      // Anything else escaped with the run unfinished (a refused transition, a store error while
+      // waiting): end it here, so no task run outlives the attempt of its flow run.
+      return this.fail(this.unlessStopped(makeState("Failed", { message: describeError(error).message })), error, this.attempt);
+    }
+  }
+
+  private async runToEnd(): Promise<R> {
     let args = this.args;
     if (this.upstream.length > 0 || this.waitFor.length > 0) {
       try {
@@ -155,7 +192,7 @@ class TaskExecution<R> {
         args = (await resolveFutures(this.args)) as unknown[];
       } catch (error) {
         const upstreamName = error instanceof TaskRunError ? `"${error.taskName}" (${error.taskRunId})` : "an upstream task";
-        return this.fail(makeState("Failed", { message: `upstream task run ${upstreamName} did not complete` }), error, 0);
+        return this.fail(this.unlessStopped(makeState("Failed", { message: `upstream task run ${upstreamName} did not complete` })), error, 0);
       }
     }
 
@@ -172,23 +209,32 @@ class TaskExecution<R> {
       }
     }
 
-    const semaphore = this.flow.semaphore;
-    if (semaphore) await semaphore.acquire();
+    const semaphore = this.nested ? null : this.flow.semaphore;
+    let holdsSlot = false;
+    if (semaphore) {
+      await semaphore.acquire();
+      holdsSlot = true;
+    }
     // Tag limits: a task tagged "db" waits (Pending) for a slot of the limit "db", if one exists.
     let tagSlots: HeldSlots | null = null;
-    if (this.def.options.tags.length > 0) {
-      try {
-        tagSlots = await acquireHeld(this.flow.runtime.orchestration, this.def.options.tags, { holder: `task-run:${this.run.id}`, signal: this.flow.controller.signal });
-      } catch (error) {
-        semaphore?.release();
-        return this.fail(makeState("Failed", { message: `waiting for a concurrency slot failed: ${describeError(error).message}` }), error, 0);
-      }
-    }
-    // A thread task stays Pending until a thread is free, so Running means running.
-    const threadSlots = this.runner === "threads" ? (await this.flow.runtime.threadPool()).slots : null;
-    if (threadSlots) await threadSlots.acquire();
+    let threadSlots: Semaphore | null = null;
     try {
+      if (this.def.options.tags.length > 0) {
+        try {
+          tagSlots = await acquireHeld(this.flow.runtime.orchestration, this.def.options.tags, { holder: `task-run:${this.run.id}`, signal: this.flow.controller.signal });
+        } catch (error) {
+          return await this.fail(this.unlessStopped(makeState("Failed", { message: `waiting for a concurrency slot failed: ${describeError(error).message}` })), error, 0);
+        }
+      }
+      // A thread task stays Pending until a thread is free, so Running means running.
+      if (this.runner === "threads") {
+        threadSlots = (await this.flow.runtime.threadPool()).slots;
+        await threadSlots.acquire();
+      }
       for (let attempt = 1; ; attempt++) {
+        this.attempt = attempt;
+        // The flow run ended while this run waited (for a slot, or before a retry): it stops here.
+        if (this.flow.controller.signal.aborted) return await this.fail(this.stoppedState(), this.flow.controller.signal.reason, attempt);
         const running = makeState(attempt === 1 ? "Running" : "Retrying");
         this.flow.runtime.batcher.post(
           this.transition(running, { runCount: this.run.runCount + 1, startTime: this.run.startTime ?? running.timestamp, cacheKey }),
@@ -200,17 +246,25 @@ class TaskExecution<R> {
           const delay = await this.retryDelay(error, attempt);
           if (delay === null) {
             const name = error instanceof RunTimeoutError ? "TimedOut" : error instanceof RunCancelledError ? "Cancelled" : "Failed";
-            return this.fail(makeState(name, { message: describeError(error).message }), error, attempt);
+            return await this.fail(this.unlessStopped(makeState(name, { message: describeError(error).message })), error, attempt);
           }
           const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
           this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error) }));
           this.flow.logger.warn(`Task run ${this.name} (${this.run.taskKey}) failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
           await this.runHooks(this.def.options.onRetry, awaiting, attempt, error);
-          if (semaphore) semaphore.release();
+          if (holdsSlot) {
+            semaphore!.release();
+            holdsSlot = false;
+          }
           try {
             await sleepUntil(awaiting.scheduledAt!, this.flow.controller.signal);
-          } finally {
-            if (semaphore) await semaphore.acquire();
+          } catch (stopped) {
+            // The flow run ended (failed elsewhere, timed out, cancelled) while this run slept.
+            return await this.fail(this.stoppedState(), stopped, attempt);
+          }
+          if (semaphore) {
+            await semaphore.acquire();
+            holdsSlot = true;
           }
           continue;
         }
@@ -219,8 +273,21 @@ class TaskExecution<R> {
     } finally {
       threadSlots?.release();
       await tagSlots?.release().catch(() => undefined);
-      if (semaphore) semaphore.release();
+      if (holdsSlot) semaphore!.release();
     }
+  }
+
+  /**
+   * The final state of a run stopped because its flow run stopped (another task failed it, it
+   * timed out, it was cancelled): Cancelled, as Prefect ends the task runs of a stopped flow.
+   */
+  private stoppedState(): State {
+    return makeState("Cancelled", { message: `stopped because the flow run ended: ${describeError(this.flow.controller.signal.reason).message}` });
+  }
+
+  /** `state`, unless the flow run has stopped: then the run ended because of that. */
+  private unlessStopped(state: State): State {
+    return this.flow.controller.signal.aborted ? this.stoppedState() : state;
   }
 
   private get runner(): "async" | "threads" {
@@ -248,7 +315,6 @@ class TaskExecution<R> {
     }
     const cached = makeState("Cached", { message: `cache hit (task run ${entry.taskRunId})` });
     await this.flow.runtime.batcher.write(this.transition(cached, { cacheKey, resultId: entry.resultId, endTime: cached.timestamp }));
-    this.flow.remember(this.run);
     this.flow.noteResult(value, this.run.id);
     return { hit: true, value };
   }
@@ -270,7 +336,7 @@ class TaskExecution<R> {
     if (!this.def.moduleUrl)
       throw new BatonError(`task "${this.name}" uses runner "threads" but the module that defines it is unknown; define it at the top level of a module file`);
     const pool = await this.flow.runtime.threadPool();
-    return pool.run({ moduleUrl: this.def.moduleUrl, taskName: this.name, args }, signal);
+    return pool.run({ moduleUrl: this.def.moduleUrl, taskName: this.def.definedAs, args }, signal);
   }
 
   /** The delay before the next attempt, or null when the error is final. */
@@ -310,7 +376,6 @@ class TaskExecution<R> {
     const completed = makeState("Completed");
     ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null }));
     await this.flow.runtime.batcher.write(ops);
-    this.flow.remember(this.run);
     this.flow.noteResult(value, this.run.id);
     await this.runHooks(this.def.options.onCompletion, completed, attempt, undefined, value);
     return value;
@@ -319,7 +384,6 @@ class TaskExecution<R> {
   private async fail(state: State, error: unknown, attempt: number): Promise<never> {
     const info = describeError(error);
     await this.flow.runtime.batcher.write(this.transition(state, { error: info, endTime: state.timestamp }));
-    this.flow.remember(this.run); // a flow retry in this process reuses the row, not a new one
     this.flow.logger.error(`Task run ${this.name} (${this.run.taskKey}) ended ${state.name}: ${state.message ?? info.message}`);
     await this.runHooks(this.def.options.onFailure, state, attempt, error);
     throw new TaskRunError(this.run.id, this.name, state, { cause: error });

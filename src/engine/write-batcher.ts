@@ -7,57 +7,69 @@
  * Ordering guarantee: `write()` resolves only after the transaction holding its ops committed,
  * and batches commit in the order they were queued. The engine resolves a task's future after
  * its completion write resolves, so no dependent ever sees an uncommitted result.
+ *
+ * Failure scoping: the batcher is shared by every flow run of the process, so a failed batch is
+ * re-applied in halves until only the writes that fail are rejected; a failed write that
+ * nobody awaited (`post`) is reported to the flow run it belongs to, at that run's `drain()`.
  */
 import type { Store, WriteOp } from "../store/types.ts";
 
-interface Waiter {
+interface QueuedWrite {
+  ops: WriteOp[];
   resolve(): void;
   reject(error: unknown): void;
 }
 
+/** Failed background writes kept for flow runs that have not drained yet (a bound, not a goal). */
+const MAX_KEPT_FAILURES = 1_000;
+
 export class WriteBatcher {
-  private queue: WriteOp[] = [];
-  private waiters: Waiter[] = [];
+  private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
+  /** The first failed background write of each flow run, until that run drains. */
+  private readonly failures = new Map<string, unknown>();
   /** Commits made, for benchmarks and tests. */
   commits = 0;
-
-  constructor(private readonly store: Pick<Store, "applyWrites">) {}
-
-  /** Queues ops; resolves once they are committed. */
   /** Sees every op as it is queued (the CLI's live view counts task states from them). */
   observer: ((ops: readonly WriteOp[]) => void) | null = null;
 
+  constructor(private readonly store: Pick<Store, "applyWrites">) {}
+
+  /** Queues ops; resolves once they are committed, rejects if they cannot be. */
   write(ops: WriteOp[]): Promise<void> {
-    for (const op of ops) this.queue.push(op);
     this.observer?.(ops);
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      this.queue.push({ ops, resolve, reject });
       this.schedule();
     });
   }
 
-  /** Queues ops without waiting; a failure surfaces on the next awaited write or `drain()`. */
+  /** Queues ops without waiting; a failure surfaces at `drain()` of the flow run they belong to. */
   post(ops: WriteOp[]): void {
     this.write(ops).catch((error: unknown) => {
-      this.backgroundError ??= error;
+      for (const flowRunId of flowRunsOf(ops)) {
+        if (this.failures.has(flowRunId)) continue;
+        if (this.failures.size >= MAX_KEPT_FAILURES) this.failures.delete(this.failures.keys().next().value!);
+        this.failures.set(flowRunId, error);
+      }
     });
   }
 
-  private backgroundError: unknown = undefined;
-
-  /** Resolves when everything queued so far is committed. */
-  async drain(): Promise<void> {
+  /**
+   * Resolves when everything queued so far is committed. With a flow run id, then rejects with
+   * the first background write of that flow run that failed (reported once); other flow runs'
+   * failures are not its concern.
+   */
+  async drain(flowRunId?: string): Promise<void> {
     while (this.queue.length > 0 || this.flushing) {
       if (this.flushing) await this.flushing.catch(() => undefined);
       else await this.write([]);
     }
-    if (this.backgroundError !== undefined) {
-      const error = this.backgroundError;
-      this.backgroundError = undefined;
-      throw error;
-    }
+    if (flowRunId === undefined || !this.failures.has(flowRunId)) return;
+    const error = this.failures.get(flowRunId);
+    this.failures.delete(flowRunId);
+    throw error;
   }
 
   private schedule(): void {
@@ -68,24 +80,52 @@ export class WriteBatcher {
       this.scheduled = false;
       this.flushing = this.flush().finally(() => {
         this.flushing = null;
-        if (this.waiters.length > 0) this.schedule();
+        if (this.queue.length > 0) this.schedule();
       });
     });
   }
 
   private async flush(): Promise<void> {
-    const ops = this.queue;
-    const waiters = this.waiters;
+    const batch = this.queue;
     this.queue = [];
-    this.waiters = [];
+    const ops = batch.length === 1 ? batch[0]!.ops : batch.flatMap((w) => w.ops);
     try {
       if (ops.length > 0) {
         await this.store.applyWrites(ops);
         this.commits++;
       }
-      for (const w of waiters) w.resolve();
+      for (const w of batch) w.resolve();
     } catch (error) {
-      for (const w of waiters) w.reject(error);
+      // One writer's bad op (a value the database refuses, a broken constraint) must not cost
+      // the other flow runs their writes: find the failing writers by halves, in queue order.
+      for (const w of batch) if (w.ops.length === 0) w.resolve();
+      await this.applySeparately(batch.filter((w) => w.ops.length > 0), error);
     }
   }
+
+  /** Applies writers whose combined batch failed with `error`, rejecting only those that fail. */
+  private async applySeparately(writers: QueuedWrite[], error: unknown): Promise<void> {
+    if (writers.length === 1) return writers[0]!.reject(error);
+    const middle = writers.length >> 1;
+    for (const half of [writers.slice(0, middle), writers.slice(middle)]) {
+      try {
+        await this.store.applyWrites(half.flatMap((w) => w.ops));
+        this.commits++;
+        for (const w of half) w.resolve();
+      } catch (halfError) {
+        await this.applySeparately(half, halfError);
+      }
+    }
+  }
+}
+
+/** The flow runs that ops belong to. */
+function flowRunsOf(ops: readonly WriteOp[]): Set<string> {
+  const ids = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === "taskRun") ids.add(op.taskRun.flowRunId);
+    else if (op.kind === "state") ids.add(op.state.flowRunId);
+    else if (op.kind === "log") ids.add(op.log.flowRunId);
+  }
+  return ids;
 }

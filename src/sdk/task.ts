@@ -40,14 +40,17 @@ export interface Task<A extends unknown[], R> {
 const warnedOutsideFlow = new Set<string>();
 
 export function task<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions = {}): Task<A, R> {
-  return makeTask(fn, options, callerModuleUrl(), {});
+  return makeTask(fn, options, callerModuleUrl(), {}, null);
 }
 
-function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions, moduleUrl: string | null, base: TaskOptions): Task<A, R> {
+/** `definedAs`: the name of the `task()` a `with` copy comes from (null for `task()` itself). */
+function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOptions, moduleUrl: string | null, base: TaskOptions, definedAs: string | null): Task<A, R> {
   const merged = { ...base, ...options };
   const compiled = compileTaskOptions(fn, merged);
-  const def: TaskDefinition = { fn: fn as TaskDefinition["fn"], options: compiled, source: fn.toString(), moduleUrl };
-  registerTask(def);
+  const def: TaskDefinition = { fn: fn as TaskDefinition["fn"], options: compiled, source: fn.toString(), moduleUrl, definedAs: definedAs ?? compiled.name };
+  checkWaitFor(compiled.waitFor);
+  // Copies are not registered: the thread finds their function under the original's name.
+  if (definedAs === null) registerTask(def);
 
   const submit = (args: unknown[]): TaskFuture<Awaited<R>> => {
     const ctx = currentEngineContext();
@@ -70,11 +73,31 @@ function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOp
   return Object.assign(call, {
     submit: (...args: unknown[]) => submit(args),
     map: (...iterables: unknown[]) => mapCalls(compiled.name, iterables).map((args) => submit(args)),
-    with: (overrides: TaskOptions) => makeTask(fn, overrides, moduleUrl, merged),
+    with: (overrides: TaskOptions) => makeTask(fn, overrides, moduleUrl, merged, def.definedAs),
     taskName: compiled.name,
     options: compiled,
     fn,
   }) as Task<A, R>;
+}
+
+/**
+ * `waitFor` holds futures, or arrays of futures (as `map` returns): anything else — a promise
+ * from calling a task without `submit`, a value — would be silently ignored.
+ */
+function checkWaitFor(waitFor: readonly unknown[]): void {
+  waitFor.forEach((item, i) => {
+    const items: unknown[] = Array.isArray(item) ? item : [item];
+    const bad = items.find((f) => !(f instanceof TaskFuture));
+    if (bad === undefined && items.every((f) => f instanceof TaskFuture)) return;
+    const what = Array.isArray(item) ? `an array holding ${describeValue(bad)}` : describeValue(item);
+    throw new TypeError(`task option "waitFor" must hold task futures (from submit() or map()); item ${i} is ${what}`);
+  });
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "object") return `a ${(value.constructor as { name?: string } | undefined)?.name || "object"}`;
+  return `a ${typeof value}`;
 }
 
 /** Turns map arguments into the argument lists of each call. */

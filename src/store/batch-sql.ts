@@ -32,9 +32,10 @@ const TASK_RUN_COLUMNS = [
   "id", "flow_run_id", "task_key", "task_name", "state_type", "state_name", "state_message", "state_timestamp",
   "scheduled_at", "run_count", "cache_key", "result_id", "error", "tags", "created_at", "start_time", "end_time",
 ] as const;
+// The name and tags too: a key re-run after the flow's code changed may now be another task.
 const TASK_RUN_UPDATED = [
-  "state_type", "state_name", "state_message", "state_timestamp", "scheduled_at", "run_count", "cache_key", "result_id",
-  "error", "start_time", "end_time",
+  "task_name", "state_type", "state_name", "state_message", "state_timestamp", "scheduled_at", "run_count", "cache_key",
+  "result_id", "error", "tags", "start_time", "end_time",
 ] as const;
 
 const SPECS = {

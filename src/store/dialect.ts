@@ -44,10 +44,11 @@ export async function openKysely(url: string): Promise<OpenedDatabase> {
     try {
       if (location !== ":memory:") fs.mkdirSync(path.dirname(location), { recursive: true });
       database = new SQLite(location, { timeout: 15_000 });
-      // WAL lets readers and one writer work at once across processes; NORMAL sync is durable
-      // against process crashes (a power loss may drop the last commits, never corrupt).
+      // WAL lets readers and one writer work at once across processes. FULL syncs the WAL at
+      // every commit: under NORMAL a power loss may roll back committed transactions, and a
+      // task's completion, once committed, must survive any crash (its dependents saw it).
       database.pragma("journal_mode = WAL");
-      database.pragma("synchronous = NORMAL");
+      database.pragma("synchronous = FULL");
       database.pragma("foreign_keys = ON");
     } catch (error) {
       throw new StoreOpenError(location, (error as Error).message, { cause: error });

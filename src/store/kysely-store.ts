@@ -9,7 +9,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { Pool } from "pg";
 import { createHash } from "node:crypto";
 import { batchStatements, combinedPostgresStatement, storableText, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
-import { decideTransition } from "../core/transitions.ts";
+import { CRASHABLE_TYPES, decideTransition } from "../core/transitions.ts";
 import { makeState, type State, type StateType } from "../core/states.ts";
 import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
@@ -436,11 +436,13 @@ export class KyselyStore implements Store {
             .execute();
           states.push({ ...makeState("Crashed", { message, timestamp: at }), flowRunId: row.id, taskRunId: null });
         }
+        // Every task run the rules let crash (any that has not ended: running, pending, waiting
+        // for its retry, paused) ends with its flow run; finished ones keep their state.
         const open = await tx
           .selectFrom("task_runs")
           .select(["id", "flow_run_id"])
           .where("flow_run_id", "in", rows.map((r) => r.id))
-          .where("state_type", "in", ["PENDING", "RUNNING", "SCHEDULED", "CANCELLING", "PAUSED"])
+          .where("state_type", "in", [...CRASHABLE_TYPES])
           .execute();
         for (const part of chunks(open.map((r) => r.id), 500))
           await tx

@@ -217,7 +217,8 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
         expiring++;
         return x;
       },
-      { cacheKey: (ctx) => `k${String(ctx.args[0])}`, cacheExpiresMs: 30 },
+      // Long enough that a loaded machine (every commit fsynced) still runs the second call in time.
+      { cacheKey: (ctx) => `k${String(ctx.args[0])}`, cacheExpiresMs: 500 },
     );
     const g = flow(async function expiryFlow() {
       return short(1);
@@ -225,7 +226,7 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     await g();
     await g();
     expect(expiring).toBe(1);
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 550));
     await g();
     expect(expiring).toBe(2);
   });
@@ -392,6 +393,39 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     );
     expect(await f()).toBe(20);
     expect(peak).toBe(3);
+  });
+
+  it("runs a task called by a task under its parent's slot: no deadlock when every slot is a parent", async () => {
+    const limit = 3;
+    let active = 0;
+    let peak = 0;
+    const inner = task(async function innerStep(i: number) {
+      await new Promise((r) => setTimeout(r, 5));
+      return i * 2;
+    });
+    const outer = task(async function outerStep(i: number) {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 5));
+      const [a, b] = await Promise.all([inner(i), inner.submit(i + 1)]);
+      active--;
+      return a + b;
+    });
+    const f = flow(
+      async function nestedBoundedFlow() {
+        return Promise.all(outer.map([...Array(limit * 2).keys()]));
+      },
+      { maxConcurrency: limit },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("deadlocked: the nested task runs never got a slot")), 10_000)));
+    const run = await Promise.race([f.run(), stalled]).finally(() => clearTimeout(timer));
+    expect(run.state.name).toBe("Completed");
+    expect(run.result).toEqual([...Array(limit * 2).keys()].map((i) => 4 * i + 2));
+    expect(peak).toBe(limit); // the outer task runs still share the flow's slots
+    const taskRuns = await store.listTaskRuns(run.id);
+    expect(taskRuns.filter((t) => t.taskName === "innerStep")).toHaveLength(limit * 4);
+    expect(taskRuns.every((t) => t.state.name === "Completed")).toBe(true);
   });
 
   it("fails a task whose result cannot be stored, and stores large results as files", async () => {

@@ -1,7 +1,7 @@
 /**
- * The worker-thread runner: values cross through the result serialiser, a timeout terminates
- * the thread (a busy loop cannot stop otherwise), and a store that cannot be opened says where
- * and why.
+ * The worker-thread runner (on SQLite and PostgreSQL): values cross through the result
+ * serialiser, errors keep their class, a timeout terminates the thread (a busy loop cannot stop
+ * otherwise). And a store that cannot be opened says where and why.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -10,16 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure, shutdown, StoreOpenError } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import { openStore } from "../../src/store/open.ts";
-import { threadFlow } from "./fixtures/thread-tasks.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { threadedByDefault, threadErrorsFlow, threadFlow } from "./fixtures/thread-tasks.ts";
 
-describe("runner: threads", () => {
+describe.each(DIALECTS)("runner: threads on %s", (dialect) => {
   let dir: string;
+  let cleanup: () => Promise<void>;
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-threads-"));
-    await configure({ databaseUrl: `sqlite://${path.join(dir, "baton.db")}`, resultsDir: path.join(dir, "results"), logLevel: "silent" });
+    const db = await freshDatabaseUrl(dialect);
+    cleanup = db.cleanup;
+    await configure({ databaseUrl: db.url, resultsDir: path.join(dir, "results"), logLevel: "silent" });
   });
   afterAll(async () => {
     await shutdown();
+    await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -35,6 +40,23 @@ describe("runner: threads", () => {
     expect(spin.state.message).toMatch(/timed out after 300 ms/);
     // The pool still works after a thread was terminated.
     expect((await threadFlow.run({ spinMs: 10 })).result!.spun).toBe("Completed");
+  });
+
+  it("runs a flow's tasks in threads with taskRunner: threads, unless a task says otherwise", async () => {
+    const run = await threadedByDefault.run();
+    expect(run.result).toEqual({ plain: "thread", pinned: "main" });
+  });
+
+  it("keeps error classes across the thread boundary, and runs a renamed copy of a thread task", async () => {
+    const run = await threadErrorsFlow.run();
+    expect(run.state.name).toBe("Completed");
+    expect(run.result).toEqual({ fatalIsNonRetryable: true, typed: "Failed", renamed: "ok:copy" });
+    const store = (await getRuntime()).store;
+    const runs = new Map((await store.listTaskRuns(run.id)).map((t) => [t.taskKey, t]));
+    // NonRetryableError is not retried; a TypeError is, and both keep their names.
+    expect(runs.get("refuse-0")).toMatchObject({ runCount: 1, state: { name: "Failed" }, error: { name: "NonRetryableError", message: "credentials revoked" } });
+    expect(runs.get("refuse-1")).toMatchObject({ runCount: 3, error: { name: "TypeError", message: "depth must be a number" } });
+    expect(runs.get("refuseRenamed-0")).toMatchObject({ taskName: "refuseRenamed", state: { name: "Completed" } });
   });
 });
 

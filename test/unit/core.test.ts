@@ -4,7 +4,8 @@ import { exponentialBackoff, retryDelayFor } from "../../src/core/retry-policy.t
 import { compileFlowOptions, compileTaskOptions } from "../../src/core/options.ts";
 import { deserialize, serialize } from "../../src/core/serializer.ts";
 import { inputsCacheKey } from "../../src/core/cache-key.ts";
-import { SerializationError } from "../../src/core/errors.ts";
+import { findNonJson, jsonPreview } from "../../src/core/json-values.ts";
+import { describeError, errorFromInfo, NonRetryableError, SerializationError } from "../../src/core/errors.ts";
 import { mapCalls } from "../../src/sdk/task.ts";
 import { unmapped } from "../../src/engine/futures.ts";
 import { loadSettings, describeSettings } from "../../src/config/settings.ts";
@@ -105,6 +106,53 @@ describe("serialiser", () => {
     expect(() => serialize({ a: [1, { f: () => 1 }] }, "the result of task \"x\"")).toThrow(SerializationError);
     expect(() => serialize({ a: [1, { f: () => 1 }] }, "the result of task \"x\"")).toThrow(/the result of task "x" cannot be stored at value\.a\[1\]\.f/);
     expect(() => serialize({ model: new Model() })).toThrow(/at value\.model: Cannot stringify arbitrary non-POJOs/);
+  });
+});
+
+describe("errors as data", () => {
+  it("restores Baton's and built-in error classes by name, with message, stack and cause", () => {
+    const original = new NonRetryableError("bad credentials", { cause: new TypeError("token is not a string") });
+    const restored = errorFromInfo(describeError(original));
+    expect(restored).toBeInstanceOf(NonRetryableError);
+    expect(restored).toMatchObject({ name: "NonRetryableError", message: "bad credentials", stack: original.stack });
+    expect(restored.cause).toBeInstanceOf(TypeError);
+    expect((restored.cause as Error).message).toBe("token is not a string");
+    class QuotaError extends Error {
+      override name = "QuotaError";
+    }
+    const custom = errorFromInfo(describeError(new QuotaError("over quota")));
+    expect(custom.constructor).toBe(Error);
+    expect(custom).toMatchObject({ name: "QuotaError", message: "over quota" });
+    // A name that is not an error class (nor an own property) is not trusted.
+    expect(errorFromInfo({ name: "constructor", message: "x" }).constructor).toBe(Error);
+  });
+});
+
+describe("JSON parameters", () => {
+  it("names the first value JSON would change, by path", () => {
+    expect(findNonJson({ a: [1, { b: "x", c: null, d: true }], e: undefined }, "params")).toBeNull();
+    expect(findNonJson(Object.assign(Object.create(null), { a: 1 }), "params")).toBeNull();
+    expect(findNonJson({ a: { b: [0, -Infinity] } }, "params")).toEqual({ path: "params.a.b[1]", what: "-Infinity" });
+    expect(findNonJson({ s: new Set([1]) }, "params")).toEqual({ path: "params.s", what: "a Set" });
+    expect(findNonJson({ b: Buffer.from("x") }, "params")).toEqual({ path: "params.b", what: "a Buffer" });
+    expect(findNonJson({ sym: Symbol("s") }, "params")).toEqual({ path: "params.sym", what: "a symbol" });
+    // The same object twice is not a cycle.
+    const shared = { x: 1 };
+    expect(findNonJson({ a: shared, b: [shared] }, "params")).toBeNull();
+  });
+
+  it("previews any value as JSON without throwing, cycles included (also through a Map)", () => {
+    const loop: Record<string, unknown> = { n: 1 };
+    loop.map = new Map<string, unknown>([["back", loop]]);
+    expect(jsonPreview(loop)).toEqual({ n: 1, map: { "[Map]": [["back", "[circular]"]] } });
+    const shared = { x: 1 };
+    expect(jsonPreview({ a: shared, b: shared, f: function named() {}, big: 2n, nan: NaN })).toEqual({
+      a: { x: 1 },
+      b: { x: 1 },
+      f: "[function named]",
+      big: "2n",
+      nan: "NaN",
+    });
   });
 });
 

@@ -1,39 +1,48 @@
 /**
  * The orchestration rules, exhaustively: every (from, to) pair of state names, including
- * creation (from nothing), against an expectation table written out independently of the
- * module's own tables.
+ * creation (from nothing). The expectations are derived here from the state model's principles
+ * (Prefect's), one rule at a time, not copied from the module's tables: a change to the module
+ * that breaks a principle fails a pair.
  */
 import { describe, expect, it } from "vitest";
-import { decideTransition } from "../../src/core/transitions.ts";
+import { CRASHABLE_TYPES, decideTransition } from "../../src/core/transitions.ts";
 import { makeState, STATE_NAME_TYPE, STATE_NAMES, type StateName } from "../../src/core/states.ts";
 
-/** Every accepted transition, by state name. Anything not listed must be refused. */
-const ALLOWED: Record<StateName | "NEW", StateName[]> = {
-  NEW: ["Scheduled", "Pending", "AwaitingRetry"],
-  Scheduled: ["Late", "Pending", "Running", "Cancelling", "Cancelled", "Failed", "TimedOut"],
-  Late: ["Pending", "Running", "Cancelling", "Cancelled", "Failed", "TimedOut"],
-  AwaitingRetry: ["Pending", "Running", "Retrying", "Cancelling", "Cancelled", "Failed", "TimedOut"],
-  Pending: ["Scheduled", "Late", "AwaitingRetry", "Running", "Paused", "Cancelling", "Cancelled", "Cached", "Failed", "TimedOut", "Crashed"],
-  Running: ["Scheduled", "Late", "AwaitingRetry", "Paused", "Cancelling", "Cancelled", "Completed", "Cached", "Failed", "TimedOut", "Crashed"],
-  Retrying: ["Scheduled", "Late", "AwaitingRetry", "Paused", "Cancelling", "Cancelled", "Completed", "Cached", "Failed", "TimedOut", "Crashed"],
-  Paused: ["Pending", "Running", "Cancelling", "Cancelled", "Failed", "TimedOut"],
-  Cancelling: ["Cancelled", "Completed", "Cached", "Failed", "TimedOut", "Crashed"],
-  Completed: [],
-  Cached: [],
-  Failed: ["Scheduled", "AwaitingRetry", "Pending"],
-  TimedOut: ["Scheduled", "AwaitingRetry", "Pending"],
-  Cancelled: ["Scheduled", "AwaitingRetry", "Pending"],
-  Crashed: ["Scheduled", "AwaitingRetry", "Pending", "Completed", "Cached", "Failed", "TimedOut"],
-};
+const COMPLETED: StateName[] = ["Completed", "Cached"];
+const ENDED_UNFINISHED: StateName[] = ["Failed", "TimedOut", "Cancelled", "Crashed"];
+const ENDED: StateName[] = [...COMPLETED, ...ENDED_UNFINISHED];
+const WAITING_TO_START: StateName[] = ["Scheduled", "Late", "AwaitingRetry"];
+const RUNNING: StateName[] = ["Running", "Retrying"];
+const RESTARTS: StateName[] = ["Pending", "Scheduled", "AwaitingRetry"];
 
-// Refinements of the table above that the policy rules make.
+/** Whether the model lets a run in `from` (or a new run) move to `to`. */
 function expectedAccept(from: StateName | "NEW", to: StateName): boolean {
-  if (to === "Late" && from !== "Scheduled") return false; // only a Scheduled run becomes Late
-  if (to === "Retrying" && from !== "AwaitingRetry") return false; // Retrying follows AwaitingRetry
-  if (from === "Pending" && to === "Completed") return false; // must run first, unless Cached
-  if (from === "NEW" && to === "AwaitingRetry") return false; // a new run is Scheduled or Pending
-  if (from === "AwaitingRetry" && to === "Late") return false;
-  return ALLOWED[from].includes(to);
+  // A run is created waiting: for its time (Scheduled) or for a worker (Pending).
+  if (from === "NEW") return to === "Scheduled" || to === "Pending";
+  // Completed is final: its result is what dependents and resumes rely on.
+  if (COMPLETED.includes(from)) return false;
+  // Any run that has not ended may crash (its process died, whatever it was doing); an ended one may not.
+  if (to === "Crashed") return !ENDED.includes(from);
+  // An ended run can only be restarted (resumed or rescheduled) — except a Crashed one, which
+  // may still be alive after all and report how it really ended.
+  if (ENDED_UNFINISHED.includes(from))
+    return RESTARTS.includes(to) || (from === "Crashed" && [...COMPLETED, "Failed", "TimedOut"].includes(to));
+  // Names that tell a history: Late is a Scheduled run past its time; Retrying follows AwaitingRetry.
+  if (to === "Late") return from === "Scheduled";
+  if (to === "Retrying") return from === "AwaitingRetry";
+  // A run being cancelled may only end.
+  if (from === "Cancelling") return ENDED.includes(to);
+  // A run that has not ended may always be stopped or fail.
+  if (["Failed", "TimedOut", "Cancelled", "Cancelling"].includes(to)) return true;
+  // Completing takes running — or a cache hit, which skips it.
+  if (to === "Completed") return RUNNING.includes(from);
+  if (to === "Cached") return from === "Pending" || RUNNING.includes(from);
+  // Starting: from waiting, pending or paused (not from running: that is Retrying, after a wait).
+  if (to === "Running") return [...WAITING_TO_START, "Pending", "Paused"].includes(from);
+  if (to === "Pending") return [...WAITING_TO_START, "Paused"].includes(from);
+  // (Re)scheduling and pausing concern a run that was pending or running.
+  if (to === "Scheduled" || to === "AwaitingRetry" || to === "Paused") return from === "Pending" || RUNNING.includes(from);
+  return false;
 }
 
 const state = (name: StateName) => makeState(name, { timestamp: 1_000 });
@@ -50,6 +59,12 @@ describe("decideTransition", () => {
     if (decision.kind !== "accept") expect(decision.reason.length).toBeGreaterThan(10);
   });
 
+  it("lets every run that has not ended crash, and no other (the crash sweep relies on it)", () => {
+    const unfinished = STATE_NAMES.filter((name) => !ENDED.includes(name));
+    expect(new Set(CRASHABLE_TYPES)).toEqual(new Set(unfinished.map((name) => STATE_NAME_TYPE[name])));
+    for (const name of unfinished) expect(decideTransition({ from: state(name), to: state("Crashed") }).kind, name).toBe("accept");
+  });
+
   it("aborts work proposed on a run that is being cancelled", () => {
     for (const to of ["Pending", "Running", "Scheduled", "Paused"] as const) {
       const decision = decideTransition({ from: state("Cancelling"), to: state(to) });
@@ -62,6 +77,8 @@ describe("decideTransition", () => {
     expect(decideTransition({ from, to: state("Retrying"), now: 7_500 })).toMatchObject({ kind: "wait", delayMs: 2_500 });
     expect(decideTransition({ from, to: state("Retrying"), now: 10_000 }).kind).toBe("accept");
     expect(decideTransition({ from: makeState("Scheduled", { scheduledAt: 5_000 }), to: state("Pending"), now: 4_000 }).kind).toBe("wait");
+    // A crash is not work: it does not wait for the scheduled time.
+    expect(decideTransition({ from, to: state("Crashed"), now: 7_500 }).kind).toBe("accept");
   });
 
   it("lets force skip the policy but never a name that does not match its type", () => {
