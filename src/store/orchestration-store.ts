@@ -1,9 +1,9 @@
 /**
  * Deployments, work pools, workers and concurrency limits over Kysely (SQLite and PostgreSQL).
  * The two operations where concurrent callers race are written for it:
- *   - claimFlowRuns: PostgreSQL locks the pool row (claims of one pool take turns, so limits
- *     hold) and the candidate runs with FOR UPDATE SKIP LOCKED; SQLite serialises writers
- *     (BEGIN IMMEDIATE). Either way two workers never get the same run.
+ *   - claimFlowRuns (see claims.ts): the pool row is locked, runs with FOR UPDATE SKIP LOCKED
+ *     on PostgreSQL; SQLite serialises writers (BEGIN IMMEDIATE). Two workers never get the
+ *     same run.
  *   - acquireSlots: the limit row is locked (FOR UPDATE) while its active slots are counted,
  *     so two holders never both take the last slot.
  */
@@ -12,7 +12,8 @@ import { newId } from "../core/ids.ts";
 import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
-import { flowRunFromRow, newFlowRunRow } from "./rows.ts";
+import { claimFlowRuns } from "./claims.ts";
+import { newFlowRunRow } from "./rows.ts";
 import type { ConcurrencyLeasesTable, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
   ConcurrencyLimit,
@@ -169,8 +170,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     const deployment = await this.getDeployment(idOrName);
     if (!deployment) return undefined;
     await this.db.updateTable("deployments").set({ paused: paused ? 1 : 0, updated_at: Date.now() }).where("id", "=", deployment.id).execute();
+    // The runs its schedules made and no worker took (Scheduled, or Late already) go; the
+    // scheduler makes them again on resume. Runs triggered by hand wait for the resume.
     if (paused)
-      await this.db.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_name", "=", "Scheduled").where("expected_start_time", "is not", null).execute();
+      await this.db
+        .deleteFrom("flow_runs")
+        .where("deployment_id", "=", deployment.id)
+        .where("state_name", "in", ["Scheduled", "Late"])
+        .where("expected_start_time", "is not", null)
+        .execute();
     return { ...deployment, paused };
   }
 
@@ -340,87 +348,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {
     if (max <= 0) return [];
-    return this.base.transaction(async (tx) => {
-      // Locking the pool row serialises claims of one pool: the load counted below (for the
-      // pool, queue and deployment limits) cannot change under us. Other pools are not blocked.
-      let poolQuery = tx.selectFrom("work_pools").selectAll().where("name", "=", poolName);
-      if (this.pg) poolQuery = poolQuery.forUpdate();
-      const pool = await poolQuery.executeTakeFirst();
-      if (!pool || pool.paused) return [];
-      const queues = new Map((await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", poolName).execute()).map((q) => [q.name, queueFromRow(q)]));
-      // Active runs per pool, queue and deployment: the limits' current load.
-      const active = await tx
-        .selectFrom("flow_runs")
-        .select(["work_queue", "deployment_id"])
-        .where("work_pool", "=", poolName)
-        .where("state_type", "in", ["PENDING", "RUNNING", "CANCELLING"])
-        .execute();
-      const perQueue = new Map<string, number>();
-      const perDeployment = new Map<string, number>();
-      for (const r of active) {
-        if (r.work_queue) perQueue.set(r.work_queue, (perQueue.get(r.work_queue) ?? 0) + 1);
-        if (r.deployment_id) perDeployment.set(r.deployment_id, (perDeployment.get(r.deployment_id) ?? 0) + 1);
-      }
-      let poolRoom = pool.concurrency_limit == null ? Infinity : Number(pool.concurrency_limit) - active.length;
-      if (poolRoom <= 0) return [];
-
-      let query = tx
-        .selectFrom("flow_runs")
-        .selectAll("flow_runs")
-        .where("flow_runs.work_pool", "=", poolName)
-        .where("flow_runs.state_type", "=", "SCHEDULED")
-        .where((eb) => eb.or([eb("flow_runs.scheduled_at", "is", null), eb("flow_runs.scheduled_at", "<=", now)]))
-        .orderBy("flow_runs.scheduled_at")
-        .orderBy("flow_runs.created_at")
-        .limit(Math.max(50, max * 5));
-      if (this.pg) query = query.forUpdate().skipLocked();
-      const candidates = await query.execute();
-      const deploymentIds = [...new Set(candidates.map((c) => c.deployment_id).filter((d): d is string => d !== null))];
-      const deployments = new Map(
-        deploymentIds.length
-          ? (await tx.selectFrom("deployments").select(["id", "concurrency_limit", "collision_strategy", "paused"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d])
-          : [],
-      );
-      const priority = (queue: string | null) => queues.get(queue ?? "default")?.priority ?? 1;
-      candidates.sort((a, b) => priority(a.work_queue) - priority(b.work_queue));
-
-      const claimed: FlowRun[] = [];
-      const flowNames = new Map<string, string>();
-      for (const row of candidates) {
-        if (claimed.length >= max || poolRoom <= 0) break;
-        const queue = queues.get(row.work_queue ?? "default");
-        if (queue?.paused) continue;
-        if (queue?.concurrencyLimit != null && (perQueue.get(queue.name) ?? 0) >= queue.concurrencyLimit) continue;
-        const deployment = row.deployment_id ? deployments.get(row.deployment_id) : undefined;
-        if (deployment?.paused) continue;
-        if (deployment?.concurrency_limit != null && (perDeployment.get(deployment.id) ?? 0) >= Number(deployment.concurrency_limit)) {
-          if (deployment.collision_strategy === "cancel-new") {
-            const cancelled = makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${deployment.concurrency_limit} run(s) (collision strategy cancel-new)` });
-            await tx.updateTable("flow_runs").set({ state_type: cancelled.type, state_name: cancelled.name, state_message: cancelled.message ?? null, state_timestamp: now, end_time: now }).where("id", "=", row.id).execute();
-            await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: cancelled.type, name: cancelled.name, message: cancelled.message ?? null, timestamp: now, scheduled_at: null }).execute();
-          }
-          continue;
-        }
-        const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
-        await tx
-          .updateTable("flow_runs")
-          .set({ state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId })
-          .where("id", "=", row.id)
-          .execute();
-        await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null }).execute();
-        if (row.work_queue) perQueue.set(row.work_queue, (perQueue.get(row.work_queue) ?? 0) + 1);
-        if (row.deployment_id) perDeployment.set(row.deployment_id, (perDeployment.get(row.deployment_id) ?? 0) + 1);
-        poolRoom--;
-        if (!flowNames.has(row.flow_id)) {
-          const flow = await tx.selectFrom("flows").select("name").where("id", "=", row.flow_id).executeTakeFirstOrThrow();
-          flowNames.set(row.flow_id, flow.name);
-        }
-        claimed.push(
-          flowRunFromRow({ ...row, flow_name: flowNames.get(row.flow_id)!, state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId }),
-        );
-      }
-      return claimed;
-    });
+    return this.base.transaction((tx) => claimFlowRuns(tx, this.pg, poolName, workerId, max, now));
   }
 
   async nextDueAt(poolName: string): Promise<number | null> {

@@ -1,0 +1,102 @@
+/**
+ * The orchestration store on SQLite and PostgreSQL: which runs a claim hands out (no
+ * starvation behind blocked runs, queue priority over every due run), pausing, late marking.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../src/core/ids.ts";
+import { makeState } from "../../src/core/states.ts";
+import { openStore } from "../../src/store/open.ts";
+import type { KyselyStore } from "../../src/store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
+import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+
+describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
+  let store: KyselyStore;
+  let orchestration: KyselyOrchestrationStore;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const db = await freshDatabaseUrl(dialect);
+    cleanup = db.cleanup;
+    store = await openStore(db.url);
+    orchestration = new KyselyOrchestrationStore(store);
+  });
+  afterAll(async () => {
+    await store.close();
+    await cleanup();
+  });
+
+  const deploy = (name: string, pool: string, extra: Partial<DeploymentInput> = {}): Promise<Deployment> =>
+    orchestration.upsertDeployment({ name, flowName: "f", entrypoint: "/x.ts:f", workPool: pool, ...extra });
+
+  async function createRuns(d: Deployment, count: number, scheduledAt: number, queue = d.workQueue): Promise<FlowRun[]> {
+    const runs: FlowRun[] = [];
+    for (let i = 0; i < count; i++)
+      runs.push(
+        await store.createFlowRun({
+          id: newId(), flowName: d.flowName, name: `r${i}`, parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
+          entrypoint: d.entrypoint, deploymentId: d.id, workPool: d.workPool, workQueue: queue, state: makeState("Scheduled", { scheduledAt: scheduledAt + i }),
+        }),
+      );
+    return runs;
+  }
+
+  const claimIds = async (pool: string, max: number) => (await orchestration.claimFlowRuns(pool, "w", max, Date.now())).map((r) => r.id);
+  const old = () => Date.now() - 60_000;
+
+  it("a backlog of a paused deployment does not starve the pool", async () => {
+    await orchestration.upsertWorkPool({ name: "p-paused-dep" });
+    const blocked = await deploy("blocked-paused", "p-paused-dep");
+    await createRuns(blocked, 60, old());
+    await orchestration.setDeploymentPaused(blocked.id, true);
+    const [ready] = await createRuns(await deploy("ready-1", "p-paused-dep"), 1, Date.now() - 1000);
+    expect(await claimIds("p-paused-dep", 1)).toEqual([ready!.id]);
+  });
+
+  it("a backlog of a deployment at its limit does not starve the pool, nor a queue with a limit", async () => {
+    await orchestration.upsertWorkPool({ name: "p-limit-dep" });
+    await orchestration.upsertWorkQueue({ poolName: "p-limit-dep", name: "default", concurrencyLimit: 3 });
+    const busy = await deploy("busy", "p-limit-dep", { concurrencyLimit: 1 });
+    const [first] = await createRuns(busy, 61, old());
+    expect(await claimIds("p-limit-dep", 1)).toEqual([first!.id]);
+    // 60 due runs of "busy" wait for its only slot; two runs of another deployment of the same
+    // queue go ahead, up to the queue's limit of 3.
+    const others = await createRuns(await deploy("other", "p-limit-dep"), 3, Date.now() - 1000);
+    expect(await claimIds("p-limit-dep", 10)).toEqual([others[0]!.id, others[1]!.id]);
+    expect(await claimIds("p-limit-dep", 10)).toEqual([]);
+  });
+
+  it("a paused queue's backlog does not starve the other queues", async () => {
+    await orchestration.upsertWorkPool({ name: "p-paused-queue" });
+    await orchestration.upsertWorkQueue({ poolName: "p-paused-queue", name: "slow", paused: true });
+    const d = await deploy("queued", "p-paused-queue");
+    await createRuns(d, 60, old(), "slow");
+    const [ready] = await createRuns(d, 1, Date.now() - 1000, "default");
+    expect(await claimIds("p-paused-queue", 1)).toEqual([ready!.id]);
+  });
+
+  it("serves queues by priority over every due run, then by due time", async () => {
+    await orchestration.upsertWorkPool({ name: "p-priority" });
+    await orchestration.upsertWorkQueue({ poolName: "p-priority", name: "low", priority: 5 });
+    await orchestration.upsertWorkQueue({ poolName: "p-priority", name: "high", priority: 1 });
+    const d = await deploy("prio", "p-priority");
+    const low = await createRuns(d, 60, old(), "low");
+    const high = await createRuns(d, 2, Date.now() - 1000, "high");
+    expect(await claimIds("p-priority", 3)).toEqual([high[0]!.id, high[1]!.id, low[0]!.id]);
+  });
+
+  it("pausing a deployment drops its scheduled runs, Late ones included, and keeps runs made by hand", async () => {
+    await orchestration.upsertWorkPool({ name: "p-late" });
+    const d = await deploy("late-dep", "p-late");
+    const now = Date.now();
+    expect(await orchestration.scheduleRuns(d, [now - 120_000, now - 60_000, now + 60_000])).toBe(3);
+    const [byHand] = await createRuns(d, 1, now - 120_000);
+    await orchestration.markLateRuns(now, 15_000);
+    const states = (await store.listFlowRuns({ deploymentId: d.id })).map((r) => r.state.name).sort();
+    expect(states).toEqual(["Late", "Late", "Late", "Scheduled"]); // two past slots and the run made by hand
+    await orchestration.setDeploymentPaused(d.id, true);
+    const left = await store.listFlowRuns({ deploymentId: d.id });
+    expect(left.map((r) => r.id)).toEqual([byHand!.id]);
+  });
+});
