@@ -16,6 +16,12 @@ import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
 import type { FlowRun, OrchestrationStore, Store } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
 
+/**
+ * Fault-injection point for tests: wait this long between claiming runs and starting them (to
+ * cancel a run, or SIGKILL the worker, in that window).
+ */
+const PAUSE_AFTER_CLAIM_MS = Number(process.env.BATON_TEST_PAUSE_AFTER_CLAIM_MS) || 0;
+
 export interface WorkerOptions {
   pool: string;
   name?: string;
@@ -26,6 +32,8 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Time a cancelled run gets to stop after SIGTERM before SIGKILL (ms). */
   cancelGraceMs?: number;
+  /** How often the worker looks for cancel requests of its runs (ms, default 500). */
+  cancelCheckMs?: number;
   /** Environment for the runs: how they reach the store or the API. */
   runEnv: Record<string, string>;
   infrastructure?: Infrastructure;
@@ -71,17 +79,18 @@ export class Worker {
     await this.orchestration.registerWorker({ id: this.id, name: this.name, poolName: pool.name, runLimit: this.limit });
     this.log(`Worker ${this.name} (${this.id}) polling work pool "${pool.name}" (${pool.type}), up to ${this.limit} runs at once`);
     const unsubscribe = this.options.subscribe ? await this.options.subscribe(() => this.wakeUp?.()) : null;
-    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
-    let lastBeat = 0;
+    // Heartbeats and cancel checks run on their own timers, not between claims: a worker
+    // waiting for due runs (or for its last runs, when stopping) still beats and still sees a
+    // cancel within `cancelCheckMs`.
+    const timers = [
+      this.every(this.options.heartbeatMs ?? 10_000, async () => {
+        await this.orchestration.heartbeatWorker(this.id, Date.now()).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
+        await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
+      }),
+      this.every(this.options.cancelCheckMs ?? 500, () => this.watchCancellations()),
+    ];
     try {
       while (!this.stopped) {
-        const now = Date.now();
-        if (now - lastBeat >= heartbeatMs) {
-          lastBeat = now;
-          await this.orchestration.heartbeatWorker(this.id, now).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
-          await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
-        }
-        await this.watchCancellations();
         const room = this.limit - this.active.size;
         if (room > 0) {
           let claimed: FlowRun[] = [];
@@ -90,6 +99,7 @@ export class Worker {
           } catch (error) {
             this.log(`claiming failed, retrying: ${(error as Error).message}`);
           }
+          if (claimed.length && PAUSE_AFTER_CLAIM_MS) await new Promise((r) => setTimeout(r, PAUSE_AFTER_CLAIM_MS));
           for (const run of claimed) this.launch(infrastructure, run);
           if (claimed.length === room) continue; // there may be more: claim again at once
         }
@@ -98,6 +108,7 @@ export class Worker {
         const due = room > 0 ? await this.orchestration.nextDueAt(pool.name).catch(() => null) : null;
         // (A run already due but not claimed is held by a limit: wait a poll for room.)
         const sleepMs = due === null || due <= Date.now() ? pollMs : Math.min(pollMs, due - Date.now() + 1);
+        if (this.stopped) break; // stop() came while claiming: there was no sleep to wake yet
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, sleepMs);
           this.wakeUp = () => {
@@ -107,11 +118,27 @@ export class Worker {
         });
         this.wakeUp = null;
       }
+      await Promise.all([...this.active.values()].map((a) => a.handle.exited));
     } finally {
+      timers.forEach((stop) => stop());
       await unsubscribe?.();
       infrastructure.close?.();
     }
-    await Promise.all([...this.active.values()].map((a) => a.handle.exited));
+  }
+
+  /** Runs `work` every `ms` (and once now), never two at once. Returns a stop function. */
+  private every(ms: number, work: () => Promise<void>): () => void {
+    let busy = false;
+    const tick = () => {
+      if (busy) return;
+      busy = true;
+      work()
+        .catch((error: unknown) => this.log(`worker background task failed: ${(error as Error).message}`))
+        .finally(() => (busy = false));
+    };
+    const timer = setInterval(tick, ms);
+    tick();
+    return () => clearInterval(timer);
   }
 
   /** Stops claiming; running flow runs finish (the promise of `run()` waits for them). */
@@ -123,7 +150,8 @@ export class Worker {
   private launch(infrastructure: Infrastructure, run: FlowRun): void {
     this.log(`Starting flow run ${run.name} (${run.id}) of "${run.flowName}"`);
     this.started.push(run.id);
-    const handle = infrastructure.start(run.id, this.options.runEnv);
+    // BATON_WORKER_ID: the run's process starts the run only if this worker still holds it.
+    const handle = infrastructure.start(run.id, { ...this.options.runEnv, BATON_WORKER_ID: this.id });
     const entry: Active = { run, handle, stopping: false };
     this.active.set(run.id, entry);
     void handle.exited.then((code) => this.finished(entry, code));

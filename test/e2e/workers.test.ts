@@ -22,13 +22,13 @@ import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types
 import type { Infrastructure } from "../../src/worker/infrastructure.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import { BIN, ROOT, startProcess, until, type Proc } from "../support/processes.ts";
+import { BIN, cli, ROOT, startProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/worker-flows.ts");
 
 
-function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}): Proc {
-  const args = ["worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000", "--heartbeat-ms", "500"];
+function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}, more: string[] = []): Proc {
+  const args = ["worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000", "--heartbeat-ms", "500", ...more];
   return startProcess([BIN, ...args], { BATON_DATABASE_URL: url, BATON_HEARTBEAT_MS: "200", BATON_LOG_LEVEL: "warn", ...extra });
 }
 
@@ -132,6 +132,7 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
   });
 
   it("cancels a running run: SIGTERM to its process, and it ends Cancelled", async () => {
+    await orchestration.upsertWorkPool({ name: "main" });
     const d = await deploy("long", "staged");
     const run = await createRun(d, { stages: 100, ms: 100 });
     const worker = startWorkerProcess(url, "main");
@@ -144,7 +145,43 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     await worker.exit;
   });
 
+  it("does not run a run cancelled between its claim and its start", async () => {
+    await orchestration.upsertWorkPool({ name: "cancel-early" });
+    const log = path.join(dir, `cancel-early-${dialect}.log`);
+    const run = await createRun(await deploy("cancel-early", "quick", { workPool: "cancel-early" }));
+    // The fault-injection point holds the claimed run for 1.5 s before the worker starts it.
+    const worker = startWorkerProcess(url, "cancel-early", { E2E_LOG: log, BATON_TEST_PAUSE_AFTER_CLAIM_MS: "1500" }, ["--poll-ms", "30000"]);
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Pending", "the claim");
+    expect((await cancelFlowRun(store, run.id)).state.name).toBe("Cancelled");
+    await until(() => worker.stdout().includes(`(${run.id}) ended Cancelled`), "the worker to report the run Cancelled", 15_000);
+    expect(fs.existsSync(log)).toBe(false); // the flow function never ran
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+    // The run's process itself refuses a run that is no longer the Pending its worker claimed
+    // (whether or not the worker stopped it first).
+    const child = await cli(["execute-flow-run", run.id], { BATON_DATABASE_URL: url, BATON_WORKER_ID: "some-worker", BATON_LOG_LEVEL: "warn", E2E_LOG: log });
+    expect(child.stdout).toMatch(/ended Cancelled/);
+    expect(child.code).toBe(1);
+    expect(fs.existsSync(log)).toBe(false);
+    expect((await store.stateHistory(run.id)).map((s) => s.name)).toEqual(["Scheduled", "Pending", "Cancelled"]);
+  });
+
+  it("notices a cancel within a second, however long it sleeps between claims", async () => {
+    await orchestration.upsertWorkPool({ name: "cancel-fast" });
+    const run = await createRun(await deploy("cancel-fast", "staged", { workPool: "cancel-fast" }), { stages: 100, ms: 100 });
+    // The run's own heartbeat (30 s) would not see the cancel in time: the worker must.
+    const worker = startWorkerProcess(url, "cancel-fast", { BATON_HEARTBEAT_MS: "30000" }, ["--poll-ms", "30000"]);
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start");
+    const cancelledAt = Date.now();
+    await cancelFlowRun(store, run.id);
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 10_000);
+    expect(Date.now() - cancelledAt).toBeLessThan(3_000);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+  });
+
   it("turns a cron schedule into runs once per slot, and a worker runs them", async () => {
+    await orchestration.upsertWorkPool({ name: "main" });
     const d = await deploy("every-second", "quick", { schedules: [{ spec: { kind: "cron", cron: "* * * * * *", timezone: "UTC" } }] });
     const now = Date.now();
     const made = await scheduleDeployment(orchestration, d, { scheduleHorizonMs: 3000, scheduleMaxRuns: 10 }, now);

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import pg from "pg";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
-import { cancelActiveRuns } from "../../engine/flow-runner.ts";
+import { cancelActiveRuns, resumeFlowRun } from "../../engine/flow-runner.ts";
 import { parseDatabaseUrl } from "../../store/dialect.ts";
 import { RUNS_CHANNEL } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
@@ -185,7 +185,11 @@ export function registerWorker(program: Command): void {
       if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
       const file = run.entrypoint.slice(0, run.entrypoint.lastIndexOf(":"));
       const target = await loadFlow(file, run.flowName);
-      const outcome = await target.resume(id);
+      // Started by a worker: run it only if it is still the Pending run that worker claimed.
+      const claimedBy = process.env.BATON_WORKER_ID;
+      const outcome = claimedBy
+        ? await resumeFlowRun(await getRuntime(), { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy })
+        : await target.resume(id);
       await shutdown();
       console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
       process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
