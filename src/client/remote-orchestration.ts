@@ -7,6 +7,7 @@ import type {
   Lease,
   OrchestrationStore,
   WorkerRecord,
+  WorkerRegistration,
   WorkPool,
   WorkQueue,
 } from "../store/types.ts";
@@ -63,8 +64,8 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   deleteWorkPool(name: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/work-pools/${enc(name)}`));
   }
-  registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord> {
-    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit });
+  registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
+    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit, heartbeatMs: worker.heartbeatMs ?? null });
   }
   async heartbeatWorker(id: string): Promise<void> {
     await this.api.request("POST", `/api/workers/${enc(id)}/heartbeat`);

@@ -44,6 +44,20 @@ export const RUNS_CHANNEL = "baton_runs";
 /** Heartbeat interval assumed for runs that did not record theirs (the engine's default). */
 const DEFAULT_HEARTBEAT_MS = 30_000;
 
+/** Heartbeat interval assumed for workers that did not register theirs (the worker's default). */
+const DEFAULT_WORKER_HEARTBEAT_MS = 10_000;
+
+/** A run the crash detector looks at, with its worker's last beat (null: no registered worker). */
+interface CrashCandidate {
+  id: string;
+  state_type: string;
+  heartbeat_at: number | null;
+  state_timestamp: number;
+  heartbeat_ms: number | null;
+  worker_beat: number | null;
+  worker_ms: number | null;
+}
+
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString("base64url");
 }
@@ -364,6 +378,9 @@ export class KyselyStore implements Store {
         updates.end_time = null;
       }
       if (["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(state.type)) updates.end_time = state.timestamp;
+      // Claims set Pending themselves; a run made Pending here (a resume by hand) is no longer
+      // held by the worker that claimed it before, whose death must not crash it.
+      if (state.type === "PENDING") updates.worker_id = null;
       if (options.resultId !== undefined) updates.result_id = options.resultId;
       if (options.error !== undefined) updates.error = options.error ? JSON.stringify(options.error) : null;
       if (options.runCount !== undefined) updates.run_count = options.runCount;
@@ -390,34 +407,41 @@ export class KyselyStore implements Store {
 
   async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number } = {}): Promise<string[]> {
     const missed = options.missedBeats ?? 3;
-    // A run is stale once `missed` of its own heartbeat intervals passed without a beat; runs
-    // that never said their interval get the default (30 s).
-    const isStale = (row: { heartbeat_at: number | null; state_timestamp: number; heartbeat_ms: number | null }) =>
-      Number(row.heartbeat_at ?? row.state_timestamp) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
-    let query = this.db
-      .selectFrom("flow_runs")
-      .select(["id", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
-      .where("state_type", "in", ["RUNNING", "CANCELLING"]);
-    if (options.onlyId) query = query.where("id", "=", options.onlyId);
-    const stale = (await query.execute()).filter(isStale).map((r) => r.id);
+    // A run is stale once `missed` of its own heartbeat intervals passed without a beat (runs
+    // that never said their interval get the default, 30 s), or once the worker that claimed it
+    // missed as many of its own: a worker SIGKILLed between claiming a run and starting it
+    // leaves a Pending run that no process will ever beat for.
+    const ownStale = (row: CrashCandidate) =>
+      row.state_type !== "PENDING" && Number(row.heartbeat_at ?? row.state_timestamp) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+    const workerLost = (row: CrashCandidate) => row.worker_beat != null && Number(row.worker_beat) + missed * Number(row.worker_ms ?? DEFAULT_WORKER_HEARTBEAT_MS) < now;
+    const isStale = (row: CrashCandidate) => ownStale(row) || workerLost(row);
+    const candidates = (tx: Tx) => {
+      let query = tx
+        .selectFrom("flow_runs")
+        .leftJoin("workers", "workers.id", "flow_runs.worker_id")
+        .select(["flow_runs.id", "flow_runs.state_type", "flow_runs.heartbeat_at", "flow_runs.state_timestamp", "flow_runs.heartbeat_ms", "workers.heartbeat_at as worker_beat", "workers.heartbeat_ms as worker_ms"])
+        .where((eb) => eb.or([eb("flow_runs.state_type", "in", ["RUNNING", "CANCELLING"]), eb.and([eb("flow_runs.state_type", "=", "PENDING"), eb("flow_runs.worker_id", "is not", null)])]));
+      if (options.onlyId) query = query.where("flow_runs.id", "=", options.onlyId);
+      return query;
+    };
+    const stale = (await candidates(this.db).execute()).filter(isStale).map((r) => r.id);
     const crashed: string[] = [];
     // In chunks, each one transaction: after a long outage thousands of runs may be stale, and
     // one transaction per run would hold the write lock (and the event loop) for seconds.
     for (const ids of chunks(stale, 200)) {
       const done = await this.transaction(async (tx) => {
         // Re-check inside the transaction: a run may have heartbeated or finished since.
-        let recheck = tx
-          .selectFrom("flow_runs")
-          .select(["id", "state_type", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
-          .where("id", "in", ids);
-        if (this.dialect === "postgres") recheck = recheck.forUpdate();
-        const rows = (await recheck.execute()).filter((row) => ["RUNNING", "CANCELLING"].includes(row.state_type) && isStale(row));
+        let recheck = candidates(tx).where("flow_runs.id", "in", ids);
+        if (this.dialect === "postgres") recheck = recheck.forUpdate("flow_runs");
+        const rows = (await recheck.execute()).filter(isStale);
         if (!rows.length) return [];
         const at = Date.now();
         const taskMessage = "the flow run crashed while this task run was active";
         const states: Omit<StateRecord, "id">[] = [];
         for (const row of rows) {
-          const message = `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`;
+          const message = ownStale(row)
+            ? `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`
+            : `its worker has not heartbeated since ${new Date(Number(row.worker_beat)).toISOString()}: the worker died`;
           await tx
             .updateTable("flow_runs")
             .set({ state_type: "CRASHED", state_name: "Crashed", state_message: message, state_timestamp: at, end_time: at })

@@ -24,6 +24,7 @@ import type {
   OrchestrationStore,
   ScheduleRecord,
   WorkerRecord,
+  WorkerRegistration,
   WorkPool,
   WorkQueue,
 } from "./types.ts";
@@ -325,14 +326,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     });
   }
 
-  async registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord> {
+  async registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
     const now = Date.now();
+    const heartbeatMs = worker.heartbeatMs ?? null;
     await this.db
       .insertInto("workers")
-      .values({ id: worker.id, name: worker.name, pool_name: worker.poolName, run_limit: worker.runLimit, heartbeat_at: now, created_at: now })
-      .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now }))
+      .values({ id: worker.id, name: worker.name, pool_name: worker.poolName, run_limit: worker.runLimit, heartbeat_at: now, heartbeat_ms: heartbeatMs, created_at: now })
+      .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now, heartbeat_ms: heartbeatMs }))
       .execute();
-    return { ...worker, heartbeatAt: now, createdAt: now };
+    return { id: worker.id, name: worker.name, poolName: worker.poolName, runLimit: worker.runLimit, heartbeatAt: now, heartbeatMs, createdAt: now };
   }
 
   async heartbeatWorker(id: string, at: number): Promise<void> {
@@ -343,7 +345,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     let query = this.db.selectFrom("workers").selectAll();
     if (poolName) query = query.where("pool_name", "=", poolName);
     const rows = await query.orderBy("heartbeat_at", "desc").limit(500).execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, poolName: r.pool_name, runLimit: r.run_limit == null ? null : Number(r.run_limit), heartbeatAt: Number(r.heartbeat_at), createdAt: Number(r.created_at) }));
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      poolName: r.pool_name,
+      runLimit: r.run_limit == null ? null : Number(r.run_limit),
+      heartbeatAt: Number(r.heartbeat_at),
+      heartbeatMs: r.heartbeat_ms == null ? null : Number(r.heartbeat_ms),
+      createdAt: Number(r.created_at),
+    }));
   }
 
   async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {

@@ -161,6 +161,8 @@ export interface WorkersTable {
   pool_name: string;
   run_limit: number | null;
   heartbeat_at: number;
+  /** How often the worker promised to beat (ms); null for workers registered before 0005. */
+  heartbeat_ms: number | null;
   created_at: number;
 }
 

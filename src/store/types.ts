@@ -219,8 +219,10 @@ export interface Store {
   /** Records a heartbeat; returns the run's current state type (so a runner sees a cancel). */
   heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined>;
   /**
-   * Marks Crashed every RUNNING or CANCELLING flow run that missed `missedBeats` (default 3)
-   * heartbeats of its own interval by `now` (and its unfinished task runs). Returns their ids.
+   * Marks Crashed (with their unfinished task runs) the flow runs whose process is gone: every
+   * RUNNING or CANCELLING run that missed `missedBeats` (default 3) heartbeats of its own
+   * interval by `now`, and every PENDING, RUNNING or CANCELLING run claimed by a worker that
+   * missed `missedBeats` of the worker's heartbeats. Returns their ids.
    */
   crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number }): Promise<string[]>;
 
@@ -338,7 +340,18 @@ export interface WorkerRecord {
   poolName: string;
   runLimit: number | null;
   heartbeatAt: number;
+  /** The worker's heartbeat interval: three missed beats and its runs are Crashed. */
+  heartbeatMs: number | null;
   createdAt: number;
+}
+
+/** What a worker registers with. */
+export interface WorkerRegistration {
+  id: string;
+  name: string;
+  poolName: string;
+  runLimit: number | null;
+  heartbeatMs?: number | null;
 }
 
 export interface ConcurrencyLimit {
@@ -378,7 +391,7 @@ export interface OrchestrationStore {
   getWorkPool(name: string): Promise<WorkPool | undefined>;
   listWorkPools(): Promise<WorkPool[]>;
   deleteWorkPool(name: string): Promise<boolean>;
-  registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord>;
+  registerWorker(worker: WorkerRegistration): Promise<WorkerRecord>;
   heartbeatWorker(id: string, at: number): Promise<void>;
   listWorkers(poolName?: string): Promise<WorkerRecord[]>;
   /**

@@ -5,7 +5,9 @@
  *   - a run cancelled elsewhere (Cancelling) gets SIGTERM, then SIGKILL after the grace period,
  *     and ends Cancelled;
  *   - a run whose process exits while the run is still active crashed: it is marked Crashed,
- *     and rescheduled when its deployment has retries left (resumed durably by a worker).
+ *     and rescheduled when its deployment has retries left (resumed durably by a worker);
+ *   - a worker that dies (SIGKILL) stops heartbeating: the server, or any peer, marks its
+ *     claimed runs Crashed (Pending ones too) after three missed beats, freeing their slots.
  * Claims are atomic in the store, so any number of workers on any number of machines never
  * run the same flow run twice.
  */
@@ -76,14 +78,15 @@ export class Worker {
     const pool = await this.orchestration.getWorkPool(this.options.pool);
     if (!pool) throw new TypeError(`work pool "${this.options.pool}" does not exist; create it with: baton work-pool create ${this.options.pool}`);
     const infrastructure = this.options.infrastructure ?? infrastructureFor(pool.type);
-    await this.orchestration.registerWorker({ id: this.id, name: this.name, poolName: pool.name, runLimit: this.limit });
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    await this.orchestration.registerWorker({ id: this.id, name: this.name, poolName: pool.name, runLimit: this.limit, heartbeatMs });
     this.log(`Worker ${this.name} (${this.id}) polling work pool "${pool.name}" (${pool.type}), up to ${this.limit} runs at once`);
     const unsubscribe = this.options.subscribe ? await this.options.subscribe(() => this.wakeUp?.()) : null;
     // Heartbeats and cancel checks run on their own timers, not between claims: a worker
     // waiting for due runs (or for its last runs, when stopping) still beats and still sees a
     // cancel within `cancelCheckMs`.
     const timers = [
-      this.every(this.options.heartbeatMs ?? 10_000, async () => {
+      this.every(heartbeatMs, async () => {
         await this.orchestration.heartbeatWorker(this.id, Date.now()).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
         await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
       }),
@@ -181,7 +184,8 @@ export class Worker {
 
   /**
    * Without a server, workers are the ones left to notice a dead peer: runs that missed three
-   * heartbeats become Crashed, and those of deployments with retries are scheduled again.
+   * heartbeats, and runs (Pending ones too) of a worker that missed three of its own, become
+   * Crashed, and those of deployments with retries are scheduled again.
    */
   private async recoverCrashed(): Promise<void> {
     for (const id of await this.store.crashStaleFlowRuns(Date.now())) {

@@ -131,6 +131,30 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     expect(final.runCount).toBe(2);
   });
 
+  it("a worker SIGKILLed between claim and start: its Pending run is Crashed, frees the pool's slot and is retried", async () => {
+    await orchestration.upsertWorkPool({ name: "claim-kill", concurrencyLimit: 1 });
+    const log = path.join(dir, `claim-kill-${dialect}.log`);
+    const d = await deploy("claim-kill", "quick", { workPool: "claim-kill", retries: 1 });
+    const run = await createRun(d, { n: 1 });
+    // The fault-injection point holds the claimed run: the worker dies before starting it.
+    const first = startWorkerProcess(url, "claim-kill", { E2E_LOG: log, BATON_TEST_PAUSE_AFTER_CLAIM_MS: "60000" });
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Pending", "the claim");
+    first.child.kill("SIGKILL");
+    await first.exit;
+    const killedAt = Date.now();
+    const other = await createRun(d, { n: 2 }); // waits for the pool's only slot, held by the Pending run
+    const second = startWorkerProcess(url, "claim-kill", { E2E_LOG: log });
+    await until(async () => (await store.stateHistory(run.id)).some((s) => s.name === "Crashed"), "the Pending run to be found Crashed", 15_000);
+    const crashed = (await store.stateHistory(run.id)).find((s) => s.name === "Crashed")!;
+    expect(crashed.timestamp - killedAt).toBeLessThan(5_000); // three missed 500 ms worker beats, and a check
+    expect(crashed.message).toMatch(/its worker has not heartbeated/);
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Completed" && (await store.getFlowRun(other.id))!.state.name === "Completed", "both runs to complete", 20_000);
+    expect((await store.stateHistory(run.id)).map((s) => s.name)).toEqual(["Scheduled", "Pending", "Crashed", "AwaitingRetry", "Pending", "Running", "Completed"]);
+    expect(fs.readFileSync(log, "utf8").trim().split("\n").sort()).toEqual([`run ${other.id}`, `run ${run.id}`].sort());
+    second.child.kill("SIGTERM");
+    await second.exit;
+  });
+
   it("cancels a running run: SIGTERM to its process, and it ends Cancelled", async () => {
     await orchestration.upsertWorkPool({ name: "main" });
     const d = await deploy("long", "staged");

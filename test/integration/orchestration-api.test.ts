@@ -14,6 +14,7 @@ import { RemoteOrchestrationStore } from "../../src/client/remote-orchestration.
 import { Worker } from "../../src/worker/worker.ts";
 import { makeState } from "../../src/core/states.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { until } from "../support/processes.ts";
 
 describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
   let store: KyselyStore;
@@ -25,7 +26,7 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     const db = await freshDatabaseUrl(dialect);
     cleanup = db.cleanup;
     store = await openStore(db.url);
-    server = await buildServer({ store, schedulerMs: 60_000 });
+    server = await buildServer({ store, schedulerMs: 60_000, crashCheckMs: 200 });
     address = await server.app.listen({ host: "127.0.0.1", port: 0 });
   });
   afterAll(async () => {
@@ -128,6 +129,18 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect(new Set(seen).size).toBe(10);
     const workers = (await call("GET", "/api/work-pools/remote-pool")).body.workers;
     expect(workers).toHaveLength(1);
+  });
+
+  it("the server's crash detector ends Crashed the runs of a worker that stopped heartbeating, Pending ones too", async () => {
+    await call("POST", "/api/work-pools", { name: "ghost-pool" });
+    await call("POST", "/api/deployments", { name: "ghost-dep", flowName: "gf", entrypoint: "/x.ts:gf", workPool: "ghost-pool" });
+    const created = (await call("POST", "/api/deployments/ghost-dep/runs", {})).body;
+    expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "ghost", name: "ghost", heartbeatMs: 100 })).status).toBe(200);
+    expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "bad", name: "bad", heartbeatMs: 0 })).status).toBe(400);
+    expect((await call("POST", "/api/work-pools/ghost-pool/claim", { workerId: "ghost", max: 1 })).body.items.map((r: any) => r.id)).toEqual([created.id]);
+    // No more heartbeats from "ghost": three missed 100 ms beats, then the next check (200 ms).
+    await until(async () => (await call("GET", `/api/flow-runs/${created.id}`)).body.state.name === "Crashed", "the run to be Crashed", 5_000);
+    expect((await call("GET", `/api/flow-runs/${created.id}`)).body.state.message).toMatch(/its worker has not heartbeated/);
   });
 
   it("manages concurrency limits: acquire until full, release, reset, delete", async () => {

@@ -265,14 +265,19 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       return orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body });
     },
   );
-  app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null } }>(
+  app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null; heartbeatMs?: number | null } }>(
     "/api/work-pools/:name/workers",
     {
       schema: {
         tags: ["work pools"],
-        summary: "Register a worker",
+        summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats)",
         params: nameParams,
-        body: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 }, name: { type: "string", minLength: 1, maxLength: 200 }, runLimit: positiveIntOrNull }, required: ["id", "name"], additionalProperties: false },
+        body: {
+          type: "object",
+          properties: { id: { type: "string", minLength: 1, maxLength: 64 }, name: { type: "string", minLength: 1, maxLength: 200 }, runLimit: positiveIntOrNull, heartbeatMs: positiveIntOrNull },
+          required: ["id", "name"],
+          additionalProperties: false,
+        },
         response: ok,
       },
     },
