@@ -1,14 +1,15 @@
 /** The orchestration store over the Baton API: what workers and the CLI use in remote mode. */
 import type {
+  ClaimedFlowRun,
   ConcurrencyLimit,
   Deployment,
   DeploymentInput,
-  FlowRun,
   Lease,
   OrchestrationStore,
   WorkerRecord,
   WorkerRegistration,
   WorkPool,
+  WorkPoolInput,
   WorkQueue,
 } from "../store/types.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
@@ -48,7 +49,7 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     throw new Error("late runs are marked by the server");
   }
 
-  upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool> {
+  upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
     return this.api.request("POST", "/api/work-pools", pool);
   }
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue> {
@@ -74,8 +75,8 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     const pools = poolName ? [await this.api.request<WorkPool & { workers: WorkerRecord[] }>("GET", `/api/work-pools/${enc(poolName)}`)] : (await this.api.request<{ items: (WorkPool & { workers: WorkerRecord[] })[] }>("GET", "/api/work-pools")).items;
     return pools.flatMap((p) => p.workers);
   }
-  async claimFlowRuns(poolName: string, workerId: string, max: number): Promise<FlowRun[]> {
-    return (await this.api.request<{ items: FlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, { workerId, max: Math.min(100, max) })).items;
+  async claimFlowRuns(poolName: string, workerId: string, max: number): Promise<ClaimedFlowRun[]> {
+    return (await this.api.request<{ items: ClaimedFlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, { workerId, max: Math.min(100, max) })).items;
   }
   async nextDueAt(poolName: string): Promise<number | null> {
     return (await this.api.request<{ dueAt: number | null }>("GET", `/api/work-pools/${enc(poolName)}/next-due`)).dueAt;

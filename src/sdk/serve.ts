@@ -6,11 +6,13 @@
 import { z } from "zod";
 import { compileSchedule, type ScheduleSpec } from "../core/schedule.ts";
 import { BatonError } from "../core/errors.ts";
+import { compileJobVariables, type JobVariables } from "../core/job-variables.ts";
 import type { ParamsSchema } from "../core/options.ts";
 import { loadSettings } from "../config/settings.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
+import { runEnvironment } from "../worker/run-env.ts";
 import { getRuntime } from "./runtime.ts";
 import { scheduleDeployment } from "../engine/scheduling.ts";
 
@@ -31,6 +33,8 @@ export interface ServeOptions {
   /** Stops serving when aborted. */
   signal?: AbortSignal;
   pollMs?: number;
+  /** How the runs' processes start: extra environment variables and a working directory. */
+  jobVariables?: JobVariables;
 }
 
 /** The JSON Schema of a flow's parameters, from its zod schema (for validation and forms). */
@@ -76,14 +80,17 @@ export async function serveFlow(
     parameterSchema: parameterJsonSchema(flow.params),
     workPool: pool,
     retries: options.retries ?? 0,
+    jobVariables: compileJobVariables(options.jobVariables, "serve() option jobVariables"),
     schedules: schedulesFrom(options),
   };
   const deployment = await orchestration.upsertDeployment(input);
   const direct = runtime.store instanceof KyselyStore;
   const settings = loadSettings();
-  const runEnv: Record<string, string> = runtime.databaseUrl
-    ? { BATON_DATABASE_URL: runtime.databaseUrl }
-    : { BATON_API_URL: runtime.store.location, ...(settings.apiKey.value ? { BATON_API_KEY: settings.apiKey.value } : {}) };
+  const runEnv = runEnvironment(
+    runtime.databaseUrl
+      ? { databaseUrl: runtime.databaseUrl, home: settings.home.value, resultsDir: settings.resultsDir.value }
+      : { apiUrl: runtime.store.location, apiKey: settings.apiKey.value },
+  );
   const worker = new Worker(runtime.store, orchestration, { pool, limit: options.limit ?? 1, pollMs: options.pollMs ?? 500, runEnv });
   process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
   // With a direct database there is no server to run the scheduler: this process does.

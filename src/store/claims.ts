@@ -21,10 +21,11 @@
  * their limit (counting the runs just claimed) end Cancelled instead of waiting.
  */
 import { sql, type Kysely, type Transaction } from "kysely";
+import { mergeJobVariables, type JobVariables } from "../core/job-variables.ts";
 import { makeState } from "../core/states.ts";
 import { flowRunFromRow } from "./rows.ts";
 import type { Database } from "./schema.ts";
-import type { FlowRun } from "./types.ts";
+import type { ClaimedFlowRun } from "./types.ts";
 
 type Tx = Kysely<Database> | Transaction<Database>;
 
@@ -76,9 +77,14 @@ async function claimableIds(tx: Tx, poolName: string, now: number, limit: number
   return rows.map((r) => r.id);
 }
 
-/** Claims up to `max` due runs of `poolName` for `workerId` (they become Pending). */
-export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {
-  let poolQuery = tx.selectFrom("work_pools").select(["paused", "concurrency_limit"]).where("name", "=", poolName);
+const jobVariables = (text: string | null | undefined): JobVariables | null => (text ? (JSON.parse(text) as JobVariables) : null);
+
+/**
+ * Claims up to `max` due runs of `poolName` for `workerId` (they become Pending), each with the
+ * job variables to start it with: the pool's, under its deployment's, under its own.
+ */
+export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
+  let poolQuery = tx.selectFrom("work_pools").select(["paused", "concurrency_limit", "job_variables"]).where("name", "=", poolName);
   if (pg) poolQuery = poolQuery.forUpdate();
   const pool = await poolQuery.executeTakeFirst();
   if (!pool || pool.paused) return [];
@@ -92,7 +98,7 @@ export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, worke
       .executeTakeFirstOrThrow();
     room = Math.min(room, Number(pool.concurrency_limit) - Number(active.n));
   }
-  const claimed: FlowRun[] = [];
+  const claimed: ClaimedFlowRun[] = [];
   if (room > 0) {
     const ids = await claimableIds(tx, poolName, now, room);
     if (ids.length) {
@@ -114,7 +120,14 @@ export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, worke
           .insertInto("states")
           .values(rows.map((r) => ({ flow_run_id: r.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null })))
           .execute();
-        for (const row of rows) claimed.push(flowRunFromRow({ ...row, ...fields }));
+        const deploymentIds = [...new Set(rows.map((r) => r.deployment_id).filter((d): d is string => d !== null))];
+        const deployments = new Map(
+          deploymentIds.length ? (await tx.selectFrom("deployments").select(["id", "job_variables"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d.job_variables]) : [],
+        );
+        for (const row of rows) {
+          const merged = mergeJobVariables(jobVariables(pool.job_variables), jobVariables(row.deployment_id ? deployments.get(row.deployment_id) : null), jobVariables(row.job_variables));
+          claimed.push({ ...flowRunFromRow({ ...row, ...fields }), jobVariables: merged });
+        }
       }
     }
   }

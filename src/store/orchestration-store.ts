@@ -16,16 +16,17 @@ import { claimFlowRuns } from "./claims.ts";
 import { newFlowRunRow } from "./rows.ts";
 import type { ConcurrencyLeasesTable, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
+  ClaimedFlowRun,
   ConcurrencyLimit,
   Deployment,
   DeploymentInput,
-  FlowRun,
   Lease,
   OrchestrationStore,
   ScheduleRecord,
   WorkerRecord,
   WorkerRegistration,
   WorkPool,
+  WorkPoolInput,
   WorkQueue,
 } from "./types.ts";
 
@@ -49,6 +50,7 @@ function deploymentFromRow(row: Selectable<DeploymentsTable>, schedules: Selecta
     collisionStrategy: row.collision_strategy as Deployment["collisionStrategy"],
     retries: Number(row.retries),
     retryDelayMs: Number(row.retry_delay_ms),
+    jobVariables: json(row.job_variables, {}),
     schedules: schedules.map(
       (s): ScheduleRecord => ({ id: s.id, deploymentId: s.deployment_id, spec: JSON.parse(s.spec) as ScheduleRecord["spec"], active: Boolean(s.active) }),
     ),
@@ -70,6 +72,7 @@ const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPo
   type: p.type,
   paused: Boolean(p.paused),
   concurrencyLimit: p.concurrency_limit == null ? null : Number(p.concurrency_limit),
+  jobVariables: json(p.job_variables, {}),
   createdAt: Number(p.created_at),
   queues,
 });
@@ -115,6 +118,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
         collision_strategy: input.collisionStrategy ?? "enqueue",
         retries: input.retries ?? 0,
         retry_delay_ms: input.retryDelayMs ?? 0,
+        job_variables: JSON.stringify(input.jobVariables ?? {}),
         updated_at: now,
       };
       if (existing) await tx.updateTable("deployments").set(row).where("id", "=", id).execute();
@@ -266,7 +270,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   // --- work pools, queues, workers ---------------------------------------------------------
 
-  async upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool> {
+  async upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
     const existing = await this.getWorkPool(pool.name);
     if (existing) {
       await this.db
@@ -275,6 +279,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           type: pool.type ?? existing.type,
           paused: (pool.paused ?? existing.paused) ? 1 : 0,
           concurrency_limit: pool.concurrencyLimit === undefined ? existing.concurrencyLimit : pool.concurrencyLimit,
+          job_variables: JSON.stringify(pool.jobVariables ?? existing.jobVariables),
         })
         .where("name", "=", pool.name)
         .execute();
@@ -282,7 +287,14 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       await this.base.transaction(async (tx) => {
         await tx
           .insertInto("work_pools")
-          .values({ name: pool.name, type: pool.type ?? "process", paused: pool.paused ? 1 : 0, concurrency_limit: pool.concurrencyLimit ?? null, created_at: Date.now() })
+          .values({
+            name: pool.name,
+            type: pool.type ?? "process",
+            paused: pool.paused ? 1 : 0,
+            concurrency_limit: pool.concurrencyLimit ?? null,
+            job_variables: JSON.stringify(pool.jobVariables ?? {}),
+            created_at: Date.now(),
+          })
           .execute();
         await tx.insertInto("work_queues").values({ pool_name: pool.name, name: "default", priority: 1, concurrency_limit: null, paused: 0 }).execute();
       });
@@ -356,7 +368,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     }));
   }
 
-  async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {
+  async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
     if (max <= 0) return [];
     return this.base.transaction((tx) => claimFlowRuns(tx, this.pg, poolName, workerId, max, now));
   }

@@ -6,6 +6,7 @@
  */
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
+import type { JobVariables } from "../core/job-variables.ts";
 
 export interface FlowRecord {
   id: string;
@@ -189,7 +190,14 @@ export interface NewFlowRun {
   workPool?: string | null;
   workQueue?: string | null;
   expectedStartTime?: number | null;
+  /** This run's own job variables (over its pool's and deployment's). */
+  jobVariables?: JobVariables | null;
   state: State;
+}
+
+/** A run handed to a worker, with the job variables to start it with (pool ← deployment ← run). */
+export interface ClaimedFlowRun extends FlowRun {
+  jobVariables: JobVariables;
 }
 
 export interface Store {
@@ -290,6 +298,8 @@ export interface Deployment {
   /** Retries of a crashed or failed run, resumed durably by a worker. */
   retries: number;
   retryDelayMs: number;
+  /** How its runs' processes start (env, cwd), over the work pool's. */
+  jobVariables: JobVariables;
   schedules: ScheduleRecord[];
   createdAt: number;
   updatedAt: number;
@@ -311,6 +321,7 @@ export interface DeploymentInput {
   collisionStrategy?: CollisionStrategy;
   retries?: number;
   retryDelayMs?: number;
+  jobVariables?: JobVariables;
   /** Replaces the deployment's schedules (compiled specs). */
   schedules?: { spec: ScheduleRecord["spec"]; active?: boolean }[];
 }
@@ -321,8 +332,18 @@ export interface WorkPool {
   type: string;
   paused: boolean;
   concurrencyLimit: number | null;
+  /** Defaults for how its runs' processes start (env, cwd). */
+  jobVariables: JobVariables;
   createdAt: number;
   queues: WorkQueue[];
+}
+
+export interface WorkPoolInput {
+  name: string;
+  type?: string;
+  paused?: boolean;
+  concurrencyLimit?: number | null;
+  jobVariables?: JobVariables;
 }
 
 export interface WorkQueue {
@@ -386,7 +407,7 @@ export interface OrchestrationStore {
   /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
   markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
 
-  upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool>;
+  upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool>;
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue>;
   getWorkPool(name: string): Promise<WorkPool | undefined>;
   listWorkPools(): Promise<WorkPool[]>;
@@ -399,7 +420,7 @@ export interface OrchestrationStore {
    * the worker's id, in queue-priority then due-time order, honouring pool, queue and
    * deployment concurrency limits. Two workers never claim the same run.
    */
-  claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]>;
+  claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]>;
   /** When the pool's next scheduled run is due (epoch ms), or null: workers sleep until then. */
   nextDueAt(poolName: string): Promise<number | null>;
 

@@ -15,7 +15,7 @@ import os from "node:os";
 import { newId } from "../core/ids.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
-import type { FlowRun, OrchestrationStore, Store } from "../store/types.ts";
+import type { ClaimedFlowRun, FlowRun, OrchestrationStore, Store } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
 
 /**
@@ -96,7 +96,7 @@ export class Worker {
       while (!this.stopped) {
         const room = this.limit - this.active.size;
         if (room > 0) {
-          let claimed: FlowRun[] = [];
+          let claimed: ClaimedFlowRun[] = [];
           try {
             claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, Date.now());
           } catch (error) {
@@ -150,11 +150,13 @@ export class Worker {
     this.wakeUp?.();
   }
 
-  private launch(infrastructure: Infrastructure, run: FlowRun): void {
+  private launch(infrastructure: Infrastructure, run: ClaimedFlowRun): void {
     this.log(`Starting flow run ${run.name} (${run.id}) of "${run.flowName}"`);
     this.started.push(run.id);
-    // BATON_WORKER_ID: the run's process starts the run only if this worker still holds it.
-    const handle = infrastructure.start(run.id, { ...this.options.runEnv, BATON_WORKER_ID: this.id });
+    // The job's env first: Baton's own variables (how to reach the store, BATON_WORKER_ID, with
+    // which the run's process checks that this worker still holds the run) must win.
+    const env = { ...run.jobVariables.env, ...this.options.runEnv, BATON_WORKER_ID: this.id };
+    const handle = infrastructure.start(run.id, env, { cwd: run.jobVariables.cwd });
     const entry: Active = { run, handle, stopping: false };
     this.active.set(run.id, entry);
     void handle.exited.then((code) => this.finished(entry, code));

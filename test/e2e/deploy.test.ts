@@ -43,7 +43,7 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h/);
     const d = (await orchestration.getDeployment("yaml-staged"))!;
-    expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 } });
+    expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 }, jobVariables: { env: { STAGE: "prod", SHARDS: "3" } } });
     expect(d.entrypoint).toBe(`${path.join(FIXTURES, "worker-flows.ts")}:staged`);
     expect((await orchestration.getDeployment("yaml-quick"))!).toMatchObject({ concurrencyLimit: 1, collisionStrategy: "cancel-new" });
 
@@ -59,11 +59,12 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(runs[0]).toMatchObject({ state: { name: "Scheduled" }, parameters: { stages: 3, ms: 10 }, workPool: "yaml-pool" });
 
     const badYaml = path.join(dir, "bad.yaml");
-    fs.writeFileSync(badYaml, "deployments:\n  - name: x\n    entrypoint: nowhere\n    work_pool: yaml-pool\n    colour: blue\n");
+    fs.writeFileSync(badYaml, "deployments:\n  - name: x\n    entrypoint: nowhere\n    work_pool: yaml-pool\n    colour: blue\n    job_variables: { env: { 9LIVES: x } }\n");
     const bad = await cli(["deploy", "--file", badYaml], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/deployments\.0\.entrypoint: must be path\/to\/file\.ts:flowName/);
     expect(bad.stderr).toMatch(/colour/);
+    expect(bad.stderr).toMatch(/deployments\.0\.job_variables\.env\.9LIVES: is not a valid environment variable name/);
 
     expect((await cli(["deployment", "pause", "yaml-staged"], env)).stdout).toMatch(/paused/);
     expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true);

@@ -204,6 +204,23 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     await worker.exit;
   });
 
+  it("starts a run's process with the job variables of its pool, deployment and run", async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, "job-cwd-"));
+    await orchestration.upsertWorkPool({ name: "jobvars", jobVariables: { env: { POOL_ONLY: "pool", SHARED: "pool" } } });
+    const log = path.join(dir, `jobvars-${dialect}.log`);
+    const d = await deploy("jobvars", "envReport", { workPool: "jobvars", jobVariables: { env: { SHARED: "deployment", DEPLOYMENT_ONLY: "deployment" }, cwd } });
+    const run = await store.createFlowRun({
+      id: newId(), flowName: d.flowName, name: "r", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
+      entrypoint: d.entrypoint, deploymentId: d.id, workPool: d.workPool, workQueue: d.workQueue, jobVariables: { env: { RUN_ONLY: "run" } },
+      state: makeState("Scheduled", { scheduledAt: Date.now() }),
+    });
+    const worker = startWorkerProcess(url, "jobvars", { E2E_LOG: log, SHARED: "worker" });
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Completed", "the run to complete", 20_000);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+    expect(fs.readFileSync(log, "utf8").trim()).toBe(`POOL_ONLY=pool SHARED=deployment DEPLOYMENT_ONLY=deployment RUN_ONLY=run cwd=${fs.realpathSync(cwd)}`);
+  });
+
   it("turns a cron schedule into runs once per slot, and a worker runs them", async () => {
     await orchestration.upsertWorkPool({ name: "main" });
     const d = await deploy("every-second", "quick", { schedules: [{ spec: { kind: "cron", cron: "* * * * * *", timezone: "UTC" } }] });

@@ -131,6 +131,22 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect(workers).toHaveLength(1);
   });
 
+  it("stores job variables on pools, deployments and runs, and hands a worker their merge", async () => {
+    expect((await call("POST", "/api/work-pools", { name: "jv-pool", jobVariables: { env: { "1X": "y" } } })).status).toBe(400);
+    const pool = await call("POST", "/api/work-pools", { name: "jv-pool", jobVariables: { env: { REGION: "eu", TIER: "pool" }, cwd: "/srv" } });
+    expect(pool.body.jobVariables).toEqual({ env: { REGION: "eu", TIER: "pool" }, cwd: "/srv" });
+    const bad = await call("POST", "/api/deployments", { name: "jv", flowName: "jf", entrypoint: "x.ts:jf", workPool: "jv-pool", jobVariables: { env: { A: 1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/jobVariables/);
+    const dep = await call("POST", "/api/deployments", { name: "jv", flowName: "jf", entrypoint: "x.ts:jf", workPool: "jv-pool", jobVariables: { env: { TIER: "deployment", MODEL: "small" } } });
+    expect(dep.body.jobVariables).toEqual({ env: { TIER: "deployment", MODEL: "small" } });
+    expect((await call("POST", "/api/deployments/jv/runs", { jobVariables: { env: { MODEL: "large" }, cwd: "/tmp" } })).status).toBe(201);
+    const [claimed] = (await call("POST", "/api/work-pools/jv-pool/claim", { workerId: "w", max: 1 })).body.items;
+    expect(claimed.jobVariables).toEqual({ env: { REGION: "eu", TIER: "deployment", MODEL: "large" }, cwd: "/tmp" });
+    // Updating the pool without job variables keeps them.
+    expect((await call("POST", "/api/work-pools", { name: "jv-pool", concurrencyLimit: 3 })).body.jobVariables.env.REGION).toBe("eu");
+  });
+
   it("the server's crash detector ends Crashed the runs of a worker that stopped heartbeating, Pending ones too", async () => {
     await call("POST", "/api/work-pools", { name: "ghost-pool" });
     await call("POST", "/api/deployments", { name: "ghost-dep", flowName: "gf", entrypoint: "/x.ts:gf", workPool: "ghost-pool" });

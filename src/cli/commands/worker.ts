@@ -7,10 +7,12 @@ import { cancelActiveRuns, resumeFlowRun } from "../../engine/flow-runner.ts";
 import { parseDatabaseUrl } from "../../store/dialect.ts";
 import { RUNS_CHANNEL } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
+import { runEnvironment } from "../../worker/run-env.ts";
 import { openOrchestration, withStore } from "../cli-store.ts";
 import { printJson, table } from "../format.ts";
 import { loadFlow } from "../load-flow.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
+import { parseEnvPairs } from "./deployment.ts";
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -33,9 +35,11 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string }) => {
       const settings = loadSettings();
       const { store, orchestration, close } = await openOrchestration();
-      const runEnv: Record<string, string> = settings.apiUrl.value
-        ? { BATON_API_URL: settings.apiUrl.value, ...(settings.apiKey.value ? { BATON_API_KEY: settings.apiKey.value } : {}) }
-        : { BATON_DATABASE_URL: settings.databaseUrl.value };
+      const runEnv = runEnvironment(
+        settings.apiUrl.value
+          ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value }
+          : { databaseUrl: settings.databaseUrl.value, home: settings.home.value, resultsDir: settings.resultsDir.value },
+      );
       // PostgreSQL without a server in between: LISTEN for due runs instead of waiting a poll.
       const direct = !settings.apiUrl.value && parseDatabaseUrl(settings.databaseUrl.value).dialect === "postgres";
       const worker = new Worker(store, orchestration, {
@@ -67,11 +71,14 @@ export function registerWorker(program: Command): void {
     .description("create (or update) a work pool")
     .option("--type <type>", "infrastructure: process", "process")
     .option("--limit <n>", "most flow runs of the pool at once")
-    .action(async (name: string, opts: { type: string; limit?: string }) => {
+    .option("--env <NAME=value>", "an environment variable of its runs' processes (repeatable; replaces the pool's job variables)", (v: string, p: string[]) => [...p, v], [] as string[])
+    .option("--cwd <dir>", "working directory of its runs' processes (relative: to the worker's)")
+    .action(async (name: string, opts: { type: string; limit?: string; env: string[]; cwd?: string }) => {
       if (opts.type !== "process") throw new BatonError(`--type must be "process" (docker and kubernetes are not supported yet), got "${opts.type}"`);
+      const jobVariables = opts.env.length || opts.cwd ? { ...(opts.env.length ? { env: parseEnvPairs(opts.env) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) } : undefined;
       const { orchestration, close } = await openOrchestration();
       try {
-        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined });
+        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables });
         console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}`);
       } finally {
         await close();

@@ -9,14 +9,26 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
-import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store } from "../../store/types.ts";
+import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
+import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
+import { errorResponses, flowRunSchema } from "../schemas.ts";
 
 const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
 const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
 const positiveIntOrNull = { anyOf: [{ type: "integer", minimum: 1 }, { type: "null" }] } as const;
 const ok = { 200: { type: "object", additionalProperties: true }, ...errorResponses(400, 404, 409) };
+/** A claimed run: a FlowRun with the job variables to start it with. */
+const claimedRun = { type: "object", properties: { ...flowRunSchema.properties, jobVariables: { type: "object", additionalProperties: true } } } as const;
+/** Job variables (see core/job-variables.ts): env of the run's process and its working directory. */
+const jobVariables = {
+  type: "object",
+  properties: {
+    env: { type: "object", propertyNames: { pattern: ENV_NAME.source }, additionalProperties: { type: "string", maxLength: 100_000 }, maxProperties: 500 },
+    cwd: { type: "string", minLength: 1, maxLength: 4000 },
+  },
+  additionalProperties: false,
+} as const;
 
 const deploymentBody = {
   type: "object",
@@ -36,6 +48,7 @@ const deploymentBody = {
     collisionStrategy: { type: "string", enum: ["enqueue", "cancel-new"] },
     retries: { type: "integer", minimum: 0, maximum: 100 },
     retryDelayMs: { type: "integer", minimum: 0 },
+    jobVariables,
     schedules: {
       type: "array",
       maxItems: 20,
@@ -166,7 +179,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       },
     );
 
-  app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[] } }>(
+  app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[]; jobVariables?: JobVariables } }>(
     "/api/deployments/:name/runs",
     {
       schema: {
@@ -175,7 +188,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         params: nameParams,
         body: {
           type: "object",
-          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } } },
+          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } }, jobVariables },
           additionalProperties: false,
         },
         response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404) },
@@ -199,6 +212,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         deploymentId: dep.id,
         workPool: dep.workPool,
         workQueue: dep.workQueue,
+        jobVariables: request.body?.jobVariables ?? null,
         state: makeState("Scheduled", { scheduledAt, message: "created from the deployment" }),
       });
       return reply.status(201).send(run);
@@ -206,7 +220,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   );
 
   // --- work pools, queues, workers ---
-  app.post<{ Body: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null } }>(
+  app.post<{ Body: WorkPoolInput }>(
     "/api/work-pools",
     {
       schema: {
@@ -214,7 +228,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         summary: "Create or update a work pool",
         body: {
           type: "object",
-          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull },
+          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull, jobVariables },
           required: ["name"],
           additionalProperties: false,
         },
@@ -302,7 +316,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         summary: "Claim due flow runs for a worker (atomic: no run is handed out twice)",
         params: nameParams,
         body: { type: "object", properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 } }, required: ["workerId", "max"], additionalProperties: false },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "FlowRun#" } } } }, ...errorResponses(400) },
+        response: { 200: { type: "object", properties: { items: { type: "array", items: claimedRun } } }, ...errorResponses(400) },
       },
     },
     async (request) => ({ items: await orchestration.claimFlowRuns(request.params.name, request.body.workerId, request.body.max, Date.now()) }),
