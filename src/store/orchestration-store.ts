@@ -447,7 +447,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           throw new SlotsUnavailable();
         }
         const decay = limit.slot_decay_per_second == null ? null : Number(limit.slot_decay_per_second);
-        const lease = { id: newId(), limit_name: name, holder, slots, expires_at: decay ? now + Math.ceil((slots * 1000) / decay) : now + ttlMs, created_at: now };
+        let expiresAt = now + ttlMs;
+        if (decay) {
+          // A rate limit is a leaky bucket (GCRA): each new slot frees itself 1/decay s after
+          // the latest one of the limit does (or after now, if none is held). Taking slots
+          // then never sustains more than `decay` per second, in bursts of at most the limit.
+          const latest = await tx.selectFrom("concurrency_leases").select((eb) => eb.fn.max("expires_at").as("at")).where("limit_name", "=", name).executeTakeFirst();
+          expiresAt = Math.max(now, Number(latest?.at ?? 0)) + Math.ceil((slots * 1000) / decay);
+        }
+        const lease = { id: newId(), limit_name: name, holder, slots, expires_at: expiresAt, created_at: now };
         await tx.insertInto("concurrency_leases").values(lease).execute();
         leases.push(leaseFromRow(lease));
       }

@@ -378,7 +378,10 @@ export interface WorkerRegistration {
 export interface ConcurrencyLimit {
   name: string;
   limit: number;
-  /** Rate limit: each slot frees itself after 1 / decay seconds instead of on release. */
+  /**
+   * Rate limit: slots are not released but free themselves, one every 1/decay s (a leaky
+   * bucket): a sustained `slotDecayPerSecond` slots per second, in bursts of up to `limit`.
+   */
   slotDecayPerSecond: number | null;
   activeSlots: number;
   holders: { leaseId: string; holder: string; slots: number; expiresAt: number }[];

@@ -99,4 +99,16 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     const left = await store.listFlowRuns({ deploymentId: d.id });
     expect(left.map((r) => r.id)).toEqual([byHand!.id]);
   });
+
+  it("a rate limit is a leaky bucket: a burst of `limit`, then `decay` slots per second", async () => {
+    await orchestration.upsertConcurrencyLimit({ name: "rate", limit: 2, slotDecayPerSecond: 10 });
+    const t = Date.now();
+    const take = async (at: number) => (await orchestration.acquireSlots(["rate"], "h", 1, 60_000, t + at)) !== null;
+    expect([await take(0), await take(0), await take(0)]).toEqual([true, true, false]); // the burst
+    // One slot every 100 ms from then on, however many wait.
+    expect([await take(99), await take(100), await take(150), await take(199), await take(200), await take(250)]).toEqual([false, true, false, false, true, false]);
+    // After a quiet second the bucket is empty again: a burst of 2.
+    expect([await take(1400), await take(1400), await take(1400)]).toEqual([true, true, false]);
+    expect((await orchestration.getConcurrencyLimit("rate"))!.slotDecayPerSecond).toBe(10);
+  });
 });
