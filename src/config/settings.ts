@@ -32,6 +32,11 @@ export interface Settings {
   apiRetryMs: Setting<number>;
   /** Server: `role:secret` API keys, comma-separated; none = no authentication. */
   serverApiKeys: Setting<string[]>;
+  /** Scheduler (server, and workers on the database): create runs this far ahead (ms)... */
+  scheduleHorizonMs: Setting<number>;
+  /** ...and at most this many per schedule; a run not started this long after its slot is Late (ms). */
+  scheduleMaxRuns: Setting<number>;
+  lateAfterMs: Setting<number>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -46,6 +51,9 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   apiKey: "BATON_API_KEY",
   apiRetryMs: "BATON_API_RETRY_MS",
   serverApiKeys: "BATON_SERVER_API_KEYS",
+  scheduleHorizonMs: "BATON_SCHEDULE_HORIZON_MS",
+  scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
+  lateAfterMs: "BATON_LATE_AFTER_MS",
 };
 
 const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys"]);
@@ -101,6 +109,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     apiKey: setting<string | null>("apiKey", null, (raw) => raw),
     apiRetryMs: setting("apiRetryMs", 60_000, (raw) => positiveInt("BATON_API_RETRY_MS", raw)),
     serverApiKeys: setting<string[]>("serverApiKeys", [], (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
+    scheduleHorizonMs: setting("scheduleHorizonMs", 3600_000, (raw) => positiveInt("BATON_SCHEDULE_HORIZON_MS", raw)),
+    scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),
+    lateAfterMs: setting("lateAfterMs", 15_000, (raw) => positiveInt("BATON_LATE_AFTER_MS", raw)),
   };
 }
 

@@ -14,7 +14,6 @@ import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
 import { runEnvironment } from "../worker/run-env.ts";
 import { getRuntime } from "./runtime.ts";
-import { scheduleDeployment } from "../engine/scheduling.ts";
 
 export interface ServeOptions {
   /** The deployment's name (default: the flow's name). */
@@ -91,25 +90,19 @@ export async function serveFlow(
       ? { databaseUrl: runtime.databaseUrl, home: settings.home.value, resultsDir: settings.resultsDir.value }
       : { apiUrl: runtime.store.location, apiKey: settings.apiKey.value },
   );
-  const worker = new Worker(runtime.store, orchestration, { pool, limit: options.limit ?? 1, pollMs: options.pollMs ?? 500, runEnv });
-  process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
-  // With a direct database there is no server to run the scheduler: this process does.
+  // With a direct database there is no server to run the scheduler: this process does, for
+  // its deployment.
   const scheduler = direct
-    ? setInterval(() => {
-        void (async () => {
-          const current = await orchestration.getDeployment(name);
-          if (current) await scheduleDeployment(orchestration, current, { scheduleHorizonMs: 3600_000, scheduleMaxRuns: 10 });
-        })().catch(() => undefined);
-      }, 2_000)
-    : null;
-  scheduler?.unref();
+    ? { everyMs: 2_000, deployment: name, scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value }
+    : undefined;
+  const worker = new Worker(runtime.store, orchestration, { pool, limit: options.limit ?? 1, pollMs: options.pollMs ?? 500, runEnv, scheduler });
+  process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
   const stop = () => worker.stop();
   options.signal?.addEventListener("abort", stop, { once: true });
   process.once("SIGINT", stop);
   try {
     await worker.run();
   } finally {
-    if (scheduler) clearInterval(scheduler);
     process.removeListener("SIGINT", stop);
   }
   return deployment;

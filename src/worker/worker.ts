@@ -15,6 +15,7 @@ import os from "node:os";
 import { newId } from "../core/ids.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
+import { runSchedulerPass, type SchedulerOptions } from "../engine/scheduling.ts";
 import type { ClaimedFlowRun, FlowRun, OrchestrationStore, Store } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
 
@@ -42,6 +43,12 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** Resolves when runs may be due (LISTEN/NOTIFY); called once at start. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
+  /**
+   * Run the scheduler (schedules to runs, late marking) every `everyMs` too: workers on the
+   * database, with no server, would otherwise never see a schedule fire. Safe alongside a
+   * server and other workers: each slot makes one run (a unique index).
+   */
+  scheduler?: SchedulerOptions & { everyMs: number; /** only this deployment's schedules */ deployment?: string };
 }
 
 interface Active {
@@ -92,6 +99,16 @@ export class Worker {
       }),
       this.every(this.options.cancelCheckMs ?? 500, () => this.watchCancellations()),
     ];
+    const scheduler = this.options.scheduler;
+    if (scheduler)
+      timers.push(
+        this.every(scheduler.everyMs, async () => {
+          const { created, late } = await runSchedulerPass(this.orchestration, scheduler);
+          if (created) this.log(`Scheduler created ${created} flow run(s)`);
+          if (late.length) this.log(`${late.length} scheduled flow run(s) are Late`);
+          if (created) this.wakeUp?.(); // one may be due now
+        }),
+      );
     try {
       while (!this.stopped) {
         const room = this.limit - this.active.size;

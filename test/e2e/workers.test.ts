@@ -221,17 +221,41 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     expect(fs.readFileSync(log, "utf8").trim()).toBe(`POOL_ONLY=pool SHARED=deployment DEPLOYMENT_ONLY=deployment RUN_ONLY=run cwd=${fs.realpathSync(cwd)}`);
   });
 
-  it("turns a cron schedule into runs once per slot, and a worker runs them", async () => {
-    await orchestration.upsertWorkPool({ name: "main" });
-    const d = await deploy("every-second", "quick", { schedules: [{ spec: { kind: "cron", cron: "* * * * * *", timezone: "UTC" } }] });
-    const now = Date.now();
-    const made = await scheduleDeployment(orchestration, d, { scheduleHorizonMs: 3000, scheduleMaxRuns: 10 }, now);
-    expect(made).toBeGreaterThanOrEqual(3);
-    expect(await scheduleDeployment(orchestration, d, { scheduleHorizonMs: 3000, scheduleMaxRuns: 10 }, now)).toBe(0); // idempotent
-    const worker = startWorkerProcess(url, "main");
-    await until(async () => (await store.listFlowRuns({ flowName: "quick", limit: 500 })).filter((r) => r.deploymentId === d.id && r.state.name === "Completed").length >= 2 && true, "scheduled runs to complete", 20_000);
+  it("workers on the database run the scheduler: a cron deployment's runs are made once per slot and each run once", async () => {
+    await orchestration.upsertWorkPool({ name: "cron" });
+    const log = path.join(dir, `cron-${dialect}.log`);
+    const d = await deploy("every-second", "quick", { workPool: "cron", schedules: [{ spec: { kind: "cron", cron: "* * * * * *", timezone: "UTC" } }] });
+    // No server and no scheduling call here: two workers each run the scheduler every 300 ms.
+    const settings = { E2E_LOG: log, BATON_SCHEDULE_HORIZON_MS: "3000", BATON_SCHEDULE_MAX_RUNS: "10" };
+    const workers = [startWorkerProcess(url, "cron", settings, ["--scheduler-ms", "300"]), startWorkerProcess(url, "cron", settings, ["--scheduler-ms", "300"])];
+    const completed = async () => (await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"], limit: 500 })).length;
+    await until(async () => (await completed()) >= 2, "scheduled runs to complete", 20_000);
+    for (const w of workers) w.child.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exit));
+    const runs = await store.listFlowRuns({ deploymentId: d.id, limit: 500 });
+    expect(new Set(runs.map((r) => r.expectedStartTime)).size).toBe(runs.length); // one run per slot
+    expect(runs.every((r) => r.expectedStartTime! % 1000 === 0)).toBe(true);
+    const executed = fs.readFileSync(log, "utf8").trim().split("\n");
+    expect(new Set(executed).size).toBe(executed.length); // none run twice
+    expect(executed.length).toBe(await completed());
+    await orchestration.deleteDeployment(d.id);
+  });
+
+  it("marks runs Late after BATON_LATE_AFTER_MS while their pool is paused, honours BATON_SCHEDULE_MAX_RUNS, and runs them on resume", async () => {
+    await orchestration.upsertWorkPool({ name: "late", paused: true });
+    const d = await deploy("late-interval", "quick", { workPool: "late", schedules: [{ spec: { kind: "interval", intervalMs: 1000 } }] });
+    const env = { BATON_DATABASE_URL: url, BATON_LOG_LEVEL: "warn" };
+    const worker = startWorkerProcess(url, "late", { BATON_SCHEDULE_MAX_RUNS: "2", BATON_LATE_AFTER_MS: "300", BATON_SCHEDULE_HORIZON_MS: "60000" }, ["--scheduler-ms", "200"]);
+    const runsOf = () => store.listFlowRuns({ deploymentId: d.id, limit: 500 });
+    const late = await until(async () => (await runsOf()).filter((r) => r.state.name === "Late").length >= 2 && runsOf(), "two runs to be Late", 15_000);
+    for (const r of late) expect(["Late", "Scheduled"]).toContain(r.state.name); // the paused pool handed out none
+    // At most 2 runs ahead per schedule (the default would make 60 within the horizon).
+    expect(late.filter((r) => r.state.name === "Scheduled" && r.expectedStartTime! > Date.now()).length).toBeLessThanOrEqual(2);
+    expect((await cli(["work-pool", "resume", "late"], env)).code).toBe(0);
+    await until(async () => (await runsOf()).filter((r) => r.state.name === "Completed").length >= 2, "the Late runs to run after the resume", 20_000);
     worker.child.kill("SIGTERM");
     await worker.exit;
+    await orchestration.deleteDeployment(d.id);
   });
 
   it("applies a deployment's concurrency limit with its collision strategy, and per-schedule pause", async () => {

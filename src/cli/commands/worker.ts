@@ -32,7 +32,8 @@ export function registerWorker(program: Command): void {
     .option("--poll-ms <ms>", "poll interval when no notification arrives", "1000")
     .option("--cancel-grace-ms <ms>", "time a cancelled run gets between SIGTERM and SIGKILL", "10000")
     .option("--heartbeat-ms <ms>", "how often the worker heartbeats and looks for crashed runs", "10000")
-    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string }) => {
+    .option("--scheduler-ms <ms>", "on the database (no BATON_API_URL): how often it runs the scheduler", "5000")
+    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string; schedulerMs: string }) => {
       const settings = loadSettings();
       const { store, orchestration, close } = await openOrchestration();
       const runEnv = runEnvironment(
@@ -51,6 +52,10 @@ export function registerWorker(program: Command): void {
         heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
         subscribe: direct ? (wake) => listen(settings.databaseUrl.value, opts.pool, wake) : undefined,
+        // Without a server in between, schedules fire only if workers run the scheduler.
+        scheduler: settings.apiUrl.value
+          ? undefined
+          : { everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value },
       });
       const stop = () => {
         process.stdout.write("Worker stopping: no new runs; waiting for the running ones\n");
