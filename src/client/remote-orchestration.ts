@@ -75,8 +75,12 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     const pools = poolName ? [await this.api.request<WorkPool & { workers: WorkerRecord[] }>("GET", `/api/work-pools/${enc(poolName)}`)] : (await this.api.request<{ items: (WorkPool & { workers: WorkerRecord[] })[] }>("GET", "/api/work-pools")).items;
     return pools.flatMap((p) => p.workers);
   }
-  async claimFlowRuns(poolName: string, workerId: string, max: number): Promise<ClaimedFlowRun[]> {
-    return (await this.api.request<{ items: ClaimedFlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, { workerId, max: Math.min(100, max) })).items;
+  async claimFlowRuns(poolName: string, workerId: string, max: number, _now?: number, waitMs?: number): Promise<ClaimedFlowRun[]> {
+    const body = { workerId, max: Math.min(100, max), ...(waitMs ? { waitMs: Math.min(25_000, waitMs) } : {}) };
+    return (await this.api.request<{ items: ClaimedFlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, body)).items;
+  }
+  async interruptClaim(workerId: string): Promise<void> {
+    await this.api.request("POST", `/api/workers/${enc(workerId)}/interrupt-claim`);
   }
   async nextDueAt(poolName: string): Promise<number | null> {
     return (await this.api.request<{ dueAt: number | null }>("GET", `/api/work-pools/${enc(poolName)}/next-due`)).dueAt;

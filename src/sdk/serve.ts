@@ -95,7 +95,17 @@ export async function serveFlow(
   const scheduler = direct
     ? { everyMs: 2_000, deployment: name, scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value }
     : undefined;
-  const worker = new Worker(runtime.store, orchestration, { pool, limit: options.limit ?? 1, pollMs: options.pollMs ?? 500, runEnv, scheduler });
+  const store = runtime.store;
+  const worker = new Worker(store, orchestration, {
+    pool,
+    limit: options.limit ?? 1,
+    pollMs: options.pollMs ?? 500,
+    runEnv,
+    scheduler,
+    // Woken as soon as a run is due: by the store's hints on a database, by a long-poll behind a server.
+    subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((p) => p === pool && wake()) : undefined,
+    claimWaitMs: direct ? 0 : 10_000,
+  });
   process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
   const stop = () => worker.stop();
   options.signal?.addEventListener("abort", stop, { once: true });

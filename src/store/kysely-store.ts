@@ -10,7 +10,7 @@ import type { Pool } from "pg";
 import { createHash } from "node:crypto";
 import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { decideTransition } from "../core/transitions.ts";
-import { makeState, type State, type StateType } from "../core/states.ts";
+import { makeState, TERMINAL_TYPES, type State, type StateType } from "../core/states.ts";
 import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
@@ -85,6 +85,9 @@ export class KyselyStore implements Store {
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
   private readonly pgPool: Pool | null;
   private readonly flowIds = new Map<string, string>();
+  private readonly dueListeners = new Set<(pool: string) => void>();
+  /** Pools that transactions in progress made due, announced after their commit. */
+  private readonly dueInTx = new WeakMap<object, Set<string>>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -132,20 +135,31 @@ export class KyselyStore implements Store {
     await this.db.destroy();
   }
 
-  /** Runs `fn` in one write transaction. */
+  /** Runs `fn` in one write transaction; then tells this process's listeners of runs it made due. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.dialect === "postgres") return this.db.transaction().execute(fn);
-    return this.db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const out = await fn(conn);
-        await sql`commit`.execute(conn);
-        return out;
-      } catch (error) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw error;
-      }
-    });
+    const due = new Set<string>();
+    let out: T;
+    if (this.dialect === "postgres") {
+      out = await this.db.transaction().execute((tx) => {
+        this.dueInTx.set(tx, due);
+        return fn(tx);
+      });
+    } else {
+      out = await this.db.connection().execute(async (conn) => {
+        this.dueInTx.set(conn, due);
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (error) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw error;
+        }
+      });
+    }
+    for (const pool of due) this.announceRunsDue(pool);
+    return out;
   }
 
   async upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord> {
@@ -387,17 +401,56 @@ export class KyselyStore implements Store {
       if (options.heartbeatMs !== undefined) updates.heartbeat_ms = options.heartbeatMs;
       await tx.updateTable("flow_runs").set(updates).where("id", "=", id).execute();
       await this.insertStates(tx, [{ ...state, flowRunId: id, taskRunId: null }]);
-      if (state.type === "SCHEDULED" && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
+      // A run ending frees a slot of its pool, queue and deployment: a run held back may go now.
+      if ((state.type === "SCHEDULED" || TERMINAL_TYPES.has(state.type)) && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
       return { accepted: true, run: flowRunFromRow({ ...row, ...(updates as Partial<typeof row>) }) };
     });
   }
 
   /**
-   * PostgreSQL: tells listening workers (LISTEN baton_runs) that a pool may have due runs; the
-   * notification is delivered when the transaction commits. SQLite workers poll.
+   * Tells listeners that a pool may have runs to hand out (a run was scheduled, or one ended and
+   * freed a slot), once the transaction commits: PostgreSQL's listeners in every process (LISTEN
+   * baton_runs), and `subscribeRunsDue` listeners of this process on either dialect.
    */
   async notifyRunsDue(tx: Tx, pool: string): Promise<void> {
     if (this.dialect === "postgres") await sql`select pg_notify(${RUNS_CHANNEL}, ${pool})`.execute(tx);
+    const due = this.dueInTx.get(tx);
+    if (due) due.add(pool);
+    else this.announceRunsDue(pool);
+  }
+
+  private announceRunsDue(pool: string): void {
+    for (const listener of this.dueListeners) {
+      try {
+        listener(pool);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  /**
+   * Calls `listener(pool)` when a pool may have runs to hand out: for writes of this process,
+   * and on PostgreSQL for every process's (LISTEN on a connection of its own). Returns the
+   * unsubscribe function. Notifications are hints: listeners re-check the store.
+   */
+  async subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> {
+    this.dueListeners.add(listener);
+    const client = this.pgPool ? await this.pgPool.connect() : null;
+    if (client) {
+      client.on("error", () => undefined); // a dropped connection: listeners fall back to polling
+      client.on("notification", (message) => {
+        if (message.payload) listener(message.payload);
+      });
+      await client.query(`listen ${RUNS_CHANNEL}`);
+    }
+    return async () => {
+      this.dueListeners.delete(listener);
+      if (client) {
+        await client.query(`unlisten ${RUNS_CHANNEL}`).catch(() => undefined);
+        client.release();
+      }
+    };
   }
 
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {

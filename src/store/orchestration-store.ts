@@ -241,7 +241,9 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           .executeTakeFirst();
         if (!inserted) continue;
         created++;
-        if (deployment.workPool && slot <= Date.now()) await this.base.notifyRunsDue(tx, deployment.workPool);
+        // Future slots too: a worker (or a server's long-poll) waiting on the pool sets its
+        // timer for the earliest one.
+        if (deployment.workPool) await this.base.notifyRunsDue(tx, deployment.workPool);
         await tx.insertInto("states").values({ flow_run_id: id, task_run_id: null, type: state.type, name: state.name, message: state.message ?? null, timestamp: state.timestamp, scheduled_at: slot }).execute();
       }
     });

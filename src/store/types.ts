@@ -421,9 +421,13 @@ export interface OrchestrationStore {
   /**
    * Claims up to `max` due runs of a pool for a worker, atomically: each becomes Pending with
    * the worker's id, in queue-priority then due-time order, honouring pool, queue and
-   * deployment concurrency limits. Two workers never claim the same run.
+   * deployment concurrency limits. Two workers never claim the same run. With `waitMs`, a
+   * store behind a server waits up to that long for a run while none is due (a long-poll); a
+   * database store answers at once (its workers are woken by `subscribeRunsDue` instead).
    */
-  claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]>;
+  claimFlowRuns(poolName: string, workerId: string, max: number, now: number, waitMs?: number): Promise<ClaimedFlowRun[]>;
+  /** Ends a worker's long-polled claim at once (it is stopping), where claims wait. */
+  interruptClaim?(workerId: string): Promise<void>;
   /** When the pool's next scheduled run is due (epoch ms), or null: workers sleep until then. */
   nextDueAt(poolName: string): Promise<number | null>;
 

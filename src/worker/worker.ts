@@ -32,6 +32,11 @@ export interface WorkerOptions {
   limit?: number;
   /** Poll interval when no notification arrives (ms). */
   pollMs?: number;
+  /**
+   * Behind a server: how long each claim may wait on the server for a run (a long-poll, so a
+   * run is picked up as soon as it is due instead of at the next poll). 0: poll.
+   */
+  claimWaitMs?: number;
   heartbeatMs?: number;
   /** Time a cancelled run gets to stop after SIGTERM before SIGKILL (ms). */
   cancelGraceMs?: number;
@@ -63,6 +68,8 @@ export class Worker {
   private readonly active = new Map<string, Active>();
   private stopped = false;
   private wakeUp: (() => void) | null = null;
+  /** A long-polled claim is in flight. */
+  private claiming = false;
   private readonly log: (line: string) => void;
   /** Runs this worker started, in order (tests and the CLI read it). */
   readonly started: string[] = [];
@@ -114,14 +121,21 @@ export class Worker {
         const room = this.limit - this.active.size;
         if (room > 0) {
           let claimed: ClaimedFlowRun[] = [];
+          const waitMs = this.options.claimWaitMs ?? 0;
+          const asked = Date.now();
+          this.claiming = waitMs > 0;
           try {
-            claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, Date.now());
+            claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, asked, waitMs || undefined);
           } catch (error) {
             this.log(`claiming failed, retrying: ${(error as Error).message}`);
+          } finally {
+            this.claiming = false;
           }
           if (claimed.length && PAUSE_AFTER_CLAIM_MS) await new Promise((r) => setTimeout(r, PAUSE_AFTER_CLAIM_MS));
           for (const run of claimed) this.launch(infrastructure, run);
           if (claimed.length === room) continue; // there may be more: claim again at once
+          // A long-poll that got runs, or waited its time on the server: ask again at once.
+          if (waitMs > 0 && !this.stopped && (claimed.length > 0 || Date.now() - asked >= waitMs / 2)) continue;
         }
         // Sleep until the next poll, or until the pool's next scheduled run is due if sooner.
         const pollMs = this.options.pollMs ?? 1000;
@@ -165,6 +179,14 @@ export class Worker {
   stop(): void {
     this.stopped = true;
     this.wakeUp?.();
+    // A claim waiting on the server answers now (with what it got, which this worker runs).
+    // Asked again while it lasts: a request that overtook the claim's own finds nothing to end.
+    const interrupt = () => {
+      if (!this.claiming || !this.orchestration.interruptClaim) return;
+      this.orchestration.interruptClaim(this.id).catch(() => undefined);
+      setTimeout(interrupt, 250).unref();
+    };
+    interrupt();
   }
 
   private launch(infrastructure: Infrastructure, run: ClaimedFlowRun): void {

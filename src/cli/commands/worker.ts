@@ -1,11 +1,9 @@
 /** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
 import type { Command } from "commander";
-import pg from "pg";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { cancelActiveRuns, resumeFlowRun } from "../../engine/flow-runner.ts";
-import { parseDatabaseUrl } from "../../store/dialect.ts";
-import { RUNS_CHANNEL } from "../../store/kysely-store.ts";
+import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
 import { runEnvironment } from "../../worker/run-env.ts";
 import { openOrchestration, withStore } from "../cli-store.ts";
@@ -41,17 +39,19 @@ export function registerWorker(program: Command): void {
           ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value }
           : { databaseUrl: settings.databaseUrl.value, home: settings.home.value, resultsDir: settings.resultsDir.value },
       );
-      // PostgreSQL without a server in between: LISTEN for due runs instead of waiting a poll.
-      const direct = !settings.apiUrl.value && parseDatabaseUrl(settings.databaseUrl.value).dialect === "postgres";
       const worker = new Worker(store, orchestration, {
         pool: opts.pool,
         name: opts.name,
         limit: positiveInt("--limit", opts.limit),
         pollMs: positiveInt("--poll-ms", opts.pollMs),
+        // Behind a server: each claim waits there for a due run (long-poll) instead of polling.
+        claimWaitMs: settings.apiUrl.value ? 10_000 : 0,
         cancelGraceMs: positiveInt("--cancel-grace-ms", opts.cancelGraceMs),
         heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
-        subscribe: direct ? (wake) => listen(settings.databaseUrl.value, opts.pool, wake) : undefined,
+        // On the database: woken when a run of the pool is scheduled or ends (PostgreSQL: by any
+        // process, LISTEN/NOTIFY; SQLite: by this one, e.g. its scheduler) instead of a poll.
+        subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((pool) => pool === opts.pool && wake()) : undefined,
         // Without a server in between, schedules fire only if workers run the scheduler.
         scheduler: settings.apiUrl.value
           ? undefined
@@ -208,18 +208,3 @@ export function registerWorker(program: Command): void {
       process.stdin.pause();
     });
 }
-
-/** LISTEN baton_runs: wakes the worker when a run of its pool becomes due. */
-async function listen(url: string, pool: string, wake: () => void): Promise<() => Promise<void>> {
-  const client = new pg.Client(url);
-  client.on("error", () => undefined); // the poll loop carries on if the connection drops
-  await client.connect();
-  client.on("notification", (message) => {
-    if (message.payload === pool) wake();
-  });
-  await client.query(`listen ${RUNS_CHANNEL}`);
-  return async () => {
-    await client.end().catch(() => undefined);
-  };
-}
-

@@ -12,6 +12,7 @@ import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from 
 import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
 import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
 
 const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
@@ -83,6 +84,11 @@ export function checkParameters(schema: Record<string, unknown> | null, paramete
       .join("; ");
     throw new ApiError(400, "INVALID_PARAMETERS", message, issues);
   }
+}
+
+/** A store that can tell when a pool may have runs to hand out (the database stores can). */
+function canSubscribe(store: Store): store is Store & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
+  return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
 }
 
 export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
@@ -308,18 +314,67 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       return reply.status(204).send();
     },
   );
-  app.post<{ Params: { name: string }; Body: { workerId: string; max: number } }>(
+  // Long-polled claims, woken by the store's hints (runs scheduled or ended; on PostgreSQL by
+  // any process) and released when the server closes.
+  const waits = new ClaimWaits(orchestration);
+  let unsubscribe: (() => Promise<void>) | null = null;
+  if (canSubscribe(store)) app.addHook("onReady", async () => void (unsubscribe = await store.subscribeRunsDue((pool) => waits.wake(pool))));
+  app.addHook("preClose", async () => {
+    waits.close();
+    await unsubscribe?.();
+  });
+  app.post<{ Params: { name: string }; Body: { workerId: string; max: number; waitMs?: number } }>(
     "/api/work-pools/:name/claim",
     {
       schema: {
         tags: ["work pools"],
-        summary: "Claim due flow runs for a worker (atomic: no run is handed out twice)",
+        summary: "Claim due flow runs for a worker (atomic: no run is handed out twice); with waitMs, wait up to that long for one (long-poll)",
         params: nameParams,
-        body: { type: "object", properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 } }, required: ["workerId", "max"], additionalProperties: false },
+        body: {
+          type: "object",
+          properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 }, waitMs: { type: "integer", minimum: 0, maximum: 25_000 } },
+          required: ["workerId", "max"],
+          additionalProperties: false,
+        },
         response: { 200: { type: "object", properties: { items: { type: "array", items: claimedRun } } }, ...errorResponses(400) },
       },
     },
-    async (request) => ({ items: await orchestration.claimFlowRuns(request.params.name, request.body.workerId, request.body.max, Date.now()) }),
+    async (request, reply) => {
+      const { workerId, max, waitMs = 0 } = request.body;
+      let left = false;
+      const onClose = () => {
+        left = true;
+        waits.interrupt(workerId);
+      };
+      reply.raw.once("close", onClose);
+      try {
+        const items = await waits.claim(request.params.name, workerId, max, waitMs, () => left);
+        if (items.length && left) {
+          // The worker went away while its claim was being made (it died, its request timed
+          // out): the runs go back to the pool instead of waiting for a worker that never got them.
+          for (const run of items) await store.setFlowRunState(run.id, makeState("Scheduled", { scheduledAt: Date.now(), message: "its worker went away before receiving it" }));
+          return { items: [] };
+        }
+        return { items };
+      } finally {
+        reply.raw.off("close", onClose);
+      }
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    "/api/workers/:id/interrupt-claim",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "End a worker's long-polled claim now (the worker is stopping)",
+        params: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 } }, required: ["id"] },
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request, reply) => {
+      waits.interrupt(request.params.id);
+      return reply.status(204).send();
+    },
   );
   app.get<{ Params: { name: string } }>(
     "/api/work-pools/:name/next-due",
