@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { compileSchedule, type ScheduleSpec } from "../core/schedule.ts";
 import { BatonError } from "../core/errors.ts";
+import { relativeEntrypoint, splitEntrypoint } from "../core/entrypoint.ts";
 import { compileJobVariables, type JobVariables } from "../core/job-variables.ts";
 import type { ParamsSchema } from "../core/options.ts";
 import { loadSettings } from "../config/settings.ts";
@@ -69,10 +70,12 @@ export async function serveFlow(
   const name = options.name ?? flow.flowName;
   const pool = `serve-${name}`;
   await orchestration.upsertWorkPool({ name: pool, type: "process", concurrencyLimit: options.limit ?? 1 });
+  const { file, name: flowRef } = splitEntrypoint(flow.entrypoint);
   const input: DeploymentInput = {
     name,
     flowName: flow.flowName,
-    entrypoint: flow.entrypoint,
+    // Relative to this process's working directory (the project root), where its runs start.
+    entrypoint: relativeEntrypoint(file, flowRef, process.cwd()),
     description: options.description ?? flow.description,
     tags: options.tags ?? [],
     parameters: options.parameters ?? {},

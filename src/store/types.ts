@@ -280,7 +280,7 @@ export interface Deployment {
   id: string;
   name: string;
   flowName: string;
-  /** `/path/to/module.ts:flowName` */
+  /** `path/to/module.ts:flowName`, relative to the project root (workers read it from their cwd), or absolute. */
   entrypoint: string;
   description: string | null;
   version: string | null;

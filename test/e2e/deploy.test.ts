@@ -1,7 +1,8 @@
 /**
- * Deployments from the CLI and from code: `baton deploy` reading baton.yaml, `baton deployment
- * run` with a bad then a good parameter, and `flow.serve()` running its own triggered runs.
- * SQLite (the PostgreSQL paths share the code, covered by the worker and API tests).
+ * Deployments from the CLI and from code, on SQLite and PostgreSQL: `baton deploy` reading
+ * baton.yaml (entrypoints stored relative to it, run by a worker started in that directory),
+ * `baton deployment run` with a bad then a good parameter, pause and resume, and `flow.serve()`
+ * running its own triggered and cron runs.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -11,25 +12,30 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { cli, ROOT } from "../support/processes.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { BIN, cli, ROOT, startProcess, until } from "../support/processes.ts";
 
 const FIXTURES = path.join(ROOT, "test/e2e/fixtures");
 
 
-describe("deployments from baton.yaml and flow.serve()", () => {
+describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (dialect) => {
   let dir: string;
   let env: Record<string, string>;
   let store: KyselyStore;
   let orchestration: KyselyOrchestrationStore;
+  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-deploy-"));
-    env = { BATON_HOME: dir, BATON_LOG_LEVEL: "warn" };
-    store = await openStore(`sqlite://${path.join(dir, "baton.db")}`);
+    const db = await freshDatabaseUrl(dialect);
+    cleanup = db.cleanup;
+    env = { BATON_HOME: dir, BATON_DATABASE_URL: db.url, BATON_LOG_LEVEL: "warn" };
+    store = await openStore(db.url);
     orchestration = new KyselyOrchestrationStore(store);
   });
   afterAll(async () => {
     await store.close();
+    await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -44,7 +50,7 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h/);
     const d = (await orchestration.getDeployment("yaml-staged"))!;
     expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 }, jobVariables: { env: { STAGE: "prod", SHARDS: "3" } } });
-    expect(d.entrypoint).toBe(`${path.join(FIXTURES, "worker-flows.ts")}:staged`);
+    expect(d.entrypoint).toBe("worker-flows.ts:staged"); // relative to baton.yaml's directory
     expect((await orchestration.getDeployment("yaml-quick"))!).toMatchObject({ concurrencyLimit: 1, collisionStrategy: "cancel-new" });
 
     const ls = await cli(["deployment", "ls", "--json"], env);
@@ -66,8 +72,20 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(bad.stderr).toMatch(/colour/);
     expect(bad.stderr).toMatch(/deployments\.0\.job_variables\.env\.9LIVES: is not a valid environment variable name/);
 
+    // Paused: its runs wait, even one made by hand; resumed: a worker started in the project's
+    // directory (where the relative entrypoint resolves) runs them.
     expect((await cli(["deployment", "pause", "yaml-staged"], env)).stdout).toMatch(/paused/);
     expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true);
+    expect((await cli(["deployment", "run", "yaml-staged"], env)).code).toBe(0);
+    const worker = startProcess([BIN, "worker", "start", "--pool", "yaml-pool", "--poll-ms", "200", "--heartbeat-ms", "500"], env, FIXTURES);
+    await until(() => worker.stdout().includes("polling work pool"), "the worker to start");
+    await new Promise((r) => setTimeout(r, 1000));
+    const waiting = (await store.listFlowRuns({ deploymentId: d.id })).filter((r) => r.expectedStartTime === null);
+    expect(waiting.map((r) => r.state.name)).toEqual(["Scheduled", "Scheduled"]);
+    expect((await cli(["deployment", "resume", "yaml-staged"], env)).stdout).toMatch(/resumed/);
+    await until(async () => (await Promise.all(waiting.map((r) => store.getFlowRun(r.id)))).every((r) => r!.state.name === "Completed"), "both runs to complete", 20_000);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
     expect((await cli(["deployment", "delete", "yaml-quick"], env)).code).toBe(0);
     expect(await orchestration.getDeployment("yaml-quick")).toBeUndefined();
     const missing = await cli(["deployment", "run", "nope"], env);
@@ -90,17 +108,20 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(out).toMatch(/Serving deployment "greeter" of flow "greet" on 1 schedule/);
     const d = (await orchestration.getDeployment("greeter"))!;
     expect(d.parameterSchema).toMatchObject({ type: "object", properties: { name: { type: "string" } }, required: ["name"] });
+    expect(d.entrypoint).toBe("test/e2e/fixtures/serve-flow.ts:greet"); // relative to the serving process's directory
+    // Its cron schedule (every 5 s) fires: this process schedules and runs its deployment.
+    await until(() => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("scheduledx1"), "a cron run of the served flow", 20_000);
 
     const bad = await cli(["deployment", "run", "greeter", "--param", "times=zero"], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/parameters\.times must be integer/);
     const good = await cli(["deployment", "run", "greeter", "--param", "name=Ada", "--param", "times=2"], env);
     expect(good.code, good.stderr).toBe(0);
-    while ((!fs.existsSync(log) || !fs.readFileSync(log, "utf8").includes("Adax2")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(fs.readFileSync(log, "utf8")).toContain("Adax2");
+    await until(() => fs.readFileSync(log, "utf8").includes("Adax2"), "the triggered run", 20_000);
     child.kill("SIGINT");
     await new Promise((r) => child.once("exit", r));
     const runs = (await store.listFlowRuns({ flowName: "greet" })).filter((r) => r.parameters && (r.parameters as any).name === "Ada");
     expect(runs[0]!.state.name).toBe("Completed");
+    expect((await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"] })).some((r) => r.expectedStartTime !== null && r.expectedStartTime % 5000 === 0)).toBe(true);
   });
 });

@@ -204,11 +204,11 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     await worker.exit;
   });
 
-  it("starts a run's process with the job variables of its pool, deployment and run", async () => {
-    const cwd = fs.mkdtempSync(path.join(dir, "job-cwd-"));
+  it("starts a run's process with the job variables of its pool, deployment and run; a relative entrypoint is read from the job's cwd", async () => {
+    const cwd = path.dirname(FLOWS);
     await orchestration.upsertWorkPool({ name: "jobvars", jobVariables: { env: { POOL_ONLY: "pool", SHARED: "pool" } } });
     const log = path.join(dir, `jobvars-${dialect}.log`);
-    const d = await deploy("jobvars", "envReport", { workPool: "jobvars", jobVariables: { env: { SHARED: "deployment", DEPLOYMENT_ONLY: "deployment" }, cwd } });
+    const d = await deploy("jobvars", "envReport", { workPool: "jobvars", entrypoint: "worker-flows.ts:envReport", jobVariables: { env: { SHARED: "deployment", DEPLOYMENT_ONLY: "deployment" }, cwd } });
     const run = await store.createFlowRun({
       id: newId(), flowName: d.flowName, name: "r", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
       entrypoint: d.entrypoint, deploymentId: d.id, workPool: d.workPool, workQueue: d.workQueue, jobVariables: { env: { RUN_ONLY: "run" } },

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { BatonError } from "../../core/errors.ts";
 import { compileJobVariables, ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
 import { describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
+import { relativeEntrypoint } from "../../core/entrypoint.ts";
 import { ApiRequestError } from "../../client/api-client.ts";
 import { checkParameters } from "../../server/routes/orchestration.ts";
 import { makeState } from "../../core/states.ts";
@@ -79,7 +80,8 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
     inputs.push({
       name: d.name,
       flowName: target.flowName,
-      entrypoint: `${modulePath}:${target.flowName}`,
+      // Relative to the project root (baton.yaml's directory): workers resolve it against theirs.
+      entrypoint: relativeEntrypoint(modulePath, flowName, path.dirname(file)),
       description: d.description ?? target.options.description,
       version: d.version ?? target.options.version,
       tags: d.tags,

@@ -1,5 +1,8 @@
 /** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
+import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
+import { splitEntrypoint } from "../../core/entrypoint.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { cancelActiveRuns, resumeFlowRun } from "../../engine/flow-runner.ts";
@@ -195,7 +198,11 @@ export function registerWorker(program: Command): void {
         return found;
       });
       if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
-      const file = run.entrypoint.slice(0, run.entrypoint.lastIndexOf(":"));
+      const { file } = splitEntrypoint(run.entrypoint);
+      // A relative entrypoint (a deployment's) is read from this process's working directory:
+      // the worker's, or the run's job variable cwd.
+      if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
+        throw new BatonError(`flow run ${id}: entrypoint ${run.entrypoint} is relative to the project root, but ${path.resolve(file)} does not exist; start the worker in the project's directory or set the job variable cwd`);
       const target = await loadFlow(file, run.flowName);
       // Started by a worker: run it only if it is still the Pending run that worker claimed.
       const claimedBy = process.env.BATON_WORKER_ID;
