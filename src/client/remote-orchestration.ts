@@ -105,8 +105,9 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     const result = await this.api.request<{ acquired: boolean; leases: Lease[] }>("POST", "/api/concurrency-limits/acquire", { names, holder, slots, ttlMs });
     return result.acquired ? result.leases : null;
   }
-  async renewLeases(leaseIds: string[], ttlMs: number): Promise<void> {
-    if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs });
+  async renewLeases(leaseIds: string[], ttlMs: number): Promise<string[]> {
+    if (!leaseIds.length) return [];
+    return (await this.api.request<{ renewed: string[] }>("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs })).renewed;
   }
   async releaseLeases(leaseIds: string[]): Promise<void> {
     if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/release", { ids: leaseIds });

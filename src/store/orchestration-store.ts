@@ -468,11 +468,20 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     });
   }
 
-  async renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<void> {
-    if (!leaseIds.length) return;
-    // Rate-limit leases decay on their own schedule and are not extended.
+  async renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<string[]> {
+    if (!leaseIds.length) return [];
+    // Rate-limit leases decay on their own schedule and are not extended. A lease that expired
+    // but is still there was not counted free by anyone (acquireSlots deletes expired leases
+    // before counting), so extending it is safe; one already deleted is reported lost.
     const decaying = this.db.selectFrom("concurrency_limits").select("name").where("slot_decay_per_second", "is not", null);
-    await this.db.updateTable("concurrency_leases").set({ expires_at: now + ttlMs }).where("id", "in", leaseIds).where("limit_name", "not in", decaying).execute();
+    const rows = await this.db
+      .updateTable("concurrency_leases")
+      .set({ expires_at: now + ttlMs })
+      .where("id", "in", leaseIds)
+      .where("limit_name", "not in", decaying)
+      .returning("id")
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   async releaseLeases(leaseIds: string[]): Promise<void> {

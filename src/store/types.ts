@@ -442,6 +442,7 @@ export interface OrchestrationStore {
    * Expired leases free their slots: a crashed holder never leaks one. Null when full.
    */
   acquireSlots(names: string[], holder: string, slots: number, ttlMs: number, now: number): Promise<Lease[] | null>;
-  renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<void>;
+  /** Extends leases to `now + ttlMs`; returns the ids it extended (a missing one was lost). */
+  renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<string[]>;
   releaseLeases(leaseIds: string[]): Promise<void>;
 }

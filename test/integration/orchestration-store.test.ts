@@ -8,7 +8,9 @@ import { makeState } from "../../src/core/states.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types.ts";
+import type { Deployment, DeploymentInput, FlowRun, OrchestrationStore } from "../../src/store/types.ts";
+import { acquireHeld } from "../../src/engine/concurrency.ts";
+import { until } from "../support/processes.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
 
 describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
@@ -110,5 +112,33 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     // After a quiet second the bucket is empty again: a burst of 2.
     expect([await take(1400), await take(1400), await take(1400)]).toEqual([true, true, false]);
     expect((await orchestration.getConcurrencyLimit("rate"))!.slotDecayPerSecond).toBe(10);
+  });
+
+  it("a holder whose renewals fail past the lease lifetime warns, and re-takes its slot once the store answers", async () => {
+    await orchestration.upsertConcurrencyLimit({ name: "flaky", limit: 1 });
+    let down = false;
+    const flaky: OrchestrationStore = Object.create(orchestration, {
+      renewLeases: {
+        value: async (ids: string[], ttlMs: number, now: number) => {
+          if (down) throw new Error("connection refused");
+          return orchestration.renewLeases(ids, ttlMs, now);
+        },
+      },
+    });
+    const warnings: string[] = [];
+    const held = await acquireHeld(flaky, ["flaky"], { holder: "a", ttlMs: 300, warn: (m) => warnings.push(m) });
+    const first = held.leases[0]!.id;
+    down = true;
+    await until(() => warnings.some((w) => /could not renew the lease of 1 slot\(s\) of limit "flaky" for \d+ ms \(longer than its 300 ms lifetime\): connection refused/.test(w)), "the warning", 5_000);
+    // The lease expired meanwhile: another holder takes the slot.
+    const other = await until(async () => (await orchestration.acquireSlots(["flaky"], "b", 1, 60_000, Date.now())) ?? undefined, "the slot to free", 5_000);
+    down = false;
+    await until(() => warnings.some((w) => /expired before it could be renewed/.test(w)), "the loss to be noticed", 5_000);
+    expect(held.leases[0]!.id).toBe(first); // b holds the only slot: nothing to re-take yet
+    await orchestration.releaseLeases(other.map((l) => l.id));
+    await until(() => held.leases[0]!.id !== first, "the slot to be re-taken", 5_000);
+    expect((await orchestration.getConcurrencyLimit("flaky"))!.holders.map((h) => h.holder)).toEqual(["a"]);
+    await held.release();
+    expect((await orchestration.getConcurrencyLimit("flaky"))!.activeSlots).toBe(0);
   });
 });

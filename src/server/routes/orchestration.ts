@@ -460,26 +460,36 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       }
     },
   );
-  for (const action of ["renew", "release"] as const)
-    app.post<{ Body: { ids: string[]; ttlMs?: number } }>(
-      `/api/concurrency-leases/${action}`,
-      {
-        schema: {
-          tags: ["concurrency"],
-          summary: action === "renew" ? "Extend leases (holders heartbeat this)" : "Give slots back",
-          body: {
-            type: "object",
-            properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 }, ttlMs: { type: "integer", minimum: 100 } },
-            required: action === "renew" ? ["ids", "ttlMs"] : ["ids"],
-            additionalProperties: false,
-          },
-          response: { 204: { type: "null" } },
+  app.post<{ Body: { ids: string[]; ttlMs: number } }>(
+    "/api/concurrency-leases/renew",
+    {
+      schema: {
+        tags: ["concurrency"],
+        summary: "Extend leases (holders heartbeat this); answers the ids extended — a missing one was lost",
+        body: {
+          type: "object",
+          properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 }, ttlMs: { type: "integer", minimum: 100 } },
+          required: ["ids", "ttlMs"],
+          additionalProperties: false,
         },
+        response: { 200: { type: "object", properties: { renewed: { type: "array", items: { type: "string" } } } } },
       },
-      async (request, reply) => {
-        if (action === "renew") await orchestration.renewLeases(request.body.ids, request.body.ttlMs!, Date.now());
-        else await orchestration.releaseLeases(request.body.ids);
-        return reply.status(204).send();
+    },
+    async (request) => ({ renewed: await orchestration.renewLeases(request.body.ids, request.body.ttlMs, Date.now()) }),
+  );
+  app.post<{ Body: { ids: string[] } }>(
+    "/api/concurrency-leases/release",
+    {
+      schema: {
+        tags: ["concurrency"],
+        summary: "Give slots back",
+        body: { type: "object", properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 } }, required: ["ids"], additionalProperties: false },
+        response: { 204: { type: "null" } },
       },
-    );
+    },
+    async (request, reply) => {
+      await orchestration.releaseLeases(request.body.ids);
+      return reply.status(204).send();
+    },
+  );
 }
