@@ -251,21 +251,25 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   }
 
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {
+    const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
     return this.base.transaction(async (tx) => {
-      const due = await tx
-        .selectFrom("flow_runs")
-        .select("id")
+      // One statement that re-checks the state as it updates: on PostgreSQL a run claimed (or
+      // cancelled) concurrently is re-read once its lock is released and no longer matches, so
+      // a Pending run is never relabelled Late.
+      const rows = await tx
+        .updateTable("flow_runs")
+        .set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now })
+        .where("state_type", "=", "SCHEDULED")
         .where("state_name", "=", "Scheduled")
         .where("scheduled_at", "<", now - lateAfterMs)
+        .returning("id")
         .execute();
-      if (!due.length) return [];
-      const ids = due.map((r) => r.id);
-      const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
-      await tx.updateTable("flow_runs").set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now }).where("id", "in", ids).execute();
-      await tx
-        .insertInto("states")
-        .values(ids.map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
-        .execute();
+      const ids = rows.map((r) => r.id);
+      for (let i = 0; i < ids.length; i += 400)
+        await tx
+          .insertInto("states")
+          .values(ids.slice(i, i + 400).map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
+          .execute();
       return ids;
     });
   }

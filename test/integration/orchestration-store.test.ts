@@ -2,6 +2,7 @@
  * The orchestration store on SQLite and PostgreSQL: which runs a claim hands out (no
  * starvation behind blocked runs, queue priority over every due run), pausing, late marking.
  */
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/core/ids.ts";
 import { makeState } from "../../src/core/states.ts";
@@ -140,5 +141,35 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     expect((await orchestration.getConcurrencyLimit("flaky"))!.holders.map((h) => h.holder)).toEqual(["a"]);
     await held.release();
     expect((await orchestration.getConcurrencyLimit("flaky"))!.activeSlots).toBe(0);
+  });
+
+  it("never relabels Late a run claimed while late marking runs", async () => {
+    await orchestration.upsertWorkPool({ name: "p-late-race" });
+    const d = await deploy("late-race", "p-late-race");
+    const [run] = await createRuns(d, 1, Date.now() - 60_000);
+    const claim = async () => {
+      const claimed = await orchestration.claimFlowRuns("p-late-race", "w", 1, Date.now());
+      expect(claimed.map((r) => r.id)).toEqual([run!.id]);
+    };
+    if (dialect === "postgres") {
+      // Hold the run's row lock, let late marking find the run and wait for the lock, then claim
+      // the run and release: late marking must re-check the state instead of relabelling it.
+      await store.db.connection().execute(async (conn) => {
+        await sql`begin`.execute(conn);
+        await sql`select id from flow_runs where id = ${run!.id} for update`.execute(conn);
+        const marking = orchestration.markLateRuns(Date.now(), 15_000);
+        await new Promise((r) => setTimeout(r, 300));
+        await sql`update flow_runs set state_type = 'PENDING', state_name = 'Pending', worker_id = 'w' where id = ${run!.id}`.execute(conn);
+        await sql`commit`.execute(conn);
+        expect(await marking).not.toContain(run!.id);
+      });
+    } else {
+      // SQLite writers take turns (BEGIN IMMEDIATE): a claim and late marking cannot interleave.
+      await claim();
+      expect(await orchestration.markLateRuns(Date.now(), 15_000)).not.toContain(run!.id);
+    }
+    const after = (await store.getFlowRun(run!.id))!;
+    expect([after.state.type, after.state.name]).toEqual(["PENDING", "Pending"]);
+    expect((await store.stateHistory(run!.id)).map((s) => s.name)).not.toContain("Late");
   });
 });
