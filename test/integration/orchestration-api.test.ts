@@ -85,6 +85,22 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect((await call("POST", "/api/deployments/train-nightly/runs", { parameters: { seed: 2 }, bogus: 1 })).status).toBe(400);
   });
 
+  it("checks the parameters of a deployment's run made through POST /api/flow-runs too", async () => {
+    const dep = (await call("GET", "/api/deployments/train-nightly")).body;
+    const base = { flowName: "train", deploymentId: dep.id, workPool: "api-pool", workQueue: "urgent", state: "Scheduled", scheduledAt: Date.now() + 3600_000 };
+    const bad = await call("POST", "/api/flow-runs", { ...base, parameters: { seed: "one" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: "INVALID_PARAMETERS" });
+    expect(bad.body.error.message).toMatch(/parameters\.seed must be integer/);
+    const unknown = await call("POST", "/api/flow-runs", { ...base, deploymentId: "no-such-deployment" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toMatch(/body\.deploymentId: deployment no-such-deployment does not exist/);
+    const good = await call("POST", "/api/flow-runs", { ...base, parameters: { depths: [4] } });
+    expect(good.status).toBe(201);
+    expect(good.body.parameters).toEqual({ seed: 1, depths: [4] }); // the deployment's defaults under the run's
+    expect((await call("DELETE", `/api/flow-runs/${good.body.id}`)).status).toBe(204);
+  });
+
   it("hands a due run to one worker through the API, never twice", async () => {
     const first = await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w1", max: 5 });
     expect(first.body.items).toHaveLength(1);

@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
-import type { FlowRunFilter, Store } from "../../store/types.ts";
+import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
+import { checkDeploymentRun } from "./orchestration.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
@@ -12,7 +13,7 @@ import { errorResponses, proposedStateSchema, uuid } from "../schemas.ts";
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 const csv = { type: "string", maxLength: 2000 } as const;
 
-export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id: string) => void = () => undefined): void {
+export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id: string) => void = () => undefined, orchestration?: OrchestrationStore): void {
   app.post<{
     Body: {
       flowName: string;
@@ -64,6 +65,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
       const body = request.body;
       if (body.id && (await store.getFlowRun(body.id))) throw new ApiError(409, "CONFLICT", `flow run ${body.id} already exists`);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
+      // A deployment's run: its parameters are checked against the deployment's schema, as on
+      // POST /api/deployments/{name}/runs.
+      if (body.deploymentId && orchestration) body.parameters = await checkDeploymentRun(orchestration, body.deploymentId, body.parameters ?? {});
       const run = await store.createFlowRun({
         id: body.id ?? newId(),
         flowName: body.flowName,

@@ -86,6 +86,18 @@ export function checkParameters(schema: Record<string, unknown> | null, paramete
   }
 }
 
+/**
+ * The parameters of a new run of a deployment (its defaults under the given ones), checked
+ * against its JSON Schema: a 400 naming the field, or for a deployment that does not exist.
+ */
+export async function checkDeploymentRun(orchestration: OrchestrationStore, deploymentId: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const deployment = await orchestration.getDeployment(deploymentId);
+  if (!deployment) throw new ApiError(400, "VALIDATION_ERROR", `body.deploymentId: deployment ${deploymentId} does not exist`);
+  const merged = { ...deployment.parameters, ...parameters };
+  checkParameters(deployment.parameterSchema, merged);
+  return merged;
+}
+
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
 function canSubscribe(store: Store): store is Store & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
   return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
