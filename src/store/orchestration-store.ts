@@ -7,14 +7,14 @@
  *   - acquireSlots: the limit row is locked (FOR UPDATE) while its active slots are counted,
  *     so two holders never both take the last slot.
  */
-import { sql, type Selectable } from "kysely";
+import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import { newId } from "../core/ids.ts";
 import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import { claimFlowRuns } from "./claims.ts";
 import { newFlowRunRow } from "./rows.ts";
-import type { ConcurrencyLeasesTable, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
+import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
   ClaimedFlowRun,
   ConcurrencyLimit,
@@ -29,6 +29,8 @@ import type {
   WorkPoolInput,
   WorkQueue,
 } from "./types.ts";
+
+type Tx = Kysely<Database> | Transaction<Database>;
 
 const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
 
@@ -101,7 +103,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   async upsertDeployment(input: DeploymentInput): Promise<Deployment> {
     const now = Date.now();
     await this.base.transaction(async (tx) => {
-      const existing = await tx.selectFrom("deployments").select("id").where("name", "=", input.name).executeTakeFirst();
+      const existing = await tx.selectFrom("deployments").select(["id", "paused"]).where("name", "=", input.name).executeTakeFirst();
       const id = existing?.id ?? newId();
       const row = {
         flow_name: input.flowName,
@@ -113,7 +115,8 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
         parameter_schema: input.parameterSchema ? JSON.stringify(input.parameterSchema) : null,
         work_pool: input.workPool ?? null,
         work_queue: input.workQueue ?? "default",
-        paused: input.paused ? 1 : 0,
+        // Re-deploying does not resume a paused deployment unless the caller says so.
+        paused: input.paused === undefined ? Number(existing?.paused ?? 0) : input.paused ? 1 : 0,
         concurrency_limit: input.concurrencyLimit ?? null,
         collision_strategy: input.collisionStrategy ?? "enqueue",
         retries: input.retries ?? 0,
@@ -123,24 +126,39 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       };
       if (existing) await tx.updateTable("deployments").set(row).where("id", "=", id).execute();
       else await tx.insertInto("deployments").values({ id, name: input.name, created_at: now, ...row }).execute();
-      if (input.schedules) {
-        await tx.deleteFrom("schedules").where("deployment_id", "=", id).execute();
-        if (input.schedules.length)
-          await tx
-            .insertInto("schedules")
-            .values(input.schedules.map((s) => ({ id: newId(), deployment_id: id, spec: JSON.stringify(s.spec), active: s.active === false ? 0 : 1, created_at: now })))
-            .execute();
-        // Future runs of the old schedules go; the scheduler creates the new ones.
-        await tx
-          .deleteFrom("flow_runs")
-          .where("deployment_id", "=", id)
-          .where("state_type", "=", "SCHEDULED")
-          .where("expected_start_time", "is not", null)
-          .where("scheduled_at", ">", now)
-          .execute();
-      }
+      if (input.schedules) await this.replaceSchedules(tx, id, input.schedules, now);
     });
     return (await this.getDeployment(input.name))!;
+  }
+
+  /**
+   * Gives a deployment these schedules. Unchanged ones (same spec, in order, no new `active`)
+   * are left alone, with their ids and pause state; otherwise the schedules are replaced (a
+   * schedule whose spec was there keeps its pause state unless `active` is given) and the
+   * future runs the old ones made go — only those still `Scheduled` and never started: a run
+   * awaiting a retry, or one made by hand, stays. The scheduler makes the new ones.
+   */
+  private async replaceSchedules(tx: Tx, deploymentId: string, schedules: NonNullable<DeploymentInput["schedules"]>, now: number): Promise<void> {
+    const current = await tx.selectFrom("schedules").selectAll().where("deployment_id", "=", deploymentId).orderBy("created_at").orderBy("id").execute();
+    const activeOf = new Map(current.map((c) => [c.spec, Boolean(c.active)]));
+    const wanted = schedules.map((s) => ({ spec: JSON.stringify(s.spec), active: s.active ?? activeOf.get(JSON.stringify(s.spec)) ?? true }));
+    const unchanged = current.length === wanted.length && current.every((c, i) => c.spec === wanted[i]!.spec && Boolean(c.active) === wanted[i]!.active);
+    if (unchanged) return;
+    await tx.deleteFrom("schedules").where("deployment_id", "=", deploymentId).execute();
+    if (wanted.length)
+      await tx
+        .insertInto("schedules")
+        // created_at grows with the position: the schedules keep their order.
+        .values(wanted.map((w, i) => ({ id: newId(), deployment_id: deploymentId, spec: w.spec, active: w.active ? 1 : 0, created_at: now + i })))
+        .execute();
+    await tx
+      .deleteFrom("flow_runs")
+      .where("deployment_id", "=", deploymentId)
+      .where("state_name", "=", "Scheduled")
+      .where("start_time", "is", null)
+      .where("expected_start_time", "is not", null)
+      .where("scheduled_at", ">", now)
+      .execute();
   }
 
   async getDeployment(idOrName: string): Promise<Deployment | undefined> {
@@ -182,6 +200,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
         .deleteFrom("flow_runs")
         .where("deployment_id", "=", deployment.id)
         .where("state_name", "in", ["Scheduled", "Late"])
+        .where("start_time", "is", null)
         .where("expected_start_time", "is not", null)
         .execute();
     return { ...deployment, paused };
@@ -195,7 +214,14 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       // Runs are not tied to one schedule: drop the future ones, the scheduler recreates those of
       // the schedules still active.
       if (!active)
-        await tx.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_name", "=", "Scheduled").where("expected_start_time", "is not", null).where("scheduled_at", ">", Date.now()).execute();
+        await tx
+          .deleteFrom("flow_runs")
+          .where("deployment_id", "=", deployment.id)
+          .where("state_name", "=", "Scheduled")
+          .where("start_time", "is", null)
+          .where("expected_start_time", "is not", null)
+          .where("scheduled_at", ">", Date.now())
+          .execute();
     });
     return this.getDeployment(deployment.id);
   }

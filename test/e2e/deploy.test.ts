@@ -76,6 +76,8 @@ describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (d
     // directory (where the relative entrypoint resolves) runs them.
     expect((await cli(["deployment", "pause", "yaml-staged"], env)).stdout).toMatch(/paused/);
     expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true);
+    expect((await cli(["deploy", "--file", yaml, "--name", "yaml-staged"], env)).code).toBe(0);
+    expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true); // re-deploying does not resume it
     expect((await cli(["deployment", "run", "yaml-staged"], env)).code).toBe(0);
     const worker = startProcess([BIN, "worker", "start", "--pool", "yaml-pool", "--poll-ms", "200", "--heartbeat-ms", "500"], env, FIXTURES);
     await until(() => worker.stdout().includes("polling work pool"), "the worker to start");

@@ -172,4 +172,32 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     expect([after.state.type, after.state.name]).toEqual(["PENDING", "Pending"]);
     expect((await store.stateHistory(run!.id)).map((s) => s.name)).not.toContain("Late");
   });
+
+  it("re-deploying keeps a paused deployment paused, and a schedule's pause, unless told otherwise", async () => {
+    await orchestration.upsertWorkPool({ name: "p-redeploy" });
+    const spec = { kind: "interval", intervalMs: 60_000, anchor: 0 };
+    const d = await deploy("redeploy", "p-redeploy", { schedules: [{ spec }, { spec: { ...spec, intervalMs: 120_000 } }] });
+    await orchestration.setDeploymentPaused(d.id, true);
+    await orchestration.setScheduleActive(d.id, d.schedules[1]!.id, false);
+    const again = await deploy("redeploy", "p-redeploy", { schedules: [{ spec }, { spec: { ...spec, intervalMs: 120_000 } }], description: "v2" });
+    expect(again).toMatchObject({ paused: true, description: "v2" });
+    expect(again.schedules.map((s) => [s.id, s.active])).toEqual([[d.schedules[0]!.id, true], [d.schedules[1]!.id, false]]);
+    const changed = await deploy("redeploy", "p-redeploy", { schedules: [{ spec: { ...spec, intervalMs: 120_000 } }, { spec: { ...spec, intervalMs: 300_000 } }] });
+    expect(changed.schedules.map((s) => s.active)).toEqual([false, true]); // the kept spec keeps its pause
+    expect((await deploy("redeploy", "p-redeploy", { paused: false })).paused).toBe(false);
+  });
+
+  it("a schedule change drops the future Scheduled runs of the old schedules, not runs awaiting a retry", async () => {
+    await orchestration.upsertWorkPool({ name: "p-resched" });
+    const d = await deploy("resched", "p-resched", { schedules: [{ spec: { kind: "interval", intervalMs: 60_000 } }] });
+    const now = Date.now();
+    await orchestration.scheduleRuns(d, [now - 1000, now + 60_000, now + 120_000]);
+    const [due] = await orchestration.claimFlowRuns("p-resched", "w", 1, now);
+    await store.setFlowRunState(due!.id, makeState("Running"));
+    await store.setFlowRunState(due!.id, makeState("Failed"));
+    await store.setFlowRunState(due!.id, makeState("AwaitingRetry", { scheduledAt: now + 30_000 }));
+    await deploy("resched", "p-resched", { schedules: [{ spec: { kind: "interval", intervalMs: 3_600_000 } }] });
+    const left = await store.listFlowRuns({ deploymentId: d.id });
+    expect(left.map((r) => [r.id, r.state.name])).toEqual([[due!.id, "AwaitingRetry"]]);
+  });
 });
