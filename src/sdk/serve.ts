@@ -20,7 +20,10 @@ export interface ServeOptions {
   /** The deployment's name (default: the flow's name). */
   name?: string;
   cron?: string;
+  /** Every this many ms, on slots aligned to `anchor`. */
   interval?: number;
+  /** Where `interval` slots fall: anchor + k × interval (a Date, an ISO date or epoch ms; default the epoch). */
+  anchor?: Date | string | number;
   rrule?: string;
   /** IANA time zone of `cron` / `rrule` (default UTC). */
   timezone?: string;
@@ -49,10 +52,11 @@ export function parameterJsonSchema(params: ParamsSchema | null): Record<string,
   }
 }
 
-export function schedulesFrom(options: Pick<ServeOptions, "cron" | "interval" | "rrule" | "timezone">): { spec: Record<string, unknown> & { kind: string } }[] {
+export function schedulesFrom(options: Pick<ServeOptions, "cron" | "interval" | "anchor" | "rrule" | "timezone">): { spec: Record<string, unknown> & { kind: string } }[] {
   const specs: unknown[] = [];
+  if (options.anchor !== undefined && !options.interval) throw new TypeError("schedule.anchor applies to an interval: give interval too");
   if (options.cron) specs.push({ kind: "cron", cron: options.cron, timezone: options.timezone });
-  if (options.interval) specs.push({ kind: "interval", intervalMs: options.interval });
+  if (options.interval) specs.push({ kind: "interval", intervalMs: options.interval, anchor: options.anchor });
   if (options.rrule) specs.push({ kind: "rrule", rrule: options.rrule, timezone: options.timezone });
   return specs.map((spec) => ({ spec: compileSchedule(spec) as unknown as Record<string, unknown> & { kind: string } }));
 }

@@ -47,7 +47,7 @@ describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (d
     expect((await cli(["work-pool", "create", "yaml-pool"], env)).code).toBe(0);
     const deployed = await cli(["deploy", "--file", yaml], env);
     expect(deployed.code, deployed.stderr).toBe(0);
-    expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h/);
+    expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h from 2025-12-31T23:15:00\.000Z/);
     const d = (await orchestration.getDeployment("yaml-staged"))!;
     expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 }, jobVariables: { env: { STAGE: "prod", SHARDS: "3" } } });
     expect(d.entrypoint).toBe("worker-flows.ts:staged"); // relative to baton.yaml's directory

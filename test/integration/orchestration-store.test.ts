@@ -11,6 +11,7 @@ import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import type { Deployment, DeploymentInput, FlowRun, OrchestrationStore } from "../../src/store/types.ts";
 import { acquireHeld } from "../../src/engine/concurrency.ts";
+import { concurrency, configure, shutdown } from "../../src/index.ts";
 import { until } from "../support/processes.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
 
@@ -18,10 +19,12 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
   let store: KyselyStore;
   let orchestration: KyselyOrchestrationStore;
   let cleanup: () => Promise<void>;
+  let url: string;
 
   beforeAll(async () => {
     const db = await freshDatabaseUrl(dialect);
     cleanup = db.cleanup;
+    url = db.url;
     store = await openStore(db.url);
     orchestration = new KyselyOrchestrationStore(store);
   });
@@ -199,5 +202,23 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     await deploy("resched", "p-resched", { schedules: [{ spec: { kind: "interval", intervalMs: 3_600_000 } }] });
     const left = await store.listFlowRuns({ deploymentId: d.id });
     expect(left.map((r) => [r.id, r.state.name])).toEqual([[due!.id, "AwaitingRetry"]]);
+  });
+
+  it("concurrency(name, n) from code takes n slots, in both its forms", async () => {
+    await configure({ databaseUrl: url, logLevel: "silent" });
+    try {
+      await orchestration.upsertConcurrencyLimit({ name: "sdk", limit: 3 });
+      const active = async () => (await orchestration.getConcurrencyLimit("sdk"))!.activeSlots;
+      {
+        await using held = await concurrency("sdk", 2);
+        expect(held.leases.map((l) => l.slots)).toEqual([2]);
+        expect(await active()).toBe(2);
+      }
+      expect(await active()).toBe(0);
+      expect(await concurrency("sdk", 3, active)).toBe(3);
+      await expect(concurrency("sdk", 4)).rejects.toThrow(/limit "sdk" has 3 slots; 4 can never be taken/);
+    } finally {
+      await shutdown();
+    }
   });
 });

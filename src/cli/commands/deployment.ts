@@ -20,9 +20,17 @@ import { printJson, stateLabel, table, time } from "../format.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
 
 const ScheduleEntry = z
-  .object({ cron: z.string().optional(), interval: z.number().int().positive().optional(), rrule: z.string().optional(), timezone: z.string().optional() })
+  .object({
+    cron: z.string().optional(),
+    interval: z.number().int().positive().optional(),
+    // YAML reads an unquoted ISO timestamp as a Date.
+    anchor: z.union([z.number(), z.string(), z.date()]).optional(),
+    rrule: z.string().optional(),
+    timezone: z.string().optional(),
+  })
   .strict()
-  .refine((s) => [s.cron, s.interval, s.rrule].filter((v) => v !== undefined).length === 1, "give exactly one of cron, interval (ms) or rrule");
+  .refine((s) => [s.cron, s.interval, s.rrule].filter((v) => v !== undefined).length === 1, "give exactly one of cron, interval (ms) or rrule")
+  .refine((s) => s.anchor === undefined || s.interval !== undefined, { message: "anchor applies to an interval schedule", path: ["anchor"] });
 
 const DeploymentEntry = z
   .object({
@@ -70,7 +78,13 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
     const [relative, flowName] = d.entrypoint.split(":") as [string, string];
     const modulePath = path.resolve(path.dirname(file), relative);
     const target = await loadFlow(modulePath, flowName);
-    const schedules = (d.schedules ?? []).flatMap((s) => schedulesFrom({ cron: s.cron, interval: s.interval, rrule: s.rrule, timezone: s.timezone }));
+    const schedules = (d.schedules ?? []).flatMap((s, j) => {
+      try {
+        return schedulesFrom({ cron: s.cron, interval: s.interval, anchor: s.anchor, rrule: s.rrule, timezone: s.timezone });
+      } catch (error) {
+        throw new BatonError(`${file}: deployments.${i}.schedules.${j}: ${(error as Error).message}`);
+      }
+    });
     const parameterSchema = parameterJsonSchema(target.options.params);
     try {
       checkParameters(parameterSchema, d.parameters ?? {});
