@@ -127,3 +127,55 @@ describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (d
     expect((await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"] })).some((r) => r.expectedStartTime !== null && r.expectedStartTime % 5000 === 0)).toBe(true);
   });
 });
+
+// The CLI's limit and queue commands over the store; the store's side of them runs on both
+// dialects in test/integration (each CLI call is a process: one dialect keeps this quick).
+describe("baton limit and baton work-queue", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let store: KyselyStore;
+  let orchestration: KyselyOrchestrationStore;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-cli-limits-"));
+    env = { BATON_HOME: dir, BATON_LOG_LEVEL: "warn" };
+    store = await openStore(`sqlite://${path.join(dir, "baton.db")}`);
+    orchestration = new KyselyOrchestrationStore(store);
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates, lists, inspects, resets and deletes limits", async () => {
+    expect((await cli(["limit", "create", "db", "--limit", "3"], env)).stdout).toMatch(/Limit "db": 3 slots/);
+    expect((await cli(["limit", "create", "openai", "--limit", "5", "--decay", "2"], env)).stdout).toMatch(/Limit "openai": 2 slots per second, bursts of up to 5/);
+    const bad = await cli(["limit", "create", "x", "--limit", "0"], env);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringMatching(/--limit must be an integer >= 1, got "0"/)]);
+    await orchestration.acquireSlots(["db"], "holder-x", 2, 60_000, Date.now());
+    const inspect = await cli(["limit", "inspect", "db"], env);
+    expect(inspect.stdout).toMatch(/Limit db: 2\/3 slots in use/);
+    expect(inspect.stdout).toMatch(/holder-x/);
+    const ls = JSON.parse((await cli(["limit", "ls", "--json"], env)).stdout);
+    expect(ls.map((l: any) => [l.name, l.activeSlots, l.slotDecayPerSecond])).toEqual([["db", 2, null], ["openai", 0, 2]]);
+    expect((await cli(["limit", "reset", "db"], env)).stdout).toMatch(/Limit "db" reset/);
+    expect((await orchestration.getConcurrencyLimit("db"))!.activeSlots).toBe(0);
+    expect((await cli(["limit", "delete", "openai"], env)).code).toBe(0);
+    const gone = await cli(["limit", "inspect", "openai"], env);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/limit "openai" does not exist/)]);
+  });
+
+  it("creates queues with priorities and limits, and pools with job variables", async () => {
+    expect((await cli(["work-pool", "create", "q-pool", "--limit", "4", "--env", "REGION=eu", "--cwd", "/srv"], env)).code).toBe(0);
+    expect((await cli(["work-queue", "create", "urgent", "--pool", "q-pool", "--priority", "1", "--limit", "2"], env)).stdout).toMatch(/Queue "urgent" of pool "q-pool": priority 1, limit 2/);
+    expect((await cli(["work-queue", "create", "bulk", "--pool", "q-pool", "--priority", "5"], env)).code).toBe(0);
+    const noPool = await cli(["work-queue", "create", "x", "--pool", "nope"], env);
+    expect([noPool.code, noPool.stderr]).toEqual([1, expect.stringMatching(/work pool "nope" does not exist/)]);
+    const badPriority = await cli(["work-queue", "create", "x", "--pool", "q-pool", "--priority", "first"], env);
+    expect(badPriority.stderr).toMatch(/--priority must be an integer >= 1/);
+    const [pool] = JSON.parse((await cli(["work-pool", "ls", "--json"], env)).stdout);
+    expect(pool).toMatchObject({ name: "q-pool", concurrencyLimit: 4, jobVariables: { env: { REGION: "eu" }, cwd: "/srv" } });
+    expect(pool.queues.map((q: any) => [q.name, q.priority, q.concurrencyLimit])).toEqual([["default", 1, null], ["urgent", 1, 2], ["bulk", 5, null]]);
+  });
+});
+

@@ -1,9 +1,11 @@
 /**
- * Workers end to end, on SQLite and PostgreSQL: real claims from a shared pool (no run twice
- * across 200 runs and two workers), real child processes for runs, a worker SIGKILLed mid-run
- * (Crashed, then a durable retry that completes), cancellation (SIGTERM, then Cancelled),
- * schedules producing runs, and concurrency limits (never exceeded; a SIGKILLed holder's slot
- * comes back).
+ * Workers end to end, on SQLite and PostgreSQL, with real `baton worker start` processes: two
+ * workers sharing a pool run 200 runs each exactly once (on the database and behind a server);
+ * a worker SIGKILLed mid-run or between claim and start (Crashed, then a durable retry);
+ * cancellation from the CLI and the API, before a run starts, and of a run that ignores SIGTERM;
+ * job variables; the scheduler in workers and in the server; late marking in a paused pool;
+ * collision strategies; rate limits; tag and global concurrency limits under load (never
+ * exceeded; a SIGKILLed holder's slot comes back).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -19,13 +21,21 @@ import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import type { Deployment, DeploymentInput, FlowRun } from "../../src/store/types.ts";
-import type { Infrastructure } from "../../src/worker/infrastructure.ts";
-import { Worker } from "../../src/worker/worker.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { ApiClient } from "../../src/client/api-client.ts";
 import { BIN, cli, ROOT, startProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/worker-flows.ts");
 
+
+/** The most intervals [start, end] open at one instant. */
+function maxOverlap(intervals: readonly (readonly [number, number])[]): number {
+  const events = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let open = 0;
+  let peak = 0;
+  for (const [, delta] of events) peak = Math.max(peak, (open += delta));
+  return peak;
+}
 
 function startWorkerProcess(url: string, pool: string, extra: Record<string, string> = {}, more: string[] = []): Proc {
   const args = ["worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--cancel-grace-ms", "2000", "--heartbeat-ms", "500", ...more];
@@ -64,41 +74,40 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     });
   }
 
-  it("two workers share a pool: 200 runs, each claimed and run exactly once, limits honoured", async () => {
+  /**
+   * Every run of `d` completed, appended its id to `log` exactly once, was run by one of two
+   * workers (both did some), and no more than `limit` of them were Running at once.
+   */
+  async function expectEachRunOnce(d: Deployment, log: string, limit: number): Promise<void> {
+    const runs = await store.listFlowRuns({ deploymentId: d.id, limit: 500 });
+    const lines = fs.readFileSync(log, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(runs.length);
+    expect(new Set(lines)).toEqual(new Set(runs.map((r) => `run ${r.id}`)));
+    expect(new Set(runs.map((r) => r.workerId)).size).toBe(2);
+    const intervals = await Promise.all(
+      runs.map(async (r) => {
+        const history = await store.stateHistory(r.id);
+        return [history.find((h) => h.name === "Running")!.timestamp, history.find((h) => h.name === "Completed")!.timestamp] as const;
+      }),
+    );
+    expect(maxOverlap(intervals)).toBeLessThanOrEqual(limit);
+  }
+
+  it("two worker processes share a pool on the database: 200 runs, each run exactly once, the queue's limit honoured", async () => {
     await orchestration.upsertWorkPool({ name: "shared" });
     await orchestration.upsertWorkQueue({ poolName: "shared", name: "default", priority: 1, concurrencyLimit: 6 });
     const d = await deploy("shared-quick", "quick", { workPool: "shared" });
     for (let i = 0; i < 200; i++) await createRun(d, { n: i });
-    // An in-process infrastructure that "runs" a flow run by completing it: the claims are real.
-    const executions: string[] = [];
-    let active = 0;
-    let peak = 0;
-    const infra: Infrastructure = {
-      type: "process",
-      start: (id) => {
-        executions.push(id);
-        active++;
-        peak = Math.max(peak, active);
-        const exited = (async () => {
-          await store.setFlowRunState(id, makeState("Running"));
-          await new Promise((r) => setTimeout(r, 5 + Math.random() * 10));
-          await store.setFlowRunState(id, makeState("Completed"));
-          active--;
-          return 0;
-        })();
-        return { exited, stop: () => undefined, pid: undefined };
-      },
-    };
-    const workers = [1, 2].map(() => new Worker(store, orchestration, { pool: "shared", limit: 5, pollMs: 20, runEnv: {}, infrastructure: infra, log: () => undefined }));
-    const running = workers.map((w) => w.run());
-    await until(async () => (await store.listFlowRuns({ flowName: "quick", stateNames: ["Completed"], limit: 500 })).length === 200 && true, "200 completed runs", 60_000);
-    workers.forEach((w) => w.stop());
-    await Promise.all(running);
-    expect(executions).toHaveLength(200);
-    expect(new Set(executions).size).toBe(200);
-    expect(workers[0]!.started.length).toBeGreaterThan(0);
-    expect(workers[1]!.started.length).toBeGreaterThan(0);
-    expect(peak).toBeLessThanOrEqual(6); // the queue's limit, across both workers
+    const log = path.join(dir, `shared-${dialect}.log`);
+    // Real `baton worker start` processes and real claims; the runs execute inside the workers
+    // (BATON_TEST_INLINE_RUNS) so that 200 of them take seconds, not one process each.
+    const env = { E2E_LOG: log, BATON_TEST_INLINE_RUNS: "1" };
+    const workers = [startWorkerProcess(url, "shared", env, ["--limit", "5"]), startWorkerProcess(url, "shared", env, ["--limit", "5"])];
+    const completed = async () => (await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"], limit: 500 })).length;
+    await until(async () => (await completed()) === 200, "200 completed runs", 60_000);
+    for (const w of workers) w.child.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exit));
+    await expectEachRunOnce(d, log, 6);
   });
 
   it("a worker SIGKILLed mid-run: its run is found Crashed by another worker and resumed durably", async () => {
@@ -155,16 +164,36 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     await second.exit;
   });
 
-  it("cancels a running run: SIGTERM to its process, and it ends Cancelled", async () => {
+  it("cancels a running run from the CLI: SIGTERM to its process, and it ends Cancelled", async () => {
     await orchestration.upsertWorkPool({ name: "main" });
     const d = await deploy("long", "staged");
     const run = await createRun(d, { stages: 100, ms: 100 });
     const worker = startWorkerProcess(url, "main");
     await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start");
-    await cancelFlowRun(store, run.id);
+    const cancel = await cli(["flow-run", "cancel", run.id], { BATON_DATABASE_URL: url, BATON_LOG_LEVEL: "warn" });
+    expect(cancel.code, cancel.stderr).toBe(0);
     await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 15_000);
     const tasks = await store.listTaskRuns(run.id);
     expect(tasks.length).toBeLessThan(100);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+  });
+
+  it("SIGKILLs a run's process that ignores SIGTERM once the cancel grace period is over", async () => {
+    await orchestration.upsertWorkPool({ name: "stubborn" });
+    const log = path.join(dir, `stubborn-${dialect}.log`);
+    const run = await createRun(await deploy("stubborn", "stubborn", { workPool: "stubborn" }), { ms: 20_000 });
+    // The run blocks its event loop: neither SIGTERM's handler nor its heartbeat (30 s) runs.
+    const worker = startWorkerProcess(url, "stubborn", { E2E_LOG: log, BATON_HEARTBEAT_MS: "30000" }, ["--cancel-grace-ms", "1500"]);
+    await until(() => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("blocking"), "the run to block");
+    const cancelledAt = Date.now();
+    await cancelFlowRun(store, run.id);
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 15_000);
+    const ended = (await store.getFlowRun(run.id))!;
+    expect(ended.state.timestamp - cancelledAt).toBeGreaterThanOrEqual(1400); // not before the grace period...
+    expect(ended.state.timestamp - cancelledAt).toBeLessThan(10_000); // ...and long before the task would end
+    expect(ended.state.message).toMatch(/stopped by the worker after a cancel request/);
+    expect(worker.stdout()).toMatch(/SIGTERM, SIGKILL after 1500 ms/);
     worker.child.kill("SIGTERM");
     await worker.exit;
   });
@@ -300,6 +329,23 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     expect(taken[5]!).toBeLessThan(2_000);
   });
 
+  it("tag limits hold under load across processes: tasks tagged e2e-db never run more than 2 at once", async () => {
+    await orchestration.upsertConcurrencyLimit({ name: "e2e-db", limit: 2 });
+    const log = path.join(dir, `tagged-${dialect}.log`);
+    const env = { BATON_DATABASE_URL: url, BATON_LOG_LEVEL: "warn", E2E_LOG: log };
+    // Three processes, eight concurrent tasks each, all wanting a slot of the same limit.
+    const runs = [1, 2, 3].map(() => startProcess([BIN, "run", FLOWS, "--flow", "tagged", "--param", "n=8", "--param", "ms=60"], env));
+    const codes = await Promise.all(runs.map((r) => r.exit));
+    expect(codes, runs.map((r) => r.stderr()).join("\n")).toEqual([0, 0, 0]);
+    const intervals = fs.readFileSync(log, "utf8").trim().split("\n").map((line) => {
+      const [, start, end] = line.split(" ");
+      return [Number(start), Number(end)] as const;
+    });
+    expect(intervals).toHaveLength(24);
+    expect(maxOverlap(intervals)).toBe(2); // reached, never exceeded
+    expect((await orchestration.getConcurrencyLimit("e2e-db"))!.activeSlots).toBe(0);
+  });
+
   it("never exceeds a concurrency limit, and a SIGKILLed holder's slot comes back", async () => {
     await orchestration.upsertConcurrencyLimit({ name: `db-${dialect}`, limit: 2 });
     let active = 0;
@@ -331,5 +377,65 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     await new Promise((r) => child.once("exit", r));
     const leases = await until(async () => (await orchestration.acquireSlots(["gpu"], "other", 1, 1000, Date.now())) ?? undefined, "the slot to come back", 5_000);
     expect(leases).toHaveLength(1);
+  });
+
+  describe("behind a server", () => {
+    let server: { proc: Proc; url: string };
+    let api: ApiClient;
+    const remote = (extra: Record<string, string> = {}) => ({ BATON_API_URL: server.url, ...extra });
+
+    beforeAll(async () => {
+      // Made before the server starts: the first pass of its scheduler turns it into runs.
+      await orchestration.upsertWorkPool({ name: "srv-cron" });
+      await deploy("srv-every-second", "quick", { workPool: "srv-cron", schedules: [{ spec: { kind: "cron", cron: "* * * * * *" } }] });
+      const proc = startProcess([BIN, "server", "start", "--port", "0"], { BATON_DATABASE_URL: url, BATON_SERVER_LOG_LEVEL: "warn" });
+      const serverUrl = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1], "the server");
+      server = { proc, url: serverUrl };
+      api = new ApiClient({ baseUrl: serverUrl });
+    });
+    afterAll(async () => {
+      server.proc.child.kill("SIGTERM");
+      await server.proc.exit;
+    });
+
+    it("two remote worker processes: 200 runs created through the API, each run exactly once", async () => {
+      await api.request("POST", "/api/work-pools", { name: "srv-shared" });
+      await api.request("POST", "/api/work-pools/srv-shared/queues", { name: "default", concurrencyLimit: 6 });
+      const d = await api.request<Deployment>("POST", "/api/deployments", { name: "srv-quick", flowName: "quick", entrypoint: `${FLOWS}:quick`, workPool: "srv-shared" });
+      const log = path.join(dir, `srv-shared-${dialect}.log`);
+      const env = remote({ E2E_LOG: log, BATON_TEST_INLINE_RUNS: "1" });
+      const workers = [startWorkerProcess(url, "srv-shared", env, ["--limit", "5"]), startWorkerProcess(url, "srv-shared", env, ["--limit", "5"])];
+      for (let i = 0; i < 200; i++) await api.request("POST", "/api/deployments/srv-quick/runs", { parameters: { n: i } });
+      const completed = async () => (await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"], limit: 500 })).length;
+      await until(async () => (await completed()) === 200, "200 completed runs", 60_000);
+      for (const w of workers) w.child.kill("SIGTERM");
+      await Promise.all(workers.map((w) => w.exit));
+      await expectEachRunOnce(d, log, 6);
+    });
+
+    it("the server's scheduler turns a cron deployment into runs that a remote worker executes", async () => {
+      const d = (await orchestration.getDeployment("srv-every-second"))!;
+      const worker = startWorkerProcess(url, "srv-cron", remote());
+      await until(async () => (await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"] })).length >= 2, "scheduled runs to complete", 30_000);
+      worker.child.kill("SIGTERM");
+      await worker.exit;
+      const runs = await store.listFlowRuns({ deploymentId: d.id, limit: 500 });
+      expect(runs.every((r) => r.expectedStartTime !== null && r.expectedStartTime % 1000 === 0)).toBe(true);
+      expect(new Set(runs.map((r) => r.expectedStartTime)).size).toBe(runs.length);
+      await api.request("DELETE", "/api/deployments/srv-every-second");
+    });
+
+    it("cancels a remote worker's running run through the API: its process stops and it ends Cancelled", async () => {
+      await api.request("POST", "/api/work-pools", { name: "srv-cancel" });
+      await api.request("POST", "/api/deployments", { name: "srv-long", flowName: "staged", entrypoint: `${FLOWS}:staged`, workPool: "srv-cancel" });
+      const run = await api.request<FlowRun>("POST", "/api/deployments/srv-long/runs", { parameters: { stages: 100, ms: 100 } });
+      const worker = startWorkerProcess(url, "srv-cancel", remote({ BATON_HEARTBEAT_MS: "30000" }));
+      await until(async () => (await api.request<FlowRun>("GET", `/api/flow-runs/${run.id}`)).state.name === "Running", "the run to start", 20_000);
+      expect((await api.request<FlowRun>("POST", `/api/flow-runs/${run.id}/cancel`)).state.name).toBe("Cancelling");
+      await until(async () => (await api.request<FlowRun>("GET", `/api/flow-runs/${run.id}`)).state.name === "Cancelled", "the run to end Cancelled", 10_000);
+      expect((await store.listTaskRuns(run.id)).length).toBeLessThan(100);
+      worker.child.kill("SIGTERM");
+      await worker.exit;
+    });
   });
 });

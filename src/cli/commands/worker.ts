@@ -1,19 +1,23 @@
 /** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
-import fs from "node:fs";
-import path from "node:path";
 import type { Command } from "commander";
-import { splitEntrypoint } from "../../core/entrypoint.ts";
-import { BatonError, RunNotFoundError } from "../../core/errors.ts";
+import { BatonError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
-import { cancelActiveRuns, resumeFlowRun } from "../../engine/flow-runner.ts";
+import { cancelActiveRuns } from "../../engine/flow-runner.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
+import type { OrchestrationStore, Store } from "../../store/types.ts";
 import { runEnvironment } from "../../worker/run-env.ts";
-import { openOrchestration, withStore } from "../cli-store.ts";
+import { openOrchestration } from "../cli-store.ts";
 import { printJson, table } from "../format.ts";
-import { loadFlow } from "../load-flow.ts";
+import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { parseEnvPairs } from "./deployment.ts";
+
+/** The store and orchestration store of this process's runtime (the one its flows use). */
+async function runtimeOrchestration(): Promise<{ store: Store; orchestration: OrchestrationStore; close(): Promise<void> }> {
+  const runtime = await getRuntime();
+  return { store: runtime.store, orchestration: runtime.orchestration, close: shutdown };
+}
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -36,7 +40,11 @@ export function registerWorker(program: Command): void {
     .option("--scheduler-ms <ms>", "on the database (no BATON_API_URL): how often it runs the scheduler", "5000")
     .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string; schedulerMs: string }) => {
       const settings = loadSettings();
-      const { store, orchestration, close } = await openOrchestration();
+      // Runs executed inside the worker (a test hook) share the worker's store: two SQLite
+      // connections in one process would wait on each other's write lock with the event loop
+      // blocked.
+      const inline = process.env.BATON_TEST_INLINE_RUNS === "1";
+      const { store, orchestration, close } = inline ? await runtimeOrchestration() : await openOrchestration();
       const runEnv = runEnvironment(
         settings.apiUrl.value
           ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value }
@@ -52,6 +60,7 @@ export function registerWorker(program: Command): void {
         cancelGraceMs: positiveInt("--cancel-grace-ms", opts.cancelGraceMs),
         heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
+        infrastructure: inline ? new InlineInfrastructure() : undefined,
         // On the database: woken when a run of the pool is scheduled or ends (PostgreSQL: by any
         // process, LISTEN/NOTIFY; SQLite: by this one, e.g. its scheduler) instead of a poll.
         subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((pool) => pool === opts.pool && wake()) : undefined,
@@ -192,23 +201,8 @@ export function registerWorker(program: Command): void {
         process.stdin.resume();
       }
       process.once("SIGTERM", () => cancelActiveRuns(`flow run ${id} was cancelled (SIGTERM from its worker)`));
-      const run = await withStore(async (store) => {
-        const found = await store.getFlowRun(id);
-        if (!found) throw new RunNotFoundError("flow run", id);
-        return found;
-      });
-      if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
-      const { file } = splitEntrypoint(run.entrypoint);
-      // A relative entrypoint (a deployment's) is read from this process's working directory:
-      // the worker's, or the run's job variable cwd.
-      if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
-        throw new BatonError(`flow run ${id}: entrypoint ${run.entrypoint} is relative to the project root, but ${path.resolve(file)} does not exist; start the worker in the project's directory or set the job variable cwd`);
-      const target = await loadFlow(file, run.flowName);
       // Started by a worker: run it only if it is still the Pending run that worker claimed.
-      const claimedBy = process.env.BATON_WORKER_ID;
-      const outcome = claimedBy
-        ? await resumeFlowRun(await getRuntime(), { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy })
-        : await target.resume(id);
+      const outcome = await runClaimedFlowRun(id, process.env.BATON_WORKER_ID);
       await shutdown();
       console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
       process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
