@@ -401,16 +401,20 @@ export class KyselyStore implements Store {
       if (options.heartbeatMs !== undefined) updates.heartbeat_ms = options.heartbeatMs;
       await tx.updateTable("flow_runs").set(updates).where("id", "=", id).execute();
       await this.insertStates(tx, [{ ...state, flowRunId: id, taskRunId: null }]);
+      if (state.type === "SCHEDULED" && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
       // A run ending frees a slot of its pool, queue and deployment: a run held back may go now.
-      if ((state.type === "SCHEDULED" || TERMINAL_TYPES.has(state.type)) && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
+      // Told to this process only (a server's waiting claims): a NOTIFY to every worker on each
+      // run's end would wake them all for the one slot.
+      else if (TERMINAL_TYPES.has(state.type) && row.work_pool) this.dueInTx.get(tx)?.add(row.work_pool);
       return { accepted: true, run: flowRunFromRow({ ...row, ...(updates as Partial<typeof row>) }) };
     });
   }
 
   /**
-   * Tells listeners that a pool may have runs to hand out (a run was scheduled, or one ended and
-   * freed a slot), once the transaction commits: PostgreSQL's listeners in every process (LISTEN
-   * baton_runs), and `subscribeRunsDue` listeners of this process on either dialect.
+   * Tells listeners that a pool may have runs to hand out (a run was scheduled), once the
+   * transaction commits: PostgreSQL's listeners in every process (LISTEN baton_runs), and
+   * `subscribeRunsDue` listeners of this process on either dialect (who also hear of this
+   * process's runs ending, which frees slots).
    */
   async notifyRunsDue(tx: Tx, pool: string): Promise<void> {
     if (this.dialect === "postgres") await sql`select pg_notify(${RUNS_CHANNEL}, ${pool})`.execute(tx);
