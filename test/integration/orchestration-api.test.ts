@@ -162,6 +162,15 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect((await call("POST", "/api/deployments/jv/runs", { jobVariables: { env: { MODEL: "large" }, cwd: "/tmp" } })).status).toBe(201);
     const [claimed] = (await call("POST", "/api/work-pools/jv-pool/claim", { workerId: "w", max: 1 })).body.items;
     expect(claimed.jobVariables).toEqual({ env: { REGION: "eu", TIER: "deployment", MODEL: "large" }, cwd: "/tmp" });
+    // A run's own job variables also travel through POST /api/flow-runs (the remote CLI's path).
+    const remoteStore = new RemoteStore(new ApiClient({ baseUrl: `${address}/api` }));
+    await remoteStore.createFlowRun({
+      id: newId(), flowName: "jf", name: "r", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
+      entrypoint: "x.ts:jf", deploymentId: dep.body.id, workPool: "jv-pool", workQueue: "default", jobVariables: { env: { MODEL: "remote" } },
+      state: makeState("Scheduled", { scheduledAt: Date.now() }),
+    });
+    const [viaFlowRuns] = (await call("POST", "/api/work-pools/jv-pool/claim", { workerId: "w", max: 1 })).body.items;
+    expect(viaFlowRuns.jobVariables.env).toEqual({ REGION: "eu", TIER: "deployment", MODEL: "remote" });
     // Updating the pool without job variables keeps them.
     expect((await call("POST", "/api/work-pools", { name: "jv-pool", concurrencyLimit: 3 })).body.jobVariables.env.REGION).toBe("eu");
   });

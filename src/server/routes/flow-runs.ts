@@ -4,7 +4,8 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
-import { checkDeploymentRun } from "./orchestration.ts";
+import { checkDeploymentRun, jobVariablesSchema } from "./orchestration.ts";
+import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
@@ -30,6 +31,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
       deploymentId?: string | null;
       workPool?: string | null;
       workQueue?: string | null;
+      jobVariables?: JobVariables | null;
     };
   }>(
     "/api/flow-runs",
@@ -54,6 +56,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
             deploymentId: { anyOf: [uuid, { type: "null" }] },
             workPool: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
             workQueue: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
+            jobVariables: { anyOf: [jobVariablesSchema, { type: "null" }] },
           },
           required: ["flowName"],
           additionalProperties: false,
@@ -81,6 +84,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, onDeleted: (id
         deploymentId: body.deploymentId ?? null,
         workPool: body.workPool ?? null,
         workQueue: body.workQueue ?? (body.workPool ? "default" : null),
+        jobVariables: body.jobVariables ?? null,
         state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
       });
       return reply.status(201).send(run);

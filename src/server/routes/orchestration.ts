@@ -22,7 +22,7 @@ const ok = { 200: { type: "object", additionalProperties: true }, ...errorRespon
 /** A claimed run: a FlowRun with the job variables to start it with. */
 const claimedRun = { type: "object", properties: { ...flowRunSchema.properties, jobVariables: { type: "object", additionalProperties: true } } } as const;
 /** Job variables (see core/job-variables.ts): env of the run's process and its working directory. */
-const jobVariables = {
+export const jobVariablesSchema = {
   type: "object",
   properties: {
     env: { type: "object", propertyNames: { pattern: ENV_NAME.source }, additionalProperties: { type: "string", maxLength: 100_000 }, maxProperties: 500 },
@@ -49,7 +49,7 @@ const deploymentBody = {
     collisionStrategy: { type: "string", enum: ["enqueue", "cancel-new"] },
     retries: { type: "integer", minimum: 0, maximum: 100 },
     retryDelayMs: { type: "integer", minimum: 0 },
-    jobVariables,
+    jobVariables: jobVariablesSchema,
     schedules: {
       type: "array",
       maxItems: 20,
@@ -206,7 +206,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         params: nameParams,
         body: {
           type: "object",
-          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } }, jobVariables },
+          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } }, jobVariables: jobVariablesSchema },
           additionalProperties: false,
         },
         response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404) },
@@ -246,7 +246,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         summary: "Create or update a work pool",
         body: {
           type: "object",
-          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull, jobVariables },
+          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull, jobVariables: jobVariablesSchema },
           required: ["name"],
           additionalProperties: false,
         },
