@@ -468,10 +468,14 @@ export class KyselyStore implements Store {
     // that never said their interval get the default, 30 s), or once the worker that claimed it
     // missed as many of its own: a worker SIGKILLed between claiming a run and starting it
     // leaves a Pending run that no process will ever beat for.
-    const ownStale = (row: CrashCandidate) =>
-      row.state_type !== "PENDING" && Number(row.heartbeat_at ?? row.state_timestamp) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+    const missedOwn = (row: CrashCandidate, beats: number) =>
+      row.state_type !== "PENDING" && Number(row.heartbeat_at ?? row.state_timestamp) + beats * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+    const ownStale = (row: CrashCandidate) => missedOwn(row, missed);
     const workerLost = (row: CrashCandidate) => row.worker_beat != null && Number(row.worker_beat) + missed * Number(row.worker_ms ?? DEFAULT_WORKER_HEARTBEAT_MS) < now;
-    const isStale = (row: CrashCandidate) => ownStale(row) || workerLost(row);
+    // A Pending run of a lost worker has no process at all. A running one has its own, which
+    // dies with the worker (the lifeline): it is Crashed once it also missed a beat — not while
+    // it still beats (a hung but living worker), or it could end up running twice.
+    const isStale = (row: CrashCandidate) => ownStale(row) || (workerLost(row) && (row.state_type === "PENDING" || missedOwn(row, 1.5)));
     const candidates = (tx: Tx) => {
       let query = tx
         .selectFrom("flow_runs")

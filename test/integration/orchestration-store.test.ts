@@ -221,4 +221,20 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
       await shutdown();
     }
   });
+
+  it("crashes the Pending runs of a worker that stopped heartbeating, and its running ones once they miss a beat too", async () => {
+    await orchestration.upsertWorkPool({ name: "p-lost" });
+    const d = await deploy("lost", "p-lost");
+    const [pending, running] = await createRuns(d, 2, Date.now() - 1000);
+    await orchestration.registerWorker({ id: "lost-worker", name: "lost", poolName: "p-lost", runLimit: null, heartbeatMs: 1000 });
+    expect((await orchestration.claimFlowRuns("p-lost", "lost-worker", 2, Date.now())).length).toBe(2);
+    const t = Date.now();
+    await store.setFlowRunState(running!.id, makeState("Running", { timestamp: t }), { heartbeatMs: 10_000 });
+    expect(await store.crashStaleFlowRuns(t + 2_000)).toEqual([]); // the worker beat 2 s ago: alive
+    // 3 missed worker beats: its Pending run has no process; its running one still beats.
+    expect(await store.crashStaleFlowRuns(t + 4_000)).toEqual([pending!.id]);
+    // The running one is Crashed once it missed a beat of its own (1.5 × 10 s), not 3.
+    expect(await store.crashStaleFlowRuns(t + 16_000)).toEqual([running!.id]);
+    expect((await store.getFlowRun(running!.id))!.state.message).toMatch(/its worker has not heartbeated/);
+  });
 });
