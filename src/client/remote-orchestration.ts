@@ -1,13 +1,15 @@
 /** The orchestration store over the Baton API: what workers and the CLI use in remote mode. */
 import type {
+  ClaimedFlowRun,
   ConcurrencyLimit,
   Deployment,
   DeploymentInput,
-  FlowRun,
   Lease,
   OrchestrationStore,
   WorkerRecord,
+  WorkerRegistration,
   WorkPool,
+  WorkPoolInput,
   WorkQueue,
 } from "../store/types.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
@@ -47,7 +49,7 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     throw new Error("late runs are marked by the server");
   }
 
-  upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool> {
+  upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
     return this.api.request("POST", "/api/work-pools", pool);
   }
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue> {
@@ -63,8 +65,8 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   deleteWorkPool(name: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/work-pools/${enc(name)}`));
   }
-  registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord> {
-    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit });
+  registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
+    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit, heartbeatMs: worker.heartbeatMs ?? null });
   }
   async heartbeatWorker(id: string): Promise<void> {
     await this.api.request("POST", `/api/workers/${enc(id)}/heartbeat`);
@@ -73,8 +75,12 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     const pools = poolName ? [await this.api.request<WorkPool & { workers: WorkerRecord[] }>("GET", `/api/work-pools/${enc(poolName)}`)] : (await this.api.request<{ items: (WorkPool & { workers: WorkerRecord[] })[] }>("GET", "/api/work-pools")).items;
     return pools.flatMap((p) => p.workers);
   }
-  async claimFlowRuns(poolName: string, workerId: string, max: number): Promise<FlowRun[]> {
-    return (await this.api.request<{ items: FlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, { workerId, max: Math.min(100, max) })).items;
+  async claimFlowRuns(poolName: string, workerId: string, max: number, _now?: number, waitMs?: number): Promise<ClaimedFlowRun[]> {
+    const body = { workerId, max: Math.min(100, max), ...(waitMs ? { waitMs: Math.min(25_000, waitMs) } : {}) };
+    return (await this.api.request<{ items: ClaimedFlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, body)).items;
+  }
+  async interruptClaim(workerId: string): Promise<void> {
+    await this.api.request("POST", `/api/workers/${enc(workerId)}/interrupt-claim`);
   }
   async nextDueAt(poolName: string): Promise<number | null> {
     return (await this.api.request<{ dueAt: number | null }>("GET", `/api/work-pools/${enc(poolName)}/next-due`)).dueAt;
@@ -99,8 +105,9 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     const result = await this.api.request<{ acquired: boolean; leases: Lease[] }>("POST", "/api/concurrency-limits/acquire", { names, holder, slots, ttlMs });
     return result.acquired ? result.leases : null;
   }
-  async renewLeases(leaseIds: string[], ttlMs: number): Promise<void> {
-    if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs });
+  async renewLeases(leaseIds: string[], ttlMs: number): Promise<string[]> {
+    if (!leaseIds.length) return [];
+    return (await this.api.request<{ renewed: string[] }>("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs })).renewed;
   }
   async releaseLeases(leaseIds: string[]): Promise<void> {
     if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/release", { ids: leaseIds });

@@ -74,6 +74,7 @@ export class RemoteStore implements Store {
         deploymentId: run.deploymentId ?? null,
         workPool: run.workPool ?? null,
         workQueue: run.workQueue ?? null,
+        ...(run.jobVariables ? { jobVariables: run.jobVariables } : {}),
         state: run.state.name,
         ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
       });

@@ -40,6 +40,11 @@ export interface Settings {
   threads: Setting<number>;
   /** Lifetime of a concurrency-slot lease, renewed every third of it (ms; environment only). */
   leaseTtlMs: Setting<number>;
+  /** Scheduler (server, and workers on the database): create runs this far ahead (ms)... */
+  scheduleHorizonMs: Setting<number>;
+  /** ...and at most this many per schedule; a run not started this long after its slot is Late (ms). */
+  scheduleMaxRuns: Setting<number>;
+  lateAfterMs: Setting<number>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -58,6 +63,9 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   serverLogLevel: "BATON_SERVER_LOG_LEVEL",
   threads: "BATON_THREADS",
   leaseTtlMs: "BATON_LEASE_TTL_MS",
+  scheduleHorizonMs: "BATON_SCHEDULE_HORIZON_MS",
+  scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
+  lateAfterMs: "BATON_LATE_AFTER_MS",
 };
 
 /**
@@ -128,6 +136,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     serverLogLevel: setting("serverLogLevel", "info", (raw) => logLevel("BATON_SERVER_LOG_LEVEL", raw)),
     threads: setting("threads", os.availableParallelism(), (raw) => positiveInt("BATON_THREADS", raw)),
     leaseTtlMs: setting("leaseTtlMs", 15_000, (raw) => positiveInt("BATON_LEASE_TTL_MS", raw)),
+    scheduleHorizonMs: setting("scheduleHorizonMs", 3600_000, (raw) => positiveInt("BATON_SCHEDULE_HORIZON_MS", raw)),
+    scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),
+    lateAfterMs: setting("lateAfterMs", 15_000, (raw) => positiveInt("BATON_LATE_AFTER_MS", raw)),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Schedule maths, pure: the slot times of a cron expression (with a time zone), a fixed
- * interval aligned to an anchor, or an RFC 5545 RRULE.
+ * interval aligned to an anchor (epoch ms or an ISO date in specs given by people), or an
+ * RFC 5545 RRULE.
  *
  * `nextSlots(spec, after, { until, limit })` returns slots strictly after `after`, up to and
  * including `until`, at most `limit`. Cron slots follow croner's DST handling: a wall time that
@@ -16,7 +17,7 @@ const { rrulestr } = rrulePkg;
 
 export type ScheduleSpec =
   | { kind: "cron"; cron: string; timezone?: string }
-  | { kind: "interval"; intervalMs: number; anchor?: number }
+  | { kind: "interval"; intervalMs: number; /** slots fall on anchor + k × intervalMs (epoch ms) */ anchor?: number }
   | { kind: "rrule"; rrule: string; timezone?: string };
 
 const KINDS = ["cron", "interval", "rrule"];
@@ -53,8 +54,7 @@ export function compileSchedule(spec: unknown): ScheduleSpec {
     }
     case "interval": {
       if (typeof s.intervalMs !== "number" || !Number.isInteger(s.intervalMs) || s.intervalMs < 1000) fail(`intervalMs must be an integer >= 1000, got ${String(s.intervalMs)}`);
-      if (s.anchor !== undefined && (typeof s.anchor !== "number" || !Number.isFinite(s.anchor))) fail("anchor must be epoch milliseconds");
-      return { kind: "interval", intervalMs: s.intervalMs, anchor: (s.anchor as number | undefined) ?? 0 };
+      return { kind: "interval", intervalMs: s.intervalMs, anchor: anchorMs(s.anchor) };
     }
     case "rrule": {
       if (typeof s.rrule !== "string" || !s.rrule.trim()) fail("rrule must be an RRULE such as \"FREQ=DAILY;BYHOUR=9\"");
@@ -69,6 +69,15 @@ export function compileSchedule(spec: unknown): ScheduleSpec {
     default:
       fail(`kind must be one of ${KINDS.join(", ")}, got ${JSON.stringify(s.kind)}`);
   }
+}
+
+/** An interval's anchor: epoch ms, an ISO 8601 date (with its offset) or a Date; default the epoch. */
+function anchorMs(anchor: unknown): number {
+  if (anchor === undefined || anchor === null) return 0;
+  if (typeof anchor === "number" && Number.isFinite(anchor)) return anchor;
+  if (anchor instanceof Date && Number.isFinite(anchor.getTime())) return anchor.getTime();
+  if (typeof anchor === "string" && /^\d{4}-\d\d-\d\d/.test(anchor) && Number.isFinite(Date.parse(anchor))) return Date.parse(anchor);
+  fail(`anchor must be epoch milliseconds or an ISO 8601 date such as "2026-01-01T09:30:00+01:00", got ${JSON.stringify(anchor)}`);
 }
 
 function parseRrule(text: string) {

@@ -116,11 +116,15 @@ async function refuseParameters<R>(runtime: Runtime, flowRun: FlowRun, message: 
   return { id: flowRun.id, name: flowRun.name, state: failed, result: undefined, error };
 }
 
-export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id: string): Promise<FlowRunOutcome<R>> {
+export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id: string, options: { claimedBy?: string } = {}): Promise<FlowRunOutcome<R>> {
   let flowRun = await runtime.store.getFlowRun(id);
   if (!flowRun) throw new RunNotFoundError("flow run", id);
   if (flowRun.flowName !== def.options.name)
     throw new BatonError(`flow run ${id} belongs to flow "${flowRun.flowName}", not "${def.options.name}"; resume it with that flow`);
+  // A worker's run starts only while it is still the Pending run that worker claimed: one
+  // cancelled (or crashed and claimed by another worker) since must not be revived here.
+  if (options.claimedBy !== undefined && (flowRun.state.type !== "PENDING" || flowRun.workerId !== options.claimedBy))
+    return { id, name: flowRun.name, state: flowRun.state, result: undefined, error: flowRun.error };
   if (flowRun.state.type === "RUNNING" || flowRun.state.type === "CANCELLING") {
     await runtime.store.crashStaleFlowRuns(Date.now(), { onlyId: id });
     flowRun = (await runtime.store.getFlowRun(id))!;

@@ -1,7 +1,8 @@
 /**
  * The scheduler's pass: for each deployment, the slots of its active schedules within the
- * horizon become Scheduled runs. Idempotent per (deployment, slot): running it twice, or on two
- * servers at once, creates each run once (a unique index decides).
+ * horizon become Scheduled runs, and Scheduled runs not started `lateAfterMs` after their time
+ * become Late. Idempotent per (deployment, slot): running it twice, or on two servers and any
+ * number of workers at once, creates each run once (a unique index decides).
  */
 import { nextSlots, type ScheduleSpec } from "../core/schedule.ts";
 import type { Deployment, OrchestrationStore } from "../store/types.ts";
@@ -31,3 +32,19 @@ export async function scheduleDeployments(orchestration: OrchestrationStore, opt
   return created;
 }
 
+
+export interface SchedulerOptions extends Horizon {
+  /** A Scheduled run not started this long after its time becomes Late (ms). */
+  lateAfterMs: number;
+}
+
+/** One pass: runs of every deployment's schedules (or only `deployment`'s), then late marking. */
+export async function runSchedulerPass(orchestration: OrchestrationStore, options: SchedulerOptions & { deployment?: string }, now = Date.now()): Promise<{ created: number; late: string[] }> {
+  let created = 0;
+  if (options.deployment) {
+    const deployment = await orchestration.getDeployment(options.deployment);
+    if (deployment) created = await scheduleDeployment(orchestration, deployment, options, now);
+  } else created = await scheduleDeployments(orchestration, options, now);
+  const late = await orchestration.markLateRuns(now, options.lateAfterMs);
+  return { created, late };
+}

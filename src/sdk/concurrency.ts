@@ -2,7 +2,7 @@
  * Global concurrency and rate limits usable from any code (a flow, a task, a script).
  *
  * @example
- * await using slot = await concurrency("gpu");            // released when the block ends
+ * await using slot = await concurrency("gpu", 1);         // one slot, released when the block ends
  * await concurrency("warehouse", { slots: 2 }, async () => load());  // callback form
  * await rateLimit("openai");                              // waits for a slot of a rate limit
  */
@@ -17,11 +17,16 @@ export interface ConcurrencyOptions {
   timeoutMs?: number;
 }
 
-export function concurrency(names: string | string[], options?: ConcurrencyOptions): Promise<HeldSlots>;
-export function concurrency<T>(names: string | string[], options: ConcurrencyOptions, fn: () => Promise<T> | T): Promise<T>;
-export async function concurrency<T>(names: string | string[], options: ConcurrencyOptions = {}, fn?: () => Promise<T> | T): Promise<HeldSlots | T> {
+/**
+ * Takes slots of the named limits, waiting while they are full. The second argument is the
+ * number of slots (default 1) or options; with a function, the slots are held while it runs.
+ */
+export function concurrency(names: string | string[], slotsOrOptions?: number | ConcurrencyOptions): Promise<HeldSlots>;
+export function concurrency<T>(names: string | string[], slotsOrOptions: number | ConcurrencyOptions, fn: () => Promise<T> | T): Promise<T>;
+export async function concurrency<T>(names: string | string[], slotsOrOptions: number | ConcurrencyOptions = {}, fn?: () => Promise<T> | T): Promise<HeldSlots | T> {
   const list = typeof names === "string" ? [names] : names;
   if (list.length === 0 || list.some((n) => typeof n !== "string" || !n)) throw new TypeError("concurrency() needs one or more limit names");
+  const options: ConcurrencyOptions = typeof slotsOrOptions === "number" ? { slots: slotsOrOptions } : slotsOrOptions;
   const runtime = await getRuntime();
   const ctx = currentEngineContext();
   const held = await acquireHeld(runtime.orchestration, list, {

@@ -6,19 +6,24 @@
 import { z } from "zod";
 import { compileSchedule, type ScheduleSpec } from "../core/schedule.ts";
 import { BatonError } from "../core/errors.ts";
+import { relativeEntrypoint, splitEntrypoint } from "../core/entrypoint.ts";
+import { compileJobVariables, type JobVariables } from "../core/job-variables.ts";
 import type { ParamsSchema } from "../core/options.ts";
 import { loadSettings } from "../config/settings.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
+import { runEnvironment } from "../worker/run-env.ts";
 import { getRuntime } from "./runtime.ts";
-import { scheduleDeployment } from "../engine/scheduling.ts";
 
 export interface ServeOptions {
   /** The deployment's name (default: the flow's name). */
   name?: string;
   cron?: string;
+  /** Every this many ms, on slots aligned to `anchor`. */
   interval?: number;
+  /** Where `interval` slots fall: anchor + k × interval (a Date, an ISO date or epoch ms; default the epoch). */
+  anchor?: Date | string | number;
   rrule?: string;
   /** IANA time zone of `cron` / `rrule` (default UTC). */
   timezone?: string;
@@ -31,6 +36,8 @@ export interface ServeOptions {
   /** Stops serving when aborted. */
   signal?: AbortSignal;
   pollMs?: number;
+  /** How the runs' processes start: extra environment variables and a working directory. */
+  jobVariables?: JobVariables;
 }
 
 /** The JSON Schema of a flow's parameters, from its zod schema (for validation and forms). */
@@ -45,10 +52,11 @@ export function parameterJsonSchema(params: ParamsSchema | null): Record<string,
   }
 }
 
-export function schedulesFrom(options: Pick<ServeOptions, "cron" | "interval" | "rrule" | "timezone">): { spec: Record<string, unknown> & { kind: string } }[] {
+export function schedulesFrom(options: Pick<ServeOptions, "cron" | "interval" | "anchor" | "rrule" | "timezone">): { spec: Record<string, unknown> & { kind: string } }[] {
   const specs: unknown[] = [];
+  if (options.anchor !== undefined && !options.interval) throw new TypeError("schedule.anchor applies to an interval: give interval too");
   if (options.cron) specs.push({ kind: "cron", cron: options.cron, timezone: options.timezone });
-  if (options.interval) specs.push({ kind: "interval", intervalMs: options.interval });
+  if (options.interval) specs.push({ kind: "interval", intervalMs: options.interval, anchor: options.anchor });
   if (options.rrule) specs.push({ kind: "rrule", rrule: options.rrule, timezone: options.timezone });
   return specs.map((spec) => ({ spec: compileSchedule(spec) as unknown as Record<string, unknown> & { kind: string } }));
 }
@@ -66,43 +74,52 @@ export async function serveFlow(
   const name = options.name ?? flow.flowName;
   const pool = `serve-${name}`;
   await orchestration.upsertWorkPool({ name: pool, type: "process", concurrencyLimit: options.limit ?? 1 });
+  const { file, name: flowRef } = splitEntrypoint(flow.entrypoint);
   const input: DeploymentInput = {
     name,
     flowName: flow.flowName,
-    entrypoint: flow.entrypoint,
+    // Relative to this process's working directory (the project root), where its runs start.
+    entrypoint: relativeEntrypoint(file, flowRef, process.cwd()),
     description: options.description ?? flow.description,
     tags: options.tags ?? [],
     parameters: options.parameters ?? {},
     parameterSchema: parameterJsonSchema(flow.params),
     workPool: pool,
     retries: options.retries ?? 0,
+    jobVariables: compileJobVariables(options.jobVariables, "serve() option jobVariables"),
     schedules: schedulesFrom(options),
   };
   const deployment = await orchestration.upsertDeployment(input);
   const direct = runtime.store instanceof KyselyStore;
   const settings = loadSettings();
-  const runEnv: Record<string, string> = runtime.databaseUrl
-    ? { BATON_DATABASE_URL: runtime.databaseUrl }
-    : { BATON_API_URL: runtime.store.location, ...(settings.apiKey.value ? { BATON_API_KEY: settings.apiKey.value } : {}) };
-  const worker = new Worker(runtime.store, orchestration, { pool, limit: options.limit ?? 1, pollMs: options.pollMs ?? 500, runEnv });
-  process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
-  // With a direct database there is no server to run the scheduler: this process does.
+  const runEnv = runEnvironment(
+    runtime.databaseUrl
+      ? { databaseUrl: runtime.databaseUrl, home: settings.home.value, resultsDir: settings.resultsDir.value }
+      : { apiUrl: runtime.store.location, apiKey: settings.apiKey.value },
+  );
+  // With a direct database there is no server to run the scheduler: this process does, for
+  // its deployment.
   const scheduler = direct
-    ? setInterval(() => {
-        void (async () => {
-          const current = await orchestration.getDeployment(name);
-          if (current) await scheduleDeployment(orchestration, current, { scheduleHorizonMs: 3600_000, scheduleMaxRuns: 10 });
-        })().catch(() => undefined);
-      }, 2_000)
-    : null;
-  scheduler?.unref();
+    ? { everyMs: 2_000, deployment: name, scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value }
+    : undefined;
+  const store = runtime.store;
+  const worker = new Worker(store, orchestration, {
+    pool,
+    limit: options.limit ?? 1,
+    pollMs: options.pollMs ?? 500,
+    runEnv,
+    scheduler,
+    // Woken as soon as a run is due: by the store's hints on a database, by a long-poll behind a server.
+    subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((p) => p === pool && wake()) : undefined,
+    claimWaitMs: direct ? 0 : 10_000,
+  });
+  process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);
   const stop = () => worker.stop();
   options.signal?.addEventListener("abort", stop, { once: true });
   process.once("SIGINT", stop);
   try {
     await worker.run();
   } finally {
-    if (scheduler) clearInterval(scheduler);
     process.removeListener("SIGINT", stop);
   }
   return deployment;

@@ -1,10 +1,12 @@
 /**
  * Background services of the server: the scheduler (creates the runs of deployment schedules
- * ahead of time, once per slot), the late-run marker, the crashed-run detector (which also
- * reschedules crashed runs of deployments with retries left) and log retention.
+ * ahead of time, once per slot; workers on the database run it too), the late-run marker, the
+ * crashed-run detector (runs of dead processes and dead workers; it also reschedules crashed
+ * runs of deployments with retries left) and log retention.
  */
 import type { FastifyBaseLogger } from "fastify";
-import { scheduleDeployments } from "../engine/scheduling.ts";
+import { runSchedulerPass } from "../engine/scheduling.ts";
+import { loadSettings } from "../config/settings.ts";
 import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 
@@ -32,8 +34,15 @@ export const DEFAULT_SERVICE_OPTIONS: ServiceOptions = {
   lateAfterMs: 15_000,
 };
 
+/** The defaults, with the scheduler's settings (BATON_SCHEDULE_HORIZON_MS, ...) applied. */
+function defaults(): ServiceOptions {
+  const settings = loadSettings();
+  return { ...DEFAULT_SERVICE_OPTIONS, scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value };
+}
+
 export function startServices(store: Store, orchestration: OrchestrationStore, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {
-  const o = { ...DEFAULT_SERVICE_OPTIONS, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ServiceOptions>;
+  const o = { ...defaults(), ...given };
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, name: string, work: () => Promise<void>) => {
     let running = false;
@@ -72,9 +81,8 @@ export function startServices(store: Store, orchestration: OrchestrationStore, o
     }
   });
   every(o.schedulerMs, "scheduler", async () => {
-    const created = await scheduleDeployments(orchestration, o);
+    const { created, late } = await runSchedulerPass(orchestration, o);
     if (created) log.info(`scheduler created ${created} flow run(s)`);
-    const late = await orchestration.markLateRuns(Date.now(), o.lateAfterMs);
     if (late.length) log.warn(`${late.length} scheduled run(s) are Late`);
   });
   if (o.logRetentionMs > 0)

@@ -10,7 +10,7 @@ import type { Pool } from "pg";
 import { createHash } from "node:crypto";
 import { batchStatements, combinedPostgresStatement, storableText, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { CRASHABLE_TYPES, decideTransition } from "../core/transitions.ts";
-import { makeState, type State, type StateType } from "../core/states.ts";
+import { makeState, TERMINAL_TYPES, type State, type StateType } from "../core/states.ts";
 import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
@@ -46,6 +46,20 @@ export const RUNS_CHANNEL = "baton_runs";
 /** Heartbeat interval assumed for runs that did not record theirs (the engine's default). */
 const DEFAULT_HEARTBEAT_MS = 30_000;
 
+/** Heartbeat interval assumed for workers that did not register theirs (the worker's default). */
+const DEFAULT_WORKER_HEARTBEAT_MS = 10_000;
+
+/** A run the crash detector looks at, with its worker's last beat (null: no registered worker). */
+interface CrashCandidate {
+  id: string;
+  state_type: string;
+  heartbeat_at: number | null;
+  state_timestamp: number;
+  heartbeat_ms: number | null;
+  worker_beat: number | null;
+  worker_ms: number | null;
+}
+
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString("base64url");
 }
@@ -74,6 +88,9 @@ export class KyselyStore implements Store {
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
   private readonly pgPool: Pool | null;
   private readonly flowIds = new Map<string, string>();
+  private readonly dueListeners = new Set<(pool: string) => void>();
+  /** Pools that transactions in progress made due, announced after their commit. */
+  private readonly dueInTx = new WeakMap<object, Set<string>>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -122,20 +139,31 @@ export class KyselyStore implements Store {
     await this.db.destroy();
   }
 
-  /** Runs `fn` in one write transaction. */
+  /** Runs `fn` in one write transaction; then tells this process's listeners of runs it made due. */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.dialect === "postgres") return this.db.transaction().execute(fn);
-    return this.db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const out = await fn(conn);
-        await sql`commit`.execute(conn);
-        return out;
-      } catch (error) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw error;
-      }
-    });
+    const due = new Set<string>();
+    let out: T;
+    if (this.dialect === "postgres") {
+      out = await this.db.transaction().execute((tx) => {
+        this.dueInTx.set(tx, due);
+        return fn(tx);
+      });
+    } else {
+      out = await this.db.connection().execute(async (conn) => {
+        this.dueInTx.set(conn, due);
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (error) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw error;
+        }
+      });
+    }
+    for (const pool of due) this.announceRunsDue(pool);
+    return out;
   }
 
   async upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord> {
@@ -373,6 +401,9 @@ export class KyselyStore implements Store {
         updates.end_time = null;
       }
       if (["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(state.type)) updates.end_time = state.timestamp;
+      // Claims set Pending themselves; a run made Pending here (a resume by hand) is no longer
+      // held by the worker that claimed it before, whose death must not crash it.
+      if (state.type === "PENDING") updates.worker_id = null;
       if (options.resultId !== undefined) updates.result_id = options.resultId;
       if (options.error !== undefined) updates.error = options.error ? JSON.stringify(options.error) : null;
       if (options.runCount !== undefined) updates.run_count = options.runCount;
@@ -380,16 +411,59 @@ export class KyselyStore implements Store {
       await tx.updateTable("flow_runs").set(updates).where("id", "=", id).execute();
       await this.insertStates(tx, [{ ...state, flowRunId: id, taskRunId: null }]);
       if (state.type === "SCHEDULED" && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
+      // A run ending frees a slot of its pool, queue and deployment: a run held back may go now.
+      // Told to this process only (a server's waiting claims): a NOTIFY to every worker on each
+      // run's end would wake them all for the one slot.
+      else if (TERMINAL_TYPES.has(state.type) && row.work_pool) this.dueInTx.get(tx)?.add(row.work_pool);
       return { accepted: true, run: flowRunFromRow({ ...row, ...(updates as Partial<typeof row>) }) };
     });
   }
 
   /**
-   * PostgreSQL: tells listening workers (LISTEN baton_runs) that a pool may have due runs; the
-   * notification is delivered when the transaction commits. SQLite workers poll.
+   * Tells listeners that a pool may have runs to hand out (a run was scheduled), once the
+   * transaction commits: PostgreSQL's listeners in every process (LISTEN baton_runs), and
+   * `subscribeRunsDue` listeners of this process on either dialect (who also hear of this
+   * process's runs ending, which frees slots).
    */
   async notifyRunsDue(tx: Tx, pool: string): Promise<void> {
     if (this.dialect === "postgres") await sql`select pg_notify(${RUNS_CHANNEL}, ${pool})`.execute(tx);
+    const due = this.dueInTx.get(tx);
+    if (due) due.add(pool);
+    else this.announceRunsDue(pool);
+  }
+
+  private announceRunsDue(pool: string): void {
+    for (const listener of this.dueListeners) {
+      try {
+        listener(pool);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  /**
+   * Calls `listener(pool)` when a pool may have runs to hand out: for writes of this process,
+   * and on PostgreSQL for every process's (LISTEN on a connection of its own). Returns the
+   * unsubscribe function. Notifications are hints: listeners re-check the store.
+   */
+  async subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> {
+    this.dueListeners.add(listener);
+    const client = this.pgPool ? await this.pgPool.connect() : null;
+    if (client) {
+      client.on("error", () => undefined); // a dropped connection: listeners fall back to polling
+      client.on("notification", (message) => {
+        if (message.payload) listener(message.payload);
+      });
+      await client.query(`listen ${RUNS_CHANNEL}`);
+    }
+    return async () => {
+      this.dueListeners.delete(listener);
+      if (client) {
+        await client.query(`unlisten ${RUNS_CHANNEL}`).catch(() => undefined);
+        client.release();
+      }
+    };
   }
 
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
@@ -401,34 +475,45 @@ export class KyselyStore implements Store {
 
   async crashStaleFlowRuns(now: number, options: { onlyId?: string; missedBeats?: number; aliveSince?: number } = {}): Promise<string[]> {
     const missed = options.missedBeats ?? 3;
-    // A run is stale once `missed` of its own heartbeat intervals passed without a beat; runs
-    // that never said their interval get the default (30 s).
-    const isStale = (row: { heartbeat_at: number | null; state_timestamp: number; heartbeat_ms: number | null }) =>
-      Math.max(Number(row.heartbeat_at ?? row.state_timestamp), options.aliveSince ?? 0) + missed * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
-    let query = this.db
-      .selectFrom("flow_runs")
-      .select(["id", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
-      .where("state_type", "in", ["RUNNING", "CANCELLING"]);
-    if (options.onlyId) query = query.where("id", "=", options.onlyId);
-    const stale = (await query.execute()).filter(isStale).map((r) => r.id);
+    // A run is stale once `missed` of its own heartbeat intervals passed without a beat (runs
+    // that never said their interval get the default, 30 s), or once the worker that claimed it
+    // missed as many of its own (beats are counted from `aliveSince` at the earliest): a worker SIGKILLed between claiming a run and starting it
+    // leaves a Pending run that no process will ever beat for.
+    const missedOwn = (row: CrashCandidate, beats: number) =>
+      row.state_type !== "PENDING" && Math.max(Number(row.heartbeat_at ?? row.state_timestamp), options.aliveSince ?? 0) + beats * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+    const ownStale = (row: CrashCandidate) => missedOwn(row, missed);
+    const workerLost = (row: CrashCandidate) => row.worker_beat != null && Math.max(Number(row.worker_beat), options.aliveSince ?? 0) + missed * Number(row.worker_ms ?? DEFAULT_WORKER_HEARTBEAT_MS) < now;
+    // A Pending run of a lost worker has no process at all. A running one has its own, which
+    // dies with the worker (the lifeline): it is Crashed once it also missed a beat — not while
+    // it still beats (a hung but living worker), or it could end up running twice.
+    const isStale = (row: CrashCandidate) => ownStale(row) || (workerLost(row) && (row.state_type === "PENDING" || missedOwn(row, 1.5)));
+    const candidates = (tx: Tx) => {
+      let query = tx
+        .selectFrom("flow_runs")
+        .leftJoin("workers", "workers.id", "flow_runs.worker_id")
+        .select(["flow_runs.id", "flow_runs.state_type", "flow_runs.heartbeat_at", "flow_runs.state_timestamp", "flow_runs.heartbeat_ms", "workers.heartbeat_at as worker_beat", "workers.heartbeat_ms as worker_ms"])
+        .where((eb) => eb.or([eb("flow_runs.state_type", "in", ["RUNNING", "CANCELLING"]), eb.and([eb("flow_runs.state_type", "=", "PENDING"), eb("flow_runs.worker_id", "is not", null)])]));
+      if (options.onlyId) query = query.where("flow_runs.id", "=", options.onlyId);
+      return query;
+    };
+    const stale = (await candidates(this.db).execute()).filter(isStale).map((r) => r.id);
     const crashed: string[] = [];
     // In chunks, each one transaction: after a long outage thousands of runs may be stale, and
     // one transaction per run would hold the write lock (and the event loop) for seconds.
     for (const ids of chunks(stale, 200)) {
       const done = await this.transaction(async (tx) => {
         // Re-check inside the transaction: a run may have heartbeated or finished since.
-        let recheck = tx
-          .selectFrom("flow_runs")
-          .select(["id", "state_type", "heartbeat_at", "state_timestamp", "heartbeat_ms"])
-          .where("id", "in", ids);
-        if (this.dialect === "postgres") recheck = recheck.forUpdate();
-        const rows = (await recheck.execute()).filter((row) => ["RUNNING", "CANCELLING"].includes(row.state_type) && isStale(row));
+        let recheck = candidates(tx).where("flow_runs.id", "in", ids);
+        if (this.dialect === "postgres") recheck = recheck.forUpdate("flow_runs");
+        const rows = (await recheck.execute()).filter(isStale);
         if (!rows.length) return [];
         const at = Date.now();
         const taskMessage = "the flow run crashed while this task run was active";
         const states: Omit<StateRecord, "id">[] = [];
         for (const row of rows) {
-          const message = `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`;
+          const message = ownStale(row)
+            ? `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`
+            : `its worker has not heartbeated since ${new Date(Number(row.worker_beat)).toISOString()}: the worker died`;
           await tx
             .updateTable("flow_runs")
             .set({ state_type: "CRASHED", state_name: "Crashed", state_message: message, state_timestamp: at, end_time: at })

@@ -1,31 +1,36 @@
 /**
  * Deployments, work pools, workers and concurrency limits over Kysely (SQLite and PostgreSQL).
  * The two operations where concurrent callers race are written for it:
- *   - claimFlowRuns: PostgreSQL locks the pool row (claims of one pool take turns, so limits
- *     hold) and the candidate runs with FOR UPDATE SKIP LOCKED; SQLite serialises writers
- *     (BEGIN IMMEDIATE). Either way two workers never get the same run.
+ *   - claimFlowRuns (see claims.ts): the pool row is locked, runs with FOR UPDATE SKIP LOCKED
+ *     on PostgreSQL; SQLite serialises writers (BEGIN IMMEDIATE). Two workers never get the
+ *     same run.
  *   - acquireSlots: the limit row is locked (FOR UPDATE) while its active slots are counted,
  *     so two holders never both take the last slot.
  */
-import { sql, type Selectable } from "kysely";
+import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import { newId } from "../core/ids.ts";
 import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
-import { flowRunFromRow, newFlowRunRow } from "./rows.ts";
-import type { ConcurrencyLeasesTable, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
+import { claimFlowRuns } from "./claims.ts";
+import { newFlowRunRow } from "./rows.ts";
+import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
+  ClaimedFlowRun,
   ConcurrencyLimit,
   Deployment,
   DeploymentInput,
-  FlowRun,
   Lease,
   OrchestrationStore,
   ScheduleRecord,
   WorkerRecord,
+  WorkerRegistration,
   WorkPool,
+  WorkPoolInput,
   WorkQueue,
 } from "./types.ts";
+
+type Tx = Kysely<Database> | Transaction<Database>;
 
 const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
 
@@ -47,6 +52,7 @@ function deploymentFromRow(row: Selectable<DeploymentsTable>, schedules: Selecta
     collisionStrategy: row.collision_strategy as Deployment["collisionStrategy"],
     retries: Number(row.retries),
     retryDelayMs: Number(row.retry_delay_ms),
+    jobVariables: json(row.job_variables, {}),
     schedules: schedules.map(
       (s): ScheduleRecord => ({ id: s.id, deploymentId: s.deployment_id, spec: JSON.parse(s.spec) as ScheduleRecord["spec"], active: Boolean(s.active) }),
     ),
@@ -68,6 +74,7 @@ const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPo
   type: p.type,
   paused: Boolean(p.paused),
   concurrencyLimit: p.concurrency_limit == null ? null : Number(p.concurrency_limit),
+  jobVariables: json(p.job_variables, {}),
   createdAt: Number(p.created_at),
   queues,
 });
@@ -96,7 +103,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   async upsertDeployment(input: DeploymentInput): Promise<Deployment> {
     const now = Date.now();
     await this.base.transaction(async (tx) => {
-      const existing = await tx.selectFrom("deployments").select("id").where("name", "=", input.name).executeTakeFirst();
+      const existing = await tx.selectFrom("deployments").select(["id", "paused"]).where("name", "=", input.name).executeTakeFirst();
       const id = existing?.id ?? newId();
       const row = {
         flow_name: input.flowName,
@@ -108,33 +115,50 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
         parameter_schema: input.parameterSchema ? JSON.stringify(input.parameterSchema) : null,
         work_pool: input.workPool ?? null,
         work_queue: input.workQueue ?? "default",
-        paused: input.paused ? 1 : 0,
+        // Re-deploying does not resume a paused deployment unless the caller says so.
+        paused: input.paused === undefined ? Number(existing?.paused ?? 0) : input.paused ? 1 : 0,
         concurrency_limit: input.concurrencyLimit ?? null,
         collision_strategy: input.collisionStrategy ?? "enqueue",
         retries: input.retries ?? 0,
         retry_delay_ms: input.retryDelayMs ?? 0,
+        job_variables: JSON.stringify(input.jobVariables ?? {}),
         updated_at: now,
       };
       if (existing) await tx.updateTable("deployments").set(row).where("id", "=", id).execute();
       else await tx.insertInto("deployments").values({ id, name: input.name, created_at: now, ...row }).execute();
-      if (input.schedules) {
-        await tx.deleteFrom("schedules").where("deployment_id", "=", id).execute();
-        if (input.schedules.length)
-          await tx
-            .insertInto("schedules")
-            .values(input.schedules.map((s) => ({ id: newId(), deployment_id: id, spec: JSON.stringify(s.spec), active: s.active === false ? 0 : 1, created_at: now })))
-            .execute();
-        // Future runs of the old schedules go; the scheduler creates the new ones.
-        await tx
-          .deleteFrom("flow_runs")
-          .where("deployment_id", "=", id)
-          .where("state_type", "=", "SCHEDULED")
-          .where("expected_start_time", "is not", null)
-          .where("scheduled_at", ">", now)
-          .execute();
-      }
+      if (input.schedules) await this.replaceSchedules(tx, id, input.schedules, now);
     });
     return (await this.getDeployment(input.name))!;
+  }
+
+  /**
+   * Gives a deployment these schedules. Unchanged ones (same spec, in order, no new `active`)
+   * are left alone, with their ids and pause state; otherwise the schedules are replaced (a
+   * schedule whose spec was there keeps its pause state unless `active` is given) and the
+   * future runs the old ones made go — only those still `Scheduled` and never started: a run
+   * awaiting a retry, or one made by hand, stays. The scheduler makes the new ones.
+   */
+  private async replaceSchedules(tx: Tx, deploymentId: string, schedules: NonNullable<DeploymentInput["schedules"]>, now: number): Promise<void> {
+    const current = await tx.selectFrom("schedules").selectAll().where("deployment_id", "=", deploymentId).orderBy("created_at").orderBy("id").execute();
+    const activeOf = new Map(current.map((c) => [c.spec, Boolean(c.active)]));
+    const wanted = schedules.map((s) => ({ spec: JSON.stringify(s.spec), active: s.active ?? activeOf.get(JSON.stringify(s.spec)) ?? true }));
+    const unchanged = current.length === wanted.length && current.every((c, i) => c.spec === wanted[i]!.spec && Boolean(c.active) === wanted[i]!.active);
+    if (unchanged) return;
+    await tx.deleteFrom("schedules").where("deployment_id", "=", deploymentId).execute();
+    if (wanted.length)
+      await tx
+        .insertInto("schedules")
+        // created_at grows with the position: the schedules keep their order.
+        .values(wanted.map((w, i) => ({ id: newId(), deployment_id: deploymentId, spec: w.spec, active: w.active ? 1 : 0, created_at: now + i })))
+        .execute();
+    await tx
+      .deleteFrom("flow_runs")
+      .where("deployment_id", "=", deploymentId)
+      .where("state_name", "=", "Scheduled")
+      .where("start_time", "is", null)
+      .where("expected_start_time", "is not", null)
+      .where("scheduled_at", ">", now)
+      .execute();
   }
 
   async getDeployment(idOrName: string): Promise<Deployment | undefined> {
@@ -169,8 +193,16 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     const deployment = await this.getDeployment(idOrName);
     if (!deployment) return undefined;
     await this.db.updateTable("deployments").set({ paused: paused ? 1 : 0, updated_at: Date.now() }).where("id", "=", deployment.id).execute();
+    // The runs its schedules made and no worker took (Scheduled, or Late already) go; the
+    // scheduler makes them again on resume. Runs triggered by hand wait for the resume.
     if (paused)
-      await this.db.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_name", "=", "Scheduled").where("expected_start_time", "is not", null).execute();
+      await this.db
+        .deleteFrom("flow_runs")
+        .where("deployment_id", "=", deployment.id)
+        .where("state_name", "in", ["Scheduled", "Late"])
+        .where("start_time", "is", null)
+        .where("expected_start_time", "is not", null)
+        .execute();
     return { ...deployment, paused };
   }
 
@@ -182,7 +214,14 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       // Runs are not tied to one schedule: drop the future ones, the scheduler recreates those of
       // the schedules still active.
       if (!active)
-        await tx.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_name", "=", "Scheduled").where("expected_start_time", "is not", null).where("scheduled_at", ">", Date.now()).execute();
+        await tx
+          .deleteFrom("flow_runs")
+          .where("deployment_id", "=", deployment.id)
+          .where("state_name", "=", "Scheduled")
+          .where("start_time", "is", null)
+          .where("expected_start_time", "is not", null)
+          .where("scheduled_at", ">", Date.now())
+          .execute();
     });
     return this.getDeployment(deployment.id);
   }
@@ -228,7 +267,9 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           .executeTakeFirst();
         if (!inserted) continue;
         created++;
-        if (deployment.workPool && slot <= Date.now()) await this.base.notifyRunsDue(tx, deployment.workPool);
+        // Future slots too: a worker (or a server's long-poll) waiting on the pool sets its
+        // timer for the earliest one.
+        if (deployment.workPool) await this.base.notifyRunsDue(tx, deployment.workPool);
         await tx.insertInto("states").values({ flow_run_id: id, task_run_id: null, type: state.type, name: state.name, message: state.message ?? null, timestamp: state.timestamp, scheduled_at: slot }).execute();
       }
     });
@@ -236,28 +277,32 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   }
 
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {
+    const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
     return this.base.transaction(async (tx) => {
-      const due = await tx
-        .selectFrom("flow_runs")
-        .select("id")
+      // One statement that re-checks the state as it updates: on PostgreSQL a run claimed (or
+      // cancelled) concurrently is re-read once its lock is released and no longer matches, so
+      // a Pending run is never relabelled Late.
+      const rows = await tx
+        .updateTable("flow_runs")
+        .set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now })
+        .where("state_type", "=", "SCHEDULED")
         .where("state_name", "=", "Scheduled")
         .where("scheduled_at", "<", now - lateAfterMs)
+        .returning("id")
         .execute();
-      if (!due.length) return [];
-      const ids = due.map((r) => r.id);
-      const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
-      await tx.updateTable("flow_runs").set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now }).where("id", "in", ids).execute();
-      await tx
-        .insertInto("states")
-        .values(ids.map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
-        .execute();
+      const ids = rows.map((r) => r.id);
+      for (let i = 0; i < ids.length; i += 400)
+        await tx
+          .insertInto("states")
+          .values(ids.slice(i, i + 400).map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
+          .execute();
       return ids;
     });
   }
 
   // --- work pools, queues, workers ---------------------------------------------------------
 
-  async upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool> {
+  async upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
     const existing = await this.getWorkPool(pool.name);
     if (existing) {
       await this.db
@@ -266,6 +311,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           type: pool.type ?? existing.type,
           paused: (pool.paused ?? existing.paused) ? 1 : 0,
           concurrency_limit: pool.concurrencyLimit === undefined ? existing.concurrencyLimit : pool.concurrencyLimit,
+          job_variables: JSON.stringify(pool.jobVariables ?? existing.jobVariables),
         })
         .where("name", "=", pool.name)
         .execute();
@@ -273,7 +319,14 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       await this.base.transaction(async (tx) => {
         await tx
           .insertInto("work_pools")
-          .values({ name: pool.name, type: pool.type ?? "process", paused: pool.paused ? 1 : 0, concurrency_limit: pool.concurrencyLimit ?? null, created_at: Date.now() })
+          .values({
+            name: pool.name,
+            type: pool.type ?? "process",
+            paused: pool.paused ? 1 : 0,
+            concurrency_limit: pool.concurrencyLimit ?? null,
+            job_variables: JSON.stringify(pool.jobVariables ?? {}),
+            created_at: Date.now(),
+          })
           .execute();
         await tx.insertInto("work_queues").values({ pool_name: pool.name, name: "default", priority: 1, concurrency_limit: null, paused: 0 }).execute();
       });
@@ -317,14 +370,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     });
   }
 
-  async registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord> {
+  async registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
     const now = Date.now();
+    const heartbeatMs = worker.heartbeatMs ?? null;
     await this.db
       .insertInto("workers")
-      .values({ id: worker.id, name: worker.name, pool_name: worker.poolName, run_limit: worker.runLimit, heartbeat_at: now, created_at: now })
-      .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now }))
+      .values({ id: worker.id, name: worker.name, pool_name: worker.poolName, run_limit: worker.runLimit, heartbeat_at: now, heartbeat_ms: heartbeatMs, created_at: now })
+      .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now, heartbeat_ms: heartbeatMs }))
       .execute();
-    return { ...worker, heartbeatAt: now, createdAt: now };
+    return { id: worker.id, name: worker.name, poolName: worker.poolName, runLimit: worker.runLimit, heartbeatAt: now, heartbeatMs, createdAt: now };
   }
 
   async heartbeatWorker(id: string, at: number): Promise<void> {
@@ -335,92 +389,20 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     let query = this.db.selectFrom("workers").selectAll();
     if (poolName) query = query.where("pool_name", "=", poolName);
     const rows = await query.orderBy("heartbeat_at", "desc").limit(500).execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, poolName: r.pool_name, runLimit: r.run_limit == null ? null : Number(r.run_limit), heartbeatAt: Number(r.heartbeat_at), createdAt: Number(r.created_at) }));
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      poolName: r.pool_name,
+      runLimit: r.run_limit == null ? null : Number(r.run_limit),
+      heartbeatAt: Number(r.heartbeat_at),
+      heartbeatMs: r.heartbeat_ms == null ? null : Number(r.heartbeat_ms),
+      createdAt: Number(r.created_at),
+    }));
   }
 
-  async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]> {
+  async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
     if (max <= 0) return [];
-    return this.base.transaction(async (tx) => {
-      // Locking the pool row serialises claims of one pool: the load counted below (for the
-      // pool, queue and deployment limits) cannot change under us. Other pools are not blocked.
-      let poolQuery = tx.selectFrom("work_pools").selectAll().where("name", "=", poolName);
-      if (this.pg) poolQuery = poolQuery.forUpdate();
-      const pool = await poolQuery.executeTakeFirst();
-      if (!pool || pool.paused) return [];
-      const queues = new Map((await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", poolName).execute()).map((q) => [q.name, queueFromRow(q)]));
-      // Active runs per pool, queue and deployment: the limits' current load.
-      const active = await tx
-        .selectFrom("flow_runs")
-        .select(["work_queue", "deployment_id"])
-        .where("work_pool", "=", poolName)
-        .where("state_type", "in", ["PENDING", "RUNNING", "CANCELLING"])
-        .execute();
-      const perQueue = new Map<string, number>();
-      const perDeployment = new Map<string, number>();
-      for (const r of active) {
-        if (r.work_queue) perQueue.set(r.work_queue, (perQueue.get(r.work_queue) ?? 0) + 1);
-        if (r.deployment_id) perDeployment.set(r.deployment_id, (perDeployment.get(r.deployment_id) ?? 0) + 1);
-      }
-      let poolRoom = pool.concurrency_limit == null ? Infinity : Number(pool.concurrency_limit) - active.length;
-      if (poolRoom <= 0) return [];
-
-      let query = tx
-        .selectFrom("flow_runs")
-        .selectAll("flow_runs")
-        .where("flow_runs.work_pool", "=", poolName)
-        .where("flow_runs.state_type", "=", "SCHEDULED")
-        .where((eb) => eb.or([eb("flow_runs.scheduled_at", "is", null), eb("flow_runs.scheduled_at", "<=", now)]))
-        .orderBy("flow_runs.scheduled_at")
-        .orderBy("flow_runs.created_at")
-        .limit(Math.max(50, max * 5));
-      if (this.pg) query = query.forUpdate().skipLocked();
-      const candidates = await query.execute();
-      const deploymentIds = [...new Set(candidates.map((c) => c.deployment_id).filter((d): d is string => d !== null))];
-      const deployments = new Map(
-        deploymentIds.length
-          ? (await tx.selectFrom("deployments").select(["id", "concurrency_limit", "collision_strategy", "paused"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d])
-          : [],
-      );
-      const priority = (queue: string | null) => queues.get(queue ?? "default")?.priority ?? 1;
-      candidates.sort((a, b) => priority(a.work_queue) - priority(b.work_queue));
-
-      const claimed: FlowRun[] = [];
-      const flowNames = new Map<string, string>();
-      for (const row of candidates) {
-        if (claimed.length >= max || poolRoom <= 0) break;
-        const queue = queues.get(row.work_queue ?? "default");
-        if (queue?.paused) continue;
-        if (queue?.concurrencyLimit != null && (perQueue.get(queue.name) ?? 0) >= queue.concurrencyLimit) continue;
-        const deployment = row.deployment_id ? deployments.get(row.deployment_id) : undefined;
-        if (deployment?.paused) continue;
-        if (deployment?.concurrency_limit != null && (perDeployment.get(deployment.id) ?? 0) >= Number(deployment.concurrency_limit)) {
-          if (deployment.collision_strategy === "cancel-new") {
-            const cancelled = makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${deployment.concurrency_limit} run(s) (collision strategy cancel-new)` });
-            await tx.updateTable("flow_runs").set({ state_type: cancelled.type, state_name: cancelled.name, state_message: cancelled.message ?? null, state_timestamp: now, end_time: now }).where("id", "=", row.id).execute();
-            await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: cancelled.type, name: cancelled.name, message: cancelled.message ?? null, timestamp: now, scheduled_at: null }).execute();
-          }
-          continue;
-        }
-        const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
-        await tx
-          .updateTable("flow_runs")
-          .set({ state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId })
-          .where("id", "=", row.id)
-          .execute();
-        await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null }).execute();
-        if (row.work_queue) perQueue.set(row.work_queue, (perQueue.get(row.work_queue) ?? 0) + 1);
-        if (row.deployment_id) perDeployment.set(row.deployment_id, (perDeployment.get(row.deployment_id) ?? 0) + 1);
-        poolRoom--;
-        if (!flowNames.has(row.flow_id)) {
-          const flow = await tx.selectFrom("flows").select("name").where("id", "=", row.flow_id).executeTakeFirstOrThrow();
-          flowNames.set(row.flow_id, flow.name);
-        }
-        claimed.push(
-          flowRunFromRow({ ...row, flow_name: flowNames.get(row.flow_id)!, state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId }),
-        );
-      }
-      return claimed;
-    });
+    return this.base.transaction((tx) => claimFlowRuns(tx, this.pg, poolName, workerId, max, now));
   }
 
   async nextDueAt(poolName: string): Promise<number | null> {
@@ -497,7 +479,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           throw new SlotsUnavailable();
         }
         const decay = limit.slot_decay_per_second == null ? null : Number(limit.slot_decay_per_second);
-        const lease = { id: newId(), limit_name: name, holder, slots, expires_at: decay ? now + Math.ceil((slots * 1000) / decay) : now + ttlMs, created_at: now };
+        let expiresAt = now + ttlMs;
+        if (decay) {
+          // A rate limit is a leaky bucket (GCRA): each new slot frees itself 1/decay s after
+          // the latest one of the limit does (or after now, if none is held). Taking slots
+          // then never sustains more than `decay` per second, in bursts of at most the limit.
+          const latest = await tx.selectFrom("concurrency_leases").select((eb) => eb.fn.max("expires_at").as("at")).where("limit_name", "=", name).executeTakeFirst();
+          expiresAt = Math.max(now, Number(latest?.at ?? 0)) + Math.ceil((slots * 1000) / decay);
+        }
+        const lease = { id: newId(), limit_name: name, holder, slots, expires_at: expiresAt, created_at: now };
         await tx.insertInto("concurrency_leases").values(lease).execute();
         leases.push(leaseFromRow(lease));
       }
@@ -508,11 +498,20 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     });
   }
 
-  async renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<void> {
-    if (!leaseIds.length) return;
-    // Rate-limit leases decay on their own schedule and are not extended.
+  async renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<string[]> {
+    if (!leaseIds.length) return [];
+    // Rate-limit leases decay on their own schedule and are not extended. A lease that expired
+    // but is still there was not counted free by anyone (acquireSlots deletes expired leases
+    // before counting), so extending it is safe; one already deleted is reported lost.
     const decaying = this.db.selectFrom("concurrency_limits").select("name").where("slot_decay_per_second", "is not", null);
-    await this.db.updateTable("concurrency_leases").set({ expires_at: now + ttlMs }).where("id", "in", leaseIds).where("limit_name", "not in", decaying).execute();
+    const rows = await this.db
+      .updateTable("concurrency_leases")
+      .set({ expires_at: now + ttlMs })
+      .where("id", "in", leaseIds)
+      .where("limit_name", "not in", decaying)
+      .returning("id")
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   async releaseLeases(leaseIds: string[]): Promise<void> {

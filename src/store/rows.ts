@@ -160,5 +160,6 @@ export function newFlowRunRow(run: NewFlowRun, flowId: string): Selectable<FlowR
     work_queue: run.workQueue ?? null,
     worker_id: null,
     expected_start_time: run.expectedStartTime ?? null,
+    job_variables: run.jobVariables ? JSON.stringify(run.jobVariables) : null,
   };
 }

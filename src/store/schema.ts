@@ -38,6 +38,8 @@ export interface FlowRunsTable {
   work_queue: string | null;
   worker_id: string | null;
   expected_start_time: number | null;
+  /** JSON JobVariables of this run alone, or null. */
+  job_variables: string | null;
 }
 
 export interface TaskRunsTable {
@@ -127,6 +129,8 @@ export interface DeploymentsTable {
   collision_strategy: string;
   retries: number;
   retry_delay_ms: number;
+  /** JSON JobVariables. */
+  job_variables: string;
   created_at: number;
   updated_at: number;
 }
@@ -144,6 +148,8 @@ export interface WorkPoolsTable {
   type: string;
   paused: number;
   concurrency_limit: number | null;
+  /** JSON JobVariables. */
+  job_variables: string;
   created_at: number;
 }
 
@@ -161,6 +167,8 @@ export interface WorkersTable {
   pool_name: string;
   run_limit: number | null;
   heartbeat_at: number;
+  /** How often the worker promised to beat (ms); null for workers registered before 0005. */
+  heartbeat_ms: number | null;
   created_at: number;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
+import type { JobVariables } from "../core/job-variables.ts";
 
 export interface FlowRecord {
   id: string;
@@ -215,7 +216,14 @@ export interface NewFlowRun {
   workPool?: string | null;
   workQueue?: string | null;
   expectedStartTime?: number | null;
+  /** This run's own job variables (over its pool's and deployment's). */
+  jobVariables?: JobVariables | null;
   state: State;
+}
+
+/** A run handed to a worker, with the job variables to start it with (pool ← deployment ← run). */
+export interface ClaimedFlowRun extends FlowRun {
+  jobVariables: JobVariables;
 }
 
 export interface Store {
@@ -248,8 +256,10 @@ export interface Store {
    */
   heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined>;
   /**
-   * Marks Crashed every RUNNING or CANCELLING flow run that missed `missedBeats` (default 3)
-   * heartbeats of its own interval by `now` (and its unfinished task runs). Returns their ids.
+   * Marks Crashed (with their unfinished task runs) the flow runs whose process is gone: every
+   * RUNNING or CANCELLING run that missed `missedBeats` (default 3) heartbeats of its own
+   * interval by `now`, and every PENDING, RUNNING or CANCELLING run claimed by a worker that
+   * missed `missedBeats` of the worker's heartbeats. Returns their ids.
    * `aliveSince`: count missed beats from no earlier than this (a server counts from its start:
    * heartbeats sent while it was down could not arrive).
    */
@@ -307,7 +317,7 @@ export interface Deployment {
   id: string;
   name: string;
   flowName: string;
-  /** `/path/to/module.ts:flowName` */
+  /** `path/to/module.ts:flowName`, relative to the project root (workers read it from their cwd), or absolute. */
   entrypoint: string;
   description: string | null;
   version: string | null;
@@ -325,6 +335,8 @@ export interface Deployment {
   /** Retries of a crashed or failed run, resumed durably by a worker. */
   retries: number;
   retryDelayMs: number;
+  /** How its runs' processes start (env, cwd), over the work pool's. */
+  jobVariables: JobVariables;
   schedules: ScheduleRecord[];
   createdAt: number;
   updatedAt: number;
@@ -346,6 +358,7 @@ export interface DeploymentInput {
   collisionStrategy?: CollisionStrategy;
   retries?: number;
   retryDelayMs?: number;
+  jobVariables?: JobVariables;
   /** Replaces the deployment's schedules (compiled specs). */
   schedules?: { spec: ScheduleRecord["spec"]; active?: boolean }[];
 }
@@ -356,8 +369,18 @@ export interface WorkPool {
   type: string;
   paused: boolean;
   concurrencyLimit: number | null;
+  /** Defaults for how its runs' processes start (env, cwd). */
+  jobVariables: JobVariables;
   createdAt: number;
   queues: WorkQueue[];
+}
+
+export interface WorkPoolInput {
+  name: string;
+  type?: string;
+  paused?: boolean;
+  concurrencyLimit?: number | null;
+  jobVariables?: JobVariables;
 }
 
 export interface WorkQueue {
@@ -375,13 +398,27 @@ export interface WorkerRecord {
   poolName: string;
   runLimit: number | null;
   heartbeatAt: number;
+  /** The worker's heartbeat interval: three missed beats and its runs are Crashed. */
+  heartbeatMs: number | null;
   createdAt: number;
+}
+
+/** What a worker registers with. */
+export interface WorkerRegistration {
+  id: string;
+  name: string;
+  poolName: string;
+  runLimit: number | null;
+  heartbeatMs?: number | null;
 }
 
 export interface ConcurrencyLimit {
   name: string;
   limit: number;
-  /** Rate limit: each slot frees itself after 1 / decay seconds instead of on release. */
+  /**
+   * Rate limit: slots are not released but free themselves, one every 1/decay s (a leaky
+   * bucket): a sustained `slotDecayPerSecond` slots per second, in bursts of up to `limit`.
+   */
   slotDecayPerSecond: number | null;
   activeSlots: number;
   holders: { leaseId: string; holder: string; slots: number; expiresAt: number }[];
@@ -410,20 +447,24 @@ export interface OrchestrationStore {
   /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
   markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
 
-  upsertWorkPool(pool: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null }): Promise<WorkPool>;
+  upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool>;
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue>;
   getWorkPool(name: string): Promise<WorkPool | undefined>;
   listWorkPools(): Promise<WorkPool[]>;
   deleteWorkPool(name: string): Promise<boolean>;
-  registerWorker(worker: { id: string; name: string; poolName: string; runLimit: number | null }): Promise<WorkerRecord>;
+  registerWorker(worker: WorkerRegistration): Promise<WorkerRecord>;
   heartbeatWorker(id: string, at: number): Promise<void>;
   listWorkers(poolName?: string): Promise<WorkerRecord[]>;
   /**
    * Claims up to `max` due runs of a pool for a worker, atomically: each becomes Pending with
    * the worker's id, in queue-priority then due-time order, honouring pool, queue and
-   * deployment concurrency limits. Two workers never claim the same run.
+   * deployment concurrency limits. Two workers never claim the same run. With `waitMs`, a
+   * store behind a server waits up to that long for a run while none is due (a long-poll); a
+   * database store answers at once (its workers are woken by `subscribeRunsDue` instead).
    */
-  claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<FlowRun[]>;
+  claimFlowRuns(poolName: string, workerId: string, max: number, now: number, waitMs?: number): Promise<ClaimedFlowRun[]>;
+  /** Ends a worker's long-polled claim at once (it is stopping), where claims wait. */
+  interruptClaim?(workerId: string): Promise<void>;
   /** When the pool's next scheduled run is due (epoch ms), or null: workers sleep until then. */
   nextDueAt(poolName: string): Promise<number | null>;
 
@@ -438,6 +479,7 @@ export interface OrchestrationStore {
    * Expired leases free their slots: a crashed holder never leaks one. Null when full.
    */
   acquireSlots(names: string[], holder: string, slots: number, ttlMs: number, now: number): Promise<Lease[] | null>;
-  renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<void>;
+  /** Extends leases to `now + ttlMs`; returns the ids it extended (a missing one was lost). */
+  renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<string[]>;
   releaseLeases(leaseIds: string[]): Promise<void>;
 }

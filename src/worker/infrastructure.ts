@@ -4,6 +4,7 @@
  * same interface (start a container or a Job with the same environment and command).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,9 +16,16 @@ export interface RunHandle {
   readonly pid: number | undefined;
 }
 
+/** Where and how to start a run's process, from the run's job variables. */
+export interface StartOptions {
+  /** Working directory; relative to the worker's. Default: the worker's. */
+  cwd?: string;
+}
+
 export interface Infrastructure {
   readonly type: string;
-  start(flowRunId: string, env: Record<string, string>): RunHandle;
+  /** Starts the process of a claimed flow run with `env` on top of the worker's environment. */
+  start(flowRunId: string, env: Record<string, string>, options?: StartOptions): RunHandle;
   /** Releases what the infrastructure keeps ready between runs. */
   close?(): void;
 }
@@ -31,14 +39,15 @@ export class ProcessInfrastructure implements Infrastructure {
    * waits for a run id on stdin. Starting a run hands it the id (tens of ms instead of the ~1 s
    * a cold process takes) and starts the next spare in the background.
    */
-  private spare: { child: ChildProcess; envKey: string } | null = null;
+  private spare: { child: ChildProcess; key: string } | null = null;
 
   constructor(private readonly output: (line: string) => void = (line) => process.stdout.write(line + "\n")) {}
 
-  private spawnChild(idArgument: string, env: Record<string, string>): ChildProcess {
+  private spawnChild(idArgument: string, env: Record<string, string>, cwd: string): ChildProcess {
     // stdin stays open as a lifeline: if the worker dies, the child sees it close and stops, so
     // a killed worker never leaves runs going on unseen.
     const child = spawn(process.execPath, [BIN, "execute-flow-run", idArgument], {
+      cwd,
       env: { ...process.env, ...env, ...(idArgument === "-" ? {} : { BATON_FLOW_RUN_ID: idArgument }), BATON_WORKER_LIFELINE: "stdin" },
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -52,18 +61,26 @@ export class ProcessInfrastructure implements Infrastructure {
     this.spare = null;
   }
 
-  start(flowRunId: string, env: Record<string, string>): RunHandle {
-    const envKey = JSON.stringify(env);
+  start(flowRunId: string, env: Record<string, string>, options: StartOptions = {}): RunHandle {
+    const prefix = `[${flowRunId.slice(-8)}] `;
+    const cwd = path.resolve(options.cwd ?? ".");
+    if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) {
+      // spawn would fail without an exit event: end the run's process before it exists.
+      this.output(`${prefix}cannot start flow run ${flowRunId}: its working directory ${cwd} (job variable cwd) is not a directory`);
+      return { exited: Promise.resolve(127), pid: undefined, stop: () => undefined };
+    }
+    // A spare is started for the same env and directory as the last run (runs of one deployment
+    // share them); a run with others starts cold.
+    const key = JSON.stringify([env, cwd]);
     let child: ChildProcess;
-    if (this.spare && this.spare.envKey === envKey && this.spare.child.exitCode === null) {
+    if (this.spare && this.spare.key === key && this.spare.child.exitCode === null) {
       child = this.spare.child;
       child.stdin!.write(`${flowRunId}\n`);
     } else {
       this.close();
-      child = this.spawnChild(flowRunId, env);
+      child = this.spawnChild(flowRunId, env, cwd);
     }
-    this.spare = { child: this.spawnChild("-", env), envKey };
-    const prefix = `[${flowRunId.slice(-8)}] `;
+    this.spare = { child: this.spawnChild("-", env, cwd), key };
     const forward = (data: Buffer) => {
       for (const line of data.toString().split("\n")) if (line.trim()) this.output(prefix + line);
     };

@@ -5,7 +5,9 @@
  *   - a run cancelled elsewhere (Cancelling) gets SIGTERM, then SIGKILL after the grace period,
  *     and ends Cancelled;
  *   - a run whose process exits while the run is still active crashed: it is marked Crashed,
- *     and rescheduled when its deployment has retries left (resumed durably by a worker).
+ *     and rescheduled when its deployment has retries left (resumed durably by a worker);
+ *   - a worker that dies (SIGKILL) stops heartbeating: the server, or any peer, marks its
+ *     claimed runs Crashed (Pending ones too) after three missed beats, freeing their slots.
  * Claims are atomic in the store, so any number of workers on any number of machines never
  * run the same flow run twice.
  */
@@ -13,8 +15,15 @@ import os from "node:os";
 import { newId } from "../core/ids.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
-import type { FlowRun, OrchestrationStore, Store } from "../store/types.ts";
+import { runSchedulerPass, type SchedulerOptions } from "../engine/scheduling.ts";
+import type { ClaimedFlowRun, FlowRun, OrchestrationStore, Store } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
+
+/**
+ * Fault-injection point for tests: wait this long between claiming runs and starting them (to
+ * cancel a run, or SIGKILL the worker, in that window).
+ */
+const PAUSE_AFTER_CLAIM_MS = Number(process.env.BATON_TEST_PAUSE_AFTER_CLAIM_MS) || 0;
 
 export interface WorkerOptions {
   pool: string;
@@ -23,15 +32,28 @@ export interface WorkerOptions {
   limit?: number;
   /** Poll interval when no notification arrives (ms). */
   pollMs?: number;
+  /**
+   * Behind a server: how long each claim may wait on the server for a run (a long-poll, so a
+   * run is picked up as soon as it is due instead of at the next poll). 0: poll.
+   */
+  claimWaitMs?: number;
   heartbeatMs?: number;
   /** Time a cancelled run gets to stop after SIGTERM before SIGKILL (ms). */
   cancelGraceMs?: number;
+  /** How often the worker looks for cancel requests of its runs (ms, default 500). */
+  cancelCheckMs?: number;
   /** Environment for the runs: how they reach the store or the API. */
   runEnv: Record<string, string>;
   infrastructure?: Infrastructure;
   log?: (line: string) => void;
   /** Resolves when runs may be due (LISTEN/NOTIFY); called once at start. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
+  /**
+   * Run the scheduler (schedules to runs, late marking) every `everyMs` too: workers on the
+   * database, with no server, would otherwise never see a schedule fire. Safe alongside a
+   * server and other workers: each slot makes one run (a unique index).
+   */
+  scheduler?: SchedulerOptions & { everyMs: number; /** only this deployment's schedules */ deployment?: string };
 }
 
 interface Active {
@@ -46,6 +68,8 @@ export class Worker {
   private readonly active = new Map<string, Active>();
   private stopped = false;
   private wakeUp: (() => void) | null = null;
+  /** A long-polled claim is in flight. */
+  private claiming = false;
   private readonly log: (line: string) => void;
   /** Runs this worker started, in order (tests and the CLI read it). */
   readonly started: string[] = [];
@@ -68,36 +92,57 @@ export class Worker {
     const pool = await this.orchestration.getWorkPool(this.options.pool);
     if (!pool) throw new TypeError(`work pool "${this.options.pool}" does not exist; create it with: baton work-pool create ${this.options.pool}`);
     const infrastructure = this.options.infrastructure ?? infrastructureFor(pool.type);
-    await this.orchestration.registerWorker({ id: this.id, name: this.name, poolName: pool.name, runLimit: this.limit });
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    await this.orchestration.registerWorker({ id: this.id, name: this.name, poolName: pool.name, runLimit: this.limit, heartbeatMs });
     this.log(`Worker ${this.name} (${this.id}) polling work pool "${pool.name}" (${pool.type}), up to ${this.limit} runs at once`);
     const unsubscribe = this.options.subscribe ? await this.options.subscribe(() => this.wakeUp?.()) : null;
-    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
-    let lastBeat = 0;
+    // Heartbeats and cancel checks run on their own timers, not between claims: a worker
+    // waiting for due runs (or for its last runs, when stopping) still beats and still sees a
+    // cancel within `cancelCheckMs`.
+    const timers = [
+      this.every(heartbeatMs, async () => {
+        await this.orchestration.heartbeatWorker(this.id, Date.now()).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
+        await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
+      }),
+      this.every(this.options.cancelCheckMs ?? 500, () => this.watchCancellations()),
+    ];
+    const scheduler = this.options.scheduler;
+    if (scheduler)
+      timers.push(
+        this.every(scheduler.everyMs, async () => {
+          const { created, late } = await runSchedulerPass(this.orchestration, scheduler);
+          if (created) this.log(`Scheduler created ${created} flow run(s)`);
+          if (late.length) this.log(`${late.length} scheduled flow run(s) are Late`);
+          if (created) this.wakeUp?.(); // one may be due now
+        }),
+      );
     try {
       while (!this.stopped) {
-        const now = Date.now();
-        if (now - lastBeat >= heartbeatMs) {
-          lastBeat = now;
-          await this.orchestration.heartbeatWorker(this.id, now).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
-          await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
-        }
-        await this.watchCancellations();
         const room = this.limit - this.active.size;
         if (room > 0) {
-          let claimed: FlowRun[] = [];
+          let claimed: ClaimedFlowRun[] = [];
+          const waitMs = this.options.claimWaitMs ?? 0;
+          const asked = Date.now();
+          this.claiming = waitMs > 0;
           try {
-            claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, Date.now());
+            claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, asked, waitMs || undefined);
           } catch (error) {
             this.log(`claiming failed, retrying: ${(error as Error).message}`);
+          } finally {
+            this.claiming = false;
           }
+          if (claimed.length && PAUSE_AFTER_CLAIM_MS) await new Promise((r) => setTimeout(r, PAUSE_AFTER_CLAIM_MS));
           for (const run of claimed) this.launch(infrastructure, run);
           if (claimed.length === room) continue; // there may be more: claim again at once
+          // A long-poll that got runs, or waited its time on the server: ask again at once.
+          if (waitMs > 0 && !this.stopped && (claimed.length > 0 || Date.now() - asked >= waitMs / 2)) continue;
         }
         // Sleep until the next poll, or until the pool's next scheduled run is due if sooner.
         const pollMs = this.options.pollMs ?? 1000;
         const due = room > 0 ? await this.orchestration.nextDueAt(pool.name).catch(() => null) : null;
         // (A run already due but not claimed is held by a limit: wait a poll for room.)
         const sleepMs = due === null || due <= Date.now() ? pollMs : Math.min(pollMs, due - Date.now() + 1);
+        if (this.stopped) break; // stop() came while claiming: there was no sleep to wake yet
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, sleepMs);
           this.wakeUp = () => {
@@ -107,23 +152,50 @@ export class Worker {
         });
         this.wakeUp = null;
       }
+      await Promise.all([...this.active.values()].map((a) => a.handle.exited));
     } finally {
+      timers.forEach((stop) => stop());
       await unsubscribe?.();
       infrastructure.close?.();
     }
-    await Promise.all([...this.active.values()].map((a) => a.handle.exited));
+  }
+
+  /** Runs `work` every `ms` (and once now), never two at once. Returns a stop function. */
+  private every(ms: number, work: () => Promise<void>): () => void {
+    let busy = false;
+    const tick = () => {
+      if (busy) return;
+      busy = true;
+      work()
+        .catch((error: unknown) => this.log(`worker background task failed: ${(error as Error).message}`))
+        .finally(() => (busy = false));
+    };
+    const timer = setInterval(tick, ms);
+    tick();
+    return () => clearInterval(timer);
   }
 
   /** Stops claiming; running flow runs finish (the promise of `run()` waits for them). */
   stop(): void {
     this.stopped = true;
     this.wakeUp?.();
+    // A claim waiting on the server answers now (with what it got, which this worker runs).
+    // Asked again while it lasts: a request that overtook the claim's own finds nothing to end.
+    const interrupt = () => {
+      if (!this.claiming || !this.orchestration.interruptClaim) return;
+      this.orchestration.interruptClaim(this.id).catch(() => undefined);
+      setTimeout(interrupt, 250).unref();
+    };
+    interrupt();
   }
 
-  private launch(infrastructure: Infrastructure, run: FlowRun): void {
+  private launch(infrastructure: Infrastructure, run: ClaimedFlowRun): void {
     this.log(`Starting flow run ${run.name} (${run.id}) of "${run.flowName}"`);
     this.started.push(run.id);
-    const handle = infrastructure.start(run.id, this.options.runEnv);
+    // The job's env first: Baton's own variables (how to reach the store, BATON_WORKER_ID, with
+    // which the run's process checks that this worker still holds the run) must win.
+    const env = { ...run.jobVariables.env, ...this.options.runEnv, BATON_WORKER_ID: this.id };
+    const handle = infrastructure.start(run.id, env, { cwd: run.jobVariables.cwd });
     const entry: Active = { run, handle, stopping: false };
     this.active.set(run.id, entry);
     void handle.exited.then((code) => this.finished(entry, code));
@@ -153,7 +225,8 @@ export class Worker {
 
   /**
    * Without a server, workers are the ones left to notice a dead peer: runs that missed three
-   * heartbeats become Crashed, and those of deployments with retries are scheduled again.
+   * heartbeats, and runs (Pending ones too) of a worker that missed three of its own, become
+   * Crashed, and those of deployments with retries are scheduled again.
    */
   private async recoverCrashed(): Promise<void> {
     for (const id of await this.store.crashStaleFlowRuns(Date.now())) {

@@ -1,7 +1,8 @@
 /**
- * Deployments from the CLI and from code: `baton deploy` reading baton.yaml, `baton deployment
- * run` with a bad then a good parameter, and `flow.serve()` running its own triggered runs.
- * SQLite (the PostgreSQL paths share the code, covered by the worker and API tests).
+ * Deployments from the CLI and from code, on SQLite and PostgreSQL: `baton deploy` reading
+ * baton.yaml (entrypoints stored relative to it, run by a worker started in that directory),
+ * `baton deployment run` with a bad then a good parameter, pause and resume, and `flow.serve()`
+ * running its own triggered and cron runs.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -11,25 +12,30 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { cli, ROOT } from "../support/processes.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { BIN, cli, ROOT, startProcess, until } from "../support/processes.ts";
 
 const FIXTURES = path.join(ROOT, "test/e2e/fixtures");
 
 
-describe("deployments from baton.yaml and flow.serve()", () => {
+describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (dialect) => {
   let dir: string;
   let env: Record<string, string>;
   let store: KyselyStore;
   let orchestration: KyselyOrchestrationStore;
+  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-deploy-"));
-    env = { BATON_HOME: dir, BATON_LOG_LEVEL: "warn" };
-    store = await openStore(`sqlite://${path.join(dir, "baton.db")}`);
+    const db = await freshDatabaseUrl(dialect);
+    cleanup = db.cleanup;
+    env = { BATON_HOME: dir, BATON_DATABASE_URL: db.url, BATON_LOG_LEVEL: "warn" };
+    store = await openStore(db.url);
     orchestration = new KyselyOrchestrationStore(store);
   });
   afterAll(async () => {
     await store.close();
+    await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -41,10 +47,10 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect((await cli(["work-pool", "create", "yaml-pool"], env)).code).toBe(0);
     const deployed = await cli(["deploy", "--file", yaml], env);
     expect(deployed.code, deployed.stderr).toBe(0);
-    expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h/);
+    expect(deployed.stdout).toMatch(/Deployed "yaml-staged" \(staged\) to pool "yaml-pool": cron 0 3 \* \* \* \(Europe\/Berlin\); every 1 h from 2025-12-31T23:15:00\.000Z/);
     const d = (await orchestration.getDeployment("yaml-staged"))!;
-    expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 } });
-    expect(d.entrypoint).toBe(`${path.join(FIXTURES, "worker-flows.ts")}:staged`);
+    expect(d).toMatchObject({ flowName: "staged", retries: 1, tags: ["yaml"], parameters: { stages: 2, ms: 10 }, jobVariables: { env: { STAGE: "prod", SHARDS: "3" } } });
+    expect(d.entrypoint).toBe("worker-flows.ts:staged"); // relative to baton.yaml's directory
     expect((await orchestration.getDeployment("yaml-quick"))!).toMatchObject({ concurrencyLimit: 1, collisionStrategy: "cancel-new" });
 
     const ls = await cli(["deployment", "ls", "--json"], env);
@@ -59,14 +65,29 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(runs[0]).toMatchObject({ state: { name: "Scheduled" }, parameters: { stages: 3, ms: 10 }, workPool: "yaml-pool" });
 
     const badYaml = path.join(dir, "bad.yaml");
-    fs.writeFileSync(badYaml, "deployments:\n  - name: x\n    entrypoint: nowhere\n    work_pool: yaml-pool\n    colour: blue\n");
+    fs.writeFileSync(badYaml, "deployments:\n  - name: x\n    entrypoint: nowhere\n    work_pool: yaml-pool\n    colour: blue\n    job_variables: { env: { 9LIVES: x } }\n");
     const bad = await cli(["deploy", "--file", badYaml], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/deployments\.0\.entrypoint: must be path\/to\/file\.ts:flowName/);
     expect(bad.stderr).toMatch(/colour/);
+    expect(bad.stderr).toMatch(/deployments\.0\.job_variables\.env\.9LIVES: is not a valid environment variable name/);
 
+    // Paused: its runs wait, even one made by hand; resumed: a worker started in the project's
+    // directory (where the relative entrypoint resolves) runs them.
     expect((await cli(["deployment", "pause", "yaml-staged"], env)).stdout).toMatch(/paused/);
     expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true);
+    expect((await cli(["deploy", "--file", yaml, "--name", "yaml-staged"], env)).code).toBe(0);
+    expect((await orchestration.getDeployment("yaml-staged"))!.paused).toBe(true); // re-deploying does not resume it
+    expect((await cli(["deployment", "run", "yaml-staged"], env)).code).toBe(0);
+    const worker = startProcess([BIN, "worker", "start", "--pool", "yaml-pool", "--poll-ms", "200", "--heartbeat-ms", "500"], env, FIXTURES);
+    await until(() => worker.stdout().includes("polling work pool"), "the worker to start");
+    await new Promise((r) => setTimeout(r, 1000));
+    const waiting = (await store.listFlowRuns({ deploymentId: d.id })).filter((r) => r.expectedStartTime === null);
+    expect(waiting.map((r) => r.state.name)).toEqual(["Scheduled", "Scheduled"]);
+    expect((await cli(["deployment", "resume", "yaml-staged"], env)).stdout).toMatch(/resumed/);
+    await until(async () => (await Promise.all(waiting.map((r) => store.getFlowRun(r.id)))).every((r) => r!.state.name === "Completed"), "both runs to complete", 20_000);
+    worker.child.kill("SIGTERM");
+    await worker.exit;
     expect((await cli(["deployment", "delete", "yaml-quick"], env)).code).toBe(0);
     expect(await orchestration.getDeployment("yaml-quick")).toBeUndefined();
     const missing = await cli(["deployment", "run", "nope"], env);
@@ -89,17 +110,72 @@ describe("deployments from baton.yaml and flow.serve()", () => {
     expect(out).toMatch(/Serving deployment "greeter" of flow "greet" on 1 schedule/);
     const d = (await orchestration.getDeployment("greeter"))!;
     expect(d.parameterSchema).toMatchObject({ type: "object", properties: { name: { type: "string" } }, required: ["name"] });
+    expect(d.entrypoint).toBe("test/e2e/fixtures/serve-flow.ts:greet"); // relative to the serving process's directory
+    // Its cron schedule (every 5 s) fires: this process schedules and runs its deployment.
+    await until(() => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("scheduledx1"), "a cron run of the served flow", 20_000);
 
     const bad = await cli(["deployment", "run", "greeter", "--param", "times=zero"], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/parameters\.times must be integer/);
     const good = await cli(["deployment", "run", "greeter", "--param", "name=Ada", "--param", "times=2"], env);
     expect(good.code, good.stderr).toBe(0);
-    while ((!fs.existsSync(log) || !fs.readFileSync(log, "utf8").includes("Adax2")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(fs.readFileSync(log, "utf8")).toContain("Adax2");
+    await until(() => fs.readFileSync(log, "utf8").includes("Adax2"), "the triggered run", 20_000);
     child.kill("SIGINT");
     await new Promise((r) => child.once("exit", r));
     const runs = (await store.listFlowRuns({ flowName: "greet" })).filter((r) => r.parameters && (r.parameters as any).name === "Ada");
     expect(runs[0]!.state.name).toBe("Completed");
+    expect((await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"] })).some((r) => r.expectedStartTime !== null && r.expectedStartTime % 5000 === 0)).toBe(true);
   });
 });
+
+// The CLI's limit and queue commands over the store; the store's side of them runs on both
+// dialects in test/integration (each CLI call is a process: one dialect keeps this quick).
+describe("baton limit and baton work-queue", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let store: KyselyStore;
+  let orchestration: KyselyOrchestrationStore;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-cli-limits-"));
+    env = { BATON_HOME: dir, BATON_LOG_LEVEL: "warn" };
+    store = await openStore(`sqlite://${path.join(dir, "baton.db")}`);
+    orchestration = new KyselyOrchestrationStore(store);
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates, lists, inspects, resets and deletes limits", async () => {
+    expect((await cli(["limit", "create", "db", "--limit", "3"], env)).stdout).toMatch(/Limit "db": 3 slots/);
+    expect((await cli(["limit", "create", "openai", "--limit", "5", "--decay", "2"], env)).stdout).toMatch(/Limit "openai": 2 slots per second, bursts of up to 5/);
+    const bad = await cli(["limit", "create", "x", "--limit", "0"], env);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringMatching(/--limit must be an integer >= 1, got "0"/)]);
+    await orchestration.acquireSlots(["db"], "holder-x", 2, 60_000, Date.now());
+    const inspect = await cli(["limit", "inspect", "db"], env);
+    expect(inspect.stdout).toMatch(/Limit db: 2\/3 slots in use/);
+    expect(inspect.stdout).toMatch(/holder-x/);
+    const ls = JSON.parse((await cli(["limit", "ls", "--json"], env)).stdout);
+    expect(ls.map((l: any) => [l.name, l.activeSlots, l.slotDecayPerSecond])).toEqual([["db", 2, null], ["openai", 0, 2]]);
+    expect((await cli(["limit", "reset", "db"], env)).stdout).toMatch(/Limit "db" reset/);
+    expect((await orchestration.getConcurrencyLimit("db"))!.activeSlots).toBe(0);
+    expect((await cli(["limit", "delete", "openai"], env)).code).toBe(0);
+    const gone = await cli(["limit", "inspect", "openai"], env);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/limit "openai" does not exist/)]);
+  });
+
+  it("creates queues with priorities and limits, and pools with job variables", async () => {
+    expect((await cli(["work-pool", "create", "q-pool", "--limit", "4", "--env", "REGION=eu", "--cwd", "/srv"], env)).code).toBe(0);
+    expect((await cli(["work-queue", "create", "urgent", "--pool", "q-pool", "--priority", "1", "--limit", "2"], env)).stdout).toMatch(/Queue "urgent" of pool "q-pool": priority 1, limit 2/);
+    expect((await cli(["work-queue", "create", "bulk", "--pool", "q-pool", "--priority", "5"], env)).code).toBe(0);
+    const noPool = await cli(["work-queue", "create", "x", "--pool", "nope"], env);
+    expect([noPool.code, noPool.stderr]).toEqual([1, expect.stringMatching(/work pool "nope" does not exist/)]);
+    const badPriority = await cli(["work-queue", "create", "x", "--pool", "q-pool", "--priority", "first"], env);
+    expect(badPriority.stderr).toMatch(/--priority must be an integer >= 1/);
+    const [pool] = JSON.parse((await cli(["work-pool", "ls", "--json"], env)).stdout);
+    expect(pool).toMatchObject({ name: "q-pool", concurrencyLimit: 4, jobVariables: { env: { REGION: "eu" }, cwd: "/srv" } });
+    expect(pool.queues.map((q: any) => [q.name, q.priority, q.concurrencyLimit])).toEqual([["default", 1, null], ["urgent", 1, 2], ["bulk", 5, null]]);
+  });
+});
+

@@ -13,19 +13,23 @@ import { RemoteStore } from "../../src/client/remote-store.ts";
 import { RemoteOrchestrationStore } from "../../src/client/remote-orchestration.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { makeState } from "../../src/core/states.ts";
+import { newId } from "../../src/core/ids.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { until } from "../support/processes.ts";
 
 describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
   let store: KyselyStore;
   let server: BatonServer;
   let cleanup: () => Promise<void>;
   let address: string;
+  let dbUrl: string;
 
   beforeAll(async () => {
     const db = await freshDatabaseUrl(dialect);
     cleanup = db.cleanup;
+    dbUrl = db.url;
     store = await openStore(db.url);
-    server = await buildServer({ store, schedulerMs: 60_000 });
+    server = await buildServer({ store, schedulerMs: 60_000, crashCheckMs: 200 });
     address = await server.app.listen({ host: "127.0.0.1", port: 0 });
   });
   afterAll(async () => {
@@ -81,6 +85,22 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect((await call("POST", "/api/deployments/train-nightly/runs", { parameters: { seed: 2 }, bogus: 1 })).status).toBe(400);
   });
 
+  it("checks the parameters of a deployment's run made through POST /api/flow-runs too", async () => {
+    const dep = (await call("GET", "/api/deployments/train-nightly")).body;
+    const base = { flowName: "train", deploymentId: dep.id, workPool: "api-pool", workQueue: "urgent", state: "Scheduled", scheduledAt: Date.now() + 3600_000 };
+    const bad = await call("POST", "/api/flow-runs", { ...base, parameters: { seed: "one" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: "INVALID_PARAMETERS" });
+    expect(bad.body.error.message).toMatch(/parameters\.seed must be integer/);
+    const unknown = await call("POST", "/api/flow-runs", { ...base, deploymentId: "no-such-deployment" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toMatch(/body\.deploymentId: deployment no-such-deployment does not exist/);
+    const good = await call("POST", "/api/flow-runs", { ...base, parameters: { depths: [4] } });
+    expect(good.status).toBe(201);
+    expect(good.body.parameters).toEqual({ seed: 1, depths: [4] }); // the deployment's defaults under the run's
+    expect((await call("DELETE", `/api/flow-runs/${good.body.id}`)).status).toBe(204);
+  });
+
   it("hands a due run to one worker through the API, never twice", async () => {
     const first = await call("POST", "/api/work-pools/api-pool/claim", { workerId: "w1", max: 5 });
     expect(first.body.items).toHaveLength(1);
@@ -128,6 +148,140 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect(new Set(seen).size).toBe(10);
     const workers = (await call("GET", "/api/work-pools/remote-pool")).body.workers;
     expect(workers).toHaveLength(1);
+  });
+
+  it("stores job variables on pools, deployments and runs, and hands a worker their merge", async () => {
+    expect((await call("POST", "/api/work-pools", { name: "jv-pool", jobVariables: { env: { "1X": "y" } } })).status).toBe(400);
+    const pool = await call("POST", "/api/work-pools", { name: "jv-pool", jobVariables: { env: { REGION: "eu", TIER: "pool" }, cwd: "/srv" } });
+    expect(pool.body.jobVariables).toEqual({ env: { REGION: "eu", TIER: "pool" }, cwd: "/srv" });
+    const bad = await call("POST", "/api/deployments", { name: "jv", flowName: "jf", entrypoint: "x.ts:jf", workPool: "jv-pool", jobVariables: { env: { A: 1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/jobVariables/);
+    const dep = await call("POST", "/api/deployments", { name: "jv", flowName: "jf", entrypoint: "x.ts:jf", workPool: "jv-pool", jobVariables: { env: { TIER: "deployment", MODEL: "small" } } });
+    expect(dep.body.jobVariables).toEqual({ env: { TIER: "deployment", MODEL: "small" } });
+    expect((await call("POST", "/api/deployments/jv/runs", { jobVariables: { env: { MODEL: "large" }, cwd: "/tmp" } })).status).toBe(201);
+    const [claimed] = (await call("POST", "/api/work-pools/jv-pool/claim", { workerId: "w", max: 1 })).body.items;
+    expect(claimed.jobVariables).toEqual({ env: { REGION: "eu", TIER: "deployment", MODEL: "large" }, cwd: "/tmp" });
+    // A run's own job variables also travel through POST /api/flow-runs (the remote CLI's path).
+    const remoteStore = new RemoteStore(new ApiClient({ baseUrl: `${address}/api` }));
+    await remoteStore.createFlowRun({
+      id: newId(), flowName: "jf", name: "r", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
+      entrypoint: "x.ts:jf", deploymentId: dep.body.id, workPool: "jv-pool", workQueue: "default", jobVariables: { env: { MODEL: "remote" } },
+      state: makeState("Scheduled", { scheduledAt: Date.now() }),
+    });
+    const [viaFlowRuns] = (await call("POST", "/api/work-pools/jv-pool/claim", { workerId: "w", max: 1 })).body.items;
+    expect(viaFlowRuns.jobVariables.env).toEqual({ REGION: "eu", TIER: "deployment", MODEL: "remote" });
+    // Updating the pool without job variables keeps them.
+    expect((await call("POST", "/api/work-pools", { name: "jv-pool", concurrencyLimit: 3 })).body.jobVariables.env.REGION).toBe("eu");
+  });
+
+  it("the server's crash detector ends Crashed the runs of a worker that stopped heartbeating, Pending ones too", async () => {
+    await call("POST", "/api/work-pools", { name: "ghost-pool" });
+    await call("POST", "/api/deployments", { name: "ghost-dep", flowName: "gf", entrypoint: "/x.ts:gf", workPool: "ghost-pool" });
+    const created = (await call("POST", "/api/deployments/ghost-dep/runs", {})).body;
+    expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "ghost", name: "ghost", heartbeatMs: 100 })).status).toBe(200);
+    expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "bad", name: "bad", heartbeatMs: 0 })).status).toBe(400);
+    expect((await call("POST", "/api/work-pools/ghost-pool/claim", { workerId: "ghost", max: 1 })).body.items.map((r: any) => r.id)).toEqual([created.id]);
+    // No more heartbeats from "ghost": three missed 100 ms beats, then the next check (200 ms).
+    await until(async () => (await call("GET", `/api/flow-runs/${created.id}`)).body.state.name === "Crashed", "the run to be Crashed", 5_000);
+    expect((await call("GET", `/api/flow-runs/${created.id}`)).body.state.message).toMatch(/its worker has not heartbeated/);
+  });
+
+  describe("long-polled claims", () => {
+    const claim = (body: Record<string, unknown>) => call("POST", "/api/work-pools/lp-pool/claim", { workerId: "lp", max: 5, ...body });
+    const runNow = (scheduledAt?: number) => call("POST", "/api/deployments/lp-dep/runs", scheduledAt ? { scheduledAt } : {});
+    const timed = async <T>(p: Promise<T>) => {
+      const start = Date.now();
+      const value = await p;
+      return { value, ms: Date.now() - start };
+    };
+
+    it("answers as soon as a run is created through the API", async () => {
+      await call("POST", "/api/work-pools", { name: "lp-pool" });
+      await call("POST", "/api/deployments", { name: "lp-dep", flowName: "lpf", entrypoint: "x.ts:lpf", workPool: "lp-pool" });
+      const waiting = timed(claim({ waitMs: 5000 }));
+      await new Promise((r) => setTimeout(r, 150));
+      const createdAt = Date.now();
+      const run = (await runNow()).body;
+      const { value } = await waiting;
+      expect(value.body.items.map((r: any) => r.id)).toEqual([run.id]);
+      expect(Date.now() - createdAt).toBeLessThan(500); // woken, not found by the 1 s re-check
+    });
+
+    it("wakes for a run due later, at its time", async () => {
+      const run = (await runNow(Date.now() + 400)).body;
+      const { value, ms } = await timed(claim({ waitMs: 5000 }));
+      expect(value.body.items.map((r: any) => r.id)).toEqual([run.id]);
+      expect(ms).toBeGreaterThanOrEqual(350);
+      expect(ms).toBeLessThan(800);
+    });
+
+    it("answers empty after waitMs, or at once when the worker interrupts it", async () => {
+      const idle = await timed(claim({ waitMs: 300 }));
+      expect(idle.value.body.items).toEqual([]);
+      expect(idle.ms).toBeGreaterThanOrEqual(290);
+      const waiting = timed(claim({ waitMs: 10_000 }));
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await call("POST", "/api/workers/lp/interrupt-claim")).status).toBe(204);
+      const interrupted = await waiting;
+      expect(interrupted.value.body.items).toEqual([]);
+      expect(interrupted.ms).toBeLessThan(1000);
+      expect((await claim({ waitMs: 60_000 })).status).toBe(400);
+    });
+
+    it("is woken by runs another process creates (PostgreSQL: LISTEN; SQLite: the re-check)", async () => {
+      const other = await openStore(dbUrl);
+      try {
+        const d = (await call("GET", "/api/deployments/lp-dep")).body;
+        const waiting = timed(claim({ waitMs: 5000 }));
+        await new Promise((r) => setTimeout(r, 150));
+        const createdAt = Date.now();
+        const run = await other.createFlowRun({
+          id: newId(), flowName: "lpf", name: "x", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
+          entrypoint: d.entrypoint, deploymentId: d.id, workPool: "lp-pool", workQueue: "default", state: makeState("Scheduled", { scheduledAt: Date.now() }),
+        });
+        expect((await waiting).value.body.items.map((r: any) => r.id)).toEqual([run.id]);
+        expect(Date.now() - createdAt).toBeLessThan(dialect === "postgres" ? 500 : 1500);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("a remote worker long-polls: it starts a run at once and stops at once", async () => {
+      const api = new ApiClient({ baseUrl: `${address}/api` });
+      const remoteStore = new RemoteStore(api);
+      const started: number[] = [];
+      const worker = new Worker(remoteStore, new RemoteOrchestrationStore(api), {
+        pool: "lp-pool",
+        limit: 2,
+        pollMs: 30_000, // were it polling, nothing would start within the test
+        claimWaitMs: 10_000,
+        runEnv: {},
+        log: () => undefined,
+        infrastructure: {
+          type: "process",
+          start: (id) => {
+            started.push(Date.now());
+            const exited = (async () => {
+              await remoteStore.setFlowRunState(id, makeState("Running"));
+              await remoteStore.setFlowRunState(id, makeState("Completed"));
+              return 0;
+            })();
+            return { exited, stop: () => undefined, pid: undefined };
+          },
+        },
+      });
+      const running = worker.run();
+      await new Promise((r) => setTimeout(r, 300));
+      const createdAt = Date.now();
+      await runNow();
+      await until(() => started.length === 1, "the run to start", 3_000);
+      expect(started[0]! - createdAt).toBeLessThan(500);
+      const stoppingAt = Date.now();
+      worker.stop();
+      await running;
+      expect(Date.now() - stoppingAt).toBeLessThan(1000);
+    });
   });
 
   it("manages concurrency limits: acquire until full, release, reset, delete", async () => {

@@ -31,9 +31,9 @@ export interface Proc {
   exit: Promise<number | null>;
 }
 
-/** Starts `node ARGV` in the project root with extra environment, capturing its output. */
-export function startProcess(argv: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts `node ARGV` in the project root (or `cwd`) with extra environment, capturing its output. */
+export function startProcess(argv: string[], env: Record<string, string>, cwd = ROOT): Proc {
+  const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -1,6 +1,7 @@
 /** Schedule maths: cron with time zones across DST, intervals aligned to an anchor, RRULEs. */
 import { describe, expect, it } from "vitest";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../src/core/schedule.ts";
+import { schedulesFrom } from "../../src/sdk/serve.ts";
 
 const iso = (ms: number[]) => ms.map((t) => new Date(t).toISOString());
 const at = (text: string) => Date.parse(text);
@@ -54,6 +55,29 @@ describe("interval", () => {
     expect(nextSlots(every15, at("2026-01-01T10:15:00Z"), { until: at("2026-01-01T10:30:00Z"), limit: 10 })).toEqual([at("2026-01-01T10:30:00Z")]);
     const future = compileSchedule({ kind: "interval", intervalMs: 60_000, anchor: at("2026-06-01T00:00:30Z") });
     expect(nextSlots(future, at("2026-01-01T00:00:00Z"), { until: at("2026-06-01T00:01:30Z"), limit: 10 })).toEqual([at("2026-06-01T00:00:30Z"), at("2026-06-01T00:01:30Z")]);
+  });
+});
+
+describe("interval anchors given by people", () => {
+  it("takes an ISO date (with its offset) or a Date, and serve()/baton.yaml pass it through", () => {
+    const iso = compileSchedule({ kind: "interval", intervalMs: 3600_000, anchor: "2026-01-01T00:30:00+01:00" });
+    expect(iso).toEqual({ kind: "interval", intervalMs: 3600_000, anchor: at("2025-12-31T23:30:00Z") });
+    expect(nextSlots(iso, at("2026-03-01T10:00:00Z"), { until: at("2026-03-01T12:00:00Z"), limit: 5 })).toEqual([at("2026-03-01T10:30:00Z"), at("2026-03-01T11:30:00Z")]);
+    expect(compileSchedule({ kind: "interval", intervalMs: 60_000, anchor: new Date(90_000) })).toMatchObject({ anchor: 90_000 });
+    const [fromServe] = schedulesFrom({ interval: 900_000, anchor: "2026-01-01T00:05:00Z" });
+    expect(fromServe!.spec).toEqual({ kind: "interval", intervalMs: 900_000, anchor: at("2026-01-01T00:05:00Z") });
+    expect(describeSchedule(fromServe!.spec as unknown as ScheduleSpec)).toBe("every 15 min from 2026-01-01T00:05:00.000Z");
+  });
+
+  it.each([
+    ["tomorrow", /schedule\.anchor must be epoch milliseconds or an ISO 8601 date/],
+    [{}, /schedule\.anchor must be epoch milliseconds/],
+  ])("rejects the anchor %j", (anchor, message) => {
+    expect(() => compileSchedule({ kind: "interval", intervalMs: 60_000, anchor })).toThrow(message);
+  });
+
+  it("refuses an anchor without an interval", () => {
+    expect(() => schedulesFrom({ cron: "* * * * *", anchor: 0 })).toThrow(/anchor applies to an interval/);
   });
 });
 

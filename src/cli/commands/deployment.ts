@@ -5,7 +5,9 @@ import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { BatonError } from "../../core/errors.ts";
+import { compileJobVariables, ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
 import { describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
+import { relativeEntrypoint } from "../../core/entrypoint.ts";
 import { ApiRequestError } from "../../client/api-client.ts";
 import { checkParameters } from "../../server/routes/orchestration.ts";
 import { makeState } from "../../core/states.ts";
@@ -18,9 +20,17 @@ import { printJson, stateLabel, table, time } from "../format.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
 
 const ScheduleEntry = z
-  .object({ cron: z.string().optional(), interval: z.number().int().positive().optional(), rrule: z.string().optional(), timezone: z.string().optional() })
+  .object({
+    cron: z.string().optional(),
+    interval: z.number().int().positive().optional(),
+    // YAML reads an unquoted ISO timestamp as a Date.
+    anchor: z.union([z.number(), z.string(), z.date()]).optional(),
+    rrule: z.string().optional(),
+    timezone: z.string().optional(),
+  })
   .strict()
-  .refine((s) => [s.cron, s.interval, s.rrule].filter((v) => v !== undefined).length === 1, "give exactly one of cron, interval (ms) or rrule");
+  .refine((s) => [s.cron, s.interval, s.rrule].filter((v) => v !== undefined).length === 1, "give exactly one of cron, interval (ms) or rrule")
+  .refine((s) => s.anchor === undefined || s.interval !== undefined, { message: "anchor applies to an interval schedule", path: ["anchor"] });
 
 const DeploymentEntry = z
   .object({
@@ -38,6 +48,14 @@ const DeploymentEntry = z
     retries: z.number().int().min(0).optional(),
     retry_delay_ms: z.number().int().min(0).optional(),
     paused: z.boolean().optional(),
+    job_variables: z
+      .object({ env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(), cwd: z.string().min(1).optional() })
+      .strict()
+      .superRefine((v, ctx) => {
+        for (const name of Object.keys(v.env ?? {}))
+          if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: "is not a valid environment variable name" });
+      })
+      .optional(),
   })
   .strict();
 
@@ -56,11 +74,17 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
   if (!parsed.success)
     throw new BatonError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
   const inputs: DeploymentInput[] = [];
-  for (const d of parsed.data.deployments) {
+  for (const [i, d] of parsed.data.deployments.entries()) {
     const [relative, flowName] = d.entrypoint.split(":") as [string, string];
     const modulePath = path.resolve(path.dirname(file), relative);
     const target = await loadFlow(modulePath, flowName);
-    const schedules = (d.schedules ?? []).flatMap((s) => schedulesFrom({ cron: s.cron, interval: s.interval, rrule: s.rrule, timezone: s.timezone }));
+    const schedules = (d.schedules ?? []).flatMap((s, j) => {
+      try {
+        return schedulesFrom({ cron: s.cron, interval: s.interval, anchor: s.anchor, rrule: s.rrule, timezone: s.timezone });
+      } catch (error) {
+        throw new BatonError(`${file}: deployments.${i}.schedules.${j}: ${(error as Error).message}`);
+      }
+    });
     const parameterSchema = parameterJsonSchema(target.options.params);
     try {
       checkParameters(parameterSchema, d.parameters ?? {});
@@ -70,7 +94,8 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
     inputs.push({
       name: d.name,
       flowName: target.flowName,
-      entrypoint: `${modulePath}:${target.flowName}`,
+      // Relative to the project root (baton.yaml's directory): workers resolve it against theirs.
+      entrypoint: relativeEntrypoint(modulePath, flowName, path.dirname(file)),
       description: d.description ?? target.options.description,
       version: d.version ?? target.options.version,
       tags: d.tags,
@@ -83,10 +108,33 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
       retries: d.retries,
       retryDelayMs: d.retry_delay_ms,
       paused: d.paused,
+      jobVariables: compileJobVariables(d.job_variables, `deployments.${i}.job_variables`),
       schedules,
     });
   }
   return inputs;
+}
+
+/** `NAME=value` pairs of `--env` flags, validated as job variables. */
+export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new BatonError(`--env expects NAME=value, got "${pair}"`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  try {
+    return compileJobVariables({ env }, "--env").env ?? {};
+  } catch (error) {
+    throw new BatonError((error as Error).message);
+  }
+}
+
+export function describeJobVariables(v: JobVariables): string {
+  const parts = [];
+  if (v.env && Object.keys(v.env).length) parts.push(`env ${Object.keys(v.env).join(", ")}`);
+  if (v.cwd) parts.push(`cwd ${v.cwd}`);
+  return parts.join("; ") || "-";
 }
 
 function describe(d: Deployment): string {
@@ -148,6 +196,7 @@ export function registerDeployment(program: Command): void {
         console.log(`  pool/queue   ${d.workPool ?? "-"}/${d.workQueue}   ${d.paused ? "paused" : "active"}   retries ${d.retries}`);
         console.log(`  limit        ${d.concurrencyLimit ?? "none"} (${d.collisionStrategy})`);
         console.log(`  parameters   ${JSON.stringify(d.parameters)}`);
+        console.log(`  job vars     ${describeJobVariables(d.jobVariables)}`);
         console.log(`  schedules    ${describe(d)}`);
         console.log(`  next runs    ${upcoming.map((t) => time(t)).join(", ") || "-"}`);
         if (runs.length) console.log(table(["run", "state", "created"], runs.map((r) => [`${r.name} (${r.id})`, stateLabel(r.state), time(r.createdAt)])));
@@ -160,9 +209,11 @@ export function registerDeployment(program: Command): void {
     .description("create a run of a deployment now (a worker of its pool picks it up)")
     .option("--param <key=value>", "a parameter (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
     .option("--params-json <json>", "all parameters as one JSON object")
+    .option("--env <NAME=value>", "an environment variable of this run's process (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
     .option("--watch", "follow the run until it ends")
-    .action(async (name: string, opts: { param: string[]; paramsJson?: string; watch?: boolean }) => {
+    .action(async (name: string, opts: { param: string[]; paramsJson?: string; env: string[]; watch?: boolean }) => {
       const params = parseParams(opts.param, opts.paramsJson);
+      const jobVariables = opts.env.length ? { env: parseEnvPairs(opts.env) } : null;
       const { store, orchestration, close } = await openOrchestration();
       let runId: string;
       try {
@@ -187,6 +238,7 @@ export function registerDeployment(program: Command): void {
           deploymentId: d.id,
           workPool: d.workPool,
           workQueue: d.workQueue,
+          jobVariables,
           state: makeState("Scheduled", { scheduledAt: Date.now(), message: "created from the CLI" }),
         });
         runId = run.id;

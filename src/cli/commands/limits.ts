@@ -10,7 +10,7 @@ export function registerLimits(program: Command): void {
     .command("create <name>")
     .description("create or update a limit: at most N slots held at once")
     .requiredOption("--limit <n>", "slots")
-    .option("--decay <perSecond>", "make it a rate limit: slots free themselves at this rate")
+    .option("--decay <perSecond>", "make it a rate limit: a sustained rate of this many slots per second, in bursts of up to --limit")
     .action(async (name: string, opts: { limit: string; decay?: string }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new BatonError(`--limit must be an integer >= 1, got "${opts.limit}"`);
@@ -19,7 +19,7 @@ export function registerLimits(program: Command): void {
       const { orchestration, close } = await openOrchestration();
       try {
         const l = await orchestration.upsertConcurrencyLimit({ name, limit, slotDecayPerSecond: decay });
-        console.log(`Limit "${l.name}": ${l.limit} slots${l.slotDecayPerSecond ? `, freed at ${l.slotDecayPerSecond}/s` : ""}`);
+        console.log(`Limit "${l.name}": ${l.slotDecayPerSecond ? `${l.slotDecayPerSecond} slots per second, bursts of up to ${l.limit}` : `${l.limit} slots`}`);
       } finally {
         await close();
       }

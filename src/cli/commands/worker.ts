@@ -1,16 +1,23 @@
 /** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
 import type { Command } from "commander";
-import pg from "pg";
-import { BatonError, RunNotFoundError } from "../../core/errors.ts";
+import { BatonError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { cancelActiveRuns } from "../../engine/flow-runner.ts";
-import { parseDatabaseUrl } from "../../store/dialect.ts";
-import { RUNS_CHANNEL } from "../../store/kysely-store.ts";
+import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
-import { openOrchestration, withStore } from "../cli-store.ts";
+import type { OrchestrationStore, Store } from "../../store/types.ts";
+import { runEnvironment } from "../../worker/run-env.ts";
+import { openOrchestration } from "../cli-store.ts";
 import { printJson, table } from "../format.ts";
-import { loadFlow } from "../load-flow.ts";
+import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
+import { parseEnvPairs } from "./deployment.ts";
+
+/** The store and orchestration store of this process's runtime (the one its flows use). */
+async function runtimeOrchestration(): Promise<{ store: Store; orchestration: OrchestrationStore; close(): Promise<void> }> {
+  const runtime = await getRuntime();
+  return { store: runtime.store, orchestration: runtime.orchestration, close: shutdown };
+}
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -30,23 +37,37 @@ export function registerWorker(program: Command): void {
     .option("--poll-ms <ms>", "poll interval when no notification arrives", "1000")
     .option("--cancel-grace-ms <ms>", "time a cancelled run gets between SIGTERM and SIGKILL", "10000")
     .option("--heartbeat-ms <ms>", "how often the worker heartbeats and looks for crashed runs", "10000")
-    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string }) => {
+    .option("--scheduler-ms <ms>", "on the database (no BATON_API_URL): how often it runs the scheduler", "5000")
+    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string; schedulerMs: string }) => {
       const settings = loadSettings();
-      const { store, orchestration, close } = await openOrchestration();
-      const runEnv: Record<string, string> = settings.apiUrl.value
-        ? { BATON_API_URL: settings.apiUrl.value, ...(settings.apiKey.value ? { BATON_API_KEY: settings.apiKey.value } : {}) }
-        : { BATON_DATABASE_URL: settings.databaseUrl.value };
-      // PostgreSQL without a server in between: LISTEN for due runs instead of waiting a poll.
-      const direct = !settings.apiUrl.value && parseDatabaseUrl(settings.databaseUrl.value).dialect === "postgres";
+      // Runs executed inside the worker (a test hook) share the worker's store: two SQLite
+      // connections in one process would wait on each other's write lock with the event loop
+      // blocked.
+      const inline = process.env.BATON_TEST_INLINE_RUNS === "1";
+      const { store, orchestration, close } = inline ? await runtimeOrchestration() : await openOrchestration();
+      const runEnv = runEnvironment(
+        settings.apiUrl.value
+          ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value }
+          : { databaseUrl: settings.databaseUrl.value, home: settings.home.value, resultsDir: settings.resultsDir.value },
+      );
       const worker = new Worker(store, orchestration, {
         pool: opts.pool,
         name: opts.name,
         limit: positiveInt("--limit", opts.limit),
         pollMs: positiveInt("--poll-ms", opts.pollMs),
+        // Behind a server: each claim waits there for a due run (long-poll) instead of polling.
+        claimWaitMs: settings.apiUrl.value ? 10_000 : 0,
         cancelGraceMs: positiveInt("--cancel-grace-ms", opts.cancelGraceMs),
         heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
-        subscribe: direct ? (wake) => listen(settings.databaseUrl.value, opts.pool, wake) : undefined,
+        infrastructure: inline ? new InlineInfrastructure() : undefined,
+        // On the database: woken when a run of the pool is scheduled or ends (PostgreSQL: by any
+        // process, LISTEN/NOTIFY; SQLite: by this one, e.g. its scheduler) instead of a poll.
+        subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((pool) => pool === opts.pool && wake()) : undefined,
+        // Without a server in between, schedules fire only if workers run the scheduler.
+        scheduler: settings.apiUrl.value
+          ? undefined
+          : { everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value },
       });
       const stop = () => {
         process.stdout.write("Worker stopping: no new runs; waiting for the running ones\n");
@@ -67,11 +88,14 @@ export function registerWorker(program: Command): void {
     .description("create (or update) a work pool")
     .option("--type <type>", "infrastructure: process", "process")
     .option("--limit <n>", "most flow runs of the pool at once")
-    .action(async (name: string, opts: { type: string; limit?: string }) => {
+    .option("--env <NAME=value>", "an environment variable of its runs' processes (repeatable; replaces the pool's job variables)", (v: string, p: string[]) => [...p, v], [] as string[])
+    .option("--cwd <dir>", "working directory of its runs' processes (relative: to the worker's)")
+    .action(async (name: string, opts: { type: string; limit?: string; env: string[]; cwd?: string }) => {
       if (opts.type !== "process") throw new BatonError(`--type must be "process" (docker and kubernetes are not supported yet), got "${opts.type}"`);
+      const jobVariables = opts.env.length || opts.cwd ? { ...(opts.env.length ? { env: parseEnvPairs(opts.env) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) } : undefined;
       const { orchestration, close } = await openOrchestration();
       try {
-        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined });
+        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables });
         console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}`);
       } finally {
         await close();
@@ -177,33 +201,11 @@ export function registerWorker(program: Command): void {
         process.stdin.resume();
       }
       process.once("SIGTERM", () => cancelActiveRuns(`flow run ${id} was cancelled (SIGTERM from its worker)`));
-      const run = await withStore(async (store) => {
-        const found = await store.getFlowRun(id);
-        if (!found) throw new RunNotFoundError("flow run", id);
-        return found;
-      });
-      if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
-      const file = run.entrypoint.slice(0, run.entrypoint.lastIndexOf(":"));
-      const target = await loadFlow(file, run.flowName);
-      const outcome = await target.resume(id);
+      // Started by a worker: run it only if it is still the Pending run that worker claimed.
+      const outcome = await runClaimedFlowRun(id, process.env.BATON_WORKER_ID);
       await shutdown();
       console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
       process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
       process.stdin.pause();
     });
 }
-
-/** LISTEN baton_runs: wakes the worker when a run of its pool becomes due. */
-async function listen(url: string, pool: string, wake: () => void): Promise<() => Promise<void>> {
-  const client = new pg.Client(url);
-  client.on("error", () => undefined); // the poll loop carries on if the connection drops
-  await client.connect();
-  client.on("notification", (message) => {
-    if (message.payload === pool) wake();
-  });
-  await client.query(`listen ${RUNS_CHANNEL}`);
-  return async () => {
-    await client.end().catch(() => undefined);
-  };
-}
-

@@ -4,6 +4,8 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
+import { checkDeploymentRun, jobVariablesSchema } from "./orchestration.ts";
+import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
@@ -37,6 +39,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       deploymentId?: string | null;
       workPool?: string | null;
       workQueue?: string | null;
+      jobVariables?: JobVariables | null;
     };
   }>(
     "/api/flow-runs",
@@ -61,6 +64,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
             deploymentId: { anyOf: [uuid, { type: "null" }] },
             workPool: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
             workQueue: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
+            jobVariables: { anyOf: [jobVariablesSchema, { type: "null" }] },
           },
           required: ["flowName"],
           additionalProperties: false,
@@ -75,6 +79,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       if (body.parentFlowRunId && !(await store.getFlowRun(body.parentFlowRunId))) throw missing("parentFlowRunId", "flow run", body.parentFlowRunId);
       if (body.deploymentId && !(await orchestration.getDeployment(body.deploymentId))) throw missing("deploymentId", "deployment", body.deploymentId);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
+      // A deployment's run: its parameters are checked against the deployment's schema, as on
+      // POST /api/deployments/{name}/runs.
+      if (body.deploymentId) body.parameters = await checkDeploymentRun(orchestration, body.deploymentId, body.parameters ?? {});
       const id = body.id ?? newId();
       // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
       const run = await store.createFlowRun({
@@ -90,6 +97,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         deploymentId: body.deploymentId ?? null,
         workPool: body.workPool ?? null,
         workQueue: body.workQueue ?? (body.workPool ? "default" : null),
+        jobVariables: body.jobVariables ?? null,
         state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
       }).catch((error: unknown) => {
         if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `flow run ${id} already exists`);

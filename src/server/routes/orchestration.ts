@@ -9,14 +9,27 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
-import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store } from "../../store/types.ts";
+import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
+import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
+import { ClaimWaits } from "../claim-waits.ts";
+import { errorResponses, flowRunSchema } from "../schemas.ts";
 
 const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
 const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
 const positiveIntOrNull = { anyOf: [{ type: "integer", minimum: 1 }, { type: "null" }] } as const;
 const ok = { 200: { type: "object", additionalProperties: true }, ...errorResponses(400, 404, 409) };
+/** A claimed run: a FlowRun with the job variables to start it with. */
+const claimedRun = { type: "object", properties: { ...flowRunSchema.properties, jobVariables: { type: "object", additionalProperties: true } } } as const;
+/** Job variables (see core/job-variables.ts): env of the run's process and its working directory. */
+export const jobVariablesSchema = {
+  type: "object",
+  properties: {
+    env: { type: "object", propertyNames: { pattern: ENV_NAME.source }, additionalProperties: { type: "string", maxLength: 100_000 }, maxProperties: 500 },
+    cwd: { type: "string", minLength: 1, maxLength: 4000 },
+  },
+  additionalProperties: false,
+} as const;
 
 const deploymentBody = {
   type: "object",
@@ -36,6 +49,7 @@ const deploymentBody = {
     collisionStrategy: { type: "string", enum: ["enqueue", "cancel-new"] },
     retries: { type: "integer", minimum: 0, maximum: 100 },
     retryDelayMs: { type: "integer", minimum: 0 },
+    jobVariables: jobVariablesSchema,
     schedules: {
       type: "array",
       maxItems: 20,
@@ -70,6 +84,23 @@ export function checkParameters(schema: Record<string, unknown> | null, paramete
       .join("; ");
     throw new ApiError(400, "INVALID_PARAMETERS", message, issues);
   }
+}
+
+/**
+ * The parameters of a new run of a deployment (its defaults under the given ones), checked
+ * against its JSON Schema: a 400 naming the field, or for a deployment that does not exist.
+ */
+export async function checkDeploymentRun(orchestration: OrchestrationStore, deploymentId: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const deployment = await orchestration.getDeployment(deploymentId);
+  if (!deployment) throw new ApiError(400, "VALIDATION_ERROR", `body.deploymentId: deployment ${deploymentId} does not exist`);
+  const merged = { ...deployment.parameters, ...parameters };
+  checkParameters(deployment.parameterSchema, merged);
+  return merged;
+}
+
+/** A store that can tell when a pool may have runs to hand out (the database stores can). */
+function canSubscribe(store: Store): store is Store & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
+  return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
 }
 
 export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
@@ -166,7 +197,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       },
     );
 
-  app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[] } }>(
+  app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[]; jobVariables?: JobVariables } }>(
     "/api/deployments/:name/runs",
     {
       schema: {
@@ -175,7 +206,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         params: nameParams,
         body: {
           type: "object",
-          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } } },
+          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } }, jobVariables: jobVariablesSchema },
           additionalProperties: false,
         },
         response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404) },
@@ -199,6 +230,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         deploymentId: dep.id,
         workPool: dep.workPool,
         workQueue: dep.workQueue,
+        jobVariables: request.body?.jobVariables ?? null,
         state: makeState("Scheduled", { scheduledAt, message: "created from the deployment" }),
       });
       return reply.status(201).send(run);
@@ -206,7 +238,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   );
 
   // --- work pools, queues, workers ---
-  app.post<{ Body: { name: string; type?: string; paused?: boolean; concurrencyLimit?: number | null } }>(
+  app.post<{ Body: WorkPoolInput }>(
     "/api/work-pools",
     {
       schema: {
@@ -214,7 +246,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         summary: "Create or update a work pool",
         body: {
           type: "object",
-          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull },
+          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull, jobVariables: jobVariablesSchema },
           required: ["name"],
           additionalProperties: false,
         },
@@ -265,14 +297,19 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       return orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body });
     },
   );
-  app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null } }>(
+  app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null; heartbeatMs?: number | null } }>(
     "/api/work-pools/:name/workers",
     {
       schema: {
         tags: ["work pools"],
-        summary: "Register a worker",
+        summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats)",
         params: nameParams,
-        body: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 }, name: { type: "string", minLength: 1, maxLength: 200 }, runLimit: positiveIntOrNull }, required: ["id", "name"], additionalProperties: false },
+        body: {
+          type: "object",
+          properties: { id: { type: "string", minLength: 1, maxLength: 64 }, name: { type: "string", minLength: 1, maxLength: 200 }, runLimit: positiveIntOrNull, heartbeatMs: positiveIntOrNull },
+          required: ["id", "name"],
+          additionalProperties: false,
+        },
         response: ok,
       },
     },
@@ -289,18 +326,67 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       return reply.status(204).send();
     },
   );
-  app.post<{ Params: { name: string }; Body: { workerId: string; max: number } }>(
+  // Long-polled claims, woken by the store's hints (runs scheduled or ended; on PostgreSQL by
+  // any process) and released when the server closes.
+  const waits = new ClaimWaits(orchestration);
+  let unsubscribe: (() => Promise<void>) | null = null;
+  if (canSubscribe(store)) app.addHook("onReady", async () => void (unsubscribe = await store.subscribeRunsDue((pool) => waits.wake(pool))));
+  app.addHook("preClose", async () => {
+    waits.close();
+    await unsubscribe?.();
+  });
+  app.post<{ Params: { name: string }; Body: { workerId: string; max: number; waitMs?: number } }>(
     "/api/work-pools/:name/claim",
     {
       schema: {
         tags: ["work pools"],
-        summary: "Claim due flow runs for a worker (atomic: no run is handed out twice)",
+        summary: "Claim due flow runs for a worker (atomic: no run is handed out twice); with waitMs, wait up to that long for one (long-poll)",
         params: nameParams,
-        body: { type: "object", properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 } }, required: ["workerId", "max"], additionalProperties: false },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "FlowRun#" } } } }, ...errorResponses(400) },
+        body: {
+          type: "object",
+          properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 }, waitMs: { type: "integer", minimum: 0, maximum: 25_000 } },
+          required: ["workerId", "max"],
+          additionalProperties: false,
+        },
+        response: { 200: { type: "object", properties: { items: { type: "array", items: claimedRun } } }, ...errorResponses(400) },
       },
     },
-    async (request) => ({ items: await orchestration.claimFlowRuns(request.params.name, request.body.workerId, request.body.max, Date.now()) }),
+    async (request, reply) => {
+      const { workerId, max, waitMs = 0 } = request.body;
+      let left = false;
+      const onClose = () => {
+        left = true;
+        waits.interrupt(workerId);
+      };
+      reply.raw.once("close", onClose);
+      try {
+        const items = await waits.claim(request.params.name, workerId, max, waitMs, () => left);
+        if (items.length && left) {
+          // The worker went away while its claim was being made (it died, its request timed
+          // out): the runs go back to the pool instead of waiting for a worker that never got them.
+          for (const run of items) await store.setFlowRunState(run.id, makeState("Scheduled", { scheduledAt: Date.now(), message: "its worker went away before receiving it" }));
+          return { items: [] };
+        }
+        return { items };
+      } finally {
+        reply.raw.off("close", onClose);
+      }
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    "/api/workers/:id/interrupt-claim",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "End a worker's long-polled claim now (the worker is stopping)",
+        params: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 } }, required: ["id"] },
+        response: { 204: { type: "null" } },
+      },
+    },
+    async (request, reply) => {
+      waits.interrupt(request.params.id);
+      return reply.status(204).send();
+    },
   );
   app.get<{ Params: { name: string } }>(
     "/api/work-pools/:name/next-due",
@@ -386,26 +472,36 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       }
     },
   );
-  for (const action of ["renew", "release"] as const)
-    app.post<{ Body: { ids: string[]; ttlMs?: number } }>(
-      `/api/concurrency-leases/${action}`,
-      {
-        schema: {
-          tags: ["concurrency"],
-          summary: action === "renew" ? "Extend leases (holders heartbeat this)" : "Give slots back",
-          body: {
-            type: "object",
-            properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 }, ttlMs: { type: "integer", minimum: 100 } },
-            required: action === "renew" ? ["ids", "ttlMs"] : ["ids"],
-            additionalProperties: false,
-          },
-          response: { 204: { type: "null" } },
+  app.post<{ Body: { ids: string[]; ttlMs: number } }>(
+    "/api/concurrency-leases/renew",
+    {
+      schema: {
+        tags: ["concurrency"],
+        summary: "Extend leases (holders heartbeat this); answers the ids extended — a missing one was lost",
+        body: {
+          type: "object",
+          properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 }, ttlMs: { type: "integer", minimum: 100 } },
+          required: ["ids", "ttlMs"],
+          additionalProperties: false,
         },
+        response: { 200: { type: "object", properties: { renewed: { type: "array", items: { type: "string" } } } } },
       },
-      async (request, reply) => {
-        if (action === "renew") await orchestration.renewLeases(request.body.ids, request.body.ttlMs!, Date.now());
-        else await orchestration.releaseLeases(request.body.ids);
-        return reply.status(204).send();
+    },
+    async (request) => ({ renewed: await orchestration.renewLeases(request.body.ids, request.body.ttlMs, Date.now()) }),
+  );
+  app.post<{ Body: { ids: string[] } }>(
+    "/api/concurrency-leases/release",
+    {
+      schema: {
+        tags: ["concurrency"],
+        summary: "Give slots back",
+        body: { type: "object", properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 } }, required: ["ids"], additionalProperties: false },
+        response: { 204: { type: "null" } },
       },
-    );
+    },
+    async (request, reply) => {
+      await orchestration.releaseLeases(request.body.ids);
+      return reply.status(204).send();
+    },
+  );
 }

@@ -5,6 +5,7 @@ import * as m0001 from "./0001_init.ts";
 import * as m0002 from "./0002_batches_entrypoints.ts";
 import * as m0003 from "./0003_deployments_workers_limits.ts";
 import * as m0004 from "./0004_artifacts.ts";
+import * as m0005 from "./0005_worker_heartbeats_job_variables.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0002_batches_entrypoints", up: m0002.up },
   { name: "0003_deployments_workers_limits", up: m0003.up },
   { name: "0004_artifacts", up: m0004.up },
+  { name: "0005_worker_heartbeats_job_variables", up: m0005.up },
 ];

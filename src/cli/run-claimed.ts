@@ -1,0 +1,53 @@
+/**
+ * Running a flow run a worker claimed, in this process: what `baton execute-flow-run` does in a
+ * worker's child process — and, for tests only, what the inline infrastructure does inside the
+ * worker itself.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { BatonError, RunNotFoundError } from "../core/errors.ts";
+import { splitEntrypoint } from "../core/entrypoint.ts";
+import { resumeFlowRun, type FlowRunOutcome } from "../engine/flow-runner.ts";
+import { getRuntime } from "../sdk/runtime.ts";
+import type { Infrastructure, RunHandle } from "../worker/infrastructure.ts";
+import { loadFlow } from "./load-flow.ts";
+
+/**
+ * Loads the run's flow from its entrypoint and runs it. With `claimedBy` (a worker's id), only
+ * while it is still the Pending run that worker claimed; otherwise it resumes the run.
+ */
+export async function runClaimedFlowRun(id: string, claimedBy: string | undefined): Promise<FlowRunOutcome<unknown>> {
+  const runtime = await getRuntime();
+  const run = await runtime.store.getFlowRun(id);
+  if (!run) throw new RunNotFoundError("flow run", id);
+  if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
+  const { file } = splitEntrypoint(run.entrypoint);
+  // A relative entrypoint (a deployment's) is read from this process's working directory: the
+  // worker's, or the run's job variable cwd.
+  if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
+    throw new BatonError(`flow run ${id}: entrypoint ${run.entrypoint} is relative to the project root, but ${path.resolve(file)} does not exist; start the worker in the project's directory or set the job variable cwd`);
+  const target = await loadFlow(file, run.flowName);
+  return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy }) : target.resume(id);
+}
+
+/**
+ * Test infrastructure (`BATON_TEST_INLINE_RUNS=1` on `baton worker start`): each claimed run is
+ * executed inside the worker's own process, through the same path as a child's. The claims,
+ * the store, the server and the flows are real; process isolation, job variables, the lifeline
+ * and stopping on cancel (the run's own heartbeat still sees it) are not. It lets tests push
+ * hundreds of runs through real worker processes in seconds instead of one process per run.
+ */
+export class InlineInfrastructure implements Infrastructure {
+  readonly type = "process";
+
+  start(flowRunId: string, env: Record<string, string>): RunHandle {
+    const exited = runClaimedFlowRun(flowRunId, env.BATON_WORKER_ID).then(
+      (outcome) => (outcome.state.type === "COMPLETED" ? 0 : 1),
+      (error: unknown) => {
+        process.stderr.write(`flow run ${flowRunId} failed to run: ${(error as Error).message}\n`);
+        return 1;
+      },
+    );
+    return { exited, pid: process.pid, stop: () => undefined };
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Claiming due flow runs for a worker, in one transaction.
+ *
+ * Which runs a pool may hand out is decided in SQL, over every due run of the pool, so that
+ * runs that cannot start never crowd out those that can:
+ *   1. due runs of the pool whose queue and deployment are not paused;
+ *   2. of those, per deployment with a limit, only as many as it has free slots (first in
+ *      queue-priority, then due-time order);
+ *   3. of those, per queue with a limit, only as many as it has free slots;
+ *   4. in queue-priority, then due-time order, at most as many as the worker (and the pool's
+ *      limit) has room for.
+ * A deployment's run that step 3 holds back still counts in step 2; that matters only for a
+ * deployment whose runs sit in several queues, and only until the full queue has room again.
+ *
+ * PostgreSQL: the pool row is locked first (claims of one pool take turns, so the loads counted
+ * above cannot change under us) and the chosen runs with FOR UPDATE SKIP LOCKED, re-checking that
+ * they are still Scheduled; SQLite serialises writers (BEGIN IMMEDIATE). Either way two workers
+ * never get the same run.
+ *
+ * Collision strategy `cancel-new`: after the claim, the due runs of such deployments that are at
+ * their limit (counting the runs just claimed) end Cancelled instead of waiting.
+ */
+import { sql, type Kysely, type Transaction } from "kysely";
+import { mergeJobVariables, type JobVariables } from "../core/job-variables.ts";
+import { makeState } from "../core/states.ts";
+import { flowRunFromRow } from "./rows.ts";
+import type { Database } from "./schema.ts";
+import type { ClaimedFlowRun } from "./types.ts";
+
+type Tx = Kysely<Database> | Transaction<Database>;
+
+const ACTIVE = sql`('PENDING', 'RUNNING', 'CANCELLING')`;
+
+/** The ids of the runs a pool may hand out now, best first (steps 1-4 above). */
+async function claimableIds(tx: Tx, poolName: string, now: number, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    with active as (
+      select coalesce(work_queue, 'default') as queue, deployment_id
+      from flow_runs
+      where work_pool = ${poolName} and state_type in ${ACTIVE}
+    ),
+    queue_load as (select queue, count(*) as n from active group by queue),
+    deployment_load as (select deployment_id, count(*) as n from active where deployment_id is not null group by deployment_id),
+    due as (
+      select r.id, r.deployment_id, coalesce(r.work_queue, 'default') as queue, r.created_at,
+             coalesce(q.priority, 1) as priority,
+             coalesce(r.scheduled_at, r.created_at) as due_at,
+             q.concurrency_limit - coalesce(ql.n, 0) as queue_room,
+             d.concurrency_limit - coalesce(dl.n, 0) as deployment_room
+      from flow_runs r
+      left join work_queues q on q.pool_name = r.work_pool and q.name = coalesce(r.work_queue, 'default')
+      left join deployments d on d.id = r.deployment_id
+      left join queue_load ql on ql.queue = coalesce(r.work_queue, 'default')
+      left join deployment_load dl on dl.deployment_id = r.deployment_id
+      where r.work_pool = ${poolName}
+        and r.state_type = 'SCHEDULED'
+        and (r.scheduled_at is null or r.scheduled_at <= ${now})
+        and coalesce(q.paused, 0) = 0
+        and coalesce(d.paused, 0) = 0
+    ),
+    deployment_ranked as (
+      select due.*, row_number() over (partition by deployment_id order by priority, due_at, created_at, id) as deployment_rank
+      from due
+    ),
+    deployment_ok as (
+      select * from deployment_ranked where deployment_room is null or deployment_rank <= deployment_room
+    ),
+    queue_ranked as (
+      select deployment_ok.*, row_number() over (partition by queue order by due_at, created_at, id) as queue_rank
+      from deployment_ok
+    )
+    select id from queue_ranked
+    where queue_room is null or queue_rank <= queue_room
+    order by priority, due_at, created_at, id
+    limit ${limit}
+  `.execute(tx);
+  return rows.map((r) => r.id);
+}
+
+const jobVariables = (text: string | null | undefined): JobVariables | null => (text ? (JSON.parse(text) as JobVariables) : null);
+
+/**
+ * Claims up to `max` due runs of `poolName` for `workerId` (they become Pending), each with the
+ * job variables to start it with: the pool's, under its deployment's, under its own.
+ */
+export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
+  let poolQuery = tx.selectFrom("work_pools").select(["paused", "concurrency_limit", "job_variables"]).where("name", "=", poolName);
+  if (pg) poolQuery = poolQuery.forUpdate();
+  const pool = await poolQuery.executeTakeFirst();
+  if (!pool || pool.paused) return [];
+  let room = max;
+  if (pool.concurrency_limit != null) {
+    const active = await tx
+      .selectFrom("flow_runs")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("work_pool", "=", poolName)
+      .where("state_type", "in", ["PENDING", "RUNNING", "CANCELLING"])
+      .executeTakeFirstOrThrow();
+    room = Math.min(room, Number(pool.concurrency_limit) - Number(active.n));
+  }
+  const claimed: ClaimedFlowRun[] = [];
+  if (room > 0) {
+    const ids = await claimableIds(tx, poolName, now, room);
+    if (ids.length) {
+      let rowsQuery = tx
+        .selectFrom("flow_runs")
+        .innerJoin("flows", "flows.id", "flow_runs.flow_id")
+        .selectAll("flow_runs")
+        .select("flows.name as flow_name")
+        .where("flow_runs.id", "in", ids)
+        .where("flow_runs.state_type", "=", "SCHEDULED");
+      if (pg) rowsQuery = rowsQuery.forUpdate("flow_runs").skipLocked();
+      const order = new Map(ids.map((id, i) => [id, i]));
+      const rows = (await rowsQuery.execute()).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      if (rows.length) {
+        const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
+        const fields = { state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId };
+        await tx.updateTable("flow_runs").set(fields).where("id", "in", rows.map((r) => r.id)).execute();
+        await tx
+          .insertInto("states")
+          .values(rows.map((r) => ({ flow_run_id: r.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null })))
+          .execute();
+        const deploymentIds = [...new Set(rows.map((r) => r.deployment_id).filter((d): d is string => d !== null))];
+        const deployments = new Map(
+          deploymentIds.length ? (await tx.selectFrom("deployments").select(["id", "job_variables"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d.job_variables]) : [],
+        );
+        for (const row of rows) {
+          const merged = mergeJobVariables(jobVariables(pool.job_variables), jobVariables(row.deployment_id ? deployments.get(row.deployment_id) : null), jobVariables(row.job_variables));
+          claimed.push({ ...flowRunFromRow({ ...row, ...fields }), jobVariables: merged });
+        }
+      }
+    }
+  }
+  await cancelCollisions(tx, poolName, now);
+  return claimed;
+}
+
+/** Due runs of `cancel-new` deployments that are at their limit end Cancelled. */
+async function cancelCollisions(tx: Tx, poolName: string, now: number): Promise<void> {
+  const { rows } = await sql<{ id: string; concurrency_limit: number }>`
+    select r.id, d.concurrency_limit
+    from flow_runs r
+    join deployments d on d.id = r.deployment_id
+    left join work_queues q on q.pool_name = r.work_pool and q.name = coalesce(r.work_queue, 'default')
+    where r.work_pool = ${poolName}
+      and r.state_type = 'SCHEDULED'
+      and (r.scheduled_at is null or r.scheduled_at <= ${now})
+      and d.collision_strategy = 'cancel-new'
+      and d.paused = 0
+      and coalesce(q.paused, 0) = 0
+      and d.concurrency_limit is not null
+      and d.concurrency_limit <= (select count(*) from flow_runs a where a.deployment_id = d.id and a.state_type in ${ACTIVE})
+  `.execute(tx);
+  for (const row of rows) {
+    const cancelled = makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${row.concurrency_limit} run(s) (collision strategy cancel-new)` });
+    const updated = await tx
+      .updateTable("flow_runs")
+      .set({ state_type: cancelled.type, state_name: cancelled.name, state_message: cancelled.message ?? null, state_timestamp: now, scheduled_at: null, end_time: now })
+      .where("id", "=", row.id)
+      .where("state_type", "=", "SCHEDULED")
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) continue;
+    await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: cancelled.type, name: cancelled.name, message: cancelled.message ?? null, timestamp: now, scheduled_at: null }).execute();
+  }
+}
