@@ -93,8 +93,8 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect(bad.body.error).toMatchObject({ code: "INVALID_PARAMETERS" });
     expect(bad.body.error.message).toMatch(/parameters\.seed must be integer/);
     const unknown = await call("POST", "/api/flow-runs", { ...base, deploymentId: "no-such-deployment" });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.error.message).toMatch(/body\.deploymentId: deployment no-such-deployment does not exist/);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toMatch(/body\.deploymentId: deployment no-such-deployment was not found/);
     const good = await call("POST", "/api/flow-runs", { ...base, parameters: { depths: [4] } });
     expect(good.status).toBe(201);
     expect(good.body.parameters).toEqual({ seed: 1, depths: [4] }); // the deployment's defaults under the run's
