@@ -14,11 +14,17 @@ function flowController(): AbortController {
   return controller;
 }
 
+/** Child flow runs of one parent that a resume reuses; children beyond are run again. */
+const MAX_CHILDREN = 10_000;
+
 export class FlowRunState {
   /** Task runs known from earlier attempts of this flow run, by task key (durable resume). */
   readonly prior = new Map<string, TaskRun>();
+  /** Child flow runs of earlier attempts, by child key (flow name + call index). */
+  readonly priorChildren = new Map<string, FlowRun>();
   /** Next call index per task name, reset at every attempt so keys repeat across attempts. */
   private counters = new Map<string, number>();
+  private childCounters = new Map<string, number>();
   private usedKeys = new Set<string>();
   /** Task runs started in this attempt that have not settled yet. */
   readonly outstanding = new Set<Promise<unknown>>();
@@ -28,6 +34,8 @@ export class FlowRunState {
   attempt = 1;
   /** Set when a cancel request was seen: the run ends Cancelled, not Failed. */
   cancelled = false;
+  /** Why it was cancelled, when not on request (its parent flow run stopped). */
+  cancelReason: string | null = null;
 
   constructor(
     readonly runtime: Runtime,
@@ -53,10 +61,23 @@ export class FlowRunState {
     return key;
   }
 
+  /**
+   * The key of the next child flow call of `flowName` in this flow run ("name-index"), and the
+   * child run an earlier attempt made under it. Called synchronously at the call, so that
+   * concurrent child calls get their indexes (and their time-ordered ids) in call order.
+   */
+  nextChildCall(flowName: string): { key: string; prior: FlowRun | undefined } {
+    const index = this.childCounters.get(flowName) ?? 0;
+    this.childCounters.set(flowName, index + 1);
+    const key = `${flowName}-${index}`;
+    return { key, prior: this.priorChildren.get(key) };
+  }
+
   /** Starts a new attempt: keys restart so that finished tasks are found again. */
   newAttempt(): void {
     this.attempt++;
     this.counters = new Map();
+    this.childCounters = new Map();
     this.usedKeys = new Set();
     this.controller = flowController();
   }
@@ -114,6 +135,24 @@ export class FlowRunState {
       this.remember(closed);
     }
     if (ops.length > 0) await runtime.batcher.write(ops);
+    // Child flow runs get the same treatment as task runs: the nth call of a child flow finds
+    // the nth child run of that flow made by earlier attempts. Ids are UUIDv7 made at the call,
+    // so their order is the call order.
+    this.priorChildren.clear();
+    const children: FlowRun[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await runtime.store.pageFlowRuns({ parentFlowRunId: this.flowRun.id, limit: 500, cursor });
+      children.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && children.length < MAX_CHILDREN);
+    children.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const seen = new Map<string, number>();
+    for (const child of children) {
+      const index = seen.get(child.flowName) ?? 0;
+      seen.set(child.flowName, index + 1);
+      this.priorChildren.set(`${child.flowName}-${index}`, child);
+    }
   }
 
   track(promise: Promise<unknown>): void {

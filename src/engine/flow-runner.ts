@@ -68,28 +68,35 @@ export function cancelActiveRuns(reason: string): number {
 /** Missed heartbeats after which a running flow run counts as Crashed. */
 export const MISSED_HEARTBEATS = 3;
 
+/** A child flow call: its key in the parent flow run and the child run an earlier attempt made under it. */
+export interface ChildCall {
+  key: string;
+  prior: FlowRun | undefined;
+  /** Made at the call, so that child runs' ids sort in call order. */
+  id: string;
+}
+
 export async function startFlowRun<R>(
   runtime: Runtime,
   def: FlowDefinition,
   rawParams: unknown,
   parent: { flowRunId: string; taskRunId: string | null } | null,
+  child: ChildCall | null = null,
 ): Promise<FlowRunOutcome<R>> {
   checkParamsShape(def.options.name, rawParams);
-  let params = rawParams ?? {};
-  let invalid: string | null = null;
-  // Checked before the schema: a schema may turn JSON into richer values (a string into a Date),
-  // which it does again from the stored JSON on resume.
-  const nonJson = findNonJson(params, "params");
-  if (nonJson) {
-    invalid = `${nonJson.path} is ${nonJson.what}; flow parameters must be JSON (${JSON_KINDS})`;
-    params = jsonPreview(params) as object;
-  } else if (def.options.params) {
-    const parsed = def.options.params.safeParse(params);
-    if (parsed.success) params = parsed.data as object;
-    else invalid = `invalid parameters for flow "${def.options.name}": ${parsed.error.message}`;
+  const { params, invalid } = prepareParams(def, rawParams);
+  if (child?.prior && invalid === null) {
+    // Durable child flows: an earlier attempt of the parent made this call already. Reuse its
+    // run (a Completed one returns its stored result; a failed one resumes, reusing its own
+    // finished tasks) — unless the call changed, which means the parent's code changed.
+    const prior = child.prior;
+    if (prior.flowName === def.options.name && JSON.stringify(prior.parameters) === JSON.stringify(params)) return resumeFlowRun<R>(runtime, def, prior.id);
+    createRunLogger(runtime, { flowRunId: parent!.flowRunId, taskRunId: parent!.taskRunId, label: `Flow run '${def.options.name}'` }).warn(
+      `child flow call ${child.key} made run ${prior.id} in an earlier attempt with other parameters; starting a new child run`,
+    );
   }
   const flowRun = await runtime.store.createFlowRun({
-    id: newId(),
+    id: child?.id ?? newId(),
     flowName: def.options.name,
     name: randomRunName(),
     parentFlowRunId: parent?.flowRunId ?? null,
@@ -102,6 +109,21 @@ export async function startFlowRun<R>(
   });
   if (invalid !== null) return refuseParameters(runtime, flowRun, invalid);
   return execute<R>(runtime, def, flowRun, params, 1);
+}
+
+/** The parameters a run stores and gets, or why it must not run. */
+function prepareParams(def: FlowDefinition, rawParams: unknown): { params: object; invalid: string | null } {
+  let params = (rawParams ?? {}) as object;
+  // Checked before the schema: a schema may turn JSON into richer values (a string into a Date),
+  // which it does again from the stored JSON on resume.
+  const nonJson = findNonJson(params, "params");
+  if (nonJson) return { params: jsonPreview(params) as object, invalid: `${nonJson.path} is ${nonJson.what}; flow parameters must be JSON (${JSON_KINDS})` };
+  if (def.options.params) {
+    const parsed = def.options.params.safeParse(params);
+    if (!parsed.success) return { params, invalid: `invalid parameters for flow "${def.options.name}": ${parsed.error.message}` };
+    params = parsed.data as object;
+  }
+  return { params, invalid: null };
 }
 
 /** Ends a run that has not started Failed for its parameters, running no task. */
@@ -173,6 +195,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
   if (def.options.logPrints) installPrintCapture();
   const state = new FlowRunState(runtime, flowRun, def.options, logger);
+  const detachFromParent = followParent(state, engineContext.getStore()?.flow ?? null);
   if (runCount > 1) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
@@ -226,10 +249,29 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
       }
     }
   } finally {
+    detachFromParent();
     activeRuns.delete(state);
     clearInterval(heartbeat);
     await runtime.batcher.drain(flowRun.id).catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
   }
+}
+
+/**
+ * A child flow run stops with its parent's attempt: when the parent is cancelled, times out or
+ * fails, the child ends Cancelled (saying why) instead of running on unseen. Returns the undo.
+ */
+function followParent(state: FlowRunState, parent: FlowRunState | null): () => void {
+  if (!parent) return () => undefined;
+  const signal = parent.controller.signal;
+  const stop = () => {
+    if (state.controller.signal.aborted) return;
+    state.cancelled = true;
+    state.cancelReason = `its parent flow run ${parent.flowRun.id} stopped: ${describeError(signal.reason).message}`;
+    state.controller.abort(new RunCancelledError(state.cancelReason));
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
+  return () => signal.removeEventListener("abort", stop);
 }
 
 async function flowRetryDelay(options: CompiledFlowOptions, error: unknown, attempt: number, logger: { error(m: string): void }): Promise<number | null> {
@@ -282,7 +324,7 @@ async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: Flo
 
 async function finishCancelled<R>(runtime: Runtime, state: FlowRunState): Promise<FlowRunOutcome<R>> {
   await runtime.batcher.drain(state.flowRun.id).catch(() => undefined);
-  const cancelled = makeState("Cancelled", { message: "cancelled on request" });
+  const cancelled = makeState("Cancelled", { message: state.cancelReason ?? "cancelled on request" });
   const set = await runtime.store.setFlowRunState(state.flowRun.id, cancelled);
   state.logger.warn("Finished in state Cancelled()");
   return set.accepted ? { id: state.flowRun.id, name: state.flowRun.name, state: cancelled, result: undefined, error: null } : outcomeOf(set.run);

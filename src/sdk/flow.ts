@@ -11,6 +11,7 @@
  * await pipeline.resume(run.id);                       // re-runs a Failed/Crashed run, reusing finished tasks
  */
 import { BatonError } from "../core/errors.ts";
+import { newId } from "../core/ids.ts";
 import { compileFlowOptions, type CompiledFlowOptions, type FlowOptions } from "../core/options.ts";
 import { flowRunErrorOf, resumeFlowRun, startFlowRun, type FlowDefinition, type FlowRunOutcome } from "../engine/flow-runner.ts";
 import { currentEngineContext } from "../engine/run-context.ts";
@@ -57,10 +58,14 @@ export function flow<P = undefined, R = unknown>(fn: (params: P) => R, options: 
 
   const run = async (params?: unknown): Promise<FlowRunOutcome<Awaited<R>>> => {
     guard();
-    const runtime = await getRuntime();
+    // Read before any await: the call's place among the parent's child calls is its key.
     const ctx = currentEngineContext();
     const parent = ctx ? { flowRunId: ctx.flow.flowRun.id, taskRunId: ctx.task?.id ?? null } : null;
-    return startFlowRun<Awaited<R>>(runtime, def, params, parent);
+    const child = ctx ? { ...ctx.flow.nextChildCall(compiled.name), id: newId() } : null;
+    const outcome = getRuntime().then((runtime) => startFlowRun<Awaited<R>>(runtime, def, params, parent, child));
+    // A parent flow run ends only after its child runs ended (one it stops ends Cancelled).
+    ctx?.flow.track(outcome);
+    return outcome;
   };
 
   const call = (async (params?: unknown) => {

@@ -95,6 +95,90 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
     expect(names(await store.stateHistory(one.id)).slice(8)).toEqual(["Pending", "Running", "Completed"]);
   });
 
+  it("reuses child flow runs on resume: a completed child returns its stored result, a failed one resumes in place", async () => {
+    const ran = { step: 0, train: 0, evaluate: 0 };
+    let evaluateFails = true;
+    const step = task(async function childStep(n: number) {
+      ran.step++;
+      return n * 10;
+    });
+    const train = flow(async function trainChild(params: { depth: number }) {
+      ran.train++;
+      return { model: `tree-${params.depth}`, score: await step(params.depth) };
+    });
+    const evaluate = flow(async function evaluateChild(params: { model: string }) {
+      ran.evaluate++;
+      const checked = await step(1);
+      if (evaluateFails) throw new Error(`evaluation of ${params.model} failed`);
+      return { model: params.model, checked };
+    });
+    const parent = flow(async function parentOfChildren() {
+      // Two concurrent calls of one child flow: keys follow the call order, not the finish order.
+      const models = await Promise.all([train({ depth: 8 }), train({ depth: 2 })]);
+      return await evaluate({ model: models[0]!.model });
+    });
+
+    const first = await parent.run();
+    expect(first.state.name).toBe("Failed");
+    expect(ran).toEqual({ step: 3, train: 2, evaluate: 1 });
+    const children = await store.listFlowRuns({ parentFlowRunId: first.id });
+    expect(children.map((c) => `${c.flowName}:${c.state.name}`).sort()).toEqual(["evaluateChild:Failed", "trainChild:Completed", "trainChild:Completed"]);
+
+    evaluateFails = false;
+    const resumed = await parent.resume(first.id);
+    expect(resumed.state.name).toBe("Completed");
+    expect(resumed.result).toEqual({ model: "tree-8", checked: 10 });
+    // The trained children were not run again; the evaluation resumed its own run, reusing its finished task.
+    expect(ran).toEqual({ step: 3, train: 2, evaluate: 2 });
+    const after = await store.listFlowRuns({ parentFlowRunId: first.id });
+    expect(after.map((c) => c.id).sort()).toEqual(children.map((c) => c.id).sort());
+    expect(after.find((c) => c.flowName === "evaluateChild")!.state.name).toBe("Completed");
+
+    // A call whose parameters changed is a new child run, with a warning in the parent's logs.
+    let depth = 3;
+    let parentFails = true;
+    const drifting = flow(async function driftingParent() {
+      const model = await train({ depth });
+      if (parentFails) throw new Error("parent failed after its child");
+      return model;
+    });
+    const once = await drifting.run();
+    expect(once.state.name).toBe("Failed");
+    depth = 4;
+    parentFails = false;
+    const again = await drifting.resume(once.id);
+    expect(again.result).toEqual({ model: "tree-4", score: 40 });
+    expect(ran.train).toBe(4);
+    expect((await store.listFlowRuns({ parentFlowRunId: once.id })).map((c) => c.parameters)).toEqual(expect.arrayContaining([{ depth: 3 }, { depth: 4 }]));
+    const logs = await store.listLogs({ flowRunId: once.id });
+    expect(logs.map((l) => l.message).join("\n")).toMatch(/child flow call trainChild-0 made run .* with other parameters; starting a new child run/);
+  });
+
+  it("stops a child flow run with its parent: the parent times out, the child and its task end Cancelled", async () => {
+    const nap = task(async function childNap() {
+      const { signal } = getRunContext()!;
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, 5_000);
+        signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+      });
+    });
+    const child = flow(async function sleepyChild() {
+      await nap();
+    });
+    const parent = flow(async function impatientParent() {
+      await child();
+    }, { timeoutMs: 300 });
+    const started = Date.now();
+    const outcome = await parent.run();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(outcome.state.name).toBe("TimedOut");
+    const [run] = await store.listFlowRuns({ parentFlowRunId: outcome.id });
+    expect(run!.state.name).toBe("Cancelled");
+    expect(run!.state.message).toMatch(new RegExp(`its parent flow run ${outcome.id} stopped: .*`));
+    const [napRun] = await store.listTaskRuns(run!.id);
+    expect(napRun!.state.type).toBe("CANCELLED");
+  });
+
   it("resumes a run whose task runs were left in any unfinished state", async () => {
     let ran = 0;
     const step = task(async function leftBehind(i: number) {
