@@ -149,7 +149,7 @@ class TaskExecution<R> {
       throw new BatonError(`task run ${this.run.id} (${this.name}): ${decision.reason}`);
     this.run = { ...this.run, ...fields, state: next };
     this.stored = true;
-    if (this.future) this.future.currentState = next;
+    if (this.future !== undefined) this.future.currentState = next;
     return [
       force ? { kind: "taskRun", taskRun: this.run, force } : { kind: "taskRun", taskRun: this.run },
       { kind: "state", state: { ...next, flowRunId: this.run.flowRunId, taskRunId: this.run.id } },

@@ -89,7 +89,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     // (431), a malformed path; and requests arriving while the server closes are a 503 from
     // the onRequest hook below rather than Fastify's own body.
     clientErrorHandler,
-    frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, error.code ?? "BAD_REQUEST", error.message),
+    frameworkErrors: (error, _request, reply) => void sendError(reply, error.statusCode ?? 400, error.code ?? "BAD_REQUEST", error.message),
     return503OnClosing: false,
   });
   let closing = false;

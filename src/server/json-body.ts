@@ -20,7 +20,7 @@ export function registerJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    parse(request, body as string, (error, value) => {
+    void parse(request, body as string, (error, value) => {
       if (error) return done(error);
       if (!(body as string).includes("\\u0000") || !ESCAPED_NUL.test(body as string)) return done(null, value);
       try {

@@ -146,7 +146,6 @@ export function LogPanel({ flowRunId, taskRunId, url, names }: { flowRunId: stri
     if (!gapShown) out.push({ gap: true });
     return out;
     // `version` stands for the buffer's contents
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lines, gapAfter, level, search, version]);
 
   useEffect(() => {

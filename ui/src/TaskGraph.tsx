@@ -57,7 +57,6 @@ export function TaskGraph({ structure, tasks, onGroup }: { structure: Structure;
           return [n.id, { main: sorted[0]?.[0] ?? "Pending", type: sorted[0]?.[1].type ?? "PENDING", counts: sorted }];
         }),
       ),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [layout, current],
   );
   if (error) return <p className="error">The graph could not be laid out: {error}</p>;

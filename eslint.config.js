@@ -1,0 +1,32 @@
+// Lint with type information, for the mistakes the compiler lets through and an orchestrator
+// cannot afford: a floating promise is a lost task run or a write nobody waits for.
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "docs/**", "**/*.js", "**/*.mjs"] },
+  {
+    files: ["src/**/*.ts", "bench/**/*.ts", "examples/**/*.ts", "test/**/*.ts"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { "@typescript-eslint": tseslint.plugin },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
+      "@typescript-eslint/await-thenable": "error",
+    },
+  },
+  {
+    files: ["ui/src/**/*.ts", "ui/src/**/*.tsx"],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { project: "./ui/tsconfig.json", tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { "@typescript-eslint": tseslint.plugin },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+    },
+  },
+);
