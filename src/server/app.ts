@@ -175,7 +175,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   healthRoutes(app, store, SERVER_VERSION);
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
-  flowRunRoutes(app, store, orchestration, (id) => checker.forgetFlowRun(id));
+  flowRunRoutes(app, store, orchestration, checker);
   runDataRoutes(app, store);
   batchRoutes(app, store, checker);
   orchestrationRoutes(app, store, orchestration);
