@@ -261,28 +261,36 @@ class Connection {
 
   /** Reads the status line and the headers that frame the body. */
   private readHead(head: string): void {
-    const lines = head.split("\r\n");
-    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
-    if (!statusLine) throw new Error(`not an HTTP/1.1 answer: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
+    const statusEnd = head.indexOf("\r\n");
+    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(statusEnd < 0 ? head : head.slice(0, statusEnd));
+    if (!statusLine) throw new Error(`not an HTTP/1.1 answer: ${JSON.stringify(head.slice(0, Math.min(60, statusEnd < 0 ? 60 : statusEnd)))}`);
     const status = Number(statusLine[2]);
     let length: number | null = null;
     let chunked = false;
     let close = statusLine[1] === "0";
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0) throw new Error(`malformed header line in the answer: ${JSON.stringify(line.slice(0, 60))}`);
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim().toLowerCase();
-      if (name === "content-length") {
-        if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value))) throw new Error(`invalid Content-Length in the answer: ${JSON.stringify(value)}`);
-        length = Number(value);
-      } else if (name === "transfer-encoding") chunked = value.split(",").pop()!.trim() === "chunked";
-      else if (name === "connection") {
-        const tokens = value.split(",").map((t) => t.trim());
-        if (tokens.includes("close")) close = true;
-        else if (tokens.includes("keep-alive")) close = false;
+    // Only three headers frame the answer; the others are skipped without being copied.
+    const lower = head.toLowerCase();
+    for (let start = statusEnd + 2; statusEnd >= 0 && start < head.length; ) {
+      const next = lower.indexOf("\r\n", start);
+      const end = next < 0 ? head.length : next;
+      const colon = lower.indexOf(":", start);
+      if (colon <= start || colon > end) throw new Error(`malformed header line in the answer: ${JSON.stringify(head.slice(start, Math.min(end, start + 60)))}`);
+      const first = lower.charCodeAt(start);
+      // c(ontent-length, onnection) and t(ransfer-encoding)
+      if (first === 99 || first === 116) {
+        const name = lower.slice(start, colon).trim();
+        const value = lower.slice(colon + 1, end).trim();
+        if (name === "content-length") {
+          if (!/^\d{1,15}$/.test(value) || (length !== null && length !== Number(value))) throw new Error(`invalid Content-Length in the answer: ${JSON.stringify(value)}`);
+          length = Number(value);
+        } else if (name === "transfer-encoding") chunked = value.split(",").pop()!.trim() === "chunked";
+        else if (name === "connection") {
+          const tokens = value.split(",").map((t) => t.trim());
+          if (tokens.includes("close")) close = true;
+          else if (tokens.includes("keep-alive")) close = false;
+        }
       }
+      start = end + 2;
     }
     // An interim answer (100 Continue, 103 Early Hints): the real one follows.
     if (status >= 100 && status < 200) {

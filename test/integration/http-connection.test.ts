@@ -97,6 +97,17 @@ describe("HTTP connection pool", () => {
     expect(connections()).toBe(2);
   });
 
+  it("keeps an HTTP/1.0 answer's connection only when the server says keep-alive", async () => {
+    const { port, connections } = await rawServer((socket, i) =>
+      socket.write(i === 0 ? "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok" : "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    );
+    const client = pool(port);
+    expect((await client.request("GET", "/a")).text).toBe("ok");
+    expect((await client.request("GET", "/b")).text).toBe("ok");
+    expect((await client.request("GET", "/c")).text).toBe("ok");
+    expect(connections()).toBe(2);
+  });
+
   it("does not reuse a connection the server says it closes", async () => {
     const { port, connections } = await httpServer((_req, res) => res.writeHead(503, { connection: "close", "content-type": "application/json" }).end("{}"));
     const client = pool(port);
@@ -165,6 +176,10 @@ describe("HTTP connection pool", () => {
     await expect(pool(port).request("GET", "/")).rejects.toThrow(/malformed chunked answer/);
     const other = await rawServer((socket) => socket.write("SSH-2.0-OpenSSH\r\n\r\n"));
     await expect(pool(other.port).request("GET", "/")).rejects.toThrow(/not an HTTP\/1\.1 answer/);
+    const noColon = await rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nno colon here\r\n\r\nok"));
+    await expect(pool(noColon.port).request("GET", "/")).rejects.toThrow(/malformed header line in the answer: "no colon here"/);
+    const twoLengths = await rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 3\r\n\r\nok"));
+    await expect(pool(twoLengths.port).request("GET", "/")).rejects.toThrow(/invalid Content-Length in the answer: "3"/);
   });
 
   it("refuses a header or path that would split the request", async () => {
