@@ -7,9 +7,7 @@ import http from "node:http";
 import https from "node:https";
 import pRetry, { AbortError } from "p-retry";
 import { BatonError } from "../core/errors.ts";
-
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+import { HttpPool, type HttpAnswer } from "./http-connection.ts";
 
 export class ApiRequestError extends BatonError {
   override name = "ApiRequestError";
@@ -33,51 +31,46 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly maxRetryMs: number;
-  /** The server's address, parsed once: requests only append their path. */
-  private readonly target: { protocol: string; hostname: string; port: string; pathname: string };
+  /** The path of the server's root (a proxy may mount it under one): requests append theirs. */
+  private readonly basePath: string;
+  /** Keep-alive connections to the server (see http-connection.ts for why not node:http). */
+  private readonly pool: HttpPool;
 
   constructor(options: ApiClientOptions) {
     // Accepts the server's root or its /api URL.
     this.baseUrl = options.baseUrl.replace(/\/+$/, "").replace(/\/api$/, "");
     this.headers = { accept: "application/json" };
-    if (options.apiKey) this.headers.authorization = `Bearer ${options.apiKey}`;
+    if (options.apiKey) {
+      if (/[\r\n\0]/.test(options.apiKey)) throw new TypeError("the API key (BATON_API_KEY) may not contain line breaks or NUL characters");
+      this.headers.authorization = `Bearer ${options.apiKey}`;
+    }
     this.maxRetryMs = options.maxRetryMs ?? 60_000;
     const url = new URL(this.baseUrl);
-    this.target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port, pathname: url.pathname.replace(/\/+$/, "") };
+    const secure = url.protocol === "https:";
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.pool = new HttpPool(
+      { secure, hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port ? Number(url.port) : secure ? 443 : 80 },
+      { headers: this.headers, maxSockets: 16, timeoutMs: 30_000 },
+    );
   }
 
-  /**
-   * One HTTP exchange on a keep-alive connection. node:http rather than fetch: on a flow's hot
-   * path (one request per sequential task) it costs ~100 µs per round trip against ~360 µs.
-   */
-  private send(method: string, path: string, body: string | undefined): Promise<{ status: number; text: string }> {
-    const secure = this.target.protocol === "https:";
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { ...this.headers };
-      if (body !== undefined) {
-        headers["content-type"] = "application/json";
-        headers["content-length"] = Buffer.byteLength(body);
-      }
-      const options = { hostname: this.target.hostname, port: this.target.port, path: this.target.pathname + path, method, headers, timeout: 30_000 };
-      const onResponse = (res: http.IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      };
-      const req = secure ? https.request({ ...options, agent: httpsAgent }, onResponse) : http.request({ ...options, agent: httpAgent }, onResponse);
-      req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
-      req.on("error", reject);
-      req.end(body);
-    });
+  /** Closes the idle keep-alive connections (a later request opens new ones). */
+  close(): void {
+    this.pool.close();
+  }
+
+  private send(method: string, path: string, body: string | undefined): Promise<HttpAnswer> {
+    return this.pool.request(method, this.basePath + path, body);
   }
 
   /** One attempt: the answer's payload, or an error saying whether to try again. */
   private async attempt<T>(method: string, path: string, body: string | undefined): Promise<T> {
-    let response: { status: number; text: string };
+    let response: HttpAnswer;
     try {
       response = await this.send(method, path, body);
     } catch (error) {
+      // A path that cannot be sent is a bug, not an outage: not retried.
+      if (error instanceof TypeError) throw error;
       throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
     }
     if (response.status === 204) return undefined as T;

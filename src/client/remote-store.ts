@@ -45,7 +45,9 @@ export class RemoteStore implements Store {
     await this.api.request("GET", "/api/health");
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.api.close();
+  }
 
   upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord> {
     return this.api.request("POST", "/api/flows", flow);

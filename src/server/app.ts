@@ -63,6 +63,11 @@ export interface BatonServer {
   close(): Promise<void>;
 }
 
+/** Whether the request's logger writes info lines (pino's check; the no-op logger has none). */
+function infoEnabled(request: FastifyRequest): boolean {
+  return (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.("info") ?? true;
+}
+
 /** Parses `role:secret` (a bare secret is an admin key). */
 export function parseApiKeys(keys: readonly string[]): Map<string, ApiKeyRole> {
   const out = new Map<string, ApiKeyRole>();
@@ -113,26 +118,35 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   const keys = parseApiKeys(options.apiKeys ?? []);
   app.decorateRequest("apiKeyRole", "anonymous");
-  app.addHook("onRequest", async (request, reply) => {
+  // Hooks in callback style: every request passes through them, and an async hook costs a
+  // promise and a microtask turn on the hot path of remote flows.
+  app.addHook("onRequest", (request, reply, done) => {
     if (closing) {
       reply.header("connection", "close");
-      return sendError(reply, 503, "SHUTTING_DOWN", "the server is shutting down; retry shortly (clients in remote mode do)");
-    }
-    // PostgreSQL cannot compare text with a NUL in it: refuse it before any query sees it.
-    if (urlHasNul(request.url)) return sendError(reply, 400, "VALIDATION_ERROR", "the URL contains a NUL character (%00), which no name, id or filter may contain");
-    if (keys.size === 0) {
-      request.apiKeyRole = "admin";
+      sendError(reply, 503, "SHUTTING_DOWN", "the server is shutting down; retry shortly (clients in remote mode do)");
       return;
     }
-    if (request.url === "/api/health" || request.url === "/api/openapi.json") return;
-    const header = request.headers.authorization ?? "";
-    const role = keys.get(header.startsWith("Bearer ") ? header.slice(7) : "");
-    if (!role) return sendError(reply, 401, "UNAUTHORIZED", "this server requires an API key: send Authorization: Bearer <key>");
-    request.apiKeyRole = role;
+    // PostgreSQL cannot compare text with a NUL in it: refuse it before any query sees it.
+    if (urlHasNul(request.url)) {
+      sendError(reply, 400, "VALIDATION_ERROR", "the URL contains a NUL character (%00), which no name, id or filter may contain");
+      return;
+    }
+    if (keys.size === 0) request.apiKeyRole = "admin";
+    else if (request.url !== "/api/health" && request.url !== "/api/openapi.json") {
+      const header = request.headers.authorization ?? "";
+      const role = keys.get(header.startsWith("Bearer ") ? header.slice(7) : "");
+      if (!role) {
+        sendError(reply, 401, "UNAUTHORIZED", "this server requires an API key: send Authorization: Bearer <key>");
+        return;
+      }
+      request.apiKeyRole = role;
+    }
+    done();
   });
-  app.addHook("onResponse", async (request: FastifyRequest, reply) => {
-    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return;
-    request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
+  app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
+    if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
+      request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
+    done();
   });
 
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
@@ -161,7 +175,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   healthRoutes(app, store, SERVER_VERSION);
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
-  flowRunRoutes(app, store, orchestration, (id) => checker.forgetFlowRun(id));
+  flowRunRoutes(app, store, orchestration, checker);
   runDataRoutes(app, store);
   batchRoutes(app, store, checker);
   orchestrationRoutes(app, store, orchestration);

@@ -43,6 +43,16 @@ export class BatchChecker {
     this.flowRuns.delete(id);
   }
 
+  /** A flow run created through this server exists: its first batch needs no lookup. */
+  flowRunCreated(id: string): void {
+    this.remember(this.flowRuns, id);
+  }
+
+  /** Whether a batch of this server stored the result (results are never deleted). */
+  knowsResult(id: string): boolean {
+    return this.results.has(id);
+  }
+
   async check(ops: WriteOp[], role: CallerRole = "admin"): Promise<void> {
     await this.checkFlowRuns(ops);
     const inBatch = new Map<string, TaskRun[]>();

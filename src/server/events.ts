@@ -133,14 +133,15 @@ const RESOURCE_PATHS: [RegExp, ResourceEvent["resource"] | null][] = [
 
 /** Publishes a `resource` event after every successful POST, PUT, PATCH or DELETE on those paths. */
 export function announceResourceChanges(app: FastifyInstance, hub: EventHub): void {
-  app.addHook("onResponse", async (request, reply) => {
-    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS" || reply.statusCode >= 400) return;
+  app.addHook("onResponse", (request, reply, done) => {
+    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS" || reply.statusCode >= 400) return done();
     const path = request.url.split("?")[0]!;
     for (const [pattern, resource] of RESOURCE_PATHS) {
       const match = pattern.exec(path);
       if (!match) continue;
       if (resource) hub.publishResource({ kind: "resource", resource, name: match[1] ? decodeURIComponent(match[1]) : null });
-      return;
+      break;
     }
+    done();
   });
 }

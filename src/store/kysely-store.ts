@@ -86,6 +86,8 @@ export class KyselyStore implements Store {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
   /** Runs statements in one BEGIN IMMEDIATE transaction; with `claim`, only if it inserts a row. */
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
+  /** True while a transaction of `transaction()` holds SQLite's one connection across awaits. */
+  private readonly sqliteInTransaction: () => boolean;
   private readonly pgPool: Pool | null;
   private readonly flowIds = new Map<string, string>();
   private readonly dueListeners = new Set<(pool: string) => void>();
@@ -109,16 +111,19 @@ export class KyselyStore implements Store {
       }
       return stmt;
     };
-    this.runSqliteBatch = sqlite
-      ? (statements, claim) =>
-          sqlite
-            .transaction((list: Statement[]) => {
-              if (claim && prepare(claim.sql).run(...claim.params).changes === 0) return false;
-              for (const s of list) prepare(s.sql).run(...s.params);
-              return true;
-            })
-            .immediate(statements)
-      : null;
+    if (sqlite) {
+      // Made once: better-sqlite3 builds the wrapper (and its BEGIN/COMMIT) on every transaction() call.
+      const apply = sqlite.transaction((list: Statement[], claim?: Statement) => {
+        if (claim && prepare(claim.sql).run(...claim.params).changes === 0) return false;
+        for (const s of list) prepare(s.sql).run(...s.params);
+        return true;
+      });
+      this.runSqliteBatch = (statements, claim) => apply.immediate(statements, claim);
+      this.sqliteInTransaction = () => sqlite.inTransaction;
+    } else {
+      this.runSqliteBatch = null;
+      this.sqliteInTransaction = () => false;
+    }
   }
 
   async migrate(): Promise<void> {
@@ -567,8 +572,8 @@ export class KyselyStore implements Store {
    * Applies a batch of writes in one transaction: a few multi-row statements per kind (see
    * batch-sql.ts). Task runs are upserted with their latest snapshot, so a run created and
    * finished within one batch costs one row write. Results are written before the task runs
-   * that point at them. SQLite: one synchronous BEGIN IMMEDIATE transaction, taken while holding
-   * Kysely's connection so no other query interleaves. PostgreSQL: one statement when it fits.
+   * that point at them. SQLite: one synchronous BEGIN IMMEDIATE transaction (see applySqlite).
+   * PostgreSQL: one statement when it fits.
    */
   async applyWrites(ops: readonly WriteOp[], options: { batchId?: string } = {}): Promise<boolean> {
     if (ops.length === 0) return true;
@@ -604,10 +609,7 @@ export class KyselyStore implements Store {
     if (options.batchId) {
       // The id is claimed in the batch's own transaction: applied once, or not at all.
       const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] };
-      if (this.runSqliteBatch) {
-        const run = this.runSqliteBatch;
-        return this.db.connection().execute(async () => run(statements, claim));
-      }
+      if (this.runSqliteBatch) return this.applySqlite(statements, claim);
       // PostgreSQL: the claim is one more CTE of the batch's single statement, without ON
       // CONFLICT, so a duplicate id fails the whole statement on the primary key: one round trip.
       try {
@@ -619,13 +621,20 @@ export class KyselyStore implements Store {
         throw error;
       }
     }
-    if (this.runSqliteBatch) {
-      const run = this.runSqliteBatch;
-      await this.db.connection().execute(async () => run(statements));
-      return true;
-    }
+    if (this.runSqliteBatch) return this.applySqlite(statements);
     await this.runPostgresBatch(statements);
     return true;
+  }
+
+  /**
+   * The batch's one synchronous transaction. Nothing can interleave with a synchronous call, so
+   * it runs at once unless a `transaction()` is open on the connection (it awaits between its
+   * statements): then it waits for Kysely's connection, or its statements would join that one.
+   */
+  private async applySqlite(statements: Statement[], claim?: Statement): Promise<boolean> {
+    const run = this.runSqliteBatch!;
+    if (!this.sqliteInTransaction()) return run(statements, claim);
+    return this.db.connection().execute(async () => run(statements, claim));
   }
 
   private async runPostgresBatch(statements: Statement[]): Promise<void> {

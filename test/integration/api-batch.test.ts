@@ -113,4 +113,23 @@ describe.each(DIALECTS)("batch checks on %s", (dialect) => {
     expect((await call("POST", "/api/batch", { ops: [op, row] })).status).toBe(200);
     expect((await call("GET", `/api/task-runs/${op.taskRun.id}/states`)).body.map((s: any) => s.name)).toEqual(["Pending"]);
   });
+
+  it("remembers the flow runs created and deleted here and the results its batches stored", async () => {
+    const { call } = api;
+    // Created, then deleted before its first batch: the batch is refused, not written.
+    const gone = (await call("POST", "/api/flow-runs", { flowName: "batch-checks" })).body.id;
+    expect((await call("DELETE", `/api/flow-runs/${gone}`)).status).toBe(204);
+    const orphan = taskRunOp(gone);
+    expectError(await call("POST", "/api/batch", { ops: [orphan, stateOp(orphan)] }), 404, new RegExp(`flow run ${gone} was not found`));
+    expect((await call("GET", `/api/task-runs/${orphan.taskRun.id}`)).status).toBe(404);
+    // A flow run completes with a result that a batch of this server stored.
+    const run = (await call("POST", "/api/flow-runs", { flowName: "batch-checks" })).body.id;
+    const resultId = newId();
+    const result = { kind: "result", result: { id: resultId, serializer: "devalue/1", value: "[2]", path: null, size: 3, createdAt: Date.now() } };
+    expect((await call("POST", "/api/batch", { ops: [result] })).status).toBe(200);
+    expect((await call("POST", `/api/flow-runs/${run}/set-state`, { state: { name: "Running" } })).status).toBe(200);
+    const done = await call("POST", `/api/flow-runs/${run}/set-state`, { state: { name: "Completed" }, resultId });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.resultId).toBe(resultId);
+  });
 });

@@ -20,7 +20,19 @@ function missing(field: string, what: string, id: string): ApiError {
   return new ApiError(404, "NOT_FOUND", `body.${field}: ${what} ${id} was not found`);
 }
 
-export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, onDeleted: (id: string) => void = () => undefined): void {
+/**
+ * What the batch checker remembers (app.ts passes it): flow runs created and deleted here, and
+ * the results its batches stored, so a flow's first batch and its final state need no lookup.
+ */
+export interface RunMemory {
+  flowRunCreated(id: string): void;
+  forgetFlowRun(id: string): void;
+  knowsResult(id: string): boolean;
+}
+
+const NO_MEMORY: RunMemory = { flowRunCreated: () => undefined, forgetFlowRun: () => undefined, knowsResult: () => false };
+
+export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, memory: RunMemory = NO_MEMORY): void {
   // Heartbeats sent while this server was down never arrived: missed beats count from its start.
   const startedAt = Date.now();
   app.post<{
@@ -103,6 +115,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `flow run ${id} already exists`);
         throw error;
       });
+      memory.flowRunCreated(run.id);
       return reply.status(201).send(run);
     },
   );
@@ -202,7 +215,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     async (request) => {
       const { state, force, ...fields } = request.body;
       if (force && request.apiKeyRole !== "admin") throw new ApiError(403, "FORBIDDEN", "body.force: forcing a transition needs an admin API key");
-      if (fields.resultId && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
+      if (fields.resultId && !memory.knowsResult(fields.resultId) && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
       const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
       const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields, heartbeatAt: Date.now() });
       if (!result.accepted)
@@ -278,7 +291,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
     async (request, reply) => {
       if (!(await store.deleteFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
-      onDeleted(request.params.id);
+      memory.forgetFlowRun(request.params.id);
       return reply.status(204).send();
     },
   );
