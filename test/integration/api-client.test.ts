@@ -11,7 +11,8 @@ let server: http.Server | null = null;
 
 async function serve(statuses: number[]): Promise<{ url: string; hits: () => number }> {
   let hits = 0;
-  server = http.createServer((_req, res) => {
+  server = http.createServer((req, res) => {
+    req.resume();
     const status = statuses[Math.min(hits, statuses.length - 1)]!;
     hits++;
     res.writeHead(status, { "content-type": "application/json" });
@@ -51,5 +52,29 @@ describe("API client retries", () => {
     const client = new ApiClient({ baseUrl: url, maxRetryMs: 10_000 });
     expect(await client.request("GET", "/api/health")).toEqual({ ok: true });
     expect(hits()).toBe(3);
+  });
+
+  it("reuses keep-alive connections for sequential requests", async () => {
+    const { url } = await serve([200]);
+    const sockets = new Set<unknown>();
+    server!.on("connection", (socket) => sockets.add(socket));
+    const client = new ApiClient({ baseUrl: url, maxRetryMs: 1_000 });
+    for (let i = 0; i < 20; i++) expect(await client.request("POST", "/api/batch", { i })).toEqual({ ok: true });
+    // undici may open a second connection while the first finishes its answer; never one per request.
+    expect(sockets.size).toBeLessThanOrEqual(2);
+    client.close();
+  });
+
+  it("stops a request that is riding out an outage as soon as the client is closed", async () => {
+    const { url } = await serve([503]);
+    const client = new ApiClient({ baseUrl: url, maxRetryMs: 60_000 });
+    const started = Date.now();
+    const pending = client.request("POST", "/api/flow-runs/x/heartbeat", {}).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 400));
+    client.close();
+    const error = await pending;
+    expect(error).toBeInstanceOf(Error);
+    // Well before the 60 s window, and before the next backoff step would have fired.
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 });
