@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     fileParallelism: true,
+    // Two files at a time even on 2 cores: most of the time goes to waiting on real processes
+    // (servers, workers, a browser), not to this process's CPU.
+    maxWorkers: 2,
   },
 });
