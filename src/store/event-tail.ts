@@ -41,9 +41,7 @@ export async function tailEvents(db: Kysely<Database>, dialect: Dialect, after: 
     .setIsolationLevel("repeatable read")
     .execute(async (tx) => {
       // The first statement fixes the transaction's snapshot: the reads below see exactly it.
-      const snapshot = (
-        await sql<{ xmin: string; xmax: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax`.execute(tx)
-      ).rows[0]!;
+      const snapshot = await snapshotOf(tx);
       const gaps = after.pending ?? [];
       const [states, logs] = [
         await readWithGaps(tx, "states", after.stateId, gaps, limit),
@@ -78,9 +76,7 @@ export async function tailStart(db: Kysely<Database>, dialect: Dialect): Promise
     .transaction()
     .setIsolationLevel("repeatable read")
     .execute(async (tx) => {
-      const snapshot = (
-        await sql<{ xmin: string; xmax: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax`.execute(tx)
-      ).rows[0]!;
+      const snapshot = await snapshotOf(tx);
       const newest = async (table: Table) =>
         (await tx.selectFrom(table).select("id").orderBy("id", "desc").limit(START_WINDOW).execute()).map((r) => Number(r.id)).reverse();
       const now = Date.now();
@@ -178,4 +174,9 @@ function subtract(gap: TailGap, ids: readonly number[]): TailGap[] {
   }
   if (from <= gap.to) parts.push({ ...gap, from, to: gap.to });
   return parts;
+}
+
+/** The transaction's snapshot bounds (the first statement of a repeatable-read transaction fixes it). */
+async function snapshotOf(tx: Kysely<Database>): Promise<{ xmin: string; xmax: string }> {
+  return (await sql<{ xmin: string; xmax: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax`.execute(tx)).rows[0]!;
 }
