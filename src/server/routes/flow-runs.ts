@@ -89,10 +89,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       // parentTaskRunId is not checked: a child flow is created while its parent task's
       // records may still be on their way in the parent's next batch.
       if (body.parentFlowRunId && !(await store.getFlowRun(body.parentFlowRunId))) throw missing("parentFlowRunId", "flow run", body.parentFlowRunId);
-      if (body.deploymentId && !(await orchestration.getDeployment(body.deploymentId))) throw missing("deploymentId", "deployment", body.deploymentId);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
-      // A deployment's run: its parameters are checked against the deployment's schema, as on
-      // POST /api/deployments/{name}/runs.
+      // A deployment's run: the deployment must exist (404) and its parameters pass its schema,
+      // as on POST /api/deployments/{name}/runs.
       if (body.deploymentId) body.parameters = await checkDeploymentRun(orchestration, body.deploymentId, body.parameters ?? {});
       const id = body.id ?? newId();
       // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.

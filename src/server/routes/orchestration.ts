@@ -10,7 +10,7 @@ import { randomRunName } from "../../core/run-names.ts";
 import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
 import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
-import type { DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
+import type { Deployment, DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
@@ -86,16 +86,18 @@ export function checkParameters(schema: Record<string, unknown> | null, paramete
   }
 }
 
-/**
- * The parameters of a new run of a deployment (its defaults under the given ones), checked
- * against its JSON Schema: a 400 naming the field, or for a deployment that does not exist.
- */
-export async function checkDeploymentRun(orchestration: OrchestrationStore, deploymentId: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const deployment = await orchestration.getDeployment(deploymentId);
-  if (!deployment) throw new ApiError(400, "VALIDATION_ERROR", `body.deploymentId: deployment ${deploymentId} does not exist`);
+/** The parameters of a new run of a deployment: its defaults under the given ones, checked against its JSON Schema (a 400 naming the field). */
+function runParameters(deployment: Deployment, parameters: Record<string, unknown>): Record<string, unknown> {
   const merged = { ...deployment.parameters, ...parameters };
   checkParameters(deployment.parameterSchema, merged);
   return merged;
+}
+
+/** `runParameters` of the deployment with this id, or a 404 for a deployment that does not exist. */
+export async function checkDeploymentRun(orchestration: OrchestrationStore, deploymentId: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const deployment = await orchestration.getDeployment(deploymentId);
+  if (!deployment) throw new ApiError(404, "NOT_FOUND", `body.deploymentId: deployment ${deploymentId} was not found`);
+  return runParameters(deployment, parameters);
 }
 
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
@@ -214,8 +216,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
     },
     async (request, reply) => {
       const dep = await deployment(request.params.name);
-      const parameters = { ...dep.parameters, ...(request.body?.parameters ?? {}) };
-      checkParameters(dep.parameterSchema, parameters);
+      const parameters = runParameters(dep, request.body?.parameters ?? {});
       const scheduledAt = request.body?.scheduledAt ?? Date.now();
       const run = await store.createFlowRun({
         id: newId(),
