@@ -142,6 +142,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
   };
 }
 
+/** The scheduler's settings (how far ahead runs are made, how many per schedule, when they are Late). */
+export function schedulerSettings(settings: Settings): { scheduleHorizonMs: number; scheduleMaxRuns: number; lateAfterMs: number } {
+  return { scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value };
+}
+
 /** Settings as displayable rows, secrets masked; `configKey` is null for environment-only ones. */
 export function describeSettings(settings: Settings): { name: string; env: string; configKey: string | null; value: string; source: SettingSource }[] {
   return (Object.keys(SETTING_ENV) as (keyof Settings)[]).map((key) => {

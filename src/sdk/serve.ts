@@ -9,7 +9,7 @@ import { BatonError } from "../core/errors.ts";
 import { relativeEntrypoint, splitEntrypoint } from "../core/entrypoint.ts";
 import { compileJobVariables, type JobVariables } from "../core/job-variables.ts";
 import type { ParamsSchema } from "../core/options.ts";
-import { loadSettings } from "../config/settings.ts";
+import { loadSettings, schedulerSettings } from "../config/settings.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
@@ -100,7 +100,7 @@ export async function serveFlow(
   // With a direct database there is no server to run the scheduler: this process does, for
   // its deployment.
   const scheduler = direct
-    ? { everyMs: 2_000, deployment: name, scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value }
+    ? { everyMs: 2_000, deployment: name, ...schedulerSettings(settings) }
     : undefined;
   const store = runtime.store;
   const worker = new Worker(store, orchestration, {

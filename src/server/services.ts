@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger } from "fastify";
 import { runSchedulerPass } from "../engine/scheduling.ts";
-import { loadSettings } from "../config/settings.ts";
+import { loadSettings, schedulerSettings } from "../config/settings.ts";
 import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 
@@ -25,19 +25,9 @@ export interface ServiceOptions {
   lateAfterMs: number;
 }
 
-export const DEFAULT_SERVICE_OPTIONS: ServiceOptions = {
-  crashCheckMs: 10_000,
-  logRetentionMs: 30 * 24 * 3600_000,
-  schedulerMs: 5_000,
-  scheduleHorizonMs: 3600_000,
-  scheduleMaxRuns: 100,
-  lateAfterMs: 15_000,
-};
-
-/** The defaults, with the scheduler's settings (BATON_SCHEDULE_HORIZON_MS, ...) applied. */
+/** The defaults; the scheduler's come from its settings (BATON_SCHEDULE_HORIZON_MS, ...). */
 function defaults(): ServiceOptions {
-  const settings = loadSettings();
-  return { ...DEFAULT_SERVICE_OPTIONS, scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value };
+  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, schedulerMs: 5_000, ...schedulerSettings(loadSettings()) };
 }
 
 export function startServices(store: Store, orchestration: OrchestrationStore, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {

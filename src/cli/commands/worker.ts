@@ -1,7 +1,7 @@
 /** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
-import { loadSettings } from "../../config/settings.ts";
+import { loadSettings, schedulerSettings } from "../../config/settings.ts";
 import { cancelActiveRuns } from "../../engine/flow-runner.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
@@ -67,7 +67,7 @@ export function registerWorker(program: Command): void {
         // Without a server in between, schedules fire only if workers run the scheduler.
         scheduler: settings.apiUrl.value
           ? undefined
-          : { everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), scheduleHorizonMs: settings.scheduleHorizonMs.value, scheduleMaxRuns: settings.scheduleMaxRuns.value, lateAfterMs: settings.lateAfterMs.value },
+          : { everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), ...schedulerSettings(settings) },
       });
       const stop = () => {
         process.stdout.write("Worker stopping: no new runs; waiting for the running ones\n");
