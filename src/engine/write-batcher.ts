@@ -120,7 +120,7 @@ export class WriteBatcher {
 }
 
 /** The flow runs that ops belong to. */
-function flowRunsOf(ops: readonly WriteOp[]): Set<string> {
+export function flowRunsOf(ops: readonly WriteOp[]): Set<string> {
   const ids = new Set<string>();
   for (const op of ops) {
     if (op.kind === "taskRun") ids.add(op.taskRun.flowRunId);

@@ -18,6 +18,7 @@
  */
 import { decideTransition } from "../core/transitions.ts";
 import { STATE_NAME_TYPE, type State } from "../core/states.ts";
+import { flowRunsOf } from "../engine/write-batcher.ts";
 import type { Store, TaskRun, WriteOp } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
 
@@ -129,13 +130,7 @@ export class BatchChecker {
   }
 
   private async checkFlowRuns(ops: WriteOp[]): Promise<void> {
-    const ids = new Set<string>();
-    for (const op of ops) {
-      if (op.kind === "taskRun") ids.add(op.taskRun.flowRunId);
-      else if (op.kind === "state") ids.add(op.state.flowRunId);
-      else if (op.kind === "log") ids.add(op.log.flowRunId);
-    }
-    const unknown = [...ids].filter((id) => !this.flowRuns.has(id));
+    const unknown = [...flowRunsOf(ops)].filter((id) => !this.flowRuns.has(id));
     if (!unknown.length) return;
     const existing = new Set(await this.store.existingFlowRunIds(unknown));
     for (const id of unknown) if (!existing.has(id)) throw notFound("flow run", id);
