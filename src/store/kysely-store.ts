@@ -405,7 +405,7 @@ export class KyselyStore implements Store {
         updates.heartbeat_at = options.heartbeatAt ?? state.timestamp;
         updates.end_time = null;
       }
-      if (["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(state.type)) updates.end_time = state.timestamp;
+      if (TERMINAL_TYPES.has(state.type)) updates.end_time = state.timestamp;
       // Claims set Pending themselves; a run made Pending here (a resume by hand) is no longer
       // held by the worker that claimed it before, whose death must not crash it.
       if (state.type === "PENDING") updates.worker_id = null;
@@ -482,8 +482,9 @@ export class KyselyStore implements Store {
     const missed = options.missedBeats ?? 3;
     // A run is stale once `missed` of its own heartbeat intervals passed without a beat (runs
     // that never said their interval get the default, 30 s), or once the worker that claimed it
-    // missed as many of its own (beats are counted from `aliveSince` at the earliest): a worker SIGKILLed between claiming a run and starting it
-    // leaves a Pending run that no process will ever beat for.
+    // missed as many of its own: a worker SIGKILLed between claiming a run and starting it
+    // leaves a Pending run that no process will ever beat for. Beats are counted from
+    // `aliveSince` at the earliest.
     const missedOwn = (row: CrashCandidate, beats: number) =>
       row.state_type !== "PENDING" && Math.max(Number(row.heartbeat_at ?? row.state_timestamp), options.aliveSince ?? 0) + beats * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
     const ownStale = (row: CrashCandidate) => missedOwn(row, missed);

@@ -32,6 +32,22 @@ import type {
 
 type Tx = Kysely<Database> | Transaction<Database>;
 
+/**
+ * Deletes the runs a deployment's schedules made that never started and are in one of `names`
+ * (due after `after`, if given): the scheduler makes them again from the schedules in force.
+ * Runs made by hand (no expected start time) and runs awaiting a retry stay.
+ */
+async function dropScheduledRuns(tx: Tx, deploymentId: string, which: { names: ("Scheduled" | "Late")[]; after?: number }): Promise<void> {
+  let query = tx
+    .deleteFrom("flow_runs")
+    .where("deployment_id", "=", deploymentId)
+    .where("state_name", "in", which.names)
+    .where("start_time", "is", null)
+    .where("expected_start_time", "is not", null);
+  if (which.after !== undefined) query = query.where("scheduled_at", ">", which.after);
+  await query.execute();
+}
+
 const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
 
 function deploymentFromRow(row: Selectable<DeploymentsTable>, schedules: Selectable<SchedulesTable>[]): Deployment {
@@ -151,14 +167,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
         // created_at grows with the position: the schedules keep their order.
         .values(wanted.map((w, i) => ({ id: newId(), deployment_id: deploymentId, spec: w.spec, active: w.active ? 1 : 0, created_at: now + i })))
         .execute();
-    await tx
-      .deleteFrom("flow_runs")
-      .where("deployment_id", "=", deploymentId)
-      .where("state_name", "=", "Scheduled")
-      .where("start_time", "is", null)
-      .where("expected_start_time", "is not", null)
-      .where("scheduled_at", ">", now)
-      .execute();
+    await dropScheduledRuns(tx, deploymentId, { names: ["Scheduled"], after: now });
   }
 
   async getDeployment(idOrName: string): Promise<Deployment | undefined> {
@@ -195,14 +204,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     await this.db.updateTable("deployments").set({ paused: paused ? 1 : 0, updated_at: Date.now() }).where("id", "=", deployment.id).execute();
     // The runs its schedules made and no worker took (Scheduled, or Late already) go; the
     // scheduler makes them again on resume. Runs triggered by hand wait for the resume.
-    if (paused)
-      await this.db
-        .deleteFrom("flow_runs")
-        .where("deployment_id", "=", deployment.id)
-        .where("state_name", "in", ["Scheduled", "Late"])
-        .where("start_time", "is", null)
-        .where("expected_start_time", "is not", null)
-        .execute();
+    if (paused) await dropScheduledRuns(this.db, deployment.id, { names: ["Scheduled", "Late"] });
     return { ...deployment, paused };
   }
 
@@ -213,15 +215,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       await tx.updateTable("schedules").set({ active: active ? 1 : 0 }).where("id", "=", scheduleId).execute();
       // Runs are not tied to one schedule: drop the future ones, the scheduler recreates those of
       // the schedules still active.
-      if (!active)
-        await tx
-          .deleteFrom("flow_runs")
-          .where("deployment_id", "=", deployment.id)
-          .where("state_name", "=", "Scheduled")
-          .where("start_time", "is", null)
-          .where("expected_start_time", "is not", null)
-          .where("scheduled_at", ">", Date.now())
-          .execute();
+      if (!active) await dropScheduledRuns(tx, deployment.id, { names: ["Scheduled"], after: Date.now() });
     });
     return this.getDeployment(deployment.id);
   }
