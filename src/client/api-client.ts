@@ -58,13 +58,11 @@ export class ApiClient {
 
   /** Closes the idle keep-alive connections (a later request opens new ones). */
   close(): void {
-    this.closed = true;
     this.stopRetries.abort(new BatonError(`the client of ${this.baseUrl} was closed`));
     void this.pool.close();
   }
 
-  /** Set by close(): requests still retrying (a heartbeat caught in an outage) give up. */
-  private closed = false;
+  /** Aborted by close(): requests still retrying (a heartbeat caught in an outage) give up. */
   private readonly stopRetries = new AbortController();
 
   private async send(method: string, path: string, body: string | undefined): Promise<{ status: number; text: string }> {
@@ -142,7 +140,7 @@ export class ApiClient {
     // once something went wrong, off the hot path of a flow's writes.
     let internalErrors = 0;
     const retryable = (error: unknown) => {
-      if (this.closed) return false;
+      if (this.stopRetries.signal.aborted) return false;
       if (!(error instanceof ApiRequestError)) return error instanceof BatonError; // unreachable
       // Worth retrying: the server or the database is briefly away (502/503/504), or busy
       // (429). A 500 is a server bug that repeats for the same request: retried twice in case
