@@ -4,33 +4,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { configure, flow, getRunContext, shutdown, task } from "../../src/index.ts";
+import { flow, getRunContext, task } from "../../src/index.ts";
 import type { HookContext } from "../../src/core/options.ts";
-import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store } from "../../src/store/types.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { DIALECTS } from "../support/databases.ts";
+import { configureEngine, type EngineDatabase } from "../support/engine.ts";
 
 describe.each(DIALECTS)("flow parameters and run options on %s", (dialect) => {
-  let cleanup: () => Promise<void>;
+  let engine: EngineDatabase;
   let store: Store;
-  let resultsDir: string;
 
   beforeAll(async () => {
-    const db = await freshDatabaseUrl(dialect);
-    cleanup = db.cleanup;
-    resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-results-"));
-    await configure({ databaseUrl: db.url, resultsDir, logLevel: "silent" });
-    store = (await getRuntime()).store;
+    engine = await configureEngine(dialect);
+    ({ store } = engine);
   });
 
-  afterAll(async () => {
-    await shutdown();
-    await cleanup();
-    fs.rmSync(resultsDir, { recursive: true, force: true });
-  });
+  afterAll(() => engine.close());
 
   it("refuses parameters that JSON would change, naming the path: the run ends Failed, runs nothing, cannot be resumed", async () => {
     let ran = 0;

@@ -4,14 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sql } from "kysely";
-import { configure, flow, getRunContext, getRunLogger, NonRetryableError, shutdown, task } from "../../src/index.ts";
+import { flow, getRunContext, getRunLogger, NonRetryableError, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store, TaskRun, WriteOp } from "../../src/store/types.ts";
 import { consoleOutput, createRunLogger, LOG_LEVELS } from "../../src/engine/run-logger.ts";
 import type { Runtime } from "../../src/engine/runtime.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
 import { decideTransition } from "../../src/core/transitions.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { DIALECTS } from "../support/databases.ts";
+import { configureEngine, type EngineDatabase } from "../support/engine.ts";
 import { openStore } from "../../src/store/open.ts";
 import { ResultStore } from "../../src/engine/result-store.ts";
 import fs from "node:fs";
@@ -25,23 +26,15 @@ const getRunContextId = () => getRunContext()!.flowRun.id;
 const byKey = (runs: TaskRun[]) => Object.fromEntries(runs.map((t) => [t.taskKey, t.state.name]));
 
 describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) => {
-  let cleanup: () => Promise<void>;
+  let engine: EngineDatabase;
   let store: Store;
-  let resultsDir: string;
 
   beforeAll(async () => {
-    const db = await freshDatabaseUrl(dialect);
-    cleanup = db.cleanup;
-    resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-results-"));
-    await configure({ databaseUrl: db.url, resultsDir, logLevel: "silent" });
-    store = (await getRuntime()).store;
+    engine = await configureEngine(dialect);
+    ({ store } = engine);
   });
 
-  afterAll(async () => {
-    await shutdown();
-    await cleanup();
-    fs.rmSync(resultsDir, { recursive: true, force: true });
-  });
+  afterAll(() => engine.close());
 
   it("ends tasks sleeping before a retry when the flow fails, retries the flow on the same rows, then resumes", async () => {
     let broken = true;

@@ -4,41 +4,32 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
-  configure,
   exponentialBackoff,
   flow,
   FlowRunError,
   getRunContext,
   getRunLogger,
   NonRetryableError,
-  shutdown,
   task,
   unmapped,
 } from "../../src/index.ts";
-import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store } from "../../src/store/types.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { DIALECTS } from "../support/databases.ts";
+import { configureEngine, type EngineDatabase } from "../support/engine.ts";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 describe.each(DIALECTS)("engine on %s", (dialect) => {
-  let cleanup: () => Promise<void>;
+  let engine: EngineDatabase;
   let store: Store;
   let resultsDir: string;
 
   beforeAll(async () => {
-    const db = await freshDatabaseUrl(dialect);
-    cleanup = db.cleanup;
-    resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-results-"));
-    await configure({ databaseUrl: db.url, resultsDir, logLevel: "silent" });
-    store = (await getRuntime()).store;
+    engine = await configureEngine(dialect);
+    ({ store, resultsDir } = engine);
   });
 
-  afterAll(async () => {
-    await shutdown();
-    await cleanup();
-  });
+  afterAll(() => engine.close());
 
   const names = (history: { name: string }[]) => history.map((s) => s.name);
 

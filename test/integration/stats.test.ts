@@ -5,39 +5,30 @@
  * server publishes when deployments, pools, workers and limits change through the API.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServer, type BatonServer } from "../../src/server/app.ts";
+import type { BatonServer } from "../../src/server/app.ts";
 import type { ResourceEvent } from "../../src/server/events.ts";
-import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { newId } from "../../src/core/ids.ts";
 import { makeState, type StateName } from "../../src/core/states.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { DIALECTS } from "../support/databases.ts";
+import { apiHarness, type ApiHarness } from "../support/api.ts";
 
 const HOUR = 3600_000;
 
 describe.each(DIALECTS)("dashboard API on %s", (dialect) => {
+  let api: ApiHarness;
   let store: KyselyStore;
   let server: BatonServer;
-  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    const db = await freshDatabaseUrl(dialect);
-    cleanup = db.cleanup;
-    store = await openStore(db.url);
     // Long service intervals: the test decides when runs become Late.
-    server = await buildServer({ store, schedulerMs: 600_000, crashCheckMs: 600_000 });
+    api = await apiHarness(dialect, { schedulerMs: 600_000, crashCheckMs: 600_000 });
+    ({ store, server } = api);
   });
-  afterAll(async () => {
-    await server.close();
-    await store.close();
-    await cleanup();
-  });
+  afterAll(() => api.close());
 
-  const call = async (method: "GET" | "POST", url: string, payload?: unknown) => {
-    const r = await server.app.inject({ method, url, payload: payload as string });
-    return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as any) : undefined };
-  };
+  const call = (method: "GET" | "POST", url: string, payload?: unknown) => api.call(method, url, payload);
 
   /** A finished run of `flowName` that ran `ms` milliseconds, created `ageMs` ago. */
   const finished = async (flowName: string, end: StateName, ms: number, ageMs = 0, message?: string) => {

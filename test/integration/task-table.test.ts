@@ -1,29 +1,23 @@
 /** GET /api/flow-runs/{id}/task-table, the run page's compact columns, on SQLite and PostgreSQL: same content as the full task-run list. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServer, type BatonServer } from "../../src/server/app.ts";
-import { openStore } from "../../src/store/open.ts";
+import type { BatonServer } from "../../src/server/app.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { newId } from "../../src/core/ids.ts";
 import { makeState } from "../../src/core/states.ts";
 import type { TaskRun } from "../../src/store/types.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { DIALECTS } from "../support/databases.ts";
+import { apiHarness, type ApiHarness } from "../support/api.ts";
 
 describe.each(DIALECTS)("task table API on %s", (dialect) => {
+  let api: ApiHarness;
   let store: KyselyStore;
   let server: BatonServer;
-  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    const db = await freshDatabaseUrl(dialect);
-    cleanup = db.cleanup;
-    store = await openStore(db.url);
-    server = await buildServer({ store, schedulerMs: 600_000 });
+    api = await apiHarness(dialect, { schedulerMs: 600_000 });
+    ({ store, server } = api);
   });
-  afterAll(async () => {
-    await server.close();
-    await store.close();
-    await cleanup();
-  });
+  afterAll(() => api.close());
 
   it("answers the task runs and dependencies as columns that decode to the full list", async () => {
     const run = await store.createFlowRun({ id: newId(), flowName: "cols", name: "cols", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
