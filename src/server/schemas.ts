@@ -71,6 +71,7 @@ export const flowRunSchema = {
     workQueue: nullable(str),
     workerId: nullable(str),
     expectedStartTime: nullable(ms),
+    retriesUsed: int32,
   },
 } as const;
 

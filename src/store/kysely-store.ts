@@ -262,6 +262,7 @@ export class KyselyStore implements Store {
       workQueue: run.workQueue ?? null,
       workerId: null,
       expectedStartTime: run.expectedStartTime ?? null,
+      retriesUsed: 0,
     };
   }
 

@@ -62,6 +62,7 @@ export function flowRunFromRow(row: Selectable<FlowRunsTable> & { flow_name: str
     workQueue: row.work_queue ?? null,
     workerId: row.worker_id ?? null,
     expectedStartTime: num(row.expected_start_time ?? null),
+    retriesUsed: Number(row.retries_used ?? 0),
   };
 }
 
@@ -161,5 +162,6 @@ export function newFlowRunRow(run: NewFlowRun, flowId: string): Selectable<FlowR
     worker_id: null,
     expected_start_time: run.expectedStartTime ?? null,
     job_variables: run.jobVariables ? JSON.stringify(run.jobVariables) : null,
+    retries_used: 0,
   };
 }

@@ -40,6 +40,8 @@ export interface FlowRunsTable {
   expected_start_time: number | null;
   /** JSON JobVariables of this run alone, or null. */
   job_variables: string | null;
+  /** Deployment retries scheduled so far (see engine/retry-scheduling.ts). */
+  retries_used: Generated<number>;
 }
 
 export interface TaskRunsTable {
@@ -150,6 +152,8 @@ export interface WorkPoolsTable {
   concurrency_limit: number | null;
   /** JSON JobVariables. */
   job_variables: string;
+  /** JSON array of runtime-loading env names (or PREFIX_* patterns) its runs may set. */
+  allow_env: Generated<string>;
   created_at: number;
 }
 

@@ -46,6 +46,8 @@ export interface FlowRun {
   workerId: string | null;
   /** The schedule slot this run was created for. */
   expectedStartTime: number | null;
+  /** Deployment retries used: each crash or failure that scheduled a retry (a start failure too). */
+  retriesUsed: number;
 }
 
 export interface TaskRun {

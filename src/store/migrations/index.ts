@@ -6,6 +6,7 @@ import * as m0002 from "./0002_batches_entrypoints.ts";
 import * as m0003 from "./0003_deployments_workers_limits.ts";
 import * as m0004 from "./0004_artifacts.ts";
 import * as m0005 from "./0005_worker_heartbeats_job_variables.ts";
+import * as m0006 from "./0006_retry_counts_allowed_env.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0003_deployments_workers_limits", up: m0003.up },
   { name: "0004_artifacts", up: m0004.up },
   { name: "0005_worker_heartbeats_job_variables", up: m0005.up },
+  { name: "0006_retry_counts_allowed_env", up: m0006.up },
 ];
