@@ -11,32 +11,19 @@ import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { cli, until } from "../support/processes.ts";
-import { FLOWS, openWorkerDatabase, startWorkerProcess as startWorker, type WorkerDatabase } from "./worker-harness.ts";
-import type { Proc } from "../support/processes.ts";
+import { FLOWS, openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
 describe.each(DIALECTS)("workers under faults on %s", (dialect) => {
   let db: WorkerDatabase;
   let store: KyselyStore;
   let orchestration: KyselyOrchestrationStore;
 
-  // Every worker a test starts is killed at the end, whatever happened to the test.
-  const started: Proc[] = [];
-  const startWorkerProcess = (...args: Parameters<typeof startWorker>): Proc => {
-    const proc = startWorker(...args);
-    started.push(proc);
-    return proc;
-  };
-
   beforeAll(async () => {
     db = await openWorkerDatabase(dialect);
     ({ store, orchestration } = db);
     await orchestration.upsertWorkPool({ name: "main" });
   });
-  afterAll(async () => {
-    for (const proc of started) if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
-    await Promise.all(started.map((p) => p.exit));
-    await db.close();
-  });
+  afterAll(() => db.close());
 
   it("a run Crashed by a sweep in another process (a `baton run`) is scheduled for its retry and completes", async () => {
     const marker = path.join(db.dir, `marker-sweep-${dialect}`);
