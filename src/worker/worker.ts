@@ -267,7 +267,8 @@ export class Worker {
           ? makeState("Cancelled", { message: "stopped by the worker after a cancel request" })
           : makeState("Crashed", { message: exitReason(entry, code) });
         // Compare-and-set: the run must still be the one this process had.
-        const set = await this.store.setFlowRunState(run.id, state, { force: entry.stopping, expect: { workerId: this.id, stateTimestamp: run.state.timestamp } });
+        // No force: Cancelled follows any active state by the rules (a worker key may not force).
+        const set = await this.store.setFlowRunState(run.id, state, { expect: { workerId: this.id, stateTimestamp: run.state.timestamp } });
         run = set.run;
       }
       this.log(`Flow run ${run.name} (${run.id}) ended ${run.state.name}${run.state.name === "AwaitingRetry" ? ` (${run.state.message})` : ""}`);
