@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Servers and workers a failed test left running are killed at the end of its file.
+    setupFiles: ["test/support/cleanup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -48,6 +48,6 @@ export class InlineInfrastructure implements Infrastructure {
         return 1;
       },
     );
-    return { exited, pid: process.pid, stop: () => undefined };
+    return { exited, pid: process.pid, stop: () => undefined, kill: () => undefined, lastErrorLines: () => [] };
   }
 }

@@ -108,7 +108,7 @@ export async function startFlowRun<R>(
     state: makeState("Pending"),
   });
   if (invalid !== null) return refuseParameters(runtime, flowRun, invalid);
-  return execute<R>(runtime, def, flowRun, params, 1);
+  return execute<R>(runtime, def, flowRun, params, 1, false);
 }
 
 /** The parameters a run stores and gets, or why it must not run. */
@@ -182,7 +182,7 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
     if (!set.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${set.reason}`);
     resumed = set;
   }
-  return execute<R>(runtime, def, resumed.run, params, runCount);
+  return execute<R>(runtime, def, resumed.run, params, runCount, true);
 }
 
 function checkParamsShape(flowName: string, params: unknown): void {
@@ -191,12 +191,14 @@ function checkParamsShape(flowName: string, params: unknown): void {
     throw new TypeError(`flow "${flowName}" takes one parameters object (or none), got ${Array.isArray(params) ? "an array" : typeof params}`);
 }
 
-async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number): Promise<FlowRunOutcome<R>> {
+async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number, resumed: boolean): Promise<FlowRunOutcome<R>> {
   const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
   if (def.options.logPrints) installPrintCapture();
   const state = new FlowRunState(runtime, flowRun, def.options, logger);
   const detachFromParent = followParent(state, engineContext.getStore()?.flow ?? null);
-  if (runCount > 1) await state.reloadPrior();
+  // Any resumed run may have task runs of an earlier start (even one that never said it started,
+  // e.g. a run set Running through the API): their keys keep their rows.
+  if (resumed) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
   if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);

@@ -1,13 +1,12 @@
 /**
  * Background services of the server: the scheduler (creates the runs of deployment schedules
  * ahead of time, once per slot; workers on the database run it too), the late-run marker, the
- * crashed-run detector (runs of dead processes and dead workers; it also reschedules crashed
- * runs of deployments with retries left) and log retention.
+ * crashed-run detector (runs of dead processes and dead workers; the store reschedules those of
+ * deployments with retries left) and log retention.
  */
 import type { FastifyBaseLogger } from "fastify";
 import { runSchedulerPass } from "../engine/scheduling.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
-import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 
 export interface ServiceOptions {
@@ -63,12 +62,8 @@ export function startServices(store: Store, orchestration: OrchestrationStore, o
       databaseFailed = true;
       throw error;
     }
-    if (!crashed.length) return;
-    log.warn({ crashed }, `marked ${crashed.length} flow run(s) Crashed: missed heartbeats`);
-    for (const id of crashed) {
-      const run = await store.getFlowRun(id);
-      if (run && (await scheduleRetryIfAllowed(store, orchestration, run))) log.info(`flow run ${id} scheduled for a retry`);
-    }
+    // (Runs of deployments with retries left are scheduled again by the store, in the same commit.)
+    if (crashed.length) log.warn({ crashed }, `marked ${crashed.length} flow run(s) Crashed: missed heartbeats`);
   });
   every(o.schedulerMs, "scheduler", async () => {
     const { created, late } = await runSchedulerPass(orchestration, o);

@@ -17,6 +17,7 @@ import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
 import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
+import { scheduleDeploymentRetries, type EndedRun } from "./deployment-retries.ts";
 import type {
   CacheEntry,
   FlowRecord,
@@ -58,6 +59,29 @@ interface CrashCandidate {
   heartbeat_ms: number | null;
   worker_beat: number | null;
   worker_ms: number | null;
+  deployment_id: string | null;
+  work_pool: string | null;
+  retries_used: number;
+}
+
+/** Why a run no longer is as the caller read it (`SetStateOptions.expect`), or null. */
+function changedSinceRead(run: FlowRun, expect: SetStateOptions["expect"]): string | null {
+  if (!expect) return null;
+  if (expect.workerId !== undefined && run.workerId !== expect.workerId)
+    return `the run is no longer held by worker ${expect.workerId} (now: ${run.workerId ?? "none"}, ${run.state.name})`;
+  if (expect.stateTimestamp !== undefined && run.state.timestamp !== expect.stateTimestamp)
+    return `the run changed state since it was read (now ${run.state.name} since ${new Date(run.state.timestamp).toISOString()})`;
+  return null;
+}
+
+/** The state columns of a flow run row. */
+function stateColumns(state: State) {
+  return { state_type: state.type, state_name: state.name, state_message: state.message ?? null, state_timestamp: state.timestamp, scheduled_at: state.scheduledAt ?? null };
+}
+
+/** A run that just entered `state`, as the deployment-retry reaction needs it. */
+function endedRun(row: { id: string; deployment_id: string | null; work_pool: string | null; retries_used: number }, state: State, errorName: string | null): EndedRun {
+  return { id: row.id, deploymentId: row.deployment_id, workPool: row.work_pool, retriesUsed: Number(row.retries_used), ended: state, errorName };
 }
 
 function encodeCursor(createdAt: number, id: string): string {
@@ -392,6 +416,8 @@ export class KyselyStore implements Store {
       const row = await query.executeTakeFirst();
       if (!row) throw new RunNotFoundError("flow run", id);
       const current = flowRunFromRow(row);
+      const changed = changedSinceRead(current, options.expect);
+      if (changed) return { accepted: false, run: current, kind: "reject", rule: "RunChangedSinceRead", reason: changed };
       const decision = decideTransition({ from: current.state, to: state, force: options.force });
       if (decision.kind !== "accept") return { accepted: false, run: current, ...decision };
       const updates: Record<string, unknown> = {
@@ -405,6 +431,9 @@ export class KyselyStore implements Store {
       if (state.type === "RUNNING") {
         updates.heartbeat_at = options.heartbeatAt ?? state.timestamp;
         updates.end_time = null;
+        // Every start counts, whoever proposes it (a run set Running through the API too): a
+        // resume then knows that task runs of an earlier start may exist.
+        if (current.state.type !== "RUNNING") updates.run_count = current.runCount + 1;
       }
       if (TERMINAL_TYPES.has(state.type)) updates.end_time = state.timestamp;
       // Claims set Pending themselves; a run made Pending here (a resume by hand) is no longer
@@ -421,7 +450,11 @@ export class KyselyStore implements Store {
       // Told to this process only (a server's waiting claims): a NOTIFY to every worker on each
       // run's end would wake them all for the one slot.
       else if (TERMINAL_TYPES.has(state.type) && row.work_pool) this.dueInTx.get(tx)?.add(row.work_pool);
-      return { accepted: true, run: flowRunFromRow({ ...row, ...(updates as Partial<typeof row>) }) };
+      const ended = { ...row, ...(updates as Partial<typeof row>) };
+      const errorName = options.error !== undefined ? (options.error?.name ?? null) : (current.error?.name ?? null);
+      const retry = (await scheduleDeploymentRetries(tx, [endedRun(ended, state, errorName)], Date.now(), this)).get(id);
+      if (!retry) return { accepted: true, run: flowRunFromRow(ended) };
+      return { accepted: true, run: flowRunFromRow({ ...ended, ...stateColumns(retry.state), retries_used: retry.retriesUsed }) };
     });
   }
 
@@ -498,7 +531,18 @@ export class KyselyStore implements Store {
       let query = tx
         .selectFrom("flow_runs")
         .leftJoin("workers", "workers.id", "flow_runs.worker_id")
-        .select(["flow_runs.id", "flow_runs.state_type", "flow_runs.heartbeat_at", "flow_runs.state_timestamp", "flow_runs.heartbeat_ms", "workers.heartbeat_at as worker_beat", "workers.heartbeat_ms as worker_ms"])
+        .select([
+          "flow_runs.id",
+          "flow_runs.state_type",
+          "flow_runs.heartbeat_at",
+          "flow_runs.state_timestamp",
+          "flow_runs.heartbeat_ms",
+          "flow_runs.deployment_id",
+          "flow_runs.work_pool",
+          "flow_runs.retries_used",
+          "workers.heartbeat_at as worker_beat",
+          "workers.heartbeat_ms as worker_ms",
+        ])
         .where((eb) => eb.or([eb("flow_runs.state_type", "in", ["RUNNING", "CANCELLING"]), eb.and([eb("flow_runs.state_type", "=", "PENDING"), eb("flow_runs.worker_id", "is not", null)])]));
       if (options.onlyId) query = query.where("flow_runs.id", "=", options.onlyId);
       return query;
@@ -517,6 +561,7 @@ export class KyselyStore implements Store {
         const at = Date.now();
         const taskMessage = "the flow run crashed while this task run was active";
         const states: Omit<StateRecord, "id">[] = [];
+        const ended: EndedRun[] = [];
         for (const row of rows) {
           const message = ownStale(row)
             ? `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`
@@ -526,7 +571,9 @@ export class KyselyStore implements Store {
             .set({ state_type: "CRASHED", state_name: "Crashed", state_message: message, state_timestamp: at, end_time: at })
             .where("id", "=", row.id)
             .execute();
-          states.push({ ...makeState("Crashed", { message, timestamp: at }), flowRunId: row.id, taskRunId: null });
+          const crashed = makeState("Crashed", { message, timestamp: at });
+          states.push({ ...crashed, flowRunId: row.id, taskRunId: null });
+          ended.push(endedRun(row, crashed, null));
         }
         // Every task run the rules let crash (any that has not ended: running, pending, waiting
         // for its retry, paused) ends with its flow run; finished ones keep their state.
@@ -544,6 +591,9 @@ export class KyselyStore implements Store {
             .execute();
         for (const r of open) states.push({ ...makeState("Crashed", { message: taskMessage, timestamp: at }), flowRunId: r.flow_run_id, taskRunId: r.id });
         await this.insertStates(tx, states);
+        // Crashed runs of deployments with retries left go back to their pool in this commit,
+        // whichever process found them.
+        await scheduleDeploymentRetries(tx, ended, at, this);
         return rows.map((r) => r.id);
       });
       crashed.push(...done);
@@ -551,7 +601,8 @@ export class KyselyStore implements Store {
     return crashed;
   }
 
-  private async insertStates(tx: Tx, states: Omit<StateRecord, "id">[]): Promise<void> {
+  /** Appends rows to the state history (also used by the after-transition reactions). */
+  async insertStates(tx: Tx, states: Omit<StateRecord, "id">[]): Promise<void> {
     for (const part of chunks(states)) {
       await tx
         .insertInto("states")

@@ -27,7 +27,7 @@ export interface FlowRun {
   state: State;
   parameters: unknown;
   tags: string[];
-  /** How many times the run has been started (1 on the first run; resumes add one). */
+  /** Attempts made: every start counts (1 on the first run; each flow retry and each resume adds one). */
   runCount: number;
   createdAt: number;
   startTime: number | null;
@@ -197,7 +197,15 @@ export interface SetStateOptions {
   /** Fields to update along with the state. */
   resultId?: string | null;
   error?: ErrorInfo | null;
+  /** Default: one more on entering RUNNING (every start counts, whoever proposes it). */
   runCount?: number;
+  /**
+   * Compare-and-set: the transition applies only while the run still is as the caller read it —
+   * held by this worker and/or in the state of this timestamp (refused otherwise, rule
+   * `RunChangedSinceRead`). A worker uses it so that its late report of a dead process cannot
+   * crash a run that has since been retried and claimed again.
+   */
+  expect?: { workerId?: string; stateTimestamp?: number };
 }
 
 export type SetStateResult =

@@ -13,8 +13,17 @@ export interface RunHandle {
   exited: Promise<number | null>;
   /** Asks the run to stop (SIGTERM: it ends Cancelled), then forces it after `graceMs`. */
   stop(graceMs: number): void;
+  /** Ends the run's process at once (SIGKILL): the worker is shutting down. */
+  kill(): void;
   readonly pid: number | undefined;
+  /** Why the process could not be started at all, when it could not. */
+  readonly startError?: string;
+  /** The last lines the process wrote to stderr: why it ended, when it ended early. */
+  lastErrorLines(): string[];
 }
+
+/** Lines of a run's stderr kept to explain an early exit. */
+const KEPT_ERROR_LINES = 5;
 
 /** Where and how to start a run's process, from the run's job variables. */
 export interface StartOptions {
@@ -66,8 +75,9 @@ export class ProcessInfrastructure implements Infrastructure {
     const cwd = path.resolve(options.cwd ?? ".");
     if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) {
       // spawn would fail without an exit event: end the run's process before it exists.
-      this.output(`${prefix}cannot start flow run ${flowRunId}: its working directory ${cwd} (job variable cwd) is not a directory`);
-      return { exited: Promise.resolve(127), pid: undefined, stop: () => undefined };
+      const startError = `its working directory ${cwd} (job variable cwd) is not a directory`;
+      this.output(`${prefix}cannot start flow run ${flowRunId}: ${startError}`);
+      return { exited: Promise.resolve(127), pid: undefined, startError, stop: () => undefined, kill: () => undefined, lastErrorLines: () => [] };
     }
     // A spare is started for the same env and directory as the last run (runs of one deployment
     // share them); a run with others starts cold.
@@ -81,12 +91,22 @@ export class ProcessInfrastructure implements Infrastructure {
       child = this.spawnChild(flowRunId, env, cwd);
     }
     this.spare = { child: this.spawnChild("-", env, cwd), key };
-    const forward = (data: Buffer) => {
-      for (const line of data.toString().split("\n")) if (line.trim()) this.output(prefix + line);
+    const errorLines: string[] = [];
+    const forward = (data: Buffer, keep?: string[]) => {
+      for (const line of data.toString().split("\n")) {
+        if (!line.trim()) continue;
+        this.output(prefix + line);
+        if (keep && keep.push(line) > KEPT_ERROR_LINES) keep.shift();
+      }
     };
-    child.stdout!.on("data", forward);
-    child.stderr!.on("data", forward);
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stdout!.on("data", (data: Buffer) => forward(data));
+    child.stderr!.on("data", (data: Buffer) => forward(data, errorLines));
+    // At "close" the last stderr lines have been read; but a grandchild that inherited the
+    // pipes may hold them open, so "exit" plus a moment is enough.
+    const exited = new Promise<number | null>((resolve) => {
+      child.once("close", (code) => resolve(code));
+      child.once("exit", (code) => setTimeout(() => resolve(code), 200).unref());
+    });
     return {
       exited,
       pid: child.pid,
@@ -96,6 +116,8 @@ export class ProcessInfrastructure implements Infrastructure {
         timer.unref();
         void exited.then(() => clearTimeout(timer));
       },
+      kill: () => void child.kill("SIGKILL"),
+      lastErrorLines: () => [...errorLines],
     };
   }
 }

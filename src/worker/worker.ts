@@ -4,8 +4,12 @@
  * infrastructure. It watches its runs:
  *   - a run cancelled elsewhere (Cancelling) gets SIGTERM, then SIGKILL after the grace period,
  *     and ends Cancelled;
- *   - a run whose process exits while the run is still active crashed: it is marked Crashed,
- *     and rescheduled when its deployment has retries left (resumed durably by a worker);
+ *   - a run whose process exits (or never starts) while the run is still active crashed: it is
+ *     marked Crashed, saying why (the exit code and the process's last stderr lines), and the
+ *     store reschedules it when its deployment has retries left (resumed durably by a worker);
+ *   - a worker asked to stop (SIGTERM) claims nothing more and gives its runs `shutdownGraceMs`
+ *     to finish; then it kills their processes and marks them Crashed, so they are retried
+ *     elsewhere at once instead of after three missed heartbeats;
  *   - a worker that dies (SIGKILL) stops heartbeating: the server, or any peer, marks its
  *     claimed runs Crashed (Pending ones too) after three missed beats, freeing their slots.
  * Claims are atomic in the store, so any number of workers on any number of machines never
@@ -14,7 +18,6 @@
 import os from "node:os";
 import { newId } from "../core/ids.ts";
 import { isTerminal, makeState } from "../core/states.ts";
-import { scheduleRetryIfAllowed } from "../engine/retry-scheduling.ts";
 import { runSchedulerPass, type SchedulerOptions } from "../engine/scheduling.ts";
 import type { ClaimedFlowRun, FlowRun, OrchestrationStore, Store } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
@@ -42,6 +45,8 @@ export interface WorkerOptions {
   cancelGraceMs?: number;
   /** How often the worker looks for cancel requests of its runs (ms, default 500). */
   cancelCheckMs?: number;
+  /** On `shutdown()`: time its running runs get to finish before they are killed and Crashed (ms, default 10 s). */
+  shutdownGraceMs?: number;
   /** Environment for the runs: how they reach the store or the API. */
   runEnv: Record<string, string>;
   infrastructure?: Infrastructure;
@@ -59,13 +64,30 @@ export interface WorkerOptions {
 interface Active {
   run: FlowRun;
   handle: RunHandle;
+  /** A cancel request is being carried out: the run ends Cancelled. */
   stopping: boolean;
+  /** The worker is shutting down and killed the run's process: the run ends Crashed. */
+  abandoned: boolean;
+}
+
+/** Longest stderr line quoted in a Crashed state's message. */
+const QUOTED_LINE_CHARS = 300;
+
+/** Why a run's process ended before its run did, for the Crashed state's message. */
+function exitReason(entry: Active, code: number | null): string {
+  if (entry.abandoned) return "its worker shut down before the run finished (its process was killed)";
+  if (entry.handle.startError) return `the flow run's process could not start: ${entry.handle.startError}`;
+  const how = code === null ? "was killed by a signal" : `exited with code ${code}`;
+  const lines = entry.handle.lastErrorLines().map((line) => (line.length > QUOTED_LINE_CHARS ? `${line.slice(0, QUOTED_LINE_CHARS)}…` : line));
+  return `the flow run's process ${how} before the run finished${lines.length ? `; its last output: ${lines.join(" | ")}` : ""}`;
 }
 
 export class Worker {
   readonly id = newId();
   readonly name: string;
   private readonly active = new Map<string, Active>();
+  /** Runs whose process is going or whose end is being recorded: `run()` waits for them. */
+  private readonly ending = new Set<Promise<void>>();
   private stopped = false;
   private wakeUp: (() => void) | null = null;
   /** A long-polled claim is in flight. */
@@ -118,6 +140,11 @@ export class Worker {
       );
     try {
       while (!this.stopped) {
+        // A turn of the event loop per pass: with SQLite every await below may settle without
+        // one, and a worker whose runs end at once (a process that cannot start) would never
+        // see its timers or a SIGTERM.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopped) break;
         const room = this.limit - this.active.size;
         if (room > 0) {
           let claimed: ClaimedFlowRun[] = [];
@@ -152,7 +179,8 @@ export class Worker {
         });
         this.wakeUp = null;
       }
-      await Promise.all([...this.active.values()].map((a) => a.handle.exited));
+      // The ends of the last runs are recorded before the store closes.
+      while (this.ending.size) await Promise.all([...this.ending]);
     } finally {
       timers.forEach((stop) => stop());
       await unsubscribe?.();
@@ -173,6 +201,28 @@ export class Worker {
     const timer = setInterval(tick, ms);
     tick();
     return () => clearInterval(timer);
+  }
+
+  /**
+   * Stops claiming; running flow runs get `shutdownGraceMs` to finish, then their processes are
+   * killed and the runs marked Crashed (retried by their deployments). Called again: at once.
+   */
+  shutdown(): void {
+    if (this.stopped) return this.abandonRuns();
+    this.stop();
+    const graceMs = this.options.shutdownGraceMs ?? 10_000;
+    if (this.active.size) this.log(`Waiting up to ${graceMs} ms for ${this.active.size} running flow run(s); a second signal stops them now`);
+    setTimeout(() => this.abandonRuns(), graceMs).unref();
+  }
+
+  /** Kills the processes of the running flow runs; each is marked Crashed as its process exits. */
+  private abandonRuns(): void {
+    for (const entry of this.active.values()) {
+      if (entry.abandoned) continue;
+      entry.abandoned = true;
+      this.log(`Stopping flow run ${entry.run.id}: the worker is shutting down`);
+      entry.handle.kill();
+    }
   }
 
   /** Stops claiming; running flow runs finish (the promise of `run()` waits for them). */
@@ -196,27 +246,32 @@ export class Worker {
     // which the run's process checks that this worker still holds the run) must win.
     const env = { ...run.jobVariables.env, ...this.options.runEnv, BATON_WORKER_ID: this.id };
     const handle = infrastructure.start(run.id, env, { cwd: run.jobVariables.cwd });
-    const entry: Active = { run, handle, stopping: false };
+    const entry: Active = { run, handle, stopping: false, abandoned: false };
     this.active.set(run.id, entry);
-    void handle.exited.then((code) => this.finished(entry, code));
+    const ended = handle.exited.then((code) => this.finished(entry, code));
+    this.ending.add(ended);
+    void ended.finally(() => this.ending.delete(ended));
   }
 
   private async finished(entry: Active, code: number | null): Promise<void> {
-    this.active.delete(entry.run.id);
+    if (this.active.get(entry.run.id) === entry) this.active.delete(entry.run.id);
     try {
       let run = await this.store.getFlowRun(entry.run.id);
-      if (!run) return;
-      if (!isTerminal(run.state.type)) {
-        // The process ended but the run did not: it crashed (or was killed while cancelling).
+      // Gone, or claimed again by this worker since (a retry due at once): not this process's to end.
+      if (!run || this.active.has(run.id)) return;
+      // The process ended but the run did not, and no one else has taken it since: it crashed
+      // (or was killed while cancelling). A run the process ended itself, or that its deployment
+      // already put back to the pool (AwaitingRetry), is left as it is.
+      if (!isTerminal(run.state.type) && run.state.type !== "SCHEDULED" && run.workerId === this.id) {
         const state = entry.stopping
           ? makeState("Cancelled", { message: "stopped by the worker after a cancel request" })
-          : makeState("Crashed", { message: `the flow run's process exited with ${code === null ? "a signal" : `code ${code}`} before the run finished` });
-        const set = await this.store.setFlowRunState(run.id, state, { force: entry.stopping });
+          : makeState("Crashed", { message: exitReason(entry, code) });
+        // Compare-and-set: the run must still be the one this process had.
+        // No force: Cancelled follows any active state by the rules (a worker key may not force).
+        const set = await this.store.setFlowRunState(run.id, state, { expect: { workerId: this.id, stateTimestamp: run.state.timestamp } });
         run = set.run;
       }
-      this.log(`Flow run ${run.name} (${run.id}) ended ${run.state.name}`);
-      const retried = await scheduleRetryIfAllowed(this.store, this.orchestration, run);
-      if (retried) this.log(`Flow run ${run.id} scheduled for a retry (${retried.state.message})`);
+      this.log(`Flow run ${run.name} (${run.id}) ended ${run.state.name}${run.state.name === "AwaitingRetry" ? ` (${run.state.message})` : ""}`);
     } catch (error) {
       this.log(`could not record the end of flow run ${entry.run.id}: ${(error as Error).message}`);
     }
@@ -226,14 +281,10 @@ export class Worker {
   /**
    * Without a server, workers are the ones left to notice a dead peer: runs that missed three
    * heartbeats, and runs (Pending ones too) of a worker that missed three of its own, become
-   * Crashed, and those of deployments with retries are scheduled again.
+   * Crashed (the store schedules those of deployments with retries left again).
    */
   private async recoverCrashed(): Promise<void> {
-    for (const id of await this.store.crashStaleFlowRuns(Date.now())) {
-      const run = await this.store.getFlowRun(id);
-      this.log(`Flow run ${id} missed its heartbeats: Crashed`);
-      if (run && (await scheduleRetryIfAllowed(this.store, this.orchestration, run))) this.log(`Flow run ${id} scheduled for a retry`);
-    }
+    for (const id of await this.store.crashStaleFlowRuns(Date.now())) this.log(`Flow run ${id} missed its heartbeats: Crashed`);
   }
 
   private async watchCancellations(): Promise<void> {

@@ -290,7 +290,7 @@ describe.each(DIALECTS)("flow parameters and run options on %s", (dialect) => {
     expect(original.options).toMatchObject({ name: "originalFlow", retries: 0 });
     const copyRun = await retrying.run();
     expect(copyRun).toMatchObject({ state: { name: "Completed" }, result: 2 });
-    expect(await store.getFlowRun(copyRun.id)).toMatchObject({ flowName: "retryingCopy", tags: ["copy"], runCount: 1 });
+    expect(await store.getFlowRun(copyRun.id)).toMatchObject({ flowName: "retryingCopy", tags: ["copy"], runCount: 2 }); // two attempts
     flowCalls = 0;
     expect((await original.run()).state.name).toBe("Failed");
   });

@@ -291,6 +291,34 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
     expect(logs.some((l) => l.message === "very fine detail")).toBe(false);
   });
 
+  it("resumes a run that was set Running from outside the engine (the API), reusing the task runs stored under it", async () => {
+    const { newId } = await import("../../src/core/ids.ts");
+    let calls = 0;
+    const step = task(async function outsideStep(n: number) {
+      calls++;
+      return n + 1;
+    });
+    const f = flow(async function outsideFlow() {
+      return (await step(1)) + (await step(10));
+    });
+    // What a client of the API may do: create the run, set it Running, report a finished task.
+    const run = await store.createFlowRun({ id: newId(), flowName: "outsideFlow", name: "outside", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
+    expect((await store.setFlowRunState(run.id, makeState("Running"))).run.runCount).toBe(1);
+    const runtime = await getRuntime();
+    const result = runtime.results.prepare(2, "outsideStep-0");
+    const done = makeState("Completed");
+    await store.applyWrites([
+      { kind: "result", result },
+      { kind: "taskRun", taskRun: { id: newId(), flowRunId: run.id, taskKey: "outsideStep-0", taskName: "outsideStep", state: done, runCount: 1, cacheKey: null, resultId: result.id, error: null, tags: [], createdAt: Date.now(), startTime: Date.now(), endTime: Date.now() } },
+    ]);
+    await store.setFlowRunState(run.id, makeState("Failed", { message: "its client went away" }));
+    const resumed = await f.resume(run.id);
+    expect(resumed.state.name).toBe("Completed");
+    expect(resumed.result).toBe(13);
+    expect(calls).toBe(1); // only outsideStep-1 ran
+    expect((await store.getFlowRun(run.id))!.runCount).toBe(2);
+  });
+
   it("crashes every unfinished task run of a crashed flow run, as the rules allow, and no finished one", async () => {
     const { newId } = await import("../../src/core/ids.ts");
     const run = await store.createFlowRun({ id: newId(), flowName: "sweptFlow", name: "swept", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });

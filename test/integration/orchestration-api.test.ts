@@ -136,7 +136,7 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
             await remoteStore.setFlowRunState(id, makeState("Completed"));
             return 0;
           })();
-          return { exited, stop: () => undefined, pid: undefined };
+          return { exited, stop: () => undefined, kill: () => undefined, lastErrorLines: () => [], pid: undefined };
         },
       },
     });
@@ -267,7 +267,7 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
               await remoteStore.setFlowRunState(id, makeState("Completed"));
               return 0;
             })();
-            return { exited, stop: () => undefined, pid: undefined };
+            return { exited, stop: () => undefined, kill: () => undefined, lastErrorLines: () => [], pid: undefined };
           },
         },
       });

@@ -31,9 +31,32 @@ export interface Proc {
   exit: Promise<number | null>;
 }
 
+/** Processes started by this test file that have not exited yet. */
+const live = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs every process this test file started that is still running: a test that fails half
+ * way must not leave servers and workers behind (test/support/cleanup.ts calls it after each file).
+ */
+export async function killStartedProcesses(): Promise<number> {
+  const left = [...live];
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once("exit", () => resolve());
+          if (!child.kill("SIGKILL")) resolve();
+        }),
+    ),
+  );
+  return left.length;
+}
+
 /** Starts `node ARGV` in the project root (or `cwd`) with extra environment, capturing its output. */
 export function startProcess(argv: string[], env: Record<string, string>, cwd = ROOT): Proc {
   const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -36,9 +36,10 @@ export function registerWorker(program: Command): void {
     .option("--name <name>", "the worker's name (default host-pid)")
     .option("--poll-ms <ms>", "poll interval when no notification arrives", "1000")
     .option("--cancel-grace-ms <ms>", "time a cancelled run gets between SIGTERM and SIGKILL", "10000")
+    .option("--shutdown-grace-ms <ms>", "on SIGTERM/SIGINT: time running runs get to finish before they are stopped and marked Crashed (retried by their deployments)", "10000")
     .option("--heartbeat-ms <ms>", "how often the worker heartbeats and looks for crashed runs", "10000")
     .option("--scheduler-ms <ms>", "on the database (no BATON_API_URL): how often it runs the scheduler", "5000")
-    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; heartbeatMs: string; schedulerMs: string }) => {
+    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; shutdownGraceMs: string; heartbeatMs: string; schedulerMs: string }) => {
       const settings = loadSettings();
       // Runs executed inside the worker (a test hook) share the worker's store: two SQLite
       // connections in one process would wait on each other's write lock with the event loop
@@ -58,6 +59,7 @@ export function registerWorker(program: Command): void {
         // Behind a server: each claim waits there for a due run (long-poll) instead of polling.
         claimWaitMs: settings.apiUrl.value ? 10_000 : 0,
         cancelGraceMs: positiveInt("--cancel-grace-ms", opts.cancelGraceMs),
+        shutdownGraceMs: positiveInt("--shutdown-grace-ms", opts.shutdownGraceMs),
         heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
         infrastructure: inline ? new InlineInfrastructure() : undefined,
@@ -69,12 +71,13 @@ export function registerWorker(program: Command): void {
           ? undefined
           : { everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), ...schedulerSettings(settings) },
       });
+      // First signal: no new runs, the running ones get the grace period; a second: stop them now.
       const stop = () => {
-        process.stdout.write("Worker stopping: no new runs; waiting for the running ones\n");
-        worker.stop();
+        process.stdout.write("Worker stopping: no new runs\n");
+        worker.shutdown();
       };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
       try {
         await worker.run();
       } finally {
@@ -201,11 +204,17 @@ export function registerWorker(program: Command): void {
         process.stdin.resume();
       }
       process.once("SIGTERM", () => cancelActiveRuns(`flow run ${id} was cancelled (SIGTERM from its worker)`));
-      // Started by a worker: run it only if it is still the Pending run that worker claimed.
-      const outcome = await runClaimedFlowRun(id, process.env.BATON_WORKER_ID);
-      await shutdown();
-      console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
-      process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
-      process.stdin.pause();
+      try {
+        // Started by a worker: run it only if it is still the Pending run that worker claimed.
+        const outcome = await runClaimedFlowRun(id, process.env.BATON_WORKER_ID);
+        await shutdown();
+        console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
+        process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
+      } finally {
+        // The lifeline keeps the process alive: let go of it on every path (a flow file that
+        // cannot be loaded included), or the worker would wait for this process forever.
+        await shutdown().catch(() => undefined);
+        process.stdin.pause();
+      }
     });
 }

@@ -187,7 +187,15 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
 
   app.post<{
     Params: { id: string };
-    Body: { state: { name: StateName; message?: string | null; scheduledAt?: number | null; timestamp?: number }; force?: boolean; resultId?: string | null; error?: { name: string; message: string; stack?: string } | null; runCount?: number; heartbeatMs?: number };
+    Body: {
+      state: { name: StateName; message?: string | null; scheduledAt?: number | null; timestamp?: number };
+      force?: boolean;
+      resultId?: string | null;
+      error?: { name: string; message: string; stack?: string } | null;
+      runCount?: number;
+      heartbeatMs?: number;
+      expect?: { workerId?: string; stateTimestamp?: number };
+    };
   }>(
     "/api/flow-runs/:id/set-state",
     {
@@ -204,6 +212,12 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
             error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
             runCount: int32,
             heartbeatMs: { ...int32, minimum: 1 },
+            expect: {
+              type: "object",
+              description: "compare-and-set: refused (409, rule RunChangedSinceRead) unless the run is still held by this worker / in the state of this timestamp",
+              properties: { workerId: uuid, stateTimestamp: ms },
+              additionalProperties: false,
+            },
           },
           required: ["state"],
           additionalProperties: false,
