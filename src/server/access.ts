@@ -9,12 +9,14 @@
  * (worker-runs.ts), else 403; and body fields only an admin may set (`adminFields`), else 403
  * naming the field. With no keys configured every caller is an admin.
  *
- * Keys arrive as `Authorization: Bearer <key>`. The key and the role are checked before the body is read (an unauthenticated
+ * Keys arrive as `Authorization: Bearer <key>` or, from the dashboard, as a session cookie
+ * (sessions.ts). The key and the role are checked before the body is read (an unauthenticated
  * request costs no parsing), the fields once it is parsed, the runs once it is validated.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKeyRole, CallerRole } from "./api-keys.ts";
 import { ApiError, sendError } from "./errors.ts";
+import { sessionToken, type Sessions } from "./sessions.ts";
 import type { NamedRun, WorkerRuns } from "./worker-runs.ts";
 
 export interface RouteAccess {
@@ -71,20 +73,28 @@ function needs(roles: readonly ApiKeyRole[]): string {
   return `${roles.length > 1 ? `an ${roles.slice(0, -1).join(", ")} or ${roles.at(-1)}` : `an ${roles[0]}`} API key`;
 }
 
+/** Whether the request came over HTTPS (itself, or to a proxy that says so): its session cookie must then be Secure. */
+export function viaHttps(request: FastifyRequest): boolean {
+  return request.protocol === "https" || String(request.headers["x-forwarded-proto"] ?? "").split(",")[0]!.trim() === "https";
+}
+
 /**
  * Installs the checks and returns the access table, filled as routes are registered (call this
  * before registering any). `keys` maps each secret to its role; empty: no authentication.
  */
-export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<string, ApiKeyRole>, workerRuns: WorkerRuns): RouteRoles[] {
+export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<string, ApiKeyRole>, sessions: Sessions, workerRuns: WorkerRuns): RouteRoles[] {
   const table: RouteRoles[] = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) table.push({ method, url: route.url, roles: rolesOf(method, route.url, route.config?.access) });
   });
 
-  /** The caller's role from its bearer key; null when it has none, or a wrong one. */
+  /** The caller's role from its bearer key or session cookie; null when it has neither, or a wrong one. */
   const authenticate = (request: FastifyRequest): ApiKeyRole | null => {
-    const header = request.headers.authorization ?? "";
-    return header.startsWith("Bearer ") ? (keys.get(header.slice(7)) ?? null) : null;
+    const header = request.headers.authorization;
+    // A wrong header is not rescued by a cookie: the caller meant the key it sent.
+    if (header !== undefined) return header.startsWith("Bearer ") ? (keys.get(header.slice(7)) ?? null) : null;
+    const token = sessionToken(request.headers.cookie);
+    return token ? sessions.roleOf(token) : null;
   };
 
   app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done) => {
@@ -98,7 +108,7 @@ export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<str
     if (roles === "public") return done();
     const role = authenticate(request);
     if (!role) {
-      sendError(reply, 401, "UNAUTHORIZED", "this server requires an API key: send Authorization: Bearer <key>");
+      sendError(reply, 401, "UNAUTHORIZED", "this server requires an API key: send Authorization: Bearer <key>, or sign in to the dashboard");
       return;
     }
     request.apiKeyRole = role;

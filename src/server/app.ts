@@ -1,7 +1,7 @@
 /**
  * The Baton API server (Fastify): REST under /api validated by JSON schemas that also produce
  * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys with the
- * roles each route allows (access.ts), an audit line for every mutating
+ * roles each route allows (access.ts) and dashboard sign-in, an audit line for every mutating
  * call, and the background services (crashed-run detector, log retention).
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -29,7 +29,10 @@ import { orchestrationRoutes } from "./routes/orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { parseApiKeys } from "./api-keys.ts";
 import { installAccessControl, type RouteRoles } from "./access.ts";
+import { Sessions } from "./sessions.ts";
+import { SignInLimiter } from "./sign-in-limiter.ts";
 import { WorkerRuns } from "./worker-runs.ts";
+import { sessionRoutes } from "./routes/session.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import type { OrchestrationStore } from "../store/types.ts";
 
@@ -118,9 +121,10 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     }
     done();
   });
+  const sessions = new Sessions();
   const workerRuns = new WorkerRuns(store);
   // Before any route is registered: it lists them as they come.
-  const routes = installAccessControl(app, keys, workerRuns);
+  const routes = installAccessControl(app, keys, sessions, workerRuns);
   app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
     if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
       request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
@@ -151,6 +155,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   const hub = new EventHub(store, options.eventPollMs ?? 200);
   healthRoutes(app, store, SERVER_VERSION);
+  sessionRoutes(app, keys, sessions, new SignInLimiter());
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
   flowRunRoutes(app, store, orchestration, {
