@@ -48,9 +48,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let server: Proc | null = null;
   let browser: Browser | null = null;
   const close = async () => {
-    await browser?.close();
-    if (server) await stopProcess(server);
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      await browser?.close();
+    } finally {
+      if (server) await stopProcess(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   };
   try {
     const started = await startServerProcess({ BATON_HOME: dir, ...keys });
@@ -90,7 +93,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       close,
     };
   } catch (error) {
-    await close();
+    // The start's error is the one to report, not a cleanup's.
+    await close().catch(() => undefined);
     throw error;
   }
 }
