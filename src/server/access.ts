@@ -73,11 +73,6 @@ function needs(roles: readonly ApiKeyRole[]): string {
   return `${roles.length > 1 ? `an ${roles.slice(0, -1).join(", ")} or ${roles.at(-1)}` : `an ${roles[0]}`} API key`;
 }
 
-/** Whether the request came over HTTPS (itself, or to a proxy that says so): its session cookie must then be Secure. */
-export function viaHttps(request: FastifyRequest): boolean {
-  return request.protocol === "https" || String(request.headers["x-forwarded-proto"] ?? "").split(",")[0]!.trim() === "https";
-}
-
 /**
  * Installs the checks and returns the access table, filled as routes are registered (call this
  * before registering any). `keys` maps each secret to its role; empty: no authentication.

@@ -1,7 +1,6 @@
 /** Dashboard sign-in and sign-out: an API key exchanged for a session cookie (see sessions.ts). */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiKeyRole } from "../api-keys.ts";
-import { viaHttps } from "../access.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses } from "../schemas.ts";
 import { sessionCookie, sessionToken, type Sessions } from "../sessions.ts";
@@ -12,6 +11,15 @@ const sessionAnswer = {
   properties: { role: { type: "string", enum: ["admin", "worker"] }, keysRequired: { type: "boolean", description: "false: the server has no API keys, everyone is an admin" } },
   required: ["role", "keysRequired"],
 } as const;
+
+/**
+ * Whether the dashboard was reached over HTTPS, here or at a proxy that says so: its cookie is
+ * then Secure. A forged header can only make a client's own cookie Secure, which its browser
+ * then drops over plain HTTP.
+ */
+function viaHttps(request: FastifyRequest): boolean {
+  return request.protocol === "https" || String(request.headers["x-forwarded-proto"] ?? "").split(",")[0]!.trim() === "https";
+}
 
 export function sessionRoutes(app: FastifyInstance, keys: ReadonlyMap<string, ApiKeyRole>, sessions: Sessions, limiter: SignInLimiter): void {
   app.post<{ Body: { apiKey: string } }>(
