@@ -82,6 +82,9 @@ export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<str
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) table.push({ method, url: route.url, roles: rolesOf(method, route.url, route.config?.access) });
   });
+  // Without keys every caller is an admin, and there is nothing to check on any request.
+  app.decorateRequest("apiKeyRole", keys.size === 0 ? "admin" : "anonymous");
+  if (keys.size === 0) return table;
 
   /** The caller's role from its bearer key or session cookie; null when it has neither, or a wrong one. */
   const authenticate = (request: FastifyRequest): ApiKeyRole | null => {
@@ -93,10 +96,6 @@ export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<str
   };
 
   app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done) => {
-    if (keys.size === 0) {
-      request.apiKeyRole = "admin";
-      return done();
-    }
     const url = request.routeOptions.url;
     // No route: the dashboard's page fallback outside /api (public), a 404 inside it (after the key).
     const roles = url === undefined ? (isApiPath(request.url) ? null : "public") : rolesOf(request.method, url, request.routeOptions.config.access);

@@ -105,7 +105,6 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   });
 
   const keys = parseApiKeys(options.apiKeys ?? []);
-  app.decorateRequest("apiKeyRole", "anonymous");
   // Hooks in callback style: every request passes through them, and an async hook costs a
   // promise and a microtask turn on the hot path of remote flows.
   app.addHook("onRequest", (request, reply, done) => {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/core/ids.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
+import { buildServer } from "../../src/server/app.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { apiHarness, claimedFlowRun, expectError, stateOp, taskRunOp, type ApiHarness } from "../support/api.ts";
 
@@ -185,6 +186,15 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     expect((await as(WORKER, "GET", "/api/work-pools/walk-target")).body.jobVariables).toEqual({ env: { API_TOKEN: "********" } });
     expect((await as(WORKER, "GET", "/api/work-pools")).body.items.find((p: any) => p.name === "walk-target").jobVariables).toEqual({ env: { API_TOKEN: "********" } });
     expect((await as(ADMIN, "GET", "/api/work-pools/walk-target")).body.jobVariables.env.API_TOKEN).toBe("pool-token");
+
+    // Without keys everyone is an admin.
+    const open = await buildServer({ store: api.store });
+    try {
+      const shown = await open.app.inject({ method: "GET", url: "/api/deployments/walk-target" });
+      expect(shown.json().jobVariables.env).toEqual({ DB_PASSWORD: "deployment-password" });
+    } finally {
+      await open.close();
+    }
 
     expect((await as(ADMIN, "POST", "/api/deployments/walk-target/runs", {})).status).toBe(201);
     const claim = await as(WORKER, "POST", "/api/work-pools/walk-target/claim", { workerId: "w-env", max: 1 });
