@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BatonConfigError } from "../core/errors.ts";
+import { redactUrl } from "../core/redact-url.ts";
 
 export type SettingSource = "env" | "config" | "default";
 
@@ -153,7 +154,7 @@ export function describeSettings(settings: Settings): { name: string; env: strin
     const s = settings[key];
     let value = Array.isArray(s.value) ? s.value.join(",") : s.value === null ? "" : String(s.value);
     if (SECRET_SETTINGS.has(key) && value) value = "********";
-    if (key === "databaseUrl") value = value.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+    if (key === "databaseUrl") value = redactUrl(value);
     const configKey = ENV_ONLY.has(key) ? null : SETTING_ENV[key].replace(/^BATON_/, "").toLowerCase();
     return { name: key, env: SETTING_ENV[key], configKey, value, source: s.source };
   });

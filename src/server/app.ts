@@ -1,8 +1,8 @@
 /**
  * The Baton API server (Fastify): REST under /api validated by JSON schemas that also produce
- * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys, an audit
- * line for every mutating call, and the background services (crashed-run detector, log
- * retention).
+ * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys with the
+ * roles each route allows (access.ts) and dashboard sign-in, an audit line for every mutating
+ * call, and the background services (crashed-run detector, log retention).
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
@@ -27,6 +27,12 @@ import { eventRoutes, flowRoutes, healthRoutes } from "./routes/flows.ts";
 import { startServices, type ServiceOptions } from "./services.ts";
 import { orchestrationRoutes } from "./routes/orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
+import { parseApiKeys } from "./api-keys.ts";
+import { installAccessControl, type RouteRoles } from "./access.ts";
+import { Sessions } from "./sessions.ts";
+import { SignInLimiter } from "./sign-in-limiter.ts";
+import { WorkerRuns } from "./worker-runs.ts";
+import { sessionRoutes } from "./routes/session.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import type { OrchestrationStore } from "../store/types.ts";
 
@@ -34,14 +40,6 @@ export const SERVER_VERSION = "0.1.0";
 
 /** Where the built dashboard may be: beside the sources (a checkout) or the build (a package). */
 const UI_ROOTS = [fileURLToPath(new URL("../../dist/ui", import.meta.url)), fileURLToPath(new URL("../ui", import.meta.url))];
-
-export type ApiKeyRole = "admin" | "worker";
-
-declare module "fastify" {
-  interface FastifyRequest {
-    apiKeyRole: ApiKeyRole | "anonymous";
-  }
-}
 
 export interface ServerOptions extends Partial<ServiceOptions> {
   store: Store;
@@ -60,24 +58,14 @@ export interface ServerOptions extends Partial<ServiceOptions> {
 export interface BatonServer {
   app: FastifyInstance;
   hub: EventHub;
+  /** Every route registered and the roles that may call it (see access.ts). */
+  routes: readonly RouteRoles[];
   close(): Promise<void>;
 }
 
 /** Whether the request's logger writes info lines (pino's check; the no-op logger has none). */
 function infoEnabled(request: FastifyRequest): boolean {
   return (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.("info") ?? true;
-}
-
-/** Parses `role:secret` (a bare secret is an admin key). */
-export function parseApiKeys(keys: readonly string[]): Map<string, ApiKeyRole> {
-  const out = new Map<string, ApiKeyRole>();
-  for (const entry of keys) {
-    const [role, secret] = entry.includes(":") ? (entry.split(/:(.*)/s) as [string, string]) : ["admin", entry];
-    if (role !== "admin" && role !== "worker") throw new TypeError(`API key role must be admin or worker, got "${role}"`);
-    if (secret.length < 8) throw new TypeError("API keys must be at least 8 characters long");
-    out.set(secret, role);
-  }
-  return out;
 }
 
 export async function buildServer(options: ServerOptions): Promise<BatonServer> {
@@ -117,7 +105,6 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   });
 
   const keys = parseApiKeys(options.apiKeys ?? []);
-  app.decorateRequest("apiKeyRole", "anonymous");
   // Hooks in callback style: every request passes through them, and an async hook costs a
   // promise and a microtask turn on the hot path of remote flows.
   app.addHook("onRequest", (request, reply, done) => {
@@ -131,18 +118,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
       sendError(reply, 400, "VALIDATION_ERROR", "the URL contains a NUL character (%00), which no name, id or filter may contain");
       return;
     }
-    if (keys.size === 0) request.apiKeyRole = "admin";
-    else if (request.url !== "/api/health" && request.url !== "/api/openapi.json") {
-      const header = request.headers.authorization ?? "";
-      const role = keys.get(header.startsWith("Bearer ") ? header.slice(7) : "");
-      if (!role) {
-        sendError(reply, 401, "UNAUTHORIZED", "this server requires an API key: send Authorization: Bearer <key>");
-        return;
-      }
-      request.apiKeyRole = role;
-    }
     done();
   });
+  const sessions = new Sessions();
+  const workerRuns = new WorkerRuns(store);
+  // Before any route is registered: it lists them as they come.
+  const routes = installAccessControl(app, keys, sessions, workerRuns);
   app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
     if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
       request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
@@ -173,17 +154,25 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   const hub = new EventHub(store, options.eventPollMs ?? 200);
   healthRoutes(app, store, SERVER_VERSION);
+  sessionRoutes(app, keys, sessions, new SignInLimiter());
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
-  flowRunRoutes(app, store, orchestration, checker);
+  flowRunRoutes(app, store, orchestration, {
+    flowRunCreated: (id) => checker.flowRunCreated(id),
+    forgetFlowRun: (id) => {
+      checker.forgetFlowRun(id);
+      workerRuns.forget(id);
+    },
+    knowsResult: (id) => checker.knowsResult(id),
+  });
   runDataRoutes(app, store);
-  batchRoutes(app, store, checker);
+  batchRoutes(app, store, checker, workerRuns);
   orchestrationRoutes(app, store, orchestration);
   eventRoutes(app, store, hub);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);
-  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/api/openapi.json", { config: { access: { roles: "public" } }, schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();
   await hub.start();
@@ -191,6 +180,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   return {
     app,
     hub,
+    routes,
     close: async () => {
       closing = true;
       services.stop();

@@ -21,14 +21,13 @@ import { STATE_NAME_TYPE, type State } from "../core/states.ts";
 import { flowRunsOf } from "../engine/write-batcher.ts";
 import type { Store, TaskRun, WriteOp } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
+import type { CallerRole } from "./api-keys.ts";
 
 interface KnownTaskRun {
   flowRunId: string;
   state: State;
   resultId: string | null;
 }
-
-export type CallerRole = "admin" | "worker" | "anonymous";
 
 export class BatchChecker {
   private readonly flowRuns = new Set<string>();
@@ -54,8 +53,13 @@ export class BatchChecker {
     return this.results.has(id);
   }
 
-  async check(ops: WriteOp[], role: CallerRole = "admin"): Promise<void> {
+  /**
+   * Resolves, when the batch may be applied, with the flow runs it writes to: those its ops name,
+   * and those of the task runs its dependencies and cache entries are about.
+   */
+  async check(ops: WriteOp[], role: CallerRole = "admin"): Promise<Set<string>> {
     await this.checkFlowRuns(ops);
+    const written = flowRunsOf(ops);
     const inBatch = new Map<string, TaskRun[]>();
     const batchResults = new Set<string>();
     for (const op of ops) {
@@ -65,11 +69,13 @@ export class BatchChecker {
     const stored = await this.lookUp(ops, inBatch, batchResults, role);
     const known = (id: string): KnownTaskRun | undefined => this.taskRuns.get(id) ?? stored.taskRuns.get(id);
     const hasResult = (id: string) => batchResults.has(id) || this.results.has(id) || stored.results.has(id);
-    const taskRunOf = (id: string, path: string, flowRunId: string | null) => {
+    /** The flow run of task run `id`, which must exist (and belong to `flowRunId` when given). */
+    const taskRunOf = (id: string, path: string, flowRunId: string | null): string => {
       const run = inBatch.get(id)?.[0] ?? known(id);
       if (!run) throw new ApiError(404, "NOT_FOUND", `${path}: task run ${id} was not found`);
       if (flowRunId !== null && run.flowRunId !== flowRunId)
         throw new ApiError(409, "CONFLICT", `${path}: task run ${id} belongs to flow run ${run.flowRunId}, not ${flowRunId}`);
+      return run.flowRunId;
     };
 
     ops.forEach((op, i) => {
@@ -101,11 +107,12 @@ export class BatchChecker {
           if (op.log.taskRunId) taskRunOf(op.log.taskRunId, `${at}.taskRunId`, op.log.flowRunId);
           break;
         case "dependency":
-          taskRunOf(op.dependency.taskRunId, `${at}.taskRunId`, null);
+          // Stored under the downstream task run's flow run; the upstream one is only read.
+          written.add(taskRunOf(op.dependency.taskRunId, `${at}.taskRunId`, null));
           taskRunOf(op.dependency.upstreamTaskRunId, `${at}.upstreamTaskRunId`, null);
           break;
         case "cache":
-          taskRunOf(op.entry.taskRunId, `${at}.taskRunId`, null);
+          written.add(taskRunOf(op.entry.taskRunId, `${at}.taskRunId`, null));
           if (!hasResult(op.entry.resultId)) throw new ApiError(404, "NOT_FOUND", `${at}.resultId: result ${op.entry.resultId} was not found`);
           break;
         case "result":
@@ -119,6 +126,7 @@ export class BatchChecker {
       const error = this.validate(ops, (id) => stateOf.get(id), true);
       if (error) throw error;
     }
+    return written;
   }
 
   /** Records what a batch left behind, once it is applied. */

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { StoreOpenError } from "../core/errors.ts";
+import { redactUrl } from "../core/redact-url.ts";
 import type { Database } from "./schema.ts";
 
 export type Dialect = "sqlite" | "postgres";
@@ -17,12 +18,7 @@ export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
   if (url === "sqlite::memory:" || url === ":memory:") return { dialect: "sqlite", file: ":memory:" };
   const match = /^sqlite:(?:\/\/)?(.+)$/i.exec(url);
   if (match) return { dialect: "sqlite", file: path.resolve(match[1]!) };
-  throw new StoreOpenError(url, 'unsupported database URL; use "sqlite:///path/to/baton.db" or "postgres://user@host:5432/db"');
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+  throw new StoreOpenError(redactUrl(url), 'unsupported database URL; use "sqlite:///path/to/baton.db" or "postgres://user@host:5432/db"');
 }
 
 export interface OpenedDatabase {

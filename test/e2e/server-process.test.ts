@@ -7,22 +7,16 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, startProcess, until, type Proc } from "../support/processes.ts";
+import { BIN, startProcess, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
+import { freshDatabaseUrl } from "../support/databases.ts";
 import { openStore } from "../../src/store/open.ts";
 import { makeState } from "../../src/core/states.ts";
 import { newId } from "../../src/core/ids.ts";
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-server-process-"));
 
-async function startServer(args: string[] = [], env: Record<string, string> = {}, port = 0): Promise<{ proc: Proc; url: string }> {
-  const proc = startProcess([BIN, "server", "start", "--port", String(port), ...args], {
-    BATON_HOME: home,
-    BATON_DATABASE_URL: `sqlite://${path.join(home, "baton.db")}`,
-    BATON_SERVER_LOG_LEVEL: "warn",
-    ...env,
-  });
-  const url = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1] ?? (proc.child.exitCode !== null ? Promise.reject(new Error(proc.stderr())) : undefined), "the server");
-  return { proc, url };
+function startServer(args: string[] = [], env: Record<string, string> = {}, port = 0): Promise<{ proc: Proc; url: string }> {
+  return startServerProcess({ BATON_HOME: home, BATON_DATABASE_URL: `sqlite://${path.join(home, "baton.db")}`, ...env }, args, port);
 }
 
 const post = async (url: string, body: unknown) => {
@@ -51,6 +45,26 @@ describe("baton server start", () => {
     } finally {
       fromEnv.proc.child.kill("SIGTERM");
       await fromEnv.proc.exit;
+    }
+  });
+
+  it("shows its PostgreSQL URL without credentials, at start and on the unauthenticated /api/health", async () => {
+    const db = await freshDatabaseUrl("postgres");
+    // The local server trusts every connection: these passwords are sent nowhere, only shown.
+    const url = new URL(db.url);
+    url.password = "userinfo-secret";
+    url.search = "?password=query-secret&application_name=baton-e2e";
+    const server = await startServer([], { BATON_DATABASE_URL: url.toString(), BATON_SERVER_API_KEYS: "admin:admin-secret-1" });
+    try {
+      const health = (await (await fetch(`${server.url}/api/health`)).json()) as { database: { location: string } };
+      for (const shown of [server.proc.stdout(), health.database.location]) {
+        expect(shown).not.toMatch(/userinfo-secret|query-secret/);
+        expect(shown).toContain(":***@127.0.0.1:5432/");
+        expect(shown).toContain("?password=***&application_name=baton-e2e");
+      }
+    } finally {
+      await stopProcess(server.proc);
+      await db.cleanup();
     }
   });
 

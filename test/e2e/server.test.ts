@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import { BIN, cli, ROOT, startProcess, until, type Proc } from "../support/processes.ts";
+import { BIN, cli, ROOT, startProcess, startServerProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
 
@@ -16,10 +16,8 @@ function start(args: string[], env: Record<string, string>): Proc {
   return startProcess([BIN, ...args], { BATON_LOG_LEVEL: "info", ...env });
 }
 
-async function startServer(databaseUrl: string, port = 0): Promise<{ proc: Proc; url: string }> {
-  const proc = start(["server", "start", "--port", String(port)], { BATON_DATABASE_URL: databaseUrl, BATON_SERVER_LOG_LEVEL: "warn" });
-  const url = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1] ?? (proc.child.exitCode !== null ? Promise.reject(new Error(proc.stderr())) : undefined), "the server");
-  return { proc, url };
+function startServer(databaseUrl: string, port = 0): Promise<{ proc: Proc; url: string }> {
+  return startServerProcess({ BATON_DATABASE_URL: databaseUrl, BATON_LOG_LEVEL: "info" }, [], port);
 }
 
 describe.each(DIALECTS)("server end to end on %s", (dialect) => {

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { cli, ROOT, startProcess, until, BIN, type Proc } from "../support/processes.ts";
+import { cli, ROOT, startServerProcess, stopProcess, type Proc } from "../support/processes.ts";
 
 export const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
 export const UI_FLOWS = path.join(ROOT, "test/e2e/fixtures/ui-flows.ts");
@@ -31,44 +31,70 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** Start the server with this admin API key required; the CLI and `api` send it, the browser must sign in. */
+  adminKey?: string;
+}
+
+/**
+ * Starts the server, then Chromium. Whatever fails on the way (the server does not come up,
+ * Chromium cannot be launched), what was started is stopped and the temp directory removed
+ * before the error is thrown: a failed start leaves no server running after the tests.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!fs.existsSync(path.join(ROOT, "dist/ui/index.html"))) throw new Error("the dashboard is not built: run npm run build:ui (npm ci does it)");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-ui-"));
-  const server: Proc = startProcess([BIN, "server", "start", "--port", "0"], { BATON_HOME: dir, BATON_SERVER_LOG_LEVEL: "warn" });
-  const url = await until(() => /listening on (http:\/\/\S+) /.exec(server.stdout())?.[1], "the server");
-  const env = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn" };
-  const browser = await chromium.launch({
-    executablePath: process.env.BATON_CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
-  const page = await context.newPage();
-  const api = async <T = unknown>(p: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${url}/api${p}`, body === undefined ? undefined : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${p}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
-  };
-  return {
-    url,
-    env,
-    dir,
-    browser,
-    page,
-    api,
-    async runFlow(flowName, args = [], file = UI_FLOWS) {
-      const done = await cli(["run", file, "--flow", flowName, ...args], env);
-      expect(done.code, done.stderr).toBe(0);
-      return (await api<{ items: { id: string }[] }>(`/flow-runs?flow=${flowName}&limit=1`)).items[0]!.id;
-    },
-    attrs: (selector, name) => page.locator(selector).evaluateAll((els: { getAttribute(n: string): string | null }[], n: string) => els.map((e) => e.getAttribute(n)), name),
-    search: async () => new URLSearchParams((await page.evaluate("location.search")) as string),
-    async close() {
-      await browser.close();
-      server.child.kill("SIGTERM");
-      await server.exit;
+  const keys: Record<string, string> = options.adminKey ? { BATON_SERVER_API_KEYS: `admin:${options.adminKey}` } : {};
+  let server: Proc | null = null;
+  let browser: Browser | null = null;
+  const close = async () => {
+    try {
+      await browser?.close();
+    } finally {
+      if (server) await stopProcess(server);
       fs.rmSync(dir, { recursive: true, force: true });
-    },
+    }
   };
+  try {
+    const started = await startServerProcess({ BATON_HOME: dir, ...keys });
+    server = started.proc;
+    const url = started.url;
+    const env: Record<string, string> = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn" };
+    if (options.adminKey) env.BATON_API_KEY = options.adminKey;
+    browser = await chromium.launch({
+      executablePath: process.env.BATON_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
+    const page = await context.newPage();
+    const headers: Record<string, string> = options.adminKey ? { authorization: `Bearer ${options.adminKey}` } : {};
+    const api = async <T = unknown>(p: string, body?: unknown): Promise<T> => {
+      const init = body === undefined ? { headers } : { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
+      const response = await fetch(`${url}/api${p}`, init);
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${p}: ${response.status} ${text}`);
+      return (text ? JSON.parse(text) : null) as T;
+    };
+    return {
+      url,
+      env,
+      dir,
+      browser,
+      page,
+      api,
+      async runFlow(flowName, args = [], file = UI_FLOWS) {
+        const done = await cli(["run", file, "--flow", flowName, ...args], env);
+        expect(done.code, done.stderr).toBe(0);
+        return (await api<{ items: { id: string }[] }>(`/flow-runs?flow=${flowName}&limit=1`)).items[0]!.id;
+      },
+      attrs: (selector, name) => page.locator(selector).evaluateAll((els: { getAttribute(n: string): string | null }[], n: string) => els.map((e) => e.getAttribute(n)), name),
+      search: async () => new URLSearchParams((await page.evaluate("location.search")) as string),
+      close,
+    };
+  } catch (error) {
+    // The start's error is the one to report, not a cleanup's.
+    await close().catch(() => undefined);
+    throw error;
+  }
 }

@@ -1,16 +1,19 @@
 /**
- * Workers behind a server, on SQLite and PostgreSQL: two remote `baton worker start` processes
+ * Workers behind a server with API keys, on SQLite and PostgreSQL: the workers and their runs'
+ * processes use a worker key, people an admin key. Two remote `baton worker start` processes
  * run 200 runs made through the API each exactly once; the server's scheduler feeds a remote
- * worker; a remote worker's run is cancelled through the API.
+ * worker; a remote worker's run is cancelled through the API; a worker key cannot make workers
+ * run code through job variables.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient } from "../../src/client/api-client.ts";
+import { ApiClient, ApiRequestError } from "../../src/client/api-client.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import type { Deployment, FlowRun } from "../../src/store/types.ts";
 import { DIALECTS } from "../support/databases.ts";
-import { BIN, startProcess, until, type Proc } from "../support/processes.ts";
+import { startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase, FLOWS, startWorkerProcess } from "./worker-harness.ts";
 
 describe.each(DIALECTS)("workers on %s", (dialect) => {
@@ -29,22 +32,22 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
   afterAll(() => db.close());
 
   describe("behind a server", () => {
-    let server: { proc: Proc; url: string };
+    const ADMIN_KEY = "e2e-admin-key";
+    const WORKER_KEY = "e2e-worker-key";
+    let server: { proc: Proc; url: string } | undefined;
     let api: ApiClient;
-    const remote = (extra: Record<string, string> = {}) => ({ BATON_API_URL: server.url, ...extra });
+    /** A worker's environment: the server, with the worker key (its runs' processes get it too). */
+    const remote = (extra: Record<string, string> = {}) => ({ BATON_API_URL: server!.url, BATON_API_KEY: WORKER_KEY, ...extra });
 
     beforeAll(async () => {
       // Made before the server starts: the first pass of its scheduler turns it into runs.
       await orchestration.upsertWorkPool({ name: "srv-cron" });
       await deploy("srv-every-second", "quick", { workPool: "srv-cron", schedules: [{ spec: { kind: "cron", cron: "* * * * * *" } }] });
-      const proc = startProcess([BIN, "server", "start", "--port", "0"], { BATON_DATABASE_URL: url, BATON_SERVER_LOG_LEVEL: "warn" });
-      const serverUrl = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1], "the server");
-      server = { proc, url: serverUrl };
-      api = new ApiClient({ baseUrl: serverUrl });
+      server = await startServerProcess({ BATON_DATABASE_URL: url, BATON_SERVER_API_KEYS: `admin:${ADMIN_KEY},worker:${WORKER_KEY}` });
+      api = new ApiClient({ baseUrl: server.url, apiKey: ADMIN_KEY });
     });
     afterAll(async () => {
-      server.proc.child.kill("SIGTERM");
-      await server.proc.exit;
+      if (server) await stopProcess(server.proc);
     });
 
     it("two remote worker processes: 200 runs created through the API, each run exactly once", async () => {
@@ -85,6 +88,31 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
       expect((await store.listTaskRuns(run.id)).length).toBeLessThan(100);
       worker.child.kill("SIGTERM");
       await worker.exit;
+    });
+
+    it("refuses a worker key job variables (a NODE_OPTIONS that runs code in every run's process): workers run nothing of it", async () => {
+      const marker = path.join(dir, `pwned-${dialect}`);
+      const payload = { env: { NODE_OPTIONS: `--import=data:text/javascript,import{writeFileSync}from"node:fs";writeFileSync(${JSON.stringify(marker)},"")` } };
+      await api.request("POST", "/api/work-pools", { name: "srv-jv" });
+      const d = await api.request<Deployment>("POST", "/api/deployments", { name: "srv-jv", flowName: "quick", entrypoint: `${FLOWS}:quick`, workPool: "srv-jv" });
+      const asWorker = new ApiClient({ baseUrl: server!.url, apiKey: WORKER_KEY });
+      const refused = async (path: string, body: unknown) => {
+        const error = await asWorker.request("POST", path, body).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ApiRequestError);
+        expect((error as ApiRequestError).status).toBe(403);
+        return (error as ApiRequestError).message;
+      };
+      expect(await refused("/api/deployments/srv-jv/runs", { jobVariables: payload })).toMatch(/needs an admin API key/);
+      expect(await refused("/api/flow-runs", { flowName: "quick", entrypoint: `${FLOWS}:quick`, deploymentId: d.id, workPool: "srv-jv", jobVariables: payload })).toMatch(/body\.jobVariables: only an admin/);
+      asWorker.close();
+      // A real worker (runs in child processes, which NODE_OPTIONS would reach) runs the pool's one legitimate run.
+      const worker = startWorkerProcess(url, "srv-jv", remote());
+      const run = await api.request<FlowRun>("POST", "/api/deployments/srv-jv/runs", { parameters: { n: 1 } });
+      await until(async () => (await api.request<FlowRun>("GET", `/api/flow-runs/${run.id}`)).state.name === "Completed", "the legitimate run", 30_000);
+      worker.child.kill("SIGTERM");
+      await worker.exit;
+      expect((await store.listFlowRuns({ deploymentId: d.id })).map((r) => r.id)).toEqual([run.id]);
+      expect(fs.existsSync(marker)).toBe(false);
     });
   });
 });

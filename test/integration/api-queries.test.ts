@@ -91,16 +91,20 @@ describe.each(DIALECTS)("queries and housekeeping on %s", (dialect) => {
         done();
       },
     });
-    const audited = await buildServer({ store: api.store, logger: { level: "info", stream }, apiKeys: ["worker:worker-secret-1"] });
+    const audited = await buildServer({ store: api.store, logger: { level: "info", stream }, apiKeys: ["admin:admin-secret-1", "worker:worker-secret-1"] });
     try {
-      const headers = { authorization: "Bearer worker-secret-1" };
-      const created = await audited.app.inject({ method: "POST", url: "/api/flow-runs", payload: { flowName: "audited" }, headers });
-      await audited.app.inject({ method: "GET", url: "/api/flow-runs", headers });
-      await audited.app.inject({ method: "DELETE", url: "/api/flow-runs/nope", headers });
+      const admin = { authorization: "Bearer admin-secret-1" };
+      const worker = { authorization: "Bearer worker-secret-1" };
+      const created = await audited.app.inject({ method: "POST", url: "/api/flow-runs", payload: { flowName: "audited" }, headers: admin });
+      await audited.app.inject({ method: "GET", url: "/api/flow-runs", headers: worker });
+      await audited.app.inject({ method: "DELETE", url: "/api/flow-runs/nope", headers: admin });
+      // Refused calls are audited too, with the role that was refused.
+      await audited.app.inject({ method: "DELETE", url: `/api/flow-runs/${created.json().id}`, headers: worker });
       const audits = lines.filter((l) => l.audit);
       expect(audits).toEqual([
-        expect.objectContaining({ method: "POST", url: "/api/flow-runs", status: 201, role: "worker", ip: "127.0.0.1", msg: "audit" }),
-        expect.objectContaining({ method: "DELETE", url: "/api/flow-runs/nope", status: 404, role: "worker" }),
+        expect.objectContaining({ method: "POST", url: "/api/flow-runs", status: 201, role: "admin", ip: "127.0.0.1", msg: "audit" }),
+        expect.objectContaining({ method: "DELETE", url: "/api/flow-runs/nope", status: 404, role: "admin" }),
+        expect.objectContaining({ method: "DELETE", url: `/api/flow-runs/${created.json().id}`, status: 403, role: "worker" }),
       ]);
       expect(created.statusCode).toBe(201);
     } finally {

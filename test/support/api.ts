@@ -3,8 +3,9 @@ import { expect } from "vitest";
 import { buildServer, type BatonServer, type ServerOptions } from "../../src/server/app.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
+import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { makeState } from "../../src/core/states.ts";
-import type { TaskRun } from "../../src/store/types.ts";
+import type { FlowRun, TaskRun } from "../../src/store/types.ts";
 import { newId } from "../../src/core/ids.ts";
 import { freshDatabaseUrl, type TestDialect } from "./databases.ts";
 
@@ -46,6 +47,25 @@ export function expectError(res: { status: number; body: any }, status: number, 
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.error).toMatchObject({ code: expect.any(String), message: expect.stringMatching(pattern) });
   expect(res.body.error).toHaveProperty("details");
+}
+
+let claims = 0;
+
+/**
+ * A flow run a worker claimed (Pending, its workerId set), made as a worker gets one: created
+ * Scheduled in a work pool of its own, then claimed. Worker keys may write to it.
+ */
+export async function claimedFlowRun(store: KyselyStore, flowName = "claimed", workerId = "test-worker"): Promise<FlowRun> {
+  const orchestration = new KyselyOrchestrationStore(store);
+  const pool = `claims-${claims++}`;
+  await orchestration.upsertWorkPool({ name: pool });
+  await store.createFlowRun({
+    id: newId(), flowName, name: "claimed", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null,
+    workPool: pool, workQueue: "default", entrypoint: "flows.ts:claimed", state: makeState("Scheduled", { scheduledAt: Date.now() - 1 }),
+  });
+  const [run] = await orchestration.claimFlowRuns(pool, workerId, 1, Date.now());
+  if (!run) throw new Error(`no run of pool ${pool} could be claimed`);
+  return run;
 }
 
 let keys = 0;

@@ -1,4 +1,8 @@
-/** Helpers for tests that drive real processes: polling for a condition, running the CLI. */
+/**
+ * Helpers for tests that drive real processes: polling for a condition, running the CLI,
+ * starting `baton server start`. Every process started here is listed until it exits, so a
+ * test can check that a harness left nothing running.
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
@@ -31,36 +35,67 @@ export interface Proc {
   exit: Promise<number | null>;
 }
 
-/** Processes started by this test file that have not exited yet. */
-const live = new Set<ChildProcess>();
+/** The processes this test file started, in order, and those of them that have not exited. */
+const started: Proc[] = [];
+const running = new Set<Proc>();
+
+/** Every process started here (in this test file) since `since` (a `startedCount()`), with whether it still runs. */
+export function startedSince(since: number): { proc: Proc; running: boolean }[] {
+  return started.slice(since).map((proc) => ({ proc, running: running.has(proc) }));
+}
+
+/** How many processes this test file has started so far (a mark for `startedSince`). */
+export function startedCount(): number {
+  return started.length;
+}
 
 /**
  * SIGKILLs every process this test file started that is still running: a test that fails half
  * way must not leave servers and workers behind (test/support/cleanup.ts calls it after each file).
  */
 export async function killStartedProcesses(): Promise<number> {
-  const left = [...live];
-  await Promise.all(
-    left.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once("exit", () => resolve());
-          if (!child.kill("SIGKILL")) resolve();
-        }),
-    ),
-  );
+  const left = [...running];
+  for (const proc of left) proc.child.kill("SIGKILL");
+  await Promise.all(left.map((proc) => proc.exit));
   return left.length;
 }
 
 /** Starts `node ARGV` in the project root (or `cwd`) with extra environment, capturing its output. */
 export function startProcess(argv: string[], env: Record<string, string>, cwd = ROOT): Proc {
   const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  live.add(child);
-  child.once("exit", () => live.delete(child));
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  const proc = { child, stdout: () => out, stderr: () => err, exit };
+  started.push(proc);
+  running.add(proc);
+  void exit.then(() => running.delete(proc));
+  return proc;
+}
+
+/** Ends a process (SIGTERM, SIGKILL after `graceMs`) and waits for it to exit. */
+export async function stopProcess(proc: Proc, graceMs = 10_000): Promise<void> {
+  if (!running.has(proc)) return;
+  proc.child.kill("SIGTERM");
+  const timer = setTimeout(() => proc.child.kill("SIGKILL"), graceMs);
+  await proc.exit;
+  clearTimeout(timer);
+}
+
+/**
+ * Starts `baton server start --port 0 ARGS` and waits for its "listening on" line. A server
+ * that exits first fails with its stderr; one that does not come up in time is stopped before
+ * the error is thrown, so no failed start leaves a server running after the tests.
+ */
+export async function startServerProcess(env: Record<string, string>, args: string[] = [], port = 0): Promise<{ proc: Proc; url: string }> {
+  const proc = startProcess([BIN, "server", "start", "--port", String(port), ...args], { BATON_SERVER_LOG_LEVEL: "warn", ...env });
+  try {
+    const url = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1] ?? (proc.child.exitCode !== null ? Promise.reject(new Error(`the server exited: ${proc.stderr()}`)) : undefined), "the server");
+    return { proc, url };
+  } catch (error) {
+    await stopProcess(proc);
+    throw error;
+  }
 }

@@ -1,7 +1,10 @@
 import { lazy, Suspense, useEffect, useState } from "react";
+import { useData } from "./api.ts";
 import { Link, useLocation } from "./router.ts";
 import { RunPage } from "./RunPage.tsx";
 import { RunsPage } from "./RunsPage.tsx";
+import { onUnauthorized, signOut, type SessionInfo } from "./session.ts";
+import { SignInPage } from "./SignInPage.tsx";
 
 // The runs list and a run's page are where people land (and what the 10,000-task benchmark
 // opens): they are in the main script. The other pages load on first visit.
@@ -24,12 +27,18 @@ export function App() {
     document.documentElement.dataset.theme = theme;
     localStorage.setItem("baton-theme", theme);
   }, [theme]);
+  // Any 401 shows the sign-in page instead of the page (which unmounts, closing its event
+  // streams); signing in mounts the page of the same URL afresh, with the session's cookie.
+  const [signedOut, setSignedOut] = useState(false);
+  const [signIns, setSignIns] = useState(0);
+  useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
+  const session = useData<SessionInfo>(signedOut ? null : "/session", signIns).data;
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
   const taskMatch = /^\/task-runs\/([^/]+)$/.exec(url.pathname);
   const page = runMatch || taskMatch ? "/" : url.pathname;
   // Each page is keyed by its path: opening another run (a sub-flow link, a task run's
   // upstream) mounts a fresh page, with none of the previous one's state.
-  const key = url.pathname;
+  const key = `${signIns}:${url.pathname}`;
   return (
     <div className="app">
       <header className="topbar">
@@ -46,10 +55,27 @@ export function App() {
         <button className="theme" onClick={() => setTheme(theme === "dark" ? "light" : "dark")} aria-label="toggle theme" data-testid="theme-toggle">
           {theme === "dark" ? "☀ Light" : "☾ Dark"}
         </button>
+        {session?.keysRequired && !signedOut && (
+          <span className="session">
+            <span className="muted" data-testid="session-role">
+              {session.role}
+            </span>
+            <button onClick={() => void signOut()} data-testid="sign-out">
+              Sign out
+            </button>
+          </span>
+        )}
       </header>
       <main>
         <Suspense fallback={<p>Loading…</p>}>
-          {taskMatch ? (
+          {signedOut ? (
+            <SignInPage
+              onSignedIn={() => {
+                setSignedOut(false);
+                setSignIns((n) => n + 1);
+              }}
+            />
+          ) : taskMatch ? (
             <TaskRunPage key={key} id={decodeURIComponent(taskMatch[1]!)} url={url} />
           ) : runMatch ? (
             <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />

@@ -1,13 +1,25 @@
 /** The dashboard's view of the API: typed fetches and data hooks that reset when their path changes. */
 import { useCallback, useEffect, useRef, useState } from "react";
+import { reportUnauthorized } from "./session.ts";
 
 export type { Dependency, FlowRun, LiveEvent, LogLine, State, StateRecord, TaskRun } from "./types.ts";
+
+/** An error answer of the API, with its status (401: the app shows the sign-in page). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 async function send<T>(path: string, init?: RequestInit): Promise<T> {
   const response = await fetch(`/api${path}`, init);
   const text = await response.text();
   const body = (text ? JSON.parse(text) : null) as (T & { error?: { message?: string } }) | null;
-  if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+  if (response.status === 401) reportUnauthorized();
+  if (!response.ok) throw new HttpError(response.status, body?.error?.message ?? `HTTP ${response.status}`);
   return body as T;
 }
 

@@ -8,9 +8,14 @@
  * every (re)connection, after the server has subscribed this stream: fetching what happened
  * before that moment then misses nothing (events after it arrive on the stream; duplicates
  * are removed by id).
+ *
+ * EventSource reconnects by itself after a dropped connection, but gives up on an error answer:
+ * a 401 once the session ended, a 503 from a server that is stopping. Then the stream asks the
+ * server whether it is still signed in (a 401 there brings up the sign-in page, which releases
+ * the stream) and, if so, opens a new connection.
  */
 import { useEffect, useLayoutEffect, useRef } from "react";
-import { useCoalescedReload, useInterval } from "./api.ts";
+import { get, HttpError, useCoalescedReload, useInterval } from "./api.ts";
 import type { LiveEvent, ResourceEvent } from "./types.ts";
 
 interface Listener {
@@ -19,31 +24,55 @@ interface Listener {
 }
 
 interface Stream {
-  source: EventSource;
+  url: string;
+  source: EventSource | null;
   listeners: Set<Listener>;
   open: boolean;
 }
 
 const streams = new Map<string, Stream>();
 
+/** How long a stream refused by the server waits before it asks again (ms). */
+const RECONNECT_MS = 2000;
+
+function connect(stream: Stream): void {
+  const source = new EventSource(stream.url);
+  stream.source = source;
+  const dispatch = (message: MessageEvent<string>) => {
+    const event = JSON.parse(message.data) as LiveEvent;
+    for (const l of [...stream.listeners]) l.event(event);
+  };
+  for (const kind of ["state", "log", "resource"]) source.addEventListener(kind, dispatch);
+  // The server writes ": connected" after subscribing; EventSource reports open on the
+  // response headers, which are written in the same handler after the subscription.
+  source.addEventListener("open", () => {
+    stream.open = true;
+    for (const l of [...stream.listeners]) l.open();
+  });
+  source.addEventListener("error", () => {
+    stream.open = false;
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => void reconnect(stream, source), RECONNECT_MS);
+  });
+}
+
+/** Opens a new connection for a stream the server refused, unless it was released meanwhile or the session is over. */
+async function reconnect(stream: Stream, refused: EventSource): Promise<void> {
+  const current = () => stream.source === refused && stream.listeners.size > 0;
+  if (!current()) return;
+  try {
+    await get("/session");
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 401) return;
+  }
+  if (current()) connect(stream);
+}
+
 function acquire(flowRunId: string | null, listener: Listener): () => void {
   const key = flowRunId ?? "";
   let stream = streams.get(key);
   if (!stream) {
-    const source = new EventSource(`/api/events/stream${flowRunId ? `?flowRunId=${encodeURIComponent(flowRunId)}` : ""}`);
-    const created: Stream = { source, listeners: new Set(), open: false };
-    const dispatch = (message: MessageEvent<string>) => {
-      const event = JSON.parse(message.data) as LiveEvent;
-      for (const l of [...created.listeners]) l.event(event);
-    };
-    for (const kind of ["state", "log", "resource"]) source.addEventListener(kind, dispatch);
-    // The server writes ": connected" after subscribing; EventSource reports open on the
-    // response headers, which are written in the same handler after the subscription.
-    source.addEventListener("open", () => {
-      created.open = true;
-      for (const l of [...created.listeners]) l.open();
-    });
-    source.addEventListener("error", () => (created.open = false));
+    const created: Stream = { url: `/api/events/stream${flowRunId ? `?flowRunId=${encodeURIComponent(flowRunId)}` : ""}`, source: null, listeners: new Set(), open: false };
+    connect(created);
     streams.set(key, created);
     stream = created;
   }
@@ -53,7 +82,8 @@ function acquire(flowRunId: string | null, listener: Listener): () => void {
   return () => {
     owner.listeners.delete(listener);
     if (owner.listeners.size === 0) {
-      owner.source.close();
+      owner.source?.close();
+      owner.source = null;
       streams.delete(key);
     }
   };

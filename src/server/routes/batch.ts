@@ -11,6 +11,9 @@ import { ApiError } from "../errors.ts";
 import { BatchChecker } from "../batch-checker.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, int32, logLevel, ms, uuid } from "../schemas.ts";
+import { ADMIN_AND_WORKER } from "../access.ts";
+import { flowRunsOf } from "../../engine/write-batcher.ts";
+import type { WorkerRuns } from "../worker-runs.ts";
 
 const nullableMs = { anyOf: [ms, { type: "null" }] } as const;
 const nullableString = { anyOf: [{ type: "string" }, { type: "null" }] } as const;
@@ -122,10 +125,18 @@ const opSchema = {
   ],
 } as const;
 
-export function batchRoutes(app: FastifyInstance, store: Store, checker = new BatchChecker(store)): void {
+export function batchRoutes(app: FastifyInstance, store: Store, checker: BatchChecker, workerRuns: WorkerRuns): void {
   app.post<{ Body: { batchId?: string; ops: WriteOp[] } }>(
     "/api/batch",
     {
+      config: {
+        access: {
+          roles: ADMIN_AND_WORKER,
+          // The flow runs the ops name; those of the task runs a dependency or cache entry
+          // names are known once the checker has found them (below).
+          workerRuns: (request) => [...flowRunsOf((request.body as { ops: WriteOp[] }).ops)].map((id) => ({ field: "body.ops", id })),
+        },
+      },
       schema: {
         tags: ["batch"],
         summary: "Apply many task-run transitions, results and logs in one transaction",
@@ -143,14 +154,16 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker = new Ba
     },
     async (request) => {
       const { ops, batchId } = request.body;
+      let written: Set<string>;
       try {
-        await checker.check(ops, request.apiKeyRole);
+        written = await checker.check(ops, request.apiKeyRole);
       } catch (error) {
         // A batch sent again after a lost response fails the transition check (its states are
         // already stored): it is a duplicate, not an error.
         if (batchId && error instanceof ApiError && error.statusCode === 409 && (await store.batchApplied(batchId))) return { applied: 0, duplicate: true };
         throw error;
       }
+      if (request.apiKeyRole === "worker") await workerRuns.require([...written].map((id) => ({ field: "body.ops", id })));
       let applied: boolean;
       try {
         applied = await store.applyWrites(ops, { batchId });

@@ -4,7 +4,8 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
-import { checkDeploymentRun, jobVariablesSchema } from "./orchestration.ts";
+import { checkDeploymentRun, JOB_VARIABLES_NEED_ADMIN, jobVariablesSchema } from "./orchestration.ts";
+import { ADMIN_AND_WORKER, runInBody, runInParams } from "../access.ts";
 import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
@@ -56,6 +57,19 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   }>(
     "/api/flow-runs",
     {
+      config: {
+        // A worker key creates the child flow runs of its runs, nothing else.
+        access: {
+          roles: ADMIN_AND_WORKER,
+          adminFields: {
+            jobVariables: JOB_VARIABLES_NEED_ADMIN,
+            deploymentId: "runs of a deployment are started by admins",
+            workPool: "a run in a work pool is claimed and started by workers on their hosts",
+            workQueue: "a run in a work pool is claimed and started by workers on their hosts",
+          },
+          workerRuns: runInBody("parentFlowRunId"),
+        },
+      },
       schema: {
         tags: ["flow runs"],
         summary: "Create a flow run (Scheduled or Pending)",
@@ -199,6 +213,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   }>(
     "/api/flow-runs/:id/set-state",
     {
+      config: { access: { roles: ADMIN_AND_WORKER, adminFields: { force: "forcing a transition skips the orchestration rules" }, workerRuns: runInParams("id") } },
       schema: {
         tags: ["flow runs"],
         summary: "Propose a state; refused transitions answer 409 with the rule",
@@ -227,7 +242,6 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
     async (request) => {
       const { state, force, ...fields } = request.body;
-      if (force && request.apiKeyRole !== "admin") throw new ApiError(403, "FORBIDDEN", "body.force: forcing a transition needs an admin API key");
       if (fields.resultId && !memory.knowsResult(fields.resultId) && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
       const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
       const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields, heartbeatAt: Date.now() });
@@ -312,6 +326,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   app.post<{ Params: { id: string }; Body: { at?: number } }>(
     "/api/flow-runs/:id/heartbeat",
     {
+      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInParams("id") } },
       schema: {
         tags: ["flow runs"],
         summary: "Record that the process running this flow run is alive",
@@ -331,6 +346,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   app.post<{ Body: { onlyId?: string } }>(
     "/api/flow-runs/crash-stale",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["flow runs"],
         summary: "Mark Crashed the running flow runs that missed three heartbeats",

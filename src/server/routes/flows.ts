@@ -56,6 +56,7 @@ export function healthRoutes(app: FastifyInstance, store: Store, version: string
   app.get(
     "/api/health",
     {
+      config: { access: { roles: "public" } },
       schema: {
         tags: ["server"],
         summary: "Liveness, and the database in use with its latency",

@@ -14,6 +14,8 @@ import type { Deployment, DeploymentInput, OrchestrationStore, ScheduleRecord, S
 import { ApiError, notFound } from "../errors.ts";
 import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
+import { ADMIN_AND_WORKER } from "../access.ts";
+import { withJobVariablesFor } from "../job-variable-masking.ts";
 
 const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
 const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
@@ -21,6 +23,9 @@ const positiveIntOrNull = { anyOf: [{ type: "integer", minimum: 1 }, { type: "nu
 const ok = { 200: { type: "object", additionalProperties: true }, ...errorResponses(400, 404, 409) };
 /** A claimed run: a FlowRun with the job variables to start it with. */
 const claimedRun = { type: "object", properties: { ...flowRunSchema.properties, jobVariables: { type: "object", additionalProperties: true } } } as const;
+/** Why only admins set job variables (the roles that may change deployments and pools): they run code. */
+export const JOB_VARIABLES_NEED_ADMIN = "job variables set the environment and working directory of the run's process on a worker's host (NODE_OPTIONS alone runs any code there)";
+
 /** Job variables (see core/job-variables.ts): env of the run's process and its working directory. */
 export const jobVariablesSchema = {
   type: "object",
@@ -138,11 +143,11 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
     },
   );
 
-  app.get("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments, each with its next three scheduled times", response: ok } }, async () => {
+  app.get("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments, each with its next three scheduled times (job variables' env values masked for non-admin keys)", response: ok } }, async (request) => {
     const now = Date.now();
     return {
       items: (await orchestration.listDeployments()).map((d) => ({
-        ...d,
+        ...withJobVariablesFor(request.apiKeyRole, d),
         nextRuns: d.paused
           ? []
           : d.schedules
@@ -157,8 +162,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
 
   app.get<{ Params: { name: string } }>(
     "/api/deployments/:name",
-    { schema: { tags: ["deployments"], summary: "Get a deployment by id or name", params: nameParams, response: ok } },
-    async (request) => deployment(request.params.name),
+    { schema: { tags: ["deployments"], summary: "Get a deployment by id or name (job variables' env values masked for non-admin keys)", params: nameParams, response: ok } },
+    async (request) => withJobVariablesFor(request.apiKeyRole, await deployment(request.params.name)),
   );
 
   app.delete<{ Params: { name: string } }>(
@@ -202,6 +207,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[]; jobVariables?: JobVariables } }>(
     "/api/deployments/:name/runs",
     {
+      config: { access: { roles: ["admin"], adminFields: { jobVariables: JOB_VARIABLES_NEED_ADMIN } } },
       schema: {
         tags: ["deployments"],
         summary: "Create a run of a deployment; parameters are validated against its schema",
@@ -256,17 +262,17 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
     },
     async (request) => orchestration.upsertWorkPool(request.body),
   );
-  app.get("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers", response: ok } }, async () => {
+  app.get("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers (job variables' env values masked for non-admin keys)", response: ok } }, async (request) => {
     const [pools, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
-    return { items: pools.map((p) => ({ ...p, workers: workers.filter((w) => w.poolName === p.name) })) };
+    return { items: pools.map((p) => ({ ...withJobVariablesFor(request.apiKeyRole, p), workers: workers.filter((w) => w.poolName === p.name) })) };
   });
   app.get<{ Params: { name: string } }>(
     "/api/work-pools/:name",
-    { schema: { tags: ["work pools"], summary: "Get a work pool", params: nameParams, response: ok } },
+    { schema: { tags: ["work pools"], summary: "Get a work pool (job variables' env values masked for non-admin keys)", params: nameParams, response: ok } },
     async (request) => {
       const pool = await orchestration.getWorkPool(request.params.name);
       if (!pool) throw notFound("work pool", request.params.name);
-      return { ...pool, workers: await orchestration.listWorkers(pool.name) };
+      return { ...withJobVariablesFor(request.apiKeyRole, pool), workers: await orchestration.listWorkers(pool.name) };
     },
   );
   app.delete<{ Params: { name: string } }>(
@@ -301,6 +307,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null; heartbeatMs?: number | null } }>(
     "/api/work-pools/:name/workers",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats)",
@@ -321,7 +328,10 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   );
   app.post<{ Params: { id: string } }>(
     "/api/workers/:id/heartbeat",
-    { schema: { tags: ["work pools"], summary: "A worker's heartbeat", params: { type: "object", properties: { id: { type: "string" } }, required: ["id"] }, response: { 204: { type: "null" } } } },
+    {
+      config: { access: { roles: ADMIN_AND_WORKER } },
+      schema: { tags: ["work pools"], summary: "A worker's heartbeat", params: { type: "object", properties: { id: { type: "string" } }, required: ["id"] }, response: { 204: { type: "null" } } },
+    },
     async (request, reply) => {
       await orchestration.heartbeatWorker(request.params.id, Date.now());
       return reply.status(204).send();
@@ -339,6 +349,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Params: { name: string }; Body: { workerId: string; max: number; waitMs?: number } }>(
     "/api/work-pools/:name/claim",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "Claim due flow runs for a worker (atomic: no run is handed out twice); with waitMs, wait up to that long for one (long-poll)",
@@ -377,6 +388,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Params: { id: string } }>(
     "/api/workers/:id/interrupt-claim",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "End a worker's long-polled claim now (the worker is stopping)",
@@ -445,6 +457,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Body: { names: string[]; holder: string; slots: number; ttlMs: number } }>(
     "/api/concurrency-limits/acquire",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Take slots of limits, all or nothing; leases expire unless renewed",
@@ -476,6 +489,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Body: { ids: string[]; ttlMs: number } }>(
     "/api/concurrency-leases/renew",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Extend leases (holders heartbeat this); answers the ids extended — a missing one was lost",
@@ -493,6 +507,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
   app.post<{ Body: { ids: string[] } }>(
     "/api/concurrency-leases/release",
     {
+      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Give slots back",

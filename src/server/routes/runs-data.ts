@@ -4,6 +4,7 @@ import type { LogRecord, Store, TaskRun } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, logLevel, ms, uuid } from "../schemas.ts";
+import { ADMIN_AND_WORKER, runInBody } from "../access.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 
@@ -93,6 +94,12 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
   app.post<{ Body: { logs: LogRecord[] } }>(
     "/api/logs",
     {
+      config: {
+        access: {
+          roles: ADMIN_AND_WORKER,
+          workerRuns: (request) => (request.body as { logs: LogRecord[] }).logs.map((log, i) => ({ field: `body.logs.${i}.flowRunId`, id: log.flowRunId })),
+        },
+      },
       schema: {
         tags: ["logs"],
         summary: "Ingest a batch of log lines",
@@ -138,6 +145,7 @@ export function runDataRoutes(app: FastifyInstance, store: Store): void {
   app.post<{ Body: { id: string; key: string | null; type: "markdown" | "table" | "link"; data: unknown; description: string | null; flowRunId: string; taskRunId: string | null; createdAt: number } }>(
     "/api/artifacts",
     {
+      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInBody("flowRunId") } },
       schema: {
         tags: ["artifacts"],
         summary: "Publish an artifact of a run (markdown, table or link)",

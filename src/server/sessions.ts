@@ -1,0 +1,79 @@
+/**
+ * Dashboard sessions. A browser cannot attach an Authorization header to an EventSource or to
+ * the page loads of a dashboard, so it signs in once with an API key (POST /api/session) and
+ * gets a cookie instead. The cookie holds a random token, never the key: the server keeps
+ * token → role in memory, so signing out ends the session at once, and a restart ends them all
+ * (people sign in again). Each server process has its own sessions: behind a load balancer over
+ * several servers, pin dashboard users to one.
+ */
+import { randomBytes } from "node:crypto";
+import type { ApiKeyRole } from "./api-keys.ts";
+
+export const SESSION_COOKIE = "baton_session";
+
+/** How long a session lasts: a working day. A stolen cookie is worth that much at most. */
+export const SESSION_TTL_MS = 12 * 3600_000;
+
+interface Session {
+  role: ApiKeyRole;
+  expiresAt: number;
+}
+
+export class Sessions {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly ttlMs = SESSION_TTL_MS,
+    /** Sessions kept at most; the oldest go first (an attacker signing in in a loop cannot grow memory). */
+    private readonly capacity = 10_000,
+  ) {}
+
+  /** A new session's token (32 random bytes, URL-safe). */
+  open(role: ApiKeyRole, now = Date.now()): string {
+    const token = randomBytes(32).toString("base64url");
+    this.sessions.set(token, { role, expiresAt: now + this.ttlMs });
+    while (this.sessions.size > this.capacity) this.sessions.delete(this.sessions.keys().next().value!);
+    return token;
+  }
+
+  /** The role of a live session, or null (unknown, expired or signed out). */
+  roleOf(token: string, now = Date.now()): ApiKeyRole | null {
+    const session = this.sessions.get(token);
+    if (!session) return null;
+    if (session.expiresAt <= now) {
+      this.sessions.delete(token);
+      return null;
+    }
+    return session.role;
+  }
+
+  close(token: string): void {
+    this.sessions.delete(token);
+  }
+
+  get lifetimeSeconds(): number {
+    return Math.floor(this.ttlMs / 1000);
+  }
+}
+
+/** The session token in a Cookie header, if there is one (`a=1; baton_session=TOKEN; b=2`). */
+export function sessionToken(cookieHeader: string | undefined): string | null {
+  if (!cookieHeader) return null;
+  for (const pair of cookieHeader.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === SESSION_COOKIE) return pair.slice(eq + 1).trim() || null;
+  }
+  return null;
+}
+
+/**
+ * The Set-Cookie value of a session (or, with `token: null`, of its removal). HttpOnly: page
+ * scripts cannot read it; SameSite=Strict: other sites' pages cannot make the browser send it;
+ * Secure when the dashboard was reached over HTTPS (a cookie marked Secure is dropped over
+ * plain HTTP, so it cannot be set on a local http:// server).
+ */
+export function sessionCookie(token: string | null, options: { secure: boolean; maxAgeSeconds: number }): string {
+  const parts = [`${SESSION_COOKIE}=${token ?? ""}`, "Path=/", "HttpOnly", "SameSite=Strict", `Max-Age=${token === null ? 0 : options.maxAgeSeconds}`];
+  if (options.secure) parts.push("Secure");
+  return parts.join("; ");
+}
