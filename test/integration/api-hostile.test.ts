@@ -13,7 +13,8 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
   let runId: string;
 
   beforeAll(async () => {
-    api = await apiHarness(dialect);
+    // Room for bodies nested 100,000 levels deep and for large bad values.
+    api = await apiHarness(dialect, { bodyLimit: 2 * 1024 * 1024 });
     runId = (await api.call("POST", "/api/flow-runs", { flowName: "hostile" })).body.id;
     await api.call("POST", `/api/flow-runs/${runId}/set-state`, { state: { name: "Running" } });
   });
@@ -87,6 +88,38 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
     const a = taskRunOp(runId, { taskKey: "dup-1" });
     const b = taskRunOp(runId, { taskKey: "dup-1" });
     expectError(await call("POST", "/api/batch", { ops: [a, stateOp(a), b, stateOp(b)] }), 409, /task key "dup-1"/);
+  });
+
+  it("refuses bodies nested more than 64 levels deep with a 400 naming the field, storing nothing", async () => {
+    const { call } = api;
+    /** JSON text of `levels` nested objects (a JSON.parse of it can be as deep as the text says). */
+    const deep = (levels: number) => `${'{"a":'.repeat(levels - 1)}{"leaf":1}${"}".repeat(levels - 1)}`;
+    const post = (url: string, body: string) => call("POST", url, body, { "content-type": "application/json" });
+    const field = (name: string) => new RegExp(`^${name.replaceAll(".", "\\.")} is nested more than 64 levels deep \\(at ${name.replaceAll(".", "\\.")}(\\.\\w+)+\\.?…\\)$`);
+    for (const levels of [65, 5_000, 100_000]) {
+      const flowName = `deep-${levels}`;
+      expectError(await post("/api/flow-runs", `{"flowName":"${flowName}","parameters":${deep(levels)}}`), 400, field("body.parameters"));
+      const deployment = `{"name":"${flowName}","flowName":"${flowName}","entrypoint":"f.ts:f","parameters":${deep(levels)}}`;
+      expectError(await post("/api/deployments", deployment), 400, field("body.parameters"));
+      const line = (extra: string) => `{"flowRunId":"${runId}","level":30,"message":"x","timestamp":1,"extra":${extra}}`;
+      expectError(await post("/api/logs", `{"logs":[${line("{}")},${line(deep(levels))}]}`), 400, field("body.logs.1.extra"));
+      expectError(await post("/api/batch", `{"ops":[{"kind":"log","log":${line(deep(levels))}}]}`), 400, field("body.ops.0.log.extra"));
+      const failed = taskRunOp(runId, { state: makeState("Failed") });
+      const withCause = JSON.stringify({ ops: [failed] }).replace('"error":null', `"error":{"name":"E","message":"m","cause":${deep(levels)}}`);
+      expectError(await post("/api/batch", withCause), 400, field("body.ops.0.taskRun.error"));
+      const artifact = `{"id":"${newId()}","type":"markdown","flowRunId":"${runId}","createdAt":1,"data":${deep(levels)}}`;
+      expectError(await post("/api/artifacts", artifact), 400, field("body.data"));
+      // The rest of a body counts from its root.
+      expectError(await post("/api/flow-runs", `{"flowName":"${flowName}","tags":["x"],"id":${deep(levels)}}`), 400, /^body is nested more than 64 levels deep \(at body\.id\.a\.a/);
+      expect((await call("GET", `/api/flow-runs?flow=${flowName}`)).body.items).toEqual([]);
+      expect((await call("GET", `/api/deployments/${flowName}`)).status).toBe(404);
+      expect((await call("GET", `/api/logs?flowRunId=${runId}`)).body.items.some((l: { message: string; extra: unknown }) => l.extra && JSON.stringify(l.extra).includes("leaf"))).toBe(false);
+      expect((await call("GET", `/api/artifacts?flowRunId=${runId}`)).body.items.filter((a: { type: string }) => a.type === "markdown")).toHaveLength(1); // the one of the 409 test
+    }
+    // 64 levels of parameters are stored and answered (the body itself is 65 deep).
+    const ok = await post("/api/flow-runs", `{"flowName":"deep-64","parameters":${deep(64)}}`);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    expect(JSON.stringify((await call("GET", `/api/flow-runs/${ok.body.id}`)).body.parameters)).toBe(deep(64));
   });
 
   it("is still up", async () => {
