@@ -122,6 +122,47 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
     expect(JSON.stringify((await call("GET", `/api/flow-runs/${ok.body.id}`)).body.parameters)).toBe(deep(64));
   });
 
+  it("cuts values quoted in errors: a request with a 500 KB bad value gets an error under 4 KB that still names the field", async () => {
+    const { call } = api;
+    const big = "v".repeat(500_000);
+    const small = async (res: { status: number; body: any }, field: RegExp) => {
+      expectError(res, 400, field);
+      expect(Buffer.byteLength(JSON.stringify(res.body))).toBeLessThan(4096);
+    };
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", [big]: 1 }), /^body has an unknown field "vvvv+… \(500,000 characters\)"$/);
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", state: big }), /^body\.state must be one of Scheduled, Pending$/);
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", jobVariables: { env: { [`-${big}`]: "1" } } }), /^body\.jobVariables\.env/);
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", [big]: "nul\u0000" }), /^body\.vvvv+… contains a NUL character/);
+    await small(await call("GET", `/api/flow-runs?state=${"v".repeat(1900)}`), /^querystring\.state has an unknown value "v{200}… \(1,900 characters\)"; expected Scheduled/);
+    await small(await call("POST", "/api/artifacts", { id: newId(), type: big, data: 1, flowRunId: runId, createdAt: 1 }), /^body\.type must be one of markdown, table, link$/);
+    const schedule = { name: "big-cron", flowName: "f", entrypoint: "f.ts:f", schedules: [{ spec: { kind: "cron", cron: big } }] };
+    await small(await call("POST", "/api/deployments", schedule), /^body\.schedules\[0\]: schedule\.cron "v+… \(500,000 characters\)" is invalid/);
+
+    // A deployment's own JSON Schema may hold long values (a pattern, an enum, a const) and a
+    // run's parameters long keys: each issue is cut, and at most ten are listed.
+    const parameterSchema = {
+      type: "object",
+      properties: {
+        code: { type: "string", pattern: `^(${Array.from({ length: 2000 }, (_, i) => `c${i}`).join("|")})$` },
+        mode: { enum: Array.from({ length: 2000 }, (_, i) => `mode-${i}`) },
+        fixed: { const: big.slice(0, 5000) },
+        ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`n${i}`, { type: "integer" }])),
+      },
+      additionalProperties: false,
+    };
+    const created = await call("POST", "/api/deployments", { name: "big-schema", flowName: "f", entrypoint: "f.ts:f", parameterSchema });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const run = (parameters: Record<string, unknown>) => call("POST", "/api/deployments/big-schema/runs", { parameters });
+    await small(await run({ code: "nope" }), /^parameters\.code must match pattern "\^\(c0\|c1\|.*… \([\d,]+ characters\)"$/);
+    await small(await run({ mode: "nope" }), /^parameters\.mode must be one of mode-0, mode-1, .*… \([\d,]+ characters\)$/);
+    await small(await run({ fixed: "nope" }), /^parameters\.fixed must be equal to constant$/);
+    await small(await run({ [big]: 1 }), /^parameters has an unknown field "v+… \(500,000 characters\)"$/);
+    const many = await run(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`n${i}`, big.slice(0, 20_000)])));
+    await small(many, /^parameters\.n0 must be integer; .*; and 20 more$/);
+    expect(many.body.error.details).toHaveLength(10);
+    expect((await call("GET", "/api/flow-runs?flow=f")).body.items).toEqual([]);
+  });
+
   it("is still up", async () => {
     expect((await api.call("GET", "/api/health")).status).toBe(200);
     expect((await api.call("GET", `/api/flow-runs/${runId}`)).status).toBe(200);

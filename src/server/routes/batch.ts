@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { STATE_NAMES, STATE_TYPES } from "../../core/states.ts";
 import type { Store, WriteOp } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
+import { excerpt } from "../../core/excerpt.ts";
 import { BatchChecker } from "../batch-checker.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, int32, logLevel, ms, uuid } from "../schemas.ts";
@@ -179,7 +180,7 @@ async function explainConflict(store: Store, ops: WriteOp[], error: unknown): Pr
     const key = `${run.flowRunId}\u0000${run.taskKey}`;
     const holder = holders.get(key);
     if (holder && holder !== run.id)
-      return new ApiError(409, "CONFLICT", `task run ${run.id}: flow run ${run.flowRunId} already has task run ${holder} with task key "${run.taskKey}"; task keys are unique within a flow run`, {
+      return new ApiError(409, "CONFLICT", `task run ${run.id}: flow run ${run.flowRunId} already has task run ${holder} with task key "${excerpt(run.taskKey)}"; task keys are unique within a flow run`, {
         taskRunId: run.id,
         existingTaskRunId: holder,
         taskKey: run.taskKey,

@@ -7,6 +7,7 @@ import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types
 import { checkDeploymentRun, jobVariablesSchema } from "./orchestration.ts";
 import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { excerpt } from "../../core/excerpt.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
@@ -331,6 +332,6 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
 function list(value: string, allowed: readonly string[], field: string): string[] {
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
   for (const item of items)
-    if (!allowed.includes(item)) throw new ApiError(400, "VALIDATION_ERROR", `querystring.${field} has an unknown value "${item}"; expected ${allowed.join(", ")}`);
+    if (!allowed.includes(item)) throw new ApiError(400, "VALIDATION_ERROR", `querystring.${field} has an unknown value "${excerpt(item)}"; expected ${allowed.join(", ")}`);
   return items;
 }

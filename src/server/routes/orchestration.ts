@@ -11,7 +11,8 @@ import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
 import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
 import type { Deployment, DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { ApiError, describeIssues, notFound } from "../errors.ts";
+import { excerpt } from "../../core/excerpt.ts";
 import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
 
@@ -73,16 +74,8 @@ export function checkParameters(schema: Record<string, unknown> | null, paramete
     validators.set(key, validate);
   }
   if (!validate(parameters)) {
-    const issues = (validate.errors ?? []) as ErrorObject[];
-    const message = issues
-      .map((e) => {
-        const field = `parameters${e.instancePath.replace(/\//g, ".")}`;
-        if (e.keyword === "required") return `${field}.${String(e.params.missingProperty)} is required`;
-        if (e.keyword === "additionalProperties") return `${field} has an unknown field "${String(e.params.additionalProperty)}"`;
-        return `${field} ${e.message ?? "is invalid"}`;
-      })
-      .join("; ");
-    throw new ApiError(400, "INVALID_PARAMETERS", message, issues);
+    const { message, details } = describeIssues((validate.errors ?? []) as ErrorObject[], "parameters");
+    throw new ApiError(400, "INVALID_PARAMETERS", message, details);
   }
 }
 
@@ -128,7 +121,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         try {
           paramsAjv.compile(input.parameterSchema);
         } catch (error) {
-          throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${(error as Error).message}`);
+          throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${excerpt((error as Error).message)}`);
         }
         checkParameters(input.parameterSchema, { ...(input.parameters ?? {}) });
       }
