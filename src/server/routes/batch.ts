@@ -79,7 +79,16 @@ const opSchema = {
         kind: { const: "result" },
         result: {
           type: "object",
-          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: int32, createdAt: ms },
+          properties: {
+            id: uuid,
+            serializer: { type: "string" },
+            value: { type: "string", description: "the serialised result: results sent to the API travel inline" },
+            // Where a result is stored is the server's choice, never a client's: a path chosen
+            // by a client would be read back on resume (see engine/result-store.ts).
+            path: { type: "null", description: "always null: the server chooses where results are stored" },
+            size: int32,
+            createdAt: ms,
+          },
           required: ["id", "serializer", "value", "size", "createdAt"],
           additionalProperties: false,
         },
