@@ -4,7 +4,7 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
-import { checkDeploymentRun, jobVariablesSchema } from "./orchestration.ts";
+import { checkDeploymentRun, checkJobVariablesEnv, jobVariablesSchema } from "./orchestration.ts";
 import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
@@ -94,6 +94,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       // A deployment's run: the deployment must exist (404) and its parameters pass its schema,
       // as on POST /api/deployments/{name}/runs.
       if (body.deploymentId) body.parameters = await checkDeploymentRun(orchestration, body.deploymentId, body.parameters ?? {});
+      await checkJobVariablesEnv(orchestration, body.workPool, body.jobVariables, "body.jobVariables");
       const id = body.id ?? newId();
       // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
       const run = await store.createFlowRun({

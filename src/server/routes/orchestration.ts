@@ -9,7 +9,7 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
-import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
+import { ALLOW_ENV_ENTRY, ENV_NAME, refusedEnvMessage, refusedEnvName, type JobVariables } from "../../core/job-variables.ts";
 import type { Deployment, DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
 import { ApiError, describeIssues, notFound } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
@@ -93,6 +93,25 @@ export async function checkDeploymentRun(orchestration: OrchestrationStore, depl
   return runParameters(deployment, parameters);
 }
 
+/**
+ * A 400 for job variables (at `field`) that set an environment variable changing how the run's
+ * process loads code, which the work pool `poolName` does not allow (a run without a pool
+ * allows none). `allowEnv`: the pool's list, when the caller has it already.
+ */
+export async function checkJobVariablesEnv(
+  orchestration: OrchestrationStore,
+  poolName: string | null | undefined,
+  jobVariables: JobVariables | null | undefined,
+  field: string,
+  allowEnv?: readonly string[],
+): Promise<void> {
+  // Most job variables set nothing of the kind: no pool lookup for them.
+  if (refusedEnvName(jobVariables?.env, []) === null) return;
+  const allowed = allowEnv ?? (poolName ? ((await orchestration.getWorkPool(poolName))?.allowEnv ?? []) : []);
+  const refused = refusedEnvName(jobVariables?.env, allowed);
+  if (refused) throw new ApiError(400, "VALIDATION_ERROR", refusedEnvMessage(field, refused, poolName ?? null), { field: `${field}.env.${refused}`, allowEnv: allowed });
+}
+
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
 function canSubscribe(store: Store): store is Store & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
   return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
@@ -125,8 +144,9 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         }
         checkParameters(input.parameterSchema, { ...(input.parameters ?? {}) });
       }
-      if (input.workPool && !(await orchestration.getWorkPool(input.workPool)))
-        throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
+      const pool = input.workPool ? await orchestration.getWorkPool(input.workPool) : null;
+      if (input.workPool && !pool) throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
+      await checkJobVariablesEnv(orchestration, input.workPool, input.jobVariables, "body.jobVariables", pool?.allowEnv ?? []);
       return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
     },
   );
@@ -210,6 +230,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
     async (request, reply) => {
       const dep = await deployment(request.params.name);
       const parameters = runParameters(dep, request.body?.parameters ?? {});
+      await checkJobVariablesEnv(orchestration, dep.workPool, request.body?.jobVariables, "body.jobVariables");
       const scheduledAt = request.body?.scheduledAt ?? Date.now();
       const run = await store.createFlowRun({
         id: newId(),
@@ -240,14 +261,38 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         summary: "Create or update a work pool",
         body: {
           type: "object",
-          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull, jobVariables: jobVariablesSchema },
+          properties: {
+            name,
+            type: { type: "string", enum: ["process"] },
+            paused: { type: "boolean" },
+            concurrencyLimit: positiveIntOrNull,
+            jobVariables: jobVariablesSchema,
+            allowEnv: {
+              type: "array",
+              items: { type: "string", pattern: ALLOW_ENV_ENTRY.source, maxLength: 200 },
+              maxItems: 100,
+              description: "environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…) its runs may set anyway: names or PREFIX_* patterns",
+            },
+          },
           required: ["name"],
           additionalProperties: false,
         },
         response: ok,
       },
     },
-    async (request) => orchestration.upsertWorkPool(request.body),
+    async (request) => {
+      const { name: poolName, jobVariables, allowEnv } = request.body;
+      const existing = await orchestration.getWorkPool(poolName);
+      const allowed = allowEnv ?? existing?.allowEnv ?? [];
+      if (jobVariables) await checkJobVariablesEnv(orchestration, poolName, jobVariables, "body.jobVariables", allowed);
+      else if (existing && refusedEnvName(existing.jobVariables.env, allowed) !== null)
+        throw new ApiError(
+          400,
+          "VALIDATION_ERROR",
+          `body.allowEnv leaves out ${refusedEnvName(existing.jobVariables.env, allowed)}, which work pool "${poolName}" sets in its own job variables: send jobVariables without it too`,
+        );
+      return orchestration.upsertWorkPool(request.body);
+    },
   );
   app.get("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers", response: ok } }, async () => {
     const [pools, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
