@@ -87,6 +87,16 @@ async function claimableIds(tx: Tx, poolName: string, now: number, limit: number
 
 const jobVariables = (text: string | null | undefined): JobVariables | null => (text ? (JSON.parse(text) as JobVariables) : null);
 
+/** A pool's allow_env; anything but a JSON list (a row written by other means) allows nothing. */
+function allowedEnv(text: string): string[] {
+  try {
+    const list: unknown = JSON.parse(text);
+    return Array.isArray(list) ? list.filter((entry): entry is string => typeof entry === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Claims up to `max` due runs of `poolName` for `workerId` (they become Pending), each with the
  * job variables to start it with: the pool's, under its deployment's, under its own.
@@ -125,7 +135,7 @@ export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, worke
         const deployments = new Map(
           deploymentIds.length ? (await tx.selectFrom("deployments").select(["id", "job_variables"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d.job_variables]) : [],
         );
-        const allowEnv = JSON.parse(pool.allow_env) as string[];
+        const allowEnv = allowedEnv(pool.allow_env);
         const starting: { row: (typeof rows)[number]; merged: JobVariables }[] = [];
         for (const row of rows) {
           const layers = [jobVariables(pool.job_variables), jobVariables(row.deployment_id ? deployments.get(row.deployment_id) : null), jobVariables(row.job_variables)] as const;

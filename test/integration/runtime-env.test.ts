@@ -98,7 +98,13 @@ describe.each(DIALECTS)("runtime environment variables on %s", (dialect) => {
     await run(viaDeployment);
     expect(await orchestration.claimFlowRuns("guarded", "worker-1", 10, Date.now())).toEqual([]);
     expect((await api.store.getFlowRun(viaDeployment))!.state.message).toMatch(/^not started: the deployment's job variables set BATON_DATABASE_URL/);
-    await orchestration.upsertWorkPool({ name: "guarded", allowEnv: ["BATON_DATABASE_URL"] });
+    // An allow_env that is not a JSON list allows nothing, and claims go on.
+    await api.store.db.updateTable("work_pools").set({ allow_env: "BATON_*" }).where("name", "=", "guarded").execute();
+    const garbled = newId();
+    await run(garbled);
+    expect(await orchestration.claimFlowRuns("guarded", "worker-1", 10, Date.now())).toEqual([]);
+    expect((await api.store.getFlowRun(garbled))!.state.name).toBe("Failed");
+    await api.store.db.updateTable("work_pools").set({ allow_env: JSON.stringify(["BATON_DATABASE_URL"]) }).where("name", "=", "guarded").execute();
     const allowed = newId();
     await run(allowed);
     expect((await orchestration.claimFlowRuns("guarded", "worker-1", 10, Date.now())).map((c) => [c.id, c.jobVariables])).toEqual([[allowed, { env: { BATON_DATABASE_URL: "sqlite:///elsewhere.db" } }]]);
