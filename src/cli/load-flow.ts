@@ -1,7 +1,12 @@
-/** Finds the flow to run in a user's module. */
+/**
+ * Finds the flow to run in a user's module. The module is imported under the hooks bin/baton.js
+ * registers (tsx, then engine/flow-module-hooks.mjs): TypeScript, and loaded as a module in a
+ * package without "type": "module" when it has import or export statements.
+ */
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { BatonError } from "../core/errors.ts";
 import type { Flow } from "../sdk/flow.ts";
 
 export type AnyFlow = Flow<any, unknown>;
@@ -14,7 +19,12 @@ export function isFlow(value: unknown): value is AnyFlow {
 export async function loadFlow(file: string, name?: string): Promise<AnyFlow> {
   const resolved = path.resolve(file);
   if (!fs.existsSync(resolved)) throw new Error(`flow file ${resolved} does not exist`);
-  const module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw explainCommonJs(error, resolved) ?? error;
+  }
   const flows = Object.entries(module).filter((entry): entry is [string, AnyFlow] => isFlow(entry[1]));
   if (name) {
     const match = flows.find(([exportName, f]) => exportName === name || f.flowName === name);
@@ -27,6 +37,34 @@ export async function loadFlow(file: string, name?: string): Promise<AnyFlow> {
   const byDefault = flows.find(([exportName]) => exportName === "default");
   if (byDefault) return byDefault[1];
   throw new Error(`${file} exports several flows (${describe(flows)}); choose one with --flow NAME`);
+}
+
+/** What Node says when a CommonJS module requires an ES module it cannot (Baton is ESM only). */
+const COMMONJS_FAILURES = new Set(["ERR_REQUIRE_CYCLE_MODULE", "ERR_REQUIRE_ESM", "ERR_REQUIRE_ASYNC_MODULE", "ERR_PACKAGE_PATH_NOT_EXPORTED"]);
+
+/**
+ * One line saying what to change when `file` (or a module it imports) was loaded as CommonJS and
+ * so could not import Baton — a package that says "type": "commonjs", or a file without import
+ * or export statements that requires Baton — or null for any other failure.
+ */
+function explainCommonJs(error: unknown, file: string): BatonError | null {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !COMMONJS_FAILURES.has(code)) return null;
+  if (code === "ERR_PACKAGE_PATH_NOT_EXPORTED" && !/[/\\]baton[/\\]package\.json/.test((error as Error).message)) return null;
+  const manifest = nearestPackageJson(path.dirname(file));
+  const where = manifest ? `add "type": "module" to ${manifest}` : `add a package.json with "type": "module" beside it`;
+  const message =
+    code === "ERR_PACKAGE_PATH_NOT_EXPORTED"
+      ? `${file} (or a module it imports) loads Baton with require(), but Baton is an ES module: import it (import { flow } from "baton") instead, and ${where} or rename the file to .mts (${code})`
+      : `${file} was loaded as CommonJS, which cannot import Baton (an ES module): ${where}, or rename it to .mts (${code})`;
+  return new BatonError(message, { cause: error });
+}
+
+function nearestPackageJson(dir: string): string | null {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (fs.existsSync(path.join(at, "package.json"))) return path.join(at, "package.json");
+    if (path.dirname(at) === at) return null;
+  }
 }
 
 function describe(flows: [string, AnyFlow][]): string {

@@ -4,17 +4,30 @@
  * or a Map's entries, make NaN and undefined-in-an-array null, and throw on a BigInt — and a
  * resumed run would get values different from the first run's. `findNonJson` names the first
  * such value by its path.
+ *
+ * Nor may they nest deeper than MAX_JSON_DEPTH: `JSON.stringify` recurses and throws RangeError
+ * a few thousand levels down. The API refuses bodies nested deeper (server/json-depth.ts), so a
+ * flow gets the same parameters in direct mode as through the API.
  */
+import { cutPath } from "./excerpt.ts";
 
 /** What JSON holds, for messages. */
 export const JSON_KINDS = "string, number, boolean, null, arrays, plain objects";
 
-/** The first value under `value` that JSON does not keep as it is, or null when there is none. */
+/** How many levels of objects and arrays a stored JSON value (parameters, data, extras) may nest. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The first value under `value` that JSON does not keep as it is, or null when there is none.
+ * `path` in the answer is cut for a message (keys may be long, nesting deep).
+ */
 export function findNonJson(value: unknown, path: string): { path: string; what: string } | null {
-  return visit(value, path, new Set());
+  const found = visit(value, path, new Set(), 0);
+  return found && { path: cutPath(found.path), what: found.what };
 }
 
-function visit(value: unknown, path: string, ancestors: Set<object>): { path: string; what: string } | null {
+/** Recursive, but never deeper than MAX_JSON_DEPTH + 1 calls: the depth is checked first. */
+function visit(value: unknown, path: string, ancestors: Set<object>, depth: number): { path: string; what: string } | null {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -33,13 +46,14 @@ function visit(value: unknown, path: string, ancestors: Set<object>): { path: st
   if (value === null) return null;
   const object = value as object;
   if (ancestors.has(object)) return { path, what: "a circular reference" };
+  if (depth >= MAX_JSON_DEPTH) return { path, what: `nested more than ${MAX_JSON_DEPTH} levels deep` };
   const proto = Object.getPrototypeOf(object);
   if (!Array.isArray(object) && proto !== Object.prototype && proto !== null) return { path, what: `a ${describeClass(object)}` };
   ancestors.add(object);
   try {
     if (Array.isArray(object)) {
       for (let i = 0; i < object.length; i++) {
-        const found = visit(object[i], `${path}[${i}]`, ancestors);
+        const found = visit(object[i], `${path}[${i}]`, ancestors, depth + 1);
         if (found) return found;
       }
       return null;
@@ -47,7 +61,7 @@ function visit(value: unknown, path: string, ancestors: Set<object>): { path: st
     for (const [key, child] of Object.entries(object)) {
       // An undefined property reads back as missing: the same value for the flow.
       if (child === undefined) continue;
-      const found = visit(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, ancestors);
+      const found = visit(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, ancestors, depth + 1);
       if (found) return found;
     }
     return null;
@@ -77,6 +91,8 @@ export function jsonPreview(value: unknown): unknown {
       // `this` is the holder: keep only the ancestors on the path down to it.
       while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
       if (ancestors.includes(child)) return "[circular]";
+      // Cut where findNonJson stops: deeper, JSON.stringify itself would overflow the stack.
+      if (ancestors.length >= MAX_JSON_DEPTH) return `[nested more than ${MAX_JSON_DEPTH} levels deep]`;
       ancestors.push(child);
       if (!(child instanceof Map) && !(child instanceof Set)) return child;
       const replacement = child instanceof Map ? { "[Map]": [...child.entries()] } : { "[Set]": [...child.values()] };

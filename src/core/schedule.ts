@@ -12,6 +12,7 @@
  */
 import { Cron } from "croner";
 import rrulePkg from "rrule";
+import { excerpt } from "./excerpt.ts";
 
 const { rrulestr } = rrulePkg;
 
@@ -32,7 +33,7 @@ function checkTimezone(tz: unknown): string {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
   } catch {
-    fail(`timezone "${tz}" is not a known IANA time zone`);
+    fail(`timezone "${excerpt(tz)}" is not a known IANA time zone`);
   }
   return tz;
 }
@@ -48,12 +49,12 @@ export function compileSchedule(spec: unknown): ScheduleSpec {
       try {
         new Cron(s.cron, { timezone, paused: true }).nextRun(new Date(0));
       } catch (error) {
-        fail(`cron "${s.cron}" is invalid: ${(error as Error).message}`);
+        fail(`cron "${excerpt(s.cron)}" is invalid: ${excerpt((error as Error).message)}`);
       }
       return { kind: "cron", cron: s.cron.trim(), timezone };
     }
     case "interval": {
-      if (typeof s.intervalMs !== "number" || !Number.isInteger(s.intervalMs) || s.intervalMs < 1000) fail(`intervalMs must be an integer >= 1000, got ${String(s.intervalMs)}`);
+      if (typeof s.intervalMs !== "number" || !Number.isInteger(s.intervalMs) || s.intervalMs < 1000) fail(`intervalMs must be an integer >= 1000, got ${excerpt(String(s.intervalMs))}`);
       return { kind: "interval", intervalMs: s.intervalMs, anchor: anchorMs(s.anchor) };
     }
     case "rrule": {
@@ -62,12 +63,12 @@ export function compileSchedule(spec: unknown): ScheduleSpec {
       try {
         parseRrule(s.rrule);
       } catch (error) {
-        fail(`rrule "${s.rrule}" is invalid: ${(error as Error).message}`);
+        fail(`rrule "${excerpt(s.rrule)}" is invalid: ${excerpt((error as Error).message)}`);
       }
       return { kind: "rrule", rrule: s.rrule.trim(), timezone };
     }
     default:
-      fail(`kind must be one of ${KINDS.join(", ")}, got ${JSON.stringify(s.kind)}`);
+      fail(`kind must be one of ${KINDS.join(", ")}, got ${excerpt(String(JSON.stringify(s.kind)))}`);
   }
 }
 
@@ -77,7 +78,7 @@ function anchorMs(anchor: unknown): number {
   if (typeof anchor === "number" && Number.isFinite(anchor)) return anchor;
   if (anchor instanceof Date && Number.isFinite(anchor.getTime())) return anchor.getTime();
   if (typeof anchor === "string" && /^\d{4}-\d\d-\d\d/.test(anchor) && Number.isFinite(Date.parse(anchor))) return Date.parse(anchor);
-  fail(`anchor must be epoch milliseconds or an ISO 8601 date such as "2026-01-01T09:30:00+01:00", got ${JSON.stringify(anchor)}`);
+  fail(`anchor must be epoch milliseconds or an ISO 8601 date such as "2026-01-01T09:30:00+01:00", got ${excerpt(String(JSON.stringify(anchor)))}`);
 }
 
 function parseRrule(text: string) {

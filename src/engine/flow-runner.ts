@@ -27,7 +27,7 @@ import {
 import type { CompiledFlowOptions, Hook } from "../core/options.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
 import { randomRunName } from "../core/run-names.ts";
-import { findNonJson, JSON_KINDS, jsonPreview } from "../core/json-values.ts";
+import { findNonJson, JSON_KINDS, jsonPreview, MAX_JSON_DEPTH } from "../core/json-values.ts";
 import { makeState, type State } from "../core/states.ts";
 import type { FlowRun } from "../store/types.ts";
 import { FlowRunState } from "./flow-run-state.ts";
@@ -117,7 +117,7 @@ function prepareParams(def: FlowDefinition, rawParams: unknown): { params: objec
   // Checked before the schema: a schema may turn JSON into richer values (a string into a Date),
   // which it does again from the stored JSON on resume.
   const nonJson = findNonJson(params, "params");
-  if (nonJson) return { params: jsonPreview(params) as object, invalid: `${nonJson.path} is ${nonJson.what}; flow parameters must be JSON (${JSON_KINDS})` };
+  if (nonJson) return { params: jsonPreview(params) as object, invalid: `${nonJson.path} is ${nonJson.what}; flow parameters must be JSON (${JSON_KINDS}) nested at most ${MAX_JSON_DEPTH} levels deep` };
   if (def.options.params) {
     const parsed = def.options.params.safeParse(params);
     if (!parsed.success) return { params, invalid: `invalid parameters for flow "${def.options.name}": ${parsed.error.message}` };

@@ -13,7 +13,8 @@ export interface RuntimeOptions {
   orchestration: OrchestrationStore;
   /** The database URL when the store is a database (child processes of a worker reuse it). */
   databaseUrl?: string | null;
-  resultsDir: string;
+  /** Where large results are written; null: nowhere, they travel inline (a flow run through the API). */
+  resultsDir: string | null;
   inlineResultBytes: number;
   heartbeatMs: number;
   /** Minimum pino level echoed to the console (stored logs keep everything >= debug). */

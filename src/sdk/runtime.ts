@@ -54,8 +54,9 @@ async function open(): Promise<Runtime> {
     store,
     databaseUrl: apiUrl ? null : (overrides.databaseUrl ?? settings.databaseUrl.value),
     orchestration: store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : new RemoteOrchestrationStore((store as RemoteStore).api),
-    resultsDir: overrides.resultsDir ?? settings.resultsDir.value,
-    // Remote: results travel to the server inline (its body limit is 16 MiB by default).
+    // Remote: results travel to the server inline (its body limit is 16 MiB by default); a file
+    // here would be out of reach of the server and of workers on other machines.
+    resultsDir: apiUrl ? null : (overrides.resultsDir ?? settings.resultsDir.value),
     inlineResultBytes: apiUrl ? REMOTE_INLINE_RESULT_BYTES : settings.inlineResultBytes.value,
     heartbeatMs: overrides.heartbeatMs ?? settings.heartbeatMs.value,
     consoleLevel: consoleLevelFromName(overrides.logLevel ?? settings.logLevel.value),

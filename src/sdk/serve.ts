@@ -7,7 +7,7 @@ import { z } from "zod";
 import { compileSchedule, type ScheduleSpec } from "../core/schedule.ts";
 import { BatonError } from "../core/errors.ts";
 import { relativeEntrypoint, splitEntrypoint } from "../core/entrypoint.ts";
-import { compileJobVariables, type JobVariables } from "../core/job-variables.ts";
+import { compileAllowEnv, compileJobVariables, type JobVariables } from "../core/job-variables.ts";
 import type { ParamsSchema } from "../core/options.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
@@ -38,6 +38,11 @@ export interface ServeOptions {
   pollMs?: number;
   /** How the runs' processes start: extra environment variables and a working directory. */
   jobVariables?: JobVariables;
+  /**
+   * Environment variables that change how a run's process loads code (NODE_OPTIONS,
+   * LD_PRELOAD, BATON_*…) which `jobVariables` may set anyway: names or `PREFIX_*`.
+   */
+  allowEnv?: string[];
 }
 
 /** The JSON Schema of a flow's parameters, from its zod schema (for validation and forms). */
@@ -73,7 +78,12 @@ export async function serveFlow(
   const orchestration = runtime.orchestration;
   const name = options.name ?? flow.flowName;
   const pool = `serve-${name}`;
-  await orchestration.upsertWorkPool({ name: pool, type: "process", concurrencyLimit: options.limit ?? 1 });
+  const workPool = await orchestration.upsertWorkPool({
+    name: pool,
+    type: "process",
+    concurrencyLimit: options.limit ?? 1,
+    allowEnv: options.allowEnv === undefined ? undefined : compileAllowEnv(options.allowEnv, "serve() option allowEnv"),
+  });
   const { file, name: flowRef } = splitEntrypoint(flow.entrypoint);
   const input: DeploymentInput = {
     name,
@@ -86,7 +96,7 @@ export async function serveFlow(
     parameterSchema: parameterJsonSchema(flow.params),
     workPool: pool,
     retries: options.retries ?? 0,
-    jobVariables: compileJobVariables(options.jobVariables, "serve() option jobVariables"),
+    jobVariables: compileJobVariables(options.jobVariables, "serve() option jobVariables", workPool),
     schedules: schedulesFrom(options),
   };
   const deployment = await orchestration.upsertDeployment(input);

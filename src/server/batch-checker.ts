@@ -18,6 +18,7 @@
  */
 import { decideTransition } from "../core/transitions.ts";
 import { STATE_NAME_TYPE, type State } from "../core/states.ts";
+import { excerpt } from "../core/excerpt.ts";
 import { flowRunsOf } from "../engine/write-batcher.ts";
 import type { Store, TaskRun, WriteOp } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
@@ -183,7 +184,7 @@ export class BatchChecker {
         const decision = decideTransition({ from, to: run.state, force: op.force });
         if (decision.kind !== "accept") {
           if (!explain) return false;
-          return new ApiError(409, "INVALID_TRANSITION", `task run ${run.id} (${run.taskKey}): ${decision.reason}`, { rule: decision.rule, taskRunId: run.id });
+          return new ApiError(409, "INVALID_TRANSITION", `task run ${run.id} (${excerpt(run.taskKey)}): ${decision.reason}`, { rule: decision.rule, taskRunId: run.id });
         }
       }
       seen.set(run.id, run.state);

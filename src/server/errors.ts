@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BatonError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
 import { classifyDatabaseError, duplicateMessage } from "../store/db-errors.ts";
+import { cutPath, excerpt, excerptValue } from "../core/excerpt.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -23,29 +24,55 @@ export function notFound(what: string, id: string): ApiError {
   return new ApiError(404, "NOT_FOUND", `${what} ${id} was not found`);
 }
 
-interface AjvIssue {
+export interface AjvIssue {
   instancePath?: string;
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
 }
 
-/** "body.state.name must be one of Scheduled, Late, …" from ajv's report. */
-function validationMessage(error: FastifyError): { message: string; details: unknown } {
-  const issues = (error.validation ?? []) as AjvIssue[];
-  const part = error.validationContext ?? "request";
-  const messages = issues.map((issue) => {
-    const field = `${part}${(issue.instancePath ?? "").replace(/\//g, ".")}`;
-    if (issue.keyword === "additionalProperties") return `${field} has an unknown field "${String(issue.params?.additionalProperty)}"`;
-    if (issue.keyword === "required") return `${field}.${String(issue.params?.missingProperty)} is required`;
-    if (issue.keyword === "enum") return `${field} must be one of ${(issue.params?.allowedValues as unknown[]).join(", ")}`;
-    return `${field} ${issue.message ?? "is invalid"}`;
+/** Most issues one error lists: ajv with allErrors reports one per bad field, and a request can have thousands. */
+const MAX_ISSUES = 10;
+/**
+ * The longest message an error answers with. Values quoted in messages are cut where they are
+ * quoted (EXCERPT_CHARS); this bounds the rest — a message listing many issues, or one from a
+ * library or the database that quotes what it was given.
+ */
+const MAX_MESSAGE_CHARS = 2000;
+
+/**
+ * "body.state.name must be one of Scheduled, Late, …" for each of ajv's issues under `part`
+ * (body, querystring, parameters), and details with each issue's path, keyword and params.
+ * Keys and values quoted from the request or the schema are cut.
+ */
+export function describeIssues(issues: readonly AjvIssue[], part: string): { message: string; details: unknown[] } {
+  const shown = issues.slice(0, MAX_ISSUES);
+  const messages = shown.map((issue) => {
+    const field = cutPath(`${part}${(issue.instancePath ?? "").replace(/\//g, ".")}`);
+    const params = issue.params ?? {};
+    if (issue.keyword === "additionalProperties") return `${field} has an unknown field "${excerpt(String(params.additionalProperty))}"`;
+    if (issue.keyword === "required") return `${field}.${excerpt(String(params.missingProperty))} is required`;
+    if (issue.keyword === "pattern") return `${field} must match pattern "${excerpt(String(params.pattern))}"`;
+    if (issue.keyword === "enum") return `${field} must be one of ${excerpt((params.allowedValues as unknown[]).join(", "))}`;
+    return `${field} ${excerpt(issue.message ?? "is invalid")}`;
   });
-  return { message: messages.join("; ") || error.message, details: issues.map((i) => ({ path: i.instancePath, keyword: i.keyword, params: i.params })) };
+  if (issues.length > shown.length) messages.push(`and ${issues.length - shown.length} more`);
+  const details = shown.map((issue) => ({
+    path: cutPath(issue.instancePath ?? ""),
+    keyword: issue.keyword,
+    params: Object.fromEntries(Object.entries(issue.params ?? {}).map(([key, value]) => [key, excerptValue(value)])),
+  }));
+  return { message: messages.join("; "), details };
+}
+
+/** "body.state.name must be one of Scheduled, Late, …" from Fastify's validation error. */
+function validationMessage(error: FastifyError): { message: string; details: unknown } {
+  const { message, details } = describeIssues((error.validation ?? []) as AjvIssue[], error.validationContext ?? "request");
+  return { message: message || error.message, details };
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown): FastifyReply {
-  return reply.status(status).send({ error: { code, message, details: details ?? null } });
+  return reply.status(status).send({ error: { code, message: excerpt(message, MAX_MESSAGE_CHARS), details: details ?? null } });
 }
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -61,7 +88,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return sendError(reply, 413, "BODY_TOO_LARGE", `request body is larger than the server's limit of ${request.server.initialConfig.bodyLimit} bytes`);
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return sendError(reply, 415, "UNSUPPORTED_MEDIA_TYPE", `send JSON with content-type application/json (got ${request.headers["content-type"] ?? "none"})`);
+      return sendError(reply, 415, "UNSUPPORTED_MEDIA_TYPE", `send JSON with content-type application/json (got ${excerpt(request.headers["content-type"] ?? "none")})`);
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return sendError(reply, 400, "BAD_REQUEST", "the JSON body is empty");
     case "FST_ERR_CTP_INVALID_JSON_BODY":
@@ -79,7 +106,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
       case "missing-reference":
         return sendError(reply, 409, "MISSING_REFERENCE", `the request refers to a record that does not exist: ${database.detail}`, { constraint: database.constraint });
       case "invalid-value":
-        return sendError(reply, 400, "INVALID_VALUE", `the database cannot store a value of this request: ${database.detail}`);
+        return sendError(reply, 400, "INVALID_VALUE", `the database cannot store a value of this request: ${excerpt(database.detail)}`);
       case "unavailable":
         request.log.warn({ err: error }, "database unavailable");
         reply.header("retry-after", "1");

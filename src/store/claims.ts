@@ -19,9 +19,17 @@
  *
  * Collision strategy `cancel-new`: after the claim, the due runs of such deployments that are at
  * their limit (counting the runs just claimed) end Cancelled instead of waiting.
+ *
+ * Job variables: a claimed run is handed out with the env it will start with (pool ← deployment
+ * ← run), checked here against the pool's `allowEnv` in the same transaction that reads them
+ * (core/job-variables.ts). The API refuses such variables already; a run that carries one
+ * anyway — a row written into the database directly, a pool's allowEnv narrowed since — ends
+ * Failed, naming the variable, instead of being handed to a worker. Here rather than in the
+ * worker: every worker, local or behind the API, gets its runs from this function, and the
+ * check reads the pool's allowEnv as it is now.
  */
 import { sql, type Kysely, type Transaction } from "kysely";
-import { mergeJobVariables, type JobVariables } from "../core/job-variables.ts";
+import { mergeJobVariables, refusedEnvName, runtimeEnvReason, type JobVariables } from "../core/job-variables.ts";
 import { makeState } from "../core/states.ts";
 import { flowRunFromRow } from "./rows.ts";
 import type { Database } from "./schema.ts";
@@ -79,12 +87,22 @@ async function claimableIds(tx: Tx, poolName: string, now: number, limit: number
 
 const jobVariables = (text: string | null | undefined): JobVariables | null => (text ? (JSON.parse(text) as JobVariables) : null);
 
+/** A pool's allow_env; anything but a JSON list (a row written by other means) allows nothing. */
+function allowedEnv(text: string): string[] {
+  try {
+    const list: unknown = JSON.parse(text);
+    return Array.isArray(list) ? list.filter((entry): entry is string => typeof entry === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Claims up to `max` due runs of `poolName` for `workerId` (they become Pending), each with the
  * job variables to start it with: the pool's, under its deployment's, under its own.
  */
 export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
-  let poolQuery = tx.selectFrom("work_pools").select(["paused", "concurrency_limit", "job_variables"]).where("name", "=", poolName);
+  let poolQuery = tx.selectFrom("work_pools").select(["paused", "concurrency_limit", "job_variables", "allow_env"]).where("name", "=", poolName);
   if (pg) poolQuery = poolQuery.forUpdate();
   const pool = await poolQuery.executeTakeFirst();
   if (!pool || pool.paused) return [];
@@ -113,26 +131,59 @@ export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, worke
       const order = new Map(ids.map((id, i) => [id, i]));
       const rows = (await rowsQuery.execute()).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       if (rows.length) {
-        const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
-        const fields = { state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId };
-        await tx.updateTable("flow_runs").set(fields).where("id", "in", rows.map((r) => r.id)).execute();
-        await tx
-          .insertInto("states")
-          .values(rows.map((r) => ({ flow_run_id: r.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null })))
-          .execute();
         const deploymentIds = [...new Set(rows.map((r) => r.deployment_id).filter((d): d is string => d !== null))];
         const deployments = new Map(
           deploymentIds.length ? (await tx.selectFrom("deployments").select(["id", "job_variables"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d.job_variables]) : [],
         );
+        const allowEnv = allowedEnv(pool.allow_env);
+        const starting: { row: (typeof rows)[number]; merged: JobVariables }[] = [];
         for (const row of rows) {
-          const merged = mergeJobVariables(jobVariables(pool.job_variables), jobVariables(row.deployment_id ? deployments.get(row.deployment_id) : null), jobVariables(row.job_variables));
-          claimed.push({ ...flowRunFromRow({ ...row, ...fields }), jobVariables: merged });
+          const layers = [jobVariables(pool.job_variables), jobVariables(row.deployment_id ? deployments.get(row.deployment_id) : null), jobVariables(row.job_variables)] as const;
+          const merged = mergeJobVariables(...layers);
+          const refused = refusedEnvName(merged.env, allowEnv);
+          if (refused === null) starting.push({ row, merged });
+          else await refuseEnv(tx, row.id, poolName, refused, ["work pool", "deployment", "run"][layers.findLastIndex((l) => l?.env && refused in l.env)]!, now);
+        }
+        if (starting.length) {
+          const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
+          const fields = { state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId };
+          await tx.updateTable("flow_runs").set(fields).where("id", "in", starting.map((s) => s.row.id)).execute();
+          await tx
+            .insertInto("states")
+            .values(starting.map(({ row }) => ({ flow_run_id: row.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null })))
+            .execute();
+          for (const { row, merged } of starting) claimed.push({ ...flowRunFromRow({ ...row, ...fields }), jobVariables: merged });
         }
       }
     }
   }
   await cancelCollisions(tx, poolName, now);
   return claimed;
+}
+
+/**
+ * A due run whose job variables set `name`, which its pool does not allow, ends Failed without
+ * starting (`layer` says whose job variables set it: the run's, its deployment's or the pool's).
+ */
+async function refuseEnv(tx: Tx, runId: string, poolName: string, name: string, layer: string, now: number): Promise<void> {
+  const message =
+    `not started: the ${layer}'s job variables set ${name}, and ${runtimeEnvReason(name)}; work pool "${poolName}" does not allow it ` +
+    `(allow it with baton work-pool create ${poolName} --allow-env ${name})`;
+  const failed = makeState("Failed", { timestamp: now, message });
+  await tx
+    .updateTable("flow_runs")
+    .set({
+      state_type: failed.type,
+      state_name: failed.name,
+      state_message: message,
+      state_timestamp: now,
+      scheduled_at: null,
+      end_time: now,
+      error: JSON.stringify({ name: "BatonConfigError", message }),
+    })
+    .where("id", "=", runId)
+    .execute();
+  await tx.insertInto("states").values({ flow_run_id: runId, task_run_id: null, type: failed.type, name: failed.name, message, timestamp: now, scheduled_at: null }).execute();
 }
 
 /** Due runs of `cancel-new` deployments that are at their limit end Cancelled. */

@@ -91,6 +91,7 @@ const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPo
   paused: Boolean(p.paused),
   concurrencyLimit: p.concurrency_limit == null ? null : Number(p.concurrency_limit),
   jobVariables: json(p.job_variables, {}),
+  allowEnv: json(p.allow_env, []),
   createdAt: Number(p.created_at),
   queues,
 });
@@ -306,6 +307,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           paused: (pool.paused ?? existing.paused) ? 1 : 0,
           concurrency_limit: pool.concurrencyLimit === undefined ? existing.concurrencyLimit : pool.concurrencyLimit,
           job_variables: JSON.stringify(pool.jobVariables ?? existing.jobVariables),
+          allow_env: JSON.stringify(pool.allowEnv ?? existing.allowEnv),
         })
         .where("name", "=", pool.name)
         .execute();
@@ -319,6 +321,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
             paused: pool.paused ? 1 : 0,
             concurrency_limit: pool.concurrencyLimit ?? null,
             job_variables: JSON.stringify(pool.jobVariables ?? {}),
+            allow_env: JSON.stringify(pool.allowEnv ?? []),
             created_at: Date.now(),
           })
           .execute();

@@ -381,6 +381,11 @@ export interface WorkPool {
   concurrencyLimit: number | null;
   /** Defaults for how its runs' processes start (env, cwd). */
   jobVariables: JobVariables;
+  /**
+   * Environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD,
+   * BATON_*…; see core/job-variables.ts) that its runs may set anyway: names or `PREFIX_*`.
+   */
+  allowEnv: string[];
   createdAt: number;
   queues: WorkQueue[];
 }
@@ -391,6 +396,8 @@ export interface WorkPoolInput {
   paused?: boolean;
   concurrencyLimit?: number | null;
   jobVariables?: JobVariables;
+  /** Replaces the pool's `allowEnv` (default: kept, or none for a new pool). */
+  allowEnv?: string[];
 }
 
 export interface WorkQueue {

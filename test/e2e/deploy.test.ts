@@ -177,5 +177,31 @@ describe("baton limit and baton work-queue", () => {
     expect(pool).toMatchObject({ name: "q-pool", concurrencyLimit: 4, jobVariables: { env: { REGION: "eu" }, cwd: "/srv" } });
     expect(pool.queues.map((q: any) => [q.name, q.priority, q.concurrencyLimit])).toEqual([["default", 1, null], ["urgent", 1, 2], ["bulk", 5, null]]);
   });
+
+  it("refuses job variables that change how runs load code (--env, baton.yaml, deployment run --env) unless the pool allows them with --allow-env", async () => {
+    const refused = await cli(["work-pool", "create", "env-pool", "--env", "NODE_OPTIONS=--max-old-space-size=512"], env);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/--env\.env\.NODE_OPTIONS is refused: Node\.js reads it .*work pool "env-pool" does not allow it \(allow it with baton work-pool create env-pool --allow-env NODE_OPTIONS/)]);
+    expect(await orchestration.getWorkPool("env-pool")).toBeUndefined();
+    const badPattern = await cli(["work-pool", "create", "env-pool", "--allow-env", "*"], env);
+    expect(badPattern.stderr).toMatch(/--allow-env\[0\] must be an environment variable name or a PREFIX_\* pattern/);
+    const created = await cli(["work-pool", "create", "env-pool", "--allow-env", "NODE_OPTIONS", "--allow-env", "LD_*", "--env", "NODE_OPTIONS=--max-old-space-size=512"], env);
+    expect(created.stdout, created.stderr).toMatch(/Work pool "env-pool" \(process\) with queues: default; its runs may set NODE_OPTIONS, LD_\*/);
+    expect(await orchestration.getWorkPool("env-pool")).toMatchObject({ allowEnv: ["NODE_OPTIONS", "LD_*"], jobVariables: { env: { NODE_OPTIONS: "--max-old-space-size=512" } } });
+
+    const yaml = (name: string, variable: string) => {
+      const file = path.join(dir, `${name}.yaml`);
+      const entrypoint = `${path.relative(dir, path.join(FIXTURES, "worker-flows.ts"))}:quick`;
+      fs.writeFileSync(file, `deployments:\n  - name: ${name}\n    entrypoint: ${entrypoint}\n    work_pool: env-pool\n    job_variables: { env: { ${variable}: x } }\n`);
+      return file;
+    };
+    const deniedYaml = yaml("env-denied", "BATON_DATABASE_URL");
+    const denied = await cli(["deploy", "--file", deniedYaml], env);
+    expect([denied.code, denied.stderr]).toEqual([1, expect.stringContaining(`${deniedYaml}: deployments.0.job_variables.env.BATON_DATABASE_URL is refused: Baton's own settings`)]);
+    expect((await cli(["deploy", "--file", yaml("env-allowed", "LD_LIBRARY_PATH")], env)).code).toBe(0);
+    expect((await orchestration.getDeployment("env-allowed"))!.jobVariables).toEqual({ env: { LD_LIBRARY_PATH: "x" } });
+    const run = await cli(["deployment", "run", "env-allowed", "--env", "TSX_TSCONFIG_PATH=/tmp/x.json"], env);
+    expect([run.code, run.stderr]).toEqual([1, expect.stringMatching(/--env\.env\.TSX_TSCONFIG_PATH is refused: tsx/)]);
+    expect((await cli(["deployment", "run", "env-allowed", "--env", "NODE_OPTIONS=--max-old-space-size=256"], env)).code).toBe(0);
+  });
 });
 

@@ -2,7 +2,8 @@
  * Workers end to end, on SQLite and PostgreSQL, with real `baton worker start` processes: two
  * workers sharing a pool run 200 runs each exactly once; a worker SIGKILLed mid-run or between
  * claim and start (Crashed, then a durable retry); cancellation from the CLI, before a run
- * starts, and of a run that ignores SIGTERM; job variables.
+ * starts, and of a run that ignores SIGTERM; job variables, and a run refused the NODE_OPTIONS
+ * its pool does not allow.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -187,5 +188,42 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     worker.child.kill("SIGTERM");
     await worker.exit;
     expect(fs.readFileSync(log, "utf8").trim()).toBe(`POOL_ONLY=pool SHARED=deployment DEPLOYMENT_ONLY=deployment RUN_ONLY=run cwd=${fs.realpathSync(cwd)}`);
+  });
+
+  it("does not start a run whose job variables, written into the database, set NODE_OPTIONS its pool does not allow: the injected code never runs", async () => {
+    /** NODE_OPTIONS that makes any Node process it reaches write `marker` before anything else. */
+    const injection = (marker: string) => ({ NODE_OPTIONS: `--import=data:text/javascript,import{writeFileSync}from'node:fs';writeFileSync('${marker}','injected')` });
+    const runWith = async (pool: string, env: Record<string, string>) => {
+      const d = await deploy(`${pool}-quick`, "quick", { workPool: pool });
+      const run = await createRun(d);
+      // Straight into the row: no API or CLI check in between.
+      await store.db.updateTable("flow_runs").set({ job_variables: JSON.stringify({ env }) }).where("id", "=", run.id).execute();
+      return run;
+    };
+
+    // A pool that allows it: the injected code runs (so the check below can fail).
+    const allowedMarker = path.join(dir, `allowed-${dialect}.marker`);
+    await orchestration.upsertWorkPool({ name: "lenient", allowEnv: ["NODE_OPTIONS"] });
+    const allowedRun = await runWith("lenient", injection(allowedMarker));
+    const lenient = startWorkerProcess(url, "lenient");
+    await until(async () => (await store.getFlowRun(allowedRun.id))!.state.name === "Completed", "the allowed run to complete", 20_000);
+    lenient.child.kill("SIGTERM");
+    await lenient.exit;
+    expect(fs.readFileSync(allowedMarker, "utf8")).toBe("injected");
+
+    // A pool that does not: the run ends Failed naming the variable; a clean run beside it completes.
+    const marker = path.join(dir, `refused-${dialect}.marker`);
+    await orchestration.upsertWorkPool({ name: "strict" });
+    const refused = await runWith("strict", injection(marker));
+    const clean = await createRun((await orchestration.getDeployment("strict-quick"))!);
+    const strict = startWorkerProcess(url, "strict");
+    await until(async () => (await store.getFlowRun(clean.id))!.state.name === "Completed", "the clean run to complete", 20_000);
+    strict.child.kill("SIGTERM");
+    await strict.exit;
+    const run = (await store.getFlowRun(refused.id))!;
+    expect(run.state.name).toBe("Failed");
+    expect(run.state.message).toMatch(/^not started: the run's job variables set NODE_OPTIONS, .* work pool "strict" does not allow it/);
+    expect(run.workerId).toBeNull();
+    expect(fs.existsSync(marker)).toBe(false);
   });
 });

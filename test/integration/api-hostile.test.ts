@@ -13,7 +13,8 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
   let runId: string;
 
   beforeAll(async () => {
-    api = await apiHarness(dialect);
+    // Room for bodies nested 100,000 levels deep and for large bad values.
+    api = await apiHarness(dialect, { bodyLimit: 2 * 1024 * 1024 });
     runId = (await api.call("POST", "/api/flow-runs", { flowName: "hostile" })).body.id;
     await api.call("POST", `/api/flow-runs/${runId}/set-state`, { state: { name: "Running" } });
   });
@@ -87,6 +88,79 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
     const a = taskRunOp(runId, { taskKey: "dup-1" });
     const b = taskRunOp(runId, { taskKey: "dup-1" });
     expectError(await call("POST", "/api/batch", { ops: [a, stateOp(a), b, stateOp(b)] }), 409, /task key "dup-1"/);
+  });
+
+  it("refuses bodies nested more than 64 levels deep with a 400 naming the field, storing nothing", async () => {
+    const { call } = api;
+    /** JSON text of `levels` nested objects (a JSON.parse of it can be as deep as the text says). */
+    const deep = (levels: number) => `${'{"a":'.repeat(levels - 1)}{"leaf":1}${"}".repeat(levels - 1)}`;
+    const post = (url: string, body: string) => call("POST", url, body, { "content-type": "application/json" });
+    const field = (name: string) => new RegExp(`^${name.replaceAll(".", "\\.")} is nested more than 64 levels deep \\(at ${name.replaceAll(".", "\\.")}(\\.\\w+)+\\.?…\\)$`);
+    for (const levels of [65, 5_000, 100_000]) {
+      const flowName = `deep-${levels}`;
+      expectError(await post("/api/flow-runs", `{"flowName":"${flowName}","parameters":${deep(levels)}}`), 400, field("body.parameters"));
+      const deployment = `{"name":"${flowName}","flowName":"${flowName}","entrypoint":"f.ts:f","parameters":${deep(levels)}}`;
+      expectError(await post("/api/deployments", deployment), 400, field("body.parameters"));
+      const line = (extra: string) => `{"flowRunId":"${runId}","level":30,"message":"x","timestamp":1,"extra":${extra}}`;
+      expectError(await post("/api/logs", `{"logs":[${line("{}")},${line(deep(levels))}]}`), 400, field("body.logs.1.extra"));
+      expectError(await post("/api/batch", `{"ops":[{"kind":"log","log":${line(deep(levels))}}]}`), 400, field("body.ops.0.log.extra"));
+      const failed = taskRunOp(runId, { state: makeState("Failed") });
+      const withCause = JSON.stringify({ ops: [failed] }).replace('"error":null', `"error":{"name":"E","message":"m","cause":${deep(levels)}}`);
+      expectError(await post("/api/batch", withCause), 400, field("body.ops.0.taskRun.error"));
+      const artifact = `{"id":"${newId()}","type":"markdown","flowRunId":"${runId}","createdAt":1,"data":${deep(levels)}}`;
+      expectError(await post("/api/artifacts", artifact), 400, field("body.data"));
+      // The rest of a body counts from its root.
+      expectError(await post("/api/flow-runs", `{"flowName":"${flowName}","tags":["x"],"id":${deep(levels)}}`), 400, /^body is nested more than 64 levels deep \(at body\.id\.a\.a/);
+      expect((await call("GET", `/api/flow-runs?flow=${flowName}`)).body.items).toEqual([]);
+      expect((await call("GET", `/api/deployments/${flowName}`)).status).toBe(404);
+      expect((await call("GET", `/api/logs?flowRunId=${runId}`)).body.items.some((l: { message: string; extra: unknown }) => l.extra && JSON.stringify(l.extra).includes("leaf"))).toBe(false);
+      expect((await call("GET", `/api/artifacts?flowRunId=${runId}`)).body.items.filter((a: { type: string }) => a.type === "markdown")).toHaveLength(1); // the one of the 409 test
+    }
+    // 64 levels of parameters are stored and answered (the body itself is 65 deep).
+    const ok = await post("/api/flow-runs", `{"flowName":"deep-64","parameters":${deep(64)}}`);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    expect(JSON.stringify((await call("GET", `/api/flow-runs/${ok.body.id}`)).body.parameters)).toBe(deep(64));
+  });
+
+  it("cuts values quoted in errors: a request with a 500 KB bad value gets an error under 4 KB that still names the field", async () => {
+    const { call } = api;
+    const big = "v".repeat(500_000);
+    const small = async (res: { status: number; body: any }, field: RegExp) => {
+      expectError(res, 400, field);
+      expect(Buffer.byteLength(JSON.stringify(res.body))).toBeLessThan(4096);
+    };
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", [big]: 1 }), /^body has an unknown field "vvvv+… \(500,000 characters\)"$/);
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", state: big }), /^body\.state must be one of Scheduled, Pending$/);
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", jobVariables: { env: { [`-${big}`]: "1" } } }), /^body\.jobVariables\.env/);
+    await small(await call("POST", "/api/flow-runs", { flowName: "x", [big]: "nul\u0000" }), /^body\.vvvv+… contains a NUL character/);
+    await small(await call("GET", `/api/flow-runs?state=${"v".repeat(1900)}`), /^querystring\.state has an unknown value "v{200}… \(1,900 characters\)"; expected Scheduled/);
+    await small(await call("POST", "/api/artifacts", { id: newId(), type: big, data: 1, flowRunId: runId, createdAt: 1 }), /^body\.type must be one of markdown, table, link$/);
+    const schedule = { name: "big-cron", flowName: "f", entrypoint: "f.ts:f", schedules: [{ spec: { kind: "cron", cron: big } }] };
+    await small(await call("POST", "/api/deployments", schedule), /^body\.schedules\[0\]: schedule\.cron "v+… \(500,000 characters\)" is invalid/);
+
+    // A deployment's own JSON Schema may hold long values (a pattern, an enum, a const) and a
+    // run's parameters long keys: each issue is cut, and at most ten are listed.
+    const parameterSchema = {
+      type: "object",
+      properties: {
+        code: { type: "string", pattern: `^(${Array.from({ length: 2000 }, (_, i) => `c${i}`).join("|")})$` },
+        mode: { enum: Array.from({ length: 2000 }, (_, i) => `mode-${i}`) },
+        fixed: { const: big.slice(0, 5000) },
+        ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`n${i}`, { type: "integer" }])),
+      },
+      additionalProperties: false,
+    };
+    const created = await call("POST", "/api/deployments", { name: "big-schema", flowName: "f", entrypoint: "f.ts:f", parameterSchema });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const run = (parameters: Record<string, unknown>) => call("POST", "/api/deployments/big-schema/runs", { parameters });
+    await small(await run({ code: "nope" }), /^parameters\.code must match pattern "\^\(c0\|c1\|.*… \([\d,]+ characters\)"$/);
+    await small(await run({ mode: "nope" }), /^parameters\.mode must be one of mode-0, mode-1, .*… \([\d,]+ characters\)$/);
+    await small(await run({ fixed: "nope" }), /^parameters\.fixed must be equal to constant$/);
+    await small(await run({ [big]: 1 }), /^parameters has an unknown field "v+… \(500,000 characters\)"$/);
+    const many = await run(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`n${i}`, big.slice(0, 20_000)])));
+    await small(many, /^parameters\.n0 must be integer; .*; and 20 more$/);
+    expect(many.body.error.details).toHaveLength(10);
+    expect((await call("GET", "/api/flow-runs?flow=f")).body.items).toEqual([]);
   });
 
   it("is still up", async () => {

@@ -43,7 +43,7 @@ describe.each(DIALECTS)("flow parameters and run options on %s", (dialect) => {
     for (const [params, expected] of cases) {
       const run = await f.run(params);
       expect(run.state.name, expected).toBe("Failed");
-      expect(run.state.message).toBe(`${expected}; flow parameters must be JSON (string, number, boolean, null, arrays, plain objects)`);
+      expect(run.state.message).toBe(`${expected}; flow parameters must be JSON (string, number, boolean, null, arrays, plain objects) nested at most 64 levels deep`);
       expect(run.error?.name).toBe("ParameterValidationError");
     }
     expect(ran).toBe(0);
@@ -54,6 +54,29 @@ describe.each(DIALECTS)("flow parameters and run options on %s", (dialect) => {
     const stored = (await store.getFlowRun(refused.id))!;
     expect(stored.parameters).toEqual({ start: "1970-01-01T00:00:00.000Z", big: "10n" }); // shown, not reused
     await expect(f.resume(refused.id)).rejects.toThrow(/was refused its parameters \(params\.start is a Date.*start a new run/);
+  });
+
+  it("refuses parameters nested more than 64 levels deep, naming the path, where JSON.stringify would overflow the stack", async () => {
+    let ran = 0;
+    const f = flow(async function deepParamsFlow(_params: Record<string, unknown>) {
+      ran++;
+    });
+    const nest = (levels: number) => {
+      let value: Record<string, unknown> = { leaf: 1 };
+      for (let i = 1; i < levels; i++) value = { a: value };
+      return value;
+    };
+    expect((await f.run(nest(64))).state.name).toBe("Completed");
+    for (const levels of [65, 5_000, 100_000]) {
+      const run = await f.run(nest(levels));
+      expect(run.state.name, `${levels} levels`).toBe("Failed");
+      expect(run.state.message).toMatch(/^params(\.a)+… is nested more than 64 levels deep; flow parameters must be JSON .* nested at most 64 levels deep$/);
+      expect(run.state.message!.length).toBeLessThan(300);
+      expect(run.error?.name).toBe("ParameterValidationError");
+      // What was passed is stored for display, cut where it gets too deep.
+      expect(JSON.stringify((await store.getFlowRun(run.id))!.parameters)).toMatch(/\[nested more than 64 levels deep\]/);
+    }
+    expect(ran).toBe(1);
   });
 
   it("lets a zod schema turn JSON strings into Dates, on the first run and on resume", async () => {

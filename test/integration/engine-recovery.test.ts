@@ -387,6 +387,8 @@ describe("durability of what a finished task leaves", () => {
   });
 
   it("fsyncs a result file, then the directory holding its name, and any directory it had to create", () => {
+    /** The temporary name a result file is written under: its own name, a random part, .tmp. */
+    const temporaryOf = (file: string) => new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{12}\\.tmp$`);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "baton-fsync-"));
     const dir = path.join(root, "home", "results");
     const opened = new Map<number, string>();
@@ -406,11 +408,15 @@ describe("durability of what a finished task leaves", () => {
       const file = path.join(dir, first.path!);
       // The parents of the directories it created, then the file (under its temporary name),
       // then the directory that holds its final name.
-      expect(synced).toEqual([path.join(root, "home"), root, `${file}.tmp`, dir]);
+      expect(synced).toEqual([path.join(root, "home"), root, expect.stringMatching(temporaryOf(file)), dir]);
       synced.length = 0;
       const second = results.prepare("y".repeat(100), "a result");
-      expect(synced).toEqual([`${path.join(dir, second.path!)}.tmp`, dir]);
+      expect(synced).toEqual([expect.stringMatching(temporaryOf(path.join(dir, second.path!))), dir]);
       expect(results.decode(second)).toBe("y".repeat(100));
+      // The same bytes again: stored already, nothing written.
+      synced.length = 0;
+      expect(results.prepare("y".repeat(100), "a result").path).toBe(second.path);
+      expect(synced).toEqual([]);
       // Small results stay inline: nothing to sync.
       synced.length = 0;
       expect(results.prepare("z", "a result")).toMatchObject({ value: expect.any(String), path: null });

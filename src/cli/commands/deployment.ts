@@ -61,8 +61,15 @@ const DeploymentEntry = z
 
 const BatonYaml = z.object({ deployments: z.array(DeploymentEntry).min(1) }).strict();
 
-/** Reads baton.yaml into deployment inputs; errors name the file, the entry and the field. */
-export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
+/** A work pool as job variables are checked against it: which runtime variables it allows. */
+type PoolAllowance = { name: string; allowEnv: readonly string[] };
+
+/**
+ * Reads baton.yaml into deployment inputs; errors name the file, the entry and the field.
+ * `poolOf` gives each deployment's work pool, whose allowEnv its job variables are checked
+ * against (a pool not given allows nothing).
+ */
+export async function readBatonYaml(file: string, poolOf: (name: string) => PoolAllowance | undefined = () => undefined): Promise<DeploymentInput[]> {
   if (!fs.existsSync(file)) throw new BatonError(`${file} does not exist; write one with a "deployments:" list (see the README)`);
   let raw: unknown;
   try {
@@ -91,6 +98,12 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
     } catch (error) {
       throw new BatonError(`${file}: deployment "${d.name}": ${(error as Error).message}`);
     }
+    let jobVariables: JobVariables;
+    try {
+      jobVariables = compileJobVariables(d.job_variables, `deployments.${i}.job_variables`, poolOf(d.work_pool) ?? { name: d.work_pool, allowEnv: [] });
+    } catch (error) {
+      throw new BatonError(`${file}: ${(error as Error).message}`);
+    }
     inputs.push({
       name: d.name,
       flowName: target.flowName,
@@ -108,15 +121,15 @@ export async function readBatonYaml(file: string): Promise<DeploymentInput[]> {
       retries: d.retries,
       retryDelayMs: d.retry_delay_ms,
       paused: d.paused,
-      jobVariables: compileJobVariables(d.job_variables, `deployments.${i}.job_variables`),
+      jobVariables,
       schedules,
     });
   }
   return inputs;
 }
 
-/** `NAME=value` pairs of `--env` flags, validated as job variables. */
-export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+/** `NAME=value` pairs of `--env` flags, validated as job variables of a run of `pool` (null: none). */
+export function parseEnvPairs(pairs: readonly string[], pool: PoolAllowance | null): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
@@ -124,7 +137,7 @@ export function parseEnvPairs(pairs: readonly string[]): Record<string, string> 
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   try {
-    return compileJobVariables({ env }, "--env").env ?? {};
+    return compileJobVariables({ env }, "--env", pool).env ?? {};
   } catch (error) {
     throw new BatonError((error as Error).message);
   }
@@ -148,12 +161,14 @@ export function registerDeployment(program: Command): void {
     .option("--file <path>", "the deployment file", "baton.yaml")
     .option("--name <name>", "only this deployment")
     .action(async (opts: { file: string; name?: string }) => {
-      const inputs = (await readBatonYaml(path.resolve(opts.file))).filter((d) => !opts.name || d.name === opts.name);
-      if (opts.name && inputs.length === 0) throw new BatonError(`no deployment "${opts.name}" in ${opts.file}`);
       const { orchestration, close } = await openOrchestration();
       try {
+        // The pools first: each deployment's job variables are checked against its pool's allowEnv.
+        const pools = new Map((await orchestration.listWorkPools()).map((p) => [p.name, p]));
+        const inputs = (await readBatonYaml(path.resolve(opts.file), (pool) => pools.get(pool))).filter((d) => !opts.name || d.name === opts.name);
+        if (opts.name && inputs.length === 0) throw new BatonError(`no deployment "${opts.name}" in ${opts.file}`);
         for (const input of inputs) {
-          if (input.workPool && !(await orchestration.getWorkPool(input.workPool)))
+          if (input.workPool && !pools.has(input.workPool))
             throw new BatonError(`deployment "${input.name}": work pool "${input.workPool}" does not exist; create it with: baton work-pool create ${input.workPool}`);
           const d = await orchestration.upsertDeployment(input);
           console.log(`Deployed "${d.name}" (${d.flowName}) to pool "${d.workPool}": ${describe(d)}`);
@@ -213,12 +228,13 @@ export function registerDeployment(program: Command): void {
     .option("--watch", "follow the run until it ends")
     .action(async (name: string, opts: { param: string[]; paramsJson?: string; env: string[]; watch?: boolean }) => {
       const params = parseParams(opts.param, opts.paramsJson);
-      const jobVariables = opts.env.length ? { env: parseEnvPairs(opts.env) } : null;
       const { store, orchestration, close } = await openOrchestration();
       let runId: string;
       try {
         const d = await orchestration.getDeployment(name);
         if (!d) throw new BatonError(`deployment "${name}" does not exist`);
+        const pool = d.workPool ? ((await orchestration.getWorkPool(d.workPool)) ?? null) : null;
+        const jobVariables = opts.env.length ? { env: parseEnvPairs(opts.env, pool) } : null;
         const parameters = { ...d.parameters, ...params };
         try {
           checkParameters(d.parameterSchema, parameters);

@@ -1,6 +1,7 @@
 /** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
+import { compileAllowEnv } from "../../core/job-variables.ts";
 import { loadSettings, schedulerSettings } from "../../config/settings.ts";
 import { cancelActiveRuns } from "../../engine/flow-runner.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
@@ -93,13 +94,27 @@ export function registerWorker(program: Command): void {
     .option("--limit <n>", "most flow runs of the pool at once")
     .option("--env <NAME=value>", "an environment variable of its runs' processes (repeatable; replaces the pool's job variables)", (v: string, p: string[]) => [...p, v], [] as string[])
     .option("--cwd <dir>", "working directory of its runs' processes (relative: to the worker's)")
-    .action(async (name: string, opts: { type: string; limit?: string; env: string[]; cwd?: string }) => {
+    .option(
+      "--allow-env <NAME>",
+      "an environment variable that changes how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…) which its runs may set anyway: a name or PREFIX_* (repeatable; replaces the pool's list)",
+      (v: string, p: string[]) => [...p, v],
+      [] as string[],
+    )
+    .action(async (name: string, opts: { type: string; limit?: string; env: string[]; cwd?: string; allowEnv: string[] }) => {
       if (opts.type !== "process") throw new BatonError(`--type must be "process" (docker and kubernetes are not supported yet), got "${opts.type}"`);
-      const jobVariables = opts.env.length || opts.cwd ? { ...(opts.env.length ? { env: parseEnvPairs(opts.env) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) } : undefined;
+      let allowEnv: string[] | undefined;
+      try {
+        allowEnv = opts.allowEnv.length ? compileAllowEnv(opts.allowEnv, "--allow-env") : undefined;
+      } catch (error) {
+        throw new BatonError((error as Error).message);
+      }
       const { orchestration, close } = await openOrchestration();
       try {
-        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables });
-        console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}`);
+        const allowed = { name, allowEnv: allowEnv ?? (await orchestration.getWorkPool(name))?.allowEnv ?? [] };
+        const jobVariables = opts.env.length || opts.cwd ? { ...(opts.env.length ? { env: parseEnvPairs(opts.env, allowed) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) } : undefined;
+        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables, allowEnv });
+        const allows = pool.allowEnv.length ? `; its runs may set ${pool.allowEnv.join(", ")}` : "";
+        console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}${allows}`);
       } finally {
         await close();
       }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { STATE_NAMES, STATE_TYPES } from "../../core/states.ts";
 import type { Store, WriteOp } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
+import { excerpt } from "../../core/excerpt.ts";
 import { BatchChecker } from "../batch-checker.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, int32, logLevel, ms, uuid } from "../schemas.ts";
@@ -81,7 +82,16 @@ const opSchema = {
         kind: { const: "result" },
         result: {
           type: "object",
-          properties: { id: uuid, serializer: { type: "string" }, value: nullableString, path: nullableString, size: int32, createdAt: ms },
+          properties: {
+            id: uuid,
+            serializer: { type: "string" },
+            value: { type: "string", description: "the serialised result: results sent to the API travel inline" },
+            // Where a result is stored is the server's choice, never a client's: a path chosen
+            // by a client would be read back on resume (see engine/result-store.ts).
+            path: { type: "null", description: "always null: the server chooses where results are stored" },
+            size: int32,
+            createdAt: ms,
+          },
           required: ["id", "serializer", "value", "size", "createdAt"],
           additionalProperties: false,
         },
@@ -192,7 +202,7 @@ async function explainConflict(store: Store, ops: WriteOp[], error: unknown): Pr
     const key = `${run.flowRunId}\u0000${run.taskKey}`;
     const holder = holders.get(key);
     if (holder && holder !== run.id)
-      return new ApiError(409, "CONFLICT", `task run ${run.id}: flow run ${run.flowRunId} already has task run ${holder} with task key "${run.taskKey}"; task keys are unique within a flow run`, {
+      return new ApiError(409, "CONFLICT", `task run ${run.id}: flow run ${run.flowRunId} already has task run ${holder} with task key "${excerpt(run.taskKey)}"; task keys are unique within a flow run`, {
         taskRunId: run.id,
         existingTaskRunId: holder,
         taskKey: run.taskKey,

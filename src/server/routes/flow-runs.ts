@@ -4,10 +4,11 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
-import { checkDeploymentRun, JOB_VARIABLES_NEED_ADMIN, jobVariablesSchema } from "./orchestration.ts";
+import { checkDeploymentRun, checkJobVariablesEnv, JOB_VARIABLES_NEED_ADMIN, jobVariablesSchema } from "./orchestration.ts";
 import { ADMIN_AND_WORKER, runInBody, runInParams } from "../access.ts";
 import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { excerpt } from "../../core/excerpt.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
 import { BatonError, RunNotFoundError } from "../../core/errors.ts";
@@ -107,6 +108,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       // A deployment's run: the deployment must exist (404) and its parameters pass its schema,
       // as on POST /api/deployments/{name}/runs.
       if (body.deploymentId) body.parameters = await checkDeploymentRun(orchestration, body.deploymentId, body.parameters ?? {});
+      await checkJobVariablesEnv(orchestration, body.workPool, body.jobVariables, "body.jobVariables");
       const id = body.id ?? newId();
       // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
       const run = await store.createFlowRun({
@@ -361,6 +363,6 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
 function list(value: string, allowed: readonly string[], field: string): string[] {
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
   for (const item of items)
-    if (!allowed.includes(item)) throw new ApiError(400, "VALIDATION_ERROR", `querystring.${field} has an unknown value "${item}"; expected ${allowed.join(", ")}`);
+    if (!allowed.includes(item)) throw new ApiError(400, "VALIDATION_ERROR", `querystring.${field} has an unknown value "${excerpt(item)}"; expected ${allowed.join(", ")}`);
   return items;
 }

@@ -9,9 +9,10 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
-import { ENV_NAME, type JobVariables } from "../../core/job-variables.ts";
+import { ALLOW_ENV_ENTRY, ENV_NAME, refusedEnvMessage, refusedEnvName, type JobVariables } from "../../core/job-variables.ts";
 import type { Deployment, DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { ApiError, describeIssues, notFound } from "../errors.ts";
+import { excerpt } from "../../core/excerpt.ts";
 import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
 import { ADMIN_AND_WORKER } from "../access.ts";
@@ -78,16 +79,8 @@ export function checkParameters(schema: Record<string, unknown> | null, paramete
     validators.set(key, validate);
   }
   if (!validate(parameters)) {
-    const issues = (validate.errors ?? []) as ErrorObject[];
-    const message = issues
-      .map((e) => {
-        const field = `parameters${e.instancePath.replace(/\//g, ".")}`;
-        if (e.keyword === "required") return `${field}.${String(e.params.missingProperty)} is required`;
-        if (e.keyword === "additionalProperties") return `${field} has an unknown field "${String(e.params.additionalProperty)}"`;
-        return `${field} ${e.message ?? "is invalid"}`;
-      })
-      .join("; ");
-    throw new ApiError(400, "INVALID_PARAMETERS", message, issues);
+    const { message, details } = describeIssues((validate.errors ?? []) as ErrorObject[], "parameters");
+    throw new ApiError(400, "INVALID_PARAMETERS", message, details);
   }
 }
 
@@ -103,6 +96,25 @@ export async function checkDeploymentRun(orchestration: OrchestrationStore, depl
   const deployment = await orchestration.getDeployment(deploymentId);
   if (!deployment) throw new ApiError(404, "NOT_FOUND", `body.deploymentId: deployment ${deploymentId} was not found`);
   return runParameters(deployment, parameters);
+}
+
+/**
+ * A 400 for job variables (at `field`) that set an environment variable changing how the run's
+ * process loads code, which the work pool `poolName` does not allow (a run without a pool
+ * allows none). `allowEnv`: the pool's list, when the caller has it already.
+ */
+export async function checkJobVariablesEnv(
+  orchestration: OrchestrationStore,
+  poolName: string | null | undefined,
+  jobVariables: JobVariables | null | undefined,
+  field: string,
+  allowEnv?: readonly string[],
+): Promise<void> {
+  // Most job variables set nothing of the kind: no pool lookup for them.
+  if (refusedEnvName(jobVariables?.env, []) === null) return;
+  const allowed = allowEnv ?? (poolName ? ((await orchestration.getWorkPool(poolName))?.allowEnv ?? []) : []);
+  const refused = refusedEnvName(jobVariables?.env, allowed);
+  if (refused) throw new ApiError(400, "VALIDATION_ERROR", refusedEnvMessage(field, refused, poolName ?? null), { field: `${field}.env.${refused}`, allowEnv: allowed });
 }
 
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
@@ -133,12 +145,13 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         try {
           paramsAjv.compile(input.parameterSchema);
         } catch (error) {
-          throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${(error as Error).message}`);
+          throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${excerpt((error as Error).message)}`);
         }
         checkParameters(input.parameterSchema, { ...(input.parameters ?? {}) });
       }
-      if (input.workPool && !(await orchestration.getWorkPool(input.workPool)))
-        throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
+      const pool = input.workPool ? await orchestration.getWorkPool(input.workPool) : null;
+      if (input.workPool && !pool) throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
+      await checkJobVariablesEnv(orchestration, input.workPool, input.jobVariables, "body.jobVariables", pool?.allowEnv ?? []);
       return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
     },
   );
@@ -223,6 +236,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
     async (request, reply) => {
       const dep = await deployment(request.params.name);
       const parameters = runParameters(dep, request.body?.parameters ?? {});
+      await checkJobVariablesEnv(orchestration, dep.workPool, request.body?.jobVariables, "body.jobVariables");
       const scheduledAt = request.body?.scheduledAt ?? Date.now();
       const run = await store.createFlowRun({
         id: newId(),
@@ -253,14 +267,38 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         summary: "Create or update a work pool",
         body: {
           type: "object",
-          properties: { name, type: { type: "string", enum: ["process"] }, paused: { type: "boolean" }, concurrencyLimit: positiveIntOrNull, jobVariables: jobVariablesSchema },
+          properties: {
+            name,
+            type: { type: "string", enum: ["process"] },
+            paused: { type: "boolean" },
+            concurrencyLimit: positiveIntOrNull,
+            jobVariables: jobVariablesSchema,
+            allowEnv: {
+              type: "array",
+              items: { type: "string", pattern: ALLOW_ENV_ENTRY.source, maxLength: 200 },
+              maxItems: 100,
+              description: "environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…) its runs may set anyway: names or PREFIX_* patterns",
+            },
+          },
           required: ["name"],
           additionalProperties: false,
         },
         response: ok,
       },
     },
-    async (request) => orchestration.upsertWorkPool(request.body),
+    async (request) => {
+      const { name: poolName, jobVariables, allowEnv } = request.body;
+      const existing = await orchestration.getWorkPool(poolName);
+      const allowed = allowEnv ?? existing?.allowEnv ?? [];
+      if (jobVariables) await checkJobVariablesEnv(orchestration, poolName, jobVariables, "body.jobVariables", allowed);
+      else if (existing && refusedEnvName(existing.jobVariables.env, allowed) !== null)
+        throw new ApiError(
+          400,
+          "VALIDATION_ERROR",
+          `body.allowEnv leaves out ${refusedEnvName(existing.jobVariables.env, allowed)}, which work pool "${poolName}" sets in its own job variables: send jobVariables without it too`,
+        );
+      return orchestration.upsertWorkPool(request.body);
+    },
   );
   app.get("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers (job variables' env values masked for non-admin keys)", response: ok } }, async (request) => {
     const [pools, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
