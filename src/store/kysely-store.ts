@@ -75,6 +75,10 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   return { createdAt: Number(match[1]), id: match[2]! };
 }
 
+/** How long applied batch ids are kept, and how often a process deletes older ones. */
+const APPLIED_BATCHES_KEEP_MS = 24 * 3600_000;
+const APPLIED_BATCHES_PRUNE_EVERY_MS = 10 * 60_000;
+
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 400;
 
@@ -93,6 +97,8 @@ export class KyselyStore implements Store {
   private readonly pgPool: Pool | null;
   /** Rides out PostgreSQL restarts (see pg-reconnect.ts); a pass-through on SQLite. */
   private readonly retry: OutageRetry;
+  /** When this process next deletes old batch ids (see pruneAppliedBatches). */
+  private nextPruneAt = 0;
   private readonly flowIds = new Map<string, string>();
   private readonly dueListeners = new Set<(pool: string) => void>();
   /** Pools that transactions in progress made due, announced after their commit. */
@@ -635,24 +641,51 @@ export class KyselyStore implements Store {
     batch.cache = [...cache.values()];
     const statements = batchStatements(batch);
     if (statements.length === 0) return true;
-    if (options.batchId) {
+    if (this.runSqliteBatch) {
       // The id is claimed in the batch's own transaction: applied once, or not at all.
-      const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] };
-      if (this.runSqliteBatch) return this.applySqlite(statements, claim);
-      // PostgreSQL: the claim is one more CTE of the batch's single statement, without ON
-      // CONFLICT, so a duplicate id fails the whole statement on the primary key: one round trip.
+      const claim = options.batchId ? { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] } : undefined;
+      return this.applySqlite(statements, claim);
+    }
+    return this.applyPostgres(statements, options.batchId);
+  }
+
+  /**
+   * PostgreSQL: the batch claims an id (the caller's, or a new one) in applied_batches as one
+   * more CTE of its single statement, without ON CONFLICT, so a duplicate id fails the whole
+   * statement on the primary key, in the same round trip. The claim is what makes the batch
+   * safe to send again when the connection drops with its outcome unknown: on a retry, a
+   * duplicate means the attempt before committed. Returns false if the caller's id had been
+   * applied before this call.
+   */
+  private async applyPostgres(statements: Statement[], batchId: string | undefined): Promise<boolean> {
+    const now = Date.now();
+    const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: [batchId ?? newId(), now] };
+    this.pruneAppliedBatches(now);
+    return this.retry.run(async (attempt) => {
       try {
-        await this.runPostgresBatch([{ sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: claim.params }, ...statements]);
+        await this.runPostgresBatch([claim, ...statements]);
         return true;
       } catch (error) {
         const e = error as { code?: string; constraint?: string };
-        if (e.code === "23505" && e.constraint === "applied_batches_pkey") return false;
+        if (e.code === "23505" && e.constraint === "applied_batches_pkey") return attempt > 1;
         throw error;
       }
-    }
-    if (this.runSqliteBatch) return this.applySqlite(statements);
-    await this.runPostgresBatch(statements);
-    return true;
+    });
+  }
+
+  /**
+   * Deletes batch ids older than a day, at most every ten minutes per process, in the
+   * background: a batch is retried for at most the retry windows (about a minute), so an id
+   * that old will never be sent again, and without pruning the table gains a row per batch.
+   */
+  private pruneAppliedBatches(now: number): void {
+    if (now < this.nextPruneAt) return;
+    this.nextPruneAt = now + APPLIED_BATCHES_PRUNE_EVERY_MS;
+    this.db
+      .deleteFrom("applied_batches")
+      .where("applied_at", "<", now - APPLIED_BATCHES_KEEP_MS)
+      .execute()
+      .catch(() => (this.nextPruneAt = 0)); // tried again with the next batch
   }
 
   /**

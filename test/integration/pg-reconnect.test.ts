@@ -111,6 +111,33 @@ describe("PostgreSQL store through lost connections", () => {
     expect((await store.stateHistory(run.id)).map((s) => s.name)).toEqual(["Pending", "Running"]);
   });
 
+  it("a write batch whose answer is lost is sent again and applied once", async () => {
+    const run = await newRun();
+    const message = `lost-answer-${newId()}`;
+    const held = proxy.holdAnswersAfter(message);
+    // No batch id from the caller: on PostgreSQL the store claims one of its own.
+    const pending = store.applyWrites([{ kind: "log", log: { flowRunId: run.id, taskRunId: null, level: 20, message, timestamp: Date.now() } }]);
+    await held;
+    await until(async () => (await count("select count(*) as n from logs where message = $1", [message])) === 1, "the batch to land");
+    proxy.cut();
+    expect(await pending).toBe(true);
+    expect(await count("select count(*) as n from logs where message = $1", [message])).toBe(1);
+  });
+
+  it("deletes batch ids older than a day, in the background of a process's first batch", async () => {
+    const [old, recent] = [newId(), newId()];
+    await direct.query("insert into applied_batches (id, applied_at) values ($1, $2), ($3, $4)", [old, Date.now() - 25 * 3600_000, recent, Date.now() - 23 * 3600_000]);
+    const other = await openStore(proxy.url);
+    try {
+      const run = await newRun();
+      await other.applyWrites([{ kind: "log", log: { flowRunId: run.id, taskRunId: null, level: 20, message: "prune", timestamp: Date.now() } }]);
+      await until(async () => (await count("select count(*) as n from applied_batches where id = $1", [old])) === 0, "the day-old batch id to be deleted");
+      expect(await count("select count(*) as n from applied_batches where id = $1", [recent])).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("listens again for due runs after its connection drops", async () => {
     const heard: string[] = [];
     const unsubscribe = await store.subscribeRunsDue((pool) => heard.push(pool));
