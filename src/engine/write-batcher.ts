@@ -9,7 +9,8 @@
  * its completion write resolves, so no dependent ever sees an uncommitted result.
  *
  * Failure scoping: the batcher is shared by every flow run of the process, so a failed batch is
- * re-applied in halves until only the writes that fail are rejected; a failed write that
+ * re-applied in halves until only the writes that fail are rejected (not one the store gave up
+ * on because the database stayed unreachable: every writer of it fails); a failed write that
  * nobody awaited (`post`) is reported to the flow run it belongs to, at that run's `drain()`.
  */
 import { DatabaseUnreachableError } from "../core/errors.ts";

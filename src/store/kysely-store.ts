@@ -2,6 +2,9 @@
  * The Store over Kysely, for SQLite and PostgreSQL alike. Dialect differences are confined to
  * `transaction()` (SQLite takes the write lock up front with BEGIN IMMEDIATE, so two processes
  * never deadlock upgrading a read lock; PostgreSQL locks the row it changes with FOR UPDATE).
+ * Riding out a PostgreSQL restart is pg-reconnect.ts's: its driver retries connections and
+ * single statements, and `retry` (a pass-through on SQLite) runs transactions and write
+ * batches again where that is safe.
  */
 import { newId } from "../core/ids.ts";
 import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kysely";
