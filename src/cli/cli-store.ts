@@ -15,7 +15,7 @@ export async function openCliStore(): Promise<Store> {
     await store.migrate();
     return store;
   }
-  return openStore(settings.databaseUrl.value);
+  return openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
 }
 
 /** Runs `fn` with a store and closes it afterwards. */

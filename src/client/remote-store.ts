@@ -5,6 +5,7 @@
  * Proposing a state that the server already holds (a retried request) counts as accepted.
  */
 import { newId } from "../core/ids.ts";
+import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import { BatonError } from "../core/errors.ts";
 import type { State, StateType } from "../core/states.ts";
 import type {
@@ -139,7 +140,7 @@ export class RemoteStore implements Store {
       if (!(error instanceof ApiRequestError) || error.status !== 409) throw error;
       const details = error.details as { rule: string; decision: "reject" | "abort" | "wait"; delayMs: number | null; run: FlowRun };
       const current = details.run;
-      if (current.state.name === state.name && current.state.timestamp === state.timestamp) return { accepted: true, run: current };
+      if (proposalAlreadyApplied(current.state, state)) return { accepted: true, run: current };
       return { accepted: false, run: current, kind: details.decision, reason: error.message, rule: details.rule, delayMs: details.delayMs ?? undefined };
     }
   }

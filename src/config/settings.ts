@@ -10,6 +10,7 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BatonConfigError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";
+import { DEFAULT_DATABASE_RETRY_MS } from "../store/pg-reconnect.ts";
 
 export type SettingSource = "env" | "config" | "default";
 
@@ -31,6 +32,8 @@ export interface Settings {
   apiKey: Setting<string | null>;
   /** How long the client retries an unreachable server before failing (ms). */
   apiRetryMs: Setting<number>;
+  /** How long the store rides out an unreachable or restarting PostgreSQL before failing (ms). */
+  databaseRetryMs: Setting<number>;
   /** Server: `role:secret` API keys, comma-separated; none = no authentication. */
   serverApiKeys: Setting<string[]>;
   /** Server: the largest request body accepted (bytes); larger ones get a 413. */
@@ -59,6 +62,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   apiUrl: "BATON_API_URL",
   apiKey: "BATON_API_KEY",
   apiRetryMs: "BATON_API_RETRY_MS",
+  databaseRetryMs: "BATON_DATABASE_RETRY_MS",
   serverApiKeys: "BATON_SERVER_API_KEYS",
   serverBodyLimitBytes: "BATON_SERVER_BODY_LIMIT_BYTES",
   serverLogLevel: "BATON_SERVER_LOG_LEVEL",
@@ -132,6 +136,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     }),
     apiKey: setting<string | null>("apiKey", null, (raw) => raw),
     apiRetryMs: setting("apiRetryMs", 60_000, (raw) => positiveInt("BATON_API_RETRY_MS", raw)),
+    databaseRetryMs: setting("databaseRetryMs", DEFAULT_DATABASE_RETRY_MS, (raw) => positiveInt("BATON_DATABASE_RETRY_MS", raw)),
     serverApiKeys: setting<string[]>("serverApiKeys", [], (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
     serverBodyLimitBytes: setting("serverBodyLimitBytes", DEFAULT_BODY_LIMIT_BYTES, (raw) => positiveInt("BATON_SERVER_BODY_LIMIT_BYTES", raw)),
     serverLogLevel: setting("serverLogLevel", "info", (raw) => logLevel("BATON_SERVER_LOG_LEVEL", raw)),

@@ -19,7 +19,7 @@ const REASON_CHARS = 300;
 
 export interface DeploymentRetryInput {
   /** The state the run just entered. */
-  ended: Pick<State, "type" | "name" | "message">;
+  ended: Pick<State, "type" | "name" | "message" | "timestamp">;
   /** Name of the error stored with the run, if any. */
   errorName: string | null;
   /** The deployment's settings; null when the run has no deployment (or it was deleted). */
@@ -37,8 +37,18 @@ export function deploymentRetryState(input: DeploymentRetryInput): State | null 
   if (input.retriesUsed >= deployment.retries) return null;
   const reason = ended.message ? `: ${ended.message.length > REASON_CHARS ? `${ended.message.slice(0, REASON_CHARS)}…` : ended.message}` : "";
   return makeState("AwaitingRetry", {
-    timestamp: input.now,
+    // The ended state's time: a proposal sent again after a lost answer recognises its outcome.
+    timestamp: ended.timestamp,
     scheduledAt: input.now + deployment.retryDelayMs,
     message: `retry ${input.retriesUsed + 1} of ${deployment.retries} after ${ended.name}${reason}`,
   });
+}
+
+/**
+ * Whether `proposed` is what the run already holds — the same state at the same timestamp, or
+ * the deployment retry it led to: a proposal sent again after its answer was lost was applied.
+ */
+export function proposalAlreadyApplied(current: Pick<State, "type" | "name" | "timestamp">, proposed: Pick<State, "type" | "name" | "timestamp">): boolean {
+  if (current.timestamp !== proposed.timestamp) return false;
+  return current.name === proposed.name || (current.name === "AwaitingRetry" && (proposed.type === "CRASHED" || proposed.type === "FAILED"));
 }

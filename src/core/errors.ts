@@ -33,6 +33,39 @@ export class StoreOpenError extends BatonError {
   }
 }
 
+/**
+ * The database stayed unreachable (refusing connections, restarting, dropping them) for longer
+ * than the retry window (BATON_DATABASE_RETRY_MS); `cause` is the driver's last error.
+ */
+export class DatabaseUnreachableError extends BatonError {
+  override name = "DatabaseUnreachableError";
+  /** "unreachable for N s (BATON_DATABASE_RETRY_MS): <the driver's last error>" */
+  readonly detail: string;
+  constructor(
+    readonly location: string,
+    readonly unreachableMs: number,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? "");
+    const seconds = (unreachableMs / 1000).toFixed(unreachableMs < 10_000 ? 1 : 0);
+    const detail = `unreachable for ${seconds} s (BATON_DATABASE_RETRY_MS): ${cause}`;
+    super(`the database at ${location} was ${detail}`, options);
+    this.detail = detail;
+  }
+}
+
+/**
+ * The connection dropped while a transaction's COMMIT was on its way: the database may or may
+ * not have applied it, so it is not run again (it might claim or create twice).
+ */
+export class CommitOutcomeUnknownError extends BatonError {
+  override name = "CommitOutcomeUnknownError";
+  constructor(location: string, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? "");
+    super(`the connection to the database at ${location} dropped while committing a transaction; it may or may not have been applied: ${cause}`, options);
+  }
+}
+
 /** A run with this id does not exist. */
 export class RunNotFoundError extends BatonError {
   override name = "RunNotFoundError";

@@ -203,7 +203,11 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
   if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
   state.flowRun = started.run;
+  // One beat at a time: a beat riding out a database restart is not joined by the next ones.
+  let beating = false;
   const heartbeat = setInterval(() => {
+    if (beating) return;
+    beating = true;
     runtime.store
       .heartbeatFlowRun(flowRun.id, Date.now())
       .then((current) => {
@@ -214,7 +218,8 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
           state.controller.abort(new RunCancelledError(`flow run ${flowRun.id} was cancelled`));
         }
       })
-      .catch((error: unknown) => logger.warn(`heartbeat failed: ${(error as Error).message}`));
+      .catch((error: unknown) => logger.warn(`heartbeat failed: ${(error as Error).message}`))
+      .finally(() => (beating = false));
   }, runtime.heartbeatMs);
   heartbeat.unref();
   logger.info(`Beginning flow run '${flowRun.name}' for flow '${def.options.name}'${runCount > 1 ? ` (run ${runCount}, ${state.prior.size} task runs known)` : ""}`);

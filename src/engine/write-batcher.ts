@@ -9,9 +9,11 @@
  * its completion write resolves, so no dependent ever sees an uncommitted result.
  *
  * Failure scoping: the batcher is shared by every flow run of the process, so a failed batch is
- * re-applied in halves until only the writes that fail are rejected; a failed write that
+ * re-applied in halves until only the writes that fail are rejected (not one the store gave up
+ * on because the database stayed unreachable: every writer of it fails); a failed write that
  * nobody awaited (`post`) is reported to the flow run it belongs to, at that run's `drain()`.
  */
+import { DatabaseUnreachableError } from "../core/errors.ts";
 import type { Store, WriteOp } from "../store/types.ts";
 
 interface QueuedWrite {
@@ -96,9 +98,16 @@ export class WriteBatcher {
       }
       for (const w of batch) w.resolve();
     } catch (error) {
+      for (const w of batch) if (w.ops.length === 0) w.resolve();
+      // The store waited out the outage as long as it may: the halves would fail the same way,
+      // or, were the database back by then, apply again under new batch ids ops that the lost
+      // attempt may have committed.
+      if (error instanceof DatabaseUnreachableError) {
+        for (const w of batch) if (w.ops.length > 0) w.reject(error);
+        return;
+      }
       // One writer's bad op (a value the database refuses, a broken constraint) must not cost
       // the other flow runs their writes: find the failing writers by halves, in queue order.
-      for (const w of batch) if (w.ops.length === 0) w.resolve();
       await this.applySeparately(batch.filter((w) => w.ops.length > 0), error);
     }
   }

@@ -48,7 +48,7 @@ async function open(): Promise<Runtime> {
   const apiUrl = overrides.databaseUrl ? null : (overrides.apiUrl ?? settings.apiUrl.value);
   const store: Store = apiUrl
     ? new RemoteStore(new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value }))
-    : await openStore(overrides.databaseUrl ?? settings.databaseUrl.value);
+    : await openStore(overrides.databaseUrl ?? settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
   if (apiUrl) await store.migrate(); // checks that the server answers
   const runtime = new Runtime({
     store,

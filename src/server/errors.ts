@@ -5,7 +5,7 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { BatonError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
+import { BatonError, CommitOutcomeUnknownError, DatabaseUnreachableError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
 import { classifyDatabaseError, duplicateMessage } from "../store/db-errors.ts";
 import { cutPath, excerpt, excerptValue } from "../core/excerpt.ts";
 
@@ -97,6 +97,12 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (error instanceof SyntaxError) return sendError(reply, 400, "MALFORMED_JSON", `the body is not valid JSON: ${error.message}`);
   if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
     return sendError(reply, error.statusCode, error.code ?? "BAD_REQUEST", error.message);
+  // The store rode out the outage as long as it may: the client may try again later.
+  if (error instanceof DatabaseUnreachableError || error instanceof CommitOutcomeUnknownError) {
+    request.log.warn({ err: error }, "database unavailable");
+    reply.header("retry-after", "1");
+    return sendError(reply, 503, "DATABASE_UNAVAILABLE", error.message);
+  }
   if (error instanceof BatonError) return sendError(reply, 400, "BAD_REQUEST", error.message);
   const database = classifyDatabaseError(error);
   if (database) {

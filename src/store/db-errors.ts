@@ -32,6 +32,29 @@ export function duplicateMessage(error: ClassifiedError): string | null {
 const PG_UNAVAILABLE = /^(08|53|57P0|40001|40P01|55P03)/;
 const NODE_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
 
+/**
+ * SQLSTATEs that mean the server is going away or not yet back: connection exceptions (class
+ * 08), admin_shutdown (57P01, which `pg_ctl -m fast|immediate` sends), crash_shutdown (57P02),
+ * cannot_connect_now (57P03, starting up or in recovery) and too_many_connections (53300).
+ */
+const PG_CONNECTION_LOST = /^(08...|57P0[123]|53300)$/;
+const NODE_CONNECTION_LOST = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+/** What pg says when a socket dies under a client (it sets no code). */
+const PG_DRIVER_CONNECTION_LOST = /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable)$/;
+
+/**
+ * True when the error means the PostgreSQL server is unreachable or restarting, so the same
+ * work may succeed on a new connection: the only errors the store retries. Narrower than the
+ * "unavailable" kind, which also holds lock timeouts and deadlocks (and SQLite's busy): those
+ * are the caller's to retry, not a reason to reconnect.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (!error || typeof error !== "object") return false;
+  const e = error as { code?: unknown; message?: unknown };
+  if (typeof e.code === "string" && (NODE_CONNECTION_LOST.has(e.code) || PG_CONNECTION_LOST.test(e.code))) return true;
+  return typeof e.message === "string" && PG_DRIVER_CONNECTION_LOST.test(e.message);
+}
+
 export function classifyDatabaseError(error: unknown): ClassifiedError | null {
   if (!error || typeof error !== "object") return null;
   const e = error as { code?: unknown; constraint?: unknown; detail?: unknown; message?: unknown };

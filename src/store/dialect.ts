@@ -5,9 +5,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import { StoreOpenError } from "../core/errors.ts";
+import { DatabaseUnreachableError, StoreOpenError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";
 import type { Database } from "./schema.ts";
+import { ConnectionRetry, DEFAULT_DATABASE_RETRY_MS, NO_RETRY, reconnectingDialect, survivePoolErrors, type OutageRetry } from "./pg-reconnect.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -29,9 +30,16 @@ export interface OpenedDatabase {
   sqlite?: import("better-sqlite3").Database;
   /** The pg pool under Kysely (PostgreSQL only), for named prepared statements on the batch path. */
   pgPool?: import("pg").Pool;
+  /** How work rides out a database outage: PostgreSQL's reconnecting retry, SQLite's pass-through. */
+  retry: OutageRetry;
 }
 
-export async function openKysely(url: string): Promise<OpenedDatabase> {
+export interface OpenOptions {
+  /** How long PostgreSQL work waits out an unreachable or restarting server (ms; BATON_DATABASE_RETRY_MS). */
+  retryMs?: number;
+}
+
+export async function openKysely(url: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
   const parsed = parseDatabaseUrl(url);
   if (parsed.dialect === "sqlite") {
     const { default: SQLite } = await import("better-sqlite3");
@@ -49,23 +57,25 @@ export async function openKysely(url: string): Promise<OpenedDatabase> {
     } catch (error) {
       throw new StoreOpenError(location, (error as Error).message, { cause: error });
     }
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: "sqlite", location, sqlite: database };
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: "sqlite", location, sqlite: database, retry: NO_RETRY };
   }
   const pg = await import("pg");
   // int8 (bigint) columns hold epoch milliseconds: well inside Number's exact range.
   pg.default.types.setTypeParser(20, (value: string) => Number(value));
   // allowExitOnIdle: a script that ran its flows may exit without closing the store.
   const pool = new pg.default.Pool({ connectionString: parsed.url, max: 10, allowExitOnIdle: true });
-  // An idle connection dropped by the server (a restart, a failover) must not crash the
-  // process: the pool discards it and the next query opens a new one.
-  pool.on("error", () => undefined);
+  survivePoolErrors(pool);
   const location = redactUrl(parsed.url);
+  const retry = new ConnectionRetry(location, options.retryMs ?? DEFAULT_DATABASE_RETRY_MS);
   try {
-    const client = await pool.connect();
+    // A process started while the server restarts (or before it is up) waits for it.
+    const client = await retry.run(() => pool.connect());
     client.release();
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new StoreOpenError(location, (error as Error).message || String(error), { cause: error });
+    const reason = error instanceof DatabaseUnreachableError ? error.detail : (error as Error).message || String(error);
+    throw new StoreOpenError(location, reason, { cause: error });
   }
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres", location, pgPool: pool };
+  const dialect = reconnectingDialect(new PostgresDialect({ pool }), retry);
+  return { db: new Kysely<Database>({ dialect }), dialect: "postgres", location, pgPool: pool, retry };
 }

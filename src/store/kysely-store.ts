@@ -2,6 +2,9 @@
  * The Store over Kysely, for SQLite and PostgreSQL alike. Dialect differences are confined to
  * `transaction()` (SQLite takes the write lock up front with BEGIN IMMEDIATE, so two processes
  * never deadlock upgrading a read lock; PostgreSQL locks the row it changes with FOR UPDATE).
+ * Riding out a PostgreSQL restart is pg-reconnect.ts's: its driver retries connections and
+ * single statements, and `retry` (a pass-through on SQLite) runs transactions and write
+ * batches again where that is safe.
  */
 import { newId } from "../core/ids.ts";
 import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kysely";
@@ -11,13 +14,16 @@ import { createHash } from "node:crypto";
 import { batchStatements, combinedPostgresStatement, storableText, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
 import { CRASHABLE_TYPES, decideTransition } from "../core/transitions.ts";
 import { makeState, TERMINAL_TYPES, type State, type StateType } from "../core/states.ts";
-import { InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
+import { CommitOutcomeUnknownError, InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
 import { MIGRATIONS } from "./migrations/index.ts";
 import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
+import { isConnectionLoss } from "./db-errors.ts";
+import { listenWithReconnect, NO_RETRY, type OutageRetry } from "./pg-reconnect.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
 import { scheduleDeploymentRetries, type EndedRun } from "./deployment-retries.ts";
+import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import type {
   CacheEntry,
   FlowRecord,
@@ -97,6 +103,10 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   return { createdAt: Number(match[1]), id: match[2]! };
 }
 
+/** How long applied batch ids are kept, and how often a process deletes older ones. */
+const APPLIED_BATCHES_KEEP_MS = 24 * 3600_000;
+const APPLIED_BATCHES_PRUNE_EVERY_MS = 10 * 60_000;
+
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 400;
 
@@ -113,6 +123,10 @@ export class KyselyStore implements Store {
   /** True while a transaction of `transaction()` holds SQLite's one connection across awaits. */
   private readonly sqliteInTransaction: () => boolean;
   private readonly pgPool: Pool | null;
+  /** Rides out PostgreSQL restarts (see pg-reconnect.ts); a pass-through on SQLite. */
+  private readonly retry: OutageRetry;
+  /** When this process next deletes old batch ids (see pruneAppliedBatches). */
+  private nextPruneAt = 0;
   private readonly flowIds = new Map<string, string>();
   private readonly dueListeners = new Set<(pool: string) => void>();
   /** Pools that transactions in progress made due, announced after their commit. */
@@ -122,10 +136,11 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     readonly location: string,
-    drivers: { sqlite?: BetterSqlite3.Database; pgPool?: Pool } = {},
+    drivers: { sqlite?: BetterSqlite3.Database; pgPool?: Pool; retry?: OutageRetry } = {},
   ) {
     const sqlite = drivers.sqlite;
     this.pgPool = drivers.pgPool ?? null;
+    this.retry = drivers.retry ?? NO_RETRY;
     const prepare = (text: string) => {
       let stmt = this.prepared.get(text);
       if (!stmt) {
@@ -160,22 +175,46 @@ export class KyselyStore implements Store {
         },
       },
     });
-    const { error } = await migrator.migrateToLatest();
+    // On PostgreSQL the migrations run in one transaction under a transaction-scoped lock: one
+    // cut short by a restart left nothing behind and is run again.
+    const { error } = await this.retry.run(async () => {
+      const outcome = await migrator.migrateToLatest();
+      if (isConnectionLoss(outcome.error)) throw outcome.error;
+      return outcome;
+    });
     if (error) throw new StoreOpenError(this.location, `migration failed: ${(error as Error).message}`, { cause: error });
   }
 
   async close(): Promise<void> {
+    this.retry.close();
     await this.db.destroy();
   }
 
-  /** Runs `fn` in one write transaction; then tells this process's listeners of runs it made due. */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one write transaction; then tells this process's listeners of runs it made due.
+   * On PostgreSQL, a transaction cut short by a lost connection before its COMMIT was sent is run
+   * again whole (`fn` must have no effect outside the transaction); one whose COMMIT was lost
+   * fails with CommitOutcomeUnknownError, unless `rerunnable` says `fn` finds its own earlier
+   * commit and does nothing twice.
+   */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, options: { rerunnable?: boolean } = {}): Promise<T> {
     const due = new Set<string>();
     let out: T;
     if (this.dialect === "postgres") {
-      out = await this.db.transaction().execute((tx) => {
-        this.dueInTx.set(tx, due);
-        return fn(tx);
+      out = await this.retry.run(async () => {
+        due.clear();
+        let committing = false;
+        try {
+          return await this.db.transaction().execute(async (tx) => {
+            this.dueInTx.set(tx, due);
+            const result = await fn(tx);
+            committing = true;
+            return result;
+          });
+        } catch (error) {
+          if (committing && !options.rerunnable && isConnectionLoss(error)) throw new CommitOutcomeUnknownError(this.location, { cause: error });
+          throw error;
+        }
       });
     } else {
       out = await this.db.connection().execute(async (conn) => {
@@ -410,12 +449,16 @@ export class KyselyStore implements Store {
    * rule's reason; the current row is returned either way. One transaction.
    */
   async setFlowRunState(id: string, state: State, options: SetStateOptions = {}): Promise<SetStateResult> {
+    // Rerunnable: a proposal whose commit was lost finds itself stored (below) and stops there.
     return this.transaction(async (tx) => {
       let query = this.flowRunQuery(tx).where("flow_runs.id", "=", id);
       if (this.dialect === "postgres") query = query.forUpdate("flow_runs");
       const row = await query.executeTakeFirst();
       if (!row) throw new RunNotFoundError("flow run", id);
       const current = flowRunFromRow(row);
+      // This very proposal is stored already: it was applied by a call whose answer was lost (a
+      // dropped connection, a client's retry). Not twice (nor its deployment retry).
+      if (proposalAlreadyApplied(current.state, state)) return { accepted: true, run: current };
       const changed = changedSinceRead(current, options.expect);
       if (changed) return { accepted: false, run: current, kind: "reject", rule: "RunChangedSinceRead", reason: changed };
       const decision = decideTransition({ from: current.state, to: state, force: options.force });
@@ -455,7 +498,7 @@ export class KyselyStore implements Store {
       const retry = (await scheduleDeploymentRetries(tx, [endedRun(ended, state, errorName)], Date.now(), this)).get(id);
       if (!retry) return { accepted: true, run: flowRunFromRow(ended) };
       return { accepted: true, run: flowRunFromRow({ ...ended, ...stateColumns(retry.state), retries_used: retry.retriesUsed }) };
-    });
+    }, { rerunnable: true });
   }
 
   /**
@@ -488,20 +531,12 @@ export class KyselyStore implements Store {
    */
   async subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> {
     this.dueListeners.add(listener);
-    const client = this.pgPool ? await this.pgPool.connect() : null;
-    if (client) {
-      client.on("error", () => undefined); // a dropped connection: listeners fall back to polling
-      client.on("notification", (message) => {
-        if (message.payload) listener(message.payload);
-      });
-      await client.query(`listen ${RUNS_CHANNEL}`);
-    }
+    // A connection of its own that listens again after a restart (notifications sent meanwhile
+    // are lost: the worker polls too).
+    const channel = this.pgPool ? await listenWithReconnect(this.pgPool, RUNS_CHANNEL, listener, this.retry) : null;
     return async () => {
       this.dueListeners.delete(listener);
-      if (client) {
-        await client.query(`unlisten ${RUNS_CHANNEL}`).catch(() => undefined);
-        client.release();
-      }
+      await channel?.close();
     };
   }
 
@@ -518,11 +553,13 @@ export class KyselyStore implements Store {
     // that never said their interval get the default, 30 s), or once the worker that claimed it
     // missed as many of its own: a worker SIGKILLed between claiming a run and starting it
     // leaves a Pending run that no process will ever beat for. Beats are counted from
-    // `aliveSince` at the earliest.
+    // `aliveSince` at the earliest, and from the database's return after an outage this store
+    // rode out (read when the rows are judged: the reads may have waited the outage out).
+    const since = () => Math.max(options.aliveSince ?? 0, this.retry.reconnectedAt);
     const missedOwn = (row: CrashCandidate, beats: number) =>
-      row.state_type !== "PENDING" && Math.max(Number(row.heartbeat_at ?? row.state_timestamp), options.aliveSince ?? 0) + beats * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
+      row.state_type !== "PENDING" && Math.max(Number(row.heartbeat_at ?? row.state_timestamp), since()) + beats * Number(row.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS) < now;
     const ownStale = (row: CrashCandidate) => missedOwn(row, missed);
-    const workerLost = (row: CrashCandidate) => row.worker_beat != null && Math.max(Number(row.worker_beat), options.aliveSince ?? 0) + missed * Number(row.worker_ms ?? DEFAULT_WORKER_HEARTBEAT_MS) < now;
+    const workerLost = (row: CrashCandidate) => row.worker_beat != null && Math.max(Number(row.worker_beat), since()) + missed * Number(row.worker_ms ?? DEFAULT_WORKER_HEARTBEAT_MS) < now;
     // A Pending run of a lost worker has no process at all. A running one has its own, which
     // dies with the worker (the lifeline): it is Crashed once it also missed a beat — not while
     // it still beats (a hung but living worker), or it could end up running twice.
@@ -659,24 +696,51 @@ export class KyselyStore implements Store {
     batch.cache = [...cache.values()];
     const statements = batchStatements(batch);
     if (statements.length === 0) return true;
-    if (options.batchId) {
+    if (this.runSqliteBatch) {
       // The id is claimed in the batch's own transaction: applied once, or not at all.
-      const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] };
-      if (this.runSqliteBatch) return this.applySqlite(statements, claim);
-      // PostgreSQL: the claim is one more CTE of the batch's single statement, without ON
-      // CONFLICT, so a duplicate id fails the whole statement on the primary key: one round trip.
+      const claim = options.batchId ? { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] } : undefined;
+      return this.applySqlite(statements, claim);
+    }
+    return this.applyPostgres(statements, options.batchId);
+  }
+
+  /**
+   * PostgreSQL: the batch claims an id (the caller's, or a new one) in applied_batches as one
+   * more CTE of its single statement, without ON CONFLICT, so a duplicate id fails the whole
+   * statement on the primary key, in the same round trip. The claim is what makes the batch
+   * safe to send again when the connection drops with its outcome unknown: on a retry, a
+   * duplicate means the attempt before committed. Returns false if the caller's id had been
+   * applied before this call.
+   */
+  private async applyPostgres(statements: Statement[], batchId: string | undefined): Promise<boolean> {
+    const now = Date.now();
+    const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: [batchId ?? newId(), now] };
+    this.pruneAppliedBatches(now);
+    return this.retry.run(async (attempt) => {
       try {
-        await this.runPostgresBatch([{ sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: claim.params }, ...statements]);
+        await this.runPostgresBatch([claim, ...statements]);
         return true;
       } catch (error) {
         const e = error as { code?: string; constraint?: string };
-        if (e.code === "23505" && e.constraint === "applied_batches_pkey") return false;
+        if (e.code === "23505" && e.constraint === "applied_batches_pkey") return attempt > 1;
         throw error;
       }
-    }
-    if (this.runSqliteBatch) return this.applySqlite(statements);
-    await this.runPostgresBatch(statements);
-    return true;
+    });
+  }
+
+  /**
+   * Deletes batch ids older than a day, at most every ten minutes per process, in the
+   * background: a batch is retried for at most the retry windows (about a minute), so an id
+   * that old will never be sent again, and without pruning the table gains a row per batch.
+   */
+  private pruneAppliedBatches(now: number): void {
+    if (now < this.nextPruneAt) return;
+    this.nextPruneAt = now + APPLIED_BATCHES_PRUNE_EVERY_MS;
+    this.db
+      .deleteFrom("applied_batches")
+      .where("applied_at", "<", now - APPLIED_BATCHES_KEEP_MS)
+      .execute()
+      .catch(() => (this.nextPruneAt = 0)); // tried again with the next batch
   }
 
   /**

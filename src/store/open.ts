@@ -1,10 +1,10 @@
 /** Opens (and migrates) the store a database URL names. */
-import { openKysely } from "./dialect.ts";
+import { openKysely, type OpenOptions } from "./dialect.ts";
 import { KyselyStore } from "./kysely-store.ts";
 import { StoreOpenError } from "../core/errors.ts";
 
-export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<KyselyStore> {
-  const opened = await openKysely(url);
+export async function openStore(url: string, options: OpenOptions & { migrate?: boolean } = {}): Promise<KyselyStore> {
+  const opened = await openKysely(url, options);
   const { location } = opened;
   const store = new KyselyStore(opened.db, opened.dialect, location, opened);
   if (options.migrate !== false) {

@@ -4,14 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sql } from "kysely";
-import { flow, getRunContext, getRunLogger, NonRetryableError, task } from "../../src/index.ts";
+import { configure, flow, getRunContext, getRunLogger, NonRetryableError, shutdown, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import type { Store, TaskRun, WriteOp } from "../../src/store/types.ts";
 import { consoleOutput, createRunLogger, LOG_LEVELS } from "../../src/engine/run-logger.ts";
 import type { Runtime } from "../../src/engine/runtime.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
 import { decideTransition } from "../../src/core/transitions.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
 import { configureEngine, type EngineDatabase } from "../support/engine.ts";
 import { openStore } from "../../src/store/open.ts";
 import { ResultStore } from "../../src/engine/result-store.ts";
@@ -425,6 +425,40 @@ describe("durability of what a finished task leaves", () => {
       open.mockRestore();
       fsync.mockRestore();
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("heartbeats", () => {
+  it("go one at a time: a beat waiting out a database outage is not joined by the next ones", async () => {
+    const db = await freshDatabaseUrl("sqlite");
+    const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-beats-"));
+    await configure({ databaseUrl: db.url, resultsDir, heartbeatMs: 20, logLevel: "silent" });
+    try {
+      const runtime = await getRuntime();
+      const beat = runtime.store.heartbeatFlowRun.bind(runtime.store);
+      let inFlight = 0;
+      let most = 0;
+      let beats = 0;
+      // Each beat takes 150 ms (the store riding out an outage), many heartbeat intervals.
+      vi.spyOn(runtime.store, "heartbeatFlowRun").mockImplementation(async (id, at) => {
+        beats++;
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 150));
+        inFlight--;
+        return beat(id, at);
+      });
+      const beating = flow(async function beatingFlow() {
+        await new Promise((r) => setTimeout(r, 500));
+        return 1;
+      });
+      expect((await beating.run()).state.name).toBe("Completed");
+      expect(beats).toBeGreaterThanOrEqual(2);
+      expect(most).toBe(1);
+    } finally {
+      await shutdown();
+      await db.cleanup();
+      fs.rmSync(resultsDir, { recursive: true, force: true });
     }
   });
 });

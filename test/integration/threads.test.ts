@@ -66,7 +66,10 @@ describe("opening a store", () => {
     fs.writeFileSync(file, "");
     await expect(openStore(`sqlite://${file}/sub/baton.db`)).rejects.toThrow(StoreOpenError);
     await expect(openStore(`sqlite://${file}/sub/baton.db`)).rejects.toThrow(new RegExp(`cannot open the Baton store at ${file}/sub/baton.db: .*(EEXIST|ENOTDIR|not a directory)`));
-    await expect(openStore("postgres://postgres:secret@127.0.0.1:1/nope")).rejects.toThrow(/cannot open the Baton store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nope: .*ECONNREFUSED/);
+    // A refused connection is waited out for the retry window (short here), then named.
+    await expect(openStore("postgres://postgres:secret@127.0.0.1:1/nope", { retryMs: 300 })).rejects.toThrow(
+      /cannot open the Baton store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nope: unreachable for 0\.\d s \(BATON_DATABASE_RETRY_MS\): connect ECONNREFUSED/,
+    );
     await expect(openStore("mysql://x")).rejects.toThrow(/unsupported database URL/);
     fs.rmSync(file);
   });

@@ -27,6 +27,15 @@ describe("settings", () => {
     expect(loadSettings({ BATON_HOME: home }).serverBodyLimitBytes).toEqual({ value: 16 * 1024 * 1024, source: "default" });
   });
 
+  it("reads how long to ride out a PostgreSQL outage from env, config.toml or the default", () => {
+    fs.writeFileSync(path.join(home, "config.toml"), "database_retry_ms = 5000\n");
+    expect(loadSettings({ BATON_HOME: home }).databaseRetryMs).toEqual({ value: 5000, source: "config" });
+    expect(loadSettings({ BATON_HOME: home, BATON_DATABASE_RETRY_MS: "250" }).databaseRetryMs).toEqual({ value: 250, source: "env" });
+    fs.rmSync(path.join(home, "config.toml"));
+    expect(loadSettings({ BATON_HOME: home }).databaseRetryMs).toEqual({ value: 60_000, source: "default" });
+    expect(() => loadSettings({ BATON_HOME: home, BATON_DATABASE_RETRY_MS: "soon" })).toThrow(/BATON_DATABASE_RETRY_MS must be a positive integer, got "soon"/);
+  });
+
   it("refuses bad values, naming the variable", () => {
     expect(() => loadSettings({ BATON_HOME: home, BATON_SERVER_BODY_LIMIT_BYTES: "lots" })).toThrow(/BATON_SERVER_BODY_LIMIT_BYTES must be a positive integer, got "lots"/);
     expect(() => loadSettings({ BATON_HOME: home, BATON_SERVER_LOG_LEVEL: "loud" })).toThrow(/BATON_SERVER_LOG_LEVEL must be one of/);

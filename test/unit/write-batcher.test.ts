@@ -3,6 +3,7 @@
  * itself and the flow run it belongs to, never the writes of other flow runs batched with it.
  */
 import { describe, expect, it } from "vitest";
+import { DatabaseUnreachableError } from "../../src/core/errors.ts";
 import { WriteBatcher } from "../../src/engine/write-batcher.ts";
 import type { WriteOp } from "../../src/store/types.ts";
 
@@ -51,6 +52,23 @@ describe("WriteBatcher failure scoping", () => {
     // Reported once.
     await expect(batcher.drain("A")).resolves.toBeUndefined();
     expect(store.committed).toEqual(["fine", "awaited"]);
+  });
+
+  it("rejects every writer of a batch the store gave up on for an outage, without trying halves", async () => {
+    // The halves would get new batch ids: were the database back by then, ops the lost attempt
+    // may have committed would be applied again.
+    let attempts = 0;
+    const batcher = new WriteBatcher({
+      async applyWrites() {
+        attempts++;
+        await new Promise((r) => setImmediate(r));
+        throw new DatabaseUnreachableError("postgres://db", 60_000, { cause: new Error("connect ECONNREFUSED") });
+      },
+    });
+    const outcomes = await Promise.allSettled(["a", "b", "c", "d"].map((m) => batcher.write([log(m.toUpperCase(), m)])));
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected", "rejected"]);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseUnreachableError);
+    expect(attempts).toBe(1);
   });
 
   it("finds a few failing writers among many without one transaction per writer", async () => {

@@ -66,8 +66,8 @@ export function registerMisc(program: Command): void {
   db.command("upgrade")
     .description("apply pending migrations")
     .action(async () => {
-      const url = loadSettings().databaseUrl.value;
-      const store = await openStore(url);
+      const settings = loadSettings();
+      const store = await openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
       await store.close();
       console.log(`Database ${store.location} is up to date`);
     });
@@ -85,14 +85,14 @@ export function registerMisc(program: Command): void {
         fs.rmSync(settings.resultsDir.value, { recursive: true, force: true });
       } else {
         // Only Baton's tables: the database (and its public schema) may hold others.
-        const store = await openStore(url, { migrate: false });
+        const store = await openStore(url, { migrate: false, retryMs: settings.databaseRetryMs.value });
         try {
           await sql`drop table if exists ${sql.join([...BATON_TABLES, ...MIGRATION_TABLES].map((t) => sql.table(t)))} cascade`.execute(store.db);
         } finally {
           await store.close();
         }
       }
-      const store = await openStore(url);
+      const store = await openStore(url, { retryMs: settings.databaseRetryMs.value });
       await store.close();
       console.log(`Reset ${store.location}${parsed.dialect === "sqlite" ? ` and removed ${settings.resultsDir.value}` : ""}`);
     });

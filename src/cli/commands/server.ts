@@ -23,7 +23,7 @@ export function registerServer(program: Command): void {
       const bodyLimit = opts.bodyLimit === undefined ? undefined : Number(opts.bodyLimit);
       if (bodyLimit !== undefined && (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1)) throw new BatonError(`--body-limit must be a positive number of bytes, got "${opts.bodyLimit}"`);
       const settings = loadSettings();
-      const store = await openStore(settings.databaseUrl.value);
+      const store = await openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
       const server = await buildServer({
         store,
         apiKeys: settings.serverApiKeys.value,
