@@ -107,6 +107,9 @@ export class BatchChecker {
         case "log":
           if (op.log.taskRunId) taskRunOf(op.log.taskRunId, `${at}.taskRunId`, op.log.flowRunId);
           break;
+        case "event":
+          // Its flow run exists (checked above); the event is the run's own, stored as sent.
+          break;
         case "dependency":
           // Stored under the downstream task run's flow run; the upstream one is only read.
           written.add(taskRunOf(op.dependency.taskRunId, `${at}.taskRunId`, null));

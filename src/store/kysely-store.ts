@@ -23,6 +23,8 @@ import { isConnectionLoss } from "./db-errors.ts";
 import { listenWithReconnect, NO_RETRY, type OutageRetry } from "./pg-reconnect.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
 import { scheduleDeploymentRetries, type EndedRun } from "./deployment-retries.ts";
+import { eventStatements } from "./event-log.ts";
+import type { NewEvent } from "../core/event-records.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import type {
   CacheEntry,
@@ -670,6 +672,7 @@ export class KyselyStore implements Store {
     const taskRuns = new Map<string, TaskRun>();
     const cache = new Map<string, CacheEntry>();
     const batch: BatchRows = { results: [], taskRuns: [], dependencies: [], states: [], cache: [], logs: [] };
+    const events: NewEvent[] = [];
     for (const op of ops) {
       switch (op.kind) {
         case "taskRun":
@@ -690,18 +693,22 @@ export class KyselyStore implements Store {
         case "log":
           batch.logs.push(op.log);
           break;
+        case "event":
+          events.push(op.event);
+          break;
       }
     }
     batch.taskRuns = [...taskRuns.values()];
     batch.cache = [...cache.values()];
-    const statements = batchStatements(batch);
+    // Events last: their statements run in order after the batch's (see event-log.ts).
+    const statements = [...batchStatements(batch), ...eventStatements(events)];
     if (statements.length === 0) return true;
     if (this.runSqliteBatch) {
       // The id is claimed in the batch's own transaction: applied once, or not at all.
       const claim = options.batchId ? { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] } : undefined;
       return this.applySqlite(statements, claim);
     }
-    return this.applyPostgres(statements, options.batchId);
+    return this.applyPostgres(statements, options.batchId, events.length > 0);
   }
 
   /**
@@ -712,13 +719,13 @@ export class KyselyStore implements Store {
    * duplicate means the attempt before committed. Returns false if the caller's id had been
    * applied before this call.
    */
-  private async applyPostgres(statements: Statement[], batchId: string | undefined): Promise<boolean> {
+  private async applyPostgres(statements: Statement[], batchId: string | undefined, sequential: boolean): Promise<boolean> {
     const now = Date.now();
     const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: [batchId ?? newId(), now] };
     this.pruneAppliedBatches(now);
     return this.retry.run(async (attempt) => {
       try {
-        await this.runPostgresBatch([claim, ...statements]);
+        await this.runPostgresBatch([claim, ...statements], sequential);
         return true;
       } catch (error) {
         const e = error as { code?: string; constraint?: string };
@@ -754,8 +761,9 @@ export class KyselyStore implements Store {
     return this.db.connection().execute(async () => run(statements, claim));
   }
 
-  private async runPostgresBatch(statements: Statement[]): Promise<void> {
-    const combined = combinedPostgresStatement(statements);
+  /** One statement when it can be; `sequential`: statements that read earlier ones' rows (events) run one by one in a transaction. */
+  private async runPostgresBatch(statements: Statement[], sequential = false): Promise<void> {
+    const combined = sequential ? null : combinedPostgresStatement(statements);
     if (combined && this.pgPool && combined.params.length <= 400) {
       // Small batches (a sequential flow's) repeat the same shape: a named statement is
       // parsed and planned once per connection.

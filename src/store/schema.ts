@@ -203,6 +203,28 @@ export interface ArtifactsTable {
   created_at: number;
 }
 
+export interface EventsTable {
+  seq: Generated<number>;
+  id: string;
+  occurred: number;
+  received: number;
+  event: string;
+  resource_id: string;
+  /** JSON EventResource. */
+  resource: string;
+  /** JSON RelatedResource[]. */
+  related: string;
+  /** JSON object. */
+  payload: string;
+}
+
+/** Every resource an event is about ("resource") or related to (its role), for lookups by id. */
+export interface EventResourcesTable {
+  event_seq: number;
+  resource_id: string;
+  role: string;
+}
+
 export interface Database {
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
@@ -213,6 +235,8 @@ export interface Database {
   concurrency_limits: ConcurrencyLimitsTable;
   concurrency_leases: ConcurrencyLeasesTable;
   applied_batches: AppliedBatchesTable;
+  events: EventsTable;
+  event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;
   task_runs: TaskRunsTable;

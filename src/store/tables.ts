@@ -15,6 +15,8 @@ export const BATON_TABLES = [
   "concurrency_limits",
   "concurrency_leases",
   "applied_batches",
+  "events",
+  "event_resources",
   "flows",
   "flow_runs",
   "task_runs",

@@ -7,6 +7,7 @@
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
+import type { NewEvent } from "../core/event-records.ts";
 
 export interface FlowRecord {
   id: string;
@@ -118,7 +119,9 @@ export type WriteOp =
   | { kind: "dependency"; dependency: TaskDependency }
   | { kind: "result"; result: ResultRecord }
   | { kind: "cache"; entry: CacheEntry }
-  | { kind: "log"; log: LogRecord };
+  | { kind: "log"; log: LogRecord }
+  /** An event emitted by code of flow run `flowRunId` (emitEvent), stored with the batch. */
+  | { kind: "event"; event: NewEvent; flowRunId: string };
 
 /** Something a run publishes for people: a markdown report, a table, a link. */
 export interface Artifact {

@@ -113,6 +113,11 @@ const opSchema = {
       additionalProperties: false,
     },
     {
+      properties: { kind: { const: "event" }, event: { $ref: "NewEvent#" }, flowRunId: uuid },
+      required: ["event", "flowRunId"],
+      additionalProperties: false,
+    },
+    {
       properties: {
         kind: { const: "log" },
         log: {
