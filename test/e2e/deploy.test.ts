@@ -94,7 +94,7 @@ describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (d
     const missing = await cli(["deployment", "run", "nope"], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/deployment "nope" does not exist/);
-  });
+  }, 120_000); // some thirty CLI processes, each starting Node and tsx
 
   it("serve() registers a deployment with its parameter schema and runs triggered runs; bad parameters are refused", async () => {
     const log = path.join(dir, "serve.log");
