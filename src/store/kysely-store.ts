@@ -125,6 +125,8 @@ export class KyselyStore implements Store {
   /** True while a transaction of `transaction()` holds SQLite's one connection across awaits. */
   private readonly sqliteInTransaction: () => boolean;
   private readonly pgPool: Pool | null;
+  /** The better-sqlite3 handle under Kysely (SQLite only). */
+  private readonly sqlite: BetterSqlite3.Database | null;
   /** Rides out PostgreSQL restarts (see pg-reconnect.ts); a pass-through on SQLite. */
   private readonly retry: OutageRetry;
   /** When this process next deletes old batch ids (see pruneAppliedBatches). */
@@ -141,6 +143,7 @@ export class KyselyStore implements Store {
     drivers: { sqlite?: BetterSqlite3.Database; pgPool?: Pool; retry?: OutageRetry } = {},
   ) {
     const sqlite = drivers.sqlite;
+    this.sqlite = sqlite ?? null;
     this.pgPool = drivers.pgPool ?? null;
     this.retry = drivers.retry ?? NO_RETRY;
     const prepare = (text: string) => {
@@ -177,6 +180,22 @@ export class KyselyStore implements Store {
         },
       },
     });
+    // SQLite: Kysely takes no lock there, and two processes opening a new database at once (two
+    // `baton run`s) would both run the migrations. BEGIN IMMEDIATE on the one connection makes
+    // the second wait (busy timeout) until the first committed, then find nothing to do.
+    if (this.sqlite) {
+      const sqlite = this.sqlite;
+      sqlite.exec("begin immediate");
+      let outcome: Awaited<ReturnType<Migrator["migrateToLatest"]>>;
+      try {
+        outcome = await migrator.migrateToLatest();
+      } catch (error) {
+        outcome = { error };
+      }
+      sqlite.exec(outcome.error ? "rollback" : "commit");
+      if (outcome.error) throw new StoreOpenError(this.location, `migration failed: ${(outcome.error as Error).message}`, { cause: outcome.error });
+      return;
+    }
     // On PostgreSQL the migrations run in one transaction under a transaction-scoped lock: one
     // cut short by a restart left nothing behind and is run again.
     const { error } = await this.retry.run(async () => {
