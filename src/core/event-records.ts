@@ -126,3 +126,17 @@ export function taskRunTransitionEvent(id: string, run: TaskRunFacts, flowRun: P
     payload: { state: stateOf(to), previous: from ? stateOf(from) : null, runCount: run.runCount },
   };
 }
+
+/** `baton.worker.dead`: a worker stopped heartbeating and its runs were marked Crashed. */
+export function workerLostEvent(id: string, worker: { id: string; name: string | null; pool: string | null; lastHeartbeat: number }, occurred: number, crashedRuns: readonly string[]): NewEvent {
+  const related: RelatedResource[] = worker.pool ? [{ role: "work-pool", id: worker.pool, name: worker.pool }] : [];
+  related.push(...crashedRuns.map((run) => ({ role: "flow-run", id: run, name: null })));
+  return {
+    id,
+    occurred,
+    event: "baton.worker.dead",
+    resource: { id: worker.id, name: worker.name, labels: { kind: "worker" } },
+    related,
+    payload: { lastHeartbeat: worker.lastHeartbeat, crashedRuns },
+  };
+}

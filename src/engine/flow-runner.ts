@@ -30,6 +30,7 @@ import { randomRunName } from "../core/run-names.ts";
 import { findNonJson, JSON_KINDS, jsonPreview, MAX_JSON_DEPTH } from "../core/json-values.ts";
 import { makeState, type State } from "../core/states.ts";
 import type { FlowRun } from "../store/types.ts";
+import { refusalError } from "../store/refusal.ts";
 import { FlowRunState } from "./flow-run-state.ts";
 import { engineContext } from "./run-context.ts";
 import { createRunLogger } from "./run-logger.ts";
@@ -179,7 +180,7 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
   let resumed = { run: flowRun };
   if (flowRun.state.type !== "PENDING") {
     const set = await runtime.store.setFlowRunState(id, makeState("Pending", { message: `resuming (run ${runCount})` }));
-    if (!set.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${set.reason}`);
+    if (!set.accepted) throw refusalError(id, makeState("Pending"), set);
     resumed = set;
   }
   return execute<R>(runtime, def, resumed.run, params, runCount, true);
@@ -201,7 +202,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   if (resumed) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
-  if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
+  if (!started.accepted) throw refusalError(flowRun.id, makeState("Running"), started);
   state.flowRun = started.run;
   // One beat at a time: a beat riding out a database restart is not joined by the next ones.
   let beating = false;

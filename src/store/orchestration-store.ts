@@ -13,7 +13,7 @@ import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import { claimFlowRuns } from "./claims.ts";
-import { newFlowRunRow } from "./rows.ts";
+import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
 import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
   ClaimedFlowRun,
@@ -223,75 +223,46 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   async scheduleRuns(deployment: Deployment, slots: number[]): Promise<number> {
     if (slots.length === 0) return 0;
-    const flow = await this.base.upsertFlowId(deployment.flowName);
-    let created = 0;
-    await this.base.transaction(async (tx) => {
-      for (const slot of slots) {
-        const state = makeState("Scheduled", { scheduledAt: slot, message: "created by the scheduler" });
-        const id = newId();
-        const inserted = await tx
-          .insertInto("flow_runs")
-          .values(
-            newFlowRunRow(
-              {
-                id,
-                flowName: deployment.flowName,
-                name: randomRunName(),
-                parentFlowRunId: null,
-                parentTaskRunId: null,
-                parameters: deployment.parameters,
-                tags: deployment.tags,
-                version: deployment.version,
-                entrypoint: deployment.entrypoint,
-                deploymentId: deployment.id,
-                workPool: deployment.workPool,
-                workQueue: deployment.workQueue,
-                expectedStartTime: slot,
-                state,
-              },
-              flow,
-            ),
-          )
-          .onConflict((oc) =>
-            oc
-              .columns(["deployment_id", "expected_start_time"])
-              .where((eb) => eb.and([eb("deployment_id", "is not", null), eb("expected_start_time", "is not", null)]))
-              .doNothing(),
-          )
-          .returning("id")
-          .executeTakeFirst();
-        if (!inserted) continue;
-        created++;
-        // Future slots too: a worker (or a server's long-poll) waiting on the pool sets its
-        // timer for the earliest one.
-        if (deployment.workPool) await this.base.notifyRunsDue(tx, deployment.workPool);
-        await tx.insertInto("states").values({ flow_run_id: id, task_run_id: null, type: state.type, name: state.name, message: state.message ?? null, timestamp: state.timestamp, scheduled_at: slot }).execute();
-      }
-    });
-    return created;
+    const flowId = await this.base.upsertFlowId(deployment.flowName);
+    // Once per slot (a unique index on deployment and slot decides); future slots wake the
+    // pool's workers too, which set their timer for the earliest one.
+    const runs = slots.map((slot) => ({
+      flowId,
+      deploymentName: deployment.name,
+      run: {
+        id: newId(),
+        flowName: deployment.flowName,
+        name: randomRunName(),
+        parentFlowRunId: null,
+        parentTaskRunId: null,
+        parameters: deployment.parameters,
+        tags: deployment.tags,
+        version: deployment.version,
+        entrypoint: deployment.entrypoint,
+        deploymentId: deployment.id,
+        workPool: deployment.workPool,
+        workQueue: deployment.workQueue,
+        expectedStartTime: slot,
+        state: makeState("Scheduled", { scheduledAt: slot, message: "created by the scheduler" }),
+      },
+    }));
+    return (await this.base.transaction((tx) => createFlowRuns(tx, this.base, runs, { skipSlotsTaken: true }))).length;
   }
 
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {
     const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
     return this.base.transaction(async (tx) => {
-      // One statement that re-checks the state as it updates: on PostgreSQL a run claimed (or
-      // cancelled) concurrently is re-read once its lock is released and no longer matches, so
-      // a Pending run is never relabelled Late.
-      const rows = await tx
-        .updateTable("flow_runs")
-        .set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now })
+      const due = await tx
+        .selectFrom("flow_runs")
+        .select("id")
         .where("state_type", "=", "SCHEDULED")
         .where("state_name", "=", "Scheduled")
         .where("scheduled_at", "<", now - lateAfterMs)
-        .returning("id")
         .execute();
-      const ids = rows.map((r) => r.id);
-      for (let i = 0; i < ids.length; i += 400)
-        await tx
-          .insertInto("states")
-          .values(ids.slice(i, i + 400).map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
-          .execute();
-      return ids;
+      // The primitive locks and re-reads each run: one claimed or cancelled meanwhile is no
+      // longer Scheduled, and the rules refuse to make it Late.
+      const outcomes = await transitionFlowRuns(tx, this.base, due.map((r) => ({ id: r.id, state: late })), now);
+      return due.map((r) => r.id).filter((id) => outcomes.get(id)?.accepted);
     });
   }
 
@@ -399,7 +370,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
     if (max <= 0) return [];
-    return this.base.transaction((tx) => claimFlowRuns(tx, this.pg, poolName, workerId, max, now));
+    return this.base.transaction((tx) => claimFlowRuns(tx, this.base, poolName, workerId, max, now));
   }
 
   async nextDueAt(poolName: string): Promise<number | null> {

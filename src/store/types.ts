@@ -114,7 +114,14 @@ export interface CacheEntry {
 
 /** One unit of a write batch; a batch is applied in one transaction. */
 export type WriteOp =
-  | { kind: "taskRun"; taskRun: TaskRun; /** the transition was forced (skips the policy on the server) */ force?: boolean }
+  | {
+      kind: "taskRun";
+      taskRun: TaskRun;
+      /** the transition was forced (skips the policy on the server) */
+      force?: boolean;
+      /** the task asked for an event at every transition (`emitEvents`), not only its failures */
+      emitEvents?: boolean;
+    }
   | { kind: "state"; state: Omit<StateRecord, "id"> }
   | { kind: "dependency"; dependency: TaskDependency }
   | { kind: "result"; result: ResultRecord }

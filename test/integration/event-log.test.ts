@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/core/ids.ts";
 import { makeState } from "../../src/core/states.ts";
 import type { NewEvent } from "../../src/core/event-records.ts";
-import { appendEvents } from "../../src/store/event-log.ts";
+import { appendEvents } from "../../src/store/transitions/event-log.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { apiHarness, type ApiHarness } from "../support/api.ts";
 

@@ -35,6 +35,7 @@ const opSchema = {
       properties: {
         kind: { const: "taskRun" },
         force: { type: "boolean" },
+        emitEvents: { type: "boolean" },
         taskRun: {
           type: "object",
           properties: {

@@ -11,10 +11,10 @@
  * other's rows).
  */
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
-import type { NewEvent } from "../core/event-records.ts";
+import type { NewEvent } from "../../core/event-records.ts";
 import { toPostgres, type Statement } from "./batch-sql.ts";
-import type { Dialect } from "./dialect.ts";
-import type { Database } from "./schema.ts";
+import type { Dialect } from "../dialect.ts";
+import type { Database } from "../schema.ts";
 
 type Tx = Kysely<Database> | Transaction<Database>;
 
