@@ -169,7 +169,7 @@ class SseFeed implements EventFeed {
   }
 
   private async connect(): Promise<IncomingMessage> {
-    const path = `/api/events/stream?flowRunId=${encodeURIComponent(this.flowRunId)}`;
+    const path = `/api/live/stream?flowRunId=${encodeURIComponent(this.flowRunId)}`;
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.lastEventId) headers["last-event-id"] = this.lastEventId;
     const deadline = Date.now() + this.retryWindowMs;

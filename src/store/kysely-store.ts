@@ -23,11 +23,17 @@ import { isConnectionLoss } from "./db-errors.ts";
 import { listenWithReconnect, NO_RETRY, type OutageRetry } from "./pg-reconnect.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
 import { scheduleDeploymentRetries, type EndedRun } from "./deployment-retries.ts";
-import { eventStatements } from "./event-log.ts";
-import type { NewEvent } from "../core/event-records.ts";
+import { appendEvents, eventStatements } from "./event-log.ts";
+import { deleteEventsBefore, listEvents } from "./event-queries.ts";
+import { eventTailStart, tailEventLog } from "./event-log-tail.ts";
+import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import type {
   CacheEntry,
+  EventLogMaintenance,
+  EventQuery,
+  EventTailBatch,
+  EventTailPosition,
   FlowRecord,
   FlowRun,
   FlowRunFilter,
@@ -118,7 +124,7 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-export class KyselyStore implements Store {
+export class KyselyStore implements Store, EventLogMaintenance {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
   /** Runs statements in one BEGIN IMMEDIATE transaction; with `claim`, only if it inserts a row. */
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
@@ -415,6 +421,28 @@ export class KyselyStore implements Store {
 
   eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
     return eventsAfter(this.db, after, options);
+  }
+
+  listEvents(query: EventQuery): Promise<Page<EventRecord>> {
+    return listEvents(this.db, query);
+  }
+
+  async emitEvents(events: readonly NewEvent[]): Promise<void> {
+    if (!events.length) return;
+    // Rerunnable: an event already stored (a commit whose answer was lost) is skipped by id.
+    await this.transaction((tx) => appendEvents(tx, this.dialect, events), { rerunnable: true });
+  }
+
+  deleteEventsBefore(before: number): Promise<number> {
+    return this.transaction((tx) => deleteEventsBefore(tx, before), { rerunnable: true });
+  }
+
+  eventTailStart(): Promise<EventTailPosition> {
+    return eventTailStart(this.db, this.dialect);
+  }
+
+  tailEventLog(after: EventTailPosition, limit: number): Promise<EventTailBatch> {
+    return tailEventLog(this.db, this.dialect, after, limit);
   }
 
   async createArtifact(a: Artifact): Promise<void> {

@@ -71,7 +71,7 @@ describe("baton server start", () => {
   it.each(["SIGTERM", "SIGINT"] as const)("exits promptly on %s with a client on the event stream", async (signal) => {
     const server = await startServer();
     const controller = new AbortController();
-    const response = await fetch(`${server.url}/api/events/stream`, { signal: controller.signal });
+    const response = await fetch(`${server.url}/api/live/stream`, { signal: controller.signal });
     expect(response.status).toBe(200);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/connected/);
