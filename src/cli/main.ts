@@ -7,6 +7,7 @@ import { registerServer } from "./commands/server.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerDeployment } from "./commands/deployment.ts";
 import { registerLimits } from "./commands/limits.ts";
+import { registerEvents } from "./commands/events.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerDeployment(program);
   registerLimits(program);
+  registerEvents(program);
   return program;
 }
 

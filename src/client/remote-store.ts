@@ -240,6 +240,7 @@ export class RemoteStore implements Store {
     if (query.event?.length) q.set("event", query.event.join(","));
     if (query.resource !== undefined) q.set("resource", query.resource);
     if (query.related !== undefined) q.set("related", query.related);
+    if (query.involves !== undefined) q.set("involves", query.involves);
     if (query.since !== undefined) q.set("since", String(query.since));
     if (query.until !== undefined) q.set("until", String(query.until));
     if (query.order) q.set("order", query.order);

@@ -22,6 +22,8 @@ export interface EventFilter {
   resource?: string;
   /** The id of a resource the event is related to (any role). */
   related?: string;
+  /** The id of a resource the event is about or related to (a run's page shows both). */
+  involves?: string;
   /** Occurred at or after (epoch ms). */
   since?: number;
   /** Occurred before (epoch ms). */
@@ -46,6 +48,7 @@ export function eventPassesFilter(filter: EventFilter, event: EventRecord): bool
   if (patterns.length && !patterns.some((p) => eventMatches(p, event.event))) return false;
   if (filter.resource !== undefined && event.resource.id !== filter.resource) return false;
   if (filter.related !== undefined && !event.related.some((r) => r.id === filter.related)) return false;
+  if (filter.involves !== undefined && event.resource.id !== filter.involves && !event.related.some((r) => r.id === filter.involves)) return false;
   if (filter.since !== undefined && event.occurred < filter.since) return false;
   if (filter.until !== undefined && event.occurred >= filter.until) return false;
   return true;

@@ -52,6 +52,8 @@ export async function listEvents(db: Db, request: EventQuery): Promise<Page<Even
     query = query.where("seq", "in", (eb) => eb.selectFrom("event_resources").select("event_seq").where("resource_id", "=", request.resource!).where("role", "=", "resource"));
   if (request.related !== undefined)
     query = query.where("seq", "in", (eb) => eb.selectFrom("event_resources").select("event_seq").where("resource_id", "=", request.related!).where("role", "<>", "resource"));
+  if (request.involves !== undefined)
+    query = query.where("seq", "in", (eb) => eb.selectFrom("event_resources").select("event_seq").where("resource_id", "=", request.involves!));
   if (request.since !== undefined) query = query.where("occurred", ">=", request.since);
   if (request.until !== undefined) query = query.where("occurred", "<", request.until);
   if (request.cursor !== undefined) query = query.where("seq", newest ? "<" : ">", decodeCursor(request.cursor));

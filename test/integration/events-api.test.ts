@@ -62,6 +62,8 @@ describe.each(DIALECTS)("events API on %s", (dialect) => {
     expect(names(await list(`${window}&resource=${run}`))).toEqual([2, 1]);
     // Related in any role: a task run's flow run, a tag.
     expect(names(await list(`${window}&related=${run}`))).toEqual([4, 3]);
+    // About it or related to it: a run's page shows both.
+    expect(names(await list(`${window}&involves=${run}`))).toEqual([4, 3, 2, 1]);
     expect(names(await list(`since=${t0 + 1000}&until=${t0 + 3000}`))).toEqual([3, 2]);
     const first = await list(`${window}&limit=2`);
     expect(names(first)).toEqual([5, 4]);

@@ -27,6 +27,7 @@ const filterProperties = {
   event: { type: "string", minLength: 1, maxLength: 2000, description: "event name patterns, comma-separated: data.arrived, baton.flow-run.*, *" },
   resource: { ...id, description: "the id of the resource events are about" },
   related: { ...id, description: "the id of a resource events are related to (a flow run, a deployment, a tag...)" },
+  involves: { ...id, description: "the id of a resource events are about or related to" },
   since: { ...ms, description: "occurred at or after (epoch ms)" },
   until: { ...ms, description: "occurred before (epoch ms)" },
 } as const;
@@ -35,6 +36,7 @@ interface FilterQuery {
   event?: string;
   resource?: string;
   related?: string;
+  involves?: string;
   since?: number;
   until?: number;
 }
@@ -49,7 +51,7 @@ function filterOf(query: FilterQuery): EventFilter {
   }
   if (query.since !== undefined && query.until !== undefined && query.until <= query.since)
     throw new ApiError(400, "VALIDATION_ERROR", `querystring.until (${query.until}) must be after querystring.since (${query.since})`, { field: "querystring.until" });
-  return { event: patterns, resource: query.resource, related: query.related, since: query.since, until: query.until };
+  return { event: patterns, resource: query.resource, related: query.related, involves: query.involves, since: query.since, until: query.until };
 }
 
 /** New events are looked for this often by each stream (ms). */
