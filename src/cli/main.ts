@@ -8,6 +8,7 @@ import { registerWorker } from "./commands/worker.ts";
 import { registerDeployment } from "./commands/deployment.ts";
 import { registerLimits } from "./commands/limits.ts";
 import { registerEvents } from "./commands/events.ts";
+import { registerWebhook } from "./commands/webhook.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDeployment(program);
   registerLimits(program);
   registerEvents(program);
+  registerWebhook(program);
   return program;
 }
 

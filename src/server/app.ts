@@ -34,7 +34,9 @@ import { SignInLimiter } from "./sign-in-limiter.ts";
 import { WorkerRuns } from "./worker-runs.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
-import type { EventLogMaintenance, OrchestrationStore } from "../store/types.ts";
+import type { EventLogMaintenance, OrchestrationStore, WebhookStore } from "../store/types.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { KyselyWebhookStore } from "../store/webhook-store.ts";
 import { eventLogRoutes } from "./routes/events.ts";
 
 export const SERVER_VERSION = "0.1.0";
@@ -48,6 +50,8 @@ export interface ServerOptions extends Partial<ServiceOptions> {
   orchestration?: OrchestrationStore;
   /** The event log's tail and retention (default: `store`, a database store). */
   eventLog?: EventLogMaintenance;
+  /** Webhooks (default: over the same database as `store`). */
+  webhooks?: WebhookStore;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
   /** `role:secret` pairs (role admin or worker); empty = no authentication. */
@@ -77,6 +81,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!orchestration) throw new TypeError("buildServer needs an orchestration store for a store that is not a database");
   const eventLog = options.eventLog ?? (store instanceof KyselyStore ? store : null);
   if (!eventLog) throw new TypeError("buildServer needs options.eventLog for a store that is not a database");
+  const webhooks = options.webhooks ?? (store instanceof KyselyStore ? new KyselyWebhookStore(store) : null);
+  if (!webhooks) throw new TypeError("buildServer needs options.webhooks for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -175,6 +181,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   orchestrationRoutes(app, store, orchestration);
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
+  webhookRoutes(app, store, webhooks);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);

@@ -366,6 +366,29 @@ export interface Store {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhooks.
+
+/** A webhook: requests to `POST /api/webhooks/{slug}` become events through its template. */
+export interface Webhook {
+  id: string;
+  /** Its address and its secret: whoever knows it can send events through it. */
+  slug: string;
+  name: string;
+  /** A JSONata expression over the request body (`$headers`, `$query` bound) giving the event. */
+  template: string;
+  createdAt: number;
+}
+
+/** Storage of webhooks (templates are checked before they get here: server/webhooks.ts). */
+export interface WebhookStore {
+  createWebhook(webhook: Webhook): Promise<Webhook>;
+  listWebhooks(): Promise<Webhook[]>;
+  getWebhook(slug: string): Promise<Webhook | undefined>;
+  /** False if there was none. */
+  deleteWebhook(slug: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Deployments, work pools and workers, concurrency limits.
 
 export type CollisionStrategy = "enqueue" | "cancel-new";
