@@ -22,7 +22,7 @@ describe("dashboard in Chromium: events", () => {
     await h?.close();
   });
 
-  const shownEvents = () => page.locator("[data-testid=events] tr[data-event]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-event")));
+  const shownEvents = () => h.attrs("[data-testid=events] tr[data-event]", "data-event");
 
   it("shows new events live, filters them by pattern and resource, opens one's JSON", async () => {
     await h.api("/events", [{ event: "data.arrived", resource: { id: "s3://landing/a.csv" }, payload: { size: 1 } }]);
@@ -53,8 +53,7 @@ describe("dashboard in Chromium: events", () => {
   it("lists a run's events on its page, live, linking back to the run", async () => {
     const runId = await h.runFlow("emitting", ["--param", "key=s3://landing/ui.csv"], EVENT_FLOWS);
     await page.goto(`${h.url}/runs/${runId}`);
-    const runEvents = page.locator("[data-testid=run-events] tr[data-event]");
-    await until(async () => (await runEvents.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-event")))).sort().join() === "data.loaded,pipeline.started", "the run's events");
+    await until(async () => (await h.attrs("[data-testid=run-events] tr[data-event]", "data-event")).sort().join() === "data.loaded,pipeline.started", "the run's events");
     // The events page links a data.loaded event to the run that emitted it.
     await page.goto(`${h.url}/events?resource=s3://landing/ui.csv`);
     await page.locator("tr[data-event='data.loaded'] .related-chip", { hasText: "flow-run" }).locator("a").click();
