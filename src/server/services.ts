@@ -78,7 +78,7 @@ export function startServices(store: Store, orchestration: OrchestrationStore, e
       const deleted = await store.deleteLogsBefore(Date.now() - o.logRetentionMs);
       if (deleted) log.info(`log retention deleted ${deleted} log lines`);
     });
-  // Hourly (or at the retention period, if shorter): at most an hour's worth of old events at a time.
+  // Hourly, or at the retention period if it is shorter.
   every(Math.min(3600_000, o.eventRetentionMs), "event retention", async () => {
     const deleted = await eventLog.deleteEventsBefore(Date.now() - o.eventRetentionMs);
     if (deleted) log.info(`event retention deleted ${deleted} events`);

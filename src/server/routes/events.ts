@@ -11,9 +11,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
-import { parseEventPatterns, type EventFilter } from "../../core/event-filter.ts";
+import { eventPassesFilter, parseEventPatterns, type EventFilter } from "../../core/event-filter.ts";
 import { completeEvent, userEventNameProblem, type EventInput } from "../../core/event-input.ts";
-import { eventPassesFilter } from "../../core/event-filter.ts";
 import { InvalidCursorError } from "../../core/errors.ts";
 import type { EventLogMaintenance, EventQuery, Store } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
@@ -54,7 +53,7 @@ function filterOf(query: FilterQuery): EventFilter {
   return { event: patterns, resource: query.resource, related: query.related, involves: query.involves, since: query.since, until: query.until };
 }
 
-/** New events are looked for this often by each stream (ms). */
+/** Rows a stream reads at a time (it reads again at once after a full read, else after the poll interval). */
 const STREAM_READ = 500;
 /** A comment this often keeps proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
