@@ -184,7 +184,37 @@ export const newEventSchema = {
   additionalProperties: false,
 } as const;
 
-export const SHARED_SCHEMAS = [stateSchema, errorInfoSchema, flowSchema, flowRunSchema, taskRunSchema, stateRecordSchema, logSchema, dependencySchema, errorResponseSchema, newEventSchema];
+/** An event as a caller outside a run sends it (POST /api/events): the server fills what is missing. */
+export const eventInputSchema = {
+  ...newEventSchema,
+  $id: "EventInput",
+  properties: {
+    ...newEventSchema.properties,
+    id: { ...newEventSchema.properties.id, description: "a UUIDv7 (default: a new one); send one to make a retried request harmless" },
+    occurred: { ...ms, description: "when it happened, epoch ms (default: now)" },
+    related: { ...newEventSchema.properties.related, description: "other resources it concerns (default: none)" },
+    payload: { type: "object", description: "anything else (default: {})" },
+  },
+  required: ["event", "resource"],
+} as const;
+
+/** An event as stored: `seq` is its place in the log, `received` when the server stored it. */
+export const eventRecordSchema = {
+  $id: "EventRecord",
+  type: "object",
+  properties: {
+    seq: { type: "integer" },
+    id: str,
+    occurred: ms,
+    received: ms,
+    event: str,
+    resource: { type: "object", properties: { id: str, name: nullable(str), labels: { type: "object", additionalProperties: str } }, additionalProperties: true },
+    related: { type: "array", items: { type: "object", properties: { role: str, id: str, name: nullable(str) }, additionalProperties: true } },
+    payload: { type: "object", additionalProperties: true },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [stateSchema, errorInfoSchema, flowSchema, flowRunSchema, taskRunSchema, stateRecordSchema, logSchema, dependencySchema, errorResponseSchema, newEventSchema, eventInputSchema, eventRecordSchema];
 
 /** Standard error responses for a route. */
 export function errorResponses(...codes: number[]): Record<number, { $ref: string }> {

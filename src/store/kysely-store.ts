@@ -27,9 +27,15 @@ import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
 import { transitionTaskRuns, type FlowRunOfTask } from "./transitions/task-runs.ts";
 import { batchEvents, flowRunsNeedingFacts } from "./transitions/batch-events.ts";
 import type { TransitionHost } from "./transitions/host.ts";
-import { workerLostEvent, type NewEvent } from "../core/event-records.ts";
+import { deleteEventsBefore, listEvents } from "./event-queries.ts";
+import { eventTailStart, tailEventLog } from "./event-log-tail.ts";
+import { workerLostEvent, type EventRecord, type NewEvent } from "../core/event-records.ts";
 import type {
   CacheEntry,
+  EventLogMaintenance,
+  EventQuery,
+  EventTailBatch,
+  EventTailPosition,
   FlowRecord,
   FlowRun,
   FlowRunFilter,
@@ -100,7 +106,7 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-export class KyselyStore implements Store, TransitionHost {
+export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
   /** Runs statements in one BEGIN IMMEDIATE transaction; with `claim`, only if it inserts a row. */
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
@@ -390,6 +396,28 @@ export class KyselyStore implements Store, TransitionHost {
 
   eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
     return eventsAfter(this.db, after, options);
+  }
+
+  listEvents(query: EventQuery): Promise<Page<EventRecord>> {
+    return listEvents(this.db, query);
+  }
+
+  async emitEvents(events: readonly NewEvent[]): Promise<void> {
+    if (!events.length) return;
+    // Rerunnable: an event already stored (a commit whose answer was lost) is skipped by id.
+    await this.transaction((tx) => appendEvents(tx, this.dialect, events), { rerunnable: true });
+  }
+
+  deleteEventsBefore(before: number): Promise<number> {
+    return this.transaction((tx) => deleteEventsBefore(tx, before), { rerunnable: true });
+  }
+
+  eventTailStart(): Promise<EventTailPosition> {
+    return eventTailStart(this.db, this.dialect);
+  }
+
+  tailEventLog(after: EventTailPosition, limit: number): Promise<EventTailBatch> {
+    return tailEventLog(this.db, this.dialect, after, limit);
   }
 
   async createArtifact(a: Artifact): Promise<void> {

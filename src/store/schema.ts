@@ -225,6 +225,16 @@ export interface EventResourcesTable {
   role: string;
 }
 
+/** A webhook: requests to its slug become events through its template. */
+export interface WebhooksTable {
+  id: string;
+  slug: string;
+  name: string;
+  /** The JSONata expression, as written. */
+  template: string;
+  created_at: number;
+}
+
 export interface Database {
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
@@ -236,6 +246,7 @@ export interface Database {
   concurrency_leases: ConcurrencyLeasesTable;
   applied_batches: AppliedBatchesTable;
   events: EventsTable;
+  webhooks: WebhooksTable;
   event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;

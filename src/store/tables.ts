@@ -17,6 +17,7 @@ export const BATON_TABLES = [
   "applied_batches",
   "events",
   "event_resources",
+  "webhooks",
   "flows",
   "flow_runs",
   "task_runs",

@@ -69,6 +69,9 @@ describe.each(DIALECTS)("event log on %s", (dialect) => {
     const bad = await h.call("POST", "/api/batch", { ops: [{ kind: "event", event: { ...event(), event: "not a name" }, flowRunId: run.id }] });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/event/);
+    const posing = await h.call("POST", "/api/batch", { ops: [{ kind: "event", event: event({ event: "baton.flow-run.Completed" }), flowRunId: run.id }] });
+    expect(posing.status).toBe(400);
+    expect(posing.body.error.message).toMatch(/body\.ops\.0\.event\.event: names under "baton\." are Baton's own/);
     const missing = await h.call("POST", "/api/batch", { ops: [{ kind: "event", event: event(), flowRunId: newId() }] });
     expect(missing.status).toBe(404);
   });
