@@ -141,7 +141,10 @@ async function connectError(url) {
     await client.query("select 1");
     return null;
   } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+    if (!(error instanceof Error)) return new Error(String(error));
+    // Every address of a host refusing is an AggregateError, whose own message is empty.
+    if (!error.message && Array.isArray(error.errors)) error.message = error.errors.map((each) => each.message).join("; ");
+    return error;
   } finally {
     await client.end().catch(() => undefined);
   }
