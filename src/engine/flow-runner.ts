@@ -35,6 +35,7 @@ import { FlowRunState } from "./flow-run-state.ts";
 import { engineContext } from "./run-context.ts";
 import { createRunLogger } from "./run-logger.ts";
 import { installPrintCapture } from "./print-capture.ts";
+import { processWide } from "./process-wide.ts";
 import type { Runtime } from "./runtime.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
 
@@ -54,8 +55,11 @@ export interface FlowRunOutcome<R> {
   error: ErrorInfo | null;
 }
 
-/** Flow runs executing in this process, so a signal can stop them all. */
-const activeRuns = new Set<FlowRunState>();
+/**
+ * Flow runs executing in this process, so a signal can stop them all — also those started by
+ * another copy of Baton loaded in it (process-wide.ts).
+ */
+const activeRuns = processWide("flow-runs", () => new Set<FlowRunState>(), (value): value is Set<FlowRunState> => value instanceof Set);
 
 /** Stops every flow run of this process as cancelled (a worker's SIGTERM). */
 export function cancelActiveRuns(reason: string): number {
