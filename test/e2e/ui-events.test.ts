@@ -53,7 +53,10 @@ describe("dashboard in Chromium: events", () => {
   it("lists a run's events on its page, live, linking back to the run", async () => {
     const runId = await h.runFlow("emitting", ["--param", "key=s3://landing/ui.csv"], EVENT_FLOWS);
     await page.goto(`${h.url}/runs/${runId}`);
-    await until(async () => (await h.attrs("[data-testid=run-events] tr[data-event]", "data-event")).sort().join() === "data.loaded,pipeline.started", "the run's events");
+    // Its own events, and the transitions Baton recorded (the run's Pending, Running, Completed).
+    const shown = async () => (await h.attrs("[data-testid=run-events] tr[data-event]", "data-event")) as string[];
+    await until(async () => (await shown()).filter((e) => !e.startsWith("baton.")).sort().join() === "data.loaded,pipeline.started", "the run's events");
+    await until(async () => (await shown()).includes("baton.flow-run.Completed"), "the run's transitions");
     // The events page links a data.loaded event to the run that emitted it.
     await page.goto(`${h.url}/events?resource=s3://landing/ui.csv`);
     await page.locator("tr[data-event='data.loaded'] .related-chip", { hasText: "flow-run" }).locator("a").click();
