@@ -108,6 +108,8 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  /** A statement by its text, prepared once (SQLite). */
+  private readonly prepareSqlite: ((text: string) => BetterSqlite3.Statement) | null;
   /** Runs statements in one BEGIN IMMEDIATE transaction; with `claim`, only if it inserts a row. */
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
   /** True while a transaction of `transaction()` holds SQLite's one connection across awaits. */
@@ -145,6 +147,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
       }
       return stmt;
     };
+    this.prepareSqlite = sqlite ? prepare : null;
     if (sqlite) {
       // Made once: better-sqlite3 builds the wrapper (and its BEGIN/COMMIT) on every transaction() call.
       const apply = sqlite.transaction((list: Statement[], claim?: Statement) => {
@@ -405,7 +408,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
   async emitEvents(events: readonly NewEvent[]): Promise<void> {
     if (!events.length) return;
     // Rerunnable: an event already stored (a commit whose answer was lost) is skipped by id.
-    await this.transaction((tx) => appendEvents(tx, this.dialect, events), { rerunnable: true });
+    await this.transaction((tx) => appendEvents(tx, this, events), { rerunnable: true });
   }
 
   deleteEventsBefore(before: number): Promise<number> {
@@ -472,6 +475,21 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     const due = this.dueInTx.get(tx);
     if (due) due.add(pool);
     else this.announceRunsDue(pool);
+  }
+
+  /**
+   * Runs one hand-written statement (`?` placeholders) in the caller's transaction: on SQLite a
+   * statement prepared once, on the one connection the transaction holds (Kysely would prepare it
+   * at every call, which costs more than running it); on PostgreSQL through the transaction.
+   */
+  async run(tx: Tx, statement: Statement): Promise<Record<string, unknown>[]> {
+    if (this.prepareSqlite) {
+      const stmt = this.prepareSqlite(statement.sql);
+      if (stmt.reader) return stmt.all(...statement.params) as Record<string, unknown>[];
+      stmt.run(...statement.params);
+      return [];
+    }
+    return (await tx.executeQuery(CompiledQuery.raw(toPostgres(statement.sql), statement.params))).rows as Record<string, unknown>[];
   }
 
   /** A run of `pool` ended: this process's waiting claims are told after the commit (see TransitionHost). */
@@ -592,7 +610,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
         const workerEvents = [...lost].map(([workerId, runs]) =>
           workerLostEvent(newId(), { id: workerId, name: runs[0]!.worker_name, pool: runs[0]!.worker_pool, lastHeartbeat: Number(runs[0]!.worker_beat) }, at, runs.map((r) => r.id)),
         );
-        await appendEvents(tx, this.dialect, workerEvents);
+        await appendEvents(tx, this, workerEvents);
         return done.map((r) => r.id);
       });
       crashed.push(...done);

@@ -122,7 +122,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   /** Appends an orchestration object's event in the transaction of its change. */
   private emit(tx: Tx, event: NewEvent): Promise<void> {
-    return appendEvents(tx, this.base.dialect, [event]);
+    return appendEvents(tx, this.base, [event]);
   }
 
   // --- deployments ------------------------------------------------------------------------

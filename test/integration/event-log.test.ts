@@ -33,8 +33,8 @@ describe.each(DIALECTS)("event log on %s", (dialect) => {
 
   it("appends events in a transaction, each once, indexed by every resource it names", async () => {
     const first = event();
-    await h.store.transaction((tx) => appendEvents(tx, h.store.dialect, [first, event({ related: [] })]));
-    await h.store.transaction((tx) => appendEvents(tx, h.store.dialect, [first])); // sent again
+    await h.store.transaction((tx) => appendEvents(tx, h.store, [first, event({ related: [] })]));
+    await h.store.transaction((tx) => appendEvents(tx, h.store, [first])); // sent again
     const rows = await stored();
     expect(rows.map((r) => r.id)).toContain(first.id);
     expect(rows.filter((r) => r.id === first.id)).toHaveLength(1);
@@ -49,7 +49,7 @@ describe.each(DIALECTS)("event log on %s", (dialect) => {
     const lost = event();
     await expect(
       h.store.transaction(async (tx) => {
-        await appendEvents(tx, h.store.dialect, [lost]);
+        await appendEvents(tx, h.store, [lost]);
         throw new Error("rolled back");
       }),
     ).rejects.toThrow("rolled back");

@@ -44,7 +44,7 @@ describe.each(DIALECTS)("events API on %s", (dialect) => {
     const t0 = Date.now() - 60_000;
     const run = newId();
     await h.store.transaction((tx) =>
-      appendEvents(tx, h.store.dialect, [
+      appendEvents(tx, h.store, [
         event({ event: "baton.flow-run.Running", occurred: t0, resource: { id: run }, related: [{ role: "flow", id: "f1" }], payload: { n: 1 } }),
         event({ event: "baton.flow-run.Completed", occurred: t0 + 1000, resource: { id: run }, related: [{ role: "flow", id: "f1" }], payload: { n: 2 } }),
         event({ event: "baton.task-run.Failed", occurred: t0 + 2000, resource: { id: newId() }, related: [{ role: "flow-run", id: run }], payload: { n: 3 } }),

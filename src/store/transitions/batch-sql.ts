@@ -142,6 +142,14 @@ export function batchStatements(batch: BatchRows): Statement[] {
   ];
 }
 
+/** Statements appending rows to the state history (flow runs' and task runs'). */
+export function historyStatements(states: readonly Omit<StateRecord, "id">[]): Statement[] {
+  return inserts(
+    SPECS.states,
+    states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null]),
+  );
+}
+
 /** Renumbers `?` placeholders as `$1..$n` (the batch SQL has no `?` inside literals). */
 export function toPostgres(text: string, offset = 0): string {
   let n = offset;

@@ -10,13 +10,9 @@
  * in one transaction (not as sibling CTEs of one PostgreSQL statement, which cannot see each
  * other's rows).
  */
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { NewEvent } from "../../core/event-records.ts";
-import { toPostgres, type Statement } from "./batch-sql.ts";
-import type { Dialect } from "../dialect.ts";
-import type { Database } from "../schema.ts";
-
-type Tx = Kysely<Database> | Transaction<Database>;
+import type { Statement } from "./batch-sql.ts";
+import type { TransitionHost, Tx } from "./host.ts";
 
 /** Events per statement: 8 parameters each, well under both databases' limits. */
 const CHUNK = 500;
@@ -58,6 +54,39 @@ export function eventStatements(events: readonly NewEvent[], received = Date.now
 }
 
 /** Appends events in the caller's transaction (any dialect). */
-export async function appendEvents(tx: Tx, dialect: Dialect, events: readonly NewEvent[], received = Date.now()): Promise<void> {
-  for (const s of eventStatements(events, received)) await tx.executeQuery(CompiledQuery.raw(dialect === "postgres" ? toPostgres(s.sql) : s.sql, s.params));
+export async function appendEvents(tx: Tx, host: Pick<TransitionHost, "run">, events: readonly NewEvent[], received = Date.now()): Promise<void> {
+  for (const s of eventStatements(events, received)) await host.run(tx, s);
+}
+
+/** Parameters per combined PostgreSQL statement, under its 65,535 limit. */
+const MAX_COMBINED_PARAMS = 50_000;
+
+/**
+ * Runs `statements` (independent writes: row updates, history rows), then appends `events`, in
+ * the caller's transaction. On PostgreSQL all of it is one statement of data-modifying CTEs —
+ * one round trip for a transition's update, history and event — in which the index rows take
+ * each event's `seq` from the events insert's RETURNING (sibling CTEs cannot see each other's
+ * rows otherwise). On SQLite, statements prepared once run one after the other.
+ */
+export async function writeWithEvents(tx: Tx, host: Pick<TransitionHost, "run" | "dialect">, statements: readonly Statement[], events: readonly NewEvent[], received = Date.now()): Promise<void> {
+  const combined = host.dialect === "postgres" ? combinedWithEvents(statements, events, received) : null;
+  if (combined) {
+    await host.run(tx, combined);
+    return;
+  }
+  for (const s of [...statements, ...eventStatements(events, received)]) await host.run(tx, s);
+}
+
+function combinedWithEvents(statements: readonly Statement[], events: readonly NewEvent[], received: number): Statement | null {
+  if (events.length === 0 || events.length > CHUNK) return null;
+  const parts = statements.map((s, i) => ({ sql: `w${i} as (${s.sql})`, params: s.params }));
+  const eventsSql = `ev as (insert into events ${EVENT_COLUMNS} values ${events.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")} on conflict (id) do nothing returning seq, id)`;
+  const eventParams = events.flatMap((e) => [e.id, e.occurred, received, e.event, e.resource.id, JSON.stringify(e.resource), JSON.stringify(e.related), JSON.stringify(e.payload)]);
+  const index = events.flatMap((e) => indexedResources(e).map((r) => [e.id, r.resourceId, r.role]));
+  const last =
+    `insert into event_resources (event_seq, resource_id, role) select ev.seq, v.column2, v.column3 ` +
+    `from ev join (values ${index.map(() => "(?, ?, ?)").join(", ")}) as v on v.column1 = ev.id on conflict do nothing`;
+  const params = [...parts.flatMap((p) => p.params), ...eventParams, ...index.flat()];
+  if (params.length > MAX_COMBINED_PARAMS) return null;
+  return { sql: `with ${[...parts.map((p) => p.sql), eventsSql].join(", ")} ${last}`, params };
 }

@@ -31,9 +31,9 @@ import { newId } from "../../core/ids.ts";
 import { flowRunFromRow } from "../rows.ts";
 import type { FlowRunsTable } from "../schema.ts";
 import type { FlowRun, NewFlowRun, StateRecord } from "../types.ts";
-import { storableText } from "./batch-sql.ts";
+import { historyStatements, storableText, type Statement } from "./batch-sql.ts";
 import { deploymentRetryProposals } from "./deployment-retries.ts";
-import { appendEvents } from "./event-log.ts";
+import { writeWithEvents } from "./event-log.ts";
 import type { FlowRunFields, FlowRunProposal, TransitionHost, Tx } from "./host.ts";
 
 export type { FlowRunFields, FlowRunProposal } from "./host.ts";
@@ -106,21 +106,18 @@ function factsOf(row: Row): FlowRunFacts {
   };
 }
 
-/** Reads (and on PostgreSQL locks, in id order) the runs' rows. */
+/** Reads (and on PostgreSQL locks, in id order) the runs' rows. Hand-written: it runs at every transition. */
 async function lockRows(tx: Tx, host: TransitionHost, ids: readonly string[]): Promise<Map<string, Row>> {
   const rows = new Map<string, Row>();
   const sorted = [...new Set(ids)].sort();
+  const lock = host.dialect === "postgres" ? " for update of flow_runs" : "";
   for (let i = 0; i < sorted.length; i += CHUNK) {
-    let query = tx
-      .selectFrom("flow_runs")
-      .innerJoin("flows", "flows.id", "flow_runs.flow_id")
-      .leftJoin("deployments", "deployments.id", "flow_runs.deployment_id")
-      .selectAll("flow_runs")
-      .select(["flows.name as flow_name", "deployments.name as deployment_name"])
-      .where("flow_runs.id", "in", sorted.slice(i, i + CHUNK))
-      .orderBy("flow_runs.id");
-    if (host.dialect === "postgres") query = query.forUpdate("flow_runs");
-    for (const row of await query.execute()) rows.set(row.id, row as Row);
+    const part = sorted.slice(i, i + CHUNK);
+    const sql =
+      "select flow_runs.*, flows.name as flow_name, deployments.name as deployment_name from flow_runs " +
+      "join flows on flows.id = flow_runs.flow_id left join deployments on deployments.id = flow_runs.deployment_id " +
+      `where flow_runs.id in (${part.map(() => "?").join(", ")}) order by flow_runs.id${lock}`;
+    for (const row of await host.run(tx, { sql, params: part })) rows.set(row.id as string, row as unknown as Row);
   }
   return rows;
 }
@@ -187,10 +184,16 @@ async function writeChanges(
     group.ids.push(id);
     groups.set(key, group);
   }
-  for (const { columns, ids } of groups.values())
-    for (let i = 0; i < ids.length; i += CHUNK) await tx.updateTable("flow_runs").set(columns).where("id", "in", ids.slice(i, i + CHUNK)).execute();
-  await insertHistory(tx, history);
-  await appendEvents(tx, host.dialect, events);
+  const statements: Statement[] = [];
+  for (const { columns, ids } of groups.values()) {
+    const set = Object.entries(columns).filter(([, value]) => value !== undefined);
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK);
+      const sql = `update flow_runs set ${set.map(([column]) => `${column} = ?`).join(", ")} where id in (${part.map(() => "?").join(", ")})`;
+      statements.push({ sql, params: [...set.map(([, value]) => value), ...part] });
+    }
+  }
+  await writeWithEvents(tx, host, [...statements, ...historyStatements(history)], events);
   const due = new Set<string>();
   for (const id of changed.keys()) {
     const row = rows.get(id)!;
@@ -203,23 +206,8 @@ async function writeChanges(
 }
 
 /** Appends rows to the state history (flow runs' and task runs'). */
-export async function insertHistory(tx: Tx, states: readonly Omit<StateRecord, "id">[]): Promise<void> {
-  for (let i = 0; i < states.length; i += CHUNK) {
-    await tx
-      .insertInto("states")
-      .values(
-        states.slice(i, i + CHUNK).map((s) => ({
-          flow_run_id: s.flowRunId,
-          task_run_id: s.taskRunId,
-          type: s.type,
-          name: s.name,
-          message: storableText(s.message ?? null),
-          timestamp: s.timestamp,
-          scheduled_at: s.scheduledAt ?? null,
-        })),
-      )
-      .execute();
-  }
+export async function insertHistory(tx: Tx, host: TransitionHost, states: readonly Omit<StateRecord, "id">[]): Promise<void> {
+  for (const statement of historyStatements(states)) await host.run(tx, statement);
 }
 
 /** The row of a flow run being created. */
@@ -279,24 +267,19 @@ export async function createFlowRuns(tx: Tx, host: TransitionHost, runs: readonl
     const decision = decideTransition({ from: null, to: run.state });
     if (decision.kind !== "accept") throw new InvalidTransitionError(run.id, null, run.state.name, decision.rule, decision.reason);
     const row = newFlowRunRow(run, flowId);
-    let insert = tx.insertInto("flow_runs").values(row);
-    if (options.skipSlotsTaken)
-      insert = insert.onConflict((oc) =>
-        oc
-          .columns(["deployment_id", "expected_start_time"])
-          .where((eb) => eb.and([eb("deployment_id", "is not", null), eb("expected_start_time", "is not", null)]))
-          .doNothing(),
-      );
-    const inserted = await insert.returning("id").executeTakeFirst();
-    if (!inserted) continue;
+    const columns = Object.keys(row);
+    // The scheduler's runs: one per (deployment, slot), a partial unique index decides.
+    const conflict = options.skipSlotsTaken ? " on conflict (deployment_id, expected_start_time) where deployment_id is not null and expected_start_time is not null do nothing" : "";
+    const sql = `insert into flow_runs (${columns.join(", ")}) values (${columns.map(() => "?").join(", ")})${conflict} returning id`;
+    const inserted = await host.run(tx, { sql, params: Object.values(row) });
+    if (inserted.length === 0) continue;
     const full: Row = { ...row, flow_name: run.flowName, deployment_name: deploymentName ?? null };
     created.push(flowRunFromRow(full));
     history.push({ ...run.state, flowRunId: run.id, taskRunId: null });
     events.push(flowRunTransitionEvent(newId(), factsOf(full), null, run.state));
     if (run.state.type === "SCHEDULED" && run.workPool) due.add(run.workPool);
   }
-  await insertHistory(tx, history);
-  await appendEvents(tx, host.dialect, events);
+  await writeWithEvents(tx, host, historyStatements(history), events);
   for (const pool of due) await host.notifyRunsDue(tx, pool);
   return created;
 }

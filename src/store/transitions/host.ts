@@ -9,6 +9,7 @@ import type { Dialect } from "../dialect.ts";
 import type { ErrorInfo } from "../../core/errors.ts";
 import type { State } from "../../core/states.ts";
 import type { Database } from "../schema.ts";
+import type { Statement } from "./batch-sql.ts";
 
 export type Tx = Kysely<Database> | Transaction<Database>;
 
@@ -25,6 +26,8 @@ export interface TransitionHost {
    * wake them all for the one slot).
    */
   slotFreed(tx: Tx, pool: string): void;
+  /** Runs one hand-written statement (`?` placeholders) in the transaction; returns its rows. */
+  run(tx: Tx, statement: Statement): Promise<Record<string, unknown>[]>;
 }
 
 /** Fields that change along with a state. */

@@ -83,7 +83,7 @@ export async function transitionTaskRuns(tx: Tx, host: TransitionHost, proposals
     };
     for (let i = 0; i < group.length; i += CHUNK) await tx.updateTable("task_runs").set(columns).where("id", "in", group.slice(i, i + CHUNK)).execute();
   }
-  await insertHistory(tx, history);
-  await appendEvents(tx, host.dialect, events);
+  await insertHistory(tx, host, history);
+  await appendEvents(tx, host, events);
   return moved;
 }
