@@ -15,6 +15,8 @@ export { getRunContext, getRunLogger, type RunContext } from "./sdk/context.ts";
 export { configure, shutdown, type ConfigureOptions } from "./sdk/runtime.ts";
 export { concurrency, rateLimit, type ConcurrencyOptions } from "./sdk/concurrency.ts";
 export { createArtifact, type ArtifactInput } from "./sdk/artifacts.ts";
+export { emitEvent, type EmitEventOptions } from "./sdk/events.ts";
+export type { NewEvent, EventResource, RelatedResource } from "./core/event-records.ts";
 export { TaskFuture, unmapped, Unmapped } from "./engine/futures.ts";
 export type { FlowRunOutcome } from "./engine/flow-runner.ts";
 export type { RunLogger } from "./engine/run-logger.ts";

@@ -7,6 +7,9 @@ import type { OrchestrationStore, Store } from "../store/types.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
+import { RemoteWebhooks } from "../client/remote-webhooks.ts";
+import { KyselyWebhookStore } from "../store/webhook-store.ts";
+import { localWebhookAdmin, type WebhookAdmin } from "../server/webhooks.ts";
 
 export async function openCliStore(): Promise<Store> {
   const settings = loadSettings();
@@ -33,4 +36,11 @@ export async function openOrchestration(): Promise<{ store: Store; orchestration
   const store = await openCliStore();
   const orchestration = store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : new RemoteOrchestrationStore((store as RemoteStore).api);
   return { store, orchestration, close: () => store.close() };
+}
+
+/** Webhook management: through the server in remote mode, else on the database. */
+export async function openWebhooks(): Promise<{ webhooks: WebhookAdmin; close(): Promise<void> }> {
+  const store = await openCliStore();
+  const webhooks = store instanceof KyselyStore ? localWebhookAdmin(new KyselyWebhookStore(store)) : new RemoteWebhooks((store as RemoteStore).api);
+  return { webhooks, close: () => store.close() };
 }

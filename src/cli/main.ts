@@ -7,6 +7,8 @@ import { registerServer } from "./commands/server.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerDeployment } from "./commands/deployment.ts";
 import { registerLimits } from "./commands/limits.ts";
+import { registerEvents } from "./commands/events.ts";
+import { registerWebhook } from "./commands/webhook.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerDeployment(program);
   registerLimits(program);
+  registerEvents(program);
+  registerWebhook(program);
   return program;
 }
 

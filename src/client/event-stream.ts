@@ -14,6 +14,7 @@ import { BatonError } from "../core/errors.ts";
 import type { Store, TailPosition } from "../store/types.ts";
 import { ApiRequestError } from "./api-client.ts";
 import { RemoteStore } from "./remote-store.ts";
+import { readSse, type SseMessage } from "./sse-reader.ts";
 
 export type { BatonEvent };
 
@@ -169,7 +170,7 @@ class SseFeed implements EventFeed {
   }
 
   private async connect(): Promise<IncomingMessage> {
-    const path = `/api/events/stream?flowRunId=${encodeURIComponent(this.flowRunId)}`;
+    const path = `/api/live/stream?flowRunId=${encodeURIComponent(this.flowRunId)}`;
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (this.lastEventId) headers["last-event-id"] = this.lastEventId;
     const deadline = Date.now() + this.retryWindowMs;
@@ -192,30 +193,14 @@ class SseFeed implements EventFeed {
     }
   }
 
-  private async read(response: IncomingMessage): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of response as AsyncIterable<Buffer>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        this.frame(frame);
-      }
-    }
+  private read(response: IncomingMessage): Promise<void> {
+    return readSse(response, (message) => this.frame(message));
   }
 
-  private frame(frame: string): void {
-    let id: string | null = null;
-    const data: string[] = [];
-    for (const line of frame.split("\n")) {
-      if (line.startsWith("id: ")) id = line.slice(4);
-      else if (line.startsWith("data: ")) data.push(line.slice(6));
-    }
+  private frame({ id, data }: SseMessage): void {
     if (id) this.lastEventId = id;
-    if (!data.length) return;
-    const event = JSON.parse(data.join("\n")) as BatonEvent;
+    if (data === null) return;
+    const event = JSON.parse(data) as BatonEvent;
     if (event.id !== undefined && !this.seen.add(`${event.kind}:${event.id}`)) return;
     this.queue.push(event);
     this.notify();

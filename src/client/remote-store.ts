@@ -8,9 +8,11 @@ import { newId } from "../core/ids.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import { BatonError } from "../core/errors.ts";
 import type { State, StateType } from "../core/states.ts";
+import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type {
   Artifact,
   CacheEntry,
+  EventQuery,
   FlowRecord,
   FlowRun,
   FlowRunFilter,
@@ -226,11 +228,30 @@ export class RemoteStore implements Store {
   }
 
   async tail(): Promise<TailBatch> {
-    throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+    throw new BatonError("tailing the store is not available through the API; use GET /api/live/stream");
   }
 
   async eventsAfter(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
-    throw new BatonError("reading past events is not available through the API; use GET /api/events/stream with Last-Event-ID");
+    throw new BatonError("reading past events is not available through the API; use GET /api/live/stream with Last-Event-ID");
+  }
+
+  listEvents(query: EventQuery): Promise<Page<EventRecord>> {
+    const q = new URLSearchParams();
+    if (query.event?.length) q.set("event", query.event.join(","));
+    if (query.resource !== undefined) q.set("resource", query.resource);
+    if (query.related !== undefined) q.set("related", query.related);
+    if (query.involves !== undefined) q.set("involves", query.involves);
+    if (query.since !== undefined) q.set("since", String(query.since));
+    if (query.until !== undefined) q.set("until", String(query.until));
+    if (query.order) q.set("order", query.order);
+    if (query.cursor) q.set("cursor", query.cursor);
+    q.set("limit", String(Math.min(1000, query.limit ?? 100)));
+    return this.api.request("GET", `/api/events?${q.toString()}`);
+  }
+
+  /** Sends events in requests of at most 1,000 (the server's limit); ids make a retried request harmless. */
+  async emitEvents(events: readonly NewEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += 1000) await this.api.request("POST", "/api/events", events.slice(i, i + 1000));
   }
 
   async createArtifact(artifact: Artifact): Promise<void> {
@@ -246,7 +267,7 @@ export class RemoteStore implements Store {
   }
 
   async tailPosition(): Promise<TailPosition> {
-    throw new BatonError("tailing the store is not available through the API; use GET /api/events/stream");
+    throw new BatonError("tailing the store is not available through the API; use GET /api/live/stream");
   }
 
 }

@@ -49,6 +49,8 @@ export interface Settings {
   /** ...and at most this many per schedule; a run not started this long after its slot is Late (ms). */
   scheduleMaxRuns: Setting<number>;
   lateAfterMs: Setting<number>;
+  /** Server: events that occurred longer ago than this many days are deleted. */
+  eventRetentionDays: Setting<number>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -71,6 +73,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   scheduleHorizonMs: "BATON_SCHEDULE_HORIZON_MS",
   scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
   lateAfterMs: "BATON_LATE_AFTER_MS",
+  eventRetentionDays: "BATON_EVENT_RETENTION_DAYS",
 };
 
 /**
@@ -87,6 +90,13 @@ const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys"]);
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new BatonConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** A number > 0 (retention in days may be a fraction: 0.5 keeps twelve hours). */
+function positiveNumber(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new BatonConfigError(`${name} must be a number greater than 0, got "${raw}"`);
   return value;
 }
 
@@ -145,6 +155,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     scheduleHorizonMs: setting("scheduleHorizonMs", 3600_000, (raw) => positiveInt("BATON_SCHEDULE_HORIZON_MS", raw)),
     scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),
     lateAfterMs: setting("lateAfterMs", 15_000, (raw) => positiveInt("BATON_LATE_AFTER_MS", raw)),
+    eventRetentionDays: setting("eventRetentionDays", 7, (raw) => positiveNumber("BATON_EVENT_RETENTION_DAYS", raw)),
   };
 }
 

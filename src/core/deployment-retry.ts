@@ -12,7 +12,7 @@
 import { makeState, type State } from "./states.ts";
 
 /** Errors that say a retry would fail the same way. */
-const NOT_RETRIED_ERRORS: ReadonlySet<string> = new Set(["NonRetryableError", "ParameterValidationError"]);
+const NOT_RETRIED_ERRORS: ReadonlySet<string> = new Set(["NonRetryableError", "ParameterValidationError", "BatonConfigError"]);
 
 /** The longest reason quoted from the ended state in the AwaitingRetry message. */
 const REASON_CHARS = 300;

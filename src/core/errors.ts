@@ -90,10 +90,20 @@ export class InvalidTransitionError extends BatonError {
   override name = "InvalidTransitionError";
   constructor(
     readonly runId: string,
+    /** The run's state when the proposal was decided (null: a run being created). */
+    readonly from: string | null,
+    /** The proposed state's name. */
+    readonly to: string,
     readonly rule: string,
-    reason: string,
+    readonly reason: string,
+    /** "reject", "abort" (stop working on the run), or "wait" (propose again after `delayMs`). */
+    readonly decision: "reject" | "abort" | "wait" = "reject",
+    readonly delayMs: number | null = null,
+    what = "flow run",
+    /** The run as it is (the API sends it back, so a client sees what it raced with). */
+    readonly current: unknown = null,
   ) {
-    super(`run ${runId}: ${reason} (rule ${rule})`);
+    super(`${what} ${runId} cannot move from ${from ?? "nothing (a new run)"} to ${to}: ${reason}`);
   }
 }
 

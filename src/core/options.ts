@@ -57,6 +57,8 @@ export interface TaskOptions extends RunOptions {
   runner?: Runner;
   /** Futures this task waits for without receiving their results (set per call with `.with`). */
   waitFor?: readonly unknown[];
+  /** Emit an event (`baton.task-run.<State>`) at every transition, not only Failed, TimedOut, Crashed and Cancelled. */
+  emitEvents?: boolean;
 }
 
 export interface FlowOptions extends RunOptions {
@@ -96,6 +98,7 @@ export interface CompiledTaskOptions extends CompiledRunOptions {
   key: string | null;
   runner: Runner | null;
   waitFor: readonly unknown[];
+  emitEvents: boolean;
 }
 
 export interface CompiledFlowOptions extends CompiledRunOptions {
@@ -117,7 +120,7 @@ const COMMON_KEYS = [
   "name", "description", "version", "tags", "retries", "retryDelayMs", "retryJitter", "retryIf", "timeoutMs",
   "onCompletion", "onFailure", "onRetry", "persistResult",
 ] as const;
-const TASK_KEYS = new Set<string>([...COMMON_KEYS, "cacheKey", "cacheExpiresMs", "key", "runner", "waitFor"]);
+const TASK_KEYS = new Set<string>([...COMMON_KEYS, "cacheKey", "cacheExpiresMs", "key", "runner", "waitFor", "emitEvents"]);
 const FLOW_KEYS = new Set<string>([...COMMON_KEYS, "maxConcurrency", "logPrints", "params", "taskRunner"]);
 
 function fail(kind: string, field: string, problem: string): never {
@@ -217,6 +220,7 @@ export function compileTaskOptions(fn: unknown, options: TaskOptions = {}): Comp
   const cacheKey = input.cacheKey;
   if (cacheKey !== undefined && cacheKey !== "inputs" && typeof cacheKey !== "function")
     fail("task", "cacheKey", `must be "inputs" or a function returning a key, got ${JSON.stringify(cacheKey)}`);
+  if (input.emitEvents !== undefined && typeof input.emitEvents !== "boolean") fail("task", "emitEvents", "must be a boolean");
   return {
     ...compileCommon("task", fn, input),
     cacheKey: (cacheKey as CompiledTaskOptions["cacheKey"]) ?? null,
@@ -224,6 +228,7 @@ export function compileTaskOptions(fn: unknown, options: TaskOptions = {}): Comp
     key: optionalString("task", input, "key"),
     runner: checkRunner("task", "runner", input.runner),
     waitFor: waitForList(input.waitFor),
+    emitEvents: (input.emitEvents as boolean | undefined) ?? false,
   };
 }
 

@@ -9,9 +9,9 @@
 //    package that says "type": "commonjs" is taken at its word, and node_modules is left alone.
 //
 //  - `import … from "baton"` is bound to the Baton that runs the flow, not whatever copy the
-//    user's node_modules holds: the engine keeps its state in module instances (the run context
-//    that tasks look up, the runtime), and a flow defined with a second copy would run its tasks
-//    outside its flow run. A checkout runs its sources, whose package entry is a build.
+//    user's node_modules holds: the copies share their run state (process-wide.ts), but not their
+//    classes, so a future or an error made with a second copy would not be recognised as one
+//    by this copy's engine. A checkout runs its sources, whose package entry is a build.
 import fs from "node:fs";
 import module from "node:module";
 import path from "node:path";

@@ -30,10 +30,12 @@ import { randomRunName } from "../core/run-names.ts";
 import { findNonJson, JSON_KINDS, jsonPreview, MAX_JSON_DEPTH } from "../core/json-values.ts";
 import { makeState, type State } from "../core/states.ts";
 import type { FlowRun } from "../store/types.ts";
+import { refusalError } from "../store/refusal.ts";
 import { FlowRunState } from "./flow-run-state.ts";
 import { engineContext } from "./run-context.ts";
 import { createRunLogger } from "./run-logger.ts";
 import { installPrintCapture } from "./print-capture.ts";
+import { processWide } from "./process-wide.ts";
 import type { Runtime } from "./runtime.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
 
@@ -53,8 +55,11 @@ export interface FlowRunOutcome<R> {
   error: ErrorInfo | null;
 }
 
-/** Flow runs executing in this process, so a signal can stop them all. */
-const activeRuns = new Set<FlowRunState>();
+/**
+ * Flow runs executing in this process, so a signal can stop them all — also those started by
+ * another copy of Baton loaded in it (process-wide.ts).
+ */
+const activeRuns = processWide("flow-runs", () => new Set<FlowRunState>(), (value): value is Set<FlowRunState> => value instanceof Set);
 
 /** Stops every flow run of this process as cancelled (a worker's SIGTERM). */
 export function cancelActiveRuns(reason: string): number {
@@ -179,7 +184,7 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
   let resumed = { run: flowRun };
   if (flowRun.state.type !== "PENDING") {
     const set = await runtime.store.setFlowRunState(id, makeState("Pending", { message: `resuming (run ${runCount})` }));
-    if (!set.accepted) throw new BatonError(`flow run ${id} cannot be resumed from ${flowRun.state.name}: ${set.reason}`);
+    if (!set.accepted) throw refusalError(id, makeState("Pending"), set);
     resumed = set;
   }
   return execute<R>(runtime, def, resumed.run, params, runCount, true);
@@ -201,7 +206,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   if (resumed) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
-  if (!started.accepted) throw new BatonError(`flow run ${flowRun.id} cannot start: ${started.reason}`);
+  if (!started.accepted) throw refusalError(flowRun.id, makeState("Running"), started);
   state.flowRun = started.run;
   // One beat at a time: a beat riding out a database restart is not joined by the next ones.
   let beating = false;

@@ -1,17 +1,19 @@
 /**
  * `logPrints: true`: console output made inside such a flow run (and its tasks) is also stored
- * as run logs. The console methods are wrapped once per process; outside a capturing run the
- * wrapper only forwards.
+ * as run logs. The console methods are wrapped once per process, whichever copy of Baton wraps
+ * them (process-wide.ts): a wrapper per copy would store every line once per copy. Outside a
+ * capturing run the wrapper only forwards.
  */
 import { format } from "node:util";
+import { processWide } from "./process-wide.ts";
 import { currentEngineContext } from "./run-context.ts";
 
 const METHODS = { log: 30, info: 30, debug: 20, warn: 40, error: 50 } as const;
-let installed = false;
+const capture = processWide("print-capture", () => ({ installed: false }), (value): value is { installed: boolean } => typeof (value as { installed?: unknown } | null)?.installed === "boolean");
 
 export function installPrintCapture(): void {
-  if (installed) return;
-  installed = true;
+  if (capture.installed) return;
+  capture.installed = true;
   for (const [method, level] of Object.entries(METHODS) as [keyof typeof METHODS, number][]) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {

@@ -1,5 +1,6 @@
 /** Operator actions on flow runs, shared by the API and the CLI (over any Store). */
-import { BatonError, RunNotFoundError } from "../core/errors.ts";
+import { RunNotFoundError } from "../core/errors.ts";
+import { refusalError } from "../store/refusal.ts";
 import { makeState } from "../core/states.ts";
 import type { FlowRun, Store } from "../store/types.ts";
 
@@ -11,7 +12,8 @@ export async function cancelFlowRun(store: Store, id: string, message = "cancell
   const run = await store.getFlowRun(id);
   if (!run) throw new RunNotFoundError("flow run", id);
   const target = run.state.type === "RUNNING" ? "Cancelling" : "Cancelled";
-  const result = await store.setFlowRunState(id, makeState(target, { message }));
-  if (!result.accepted) throw new BatonError(`flow run ${id} cannot be cancelled from ${run.state.name}: ${result.reason}`);
+  const proposed = makeState(target, { message });
+  const result = await store.setFlowRunState(id, proposed);
+  if (!result.accepted) throw refusalError(id, proposed, result);
   return result.run;
 }

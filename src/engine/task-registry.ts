@@ -1,13 +1,12 @@
 /**
  * Tasks by defining module and name, so a worker thread can find a task after importing its
- * module. The registry lives on `globalThis` because the same module may be loaded twice
- * (from source and from dist) and both copies must share it.
+ * module. One registry per process (per thread), shared by every copy of Baton loaded in it
+ * (process-wide.ts): the thread's copy finds a task whichever copy defined it.
  */
+import { processWide } from "./process-wide.ts";
 import type { TaskDefinition } from "./task-runner.ts";
 
-const KEY = Symbol.for("baton.taskRegistry");
-const globals = globalThis as unknown as Record<symbol, Map<string, TaskDefinition> | undefined>;
-const registry: Map<string, TaskDefinition> = (globals[KEY] ??= new Map());
+const registry = processWide("task-registry", () => new Map<string, TaskDefinition>(), (value): value is Map<string, TaskDefinition> => value instanceof Map);
 
 /** Registers a task under the name it was defined with (copies made by `with` share it). */
 export function registerTask(def: TaskDefinition): void {

@@ -150,8 +150,11 @@ class TaskExecution<R> {
     this.run = { ...this.run, ...fields, state: next };
     this.stored = true;
     if (this.future !== undefined) this.future.currentState = next;
+    const op: WriteOp = { kind: "taskRun", taskRun: this.run };
+    if (force) op.force = true;
+    if (this.def.options.emitEvents) op.emitEvents = true;
     return [
-      force ? { kind: "taskRun", taskRun: this.run, force } : { kind: "taskRun", taskRun: this.run },
+      op,
       { kind: "state", state: { ...next, flowRunId: this.run.flowRunId, taskRunId: this.run.id } },
     ];
   }

@@ -135,6 +135,7 @@ export function flowRunsOf(ops: readonly WriteOp[]): Set<string> {
     if (op.kind === "taskRun") ids.add(op.taskRun.flowRunId);
     else if (op.kind === "state") ids.add(op.state.flowRunId);
     else if (op.kind === "log") ids.add(op.log.flowRunId);
+    else if (op.kind === "event") ids.add(op.flowRunId);
   }
   return ids;
 }

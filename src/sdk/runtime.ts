@@ -1,6 +1,9 @@
 /**
  * The process-wide runtime: opened on first use from the settings (embedded SQLite under
- * BATON_HOME unless BATON_DATABASE_URL says otherwise), closed by `shutdown()`.
+ * BATON_HOME unless BATON_DATABASE_URL says otherwise), closed by `shutdown()`. Every copy of
+ * Baton loaded in the process shares it (engine/process-wide.ts): `configure()` on one copy
+ * configures them all, and a flow of one copy run inside a flow run of another is stored in the
+ * same database as its parent.
  */
 import { loadSettings } from "../config/settings.ts";
 import { consoleLevelFromName } from "../engine/run-logger.ts";
@@ -12,6 +15,7 @@ import { RemoteStore } from "../client/remote-store.ts";
 import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
+import { processWide } from "../engine/process-wide.ts";
 
 const REMOTE_INLINE_RESULT_BYTES = 8 * 1024 * 1024;
 
@@ -26,25 +30,36 @@ export interface ConfigureOptions {
   logLevel?: string;
 }
 
-let overrides: ConfigureOptions = {};
-let current: Promise<Runtime> | null = null;
+interface SharedRuntime {
+  /** What `configure()` chose last. */
+  overrides: ConfigureOptions;
+  /** The runtime, opening or open; null before first use and after `shutdown()`. */
+  current: Promise<Runtime> | null;
+}
+
+const shared = processWide(
+  "runtime",
+  (): SharedRuntime => ({ overrides: {}, current: null }),
+  (value): value is SharedRuntime => typeof value === "object" && value !== null && "overrides" in value && "current" in value,
+);
 
 /** Chooses the store and settings for flows run by this process (call before running flows). */
 export async function configure(options: ConfigureOptions): Promise<void> {
   await shutdown();
-  overrides = { ...options };
+  shared.overrides = { ...options };
 }
 
 export function getRuntime(): Promise<Runtime> {
-  current ??= open().catch((error: unknown) => {
-    current = null;
+  shared.current ??= open().catch((error: unknown) => {
+    shared.current = null;
     throw error;
   });
-  return current;
+  return shared.current;
 }
 
 async function open(): Promise<Runtime> {
   const settings = loadSettings();
+  const { overrides } = shared;
   const apiUrl = overrides.databaseUrl ? null : (overrides.apiUrl ?? settings.apiUrl.value);
   const store: Store = apiUrl
     ? new RemoteStore(new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value }))
@@ -69,7 +84,7 @@ async function open(): Promise<Runtime> {
 
 /** Flushes pending writes, stops the thread pool and closes the store. */
 export async function shutdown(): Promise<void> {
-  const runtime = current;
-  current = null;
+  const runtime = shared.current;
+  shared.current = null;
   if (runtime) await (await runtime.catch(() => null))?.close();
 }

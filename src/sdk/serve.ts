@@ -10,7 +10,7 @@ import { relativeEntrypoint, splitEntrypoint } from "../core/entrypoint.ts";
 import { compileAllowEnv, compileJobVariables, type JobVariables } from "../core/job-variables.ts";
 import type { ParamsSchema } from "../core/options.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
-import { KyselyStore } from "../store/kysely-store.ts";
+import type { KyselyStore } from "../store/kysely-store.ts";
 import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
 import { runEnvironment } from "../worker/run-env.ts";
@@ -100,7 +100,9 @@ export async function serveFlow(
     schedules: schedulesFrom(options),
   };
   const deployment = await orchestration.upsertDeployment(input);
-  const direct = runtime.store instanceof KyselyStore;
+  // Asked of the runtime, not `instanceof`: another copy of Baton loaded in this process may have
+  // opened it (engine/process-wide.ts), with its own KyselyStore class.
+  const direct = runtime.databaseUrl !== null;
   const settings = loadSettings();
   const runEnv = runEnvironment(
     runtime.databaseUrl
@@ -120,7 +122,7 @@ export async function serveFlow(
     runEnv,
     scheduler,
     // Woken as soon as a run is due: by the store's hints on a database, by a long-poll behind a server.
-    subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((p) => p === pool && wake()) : undefined,
+    subscribe: direct ? (wake) => (store as KyselyStore).subscribeRunsDue((p) => p === pool && wake()) : undefined,
     claimWaitMs: direct ? 0 : 10_000,
   });
   process.stdout.write(`Serving deployment "${name}" of flow "${flow.flowName}"${deployment.schedules.length ? ` on ${deployment.schedules.length} schedule(s)` : ""}. Trigger it with: baton deployment run ${name}\n`);

@@ -2,7 +2,7 @@
  * The Baton API server (Fastify): REST under /api validated by JSON schemas that also produce
  * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys with the
  * roles each route allows (access.ts) and dashboard sign-in, an audit line for every mutating
- * call, and the background services (crashed-run detector, log retention).
+ * call, and the background services (crashed-run detector, log and event retention).
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
@@ -23,7 +23,7 @@ import { flowRunRoutes } from "./routes/flow-runs.ts";
 import { runDataRoutes } from "./routes/runs-data.ts";
 import { batchRoutes } from "./routes/batch.ts";
 import { BatchChecker } from "./batch-checker.ts";
-import { eventRoutes, flowRoutes, healthRoutes } from "./routes/flows.ts";
+import { flowRoutes, healthRoutes, liveStreamRoutes } from "./routes/flows.ts";
 import { startServices, type ServiceOptions } from "./services.ts";
 import { orchestrationRoutes } from "./routes/orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
@@ -34,7 +34,10 @@ import { SignInLimiter } from "./sign-in-limiter.ts";
 import { WorkerRuns } from "./worker-runs.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
-import type { OrchestrationStore } from "../store/types.ts";
+import type { EventLogMaintenance, OrchestrationStore, WebhookStore } from "../store/types.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { KyselyWebhookStore } from "../store/webhook-store.ts";
+import { eventLogRoutes } from "./routes/events.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -45,6 +48,10 @@ export interface ServerOptions extends Partial<ServiceOptions> {
   store: Store;
   /** Deployments, pools, workers, limits (default: over the same database as `store`). */
   orchestration?: OrchestrationStore;
+  /** The event log's tail and retention (default: `store`, a database store). */
+  eventLog?: EventLogMaintenance;
+  /** Webhooks (default: over the same database as `store`). */
+  webhooks?: WebhookStore;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
   /** `role:secret` pairs (role admin or worker); empty = no authentication. */
@@ -72,6 +79,10 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const { store } = options;
   const orchestration = options.orchestration ?? (store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : null);
   if (!orchestration) throw new TypeError("buildServer needs an orchestration store for a store that is not a database");
+  const eventLog = options.eventLog ?? (store instanceof KyselyStore ? store : null);
+  if (!eventLog) throw new TypeError("buildServer needs options.eventLog for a store that is not a database");
+  const webhooks = options.webhooks ?? (store instanceof KyselyStore ? new KyselyWebhookStore(store) : null);
+  if (!webhooks) throw new TypeError("buildServer needs options.webhooks for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -168,7 +179,9 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   runDataRoutes(app, store);
   batchRoutes(app, store, checker, workerRuns);
   orchestrationRoutes(app, store, orchestration);
-  eventRoutes(app, store, hub);
+  liveStreamRoutes(app, store, hub);
+  eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
+  webhookRoutes(app, store, webhooks);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);
@@ -176,7 +189,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   await app.ready();
   await hub.start();
-  const services = startServices(store, orchestration, options, app.log);
+  const services = startServices(store, orchestration, eventLog, options, app.log);
   return {
     app,
     hub,

@@ -22,6 +22,7 @@ import { excerpt } from "../core/excerpt.ts";
 import { flowRunsOf } from "../engine/write-batcher.ts";
 import type { Store, TaskRun, WriteOp } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
+import { userEventNameProblem } from "../core/event-input.ts";
 import type { CallerRole } from "./api-keys.ts";
 
 interface KnownTaskRun {
@@ -107,6 +108,12 @@ export class BatchChecker {
         case "log":
           if (op.log.taskRunId) taskRunOf(op.log.taskRunId, `${at}.taskRunId`, op.log.flowRunId);
           break;
+        case "event": {
+          // Its flow run exists (checked above); a run's code may not pose as Baton itself.
+          const problem = userEventNameProblem(op.event.event, `${at}.event`);
+          if (problem) throw new ApiError(400, "VALIDATION_ERROR", problem);
+          break;
+        }
         case "dependency":
           // Stored under the downstream task run's flow run; the upstream one is only read.
           written.add(taskRunOf(op.dependency.taskRunId, `${at}.taskRunId`, null));

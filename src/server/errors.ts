@@ -82,7 +82,16 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendError(reply, 400, "VALIDATION_ERROR", message, details);
   }
   if (error instanceof RunNotFoundError) return sendError(reply, 404, "NOT_FOUND", error.message);
-  if (error instanceof InvalidTransitionError) return sendError(reply, 409, "INVALID_TRANSITION", error.message, { rule: error.rule });
+  if (error instanceof InvalidTransitionError)
+    return sendError(reply, 409, "INVALID_TRANSITION", error.message, {
+      runId: error.runId,
+      from: error.from,
+      to: error.to,
+      rule: error.rule,
+      decision: error.decision,
+      delayMs: error.delayMs,
+      run: error.current,
+    });
   if (error instanceof InvalidCursorError || error instanceof SerializationError) return sendError(reply, 400, "BAD_REQUEST", error.message);
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":

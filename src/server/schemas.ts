@@ -3,6 +3,7 @@
  * document, so the documentation cannot drift from what the server accepts.
  */
 import { STATE_NAMES, STATE_TYPES } from "../core/states.ts";
+import { EVENT_NAME } from "../core/event-records.ts";
 
 const nullable = (schema: object) => ({ anyOf: [schema, { type: "null" }] });
 const str = { type: "string" } as const;
@@ -149,7 +150,71 @@ export const proposedStateSchema = {
   additionalProperties: false,
 } as const;
 
-export const SHARED_SCHEMAS = [stateSchema, errorInfoSchema, flowSchema, flowRunSchema, taskRunSchema, stateRecordSchema, logSchema, dependencySchema, errorResponseSchema];
+/** An event as a client emits it (see core/event-records.ts); the server assigns `seq` and `received`. */
+export const newEventSchema = {
+  $id: "NewEvent",
+  type: "object",
+  properties: {
+    id: { type: "string", minLength: 1, maxLength: 64, description: "a UUIDv7: an event sent twice is stored once" },
+    occurred: ms,
+    event: { type: "string", minLength: 1, maxLength: 200, pattern: EVENT_NAME.source, description: "a dotted name, e.g. data.arrived" },
+    resource: {
+      type: "object",
+      properties: {
+        id: { type: "string", minLength: 1, maxLength: 500 },
+        name: nullable({ type: "string", maxLength: 500 }),
+        labels: { type: "object", additionalProperties: { type: "string", maxLength: 1000 }, maxProperties: 50 },
+      },
+      required: ["id"],
+      additionalProperties: false,
+    },
+    related: {
+      type: "array",
+      maxItems: 100,
+      items: {
+        type: "object",
+        properties: { role: { type: "string", minLength: 1, maxLength: 100 }, id: { type: "string", minLength: 1, maxLength: 500 }, name: nullable({ type: "string", maxLength: 500 }) },
+        required: ["role", "id"],
+        additionalProperties: false,
+      },
+    },
+    payload: { type: "object" },
+  },
+  required: ["id", "occurred", "event", "resource", "related", "payload"],
+  additionalProperties: false,
+} as const;
+
+/** An event as a caller outside a run sends it (POST /api/events): the server fills what is missing. */
+export const eventInputSchema = {
+  ...newEventSchema,
+  $id: "EventInput",
+  properties: {
+    ...newEventSchema.properties,
+    id: { ...newEventSchema.properties.id, description: "a UUIDv7 (default: a new one); send one to make a retried request harmless" },
+    occurred: { ...ms, description: "when it happened, epoch ms (default: now)" },
+    related: { ...newEventSchema.properties.related, description: "other resources it concerns (default: none)" },
+    payload: { type: "object", description: "anything else (default: {})" },
+  },
+  required: ["event", "resource"],
+} as const;
+
+/** An event as stored: `seq` is its place in the log, `received` when the server stored it. */
+export const eventRecordSchema = {
+  $id: "EventRecord",
+  type: "object",
+  properties: {
+    seq: { type: "integer" },
+    id: str,
+    occurred: ms,
+    received: ms,
+    event: str,
+    resource: { type: "object", properties: { id: str, name: nullable(str), labels: { type: "object", additionalProperties: str } }, additionalProperties: true },
+    related: { type: "array", items: { type: "object", properties: { role: str, id: str, name: nullable(str) }, additionalProperties: true } },
+    payload: { type: "object", additionalProperties: true },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [stateSchema, errorInfoSchema, flowSchema, flowRunSchema, taskRunSchema, stateRecordSchema, logSchema, dependencySchema, errorResponseSchema, newEventSchema, eventInputSchema, eventRecordSchema];
 
 /** Standard error responses for a route. */
 export function errorResponses(...codes: number[]): Record<number, { $ref: string }> {

@@ -2,18 +2,20 @@
  * Background services of the server: the scheduler (creates the runs of deployment schedules
  * ahead of time, once per slot; workers on the database run it too), the late-run marker, the
  * crashed-run detector (runs of dead processes and dead workers; the store reschedules those of
- * deployments with retries left) and log retention.
+ * deployments with retries left) and the retention of logs and events.
  */
 import type { FastifyBaseLogger } from "fastify";
 import { runSchedulerPass } from "../engine/scheduling.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
-import type { OrchestrationStore, Store } from "../store/types.ts";
+import type { EventLogMaintenance, OrchestrationStore, Store } from "../store/types.ts";
 
 export interface ServiceOptions {
   /** How often to look for flow runs that missed their heartbeats (ms). */
   crashCheckMs: number;
   /** Logs older than this are deleted (ms); 0 keeps them forever. */
   logRetentionMs: number;
+  /** Events that occurred longer ago than this are deleted (ms; BATON_EVENT_RETENTION_DAYS). */
+  eventRetentionMs: number;
   /** How often the scheduler runs (ms). */
   schedulerMs: number;
   /** How far ahead runs are created (ms)... */
@@ -26,10 +28,11 @@ export interface ServiceOptions {
 
 /** The defaults; the scheduler's come from its settings (BATON_SCHEDULE_HORIZON_MS, ...). */
 function defaults(): ServiceOptions {
-  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, schedulerMs: 5_000, ...schedulerSettings(loadSettings()) };
+  const settings = loadSettings();
+  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, eventRetentionMs: settings.eventRetentionDays.value * 86_400_000, schedulerMs: 5_000, ...schedulerSettings(settings) };
 }
 
-export function startServices(store: Store, orchestration: OrchestrationStore, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {
+export function startServices(store: Store, orchestration: OrchestrationStore, eventLog: EventLogMaintenance, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ServiceOptions>;
   const o = { ...defaults(), ...given };
   const timers: NodeJS.Timeout[] = [];
@@ -75,5 +78,10 @@ export function startServices(store: Store, orchestration: OrchestrationStore, o
       const deleted = await store.deleteLogsBefore(Date.now() - o.logRetentionMs);
       if (deleted) log.info(`log retention deleted ${deleted} log lines`);
     });
+  // Hourly, or at the retention period if it is shorter.
+  every(Math.min(3600_000, o.eventRetentionMs), "event retention", async () => {
+    const deleted = await eventLog.deleteEventsBefore(Date.now() - o.eventRetentionMs);
+    if (deleted) log.info(`event retention deleted ${deleted} events`);
+  });
   return { stop: () => timers.forEach(clearInterval) };
 }

@@ -28,14 +28,12 @@
  * worker: every worker, local or behind the API, gets its runs from this function, and the
  * check reads the pool's allowEnv as it is now.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql } from "kysely";
 import { mergeJobVariables, refusedEnvName, runtimeEnvReason, type JobVariables } from "../core/job-variables.ts";
 import { makeState } from "../core/states.ts";
-import { flowRunFromRow } from "./rows.ts";
-import type { Database } from "./schema.ts";
+import { transitionFlowRuns } from "./transitions/flow-runs.ts";
+import type { TransitionHost, Tx } from "./transitions/host.ts";
 import type { ClaimedFlowRun } from "./types.ts";
-
-type Tx = Kysely<Database> | Transaction<Database>;
 
 const ACTIVE = sql`('PENDING', 'RUNNING', 'CANCELLING')`;
 
@@ -101,7 +99,8 @@ function allowedEnv(text: string): string[] {
  * Claims up to `max` due runs of `poolName` for `workerId` (they become Pending), each with the
  * job variables to start it with: the pool's, under its deployment's, under its own.
  */
-export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
+export async function claimFlowRuns(tx: Tx, host: TransitionHost, poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
+  const pg = host.dialect === "postgres";
   let poolQuery = tx.selectFrom("work_pools").select(["paused", "concurrency_limit", "job_variables", "allow_env"]).where("name", "=", poolName);
   if (pg) poolQuery = poolQuery.forUpdate();
   const pool = await poolQuery.executeTakeFirst();
@@ -142,22 +141,22 @@ export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, worke
           const merged = mergeJobVariables(...layers);
           const refused = refusedEnvName(merged.env, allowEnv);
           if (refused === null) starting.push({ row, merged });
-          else await refuseEnv(tx, row.id, poolName, refused, ["work pool", "deployment", "run"][layers.findLastIndex((l) => l?.env && refused in l.env)]!, now);
+          else await refuseEnv(tx, host, row.id, poolName, refused, ["work pool", "deployment", "run"][layers.findLastIndex((l) => l?.env && refused in l.env)]!, now);
         }
-        if (starting.length) {
-          const pending = makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` });
-          const fields = { state_type: pending.type, state_name: pending.name, state_message: pending.message ?? null, state_timestamp: now, scheduled_at: null, worker_id: workerId };
-          await tx.updateTable("flow_runs").set(fields).where("id", "in", starting.map((s) => s.row.id)).execute();
-          await tx
-            .insertInto("states")
-            .values(starting.map(({ row }) => ({ flow_run_id: row.id, task_run_id: null, type: pending.type, name: pending.name, message: pending.message ?? null, timestamp: now, scheduled_at: null })))
-            .execute();
-          for (const { row, merged } of starting) claimed.push({ ...flowRunFromRow({ ...row, ...fields }), jobVariables: merged });
+        const outcomes = await transitionFlowRuns(
+          tx,
+          host,
+          starting.map(({ row }) => ({ id: row.id, state: makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` }), fields: { workerId } })),
+          now,
+        );
+        for (const { row, merged } of starting) {
+          const outcome = outcomes.get(row.id);
+          if (outcome?.accepted) claimed.push({ ...outcome.run, jobVariables: merged });
         }
       }
     }
   }
-  await cancelCollisions(tx, poolName, now);
+  await cancelCollisions(tx, host, poolName, now);
   return claimed;
 }
 
@@ -165,29 +164,15 @@ export async function claimFlowRuns(tx: Tx, pg: boolean, poolName: string, worke
  * A due run whose job variables set `name`, which its pool does not allow, ends Failed without
  * starting (`layer` says whose job variables set it: the run's, its deployment's or the pool's).
  */
-async function refuseEnv(tx: Tx, runId: string, poolName: string, name: string, layer: string, now: number): Promise<void> {
+async function refuseEnv(tx: Tx, host: TransitionHost, runId: string, poolName: string, name: string, layer: string, now: number): Promise<void> {
   const message =
     `not started: the ${layer}'s job variables set ${name}, and ${runtimeEnvReason(name)}; work pool "${poolName}" does not allow it ` +
     `(allow it with baton work-pool create ${poolName} --allow-env ${name})`;
-  const failed = makeState("Failed", { timestamp: now, message });
-  await tx
-    .updateTable("flow_runs")
-    .set({
-      state_type: failed.type,
-      state_name: failed.name,
-      state_message: message,
-      state_timestamp: now,
-      scheduled_at: null,
-      end_time: now,
-      error: JSON.stringify({ name: "BatonConfigError", message }),
-    })
-    .where("id", "=", runId)
-    .execute();
-  await tx.insertInto("states").values({ flow_run_id: runId, task_run_id: null, type: failed.type, name: failed.name, message, timestamp: now, scheduled_at: null }).execute();
+  await transitionFlowRuns(tx, host, [{ id: runId, state: makeState("Failed", { timestamp: now, message }), fields: { error: { name: "BatonConfigError", message } } }], now);
 }
 
 /** Due runs of `cancel-new` deployments that are at their limit end Cancelled. */
-async function cancelCollisions(tx: Tx, poolName: string, now: number): Promise<void> {
+async function cancelCollisions(tx: Tx, host: TransitionHost, poolName: string, now: number): Promise<void> {
   const { rows } = await sql<{ id: string; concurrency_limit: number }>`
     select r.id, d.concurrency_limit
     from flow_runs r
@@ -202,15 +187,9 @@ async function cancelCollisions(tx: Tx, poolName: string, now: number): Promise<
       and d.concurrency_limit is not null
       and d.concurrency_limit <= (select count(*) from flow_runs a where a.deployment_id = d.id and a.state_type in ${ACTIVE})
   `.execute(tx);
-  for (const row of rows) {
-    const cancelled = makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${row.concurrency_limit} run(s) (collision strategy cancel-new)` });
-    const updated = await tx
-      .updateTable("flow_runs")
-      .set({ state_type: cancelled.type, state_name: cancelled.name, state_message: cancelled.message ?? null, state_timestamp: now, scheduled_at: null, end_time: now })
-      .where("id", "=", row.id)
-      .where("state_type", "=", "SCHEDULED")
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) continue;
-    await tx.insertInto("states").values({ flow_run_id: row.id, task_run_id: null, type: cancelled.type, name: cancelled.name, message: cancelled.message ?? null, timestamp: now, scheduled_at: null }).execute();
-  }
+  const proposals = rows.map((row) => ({
+    id: row.id,
+    state: makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${row.concurrency_limit} run(s) (collision strategy cancel-new)` }),
+  }));
+  await transitionFlowRuns(tx, host, proposals, now);
 }

@@ -90,7 +90,7 @@ export async function tailStart(db: Kysely<Database>, dialect: Dialect): Promise
 }
 
 /** How many of the newest ids a new PostgreSQL reader checks for holes. */
-const START_WINDOW = 500;
+export const START_WINDOW = 500;
 
 /** States and logs above fixed ids, optionally of one flow run (a replay for a reconnecting client). */
 export async function eventsAfter(
@@ -158,15 +158,22 @@ export function advance(
     last = id;
   }
   if (truncated) return { cursor: last, gaps: out };
-  const xmin = BigInt(snapshot.xmin);
-  return { cursor: last, gaps: out.filter((g) => !(xmin >= BigInt(g.xmax) && now - g.seenAt >= GAP_GRACE_MS)) };
+  return { cursor: last, gaps: out.filter((g) => gapMayFill(g, snapshot, now)) };
+}
+
+/**
+ * Whether ids of a gap may still appear: some transaction running when the gap was found may
+ * not have ended yet (`snapshot` is a later one), or the grace period has not passed.
+ */
+export function gapMayFill(gap: { xmax: string; seenAt: number }, snapshot: { xmin: string }, now: number): boolean {
+  return !(BigInt(snapshot.xmin) >= BigInt(gap.xmax) && now - gap.seenAt >= GAP_GRACE_MS);
 }
 
 /** The parts of a gap not covered by `ids`. */
-function subtract(gap: TailGap, ids: readonly number[]): TailGap[] {
+export function subtract<G extends { from: number; to: number }>(gap: G, ids: readonly number[]): G[] {
   const inside = ids.filter((id) => id >= gap.from && id <= gap.to);
   if (!inside.length) return [gap];
-  const parts: TailGap[] = [];
+  const parts: G[] = [];
   let from = gap.from;
   for (const id of inside) {
     if (id > from) parts.push({ ...gap, from, to: id - 1 });
@@ -177,6 +184,6 @@ function subtract(gap: TailGap, ids: readonly number[]): TailGap[] {
 }
 
 /** The transaction's snapshot bounds (the first statement of a repeatable-read transaction fixes it). */
-async function snapshotOf(tx: Kysely<Database>): Promise<{ xmin: string; xmax: string }> {
+export async function snapshotOf(tx: Kysely<Database>): Promise<{ xmin: string; xmax: string }> {
   return (await sql<{ xmin: string; xmax: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax`.execute(tx)).rows[0]!;
 }

@@ -11,9 +11,9 @@ import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kys
 import type BetterSqlite3 from "better-sqlite3";
 import type { Pool } from "pg";
 import { createHash } from "node:crypto";
-import { batchStatements, combinedPostgresStatement, storableText, toPostgres, type BatchRows, type Statement } from "./batch-sql.ts";
-import { CRASHABLE_TYPES, decideTransition } from "../core/transitions.ts";
-import { makeState, TERMINAL_TYPES, type State, type StateType } from "../core/states.ts";
+import { batchStatements, combinedPostgresStatement, toPostgres, type BatchRows, type Statement } from "./transitions/batch-sql.ts";
+import { CRASHABLE_TYPES } from "../core/transitions.ts";
+import { makeState, type State, type StateType } from "../core/states.ts";
 import { CommitOutcomeUnknownError, InvalidCursorError, RunNotFoundError, StoreOpenError } from "../core/errors.ts";
 import type { Database } from "./schema.ts";
 import type { Dialect } from "./dialect.ts";
@@ -21,11 +21,21 @@ import { MIGRATIONS } from "./migrations/index.ts";
 import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
 import { isConnectionLoss } from "./db-errors.ts";
 import { listenWithReconnect, NO_RETRY, type OutageRetry } from "./pg-reconnect.ts";
-import { flowFromRow, flowRunFromRow, logFromRow, newFlowRunRow, stateFromRow, taskRunFromRow } from "./rows.ts";
-import { scheduleDeploymentRetries, type EndedRun } from "./deployment-retries.ts";
-import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
+import { flowFromRow, flowRunFromRow, logFromRow, stateFromRow, taskRunFromRow } from "./rows.ts";
+import { appendEvents, eventStatements } from "./transitions/event-log.ts";
+import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
+import { transitionTaskRuns, type FlowRunOfTask } from "./transitions/task-runs.ts";
+import { batchEvents, flowRunsNeedingFacts } from "./transitions/batch-events.ts";
+import type { TransitionHost } from "./transitions/host.ts";
+import { deleteEventsBefore, listEvents } from "./event-queries.ts";
+import { eventTailStart, tailEventLog } from "./event-log-tail.ts";
+import { workerLostEvent, type EventRecord, type NewEvent } from "../core/event-records.ts";
 import type {
   CacheEntry,
+  EventLogMaintenance,
+  EventQuery,
+  EventTailBatch,
+  EventTailPosition,
   FlowRecord,
   FlowRun,
   FlowRunFilter,
@@ -65,29 +75,9 @@ interface CrashCandidate {
   heartbeat_ms: number | null;
   worker_beat: number | null;
   worker_ms: number | null;
-  deployment_id: string | null;
-  work_pool: string | null;
-  retries_used: number;
-}
-
-/** Why a run no longer is as the caller read it (`SetStateOptions.expect`), or null. */
-function changedSinceRead(run: FlowRun, expect: SetStateOptions["expect"]): string | null {
-  if (!expect) return null;
-  if (expect.workerId !== undefined && run.workerId !== expect.workerId)
-    return `the run is no longer held by worker ${expect.workerId} (now: ${run.workerId ?? "none"}, ${run.state.name})`;
-  if (expect.stateTimestamp !== undefined && run.state.timestamp !== expect.stateTimestamp)
-    return `the run changed state since it was read (now ${run.state.name} since ${new Date(run.state.timestamp).toISOString()})`;
-  return null;
-}
-
-/** The state columns of a flow run row. */
-function stateColumns(state: State) {
-  return { state_type: state.type, state_name: state.name, state_message: state.message ?? null, state_timestamp: state.timestamp, scheduled_at: state.scheduledAt ?? null };
-}
-
-/** A run that just entered `state`, as the deployment-retry reaction needs it. */
-function endedRun(row: { id: string; deployment_id: string | null; work_pool: string | null; retries_used: number }, state: State, errorName: string | null): EndedRun {
-  return { id: row.id, deploymentId: row.deployment_id, workPool: row.work_pool, retriesUsed: Number(row.retries_used), ended: state, errorName };
+  worker_id: string | null;
+  worker_name: string | null;
+  worker_pool: string | null;
 }
 
 function encodeCursor(createdAt: number, id: string): string {
@@ -116,8 +106,10 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-export class KyselyStore implements Store {
+export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  /** A statement by its text, prepared once (SQLite). */
+  private readonly prepareSqlite: ((text: string) => BetterSqlite3.Statement) | null;
   /** Runs statements in one BEGIN IMMEDIATE transaction; with `claim`, only if it inserts a row. */
   private readonly runSqliteBatch: ((statements: Statement[], claim?: Statement) => boolean) | null;
   /** True while a transaction of `transaction()` holds SQLite's one connection across awaits. */
@@ -130,6 +122,8 @@ export class KyselyStore implements Store {
   /** When this process next deletes old batch ids (see pruneAppliedBatches). */
   private nextPruneAt = 0;
   private readonly flowIds = new Map<string, string>();
+  /** Flow runs' unchanging facts, for the events of write batches. */
+  private readonly factsCache = new Map<string, FlowRunOfTask>();
   private readonly dueListeners = new Set<(pool: string) => void>();
   /** Pools that transactions in progress made due, announced after their commit. */
   private readonly dueInTx = new WeakMap<object, Set<string>>();
@@ -153,6 +147,7 @@ export class KyselyStore implements Store {
       }
       return stmt;
     };
+    this.prepareSqlite = sqlite ? prepare : null;
     if (sqlite) {
       // Made once: better-sqlite3 builds the wrapper (and its BEGIN/COMMIT) on every transaction() call.
       const apply = sqlite.transaction((list: Statement[], claim?: Statement) => {
@@ -307,45 +302,17 @@ export class KyselyStore implements Store {
   }
 
   async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
-    const decision = decideTransition({ from: null, to: run.state });
-    if (decision.kind !== "accept") throw new TypeError(`cannot create a flow run in state ${run.state.name}: ${decision.reason}`);
-    // One transaction: the flow, the run and its first state, or nothing (a duplicate id
-    // fails on the primary key and leaves no new flow behind).
-    const flowId = await this.transaction(async (tx) => {
-      const id = await this.flowIdFor(run.flowName, tx);
-      await tx.insertInto("flow_runs").values(newFlowRunRow(run, id)).execute();
-      await this.insertStates(tx, [{ ...run.state, flowRunId: run.id, taskRunId: null }]);
-      if (run.state.type === "SCHEDULED" && run.workPool) await this.notifyRunsDue(tx, run.workPool);
-      return id;
+    // One transaction: the flow, the run, its first state and its event, or nothing (a
+    // duplicate id fails on the primary key and leaves no new flow behind).
+    const created = await this.transaction(async (tx) => {
+      const flowId = await this.flowIdFor(run.flowName, tx);
+      const deploymentName = run.deploymentId
+        ? ((await tx.selectFrom("deployments").select("name").where("id", "=", run.deploymentId).executeTakeFirst())?.name ?? null)
+        : null;
+      return (await createFlowRuns(tx, this, [{ run, flowId, deploymentName }]))[0]!;
     });
-    this.flowIds.set(run.flowName, flowId);
-    return {
-      id: run.id,
-      flowId,
-      flowName: run.flowName,
-      name: run.name,
-      parentFlowRunId: run.parentFlowRunId,
-      parentTaskRunId: run.parentTaskRunId,
-      state: run.state,
-      parameters: run.parameters ?? {},
-      tags: run.tags,
-      runCount: 0,
-      createdAt: run.state.timestamp,
-      startTime: null,
-      endTime: null,
-      heartbeatAt: null,
-      heartbeatMs: null,
-      resultId: null,
-      error: null,
-      version: run.version,
-      entrypoint: run.entrypoint ?? null,
-      deploymentId: run.deploymentId ?? null,
-      workPool: run.workPool ?? null,
-      workQueue: run.workQueue ?? null,
-      workerId: null,
-      expectedStartTime: run.expectedStartTime ?? null,
-      retriesUsed: 0,
-    };
+    this.flowIds.set(run.flowName, created.flowId);
+    return created;
   }
 
   async existingFlowRunIds(ids: readonly string[]): Promise<string[]> {
@@ -434,6 +401,28 @@ export class KyselyStore implements Store {
     return eventsAfter(this.db, after, options);
   }
 
+  listEvents(query: EventQuery): Promise<Page<EventRecord>> {
+    return listEvents(this.db, query);
+  }
+
+  async emitEvents(events: readonly NewEvent[]): Promise<void> {
+    if (!events.length) return;
+    // Rerunnable: an event already stored (a commit whose answer was lost) is skipped by id.
+    await this.transaction((tx) => appendEvents(tx, this, events), { rerunnable: true });
+  }
+
+  deleteEventsBefore(before: number): Promise<number> {
+    return this.transaction((tx) => deleteEventsBefore(tx, before), { rerunnable: true });
+  }
+
+  eventTailStart(): Promise<EventTailPosition> {
+    return eventTailStart(this.db, this.dialect);
+  }
+
+  tailEventLog(after: EventTailPosition, limit: number): Promise<EventTailBatch> {
+    return tailEventLog(this.db, this.dialect, after, limit);
+  }
+
   async createArtifact(a: Artifact): Promise<void> {
     await this.db
       .insertInto("artifacts")
@@ -468,56 +457,11 @@ export class KyselyStore implements Store {
    * rule's reason; the current row is returned either way. One transaction.
    */
   async setFlowRunState(id: string, state: State, options: SetStateOptions = {}): Promise<SetStateResult> {
-    // Rerunnable: a proposal whose commit was lost finds itself stored (below) and stops there.
-    return this.transaction(async (tx) => {
-      let query = this.flowRunQuery(tx).where("flow_runs.id", "=", id);
-      if (this.dialect === "postgres") query = query.forUpdate("flow_runs");
-      const row = await query.executeTakeFirst();
-      if (!row) throw new RunNotFoundError("flow run", id);
-      const current = flowRunFromRow(row);
-      // This very proposal is stored already: it was applied by a call whose answer was lost (a
-      // dropped connection, a client's retry). Not twice (nor its deployment retry).
-      if (proposalAlreadyApplied(current.state, state)) return { accepted: true, run: current };
-      const changed = changedSinceRead(current, options.expect);
-      if (changed) return { accepted: false, run: current, kind: "reject", rule: "RunChangedSinceRead", reason: changed };
-      const decision = decideTransition({ from: current.state, to: state, force: options.force });
-      if (decision.kind !== "accept") return { accepted: false, run: current, ...decision };
-      const updates: Record<string, unknown> = {
-        state_type: state.type,
-        state_name: state.name,
-        state_message: storableText(state.message ?? null),
-        state_timestamp: state.timestamp,
-        scheduled_at: state.scheduledAt ?? null,
-      };
-      if (state.type === "RUNNING" && current.startTime == null) updates.start_time = state.timestamp;
-      if (state.type === "RUNNING") {
-        updates.heartbeat_at = options.heartbeatAt ?? state.timestamp;
-        updates.end_time = null;
-        // Every start counts, whoever proposes it (a run set Running through the API too): a
-        // resume then knows that task runs of an earlier start may exist.
-        if (current.state.type !== "RUNNING") updates.run_count = current.runCount + 1;
-      }
-      if (TERMINAL_TYPES.has(state.type)) updates.end_time = state.timestamp;
-      // Claims set Pending themselves; a run made Pending here (a resume by hand) is no longer
-      // held by the worker that claimed it before, whose death must not crash it.
-      if (state.type === "PENDING") updates.worker_id = null;
-      if (options.resultId !== undefined) updates.result_id = options.resultId;
-      if (options.error !== undefined) updates.error = options.error ? JSON.stringify(options.error) : null;
-      if (options.runCount !== undefined) updates.run_count = options.runCount;
-      if (options.heartbeatMs !== undefined) updates.heartbeat_ms = options.heartbeatMs;
-      await tx.updateTable("flow_runs").set(updates).where("id", "=", id).execute();
-      await this.insertStates(tx, [{ ...state, flowRunId: id, taskRunId: null }]);
-      if (state.type === "SCHEDULED" && row.work_pool) await this.notifyRunsDue(tx, row.work_pool);
-      // A run ending frees a slot of its pool, queue and deployment: a run held back may go now.
-      // Told to this process only (a server's waiting claims): a NOTIFY to every worker on each
-      // run's end would wake them all for the one slot.
-      else if (TERMINAL_TYPES.has(state.type) && row.work_pool) this.dueInTx.get(tx)?.add(row.work_pool);
-      const ended = { ...row, ...(updates as Partial<typeof row>) };
-      const errorName = options.error !== undefined ? (options.error?.name ?? null) : (current.error?.name ?? null);
-      const retry = (await scheduleDeploymentRetries(tx, [endedRun(ended, state, errorName)], Date.now(), this)).get(id);
-      if (!retry) return { accepted: true, run: flowRunFromRow(ended) };
-      return { accepted: true, run: flowRunFromRow({ ...ended, ...stateColumns(retry.state), retries_used: retry.retriesUsed }) };
-    }, { rerunnable: true });
+    const { force, expect, ...fields } = options;
+    // Rerunnable: a proposal whose commit was lost finds itself stored and stops there.
+    const outcome = await this.transaction(async (tx) => (await transitionFlowRuns(tx, this, [{ id, state, force, expect, fields }])).get(id), { rerunnable: true });
+    if (!outcome) throw new RunNotFoundError("flow run", id);
+    return outcome;
   }
 
   /**
@@ -531,6 +475,26 @@ export class KyselyStore implements Store {
     const due = this.dueInTx.get(tx);
     if (due) due.add(pool);
     else this.announceRunsDue(pool);
+  }
+
+  /**
+   * Runs one hand-written statement (`?` placeholders) in the caller's transaction: on SQLite a
+   * statement prepared once, on the one connection the transaction holds (Kysely would prepare it
+   * at every call, which costs more than running it); on PostgreSQL through the transaction.
+   */
+  async run(tx: Tx, statement: Statement): Promise<Record<string, unknown>[]> {
+    if (this.prepareSqlite) {
+      const stmt = this.prepareSqlite(statement.sql);
+      if (stmt.reader) return stmt.all(...statement.params) as Record<string, unknown>[];
+      stmt.run(...statement.params);
+      return [];
+    }
+    return (await tx.executeQuery(CompiledQuery.raw(toPostgres(statement.sql), statement.params))).rows as Record<string, unknown>[];
+  }
+
+  /** A run of `pool` ended: this process's waiting claims are told after the commit (see TransitionHost). */
+  slotFreed(tx: Tx, pool: string): void {
+    this.dueInTx.get(tx)?.add(pool);
   }
 
   private announceRunsDue(pool: string): void {
@@ -593,9 +557,9 @@ export class KyselyStore implements Store {
           "flow_runs.heartbeat_at",
           "flow_runs.state_timestamp",
           "flow_runs.heartbeat_ms",
-          "flow_runs.deployment_id",
-          "flow_runs.work_pool",
-          "flow_runs.retries_used",
+          "flow_runs.worker_id",
+          "workers.name as worker_name",
+          "workers.pool_name as worker_pool",
           "workers.heartbeat_at as worker_beat",
           "workers.heartbeat_ms as worker_ms",
         ])
@@ -615,66 +579,43 @@ export class KyselyStore implements Store {
         const rows = (await recheck.execute()).filter(isStale);
         if (!rows.length) return [];
         const at = Date.now();
-        const taskMessage = "the flow run crashed while this task run was active";
-        const states: Omit<StateRecord, "id">[] = [];
-        const ended: EndedRun[] = [];
-        for (const row of rows) {
-          const message = ownStale(row)
+        const message = (row: CrashCandidate) =>
+          ownStale(row)
             ? `no heartbeat since ${new Date(Number(row.heartbeat_at ?? row.state_timestamp)).toISOString()}: the process running this flow run died`
             : `its worker has not heartbeated since ${new Date(Number(row.worker_beat)).toISOString()}: the worker died`;
-          await tx
-            .updateTable("flow_runs")
-            .set({ state_type: "CRASHED", state_name: "Crashed", state_message: message, state_timestamp: at, end_time: at })
-            .where("id", "=", row.id)
-            .execute();
-          const crashed = makeState("Crashed", { message, timestamp: at });
-          states.push({ ...crashed, flowRunId: row.id, taskRunId: null });
-          ended.push(endedRun(row, crashed, null));
-        }
+        // Through the primitive: the rules decide, the history and events are written, and runs
+        // of deployments with retries left go back to their pool in this commit.
+        const outcomes = await transitionFlowRuns(
+          tx,
+          this,
+          rows.map((row) => ({ id: row.id, state: makeState("Crashed", { message: message(row), timestamp: at }) })),
+          at,
+        );
+        const done = rows.filter((r) => outcomes.get(r.id)?.accepted);
+        if (!done.length) return [];
         // Every task run the rules let crash (any that has not ended: running, pending, waiting
         // for its retry, paused) ends with its flow run; finished ones keep their state.
         const open = await tx
           .selectFrom("task_runs")
           .select(["id", "flow_run_id"])
-          .where("flow_run_id", "in", rows.map((r) => r.id))
+          .where("flow_run_id", "in", done.map((r) => r.id))
           .where("state_type", "in", [...CRASHABLE_TYPES])
           .execute();
-        for (const part of chunks(open.map((r) => r.id), 500))
-          await tx
-            .updateTable("task_runs")
-            .set({ state_type: "CRASHED", state_name: "Crashed", state_message: taskMessage, state_timestamp: at, end_time: at })
-            .where("id", "in", part)
-            .execute();
-        for (const r of open) states.push({ ...makeState("Crashed", { message: taskMessage, timestamp: at }), flowRunId: r.flow_run_id, taskRunId: r.id });
-        await this.insertStates(tx, states);
-        // Crashed runs of deployments with retries left go back to their pool in this commit,
-        // whichever process found them.
-        await scheduleDeploymentRetries(tx, ended, at, this);
-        return rows.map((r) => r.id);
+        const flowRuns = new Map(done.map((r) => [r.id, outcomes.get(r.id)!.run]));
+        const crashedTask = makeState("Crashed", { message: "the flow run crashed while this task run was active", timestamp: at });
+        await transitionTaskRuns(tx, this, open.map((r) => ({ id: r.id, state: crashedTask })), flowRuns, at);
+        // A worker whose runs were crashed because it stopped beating was declared dead.
+        const lost = new Map<string, CrashCandidate[]>();
+        for (const row of done) if (!ownStale(row) && row.worker_id) lost.set(row.worker_id, [...(lost.get(row.worker_id) ?? []), row]);
+        const workerEvents = [...lost].map(([workerId, runs]) =>
+          workerLostEvent(newId(), { id: workerId, name: runs[0]!.worker_name, pool: runs[0]!.worker_pool, lastHeartbeat: Number(runs[0]!.worker_beat) }, at, runs.map((r) => r.id)),
+        );
+        await appendEvents(tx, this, workerEvents);
+        return done.map((r) => r.id);
       });
       crashed.push(...done);
     }
     return crashed;
-  }
-
-  /** Appends rows to the state history (also used by the after-transition reactions). */
-  async insertStates(tx: Tx, states: Omit<StateRecord, "id">[]): Promise<void> {
-    for (const part of chunks(states)) {
-      await tx
-        .insertInto("states")
-        .values(
-          part.map((s) => ({
-            flow_run_id: s.flowRunId,
-            task_run_id: s.taskRunId,
-            type: s.type,
-            name: s.name,
-            message: storableText(s.message ?? null),
-            timestamp: s.timestamp,
-            scheduled_at: s.scheduledAt ?? null,
-          })),
-        )
-        .execute();
-    }
   }
 
   /**
@@ -689,6 +630,7 @@ export class KyselyStore implements Store {
     const taskRuns = new Map<string, TaskRun>();
     const cache = new Map<string, CacheEntry>();
     const batch: BatchRows = { results: [], taskRuns: [], dependencies: [], states: [], cache: [], logs: [] };
+    const events: NewEvent[] = [];
     for (const op of ops) {
       switch (op.kind) {
         case "taskRun":
@@ -709,18 +651,25 @@ export class KyselyStore implements Store {
         case "log":
           batch.logs.push(op.log);
           break;
+        case "event":
+          events.push(op.event);
+          break;
       }
     }
     batch.taskRuns = [...taskRuns.values()];
     batch.cache = [...cache.values()];
-    const statements = batchStatements(batch);
+    // The batch's own events (task-run failures, error log lines) commit with it.
+    const needFacts = flowRunsNeedingFacts(ops);
+    if (needFacts.size) events.push(...batchEvents(ops, await this.flowRunFacts(needFacts)));
+    // Events last: their statements run in order after the batch's (see event-log.ts).
+    const statements = [...batchStatements(batch), ...eventStatements(events)];
     if (statements.length === 0) return true;
     if (this.runSqliteBatch) {
       // The id is claimed in the batch's own transaction: applied once, or not at all.
       const claim = options.batchId ? { sql: "insert into applied_batches (id, applied_at) values (?, ?) on conflict (id) do nothing", params: [options.batchId, Date.now()] } : undefined;
       return this.applySqlite(statements, claim);
     }
-    return this.applyPostgres(statements, options.batchId);
+    return this.applyPostgres(statements, options.batchId, events.length > 0);
   }
 
   /**
@@ -731,13 +680,13 @@ export class KyselyStore implements Store {
    * duplicate means the attempt before committed. Returns false if the caller's id had been
    * applied before this call.
    */
-  private async applyPostgres(statements: Statement[], batchId: string | undefined): Promise<boolean> {
+  private async applyPostgres(statements: Statement[], batchId: string | undefined, sequential: boolean): Promise<boolean> {
     const now = Date.now();
     const claim = { sql: "insert into applied_batches (id, applied_at) values (?, ?)", params: [batchId ?? newId(), now] };
     this.pruneAppliedBatches(now);
     return this.retry.run(async (attempt) => {
       try {
-        await this.runPostgresBatch([claim, ...statements]);
+        await this.runPostgresBatch([claim, ...statements], sequential);
         return true;
       } catch (error) {
         const e = error as { code?: string; constraint?: string };
@@ -773,8 +722,9 @@ export class KyselyStore implements Store {
     return this.db.connection().execute(async () => run(statements, claim));
   }
 
-  private async runPostgresBatch(statements: Statement[]): Promise<void> {
-    const combined = combinedPostgresStatement(statements);
+  /** One statement when it can be; `sequential`: statements that read earlier ones' rows (events) run one by one in a transaction. */
+  private async runPostgresBatch(statements: Statement[], sequential = false): Promise<void> {
+    const combined = sequential ? null : combinedPostgresStatement(statements);
     if (combined && this.pgPool && combined.params.length <= 400) {
       // Small batches (a sequential flow's) repeat the same shape: a named statement is
       // parsed and planned once per connection.
@@ -789,6 +739,31 @@ export class KyselyStore implements Store {
     await this.db.transaction().execute(async (tx) => {
       for (const s of statements) await tx.executeQuery(CompiledQuery.raw(toPostgres(s.sql), s.params));
     });
+  }
+
+  /** What the events of a batch say of its flow runs (these facts never change: cached). */
+  private async flowRunFacts(ids: ReadonlySet<string>): Promise<Map<string, FlowRunOfTask>> {
+    const out = new Map<string, FlowRunOfTask>();
+    const missing = [...ids].filter((id) => {
+      const known = this.factsCache.get(id);
+      if (known) out.set(id, known);
+      return !known;
+    });
+    for (const part of chunks(missing)) {
+      const rows = await this.db
+        .selectFrom("flow_runs")
+        .innerJoin("flows", "flows.id", "flow_runs.flow_id")
+        .select(["flow_runs.id", "flow_runs.name", "flow_runs.flow_id", "flows.name as flow_name", "flow_runs.deployment_id"])
+        .where("flow_runs.id", "in", part)
+        .execute();
+      for (const r of rows) {
+        const facts = { id: r.id, name: r.name, flowId: r.flow_id, flowName: r.flow_name, deploymentId: r.deployment_id };
+        if (this.factsCache.size > 10_000) this.factsCache.clear();
+        this.factsCache.set(r.id, facts);
+        out.set(r.id, facts);
+      }
+    }
+    return out;
   }
 
   async batchApplied(batchId: string): Promise<boolean> {

@@ -6,14 +6,19 @@
  *     same run.
  *   - acquireSlots: the limit row is locked (FOR UPDATE) while its active slots are counted,
  *     so two holders never both take the last slot.
+ * Creating, changing, pausing and deleting a deployment, pool, queue or limit appends its event
+ * (core/resource-events.ts) in the same transaction: the change and its event commit together.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import { newId } from "../core/ids.ts";
 import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
+import type { NewEvent } from "../core/event-records.ts";
 import { claimFlowRuns } from "./claims.ts";
-import { newFlowRunRow } from "./rows.ts";
+import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
+import { appendEvents } from "./transitions/event-log.ts";
+import { changeOf, concurrencyLimitEvent, deploymentEvent, workPoolEvent, workQueueEvent } from "../core/resource-events.ts";
 import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
   ClaimedFlowRun,
@@ -115,6 +120,11 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     return this.base.dialect === "postgres";
   }
 
+  /** Appends an orchestration object's event in the transaction of its change. */
+  private emit(tx: Tx, event: NewEvent): Promise<void> {
+    return appendEvents(tx, this.base, [event]);
+  }
+
   // --- deployments ------------------------------------------------------------------------
 
   async upsertDeployment(input: DeploymentInput): Promise<Deployment> {
@@ -144,6 +154,9 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       if (existing) await tx.updateTable("deployments").set(row).where("id", "=", id).execute();
       else await tx.insertInto("deployments").values({ id, name: input.name, created_at: now, ...row }).execute();
       if (input.schedules) await this.replaceSchedules(tx, id, input.schedules, now);
+      const paused = Boolean(row.paused);
+      const change = changeOf(existing !== undefined, existing ? Boolean(existing.paused) : undefined, paused);
+      await this.emit(tx, deploymentEvent(change, { id, name: input.name, flowName: input.flowName, workPool: row.work_pool, workQueue: row.work_queue, tags: input.tags ?? [], paused }, {}, now));
     });
     return (await this.getDeployment(input.name))!;
   }
@@ -195,6 +208,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       await tx.deleteFrom("schedules").where("deployment_id", "=", deployment.id).execute();
       await tx.deleteFrom("flow_runs").where("deployment_id", "=", deployment.id).where("state_type", "=", "SCHEDULED").execute();
       await tx.deleteFrom("deployments").where("id", "=", deployment.id).execute();
+      await this.emit(tx, deploymentEvent("deleted", deployment));
     });
     return true;
   }
@@ -202,10 +216,14 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   async setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined> {
     const deployment = await this.getDeployment(idOrName);
     if (!deployment) return undefined;
-    await this.db.updateTable("deployments").set({ paused: paused ? 1 : 0, updated_at: Date.now() }).where("id", "=", deployment.id).execute();
-    // The runs its schedules made and no worker took (Scheduled, or Late already) go; the
-    // scheduler makes them again on resume. Runs triggered by hand wait for the resume.
-    if (paused) await dropScheduledRuns(this.db, deployment.id, { names: ["Scheduled", "Late"] });
+    await this.base.transaction(async (tx) => {
+      await tx.updateTable("deployments").set({ paused: paused ? 1 : 0, updated_at: Date.now() }).where("id", "=", deployment.id).execute();
+      // The runs its schedules made and no worker took (Scheduled, or Late already) go; the
+      // scheduler makes them again on resume. Runs triggered by hand wait for the resume.
+      if (paused) await dropScheduledRuns(tx, deployment.id, { names: ["Scheduled", "Late"] });
+      // Pausing a paused deployment changes nothing: no event.
+      if (paused !== deployment.paused) await this.emit(tx, deploymentEvent(paused ? "paused" : "resumed", { ...deployment, paused }));
+    });
     return { ...deployment, paused };
   }
 
@@ -217,81 +235,53 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       // Runs are not tied to one schedule: drop the future ones, the scheduler recreates those of
       // the schedules still active.
       if (!active) await dropScheduledRuns(tx, deployment.id, { names: ["Scheduled"], after: Date.now() });
+      await this.emit(tx, deploymentEvent("updated", deployment, { schedule: { id: scheduleId, active } }));
     });
     return this.getDeployment(deployment.id);
   }
 
   async scheduleRuns(deployment: Deployment, slots: number[]): Promise<number> {
     if (slots.length === 0) return 0;
-    const flow = await this.base.upsertFlowId(deployment.flowName);
-    let created = 0;
-    await this.base.transaction(async (tx) => {
-      for (const slot of slots) {
-        const state = makeState("Scheduled", { scheduledAt: slot, message: "created by the scheduler" });
-        const id = newId();
-        const inserted = await tx
-          .insertInto("flow_runs")
-          .values(
-            newFlowRunRow(
-              {
-                id,
-                flowName: deployment.flowName,
-                name: randomRunName(),
-                parentFlowRunId: null,
-                parentTaskRunId: null,
-                parameters: deployment.parameters,
-                tags: deployment.tags,
-                version: deployment.version,
-                entrypoint: deployment.entrypoint,
-                deploymentId: deployment.id,
-                workPool: deployment.workPool,
-                workQueue: deployment.workQueue,
-                expectedStartTime: slot,
-                state,
-              },
-              flow,
-            ),
-          )
-          .onConflict((oc) =>
-            oc
-              .columns(["deployment_id", "expected_start_time"])
-              .where((eb) => eb.and([eb("deployment_id", "is not", null), eb("expected_start_time", "is not", null)]))
-              .doNothing(),
-          )
-          .returning("id")
-          .executeTakeFirst();
-        if (!inserted) continue;
-        created++;
-        // Future slots too: a worker (or a server's long-poll) waiting on the pool sets its
-        // timer for the earliest one.
-        if (deployment.workPool) await this.base.notifyRunsDue(tx, deployment.workPool);
-        await tx.insertInto("states").values({ flow_run_id: id, task_run_id: null, type: state.type, name: state.name, message: state.message ?? null, timestamp: state.timestamp, scheduled_at: slot }).execute();
-      }
-    });
-    return created;
+    const flowId = await this.base.upsertFlowId(deployment.flowName);
+    // Once per slot (a unique index on deployment and slot decides); future slots wake the
+    // pool's workers too, which set their timer for the earliest one.
+    const runs = slots.map((slot) => ({
+      flowId,
+      deploymentName: deployment.name,
+      run: {
+        id: newId(),
+        flowName: deployment.flowName,
+        name: randomRunName(),
+        parentFlowRunId: null,
+        parentTaskRunId: null,
+        parameters: deployment.parameters,
+        tags: deployment.tags,
+        version: deployment.version,
+        entrypoint: deployment.entrypoint,
+        deploymentId: deployment.id,
+        workPool: deployment.workPool,
+        workQueue: deployment.workQueue,
+        expectedStartTime: slot,
+        state: makeState("Scheduled", { scheduledAt: slot, message: "created by the scheduler" }),
+      },
+    }));
+    return (await this.base.transaction((tx) => createFlowRuns(tx, this.base, runs, { skipSlotsTaken: true }))).length;
   }
 
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {
     const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
     return this.base.transaction(async (tx) => {
-      // One statement that re-checks the state as it updates: on PostgreSQL a run claimed (or
-      // cancelled) concurrently is re-read once its lock is released and no longer matches, so
-      // a Pending run is never relabelled Late.
-      const rows = await tx
-        .updateTable("flow_runs")
-        .set({ state_name: "Late", state_message: late.message ?? null, state_timestamp: now })
+      const due = await tx
+        .selectFrom("flow_runs")
+        .select("id")
         .where("state_type", "=", "SCHEDULED")
         .where("state_name", "=", "Scheduled")
         .where("scheduled_at", "<", now - lateAfterMs)
-        .returning("id")
         .execute();
-      const ids = rows.map((r) => r.id);
-      for (let i = 0; i < ids.length; i += 400)
-        await tx
-          .insertInto("states")
-          .values(ids.slice(i, i + 400).map((id) => ({ flow_run_id: id, task_run_id: null, type: late.type, name: late.name, message: late.message ?? null, timestamp: now, scheduled_at: null })))
-          .execute();
-      return ids;
+      // The primitive locks and re-reads each run: one claimed or cancelled meanwhile is no
+      // longer Scheduled, and the rules refuse to make it Late.
+      const outcomes = await transitionFlowRuns(tx, this.base, due.map((r) => ({ id: r.id, state: late })), now);
+      return due.map((r) => r.id).filter((id) => outcomes.get(id)?.accepted);
     });
   }
 
@@ -300,17 +290,25 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
   async upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
     const existing = await this.getWorkPool(pool.name);
     if (existing) {
-      await this.db
-        .updateTable("work_pools")
-        .set({
-          type: pool.type ?? existing.type,
-          paused: (pool.paused ?? existing.paused) ? 1 : 0,
-          concurrency_limit: pool.concurrencyLimit === undefined ? existing.concurrencyLimit : pool.concurrencyLimit,
-          job_variables: JSON.stringify(pool.jobVariables ?? existing.jobVariables),
-          allow_env: JSON.stringify(pool.allowEnv ?? existing.allowEnv),
-        })
-        .where("name", "=", pool.name)
-        .execute();
+      const updated = {
+        type: pool.type ?? existing.type,
+        paused: pool.paused ?? existing.paused,
+        concurrencyLimit: pool.concurrencyLimit === undefined ? existing.concurrencyLimit : pool.concurrencyLimit,
+      };
+      await this.base.transaction(async (tx) => {
+        await tx
+          .updateTable("work_pools")
+          .set({
+            type: updated.type,
+            paused: updated.paused ? 1 : 0,
+            concurrency_limit: updated.concurrencyLimit,
+            job_variables: JSON.stringify(pool.jobVariables ?? existing.jobVariables),
+            allow_env: JSON.stringify(pool.allowEnv ?? existing.allowEnv),
+          })
+          .where("name", "=", pool.name)
+          .execute();
+        await this.emit(tx, workPoolEvent(changeOf(true, existing.paused, updated.paused), { name: pool.name, ...updated }));
+      });
     } else {
       await this.base.transaction(async (tx) => {
         await tx
@@ -326,6 +324,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
           })
           .execute();
         await tx.insertInto("work_queues").values({ pool_name: pool.name, name: "default", priority: 1, concurrency_limit: null, paused: 0 }).execute();
+        await this.emit(tx, workPoolEvent("created", { name: pool.name, type: pool.type ?? "process", paused: pool.paused ?? false, concurrencyLimit: pool.concurrencyLimit ?? null }));
       });
     }
     return (await this.getWorkPool(pool.name))!;
@@ -337,13 +336,18 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
       concurrency_limit: queue.concurrencyLimit ?? null,
       paused: queue.paused ? 1 : 0,
     };
-    await this.db
-      .insertInto("work_queues")
-      .values({ pool_name: queue.poolName, name: queue.name, ...values })
-      .onConflict((oc) => oc.columns(["pool_name", "name"]).doUpdateSet(values))
-      .execute();
-    const row = await this.db.selectFrom("work_queues").selectAll().where("pool_name", "=", queue.poolName).where("name", "=", queue.name).executeTakeFirstOrThrow();
-    return queueFromRow(row);
+    return this.base.transaction(async (tx) => {
+      const before = await tx.selectFrom("work_queues").select("paused").where("pool_name", "=", queue.poolName).where("name", "=", queue.name).executeTakeFirst();
+      await tx
+        .insertInto("work_queues")
+        .values({ pool_name: queue.poolName, name: queue.name, ...values })
+        .onConflict((oc) => oc.columns(["pool_name", "name"]).doUpdateSet(values))
+        .execute();
+      const row = await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", queue.poolName).where("name", "=", queue.name).executeTakeFirstOrThrow();
+      const saved = queueFromRow(row);
+      await this.emit(tx, workQueueEvent(changeOf(before !== undefined, before ? Boolean(before.paused) : undefined, saved.paused), saved));
+      return saved;
+    });
   }
 
   async getWorkPool(name: string): Promise<WorkPool | undefined> {
@@ -361,9 +365,12 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   async deleteWorkPool(name: string): Promise<boolean> {
     return this.base.transaction(async (tx) => {
+      const pool = await tx.selectFrom("work_pools").selectAll().where("name", "=", name).executeTakeFirst();
+      if (!pool) return false;
       await tx.deleteFrom("work_queues").where("pool_name", "=", name).execute();
-      const result = await tx.deleteFrom("work_pools").where("name", "=", name).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      await tx.deleteFrom("work_pools").where("name", "=", name).execute();
+      await this.emit(tx, workPoolEvent("deleted", poolFromRow(pool, [])));
+      return true;
     });
   }
 
@@ -399,7 +406,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {
     if (max <= 0) return [];
-    return this.base.transaction((tx) => claimFlowRuns(tx, this.pg, poolName, workerId, max, now));
+    return this.base.transaction((tx) => claimFlowRuns(tx, this.base, poolName, workerId, max, now));
   }
 
   async nextDueAt(poolName: string): Promise<number | null> {
@@ -416,11 +423,15 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
 
   async upsertConcurrencyLimit(limit: { name: string; limit: number; slotDecayPerSecond?: number | null }): Promise<ConcurrencyLimit> {
     const values = { slot_limit: limit.limit, slot_decay_per_second: limit.slotDecayPerSecond ?? null };
-    await this.db
-      .insertInto("concurrency_limits")
-      .values({ name: limit.name, created_at: Date.now(), ...values })
-      .onConflict((oc) => oc.column("name").doUpdateSet(values))
-      .execute();
+    await this.base.transaction(async (tx) => {
+      const existed = await tx.selectFrom("concurrency_limits").select("name").where("name", "=", limit.name).executeTakeFirst();
+      await tx
+        .insertInto("concurrency_limits")
+        .values({ name: limit.name, created_at: Date.now(), ...values })
+        .onConflict((oc) => oc.column("name").doUpdateSet(values))
+        .execute();
+      await this.emit(tx, concurrencyLimitEvent(existed ? "updated" : "created", limit));
+    });
     return (await this.getConcurrencyLimit(limit.name))!;
   }
 
@@ -448,12 +459,17 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     return this.base.transaction(async (tx) => {
       await tx.deleteFrom("concurrency_leases").where("limit_name", "=", name).execute();
       const result = await tx.deleteFrom("concurrency_limits").where("name", "=", name).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      if (Number(result.numDeletedRows) === 0) return false;
+      await this.emit(tx, concurrencyLimitEvent("deleted", { name }));
+      return true;
     });
   }
 
   async resetConcurrencyLimit(name: string): Promise<void> {
-    await this.db.deleteFrom("concurrency_leases").where("limit_name", "=", name).execute();
+    await this.base.transaction(async (tx) => {
+      await tx.deleteFrom("concurrency_leases").where("limit_name", "=", name).execute();
+      await this.emit(tx, concurrencyLimitEvent("reset", { name }));
+    });
   }
 
   async acquireSlots(names: string[], holder: string, slots: number, ttlMs: number, now: number): Promise<Lease[] | null> {

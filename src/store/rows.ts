@@ -3,7 +3,7 @@ import type { Selectable } from "kysely";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { FlowRunsTable, FlowsTable, LogsTable, StatesTable, TaskRunsTable } from "./schema.ts";
-import type { FlowRecord, FlowRun, LogRecord, NewFlowRun, StateRecord, TaskRun } from "./types.ts";
+import type { FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun } from "./types.ts";
 
 const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
 
@@ -84,28 +84,6 @@ export function taskRunFromRow(row: Selectable<TaskRunsTable>): TaskRun {
   };
 }
 
-export function taskRunToRow(run: TaskRun): Selectable<TaskRunsTable> {
-  return {
-    id: run.id,
-    flow_run_id: run.flowRunId,
-    task_key: run.taskKey,
-    task_name: run.taskName,
-    state_type: run.state.type,
-    state_name: run.state.name,
-    state_message: run.state.message ?? null,
-    state_timestamp: run.state.timestamp,
-    scheduled_at: run.state.scheduledAt ?? null,
-    run_count: run.runCount,
-    cache_key: run.cacheKey,
-    result_id: run.resultId,
-    error: run.error ? JSON.stringify(run.error) : null,
-    tags: JSON.stringify(run.tags),
-    created_at: run.createdAt,
-    start_time: run.startTime,
-    end_time: run.endTime,
-  };
-}
-
 export function stateFromRow(row: Selectable<StatesTable>): StateRecord {
   return {
     id: Number(row.id),
@@ -128,40 +106,5 @@ export function logFromRow(row: Selectable<LogsTable>): LogRecord {
     message: row.message,
     timestamp: Number(row.timestamp),
     extra: json(row.extra, null),
-  };
-}
-
-/** The row of a flow run being created. */
-export function newFlowRunRow(run: NewFlowRun, flowId: string): Selectable<FlowRunsTable> {
-  return {
-    id: run.id,
-    flow_id: flowId,
-    name: run.name,
-    parent_flow_run_id: run.parentFlowRunId,
-    parent_task_run_id: run.parentTaskRunId,
-    state_type: run.state.type,
-    state_name: run.state.name,
-    state_message: run.state.message ?? null,
-    state_timestamp: run.state.timestamp,
-    scheduled_at: run.state.scheduledAt ?? null,
-    parameters: JSON.stringify(run.parameters ?? {}),
-    tags: JSON.stringify(run.tags),
-    run_count: 0,
-    created_at: run.state.timestamp,
-    start_time: null,
-    end_time: null,
-    heartbeat_at: null,
-    heartbeat_ms: null,
-    result_id: null,
-    error: null,
-    version: run.version,
-    entrypoint: run.entrypoint ?? null,
-    deployment_id: run.deploymentId ?? null,
-    work_pool: run.workPool ?? null,
-    work_queue: run.workQueue ?? null,
-    worker_id: null,
-    expected_start_time: run.expectedStartTime ?? null,
-    job_variables: run.jobVariables ? JSON.stringify(run.jobVariables) : null,
-    retries_used: 0,
   };
 }

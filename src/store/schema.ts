@@ -203,6 +203,38 @@ export interface ArtifactsTable {
   created_at: number;
 }
 
+export interface EventsTable {
+  seq: Generated<number>;
+  id: string;
+  occurred: number;
+  received: number;
+  event: string;
+  resource_id: string;
+  /** JSON EventResource. */
+  resource: string;
+  /** JSON RelatedResource[]. */
+  related: string;
+  /** JSON object. */
+  payload: string;
+}
+
+/** Every resource an event is about ("resource") or related to (its role), for lookups by id. */
+export interface EventResourcesTable {
+  event_seq: number;
+  resource_id: string;
+  role: string;
+}
+
+/** A webhook: requests to its slug become events through its template. */
+export interface WebhooksTable {
+  id: string;
+  slug: string;
+  name: string;
+  /** The JSONata expression, as written. */
+  template: string;
+  created_at: number;
+}
+
 export interface Database {
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
@@ -213,6 +245,9 @@ export interface Database {
   concurrency_limits: ConcurrencyLimitsTable;
   concurrency_leases: ConcurrencyLeasesTable;
   applied_batches: AppliedBatchesTable;
+  events: EventsTable;
+  webhooks: WebhooksTable;
+  event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;
   task_runs: TaskRunsTable;

@@ -7,6 +7,8 @@
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
+import type { EventRecord, NewEvent } from "../core/event-records.ts";
+import type { EventFilter } from "../core/event-filter.ts";
 
 export interface FlowRecord {
   id: string;
@@ -113,12 +115,21 @@ export interface CacheEntry {
 
 /** One unit of a write batch; a batch is applied in one transaction. */
 export type WriteOp =
-  | { kind: "taskRun"; taskRun: TaskRun; /** the transition was forced (skips the policy on the server) */ force?: boolean }
+  | {
+      kind: "taskRun";
+      taskRun: TaskRun;
+      /** the transition was forced (skips the policy on the server) */
+      force?: boolean;
+      /** the task asked for an event at every transition (`emitEvents`), not only its failures */
+      emitEvents?: boolean;
+    }
   | { kind: "state"; state: Omit<StateRecord, "id"> }
   | { kind: "dependency"; dependency: TaskDependency }
   | { kind: "result"; result: ResultRecord }
   | { kind: "cache"; entry: CacheEntry }
-  | { kind: "log"; log: LogRecord };
+  | { kind: "log"; log: LogRecord }
+  /** An event emitted by code of flow run `flowRunId` (emitEvent), stored with the batch. */
+  | { kind: "event"; event: NewEvent; flowRunId: string };
 
 /** Something a run publishes for people: a markdown report, a table, a link. */
 export interface Artifact {
@@ -186,6 +197,52 @@ export interface TailBatch {
   states: StateRecord[];
   logs: LogRecord[];
   position: TailPosition;
+}
+
+/** A page request of the durable event log: a filter, in log order. */
+export interface EventQuery extends EventFilter {
+  /** At most this many (default 100). */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+  /** "newest" (default) or "oldest" first. */
+  order?: "newest" | "oldest";
+}
+
+/** Seqs `from..to` of the event log that were invisible when a higher one was read (PostgreSQL). */
+export interface EventGap {
+  from: number;
+  to: number;
+  /** xmax of the snapshot that found the gap: transactions below it had started. */
+  xmax: string;
+  /** When the gap was found (epoch ms). */
+  seenAt: number;
+}
+
+/** Where a reader of the event log is: every seq up to `seq` read, except those in `pending`. */
+export interface EventTailPosition {
+  seq: number;
+  pending?: EventGap[];
+}
+
+export interface EventTailBatch {
+  /** New events in seq order, each with the reader's position right after it. */
+  events: { event: EventRecord; after: EventTailPosition }[];
+  /** The position after the whole read (gaps that can no longer fill given up). */
+  position: EventTailPosition;
+}
+
+/**
+ * What the server needs of the event log beyond the Store: the stream's tail and retention.
+ * A store on the database has it; a client of the API does not (it reads the stream).
+ */
+export interface EventLogMaintenance {
+  /** Where a new stream reader starts: after the newest event. */
+  eventTailStart(): Promise<EventTailPosition>;
+  /** Events committed since `after` (late commits included, none twice), at most `limit`. */
+  tailEventLog(after: EventTailPosition, limit: number): Promise<EventTailBatch>;
+  /** Deletes events that occurred before `before` (epoch ms) with their index rows; returns how many. */
+  deleteEventsBefore(before: number): Promise<number>;
 }
 
 export interface SetStateOptions {
@@ -305,9 +362,37 @@ export interface Store {
   /** States and logs with ids above `after` (optionally of one flow run), by id: a replay. */
   eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
 
+  /** Events of the durable log matching a filter, a page at a time (newest first by default). */
+  listEvents(query: EventQuery): Promise<Page<EventRecord>>;
+  /** Stores events from outside a run in one transaction, each once (an id already stored is skipped). */
+  emitEvents(events: readonly NewEvent[]): Promise<void>;
+
   createArtifact(artifact: Artifact): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
   tailPosition(): Promise<TailPosition>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks.
+
+/** A webhook: requests to `POST /api/webhooks/{slug}` become events through its template. */
+export interface Webhook {
+  id: string;
+  /** Its address and its secret: whoever knows it can send events through it. */
+  slug: string;
+  name: string;
+  /** A JSONata expression over the request body (`$headers`, `$query` bound) giving the event. */
+  template: string;
+  createdAt: number;
+}
+
+/** Storage of webhooks (templates are checked before they get here: server/webhooks.ts). */
+export interface WebhookStore {
+  createWebhook(webhook: Webhook): Promise<Webhook>;
+  listWebhooks(): Promise<Webhook[]>;
+  getWebhook(slug: string): Promise<Webhook | undefined>;
+  /** False if there was none. */
+  deleteWebhook(slug: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

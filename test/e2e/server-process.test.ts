@@ -1,6 +1,6 @@
 /**
  * `baton server start` as operators run it: flags and settings reach the server, it stops
- * promptly on SIGTERM/SIGINT even with clients connected to the event stream, and a
+ * promptly on SIGTERM/SIGINT even with clients connected to the event streams, and a
  * `flow-run watch` rides out its restart.
  */
 import fs from "node:fs";
@@ -71,10 +71,13 @@ describe("baton server start", () => {
   it.each(["SIGTERM", "SIGINT"] as const)("exits promptly on %s with a client on the event stream", async (signal) => {
     const server = await startServer();
     const controller = new AbortController();
-    const response = await fetch(`${server.url}/api/events/stream`, { signal: controller.signal });
+    const response = await fetch(`${server.url}/api/live/stream`, { signal: controller.signal });
     expect(response.status).toBe(200);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/connected/);
+    // A client of the event log's stream too: it must not hold the server open either.
+    const events = (await fetch(`${server.url}/api/events/stream`, { signal: controller.signal })).body!.getReader();
+    expect(new TextDecoder().decode((await events.read()).value)).toMatch(/connected/);
     const started = Date.now();
     server.proc.child.kill(signal);
     const code = await Promise.race([server.proc.exit, new Promise((r) => setTimeout(() => r("hung"), 8_000))]);
@@ -83,6 +86,7 @@ describe("baton server start", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     // The stream ended cleanly rather than hanging.
     expect((await reader.read().catch(() => ({ done: true }))).done).toBe(true);
+    expect((await events.read().catch(() => ({ done: true }))).done).toBe(true);
     controller.abort();
   });
 

@@ -135,6 +135,7 @@ describe.each(DIALECTS)("server end to end on %s", (dialect) => {
     const running = start(["run", FLOWS, "--flow", "slow", "--params-json", '{"count": 300, "ms": 100}'], env);
     const id = await until(async () => (await api("/api/flow-runs?flow=slow&state=Running")).body.items[0]?.id as string | undefined, "the slow run to start");
     const watch = start(["flow-run", "watch", id], env);
+    await until(() => watch.stdout().includes("Watching"), "the watch to subscribe");
     await until(async () => (await api(`/api/flow-runs/${id}/task-runs`)).body.items.length >= 2, "two tasks");
     const cancel = await cli(["flow-run", "cancel", id], env);
     expect(cancel.code, cancel.stderr).toBe(0);

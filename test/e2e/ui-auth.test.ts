@@ -61,7 +61,7 @@ describe("dashboard in Chromium with API keys", () => {
 
   it("follows the event stream on the session cookie: a new run appears without a reload", async () => {
     const streams: number[] = [];
-    const watch = (response: { url(): string; status(): number }) => response.url().includes("/api/events/stream") && streams.push(response.status());
+    const watch = (response: { url(): string; status(): number }) => response.url().includes("/api/live/stream") && streams.push(response.status());
     page.on("response", watch);
     try {
       await page.goto(`${url}/`);

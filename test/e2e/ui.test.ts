@@ -186,7 +186,7 @@ describe("dashboard in Chromium: runs", () => {
     const run = await api<{ id: string }>("/flow-runs", { flowName: "noisy" });
     // Follow the run's stream until the server's event hub has passed every line, so the page
     // (opened after) finds them in the database only: the first page, then "load more".
-    const stream = await fetch(`${url}/api/events/stream?flowRunId=${run.id}`);
+    const stream = await fetch(`${url}/api/live/stream?flowRunId=${run.id}`);
     const reader = stream.body!.getReader();
     const t0 = Date.now();
     await api("/logs", { logs: Array.from({ length: 5050 }, (_, i) => ({ flowRunId: run.id, level: 20, message: `line ${i}`, timestamp: t0 + i })) });

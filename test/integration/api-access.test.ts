@@ -32,8 +32,8 @@ const WORKER_ROUTES = [
   "POST /api/concurrency-leases/renew",
   "POST /api/concurrency-leases/release",
 ];
-/** Signing in and out of the dashboard needs no key (the key is in the body). */
-const PUBLIC_ROUTES = ["POST /api/session", "DELETE /api/session"];
+/** Signing in and out of the dashboard needs no key (the key is in the body); calling a webhook neither (its slug is the secret). */
+const PUBLIC_ROUTES = ["POST /api/session", "DELETE /api/session", "POST /api/webhooks/:slug"];
 
 /** A module a run's process would import: with it in NODE_OPTIONS, a worker host runs any code. */
 const NODE_OPTIONS_PAYLOAD = { env: { NODE_OPTIONS: '--import=data:text/javascript,import("node:fs").then(f=>f.writeFileSync("/tmp/baton-pwned",""))' } };

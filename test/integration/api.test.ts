@@ -49,7 +49,7 @@ describe.each(DIALECTS)("REST API on %s", (dialect) => {
     const res = await call("GET", "/api/openapi.json");
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\./);
-    for (const path of ["/api/flow-runs", "/api/flow-runs/{id}", "/api/flow-runs/{id}/set-state", "/api/batch", "/api/logs", "/api/events/stream"])
+    for (const path of ["/api/flow-runs", "/api/flow-runs/{id}", "/api/flow-runs/{id}/set-state", "/api/batch", "/api/logs", "/api/live/stream"])
       expect(Object.keys(res.body.paths)).toContain(path);
     expect(res.body.paths["/api/flow-runs"].post.requestBody.content["application/json"].schema.required).toContain("flowName");
   });
@@ -193,7 +193,7 @@ describe.each(DIALECTS)("REST API on %s", (dialect) => {
     const run = (await call("POST", "/api/flow-runs", { flowName: "sse-flow" })).body;
     const other = (await call("POST", "/api/flow-runs", { flowName: "sse-flow" })).body;
     const controller = new AbortController();
-    const response = await fetch(`${address}/api/events/stream?flowRunId=${run.id}`, { signal: controller.signal });
+    const response = await fetch(`${address}/api/live/stream?flowRunId=${run.id}`, { signal: controller.signal });
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     const events: any[] = [];
     const reading = (async () => {

@@ -9,7 +9,7 @@ import { describeError, errorFromInfo, NonRetryableError, SerializationError } f
 import { mapCalls } from "../../src/sdk/task.ts";
 import { unmapped } from "../../src/engine/futures.ts";
 import { loadSettings, describeSettings } from "../../src/config/settings.ts";
-import { batchStatements, combinedPostgresStatement } from "../../src/store/batch-sql.ts";
+import { batchStatements, combinedPostgresStatement } from "../../src/store/transitions/batch-sql.ts";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -36,6 +36,15 @@ describe("settings", () => {
     expect(() => loadSettings({ BATON_HOME: home, BATON_DATABASE_RETRY_MS: "soon" })).toThrow(/BATON_DATABASE_RETRY_MS must be a positive integer, got "soon"/);
   });
 
+  it("reads the event retention in days from env, config.toml or the default of 7, fractions allowed", () => {
+    fs.writeFileSync(path.join(home, "config.toml"), "event_retention_days = 30\n");
+    expect(loadSettings({ BATON_HOME: home }).eventRetentionDays).toEqual({ value: 30, source: "config" });
+    expect(loadSettings({ BATON_HOME: home, BATON_EVENT_RETENTION_DAYS: "0.5" }).eventRetentionDays).toEqual({ value: 0.5, source: "env" });
+    fs.rmSync(path.join(home, "config.toml"));
+    expect(loadSettings({ BATON_HOME: home }).eventRetentionDays).toEqual({ value: 7, source: "default" });
+    expect(() => loadSettings({ BATON_HOME: home, BATON_EVENT_RETENTION_DAYS: "0" })).toThrow(/BATON_EVENT_RETENTION_DAYS must be a number greater than 0, got "0"/);
+  });
+
   it("refuses bad values, naming the variable", () => {
     expect(() => loadSettings({ BATON_HOME: home, BATON_SERVER_BODY_LIMIT_BYTES: "lots" })).toThrow(/BATON_SERVER_BODY_LIMIT_BYTES must be a positive integer, got "lots"/);
     expect(() => loadSettings({ BATON_HOME: home, BATON_SERVER_LOG_LEVEL: "loud" })).toThrow(/BATON_SERVER_LOG_LEVEL must be one of/);

@@ -11,6 +11,7 @@ import { SignInPage } from "./SignInPage.tsx";
 const DashboardPage = lazy(() => import("./DashboardPage.tsx").then((m) => ({ default: m.DashboardPage })));
 const DeploymentsPage = lazy(() => import("./DeploymentsPage.tsx").then((m) => ({ default: m.DeploymentsPage })));
 const OperationsPage = lazy(() => import("./OperationsPage.tsx").then((m) => ({ default: m.OperationsPage })));
+const EventsPage = lazy(() => import("./EventsPage.tsx").then((m) => ({ default: m.EventsPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -18,6 +19,7 @@ const NAV = [
   ["/", "Flow runs"],
   ["/deployments", "Deployments"],
   ["/work-pools", "Work pools & limits"],
+  ["/events", "Events"],
 ] as const;
 
 export function App() {
@@ -83,6 +85,8 @@ export function App() {
             <DeploymentsPage key={key} url={url} />
           ) : page === "/work-pools" ? (
             <OperationsPage key={key} />
+          ) : page === "/events" ? (
+            <EventsPage key={key} url={url} />
           ) : page === "/dashboard" ? (
             <DashboardPage key={key} url={url} />
           ) : (

@@ -1,9 +1,10 @@
-/** A flow run: header and actions, task graph, timeline, task runs, live logs, state history. */
+/** A flow run: header and actions, task graph, timeline, task runs, live logs, its events, state history. */
 import { useMemo, useState } from "react";
 import { post, useData } from "./api.ts";
 import { CopyButton } from "./CopyButton.tsx";
 import { duration, time } from "./format.ts";
 import { LogPanel } from "./LogPanel.tsx";
+import { RunEvents } from "./RunEvents.tsx";
 import { Link, navigate } from "./router.ts";
 import { useRunData } from "./run-data.ts";
 import { TaskGraph } from "./TaskGraph.tsx";
@@ -179,6 +180,9 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
 
       <h2>Logs</h2>
       <LogPanel flowRunId={id} url={url} names={names} />
+
+      <h2>Events</h2>
+      <RunEvents runId={id} />
 
       <h2>State history</h2>
       <ul className="history" data-testid="history">

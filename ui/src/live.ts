@@ -71,7 +71,7 @@ function acquire(flowRunId: string | null, listener: Listener): () => void {
   const key = flowRunId ?? "";
   let stream = streams.get(key);
   if (!stream) {
-    const created: Stream = { url: `/api/events/stream${flowRunId ? `?flowRunId=${encodeURIComponent(flowRunId)}` : ""}`, source: null, listeners: new Set(), open: false };
+    const created: Stream = { url: `/api/live/stream${flowRunId ? `?flowRunId=${encodeURIComponent(flowRunId)}` : ""}`, source: null, listeners: new Set(), open: false };
     connect(created);
     streams.set(key, created);
     stream = created;

@@ -68,3 +68,15 @@ export interface ResourceEvent {
 }
 
 export type LiveEvent = ({ kind: "state"; id: number; flowRunId: string; taskRunId: string | null } & State) | ({ kind: "log"; flowRunId: string } & LogLine) | ResourceEvent;
+
+/** An event of the durable log (GET /api/events, /api/events/stream). */
+export interface EventRecord {
+  seq: number;
+  id: string;
+  occurred: number;
+  received: number;
+  event: string;
+  resource: { id: string; name?: string | null; labels?: Record<string, string> };
+  related: { role: string; id: string; name?: string | null }[];
+  payload: Record<string, unknown>;
+}

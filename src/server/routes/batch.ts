@@ -35,6 +35,7 @@ const opSchema = {
       properties: {
         kind: { const: "taskRun" },
         force: { type: "boolean" },
+        emitEvents: { type: "boolean" },
         taskRun: {
           type: "object",
           properties: {
@@ -110,6 +111,11 @@ const opSchema = {
         },
       },
       required: ["entry"],
+      additionalProperties: false,
+    },
+    {
+      properties: { kind: { const: "event" }, event: { $ref: "NewEvent#" }, flowRunId: uuid },
+      required: ["event", "flowRunId"],
       additionalProperties: false,
     },
     {

@@ -11,7 +11,7 @@ import { ApiError, notFound } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { cancelFlowRun } from "../../engine/run-operations.ts";
-import { BatonError, RunNotFoundError } from "../../core/errors.ts";
+import { refusalError } from "../../store/refusal.ts";
 import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
@@ -247,13 +247,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       if (fields.resultId && !memory.knowsResult(fields.resultId) && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
       const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
       const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields, heartbeatAt: Date.now() });
-      if (!result.accepted)
-        throw new ApiError(409, "INVALID_TRANSITION", `flow run ${request.params.id}: ${result.reason}`, {
-          rule: result.rule,
-          decision: result.kind,
-          delayMs: result.delayMs ?? null,
-          run: result.run,
-        });
+      if (!result.accepted) throw refusalError(request.params.id, proposed, result);
       return result.run;
     },
   );
@@ -268,14 +262,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
       },
     },
-    async (request) => {
-      try {
-        return await cancelFlowRun(store, request.params.id, "cancelled through the API");
-      } catch (error) {
-        if (error instanceof BatonError && !(error instanceof RunNotFoundError)) throw new ApiError(409, "INVALID_TRANSITION", error.message);
-        throw error;
-      }
-    },
+    // A refusal is an InvalidTransitionError (409), a missing run a RunNotFoundError (404).
+    async (request) => cancelFlowRun(store, request.params.id, "cancelled through the API"),
   );
 
   app.post<{ Params: { id: string } }>(
@@ -302,8 +290,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
           `flow run ${run.id} ${!run.workPool ? "has no work pool" : "did not record its entrypoint"}, so no worker can pick it up: resume it with \`baton flow-run retry ${run.id}\` on a machine that has the flow's code`,
           { workPool: run.workPool, entrypoint: run.entrypoint },
         );
-      const result = await store.setFlowRunState(run.id, makeState("AwaitingRetry", { scheduledAt: Date.now(), message: "retry requested through the API" }));
-      if (!result.accepted) throw new ApiError(409, "INVALID_TRANSITION", `flow run ${run.id} cannot be retried from ${run.state.name}: ${result.reason}`, { rule: result.rule });
+      const retry = makeState("AwaitingRetry", { scheduledAt: Date.now(), message: "retry requested through the API" });
+      const result = await store.setFlowRunState(run.id, retry);
+      if (!result.accepted) throw refusalError(run.id, retry, result);
       return result.run;
     },
   );

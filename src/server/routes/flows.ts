@@ -1,4 +1,4 @@
-/** Flows, health, the OpenAPI document and the live event stream. */
+/** Flows, health, the OpenAPI document and the live feed of states and logs (`/api/live/stream`). */
 import type { FastifyInstance } from "fastify";
 import type { Store } from "../../store/types.ts";
 import { notFound } from "../errors.ts";
@@ -85,14 +85,14 @@ export function healthRoutes(app: FastifyInstance, store: Store, version: string
   );
 }
 
-export function eventRoutes(app: FastifyInstance, store: Store, hub: EventHub): void {
+export function liveStreamRoutes(app: FastifyInstance, store: Store, hub: EventHub): void {
   app.get<{ Querystring: { flowRunId?: string } }>(
-    "/api/events/stream",
+    "/api/live/stream",
     {
       schema: {
-        tags: ["events"],
+        tags: ["live"],
         summary:
-          "Server-sent events: state changes (event: state) and logs (event: log), optionally of one flow run, and changes of deployments, work pools, workers and limits made through the API (event: resource, unfiltered streams only). Each event has an id; " +
+          "The dashboard's live feed (for the durable event log, see GET /api/events/stream). Server-sent events: state changes (event: state) and logs (event: log), optionally of one flow run, and changes of deployments, work pools, workers and limits made through the API (event: resource, unfiltered streams only). Each event has an id; " +
           "a client reconnecting with Last-Event-ID gets what it missed (and possibly repeats: drop them by the event's kind and data.id).",
         querystring: { type: "object", properties: { flowRunId: uuid }, additionalProperties: false },
       },

@@ -7,6 +7,8 @@ import * as m0003 from "./0003_deployments_workers_limits.ts";
 import * as m0004 from "./0004_artifacts.ts";
 import * as m0005 from "./0005_worker_heartbeats_job_variables.ts";
 import * as m0006 from "./0006_retry_counts_allowed_env.ts";
+import * as m0007 from "./0007_events.ts";
+import * as m0008 from "./0008_webhooks.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -20,4 +22,6 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0004_artifacts", up: m0004.up },
   { name: "0005_worker_heartbeats_job_variables", up: m0005.up },
   { name: "0006_retry_counts_allowed_env", up: m0006.up },
+  { name: "0007_events", up: m0007.up },
+  { name: "0008_webhooks", up: m0008.up },
 ];

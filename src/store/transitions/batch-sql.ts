@@ -5,8 +5,9 @@
  * commit), so this one path is written by hand; every other query goes through Kysely.
  * Placeholders are `?`; `toPostgres` renumbers them `$1..$n`.
  */
-import type { CacheEntry, LogRecord, ResultRecord, StateRecord, TaskDependency, TaskRun } from "./types.ts";
-import { taskRunToRow } from "./rows.ts";
+import type { Selectable } from "kysely";
+import type { TaskRunsTable } from "../schema.ts";
+import type { CacheEntry, LogRecord, ResultRecord, StateRecord, TaskDependency, TaskRun } from "../types.ts";
 
 /**
  * Free text as the database can store it: PostgreSQL refuses NUL (U+0000) in text, and user
@@ -141,6 +142,14 @@ export function batchStatements(batch: BatchRows): Statement[] {
   ];
 }
 
+/** Statements appending rows to the state history (flow runs' and task runs'). */
+export function historyStatements(states: readonly Omit<StateRecord, "id">[]): Statement[] {
+  return inserts(
+    SPECS.states,
+    states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null]),
+  );
+}
+
 /** Renumbers `?` placeholders as `$1..$n` (the batch SQL has no `?` inside literals). */
 export function toPostgres(text: string, offset = 0): string {
   let n = offset;
@@ -163,4 +172,27 @@ export function combinedPostgresStatement(statements: Statement[]): Statement | 
   });
   const last = parts.pop()!;
   return { sql: `with ${parts.join(", ")} ${last}`, params: statements.flatMap((s) => s.params) };
+}
+
+/** A task run's row (the batch upserts task runs with their latest snapshot). */
+export function taskRunToRow(run: TaskRun): Selectable<TaskRunsTable> {
+  return {
+    id: run.id,
+    flow_run_id: run.flowRunId,
+    task_key: run.taskKey,
+    task_name: run.taskName,
+    state_type: run.state.type,
+    state_name: run.state.name,
+    state_message: run.state.message ?? null,
+    state_timestamp: run.state.timestamp,
+    scheduled_at: run.state.scheduledAt ?? null,
+    run_count: run.runCount,
+    cache_key: run.cacheKey,
+    result_id: run.resultId,
+    error: run.error ? JSON.stringify(run.error) : null,
+    tags: JSON.stringify(run.tags),
+    created_at: run.createdAt,
+    start_time: run.startTime,
+    end_time: run.endTime,
+  };
 }

@@ -1,0 +1,22 @@
+/** Webhooks over the Baton API (remote mode): the server checks templates and keeps the slugs. */
+import type { Webhook } from "../store/types.ts";
+import type { WebhookAdmin, WebhookInput } from "../server/webhooks.ts";
+import { orUndefined, type ApiClient } from "./api-client.ts";
+
+const enc = encodeURIComponent;
+
+export class RemoteWebhooks implements WebhookAdmin {
+  constructor(private readonly api: ApiClient) {}
+
+  create(input: WebhookInput): Promise<Webhook> {
+    return this.api.request("POST", "/api/webhooks", input);
+  }
+
+  async list(): Promise<Webhook[]> {
+    return (await this.api.request<{ items: Webhook[] }>("GET", "/api/webhooks")).items;
+  }
+
+  async delete(slug: string): Promise<boolean> {
+    return (await orUndefined(this.api.request("DELETE", `/api/webhooks/${enc(slug)}`).then(() => true))) ?? false;
+  }
+}

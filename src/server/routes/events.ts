@@ -1,0 +1,212 @@
+/**
+ * The durable event log over HTTP: a filtered, paged listing (GET /api/events), a stream of new
+ * events (GET /api/events/stream, server-sent events) and events from outside a run
+ * (POST /api/events).
+ *
+ * The stream tails the table for each connection (store/event-log-tail.ts) rather than a memory
+ * buffer: every message's `id:` is a resume token holding the reader's exact position (the last
+ * seq and, on PostgreSQL, the seqs still awaited), so a client that reconnects with
+ * Last-Event-ID — to this server or to a restarted one — gets every event committed meanwhile,
+ * once. An id-only message moves the token on when events the filter leaves out were read.
+ */
+import type { FastifyInstance } from "fastify";
+import type { ServerResponse } from "node:http";
+import { eventPassesFilter, parseEventPatterns, type EventFilter } from "../../core/event-filter.ts";
+import { completeEvent, userEventNameProblem, type EventInput } from "../../core/event-input.ts";
+import { InvalidCursorError } from "../../core/errors.ts";
+import type { EventLogMaintenance, EventQuery, Store } from "../../store/types.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponses, ms } from "../schemas.ts";
+import { formatResumeToken, parseResumeToken } from "../event-resume-token.ts";
+
+const id = { type: "string", minLength: 1, maxLength: 500 } as const;
+
+/** The filters shared by the listing and the stream. */
+const filterProperties = {
+  event: { type: "string", minLength: 1, maxLength: 2000, description: "event name patterns, comma-separated: data.arrived, baton.flow-run.*, *" },
+  resource: { ...id, description: "the id of the resource events are about" },
+  related: { ...id, description: "the id of a resource events are related to (a flow run, a deployment, a tag...)" },
+  involves: { ...id, description: "the id of a resource events are about or related to" },
+  since: { ...ms, description: "occurred at or after (epoch ms)" },
+  until: { ...ms, description: "occurred before (epoch ms)" },
+} as const;
+
+interface FilterQuery {
+  event?: string;
+  resource?: string;
+  related?: string;
+  involves?: string;
+  since?: number;
+  until?: number;
+}
+
+/** The filter of a query string; an invalid pattern is a 400 naming the parameter. */
+function filterOf(query: FilterQuery): EventFilter {
+  let patterns: string[] | undefined;
+  try {
+    patterns = query.event === undefined ? undefined : parseEventPatterns(query.event, "querystring.event");
+  } catch (error) {
+    throw new ApiError(400, "VALIDATION_ERROR", (error as Error).message, { field: "querystring.event" });
+  }
+  if (query.since !== undefined && query.until !== undefined && query.until <= query.since)
+    throw new ApiError(400, "VALIDATION_ERROR", `querystring.until (${query.until}) must be after querystring.since (${query.since})`, { field: "querystring.until" });
+  return { event: patterns, resource: query.resource, related: query.related, involves: query.involves, since: query.since, until: query.until };
+}
+
+/** Rows a stream reads at a time (it reads again at once after a full read, else after the poll interval). */
+const STREAM_READ = 500;
+/** A comment this often keeps proxies from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000;
+
+export function eventLogRoutes(app: FastifyInstance, store: Store, eventLog: EventLogMaintenance, pollMs: number): void {
+  app.get<{ Querystring: FilterQuery & { limit?: number; cursor?: string; order?: "newest" | "oldest" } }>(
+    "/api/events",
+    {
+      schema: {
+        tags: ["events"],
+        summary: "Stored events matching filters, in log order (newest first by default), a page at a time",
+        querystring: {
+          type: "object",
+          properties: {
+            ...filterProperties,
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+            cursor: { type: "string", minLength: 1, maxLength: 200, description: "the nextCursor of the previous page" },
+            order: { type: "string", enum: ["newest", "oldest"], default: "newest" },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: { $ref: "EventRecord#" } }, nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] } } },
+          ...errorResponses(400),
+        },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, order } = request.query;
+      const query: EventQuery = { ...filterOf(request.query), limit, cursor, order };
+      try {
+        return await store.listEvents(query);
+      } catch (error) {
+        if (error instanceof InvalidCursorError) throw new ApiError(400, "VALIDATION_ERROR", `querystring.cursor: ${error.message}`, { field: "querystring.cursor" });
+        throw error;
+      }
+    },
+  );
+
+  app.post<{ Body: EventInput[] }>(
+    "/api/events",
+    {
+      // Admin keys only: a worker's code emits its events through its runs' batches, tied to a
+      // run it holds; an event from nowhere is an operator's (or a webhook's) to send.
+      config: { access: { roles: ["admin"] } },
+      schema: {
+        tags: ["events"],
+        summary: "Store events from outside a run (up to 1,000, in one transaction; an id already stored is skipped). Names under baton. are Baton's own",
+        body: { type: "array", minItems: 1, maxItems: 1000, items: { $ref: "EventInput#" } },
+        response: { 201: { type: "object", properties: { ids: { type: "array", items: { type: "string" } } } }, ...errorResponses(400) },
+      },
+    },
+    async (request, reply) => {
+      const now = Date.now();
+      const events = request.body.map((input, i) => {
+        const problem = userEventNameProblem(input.event, `body[${i}].event`);
+        if (problem) throw new ApiError(400, "VALIDATION_ERROR", problem, { field: `body[${i}].event` });
+        return completeEvent(input, now);
+      });
+      await store.emitEvents(events);
+      return reply.status(201).send({ ids: events.map((e) => e.id) });
+    },
+  );
+
+  /** Open streams, ended when the server closes (they would hold it open). */
+  const open = new Set<ServerResponse>();
+  app.addHook("preClose", async () => {
+    for (const raw of open) raw.end();
+  });
+
+  app.get<{ Querystring: FilterQuery }>(
+    "/api/events/stream",
+    {
+      schema: {
+        tags: ["events"],
+        summary:
+          "Server-sent events (event: event, data: an EventRecord) of the events stored from now on, with the same filters as GET /api/events. " +
+          "Each message's id is a resume token: reconnect with it as Last-Event-ID to get every event committed since, once (none missed, none repeated), from any server of the database.",
+        querystring: { type: "object", properties: filterProperties, additionalProperties: false },
+        headers: { type: "object", properties: { "last-event-id": { type: "string", maxLength: 8192 } } },
+      },
+    },
+    async (request, reply) => {
+      const filter = filterOf(request.query);
+      const header = request.headers["last-event-id"];
+      const resume = typeof header === "string" && header.trim() !== "" ? parseResumeToken(header.trim()) : null;
+      if (typeof header === "string" && header.trim() !== "" && !resume)
+        throw new ApiError(400, "VALIDATION_ERROR", "the Last-Event-ID header is not a resume token of this stream: send back the id of a message it sent, or none to start from now", {
+          field: "headers.last-event-id",
+        });
+      let position = resume ?? (await eventLog.eventTailStart());
+      reply.hijack();
+      const raw = reply.raw;
+      open.add(raw);
+      let closed = false;
+      let wake: (() => void) | null = null;
+      const stop = () => {
+        closed = true;
+        open.delete(raw);
+        wake?.();
+      };
+      request.raw.on("close", stop);
+      raw.on("close", stop);
+      /** Writes; resolves once the client has taken it, so a slow reader is not buffered without end. */
+      const write = (text: string) =>
+        new Promise<void>((resolve) => {
+          if (closed || raw.destroyed) return resolve();
+          if (raw.write(text)) return resolve();
+          raw.once("drain", resolve);
+          raw.once("close", resolve);
+        });
+      raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+      // An id-only message: a client that reconnects before any event arrived resumes from here.
+      let sent = formatResumeToken(position);
+      await write(`: connected\nid: ${sent}\n\n`);
+      let lastWrite = Date.now();
+      while (!closed) {
+        let full = false;
+        try {
+          const batch = await eventLog.tailEventLog(position, STREAM_READ);
+          for (const { event, after } of batch.events) {
+            if (!eventPassesFilter(filter, event)) continue;
+            sent = formatResumeToken(after);
+            await write(`id: ${sent}\nevent: event\ndata: ${JSON.stringify(event)}\n\n`);
+            lastWrite = Date.now();
+          }
+          position = batch.position;
+          full = batch.events.length >= STREAM_READ;
+          const token = formatResumeToken(position);
+          if (token !== sent) {
+            sent = token;
+            await write(`id: ${sent}\n\n`);
+            lastWrite = Date.now();
+          }
+        } catch (error) {
+          // The database is briefly unavailable: the position is kept, the read tried again.
+          request.log.warn({ err: error }, "event stream read failed");
+        }
+        if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+          await write(": ping\n\n");
+          lastWrite = Date.now();
+        }
+        if (full || closed) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+      if (!raw.destroyed) raw.end();
+    },
+  );
+}
