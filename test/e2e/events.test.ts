@@ -99,6 +99,32 @@ describe.each(DIALECTS)("the event log behind a server process on %s", (dialect)
     expect(watched.sort()).toEqual(["r.before", ...(dialect === "postgres" ? ["r.early", "r.late"] : []), "r.while-down", "r.after"].sort());
   });
 
+  it("a failing flow's baton.flow-run.Failed reaches the stream within 1 s and is listed by GET /api/events", async () => {
+    const stream = await openSse(`${server.url}/api/events/stream?event=baton.flow-run.Failed`);
+    await until(() => stream.lastId(), "the stream to connect");
+    const arrived: number[] = [];
+    const watched = stream.messages;
+    const timer = setInterval(() => {
+      while (arrived.length < watched.length) arrived.push(Date.now());
+    }, 5);
+    try {
+      const run = await cli(["run", FLOWS, "--flow", "failing"], client());
+      expect(run.code).toBe(1);
+      const [message] = await stream.waitFor(1);
+      const received = JSON.parse(message!.data!) as EventRecord;
+      expect(received.event).toBe("baton.flow-run.Failed");
+      await until(() => arrived.length >= 1, "the arrival time");
+      // `occurred` is the transition's own time, taken in the run's process on this machine.
+      expect(arrived[0]! - received.occurred).toBeLessThan(1000);
+      const listed = (await (await fetch(`${server.url}/api/events?event=baton.flow-run.*&resource=${received.resource.id}&order=oldest`)).json()) as { items: EventRecord[] };
+      expect(listed.items.map((e) => e.event)).toEqual(["baton.flow-run.Pending", "baton.flow-run.Running", "baton.flow-run.Failed"]);
+      expect(listed.items.at(-1)!.payload).toMatchObject({ state: { message: expect.stringContaining("the source table is empty") } });
+    } finally {
+      clearInterval(timer);
+      stream.close();
+    }
+  });
+
   it("stores what emitEvent sends from a task of a remote flow run; `events ls --json` lists it", async () => {
     const key = `s3://bucket/${dialect}.csv`;
     const run = await cli(["run", FLOWS, "--flow", "emitting", "--param", `key=${key}`], client());
