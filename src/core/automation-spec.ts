@@ -270,3 +270,11 @@ export function actionReferences(spec: AutomationSpec): ActionReference[] {
     return [];
   });
 }
+
+/** An automation of this name exists already. */
+export class AutomationExistsError extends BatonError {
+  override name = "AutomationExistsError";
+  constructor(readonly automation: string) {
+    super(`name: an automation named "${automation}" already exists; choose another name, or replace it (PUT /api/automations/${automation}, baton automation create --replace)`);
+  }
+}
