@@ -118,5 +118,5 @@ describe.each(DIALECTS)("automations behind a server process on %s", (dialect) =
     expect(inspect.code, inspect.stderr).toBe(0);
     expect(inspect.stdout).toMatch(/run-deployment: succeeded after 1 attempt\(s\)/);
     expect(inspect.stdout).toContain("raw/2026-12-03.csv");
-  });
+  }, 150_000); // eight CLI processes, each starting Node and tsx, a worker's run and a server restart
 });
