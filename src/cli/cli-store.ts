@@ -10,6 +10,9 @@ import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
 import { RemoteWebhooks } from "../client/remote-webhooks.ts";
 import { KyselyWebhookStore } from "../store/webhook-store.ts";
 import { localWebhookAdmin, type WebhookAdmin } from "../server/webhooks.ts";
+import { RemoteAutomations } from "../client/remote-automations.ts";
+import { KyselyAutomationStore } from "../store/automation-store.ts";
+import { localAutomationAdmin, type AutomationAdmin } from "../server/automations.ts";
 
 export async function openCliStore(): Promise<Store> {
   const settings = loadSettings();
@@ -43,4 +46,12 @@ export async function openWebhooks(): Promise<{ webhooks: WebhookAdmin; close():
   const store = await openCliStore();
   const webhooks = store instanceof KyselyStore ? localWebhookAdmin(new KyselyWebhookStore(store)) : new RemoteWebhooks((store as RemoteStore).api);
   return { webhooks, close: () => store.close() };
+}
+
+/** Automation management: through the server in remote mode, else on the database. */
+export async function openAutomations(): Promise<{ automations: AutomationAdmin; close(): Promise<void> }> {
+  const store = await openCliStore();
+  const automations =
+    store instanceof KyselyStore ? localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store)) : new RemoteAutomations((store as RemoteStore).api);
+  return { automations, close: () => store.close() };
 }

@@ -9,6 +9,7 @@ import { registerDeployment } from "./commands/deployment.ts";
 import { registerLimits } from "./commands/limits.ts";
 import { registerEvents } from "./commands/events.ts";
 import { registerWebhook } from "./commands/webhook.ts";
+import { registerAutomation } from "./commands/automation.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerLimits(program);
   registerEvents(program);
   registerWebhook(program);
+  registerAutomation(program);
   return program;
 }
 

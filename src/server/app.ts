@@ -38,6 +38,10 @@ import type { EventLogMaintenance, OrchestrationStore, WebhookStore } from "../s
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { KyselyWebhookStore } from "../store/webhook-store.ts";
 import { eventLogRoutes } from "./routes/events.ts";
+import { automationRoutes } from "./routes/automations.ts";
+import { KyselyAutomationStore } from "../store/automation-store.ts";
+import type { AutomationStore } from "../store/automation-types.ts";
+import { startAutomationService, type AutomationService, type AutomationServiceOptions } from "./automation-service.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -52,6 +56,10 @@ export interface ServerOptions extends Partial<ServiceOptions> {
   eventLog?: EventLogMaintenance;
   /** Webhooks (default: over the same database as `store`). */
   webhooks?: WebhookStore;
+  /** Automations (default: over the same database as `store`). */
+  automations?: AutomationStore;
+  /** The automations' evaluator and executor (automation-service.ts); false: not started in this process. */
+  automationService?: Partial<AutomationServiceOptions> | false;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
   /** `role:secret` pairs (role admin or worker); empty = no authentication. */
@@ -67,6 +75,8 @@ export interface BatonServer {
   hub: EventHub;
   /** Every route registered and the roles that may call it (see access.ts). */
   routes: readonly RouteRoles[];
+  /** The automations' service of this process (null when `automationService: false`). */
+  automationService: AutomationService | null;
   close(): Promise<void>;
 }
 
@@ -83,6 +93,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!eventLog) throw new TypeError("buildServer needs options.eventLog for a store that is not a database");
   const webhooks = options.webhooks ?? (store instanceof KyselyStore ? new KyselyWebhookStore(store) : null);
   if (!webhooks) throw new TypeError("buildServer needs options.webhooks for a store that is not a database");
+  const automations = options.automations ?? (store instanceof KyselyStore ? new KyselyAutomationStore(store) : null);
+  if (!automations) throw new TypeError("buildServer needs options.automations for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -182,6 +194,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
   webhookRoutes(app, store, webhooks);
+  automationRoutes(app, automations, orchestration);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);
@@ -190,13 +203,16 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   await app.ready();
   await hub.start();
   const services = startServices(store, orchestration, eventLog, options, app.log);
+  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration }, options.automationService ?? {}, app.log);
   return {
     app,
     hub,
     routes,
+    automationService,
     close: async () => {
       closing = true;
       services.stop();
+      await automationService?.stop();
       // Ends the event streams: open SSE responses would otherwise keep the server open.
       hub.stop();
       await app.close();

@@ -235,6 +235,61 @@ export interface WebhooksTable {
   created_at: number;
 }
 
+/** An automation: its spec as written (JSON), and since when it counts events. */
+export interface AutomationsTable {
+  id: string;
+  name: string;
+  spec: string;
+  paused: number;
+  active_since: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The trigger state of one bucket of an automation (JSON BucketState). */
+export interface AutomationBucketsTable {
+  automation_id: string;
+  bucket: string;
+  state: string;
+  updated_at: number;
+}
+
+/** A firing: why, when, and the events that caused it (JSON). */
+export interface AutomationFiringsTable {
+  id: string;
+  automation_id: string;
+  bucket: string;
+  reason: string;
+  fired_at: number;
+  window_start: number;
+  window_end: number;
+  /** JSON MatchedEvent[]. */
+  events: string;
+  /** JSON EventRecord: the event that completed the firing; null for a proactive one. */
+  event: string | null;
+}
+
+/** One action of a firing: the outbox the executor works through, with each attempt's outcome (JSON). */
+export interface AutomationActionsTable {
+  id: string;
+  firing_id: string;
+  automation_id: string;
+  action_index: number;
+  type: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  outcomes: string;
+  updated_at: number;
+}
+
+/** How far the evaluator has read the event log (a JSON EventTailPosition). */
+export interface AutomationCursorTable {
+  name: string;
+  position: string;
+  updated_at: number;
+}
+
 export interface Database {
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
@@ -247,6 +302,11 @@ export interface Database {
   applied_batches: AppliedBatchesTable;
   events: EventsTable;
   webhooks: WebhooksTable;
+  automations: AutomationsTable;
+  automation_buckets: AutomationBucketsTable;
+  automation_firings: AutomationFiringsTable;
+  automation_actions: AutomationActionsTable;
+  automation_cursor: AutomationCursorTable;
   event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;

@@ -9,6 +9,7 @@ import * as m0005 from "./0005_worker_heartbeats_job_variables.ts";
 import * as m0006 from "./0006_retry_counts_allowed_env.ts";
 import * as m0007 from "./0007_events.ts";
 import * as m0008 from "./0008_webhooks.ts";
+import * as m0009 from "./0009_automations.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0006_retry_counts_allowed_env", up: m0006.up },
   { name: "0007_events", up: m0007.up },
   { name: "0008_webhooks", up: m0008.up },
+  { name: "0009_automations", up: m0009.up },
 ];

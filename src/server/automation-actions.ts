@@ -1,0 +1,133 @@
+/**
+ * What each action type does, run by the executor (automation-service.ts) after its firing
+ * committed. Templates are filled in from `{ event, automation, firing }` first; a path with no
+ * value fails the action for good, as does a target that no longer exists or a run that has
+ * already ended — retrying cannot help those. Anything else (the database, a webhook answering
+ * 503) is retried with backoff.
+ *
+ * Retries must not do a thing twice: an emitted event takes the action's id as its own (the
+ * log stores an id once), and a run-deployment looks for the run an earlier attempt made (its
+ * `automation-action:<id>` tag) before making one.
+ */
+import { BatonError, InvalidTransitionError, RunNotFoundError } from "../core/errors.ts";
+import { renderTemplate, TemplateError } from "../core/automation-templates.ts";
+import type { AutomationAction } from "../core/automation-spec.ts";
+import { parseDuration } from "../core/durations.ts";
+import { completeEvent } from "../core/event-input.ts";
+import type { EventResource, RelatedResource } from "../core/event-records.ts";
+import { excerpt } from "../core/excerpt.ts";
+import { cancelFlowRun } from "../engine/run-operations.ts";
+import type { OrchestrationStore, Store } from "../store/types.ts";
+import type { ClaimedAction } from "../store/automation-types.ts";
+import { createDeploymentRun, DeploymentNotFoundError } from "./automation-deployment-runs.ts";
+import { ApiError } from "./errors.ts";
+
+/** A target the action names is gone (a deleted deployment or pool), or the firing gives it none. */
+export class ActionTargetError extends BatonError {
+  override name = "ActionTargetError";
+}
+
+/** Whether retrying `error` cannot succeed. */
+export function isPermanentActionError(error: unknown): boolean {
+  return (
+    error instanceof TemplateError ||
+    error instanceof ActionTargetError ||
+    error instanceof DeploymentNotFoundError ||
+    error instanceof RunNotFoundError ||
+    error instanceof InvalidTransitionError ||
+    (error instanceof ApiError && error.statusCode < 500)
+  );
+}
+
+export interface ActionDependencies {
+  store: Store;
+  orchestration: OrchestrationStore;
+}
+
+/** The values templates read. */
+export function templateContext(claimed: ClaimedAction): Record<string, unknown> {
+  const { automation, firing } = claimed;
+  const context: Record<string, unknown> = {
+    automation: { id: automation.id, name: automation.name },
+    firing: { id: firing.id, bucket: firing.bucket, reason: firing.reason, firedAt: firing.firedAt, windowStart: firing.windowStart, windowEnd: firing.windowEnd, events: firing.events },
+  };
+  if (firing.event) context.event = firing.event;
+  return context;
+}
+
+/** The flow run a cancel-flow-run without `flow_run` cancels: the event's own, or the one it relates to. */
+function eventFlowRun(claimed: ClaimedAction): string {
+  const event = claimed.firing.event;
+  if (event?.resource.labels?.kind === "flow-run") return event.resource.id;
+  const related = event?.related.find((r) => r.role === "flow-run");
+  if (related) return related.id;
+  throw new ActionTargetError(`actions[${claimed.action.index}].flow_run: the event ${event?.event ?? "(none)"} is not about a flow run; name one with flow_run`);
+}
+
+/** Runs the action once; returns what it did (stored with the attempt). */
+export async function runAction(claimed: ClaimedAction, deps: ActionDependencies): Promise<unknown> {
+  const { action, automation } = claimed;
+  const spec: AutomationAction | undefined = automation.spec.actions[action.index];
+  const field = `actions[${action.index}]`;
+  if (!spec || spec.type !== action.type) throw new ActionTargetError(`${field}: the automation was changed after this firing; its action ${action.index} is no longer a ${action.type}`);
+  const context = templateContext(claimed);
+  const render = <T>(value: T, at: string) => renderTemplate(value, context, `${field}.${at}`) as T;
+  switch (spec.type) {
+    case "run-deployment": {
+      const marker = `automation-action:${action.id}`;
+      if (action.attempts > 1) {
+        const deployment = await deps.orchestration.getDeployment(spec.deployment);
+        const [earlier] = deployment ? await deps.store.listFlowRuns({ deploymentId: deployment.id, tags: [marker], limit: 1 }) : [];
+        if (earlier) return { flowRun: earlier.id, name: earlier.name, deployment: spec.deployment };
+      }
+      const parameters = render(spec.parameters ?? {}, "parameters");
+      const tags = [...(spec.tags ?? []), `automation:${automation.name}`, marker];
+      const { run } = await createDeploymentRun({ runs: deps.store, deployments: deps.orchestration }, spec.deployment, { parameters, tags, message: `started by automation ${automation.name}` });
+      return { flowRun: run.id, name: run.name, deployment: spec.deployment, parameters };
+    }
+    case "pause-deployment":
+    case "resume-deployment": {
+      const updated = await deps.orchestration.setDeploymentPaused(spec.deployment, spec.type === "pause-deployment");
+      if (!updated) throw new DeploymentNotFoundError(spec.deployment);
+      return { deployment: updated.name, paused: updated.paused };
+    }
+    case "pause-work-pool":
+    case "resume-work-pool": {
+      if (!(await deps.orchestration.getWorkPool(spec.work_pool))) throw new ActionTargetError(`${field}.work_pool: work pool "${spec.work_pool}" does not exist`);
+      const updated = await deps.orchestration.upsertWorkPool({ name: spec.work_pool, paused: spec.type === "pause-work-pool" });
+      return { workPool: updated.name, paused: updated.paused };
+    }
+    case "cancel-flow-run": {
+      const id = spec.flow_run === undefined ? eventFlowRun(claimed) : String(render(spec.flow_run, "flow_run"));
+      const run = await cancelFlowRun(deps.store, id, `cancelled by automation ${automation.name}`);
+      return { flowRun: run.id, state: run.state.name };
+    }
+    case "emit-event": {
+      const event = completeEvent({
+        id: action.id,
+        event: spec.event,
+        resource: render(spec.resource, "resource") as EventResource,
+        related: [...(render(spec.related ?? [], "related") as RelatedResource[]), { role: "automation", id: automation.id, name: automation.name }],
+        payload: render(spec.payload ?? {}, "payload"),
+      });
+      await deps.store.emitEvents([event]);
+      return { event: event.id };
+    }
+    case "call-webhook": {
+      const url = String(render(spec.url, "url"));
+      const body = spec.payload === undefined ? context : render(spec.payload, "payload");
+      const headers = render(spec.headers ?? {}, "headers");
+      const timeoutMs = spec.timeout ? parseDuration(spec.timeout, `${field}.timeout`) : 10_000;
+      let response: Response;
+      try {
+        response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+        throw new BatonError(`${field}: POST ${url} failed: ${reason}`, { cause: error });
+      }
+      const text = await response.text().catch(() => "");
+      if (!response.ok) throw new BatonError(`${field}: POST ${url} answered ${response.status}: ${excerpt(text, 200)}`);
+      return { status: response.status };
+    }
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * Automations over Kysely (SQLite and PostgreSQL): their specs, the evaluator's transaction and
+ * the actions' outbox.
+ *
+ * The evaluator reads a batch of the event log after the stored cursor *outside* a transaction
+ * (the PostgreSQL tail runs its own snapshot, see event-log-tail.ts), then in one transaction
+ * locks the cursor row (PostgreSQL FOR UPDATE; SQLite's BEGIN IMMEDIATE holds the whole file),
+ * checks it is still the position it read from — another server process may have evaluated the
+ * same batch meanwhile, and then this one commits nothing — and writes the bucket states, the
+ * firings, their pending actions, their events and the new cursor together. A crash before the
+ * commit leaves the old cursor and the old states: the batch is read and evaluated again, and
+ * no window fires twice.
+ *
+ * Actions are claimed with a compare-and-set on (status, attempts, next_attempt_at): an
+ * executor owns an action until its lease (`next_attempt_at` while running) runs out, so one
+ * that died mid-attempt is taken over, and a late answer of the dead one is refused.
+ */
+import type { Selectable } from "kysely";
+import { AutomationExistsError, compileAutomationSpec, type AutomationSpec } from "../core/automation-spec.ts";
+import { automationChangeEvent, automationTriggeredEvent, type AutomationChange } from "../core/automation-events.ts";
+import { bucketKey, evaluateBatch, type ActiveAutomation } from "../core/automation-evaluation.ts";
+import type { BucketState } from "../core/automation-triggers.ts";
+import type { EventRecord, NewEvent } from "../core/event-records.ts";
+import { newId } from "../core/ids.ts";
+import type { KyselyStore } from "./kysely-store.ts";
+import type { EventTailPosition } from "./types.ts";
+import type { AutomationActionsTable, AutomationFiringsTable, AutomationsTable } from "./schema.ts";
+import { appendEvents } from "./transitions/event-log.ts";
+import type { Tx } from "./transitions/host.ts";
+import type { ActionOutcome, ActionStatus, Automation, AutomationActionRecord, AutomationFiring, AutomationStore, ClaimedAction } from "./automation-types.ts";
+
+/** The one cursor row: the evaluator's position in the event log. */
+const CURSOR = "events";
+
+const automationFromRow = (row: Selectable<AutomationsTable>): Automation => ({
+  id: row.id,
+  name: row.name,
+  spec: JSON.parse(row.spec) as AutomationSpec,
+  paused: Number(row.paused) === 1,
+  activeSince: Number(row.active_since),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+const actionFromRow = (row: Selectable<AutomationActionsTable>): AutomationActionRecord => ({
+  id: row.id,
+  firingId: row.firing_id,
+  automationId: row.automation_id,
+  index: Number(row.action_index),
+  type: row.type,
+  status: row.status as ActionStatus,
+  attempts: Number(row.attempts),
+  nextAttemptAt: Number(row.next_attempt_at),
+  outcomes: JSON.parse(row.outcomes) as ActionOutcome[],
+  updatedAt: Number(row.updated_at),
+});
+
+const firingFromRow = (row: Selectable<AutomationFiringsTable>): Omit<AutomationFiring, "actions"> => ({
+  id: row.id,
+  automationId: row.automation_id,
+  bucket: row.bucket,
+  reason: row.reason,
+  firedAt: Number(row.fired_at),
+  windowStart: Number(row.window_start),
+  windowEnd: Number(row.window_end),
+  events: JSON.parse(row.events) as AutomationFiring["events"],
+  event: row.event === null ? null : (JSON.parse(row.event) as EventRecord),
+});
+
+export class KyselyAutomationStore implements AutomationStore {
+  constructor(private readonly base: KyselyStore) {}
+
+  private async find(tx: Tx, idOrName: string): Promise<Automation | undefined> {
+    const row = await tx
+      .selectFrom("automations")
+      .selectAll()
+      .where((eb) => eb.or([eb("id", "=", idOrName), eb("name", "=", idOrName)]))
+      .executeTakeFirst();
+    return row ? automationFromRow(row) : undefined;
+  }
+
+  private emit(tx: Tx, events: readonly NewEvent[]): Promise<void> {
+    return appendEvents(tx, this.base, events);
+  }
+
+  /** The cursor as stored (its text is what the evaluator compares), made at the log's end the first time. */
+  private async cursor(): Promise<string> {
+    const read = async () => (await this.base.db.selectFrom("automation_cursor").select("position").where("name", "=", CURSOR).executeTakeFirst())?.position;
+    const found = await read();
+    if (found !== undefined) return found;
+    const start = await this.base.eventTailStart();
+    await this.base.db
+      .insertInto("automation_cursor")
+      .values({ name: CURSOR, position: JSON.stringify(start), updated_at: Date.now() })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    return (await read())!;
+  }
+
+  async createAutomation(spec: AutomationSpec): Promise<Automation> {
+    // From now on the log is read: the automation's first events must not fall before the cursor's start.
+    await this.cursor();
+    const now = Date.now();
+    const automation: Automation = { id: newId(), name: spec.name, spec, paused: false, activeSince: now, createdAt: now, updatedAt: now };
+    await this.base.transaction(async (tx) => {
+      if (await this.find(tx, spec.name)) throw new AutomationExistsError(spec.name);
+      await tx
+        .insertInto("automations")
+        .values({ id: automation.id, name: spec.name, spec: JSON.stringify(spec), paused: 0, active_since: now, created_at: now, updated_at: now })
+        .execute();
+      await this.emit(tx, [automationChangeEvent("created", automation, now)]);
+    });
+    return automation;
+  }
+
+  /** Applies `change` to the automation in one transaction, its trigger state starting over when `reset`. */
+  private async change(idOrName: string, kind: AutomationChange, fields: { spec?: AutomationSpec; paused?: boolean }, reset: boolean): Promise<Automation | undefined> {
+    return this.base.transaction(async (tx) => {
+      const found = await this.find(tx, idOrName);
+      if (!found) return undefined;
+      if (fields.spec && fields.spec.name !== found.name && (await this.find(tx, fields.spec.name))) throw new AutomationExistsError(fields.spec.name);
+      const now = Date.now();
+      const updated: Automation = { ...found, ...fields, name: fields.spec?.name ?? found.name, updatedAt: now, activeSince: reset ? now : found.activeSince };
+      await tx
+        .updateTable("automations")
+        .set({ name: updated.name, spec: JSON.stringify(updated.spec), paused: updated.paused ? 1 : 0, active_since: updated.activeSince, updated_at: now })
+        .where("id", "=", found.id)
+        .execute();
+      if (reset) await tx.deleteFrom("automation_buckets").where("automation_id", "=", found.id).execute();
+      // Pausing a paused automation changes nothing: no event.
+      if (kind === "updated" || found.paused !== updated.paused) await this.emit(tx, [automationChangeEvent(kind, updated, now)]);
+      return updated;
+    });
+  }
+
+  replaceAutomation(idOrName: string, spec: AutomationSpec): Promise<Automation | undefined> {
+    return this.change(idOrName, "updated", { spec }, true);
+  }
+
+  async setAutomationPaused(idOrName: string, paused: boolean): Promise<Automation | undefined> {
+    const found = await this.getAutomation(idOrName);
+    // Resuming starts the windows over: what came while paused is not counted, nor is a deadline missed meanwhile.
+    return found && this.change(found.id, paused ? "paused" : "resumed", { paused }, !paused && found.paused);
+  }
+
+  async deleteAutomation(idOrName: string): Promise<boolean> {
+    return this.base.transaction(async (tx) => {
+      const found = await this.find(tx, idOrName);
+      if (!found) return false;
+      for (const table of ["automation_actions", "automation_firings", "automation_buckets"] as const) await tx.deleteFrom(table).where("automation_id", "=", found.id).execute();
+      await tx.deleteFrom("automations").where("id", "=", found.id).execute();
+      await this.emit(tx, [automationChangeEvent("deleted", found)]);
+      return true;
+    });
+  }
+
+  getAutomation(idOrName: string): Promise<Automation | undefined> {
+    return this.find(this.base.db, idOrName);
+  }
+
+  async listAutomations(): Promise<Automation[]> {
+    return (await this.base.db.selectFrom("automations").selectAll().orderBy("name").execute()).map(automationFromRow);
+  }
+
+  async listFirings(automationId: string, limit: number): Promise<AutomationFiring[]> {
+    const firings = (await this.base.db.selectFrom("automation_firings").selectAll().where("automation_id", "=", automationId).orderBy("fired_at", "desc").orderBy("id", "desc").limit(limit).execute()).map(
+      firingFromRow,
+    );
+    if (!firings.length) return [];
+    const actions = (
+      await this.base.db
+        .selectFrom("automation_actions")
+        .selectAll()
+        .where(
+          "firing_id",
+          "in",
+          firings.map((f) => f.id),
+        )
+        .orderBy("action_index")
+        .execute()
+    ).map(actionFromRow);
+    return firings.map((f) => ({ ...f, actions: actions.filter((a) => a.firingId === f.id) }));
+  }
+
+  async evaluateAutomations(options: { limit: number; now?: number }): Promise<{ events: number; firings: number; caughtUp: boolean }> {
+    const before = await this.cursor();
+    const batch = await this.base.tailEventLog(JSON.parse(before) as EventTailPosition, options.limit);
+    const caughtUp = batch.events.length < options.limit;
+    const after = JSON.stringify(batch.position);
+    // Rerunnable: a rerun after a lost COMMIT finds the cursor moved and writes nothing.
+    return this.base.transaction(
+      async (tx) => {
+        let query = tx.selectFrom("automation_cursor").select("position").where("name", "=", CURSOR);
+        // SQLite has no FOR UPDATE: its BEGIN IMMEDIATE already holds the only write lock.
+        if (this.base.dialect === "postgres") query = query.forUpdate();
+        const row = await query.executeTakeFirst();
+        if (row?.position !== before) return { events: 0, firings: 0, caughtUp: false };
+        const now = options.now ?? Date.now();
+        const automations: ActiveAutomation[] = (await tx.selectFrom("automations").selectAll().where("paused", "=", 0).execute()).map((r) => {
+          const a = automationFromRow(r);
+          return { id: a.id, name: a.name, trigger: compileAutomationSpec(a.spec).trigger, activeSince: a.activeSince };
+        });
+        const stored = new Map<string, BucketState>();
+        if (automations.length)
+          for (const b of await tx
+            .selectFrom("automation_buckets")
+            .selectAll()
+            .where(
+              "automation_id",
+              "in",
+              automations.map((a) => a.id),
+            )
+            .execute())
+            stored.set(bucketKey(b.automation_id, b.bucket), JSON.parse(b.state) as BucketState);
+        const result = evaluateBatch(automations, stored, batch.events.map((e) => e.event), now, caughtUp);
+        for (const b of result.buckets.values())
+          await tx
+            .insertInto("automation_buckets")
+            .values({ automation_id: b.automationId, bucket: b.bucket, state: JSON.stringify(b.state), updated_at: now })
+            .onConflict((oc) => oc.columns(["automation_id", "bucket"]).doUpdateSet((eb) => ({ state: eb.ref("excluded.state"), updated_at: eb.ref("excluded.updated_at") })))
+            .execute();
+        const specs = new Map((await this.specsOf(tx, result.firings.map((f) => f.automation.id))).map((a) => [a.id, a.spec]));
+        const events: NewEvent[] = [];
+        for (const f of result.firings) {
+          const id = newId();
+          await tx
+            .insertInto("automation_firings")
+            .values({
+              id,
+              automation_id: f.automation.id,
+              bucket: f.bucket,
+              reason: f.fired.reason,
+              fired_at: f.firedAt,
+              window_start: f.fired.windowStart,
+              window_end: f.fired.windowEnd,
+              events: JSON.stringify(f.fired.events),
+              event: f.event ? JSON.stringify(f.event) : null,
+            })
+            .execute();
+          const actions = specs.get(f.automation.id)?.actions ?? [];
+          if (actions.length)
+            await tx
+              .insertInto("automation_actions")
+              .values(actions.map((a, index) => ({ id: newId(), firing_id: id, automation_id: f.automation.id, action_index: index, type: a.type, status: "pending", attempts: 0, next_attempt_at: now, outcomes: "[]", updated_at: now })))
+              .execute();
+          events.push(automationTriggeredEvent(f.automation, { id, bucket: f.bucket, reason: f.fired.reason, firedAt: f.firedAt, windowStart: f.fired.windowStart, windowEnd: f.fired.windowEnd, events: f.fired.events }));
+        }
+        if (events.length) await this.emit(tx, events);
+        if (after !== before) await tx.updateTable("automation_cursor").set({ position: after, updated_at: now }).where("name", "=", CURSOR).execute();
+        return { events: batch.events.length, firings: result.firings.length, caughtUp };
+      },
+      { rerunnable: true },
+    );
+  }
+
+  private async specsOf(tx: Tx, ids: readonly string[]): Promise<Automation[]> {
+    if (!ids.length) return [];
+    return (await tx.selectFrom("automations").selectAll().where("id", "in", [...new Set(ids)]).execute()).map(automationFromRow);
+  }
+
+  async claimDueActions(now: number, leaseMs: number, limit: number): Promise<ClaimedAction[]> {
+    const due = await this.base.db
+      .selectFrom("automation_actions")
+      .selectAll()
+      .where("status", "in", ["pending", "running"])
+      .where("next_attempt_at", "<=", now)
+      .orderBy("next_attempt_at")
+      .limit(limit)
+      .execute();
+    const claimed: AutomationActionRecord[] = [];
+    for (const row of due) {
+      // Compare-and-set: another executor that claimed it first changed one of these.
+      const result = await this.base.db
+        .updateTable("automation_actions")
+        .set({ status: "running", attempts: Number(row.attempts) + 1, next_attempt_at: now + leaseMs, updated_at: now })
+        .where("id", "=", row.id)
+        .where("status", "=", row.status)
+        .where("attempts", "=", row.attempts)
+        .where("next_attempt_at", "=", row.next_attempt_at)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) claimed.push({ ...actionFromRow(row), status: "running", attempts: Number(row.attempts) + 1, nextAttemptAt: now + leaseMs, updatedAt: now });
+    }
+    if (!claimed.length) return [];
+    const automations = new Map((await this.specsOf(this.base.db, claimed.map((a) => a.automationId))).map((a) => [a.id, a]));
+    const firings = new Map(
+      (
+        await this.base.db
+          .selectFrom("automation_firings")
+          .selectAll()
+          .where(
+            "id",
+            "in",
+            claimed.map((a) => a.firingId),
+          )
+          .execute()
+      ).map((r) => [r.id, firingFromRow(r)]),
+    );
+    return claimed.flatMap((action) => {
+      const automation = automations.get(action.automationId);
+      const firing = firings.get(action.firingId);
+      return automation && firing ? [{ action, automation, firing }] : [];
+    });
+  }
+
+  async recordActionAttempt(action: AutomationActionRecord, outcome: ActionOutcome, next: { status: ActionStatus; nextAttemptAt: number }, events: readonly NewEvent[] = []): Promise<boolean> {
+    return this.base.transaction(async (tx) => {
+      const result = await tx
+        .updateTable("automation_actions")
+        .set({ status: next.status, next_attempt_at: next.nextAttemptAt, outcomes: JSON.stringify([...action.outcomes, outcome]), updated_at: outcome.at })
+        .where("id", "=", action.id)
+        .where("status", "=", "running")
+        .where("attempts", "=", action.attempts)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      if (events.length) await this.emit(tx, events);
+      return true;
+    });
+  }
+}
