@@ -182,6 +182,33 @@ describe("dashboard in Chromium: runs", () => {
     expect(await page.locator("select[aria-label='log level']").inputValue()).toBe("10");
   });
 
+  it("styles a state's message as an error only for error states", async () => {
+    const informed = await api<{ id: string }>("/flow-runs", { flowName: "messages" });
+    await api(`/flow-runs/${informed.id}/set-state`, { state: { name: "Scheduled", message: "created by the scheduler" }, force: true });
+    await page.goto(`${url}/runs/${informed.id}`);
+    const message = page.locator("[data-testid=state-message]");
+    await message.waitFor();
+    expect(await message.textContent()).toBe("created by the scheduler");
+    expect(await message.getAttribute("class")).toBe("muted");
+    for (const [name, text] of [["Failed", "boom: bad input"], ["TimedOut", "flow timed out"], ["Crashed", "no heartbeat"]] as const) {
+      const failed = await api<{ id: string }>("/flow-runs", { flowName: "messages" });
+      await api(`/flow-runs/${failed.id}/set-state`, { state: { name, message: text }, force: true });
+      await page.goto(`${url}/runs/${failed.id}`);
+      await page.locator("[data-testid=state-message]", { hasText: text }).waitFor();
+      expect(await message.getAttribute("class"), name).toBe("error");
+    }
+  });
+
+  it("shows a not-found page at an address it has no page for, not the runs list", async () => {
+    await page.goto(`${url}/no-such-page`);
+    await page.locator("[data-testid=not-found]").waitFor();
+    expect(await page.locator("[data-testid=not-found]").textContent()).toContain("/no-such-page");
+    expect(await page.locator("tr[data-run]").count()).toBe(0);
+    expect(await page.locator("nav a.active").count()).toBe(0);
+    await page.locator("[data-testid=not-found] a", { hasText: "Flow runs" }).click();
+    await page.locator("tr[data-run]").first().waitFor();
+  });
+
   it("pages logs past the first 5,000 lines", async () => {
     const run = await api<{ id: string }>("/flow-runs", { flowName: "noisy" });
     // Follow the run's stream until the server's event hub has passed every line, so the page

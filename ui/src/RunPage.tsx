@@ -12,6 +12,8 @@ import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+/** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
+const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
 
 function ArtifactTable({ rows }: { rows: Record<string, unknown>[] }) {
   const columns = Object.keys(rows[0] ?? {});
@@ -128,7 +130,11 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           ))}
         </p>
       )}
-      {r.state.message && <p className={r.state.type === "COMPLETED" ? "muted" : "error"}>{r.state.message}</p>}
+      {r.state.message && (
+        <p className={ERROR_TYPES.has(r.state.type) ? "error" : "muted"} data-testid="state-message">
+          {r.state.message}
+        </p>
+      )}
       <details open>
         <summary>Parameters</summary>
         <pre data-testid="parameters">{JSON.stringify(r.parameters, null, 2)}</pre>
