@@ -199,6 +199,47 @@ describe("dashboard in Chromium: runs", () => {
     }
   });
 
+  it("renders markdown artifacts, without anything that could run code or restyle the page", async () => {
+    const run = await api<{ id: string }>("/flow-runs", { flowName: "reporting" });
+    const report = [
+      "# Model report",
+      "",
+      "Accuracy **0.83** on *365* days; see [the data](https://example.org/weather).",
+      "",
+      "- sun",
+      "- rain",
+      "",
+      "| model | accuracy |",
+      "| --- | --- |",
+      "| forest | 0.83 |",
+      "",
+      "<script>window.__pwned = 'script'</script>",
+      "",
+      '<img src="x" onerror="window.__pwned = \'onerror\'">',
+      "",
+      "[click](javascript:window.__pwned='link')",
+      "",
+      '<style>body { display: none }</style><p style="color: red">styled</p>',
+    ].join("\n");
+    await api("/artifacts", { id: crypto.randomUUID(), key: "report", type: "markdown", data: report, flowRunId: run.id, createdAt: Date.now() });
+    await page.goto(`${url}/runs/${run.id}`);
+    const md = page.locator('[data-artifact="report"] [data-testid=markdown]');
+    await md.locator("h1").waitFor();
+    expect(await md.locator("h1").textContent()).toBe("Model report");
+    expect(await md.locator("strong").textContent()).toBe("0.83");
+    expect(await md.locator("li").allTextContents()).toEqual(["sun", "rain"]);
+    expect(await md.locator("td").allTextContents()).toEqual(["forest", "0.83"]);
+    const link = md.locator("a", { hasText: "the data" });
+    expect([await link.getAttribute("href"), await link.getAttribute("target"), await link.getAttribute("rel")]).toEqual(["https://example.org/weather", "_blank", "noopener noreferrer"]);
+    expect(await md.textContent()).not.toContain("# Model report");
+    // Nothing of the hostile part survives: no script, handler, javascript: URL or style.
+    expect(await md.locator("script, style, [onerror], [style]").count()).toBe(0);
+    expect(await md.locator("a", { hasText: "click" }).getAttribute("href")).toBeNull();
+    await md.locator("a", { hasText: "click" }).click();
+    expect(await page.evaluate("window.__pwned ?? null")).toBeNull();
+    expect(await page.evaluate("getComputedStyle(document.body).display")).toBe("block");
+  });
+
   it("shows a not-found page at an address it has no page for, not the runs list", async () => {
     await page.goto(`${url}/no-such-page`);
     await page.locator("[data-testid=not-found]").waitFor();
