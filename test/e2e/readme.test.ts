@@ -89,7 +89,7 @@ describe("the README, followed as written", () => {
     fs.symlinkSync(path.join(ROOT, "examples"), path.join(project, "examples"), "dir");
     fs.writeFileSync(path.join(project, "baton.yaml"), yaml);
     const env = { BATON_HOME: path.join(project, ".baton"), BATON_LOG_LEVEL: "silent" };
-    for (const prefix of ["npx baton work-pool create", "npx baton work-queue create", "npx baton deploy"]) {
+    for (const prefix of ["npx baton work-pool create ", "npx baton work-queue create ", "npx baton deploy "]) {
       const res = await sh(line(commands, prefix), project, env);
       expect(res.code, `${prefix}: ${res.stderr}`).toBe(0);
     }
