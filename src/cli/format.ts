@@ -42,8 +42,9 @@ export const FLOW_RUN_HEAD = ["id", "name", "flow", "state", "started", "duratio
 
 const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL" };
 
-export function logLine(log: LogRecord, taskNames?: Map<string, string>): string {
-  const where = log.taskRunId ? (taskNames?.get(log.taskRunId) ?? log.taskRunId.slice(0, 8)) : "flow";
+/** A log line, its task run named by task key (`taskKeys`), or by its whole id when not known. */
+export function logLine(log: LogRecord, taskKeys?: ReadonlyMap<string, string>): string {
+  const where = log.taskRunId ? (taskKeys?.get(log.taskRunId) ?? log.taskRunId) : "flow";
   return `${time(log.timestamp)} | ${(LEVELS[log.level] ?? String(log.level)).padEnd(8)} | ${where} - ${log.message}`;
 }
 

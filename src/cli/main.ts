@@ -30,8 +30,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that stops early (`baton task-run ls | head`) closes the pipe, and the next write
+ * fails with EPIPE, an 'error' event that would end the process with a stack trace. The reader
+ * has what it wanted: end quietly, as a Unix filter ends on SIGPIPE (which Node ignores).
+ */
+function endQuietlyWhenReaderCloses(stream: NodeJS.WriteStream): void {
+  if (stream.listeners("error").includes(onPipeError)) return;
+  stream.on("error", onPipeError);
+}
+
+function onPipeError(error: NodeJS.ErrnoException): void {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+}
+
 /** Runs the CLI; returns the exit code. Errors go to stderr as one clear line. */
 export async function runCli(argv: string[]): Promise<number> {
+  endQuietlyWhenReaderCloses(process.stdout);
+  endQuietlyWhenReaderCloses(process.stderr);
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -2,6 +2,7 @@
 import type { CompiledFlowOptions } from "../core/options.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import type { FlowRun, TaskRun, WriteOp } from "../store/types.ts";
+import { idForName } from "../core/ids.ts";
 import type { RunLogger } from "./run-logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -25,6 +26,10 @@ export class FlowRunState {
   /** Next call index per task name, reset at every attempt so keys repeat across attempts. */
   private counters = new Map<string, number>();
   private childCounters = new Map<string, number>();
+  /** Artifacts published so far by this attempt of the flow function. */
+  private flowArtifacts = 0;
+  /** Artifacts published so far by each attempt of a task run, by its TaskRunInfo (one per attempt). */
+  private taskArtifacts = new WeakMap<object, number>();
   private usedKeys = new Set<string>();
   /** Task runs started in this attempt that have not settled yet. */
   readonly outstanding = new Set<Promise<unknown>>();
@@ -73,11 +78,28 @@ export class FlowRunState {
     return { key, prior: this.priorChildren.get(key) };
   }
 
+  /**
+   * The id of the next artifact published by the flow function (`task` null) or a task run's
+   * attempt. The nth artifact of every attempt gets the same id, as the nth call of a task gets
+   * the same key: an attempt that runs again (a flow or task retry, a resume) publishes its
+   * artifacts again in place of the earlier attempt's instead of beside them. Called
+   * synchronously at the call, so that concurrent calls get their indexes in call order.
+   */
+  nextArtifactId(task: { readonly id: string } | null): string {
+    let index: number;
+    if (task) {
+      index = this.taskArtifacts.get(task) ?? 0;
+      this.taskArtifacts.set(task, index + 1);
+    } else index = this.flowArtifacts++;
+    return idForName(`artifact:${this.flowRun.id}:${task?.id ?? "flow"}:${index}`);
+  }
+
   /** Starts a new attempt: keys restart so that finished tasks are found again. */
   newAttempt(): void {
     this.attempt++;
     this.counters = new Map();
     this.childCounters = new Map();
+    this.flowArtifacts = 0;
     this.usedKeys = new Set();
     this.controller = flowController();
   }

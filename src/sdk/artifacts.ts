@@ -1,12 +1,13 @@
 /**
  * Artifacts: what a run publishes for people to read next to it — a markdown report, a table
- * (an array of row objects), a link. Shown on the run's page in the dashboard.
+ * (an array of row objects), a link. Shown on the run's page in the dashboard. An attempt that
+ * runs again (a retry, a resume) publishes its artifacts in place of the earlier attempt's: the
+ * nth artifact of the flow function, or of a task run, replaces the nth of the attempt before.
  *
  * @example
  * await createArtifact({ type: "table", key: "model-scores", data: scores, description: "accuracy per depth" });
  */
 import { BatonError } from "../core/errors.ts";
-import { newId } from "../core/ids.ts";
 import { currentEngineContext } from "../engine/run-context.ts";
 import type { Artifact } from "../store/types.ts";
 
@@ -27,7 +28,7 @@ export async function createArtifact(input: ArtifactInput): Promise<Artifact> {
   if (input.type === "link" && (typeof input.data !== "object" || input.data === null || typeof (input.data as { url?: unknown }).url !== "string"))
     throw new TypeError("a link artifact's data must be { url, title? }");
   const artifact: Artifact = {
-    id: newId(),
+    id: ctx.flow.nextArtifactId(ctx.task),
     key: input.key ?? null,
     type: input.type,
     data: JSON.parse(JSON.stringify(input.data)) as unknown,

@@ -423,11 +423,28 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     return tailEventLog(this.db, this.dialect, after, limit);
   }
 
+  /**
+   * Stores an artifact, or replaces the one of the same id and run: the engine gives an artifact
+   * that a later attempt publishes again the id of the earlier attempt's (FlowRunState's
+   * `nextArtifactId`), and a request sent again after a lost answer writes the same row. An id
+   * that belongs to another run is refused as a duplicate key.
+   */
   async createArtifact(a: Artifact): Promise<void> {
-    await this.db
+    const row = { id: a.id, key: a.key, type: a.type, data: JSON.stringify(a.data), description: a.description, flow_run_id: a.flowRunId, task_run_id: a.taskRunId, created_at: a.createdAt };
+    const written = await this.db
       .insertInto("artifacts")
-      .values({ id: a.id, key: a.key, type: a.type, data: JSON.stringify(a.data), description: a.description, flow_run_id: a.flowRunId, task_run_id: a.taskRunId, created_at: a.createdAt })
-      .execute();
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column("id")
+          .doUpdateSet({ key: row.key, type: row.type, data: row.data, description: row.description, created_at: row.created_at })
+          .where("artifacts.flow_run_id", "=", row.flow_run_id)
+          .where((eb) => (row.task_run_id === null ? eb("artifacts.task_run_id", "is", null) : eb("artifacts.task_run_id", "=", row.task_run_id))),
+      )
+      .executeTakeFirst();
+    // Nothing written: the id is another run's (or task run's). The plain insert fails with the
+    // database's duplicate-key error, which callers already know how to answer.
+    if (Number(written.numInsertedOrUpdatedRows ?? 0) === 0) await this.db.insertInto("artifacts").values(row).execute();
   }
 
   async listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]> {

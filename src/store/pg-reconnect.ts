@@ -8,9 +8,8 @@
  *   - opening a connection: nothing was sent yet;
  *   - the first statement on a connection taken outside a transaction (every single-statement
  *     read or write through Kysely): the store's single statements are reads or idempotent
- *     writes (upserts, heartbeats that never go backwards, deletes), so running one again after
- *     an unknown outcome changes nothing. (The one plain insert, an artifact's, fails on its own
- *     id when its first answer was lost: an error, not a second artifact.) Later statements on
+ *     writes (upserts, an artifact's included; heartbeats that never go backwards; deletes), so
+ *     running one again after an unknown outcome changes nothing. Later statements on
  *     a reserved connection are not retried here: they may rely on its session;
  *   - a whole transaction, by the store (`KyselyStore.transaction`), when it failed before its
  *     COMMIT was sent; a lost COMMIT is an unknown outcome and is not run again;

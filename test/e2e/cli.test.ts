@@ -12,7 +12,7 @@ import { openStore } from "../../src/store/open.ts";
 import { makeState } from "../../src/core/states.ts";
 import { newId } from "../../src/core/ids.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
-import { cli, ROOT } from "../support/processes.ts";
+import { BIN, cli, ROOT, startProcess } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/cli-flows.ts");
 
@@ -101,6 +101,18 @@ describe.each(DIALECTS)("baton CLI on %s", (dialect) => {
     expect(res.code, res.stderr).toBe(0);
     const outcome = JSON.parse(res.stdout);
     expect(outcome).toMatchObject({ state: { name: "Completed" }, result: { value: (2n ** 70n).toString(), byName: { a: "1" }, tags: ["x"] }, taskRuns: 1 });
+  });
+
+  it("output piped into a reader that stops early (| head) ends quietly, without an EPIPE stack trace", async () => {
+    const id = await seedRun("piped-flow");
+    for (const args of [["task-run", "ls", "--flow-run", id], ["flow-run", "inspect", id], ["flow-run", "ls"], ["flow-run", "inspect", id, "--json"]]) {
+      const proc = startProcess([BIN, ...args], env);
+      // The reader is gone before the first write: that write fails with EPIPE.
+      proc.child.stdout!.destroy();
+      const code = await proc.exit;
+      expect(proc.stderr(), args.join(" ")).not.toMatch(/EPIPE|Error/);
+      expect(code, args.join(" ")).toBe(0);
+    }
   });
 
   it("db reset asks for --yes, then deletes Baton's data only", async () => {

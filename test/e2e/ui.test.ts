@@ -182,6 +182,74 @@ describe("dashboard in Chromium: runs", () => {
     expect(await page.locator("select[aria-label='log level']").inputValue()).toBe("10");
   });
 
+  it("styles a state's message as an error only for error states", async () => {
+    const informed = await api<{ id: string }>("/flow-runs", { flowName: "messages" });
+    await api(`/flow-runs/${informed.id}/set-state`, { state: { name: "Scheduled", message: "created by the scheduler" }, force: true });
+    await page.goto(`${url}/runs/${informed.id}`);
+    const message = page.locator("[data-testid=state-message]");
+    await message.waitFor();
+    expect(await message.textContent()).toBe("created by the scheduler");
+    expect(await message.getAttribute("class")).toBe("muted");
+    for (const [name, text] of [["Failed", "boom: bad input"], ["TimedOut", "flow timed out"], ["Crashed", "no heartbeat"]] as const) {
+      const failed = await api<{ id: string }>("/flow-runs", { flowName: "messages" });
+      await api(`/flow-runs/${failed.id}/set-state`, { state: { name, message: text }, force: true });
+      await page.goto(`${url}/runs/${failed.id}`);
+      await page.locator("[data-testid=state-message]", { hasText: text }).waitFor();
+      expect(await message.getAttribute("class"), name).toBe("error");
+    }
+  });
+
+  it("renders markdown artifacts, without anything that could run code or restyle the page", async () => {
+    const run = await api<{ id: string }>("/flow-runs", { flowName: "reporting" });
+    const report = [
+      "# Model report",
+      "",
+      "Accuracy **0.83** on *365* days; see [the data](https://example.org/weather).",
+      "",
+      "- sun",
+      "- rain",
+      "",
+      "| model | accuracy |",
+      "| --- | --- |",
+      "| forest | 0.83 |",
+      "",
+      "<script>window.__pwned = 'script'</script>",
+      "",
+      '<img src="x" onerror="window.__pwned = \'onerror\'">',
+      "",
+      "[click](javascript:window.__pwned='link')",
+      "",
+      '<style>body { display: none }</style><p style="color: red">styled</p>',
+    ].join("\n");
+    await api("/artifacts", { id: crypto.randomUUID(), key: "report", type: "markdown", data: report, flowRunId: run.id, createdAt: Date.now() });
+    await page.goto(`${url}/runs/${run.id}`);
+    const md = page.locator('[data-artifact="report"] [data-testid=markdown]');
+    await md.locator("h1").waitFor();
+    expect(await md.locator("h1").textContent()).toBe("Model report");
+    expect(await md.locator("strong").textContent()).toBe("0.83");
+    expect(await md.locator("li").allTextContents()).toEqual(["sun", "rain"]);
+    expect(await md.locator("td").allTextContents()).toEqual(["forest", "0.83"]);
+    const link = md.locator("a", { hasText: "the data" });
+    expect([await link.getAttribute("href"), await link.getAttribute("target"), await link.getAttribute("rel")]).toEqual(["https://example.org/weather", "_blank", "noopener noreferrer"]);
+    expect(await md.textContent()).not.toContain("# Model report");
+    // Nothing of the hostile part survives: no script, handler, javascript: URL or style.
+    expect(await md.locator("script, style, [onerror], [style]").count()).toBe(0);
+    expect(await md.locator("a", { hasText: "click" }).getAttribute("href")).toBeNull();
+    await md.locator("a", { hasText: "click" }).click();
+    expect(await page.evaluate("window.__pwned ?? null")).toBeNull();
+    expect(await page.evaluate("getComputedStyle(document.body).display")).toBe("block");
+  });
+
+  it("shows a not-found page at an address it has no page for, not the runs list", async () => {
+    await page.goto(`${url}/no-such-page`);
+    await page.locator("[data-testid=not-found]").waitFor();
+    expect(await page.locator("[data-testid=not-found]").textContent()).toContain("/no-such-page");
+    expect(await page.locator("tr[data-run]").count()).toBe(0);
+    expect(await page.locator("nav a.active").count()).toBe(0);
+    await page.locator("[data-testid=not-found] a", { hasText: "Flow runs" }).click();
+    await page.locator("tr[data-run]").first().waitFor();
+  });
+
   it("pages logs past the first 5,000 lines", async () => {
     const run = await api<{ id: string }>("/flow-runs", { flowName: "noisy" });
     // Follow the run's stream until the server's event hub has passed every line, so the page

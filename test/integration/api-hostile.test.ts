@@ -76,7 +76,13 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
     const { call } = api;
     const artifact = { id: newId(), type: "markdown", data: "# hi", flowRunId: runId, createdAt: Date.now() };
     expect((await call("POST", "/api/artifacts", artifact)).status).toBe(201);
-    expectError(await call("POST", "/api/artifacts", artifact), 409, new RegExp(`artifact ${artifact.id} already exists`));
+    // The same id of the same run (a retried request, a later attempt of the run) replaces it.
+    expect((await call("POST", "/api/artifacts", { ...artifact, data: "# hi again" })).status).toBe(201);
+    expect((await call("GET", `/api/artifacts?flowRunId=${runId}`)).body.items.filter((a: { id: string }) => a.id === artifact.id)).toMatchObject([{ data: "# hi again" }]);
+    // Another run's id is a duplicate.
+    const other = (await call("POST", "/api/flow-runs", { flowName: "other" })).body as { id: string };
+    expectError(await call("POST", "/api/artifacts", { ...artifact, flowRunId: other.id }), 409, new RegExp(`artifact ${artifact.id} already exists`));
+    expect((await call("GET", `/api/artifacts?flowRunId=${other.id}`)).body.items).toEqual([]);
 
     const first = taskRunOp(runId, { taskKey: "dup-0" });
     expect((await call("POST", "/api/batch", { ops: [first, stateOp(first)] })).status).toBe(200);

@@ -499,6 +499,41 @@ describe.each(DIALECTS)("engine on %s", (dialect) => {
     await expect(createArtifact({ type: "markdown", data: "x" })).rejects.toThrow(/needs a running flow/);
   });
 
+  it("an attempt that runs again publishes its artifacts in place of the earlier attempt's: task and flow retries, resume", async () => {
+    const { createArtifact } = await import("../../src/index.ts");
+    let flowCalls = 0;
+    let taskCalls = 0;
+    const report = task(
+      async function rerunReport() {
+        taskCalls++;
+        await createArtifact({ type: "markdown", key: "task-report", data: `task attempt ${taskCalls}` });
+        if (taskCalls === 1) throw new Error("the task fails once");
+      },
+      { retries: 1 },
+    );
+    const f = flow(
+      async function rerunArtifacts() {
+        flowCalls++;
+        await createArtifact({ type: "markdown", key: "summary", data: `flow attempt ${flowCalls}` });
+        await createArtifact({ type: "link", data: { url: `https://example.org/${flowCalls}` } });
+        await report();
+        if (flowCalls <= 2) throw new Error(`flow attempt ${flowCalls} fails`);
+      },
+      { retries: 1 },
+    );
+    // Attempt 1 (the task fails once, then passes) and its retry, attempt 2, fail; a resume passes.
+    const run = await f.run();
+    expect(run.state.name).toBe("Failed");
+    expect((await f.resume(run.id)).state.name).toBe("Completed");
+    expect([flowCalls, taskCalls]).toEqual([3, 2]);
+    const artifacts = await store.listArtifacts({ flowRunId: run.id });
+    expect(artifacts.map((a) => [a.key, a.data]).sort()).toEqual([
+      [null, { url: "https://example.org/3" }],
+      ["summary", "flow attempt 3"],
+      ["task-report", "task attempt 2"],
+    ]);
+  });
+
   it("gives the run context to tasks and uses exponential backoff", async () => {
     let seen: unknown;
     const probe = task(

@@ -1,6 +1,7 @@
 import { lazy, Suspense, useEffect, useState } from "react";
 import { useData } from "./api.ts";
 import { Link, useLocation } from "./router.ts";
+import { NotFoundPage } from "./NotFoundPage.tsx";
 import { RunPage } from "./RunPage.tsx";
 import { RunsPage } from "./RunsPage.tsx";
 import { onUnauthorized, signOut, type SessionInfo } from "./session.ts";
@@ -89,8 +90,10 @@ export function App() {
             <EventsPage key={key} url={url} />
           ) : page === "/dashboard" ? (
             <DashboardPage key={key} url={url} />
-          ) : (
+          ) : page === "/" ? (
             <RunsPage key={key} url={url} />
+          ) : (
+            <NotFoundPage url={url} />
           )}
         </Suspense>
       </main>

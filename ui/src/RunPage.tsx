@@ -4,6 +4,7 @@ import { post, useData } from "./api.ts";
 import { CopyButton } from "./CopyButton.tsx";
 import { duration, time } from "./format.ts";
 import { LogPanel } from "./LogPanel.tsx";
+import { markdownHtml } from "./markdown.ts";
 import { RunEvents } from "./RunEvents.tsx";
 import { Link, navigate } from "./router.ts";
 import { useRunData } from "./run-data.ts";
@@ -12,6 +13,14 @@ import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+/** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
+const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
+
+/** A markdown artifact, rendered (and sanitised: see markdown.ts). */
+function MarkdownArtifact({ text }: { text: string }) {
+  const html = useMemo(() => markdownHtml(text), [text]);
+  return <div className="markdown" data-testid="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+}
 
 function ArtifactTable({ rows }: { rows: Record<string, unknown>[] }) {
   const columns = Object.keys(rows[0] ?? {});
@@ -128,7 +137,11 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           ))}
         </p>
       )}
-      {r.state.message && <p className={r.state.type === "COMPLETED" ? "muted" : "error"}>{r.state.message}</p>}
+      {r.state.message && (
+        <p className={ERROR_TYPES.has(r.state.type) ? "error" : "muted"} data-testid="state-message">
+          {r.state.message}
+        </p>
+      )}
       <details open>
         <summary>Parameters</summary>
         <pre data-testid="parameters">{JSON.stringify(r.parameters, null, 2)}</pre>
@@ -146,7 +159,7 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           {artifacts.data!.items.map((a) => (
             <div key={a.id} className="card" data-artifact={a.key ?? a.id}>
               <b>{a.key ?? a.type}</b> {a.description && <span className="muted">— {a.description}</span>}
-              {a.type === "markdown" && <pre>{String(a.data)}</pre>}
+              {a.type === "markdown" && <MarkdownArtifact text={String(a.data)} />}
               {a.type === "link" && (
                 <p>
                   <a href={(a.data as { url: string }).url} target="_blank" rel="noreferrer">

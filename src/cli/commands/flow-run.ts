@@ -9,6 +9,7 @@ import { withStore } from "../cli-store.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
 import { loadFlow } from "../load-flow.ts";
+import { TaskLabels } from "../task-labels.ts";
 import { shutdown } from "../../sdk/runtime.ts";
 
 async function getRun(store: Store, id: string) {
@@ -23,10 +24,16 @@ const RECHECK_MS = 3_000;
 /**
  * Follows a flow run until it ends and returns its final state. Subscribes before reading the
  * run, so a run that ends in between is still seen ending; `start` runs between the two (to
- * print what is stored so far), then `event` gets every live event. The run is also re-read
- * every few seconds: a follower never waits forever for an event it missed.
+ * print what is stored so far), then `events` gets every live event, in order, in batches (so
+ * that it can look up what a batch names at once before printing it).
+ *
+ * The run has ended when its *stored* state is final: a final state seen as an event only
+ * prompts a read, because a deployment's retry (AwaitingRetry) may follow a Crashed or Failed
+ * state — it is written in the same commit, so a run read after the event is already back in
+ * its pool. The run is also re-read every few seconds: a follower never waits forever for an
+ * event it missed.
  */
-async function followUntilEnd(store: Store, id: string, on: { start(run: FlowRun): Promise<void>; event(event: BatonEvent): void }): Promise<State> {
+async function followUntilEnd(store: Store, id: string, on: { start(run: FlowRun): Promise<void>; events(batch: BatonEvent[]): Promise<void> }): Promise<State> {
   // The CLI's requests give up after 5 s, but a follower rides out a server restart for the
   // whole client retry window (BATON_API_RETRY_MS).
   const feed = await openEventFeed(store, id, { retryWindowMs: loadSettings().apiRetryMs.value });
@@ -36,32 +43,58 @@ async function followUntilEnd(store: Store, id: string, on: { start(run: FlowRun
     if (isTerminal(run.state.type)) return run.state;
     let final: State | null = null;
     const stop = new AbortController();
-    let checking = false;
-    const recheck = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      store
-        .getFlowRun(id)
-        .then((current) => {
-          if (current && isTerminal(current.state.type)) {
-            final ??= current.state;
-            stop.abort();
-          }
+
+    let checked = Promise.resolve();
+    let checkQueued = false;
+    /** Reads the run and stops following if it has ended; a check asked for during one runs after it. */
+    const check = () => {
+      if (checkQueued) return;
+      checkQueued = true;
+      checked = checked.then(async () => {
+        checkQueued = false;
+        if (stop.signal.aborted) return;
+        const current = await store.getFlowRun(id).catch(() => undefined);
+        if (current && isTerminal(current.state.type)) {
+          final ??= current.state;
+          stop.abort();
+        }
+      });
+    };
+
+    const queue: BatonEvent[] = [];
+    let printed = Promise.resolve();
+    let printScheduled = false;
+    let printFailure: unknown = null;
+    /** Hands the queued events to `on.events` in order, those delivered together in one batch. */
+    const print = () => {
+      if (printScheduled) return;
+      printScheduled = true;
+      printed = printed
+        .then(async () => {
+          // Events delivered together (a poll of the store, a burst of the stream) make one batch.
+          await new Promise(setImmediate);
+          printScheduled = false;
+          const batch = queue.splice(0);
+          if (batch.length) await on.events(batch);
         })
-        .catch(() => undefined)
-        .finally(() => (checking = false));
-    }, RECHECK_MS);
+        .catch((error: unknown) => {
+          printFailure ??= error;
+          stop.abort();
+        });
+    };
+
+    const recheck = setInterval(check, RECHECK_MS);
     try {
       await feed.run((event) => {
-        on.event(event);
-        if (event.kind === "state" && event.taskRunId === null && isTerminal(event.type)) {
-          final = event;
-          return false;
-        }
+        queue.push(event);
+        print();
+        if (event.kind === "state" && event.taskRunId === null && isTerminal(event.type)) check();
       }, stop.signal);
     } finally {
       clearInterval(recheck);
+      await Promise.all([printed, checked]);
     }
+    if (printFailure) throw printFailure;
     return final ?? (await getRun(store, id)).state;
   } finally {
     feed.close();
@@ -132,18 +165,18 @@ export function registerFlowRun(program: Command): void {
       const minLevel = levels[opts.level];
       if (minLevel === undefined) throw new BatonError(`--level must be one of ${Object.keys(levels).join(", ")}`);
       await withStore(async (store) => {
-        let names = new Map<string, string>();
+        const labels = new TaskLabels(store, id);
         const printed = new Set<number>();
         const collected: LogRecord[] = [];
         const print = (log: LogRecord) => {
           if (log.level < minLevel || (log.id !== undefined && printed.has(log.id))) return;
           if (log.id !== undefined) printed.add(log.id);
           if (opts.json && !opts.follow) collected.push(log);
-          else console.log(opts.json ? JSON.stringify(log) : logLine(log, names));
+          else console.log(opts.json ? JSON.stringify(log) : logLine(log, labels.keys));
         };
         /** Every stored line not printed yet, in order. */
         const catchUp = async () => {
-          names = new Map((await store.listTaskRuns(id)).map((t) => [t.id, t.taskKey]));
+          await labels.loadAll();
           let afterId = 0;
           for (;;) {
             const page = await store.listLogs({ flowRunId: id, minLevel, afterId, limit: 1000 });
@@ -160,8 +193,10 @@ export function registerFlowRun(program: Command): void {
         }
         await followUntilEnd(store, id, {
           start: catchUp,
-          event: (event) => {
-            if (event.kind === "log") print(event);
+          events: async (batch) => {
+            const logs = batch.filter((event) => event.kind === "log");
+            if (!opts.json) await labels.learn(logs.map((log) => log.taskRunId));
+            logs.forEach(print);
           },
         });
         // Lines committed with (or just before) the final state may arrive after it.
@@ -175,19 +210,23 @@ export function registerFlowRun(program: Command): void {
     .option("--json", "print each event as a JSON line")
     .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
-        const names = new Map<string, string>();
+        const labels = new TaskLabels(store, id);
         const final = await followUntilEnd(store, id, {
           start: async (run) => {
-            for (const t of await store.listTaskRuns(id)) names.set(t.id, t.taskKey);
+            await labels.loadAll();
             if (opts.json) console.log(JSON.stringify({ kind: "run", ...run }));
             else console.log(`Watching ${run.name} (${run.id}): ${stateLabel(run.state)}`);
           },
-          event: (event) => {
-            if (opts.json) return void console.log(JSON.stringify(event));
-            if (event.kind === "log") return void console.log(logLine(event, names));
-            const who = event.taskRunId ? `task ${names.get(event.taskRunId) ?? event.taskRunId.slice(0, 8)}` : "flow run";
-            console.log(`${time(event.timestamp)} | ${who} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
-            if (event.taskRunId && !names.has(event.taskRunId)) void store.getTaskRun(event.taskRunId).then((t) => t && names.set(t.id, t.taskKey));
+          events: async (batch) => {
+            if (opts.json) return void batch.forEach((event) => console.log(JSON.stringify(event)));
+            await labels.learn(batch.map((event) => event.taskRunId));
+            for (const event of batch) {
+              if (event.kind === "log") console.log(logLine(event, labels.keys));
+              else {
+                const who = event.taskRunId ? `task ${labels.label(event.taskRunId)}` : "flow run";
+                console.log(`${time(event.timestamp)} | ${who} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
+              }
+            }
           },
         });
         if (opts.json) console.log(JSON.stringify({ kind: "end", state: final }));
