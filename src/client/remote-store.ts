@@ -81,7 +81,7 @@ export class RemoteStore implements RunStore {
         workQueue: run.workQueue ?? null,
         ...(run.jobVariables ? { jobVariables: run.jobVariables } : {}),
         state: run.state.name,
-        message: run.state.message ?? null,
+        ...(run.state.message ? { message: run.state.message } : {}),
         ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
       });
       return created;
