@@ -3,7 +3,7 @@ import { loadSettings } from "../config/settings.ts";
 import { ApiClient } from "../client/api-client.ts";
 import { RemoteStore } from "../client/remote-store.ts";
 import { openStore } from "../store/open.ts";
-import type { OrchestrationStore, Store } from "../store/types.ts";
+import type { OrchestrationStore, SchedulerStore } from "../store/types.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
@@ -14,18 +14,21 @@ import { RemoteAutomations } from "../client/remote-automations.ts";
 import { KyselyAutomationStore } from "../store/automation-store.ts";
 import { localAutomationAdmin, type AutomationAdmin } from "../server/automations.ts";
 
-export async function openCliStore(): Promise<Store> {
+/** A client of the server, or the database itself: commands that follow events read each its own way. */
+export type CliStore = RemoteStore | KyselyStore;
+
+export async function openCliStore(): Promise<CliStore> {
   const settings = loadSettings();
   if (settings.apiUrl.value) {
     const store = new RemoteStore(new ApiClient({ baseUrl: settings.apiUrl.value, apiKey: settings.apiKey.value, maxRetryMs: 5_000 }));
-    await store.migrate();
+    await store.ping();
     return store;
   }
   return openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
 }
 
 /** Runs `fn` with a store and closes it afterwards. */
-export async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(fn: (store: CliStore) => Promise<T>): Promise<T> {
   const store = await openCliStore();
   try {
     return await fn(store);
@@ -34,17 +37,22 @@ export async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>
   }
 }
 
-/** The store plus the orchestration store (deployments, pools, workers, limits). */
-export async function openOrchestration(): Promise<{ store: Store; orchestration: OrchestrationStore; close(): Promise<void> }> {
+/**
+ * The store plus the orchestration store (deployments, pools, workers, limits), and on the
+ * database the scheduler's writes (behind a server, the server schedules: null).
+ */
+export async function openOrchestration(): Promise<{ store: CliStore; orchestration: OrchestrationStore; scheduler: SchedulerStore | null; close(): Promise<void> }> {
   const store = await openCliStore();
-  const orchestration = store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : new RemoteOrchestrationStore((store as RemoteStore).api);
-  return { store, orchestration, close: () => store.close() };
+  const close = () => store.close();
+  if (store instanceof RemoteStore) return { store, orchestration: new RemoteOrchestrationStore(store.api), scheduler: null, close };
+  const orchestration = new KyselyOrchestrationStore(store);
+  return { store, orchestration, scheduler: orchestration, close };
 }
 
 /** Webhook management: through the server in remote mode, else on the database. */
 export async function openWebhooks(): Promise<{ webhooks: WebhookAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
-  const webhooks = store instanceof KyselyStore ? localWebhookAdmin(new KyselyWebhookStore(store)) : new RemoteWebhooks((store as RemoteStore).api);
+  const webhooks = store instanceof RemoteStore ? new RemoteWebhooks(store.api) : localWebhookAdmin(new KyselyWebhookStore(store));
   return { webhooks, close: () => store.close() };
 }
 

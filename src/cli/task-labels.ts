@@ -4,7 +4,7 @@
  * shares, so no prefix of an id tells task runs apart. Task runs created after the follower
  * started are looked up before the events naming them are printed, a batch of events at once.
  */
-import type { Store } from "../store/types.ts";
+import type { RunStore } from "../store/types.ts";
 
 /** Past this many unknown task runs, one listing of the flow run's task runs is cheaper than looking each up. */
 const LOOKUP_ONE_BY_ONE = 10;
@@ -14,7 +14,7 @@ export class TaskLabels {
   readonly keys = new Map<string, string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RunStore,
     private readonly flowRunId: string,
   ) {}
 

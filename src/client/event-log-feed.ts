@@ -11,7 +11,7 @@ import type { IncomingMessage } from "node:http";
 import type { EventRecord } from "../core/event-records.ts";
 import { eventPassesFilter, type EventFilter } from "../core/event-filter.ts";
 import { BatonError } from "../core/errors.ts";
-import type { EventLogMaintenance, Store } from "../store/types.ts";
+import type { EventLogMaintenance } from "../store/types.ts";
 import { ApiRequestError } from "./api-client.ts";
 import { RemoteStore } from "./remote-store.ts";
 import { readSse } from "./sse-reader.ts";
@@ -43,12 +43,12 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const canTail = (store: Store): store is Store & EventLogMaintenance => typeof (store as Partial<EventLogMaintenance>).tailEventLog === "function";
-
-/** Delivers new events matching the filter until `signal` aborts; rejects if the server stays unreachable. */
-export async function followEventLog(store: Store, options: FollowOptions): Promise<void> {
+/**
+ * Delivers new events matching the filter until `signal` aborts: from the server's stream (a
+ * client of it), or by tailing the database. Rejects if the server stays unreachable.
+ */
+export async function followEventLog(store: RemoteStore | EventLogMaintenance, options: FollowOptions): Promise<void> {
   if (store instanceof RemoteStore) return followStream(store, options);
-  if (!canTail(store)) throw new BatonError(`the store at ${store.location} cannot be followed`);
   let position = await store.eventTailStart();
   options.onStart?.();
   while (!options.signal.aborted) {

@@ -11,7 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import type { BatonEvent } from "../core/events.ts";
 import { BatonError } from "../core/errors.ts";
-import type { Store, TailPosition } from "../store/types.ts";
+import type { StateLogTail, TailPosition } from "../store/types.ts";
 import { ApiRequestError } from "./api-client.ts";
 import { RemoteStore } from "./remote-store.ts";
 import { readSse, type SseMessage } from "./sse-reader.ts";
@@ -29,7 +29,7 @@ export interface EventFeed {
   close(): void;
 }
 
-export async function openEventFeed(store: Store, flowRunId: string, options: { retryWindowMs?: number } = {}): Promise<EventFeed> {
+export async function openEventFeed(store: RemoteStore | StateLogTail, flowRunId: string, options: { retryWindowMs?: number } = {}): Promise<EventFeed> {
   if (store instanceof RemoteStore) {
     const feed = new SseFeed(store, flowRunId, options.retryWindowMs ?? store.api.retryWindowMs);
     await feed.open();
@@ -39,7 +39,7 @@ export async function openEventFeed(store: Store, flowRunId: string, options: { 
 }
 
 /** Subscribes and delivers events until `onEvent` returns false or `signal` aborts. */
-export async function followEvents(store: Store, flowRunId: string, onEvent: EventHandler, signal?: AbortSignal): Promise<void> {
+export async function followEvents(store: RemoteStore | StateLogTail, flowRunId: string, onEvent: EventHandler, signal?: AbortSignal): Promise<void> {
   const feed = await openEventFeed(store, flowRunId);
   try {
     await feed.run(onEvent, signal);
@@ -65,7 +65,7 @@ class TailFeed implements EventFeed {
   private readonly closed = new AbortController();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: StateLogTail,
     private readonly flowRunId: string,
     private position: TailPosition,
   ) {}

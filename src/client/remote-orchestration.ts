@@ -1,4 +1,7 @@
-/** The orchestration store over the Baton API: what workers and the CLI use in remote mode. */
+/**
+ * The orchestration store over the Baton API: what workers and the CLI use in remote mode. The
+ * scheduler's writes (`SchedulerStore`) are the server's: it schedules for its clients.
+ */
 import type {
   ClaimedFlowRun,
   ConcurrencyLimit,
@@ -18,7 +21,6 @@ const enc = encodeURIComponent;
 
 export class RemoteOrchestrationStore implements OrchestrationStore {
   constructor(private readonly api: ApiClient) {}
-
 
   private async found(request: Promise<unknown>): Promise<boolean> {
     return (await orUndefined(request.then(() => true))) ?? false;
@@ -41,12 +43,6 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   }
   setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined> {
     return orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`));
-  }
-  async scheduleRuns(): Promise<number> {
-    throw new Error("the scheduler runs on the server");
-  }
-  async markLateRuns(): Promise<string[]> {
-    throw new Error("late runs are marked by the server");
   }
 
   upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {

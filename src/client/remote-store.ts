@@ -3,10 +3,11 @@
  * unchanged and its records land in the server. Task-run writes travel in batches (the write
  * batcher's), each with an id so a batch retried after a lost response is applied once.
  * Proposing a state that the server already holds (a retried request) counts as accepted.
+ * It implements `RunStore` only: what needs the database itself (the live tail, retention, the
+ * applied-batch ledger) is the server's, and a client reads the server's streams instead.
  */
 import { newId } from "../core/ids.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
-import { BatonError } from "../core/errors.ts";
 import type { State, StateType } from "../core/states.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type {
@@ -20,12 +21,10 @@ import type {
   NewFlowRun,
   Page,
   ResultRecord,
+  RunStore,
   SetStateOptions,
   SetStateResult,
   StateRecord,
-  Store,
-  TailBatch,
-  TailPosition,
   TaskDependency,
   TaskRun,
   WriteOp,
@@ -36,7 +35,7 @@ const enc = encodeURIComponent;
 const MAX_BATCH_OPS = 2000;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
-export class RemoteStore implements Store {
+export class RemoteStore implements RunStore {
   readonly dialect = "remote";
   readonly location: string;
 
@@ -44,7 +43,8 @@ export class RemoteStore implements Store {
     this.location = api.baseUrl;
   }
 
-  async migrate(): Promise<void> {
+  /** Resolves once the server answers (its clients' first request, so a wrong URL fails at once). */
+  async ping(): Promise<void> {
     await this.api.request("GET", "/api/health");
   }
 
@@ -81,6 +81,7 @@ export class RemoteStore implements Store {
         workQueue: run.workQueue ?? null,
         ...(run.jobVariables ? { jobVariables: run.jobVariables } : {}),
         state: run.state.name,
+        ...(run.state.message ? { message: run.state.message } : {}),
         ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
       });
       return created;
@@ -180,10 +181,6 @@ export class RemoteStore implements Store {
     return true;
   }
 
-  async batchApplied(): Promise<boolean> {
-    throw new BatonError("batch ids are checked by the server");
-  }
-
   getTaskRun(id: string): Promise<TaskRun | undefined> {
     return orUndefined(this.api.request("GET", `/api/task-runs/${enc(id)}`));
   }
@@ -223,18 +220,6 @@ export class RemoteStore implements Store {
     return (await this.api.request<{ items: LogRecord[] }>("GET", `/api/logs?${q.toString()}`)).items;
   }
 
-  async deleteLogsBefore(): Promise<number> {
-    throw new BatonError("log retention runs on the server; it is not available through the API");
-  }
-
-  async tail(): Promise<TailBatch> {
-    throw new BatonError("tailing the store is not available through the API; use GET /api/live/stream");
-  }
-
-  async eventsAfter(): Promise<{ states: StateRecord[]; logs: LogRecord[] }> {
-    throw new BatonError("reading past events is not available through the API; use GET /api/live/stream with Last-Event-ID");
-  }
-
   listEvents(query: EventQuery): Promise<Page<EventRecord>> {
     const q = new URLSearchParams();
     if (query.event?.length) q.set("event", query.event.join(","));
@@ -265,9 +250,4 @@ export class RemoteStore implements Store {
     if (filter.limit) q.set("limit", String(filter.limit));
     return (await this.api.request<{ items: Artifact[] }>("GET", `/api/artifacts?${q.toString()}`)).items;
   }
-
-  async tailPosition(): Promise<TailPosition> {
-    throw new BatonError("tailing the store is not available through the API; use GET /api/live/stream");
-  }
-
 }

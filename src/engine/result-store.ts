@@ -22,7 +22,7 @@ import { newId } from "../core/ids.ts";
 import { deserialize, serialize, SERIALIZER_NAME } from "../core/serializer.ts";
 import { BatonError, SerializationError } from "../core/errors.ts";
 import { excerpt } from "../core/excerpt.ts";
-import type { ResultRecord, Store } from "../store/types.ts";
+import type { ResultRecord, RunStore } from "../store/types.ts";
 
 /** A result file's name: the sha256 of its bytes, in hex. */
 const CONTENT_NAME = /^[0-9a-f]{64}\.json$/;
@@ -31,7 +31,7 @@ const ID_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.
 
 export class ResultStore {
   constructor(
-    private readonly store: Pick<Store, "getResult">,
+    private readonly store: Pick<RunStore, "getResult">,
     /** Where result files go; null: nowhere, results stay inline. */
     readonly dir: string | null,
     readonly inlineBytes: number,

@@ -2,15 +2,17 @@
  * What a process needs to run flows: the store, the write batcher in front of it, the result
  * store, settings, and (lazily) the worker-thread pool. One per process, created by the SDK.
  */
-import type { OrchestrationStore, Store } from "../store/types.ts";
+import type { OrchestrationStore, RunStore, SchedulerStore } from "../store/types.ts";
 import { ResultStore } from "./result-store.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { ThreadPool } from "./thread-pool.ts";
 
 export interface RuntimeOptions {
-  store: Store;
+  store: RunStore;
   /** Concurrency limits (and deployments): over the same database or API as `store`. */
   orchestration: OrchestrationStore;
+  /** The scheduler's writes, when the store is a database (null behind a server, which schedules). */
+  scheduler: SchedulerStore | null;
   /** The database URL when the store is a database (child processes of a worker reuse it). */
   databaseUrl?: string | null;
   /** Where large results are written; null: nowhere, they travel inline (a flow run through the API). */
@@ -22,8 +24,9 @@ export interface RuntimeOptions {
 }
 
 export class Runtime {
-  readonly store: Store;
+  readonly store: RunStore;
   readonly orchestration: OrchestrationStore;
+  readonly scheduler: SchedulerStore | null;
   readonly databaseUrl: string | null;
   readonly batcher: WriteBatcher;
   readonly results: ResultStore;
@@ -34,6 +37,7 @@ export class Runtime {
   constructor(options: RuntimeOptions) {
     this.store = options.store;
     this.orchestration = options.orchestration;
+    this.scheduler = options.scheduler;
     this.databaseUrl = options.databaseUrl ?? null;
     this.batcher = new WriteBatcher(options.store);
     this.results = new ResultStore(options.store, options.resultsDir, options.inlineResultBytes);

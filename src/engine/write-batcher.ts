@@ -14,7 +14,7 @@
  * nobody awaited (`post`) is reported to the flow run it belongs to, at that run's `drain()`.
  */
 import { DatabaseUnreachableError } from "../core/errors.ts";
-import type { Store, WriteOp } from "../store/types.ts";
+import type { RunStore, WriteOp } from "../store/types.ts";
 
 interface QueuedWrite {
   ops: WriteOp[];
@@ -36,7 +36,7 @@ export class WriteBatcher {
   /** Sees every op as it is queued (the CLI's live view counts task states from them). */
   observer: ((ops: readonly WriteOp[]) => void) | null = null;
 
-  constructor(private readonly store: Pick<Store, "applyWrites">) {}
+  constructor(private readonly store: Pick<RunStore, "applyWrites">) {}
 
   /** Queues ops; resolves once they are committed, rejects if they cannot be. */
   write(ops: WriteOp[]): Promise<void> {

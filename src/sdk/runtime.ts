@@ -5,15 +5,13 @@
  * configures them all, and a flow of one copy run inside a flow run of another is stored in the
  * same database as its parent.
  */
-import { loadSettings } from "../config/settings.ts";
+import { loadSettings, type Settings } from "../config/settings.ts";
 import { consoleLevelFromName } from "../engine/run-logger.ts";
 import { Runtime } from "../engine/runtime.ts";
 import { openStore } from "../store/open.ts";
-import type { Store } from "../store/types.ts";
 import { ApiClient } from "../client/api-client.ts";
 import { RemoteStore } from "../client/remote-store.ts";
 import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
-import { KyselyStore } from "../store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import { processWide } from "../engine/process-wide.ts";
 
@@ -60,26 +58,40 @@ export function getRuntime(): Promise<Runtime> {
 async function open(): Promise<Runtime> {
   const settings = loadSettings();
   const { overrides } = shared;
+  const common = { heartbeatMs: overrides.heartbeatMs ?? settings.heartbeatMs.value, consoleLevel: consoleLevelFromName(overrides.logLevel ?? settings.logLevel.value) };
   const apiUrl = overrides.databaseUrl ? null : (overrides.apiUrl ?? settings.apiUrl.value);
-  const store: Store = apiUrl
-    ? new RemoteStore(new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value }))
-    : await openStore(overrides.databaseUrl ?? settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
-  if (apiUrl) await store.migrate(); // checks that the server answers
-  const runtime = new Runtime({
-    store,
-    databaseUrl: apiUrl ? null : (overrides.databaseUrl ?? settings.databaseUrl.value),
-    orchestration: store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : new RemoteOrchestrationStore((store as RemoteStore).api),
-    // Remote: results travel to the server inline (its body limit is 16 MiB by default); a file
-    // here would be out of reach of the server and of workers on other machines.
-    resultsDir: apiUrl ? null : (overrides.resultsDir ?? settings.resultsDir.value),
-    inlineResultBytes: apiUrl ? REMOTE_INLINE_RESULT_BYTES : settings.inlineResultBytes.value,
-    heartbeatMs: overrides.heartbeatMs ?? settings.heartbeatMs.value,
-    consoleLevel: consoleLevelFromName(overrides.logLevel ?? settings.logLevel.value),
-  });
+  if (apiUrl) return openRemote(settings, apiUrl, common);
+  return openDirect(settings, overrides.databaseUrl ?? settings.databaseUrl.value, { ...common, resultsDir: overrides.resultsDir ?? settings.resultsDir.value });
+}
+
+/** The runtime of a process that writes to the database itself. */
+async function openDirect(settings: Settings, databaseUrl: string, options: { heartbeatMs: number; consoleLevel: number; resultsDir: string }): Promise<Runtime> {
+  const store = await openStore(databaseUrl, { retryMs: settings.databaseRetryMs.value });
+  const orchestration = new KyselyOrchestrationStore(store);
+  const runtime = new Runtime({ ...options, store, databaseUrl, orchestration, scheduler: orchestration, inlineResultBytes: settings.inlineResultBytes.value });
   // Runs left Running by a process that died are marked Crashed, so they can be resumed.
   // (A server does this itself for its clients.)
-  if (!apiUrl) await store.crashStaleFlowRuns(Date.now());
+  await store.crashStaleFlowRuns(Date.now());
   return runtime;
+}
+
+/** The runtime of a client of a Baton server (remote mode): its records land in the server. */
+async function openRemote(settings: Settings, apiUrl: string, options: { heartbeatMs: number; consoleLevel: number }): Promise<Runtime> {
+  const api = new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value });
+  const store = new RemoteStore(api);
+  await store.ping();
+  return new Runtime({
+    ...options,
+    store,
+    databaseUrl: null,
+    orchestration: new RemoteOrchestrationStore(api),
+    // The server runs the scheduler for its clients.
+    scheduler: null,
+    // Results travel to the server inline (its body limit is 16 MiB by default); a file here
+    // would be out of reach of the server and of workers on other machines.
+    resultsDir: null,
+    inlineResultBytes: REMOTE_INLINE_RESULT_BYTES,
+  });
 }
 
 /** Flushes pending writes, stops the thread pool and closes the store. */

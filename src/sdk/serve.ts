@@ -111,9 +111,7 @@ export async function serveFlow(
   );
   // With a direct database there is no server to run the scheduler: this process does, for
   // its deployment.
-  const scheduler = direct
-    ? { everyMs: 2_000, deployment: name, ...schedulerSettings(settings) }
-    : undefined;
+  const scheduler = runtime.scheduler ? { store: runtime.scheduler, everyMs: 2_000, deployment: name, ...schedulerSettings(settings) } : undefined;
   const store = runtime.store;
   const worker = new Worker(store, orchestration, {
     pool,

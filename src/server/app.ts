@@ -2,7 +2,7 @@
  * The Baton API server (Fastify): REST under /api validated by JSON schemas that also produce
  * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys with the
  * roles each route allows (access.ts) and dashboard sign-in, an audit line for every mutating
- * call, and the background services (crashed-run detector, log and event retention).
+ * call, and the background jobs (scheduler, crashed-run detector, log and event retention).
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
@@ -24,7 +24,7 @@ import { runDataRoutes } from "./routes/runs-data.ts";
 import { batchRoutes } from "./routes/batch.ts";
 import { BatchChecker } from "./batch-checker.ts";
 import { flowRoutes, healthRoutes, liveStreamRoutes } from "./routes/flows.ts";
-import { startServices, type ServiceOptions } from "./services.ts";
+import { startBackgroundJobs, type BackgroundOptions } from "./background.ts";
 import { orchestrationRoutes } from "./routes/orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { parseApiKeys } from "./api-keys.ts";
@@ -34,7 +34,7 @@ import { SignInLimiter } from "./sign-in-limiter.ts";
 import { WorkerRuns } from "./worker-runs.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
-import type { EventLogMaintenance, OrchestrationStore, WebhookStore } from "../store/types.ts";
+import type { EventLogMaintenance, OrchestrationStore, SchedulerStore, WebhookStore } from "../store/types.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { KyselyWebhookStore } from "../store/webhook-store.ts";
 import { eventLogRoutes } from "./routes/events.ts";
@@ -48,10 +48,10 @@ export const SERVER_VERSION = "0.1.0";
 /** Where the built dashboard may be: beside the sources (a checkout) or the build (a package). */
 const UI_ROOTS = [fileURLToPath(new URL("../../dist/ui", import.meta.url)), fileURLToPath(new URL("../ui", import.meta.url))];
 
-export interface ServerOptions extends Partial<ServiceOptions> {
+export interface ServerOptions extends Partial<BackgroundOptions> {
   store: Store;
-  /** Deployments, pools, workers, limits (default: over the same database as `store`). */
-  orchestration?: OrchestrationStore;
+  /** Deployments, pools, workers, limits, and the scheduler's writes (default: over the same database as `store`). */
+  orchestration?: OrchestrationStore & SchedulerStore;
   /** The event log's tail and retention (default: `store`, a database store). */
   eventLog?: EventLogMaintenance;
   /** Webhooks (default: over the same database as `store`). */
@@ -202,7 +202,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   await app.ready();
   await hub.start();
-  const services = startServices(store, orchestration, eventLog, options, app.log);
+  const background = startBackgroundJobs(store, orchestration, eventLog, options, app.log);
   const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration }, options.automationService ?? {}, app.log);
   return {
     app,
@@ -211,7 +211,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     automationService,
     close: async () => {
       closing = true;
-      services.stop();
+      background.stop();
       await automationService?.stop();
       // Ends the event streams: open SSE responses would otherwise keep the server open.
       hub.stop();

@@ -16,10 +16,11 @@ import { parseDuration } from "../core/durations.ts";
 import { completeEvent } from "../core/event-input.ts";
 import type { EventResource, RelatedResource } from "../core/event-records.ts";
 import { excerpt } from "../core/excerpt.ts";
-import { cancelFlowRun } from "../engine/run-operations.ts";
+import { cancelFlowRun } from "../services/cancel-flow-run.ts";
+import { createDeploymentRun } from "../services/deployment-runs.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 import type { ClaimedAction } from "../store/automation-types.ts";
-import { createDeploymentRun, DeploymentNotFoundError } from "./automation-deployment-runs.ts";
+import { ServiceError } from "../services/errors.ts";
 import { ApiError } from "./errors.ts";
 
 /** A target the action names is gone (a deleted deployment or pool), or the firing gives it none. */
@@ -32,7 +33,8 @@ export function isPermanentActionError(error: unknown): boolean {
   return (
     error instanceof TemplateError ||
     error instanceof ActionTargetError ||
-    error instanceof DeploymentNotFoundError ||
+    // A deployment gone, parameters its schema refuses, an environment its pool does not allow.
+    error instanceof ServiceError ||
     error instanceof RunNotFoundError ||
     error instanceof InvalidTransitionError ||
     (error instanceof ApiError && error.statusCode < 500)
@@ -88,7 +90,7 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
     case "pause-deployment":
     case "resume-deployment": {
       const updated = await deps.orchestration.setDeploymentPaused(spec.deployment, spec.type === "pause-deployment");
-      if (!updated) throw new DeploymentNotFoundError(spec.deployment);
+      if (!updated) throw new ActionTargetError(`deployment "${spec.deployment}" does not exist`);
       return { deployment: updated.name, paused: updated.paused };
     }
     case "pause-work-pool":

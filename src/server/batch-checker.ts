@@ -20,7 +20,7 @@ import { decideTransition } from "../core/transitions.ts";
 import { STATE_NAME_TYPE, type State } from "../core/states.ts";
 import { excerpt } from "../core/excerpt.ts";
 import { flowRunsOf } from "../engine/write-batcher.ts";
-import type { Store, TaskRun, WriteOp } from "../store/types.ts";
+import type { RunStore, TaskRun, WriteOp } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
 import { userEventNameProblem } from "../core/event-input.ts";
 import type { CallerRole } from "./api-keys.ts";
@@ -37,7 +37,7 @@ export class BatchChecker {
   private readonly results = new Set<string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RunStore,
     private readonly capacity = 100_000,
   ) {}
 

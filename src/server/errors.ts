@@ -7,7 +7,9 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BatonError, CommitOutcomeUnknownError, DatabaseUnreachableError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
 import { classifyDatabaseError, duplicateMessage } from "../store/db-errors.ts";
-import { cutPath, excerpt, excerptValue } from "../core/excerpt.ts";
+import { excerpt } from "../core/excerpt.ts";
+import { describeIssues, type AjvIssue } from "../core/schema-issues.ts";
+import { ServiceError } from "../services/errors.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -24,46 +26,12 @@ export function notFound(what: string, id: string): ApiError {
   return new ApiError(404, "NOT_FOUND", `${what} ${id} was not found`);
 }
 
-export interface AjvIssue {
-  instancePath?: string;
-  keyword?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-/** Most issues one error lists: ajv with allErrors reports one per bad field, and a request can have thousands. */
-const MAX_ISSUES = 10;
 /**
  * The longest message an error answers with. Values quoted in messages are cut where they are
  * quoted (EXCERPT_CHARS); this bounds the rest — a message listing many issues, or one from a
  * library or the database that quotes what it was given.
  */
 const MAX_MESSAGE_CHARS = 2000;
-
-/**
- * "body.state.name must be one of Scheduled, Late, …" for each of ajv's issues under `part`
- * (body, querystring, parameters), and details with each issue's path, keyword and params.
- * Keys and values quoted from the request or the schema are cut.
- */
-export function describeIssues(issues: readonly AjvIssue[], part: string): { message: string; details: unknown[] } {
-  const shown = issues.slice(0, MAX_ISSUES);
-  const messages = shown.map((issue) => {
-    const field = cutPath(`${part}${(issue.instancePath ?? "").replace(/\//g, ".")}`);
-    const params = issue.params ?? {};
-    if (issue.keyword === "additionalProperties") return `${field} has an unknown field "${excerpt(String(params.additionalProperty))}"`;
-    if (issue.keyword === "required") return `${field}.${excerpt(String(params.missingProperty))} is required`;
-    if (issue.keyword === "pattern") return `${field} must match pattern "${excerpt(String(params.pattern))}"`;
-    if (issue.keyword === "enum") return `${field} must be one of ${excerpt((params.allowedValues as unknown[]).join(", "))}`;
-    return `${field} ${excerpt(issue.message ?? "is invalid")}`;
-  });
-  if (issues.length > shown.length) messages.push(`and ${issues.length - shown.length} more`);
-  const details = shown.map((issue) => ({
-    path: cutPath(issue.instancePath ?? ""),
-    keyword: issue.keyword,
-    params: Object.fromEntries(Object.entries(issue.params ?? {}).map(([key, value]) => [key, excerptValue(value)])),
-  }));
-  return { message: messages.join("; "), details };
-}
 
 /** "body.state.name must be one of Scheduled, Late, …" from Fastify's validation error. */
 function validationMessage(error: FastifyError): { message: string; details: unknown } {
@@ -75,6 +43,9 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
   return reply.status(status).send({ error: { code, message: excerpt(message, MAX_MESSAGE_CHARS), details: details ?? null } });
 }
 
+/** How the API answers a use case's refusal (services/errors.ts). */
+const SERVICE_REFUSAL_STATUS: Record<ServiceError["reason"], number> = { "not-found": 404, invalid: 400, conflict: 409 };
+
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof ApiError) return sendError(reply, error.statusCode, error.code, error.message, error.details);
   if (error.validation) {
@@ -82,6 +53,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendError(reply, 400, "VALIDATION_ERROR", message, details);
   }
   if (error instanceof RunNotFoundError) return sendError(reply, 404, "NOT_FOUND", error.message);
+  if (error instanceof ServiceError) return sendError(reply, SERVICE_REFUSAL_STATUS[error.reason], error.code, error.message, error.details);
   if (error instanceof InvalidTransitionError)
     return sendError(reply, 409, "INVALID_TRANSITION", error.message, {
       runId: error.runId,

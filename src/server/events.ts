@@ -8,7 +8,7 @@
 import type { FastifyInstance } from "fastify";
 import type { BatonEvent } from "../core/events.ts";
 import { resumePoint } from "../store/event-tail.ts";
-import type { Store, TailPosition } from "../store/types.ts";
+import type { StateLogTail, TailPosition } from "../store/types.ts";
 
 export type { BatonEvent };
 
@@ -50,7 +50,7 @@ export class EventHub {
   private polling: Promise<void> | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: StateLogTail,
     private readonly intervalMs = 200,
   ) {}
 

@@ -19,7 +19,7 @@ import { BatonError } from "../core/errors.ts";
 import { completeEvent, userEventNameProblem, type EventInput } from "../core/event-input.ts";
 import type { NewEvent } from "../core/event-records.ts";
 import type { Webhook } from "../store/types.ts";
-import { describeIssues, type AjvIssue } from "./errors.ts";
+import { describeIssues, type AjvIssue } from "../core/schema-issues.ts";
 import { eventInputSchema } from "./schemas.ts";
 
 type Expression = jsonata.Expression;

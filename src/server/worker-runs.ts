@@ -10,7 +10,7 @@
  * Pending by hand clears its `workerId`, but was a worker's run before and keeps that standing
  * here.
  */
-import type { Store } from "../store/types.ts";
+import type { RunStore } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
 
 /** A flow run a request names, and where: `body.ops`, `params.id`, … (`id: null`: the request must name one and does not). */
@@ -26,7 +26,7 @@ export class WorkerRuns {
   private readonly owned = new Set<string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RunStore,
     private readonly capacity = 100_000,
   ) {}
 

@@ -11,7 +11,6 @@
  */
 import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import { newId } from "../core/ids.ts";
-import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import type { NewEvent } from "../core/event-records.ts";
@@ -26,8 +25,10 @@ import type {
   Deployment,
   DeploymentInput,
   Lease,
+  NewFlowRun,
   OrchestrationStore,
   ScheduleRecord,
+  SchedulerStore,
   WorkerRecord,
   WorkerRegistration,
   WorkPool,
@@ -109,7 +110,7 @@ const leaseFromRow = (l: Selectable<ConcurrencyLeasesTable>): Lease => ({
   expiresAt: Number(l.expires_at),
 });
 
-export class KyselyOrchestrationStore implements OrchestrationStore {
+export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerStore {
   constructor(private readonly base: KyselyStore) {}
 
   private get db() {
@@ -240,32 +241,13 @@ export class KyselyOrchestrationStore implements OrchestrationStore {
     return this.getDeployment(deployment.id);
   }
 
-  async scheduleRuns(deployment: Deployment, slots: number[]): Promise<number> {
-    if (slots.length === 0) return 0;
+  async scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[]): Promise<number> {
+    if (runs.length === 0) return 0;
     const flowId = await this.base.upsertFlowId(deployment.flowName);
     // Once per slot (a unique index on deployment and slot decides); future slots wake the
     // pool's workers too, which set their timer for the earliest one.
-    const runs = slots.map((slot) => ({
-      flowId,
-      deploymentName: deployment.name,
-      run: {
-        id: newId(),
-        flowName: deployment.flowName,
-        name: randomRunName(),
-        parentFlowRunId: null,
-        parentTaskRunId: null,
-        parameters: deployment.parameters,
-        tags: deployment.tags,
-        version: deployment.version,
-        entrypoint: deployment.entrypoint,
-        deploymentId: deployment.id,
-        workPool: deployment.workPool,
-        workQueue: deployment.workQueue,
-        expectedStartTime: slot,
-        state: makeState("Scheduled", { scheduledAt: slot, message: "created by the scheduler" }),
-      },
-    }));
-    return (await this.base.transaction((tx) => createFlowRuns(tx, this.base, runs, { skipSlotsTaken: true }))).length;
+    const rows = runs.map((run) => ({ flowId, deploymentName: deployment.name, run }));
+    return (await this.base.transaction((tx) => createFlowRuns(tx, this.base, rows, { skipSlotsTaken: true }))).length;
   }
 
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {

@@ -1,7 +1,9 @@
 /**
- * The Store interface: everything the engine (and later the server) persists goes through it.
- * Two implementations share one Kysely schema (SQLite and PostgreSQL); a remote client that
- * speaks to the server implements the same interface.
+ * The store interfaces, split by consumer: `RunStore` is what runs flows needs (the engine,
+ * workers, the CLI), implemented by the database store and by the API client alike;
+ * `Store` adds what only the database's owner does (migrations, the live tail, maintenance);
+ * `OrchestrationStore` and `SchedulerStore` split deployments and pools the same way. The
+ * database store is one Kysely schema for SQLite and PostgreSQL.
  * Times are epoch milliseconds; JSON-ish columns hold text.
  */
 import type { State, StateName, StateType } from "../core/states.ts";
@@ -293,12 +295,17 @@ export interface ClaimedFlowRun extends FlowRun {
   jobVariables: JobVariables;
 }
 
-export interface Store {
+/**
+ * What runs flows needs of the store — the engine and the SDK, workers, the CLI: flows, runs,
+ * task runs, results, logs, events and artifacts. Both a database store and the API client
+ * (remote mode, `src/client/`) implement it, and every method works in both: the engine's
+ * integration suite runs against each (test/integration/engine.test.ts).
+ */
+export interface RunStore {
   /** "sqlite" or "postgres" (or "remote"). */
   readonly dialect: string;
   /** Where the store lives, for messages (no password). */
   readonly location: string;
-  migrate(): Promise<void>;
   close(): Promise<void>;
 
   upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord>;
@@ -320,25 +327,21 @@ export interface Store {
   /**
    * Records a heartbeat at `at` — never moving the last heartbeat backwards (a retried or late
    * request carries an older time); returns the run's current state type (so a runner sees a cancel).
+   * Behind a server, the server's clock is recorded (it is the one its crash detector reads).
    */
   heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined>;
   /**
-   * Marks Crashed (with their unfinished task runs) the flow runs whose process is gone: every
-   * RUNNING or CANCELLING run that missed `missedBeats` (default 3) heartbeats of its own
-   * interval by `now`, and every PENDING, RUNNING or CANCELLING run claimed by a worker that
-   * missed `missedBeats` of the worker's heartbeats. Returns their ids.
-   * `aliveSince`: count missed beats from no earlier than this (a server counts from its start:
-   * heartbeats sent while it was down could not arrive).
+   * Marks Crashed (with their unfinished task runs) the flow runs whose process is gone — all
+   * of them, or only `onlyId` — and returns their ids: see `Store.crashStaleFlowRuns`. Behind a
+   * server, the server's clock and its start time decide what was missed.
    */
-  crashStaleFlowRuns(now: number, options?: { onlyId?: string; missedBeats?: number; aliveSince?: number }): Promise<string[]>;
+  crashStaleFlowRuns(now: number, options?: { onlyId?: string }): Promise<string[]>;
 
   /**
    * Applies a batch of writes in one transaction. With `batchId`, a batch already applied
    * under that id is skipped (returns false): retries of a request are applied once.
    */
   applyWrites(ops: readonly WriteOp[], options?: { batchId?: string }): Promise<boolean>;
-  /** Whether a batch with this id was applied. */
-  batchApplied(batchId: string): Promise<boolean>;
   getTaskRun(id: string): Promise<TaskRun | undefined>;
   /** The task runs among `ids` that exist. */
   getTaskRuns(ids: readonly string[]): Promise<TaskRun[]>;
@@ -347,20 +350,10 @@ export interface Store {
   stateHistory(runId: string): Promise<StateRecord[]>;
 
   getResult(id: string): Promise<ResultRecord | undefined>;
+  /** The live cache entry of a key at `now` (behind a server, the server's clock decides expiry). */
   lookupCache(cacheKey: string, now: number): Promise<CacheEntry | undefined>;
 
   listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]>;
-  /** Deletes logs older than `before` (epoch ms); returns how many. */
-  deleteLogsBefore(before: number): Promise<number>;
-
-  /**
-   * States and logs committed since a position, by id: the feed of live events. Rows of
-   * transactions that commit late (with ids below ones already read) are delivered when they
-   * appear; nothing committed after `after` is skipped.
-   */
-  tail(after: TailPosition, limit: number): Promise<TailBatch>;
-  /** States and logs with ids above `after` (optionally of one flow run), by id: a replay. */
-  eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
 
   /** Events of the durable log matching a filter, a page at a time (newest first by default). */
   listEvents(query: EventQuery): Promise<Page<EventRecord>>;
@@ -369,7 +362,57 @@ export interface Store {
 
   createArtifact(artifact: Artifact): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
+}
+
+/**
+ * States and logs as they commit, read from the database: the feed behind the server's live
+ * stream, and `baton flow-run watch` on a database. A client of the API reads that stream
+ * instead (client/event-stream.ts).
+ */
+export interface StateLogTail {
+  /** Where a new reader starts: after the newest state and log. */
   tailPosition(): Promise<TailPosition>;
+  /**
+   * States and logs committed since a position, by id: the feed of live events. Rows of
+   * transactions that commit late (with ids below ones already read) are delivered when they
+   * appear; nothing committed after `after` is skipped.
+   */
+  tail(after: TailPosition, limit: number): Promise<TailBatch>;
+  /** States and logs with ids above `after` (optionally of one flow run), by id: a replay. */
+  eventsAfter(after: { stateId: number; logId: number }, options: { flowRunId?: string; limit: number }): Promise<{ states: StateRecord[]; logs: LogRecord[] }>;
+}
+
+/** How the crash sweep counts missed heartbeats (see `Store.crashStaleFlowRuns`). */
+export interface CrashSweepOptions {
+  onlyId?: string;
+  /** Beats missed before a run or a worker counts as dead (default 3). */
+  missedBeats?: number;
+  /**
+   * Count missed beats from no earlier than this (a server counts from its start: heartbeats
+   * sent while it was down could not arrive).
+   */
+  aliveSince?: number;
+}
+
+/**
+ * A store on the database itself (SQLite or PostgreSQL): what runs flows needs, plus what only
+ * the owner of the database does — migrations, the live tail, the crash sweep with its clock,
+ * log retention, and the ledger of applied batches. The server (and a process on the database
+ * with no server) needs one; the API client does not offer these.
+ */
+export interface Store extends RunStore, StateLogTail {
+  migrate(): Promise<void>;
+  /**
+   * Marks Crashed (with their unfinished task runs) the flow runs whose process is gone: every
+   * RUNNING or CANCELLING run that missed `missedBeats` (default 3) heartbeats of its own
+   * interval by `now`, and every PENDING, RUNNING or CANCELLING run claimed by a worker that
+   * missed `missedBeats` of the worker's heartbeats. Returns their ids.
+   */
+  crashStaleFlowRuns(now: number, options?: CrashSweepOptions): Promise<string[]>;
+  /** Whether a batch with this id was applied. */
+  batchApplied(batchId: string): Promise<boolean>;
+  /** Deletes logs older than `before` (epoch ms); returns how many. */
+  deleteLogsBefore(before: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,7 +578,10 @@ export interface Lease {
   expiresAt: number;
 }
 
-/** Storage of the orchestration objects: deployments, pools, workers, limits. */
+/**
+ * Storage of the orchestration objects: deployments, pools, workers, limits. Both the database
+ * store and the API client implement it, every method working in both.
+ */
 export interface OrchestrationStore {
   upsertDeployment(input: DeploymentInput): Promise<Deployment>;
   getDeployment(idOrName: string): Promise<Deployment | undefined>;
@@ -544,11 +590,6 @@ export interface OrchestrationStore {
   setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined>;
   /** Pauses or resumes one schedule of a deployment; undefined if either does not exist. */
   setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined>;
-  /** Creates the Scheduled runs of these slots that do not exist yet; returns how many it made. */
-  scheduleRuns(deployment: Deployment, slots: number[]): Promise<number>;
-  /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
-  markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
-
   upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool>;
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue>;
   getWorkPool(name: string): Promise<WorkPool | undefined>;
@@ -584,4 +625,19 @@ export interface OrchestrationStore {
   /** Extends leases to `now + ttlMs`; returns the ids it extended (a missing one was lost). */
   renewLeases(leaseIds: string[], ttlMs: number, now: number): Promise<string[]>;
   releaseLeases(leaseIds: string[]): Promise<void>;
+}
+
+/**
+ * The scheduler's writes, on the database only (a server, or workers on the database with no
+ * server, run the scheduler; its clients do not): see services/scheduling.ts.
+ */
+export interface SchedulerStore extends Pick<OrchestrationStore, "getDeployment" | "listDeployments"> {
+  /**
+   * Creates these Scheduled runs of the deployment's schedules, each for the slot in its
+   * `expectedStartTime`, skipping slots that have a run already (idempotent per slot); returns
+   * how many it made.
+   */
+  scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[]): Promise<number>;
+  /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
+  markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
 }

@@ -18,8 +18,8 @@
 import os from "node:os";
 import { newId } from "../core/ids.ts";
 import { isTerminal, makeState } from "../core/states.ts";
-import { runSchedulerPass, type SchedulerOptions } from "../engine/scheduling.ts";
-import type { ClaimedFlowRun, FlowRun, OrchestrationStore, Store } from "../store/types.ts";
+import { runSchedulerPass, type SchedulerOptions } from "../services/scheduling.ts";
+import type { ClaimedFlowRun, FlowRun, OrchestrationStore, RunStore, SchedulerStore } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
 
 /**
@@ -56,9 +56,10 @@ export interface WorkerOptions {
   /**
    * Run the scheduler (schedules to runs, late marking) every `everyMs` too: workers on the
    * database, with no server, would otherwise never see a schedule fire. Safe alongside a
-   * server and other workers: each slot makes one run (a unique index).
+   * server and other workers: each slot makes one run (a unique index). `store`: the
+   * database's, where the scheduler writes.
    */
-  scheduler?: SchedulerOptions & { everyMs: number; /** only this deployment's schedules */ deployment?: string };
+  scheduler?: SchedulerOptions & { store: SchedulerStore; everyMs: number; /** only this deployment's schedules */ deployment?: string };
 }
 
 interface Active {
@@ -97,7 +98,7 @@ export class Worker {
   readonly started: string[] = [];
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RunStore,
     private readonly orchestration: OrchestrationStore,
     private readonly options: WorkerOptions,
   ) {
@@ -132,8 +133,9 @@ export class Worker {
     if (scheduler)
       timers.push(
         this.every(scheduler.everyMs, async () => {
-          const { created, late } = await runSchedulerPass(this.orchestration, scheduler);
+          const { created, late, refused } = await runSchedulerPass(scheduler.store, scheduler);
           if (created) this.log(`Scheduler created ${created} flow run(s)`);
+          for (const { deployment, reason } of refused) this.log(`Deployment "${deployment}" gets no scheduled runs: its parameters fail its schema: ${reason}`);
           if (late.length) this.log(`${late.length} scheduled flow run(s) are Late`);
           if (created) this.wakeUp?.(); // one may be due now
         }),

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeState } from "../../src/core/states.ts";
-import { scheduleDeployment } from "../../src/engine/scheduling.ts";
+import { scheduleDeployment } from "../../src/services/scheduling.ts";
 import { acquireHeld } from "../../src/engine/concurrency.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";

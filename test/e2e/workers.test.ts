@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/core/ids.ts";
 import { makeState } from "../../src/core/states.ts";
-import { cancelFlowRun } from "../../src/engine/run-operations.ts";
+import { cancelFlowRun } from "../../src/services/cancel-flow-run.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { DIALECTS } from "../support/databases.ts";

@@ -1,21 +1,21 @@
 /**
  * Flow parameters, and the task and flow options through real runs: hooks, retries with
- * jitter, timeouts, persistResult, thread runners and option copies — on SQLite and PostgreSQL.
+ * jitter, timeouts, persistResult, thread runners and option copies — on SQLite, PostgreSQL and
+ * a server through the API client (support/engine.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { flow, getRunContext, task } from "../../src/index.ts";
 import type { HookContext } from "../../src/core/options.ts";
-import type { Store } from "../../src/store/types.ts";
-import { DIALECTS } from "../support/databases.ts";
-import { configureEngine, type EngineDatabase } from "../support/engine.ts";
+import type { RunStore } from "../../src/store/types.ts";
+import { configureEngine, ENGINE_BACKENDS, type EngineDatabase } from "../support/engine.ts";
 
-describe.each(DIALECTS)("flow parameters and run options on %s", (dialect) => {
+describe.each(ENGINE_BACKENDS)("flow parameters and run options on %s", (backend) => {
   let engine: EngineDatabase;
-  let store: Store;
+  let store: RunStore;
 
   beforeAll(async () => {
-    engine = await configureEngine(dialect);
+    engine = await configureEngine(backend);
     ({ store } = engine);
   });
 

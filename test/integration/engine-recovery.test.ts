@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sql } from "kysely";
 import { configure, flow, getRunContext, getRunLogger, NonRetryableError, shutdown, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
-import type { Store, TaskRun, WriteOp } from "../../src/store/types.ts";
+import type { RunStore, TaskRun, WriteOp } from "../../src/store/types.ts";
 import { consoleOutput, createRunLogger, LOG_LEVELS } from "../../src/engine/run-logger.ts";
 import type { Runtime } from "../../src/engine/runtime.ts";
 import { isTerminal, makeState } from "../../src/core/states.ts";
@@ -27,7 +27,7 @@ const byKey = (runs: TaskRun[]) => Object.fromEntries(runs.map((t) => [t.taskKey
 
 describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) => {
   let engine: EngineDatabase;
-  let store: Store;
+  let store: RunStore;
 
   beforeAll(async () => {
     engine = await configureEngine(dialect);

@@ -9,6 +9,7 @@ import { makeState } from "../../src/core/states.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
+import { slotRuns } from "../../src/services/scheduling.ts";
 import type { Deployment, DeploymentInput, FlowRun, OrchestrationStore } from "../../src/store/types.ts";
 import { acquireHeld } from "../../src/engine/concurrency.ts";
 import { concurrency, configure, shutdown } from "../../src/index.ts";
@@ -96,7 +97,7 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     await orchestration.upsertWorkPool({ name: "p-late" });
     const d = await deploy("late-dep", "p-late");
     const now = Date.now();
-    expect(await orchestration.scheduleRuns(d, [now - 120_000, now - 60_000, now + 60_000])).toBe(3);
+    expect(await orchestration.scheduleRuns(d, slotRuns(d, [now - 120_000, now - 60_000, now + 60_000]))).toBe(3);
     const [byHand] = await createRuns(d, 1, now - 120_000);
     await orchestration.markLateRuns(now, 15_000);
     const states = (await store.listFlowRuns({ deploymentId: d.id })).map((r) => r.state.name).sort();
@@ -194,7 +195,7 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     await orchestration.upsertWorkPool({ name: "p-resched" });
     const d = await deploy("resched", "p-resched", { schedules: [{ spec: { kind: "interval", intervalMs: 60_000 } }] });
     const now = Date.now();
-    await orchestration.scheduleRuns(d, [now - 1000, now + 60_000, now + 120_000]);
+    await orchestration.scheduleRuns(d, slotRuns(d, [now - 1000, now + 60_000, now + 120_000]));
     const [due] = await orchestration.claimFlowRuns("p-resched", "w", 1, now);
     await store.setFlowRunState(due!.id, makeState("Running"));
     await store.setFlowRunState(due!.id, makeState("Failed"));

@@ -14,13 +14,13 @@ import { serialize } from "../../src/core/serializer.ts";
 import { newId } from "../../src/core/ids.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { DIALECTS } from "../support/databases.ts";
-import { configureEngine, type EngineDatabase } from "../support/engine.ts";
+import { configureEngine, type DatabaseEngine } from "../support/engine.ts";
 import { expectError } from "../support/api.ts";
 
 const SECRET = "TOP-SECRET-CONTENTS";
 
 describe.each(DIALECTS)("stored result paths on %s", (dialect) => {
-  let engine: EngineDatabase;
+  let engine: DatabaseEngine;
   let store: KyselyStore;
   let server: BatonServer;
   let outside: string;

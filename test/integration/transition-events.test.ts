@@ -12,6 +12,7 @@ import { makeState } from "../../src/core/states.ts";
 import type { EventRecord } from "../../src/core/event-records.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
+import { slotRuns } from "../../src/services/scheduling.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { configureEngine, type EngineDatabase } from "../support/engine.ts";
 
@@ -75,7 +76,7 @@ describe.each(DIALECTS)("transition events on %s", (dialect) => {
 
   it("claims, the late marker, the scheduler, cancel-new, the crash sweep and deployment retries emit through the primitive", async () => {
     const d = await orchestration.upsertDeployment({ name: "ev-dep", flowName: "evScheduled", entrypoint: "/x.ts:f", workPool: "ev-pool", retries: 1, retryDelayMs: 0 });
-    expect(await orchestration.scheduleRuns(d, [Date.now() - 60_000])).toBe(1);
+    expect(await orchestration.scheduleRuns(d, slotRuns(d, [Date.now() - 60_000]))).toBe(1);
     const [late] = await store.listFlowRuns({ deploymentId: d.id });
     expect(await orchestration.markLateRuns(Date.now(), 10_000)).toEqual([late!.id]);
     const [claimed] = await orchestration.claimFlowRuns("ev-pool", "ev-worker", 1, Date.now());

@@ -9,10 +9,8 @@ import { compileJobVariables, ENV_NAME, type JobVariables } from "../../core/job
 import { describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
 import { relativeEntrypoint } from "../../core/entrypoint.ts";
 import { ApiRequestError } from "../../client/api-client.ts";
-import { checkParameters } from "../../server/routes/orchestration.ts";
-import { makeState } from "../../core/states.ts";
-import { newId } from "../../core/ids.ts";
-import { randomRunName } from "../../core/run-names.ts";
+import { checkParameters } from "../../services/parameters.ts";
+import { createDeploymentRun } from "../../services/deployment-runs.ts";
 import type { Deployment, DeploymentInput } from "../../store/types.ts";
 import { parameterJsonSchema, schedulesFrom } from "../../sdk/serve.ts";
 import { openOrchestration } from "../cli-store.ts";
@@ -128,16 +126,26 @@ export async function readBatonYaml(file: string, poolOf: (name: string) => Pool
   return inputs;
 }
 
-/** `NAME=value` pairs of `--env` flags, validated as job variables of a run of `pool` (null: none). */
-export function parseEnvPairs(pairs: readonly string[], pool: PoolAllowance | null): Record<string, string> {
+/**
+ * `NAME=value` pairs of `--env` flags, their form checked. Whether a run may set them is its
+ * work pool's to say: `parseEnvPairs`, or the run's use case (services/deployment-runs.ts).
+ */
+export function envFlags(pairs: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new BatonError(`--env expects NAME=value, got "${pair}"`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    if (!ENV_NAME.test(name)) throw new BatonError(`--env: "${name}" is not a valid environment variable name`);
+    env[name] = pair.slice(eq + 1);
   }
+  return env;
+}
+
+/** `NAME=value` pairs of `--env` flags, validated as job variables of a run of `pool` (null: none). */
+export function parseEnvPairs(pairs: readonly string[], pool: PoolAllowance | null): Record<string, string> {
   try {
-    return compileJobVariables({ env }, "--env", pool).env ?? {};
+    return compileJobVariables({ env: envFlags(pairs) }, "--env", pool).env ?? {};
   } catch (error) {
     throw new BatonError((error as Error).message);
   }
@@ -231,34 +239,10 @@ export function registerDeployment(program: Command): void {
       const { store, orchestration, close } = await openOrchestration();
       let runId: string;
       try {
-        const d = await orchestration.getDeployment(name);
-        if (!d) throw new BatonError(`deployment "${name}" does not exist`);
-        const pool = d.workPool ? ((await orchestration.getWorkPool(d.workPool)) ?? null) : null;
-        const jobVariables = opts.env.length ? { env: parseEnvPairs(opts.env, pool) } : null;
-        const parameters = { ...d.parameters, ...params };
-        try {
-          checkParameters(d.parameterSchema, parameters);
-        } catch (error) {
-          throw new BatonError((error as Error).message);
-        }
-        const run = await store.createFlowRun({
-          id: newId(),
-          flowName: d.flowName,
-          name: randomRunName(),
-          parentFlowRunId: null,
-          parentTaskRunId: null,
-          parameters,
-          tags: d.tags,
-          version: d.version,
-          entrypoint: d.entrypoint,
-          deploymentId: d.id,
-          workPool: d.workPool,
-          workQueue: d.workQueue,
-          jobVariables,
-          state: makeState("Scheduled", { scheduledAt: Date.now(), message: "created from the CLI" }),
-        });
+        const jobVariables = opts.env.length ? { env: envFlags(opts.env) } : null;
+        const { deployment, run } = await createDeploymentRun({ runs: store, deployments: orchestration }, name, { parameters: params, jobVariables, message: "created from the CLI" }, { jobVariablesField: "--env" });
         runId = run.id;
-        console.log(`Created flow run ${run.name} (${run.id}) of deployment "${d.name}"`);
+        console.log(`Created flow run ${run.name} (${run.id}) of deployment "${deployment.name}"`);
       } catch (error) {
         if (error instanceof ApiRequestError) throw new BatonError(error.message);
         throw error;

@@ -3,16 +3,17 @@ import type { Command } from "commander";
 import { isTerminal, STATE_NAMES, type State, type StateName } from "../../core/states.ts";
 import { RunNotFoundError, BatonError } from "../../core/errors.ts";
 import { openEventFeed, type BatonEvent } from "../../client/event-stream.ts";
-import { cancelFlowRun } from "../../engine/run-operations.ts";
-import type { FlowRun, LogRecord, Store } from "../../store/types.ts";
-import { withStore } from "../cli-store.ts";
+import { cancelFlowRun } from "../../services/cancel-flow-run.ts";
+import { deleteFlowRun } from "../../services/delete-flow-run.ts";
+import type { FlowRun, LogRecord, RunStore } from "../../store/types.ts";
+import { withStore, type CliStore } from "../cli-store.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
 import { loadFlow } from "../load-flow.ts";
 import { TaskLabels } from "../task-labels.ts";
 import { shutdown } from "../../sdk/runtime.ts";
 
-async function getRun(store: Store, id: string) {
+async function getRun(store: RunStore, id: string) {
   const run = await store.getFlowRun(id);
   if (!run) throw new RunNotFoundError("flow run", id);
   return run;
@@ -33,7 +34,7 @@ const RECHECK_MS = 3_000;
  * its pool. The run is also re-read every few seconds: a follower never waits forever for an
  * event it missed.
  */
-async function followUntilEnd(store: Store, id: string, on: { start(run: FlowRun): Promise<void>; events(batch: BatonEvent[]): Promise<void> }): Promise<State> {
+async function followUntilEnd(store: CliStore, id: string, on: { start(run: FlowRun): Promise<void>; events(batch: BatonEvent[]): Promise<void> }): Promise<State> {
   // The CLI's requests give up after 5 s, but a follower rides out a server restart for the
   // whole client retry window (BATON_API_RETRY_MS).
   const feed = await openEventFeed(store, id, { retryWindowMs: loadSettings().apiRetryMs.value });
@@ -271,7 +272,7 @@ export function registerFlowRun(program: Command): void {
     .option("--json", "print { deleted: id } as JSON")
     .action(async (id: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
-        if (!(await store.deleteFlowRun(id))) throw new RunNotFoundError("flow run", id);
+        await deleteFlowRun(store, id);
         if (opts.json) printJson({ deleted: id });
         else console.log(`Deleted flow run ${id}`);
       });

@@ -6,7 +6,7 @@ import { loadSettings, schedulerSettings } from "../../config/settings.ts";
 import { cancelActiveRuns } from "../../engine/flow-runner.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
-import type { OrchestrationStore, Store } from "../../store/types.ts";
+import type { OrchestrationStore, RunStore, SchedulerStore } from "../../store/types.ts";
 import { runEnvironment } from "../../worker/run-env.ts";
 import { openOrchestration } from "../cli-store.ts";
 import { printJson, table } from "../format.ts";
@@ -14,10 +14,10 @@ import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { parseEnvPairs } from "./deployment.ts";
 
-/** The store and orchestration store of this process's runtime (the one its flows use). */
-async function runtimeOrchestration(): Promise<{ store: Store; orchestration: OrchestrationStore; close(): Promise<void> }> {
+/** The stores of this process's runtime (the ones its flows use). */
+async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration: OrchestrationStore; scheduler: SchedulerStore | null; close(): Promise<void> }> {
   const runtime = await getRuntime();
-  return { store: runtime.store, orchestration: runtime.orchestration, close: shutdown };
+  return { store: runtime.store, orchestration: runtime.orchestration, scheduler: runtime.scheduler, close: shutdown };
 }
 
 function positiveInt(name: string, raw: string): number {
@@ -46,7 +46,7 @@ export function registerWorker(program: Command): void {
       // connections in one process would wait on each other's write lock with the event loop
       // blocked.
       const inline = process.env.BATON_TEST_INLINE_RUNS === "1";
-      const { store, orchestration, close } = inline ? await runtimeOrchestration() : await openOrchestration();
+      const { store, orchestration, scheduler, close } = inline ? await runtimeOrchestration() : await openOrchestration();
       const runEnv = runEnvironment(
         settings.apiUrl.value
           ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value }
@@ -68,9 +68,7 @@ export function registerWorker(program: Command): void {
         // process, LISTEN/NOTIFY; SQLite: by this one, e.g. its scheduler) instead of a poll.
         subscribe: store instanceof KyselyStore ? (wake) => store.subscribeRunsDue((pool) => pool === opts.pool && wake()) : undefined,
         // Without a server in between, schedules fire only if workers run the scheduler.
-        scheduler: settings.apiUrl.value
-          ? undefined
-          : { everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), ...schedulerSettings(settings) },
+        scheduler: scheduler ? { store: scheduler, everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), ...schedulerSettings(settings) } : undefined,
       });
       // First signal: no new runs, the running ones get the grace period; a second: stop them now.
       const stop = () => {

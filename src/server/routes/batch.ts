@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { STATE_NAMES, STATE_TYPES } from "../../core/states.ts";
-import type { Store, WriteOp } from "../../store/types.ts";
+import type { RunStore, Store, WriteOp } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
 import { BatchChecker } from "../batch-checker.ts";
@@ -197,7 +197,7 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker: BatchCh
  * database only says that a key is taken (SQLite not even which), so the ops are compared with
  * the task runs stored and with each other.
  */
-async function explainConflict(store: Store, ops: WriteOp[], error: unknown): Promise<unknown> {
+async function explainConflict(store: RunStore, ops: WriteOp[], error: unknown): Promise<unknown> {
   const classified = classifyDatabaseError(error);
   if (classified?.kind !== "duplicate") return error;
   const runs = ops.flatMap((op) => (op.kind === "taskRun" ? [op.taskRun] : []));

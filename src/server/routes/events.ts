@@ -14,7 +14,7 @@ import type { ServerResponse } from "node:http";
 import { eventPassesFilter, parseEventPatterns, type EventFilter } from "../../core/event-filter.ts";
 import { completeEvent, userEventNameProblem, type EventInput } from "../../core/event-input.ts";
 import { InvalidCursorError } from "../../core/errors.ts";
-import type { EventLogMaintenance, EventQuery, Store } from "../../store/types.ts";
+import type { EventLogMaintenance, EventQuery, RunStore } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses, ms } from "../schemas.ts";
 import { formatResumeToken, parseResumeToken } from "../event-resume-token.ts";
@@ -58,7 +58,7 @@ const STREAM_READ = 500;
 /** A comment this often keeps proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
 
-export function eventLogRoutes(app: FastifyInstance, store: Store, eventLog: EventLogMaintenance, pollMs: number): void {
+export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: EventLogMaintenance, pollMs: number): void {
   app.get<{ Querystring: FilterQuery & { limit?: number; cursor?: string; order?: "newest" | "oldest" } }>(
     "/api/events",
     {

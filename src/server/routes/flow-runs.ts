@@ -4,14 +4,18 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
-import { checkDeploymentRun, checkJobVariablesEnv, JOB_VARIABLES_NEED_ADMIN, jobVariablesSchema } from "./orchestration.ts";
+import { JOB_VARIABLES_NEED_ADMIN, jobVariablesSchema } from "./orchestration.ts";
 import { ADMIN_AND_WORKER, runInBody, runInParams } from "../access.ts";
 import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
-import { cancelFlowRun } from "../../engine/run-operations.ts";
-import { refusalError } from "../../store/refusal.ts";
+import { cancelFlowRun } from "../../services/cancel-flow-run.ts";
+import { retryFlowRun } from "../../services/retry-flow-run.ts";
+import { deleteFlowRun } from "../../services/delete-flow-run.ts";
+import { setFlowRunState } from "../../services/set-flow-run-state.ts";
+import { deploymentRunParameters, deploymentRunTags } from "../../services/deployment-runs.ts";
+import { checkJobVariablesEnv } from "../../services/job-variables.ts";
 import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
@@ -45,6 +49,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       parameters?: Record<string, unknown>;
       tags?: string[];
       state?: "Scheduled" | "Pending";
+      message?: string | null;
       scheduledAt?: number;
       parentFlowRunId?: string | null;
       parentTaskRunId?: string | null;
@@ -83,6 +88,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
             parameters: { type: "object" },
             tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
             state: { type: "string", enum: ["Scheduled", "Pending"] },
+            message: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }], description: "the first state's message: who made the run, or why" },
             scheduledAt: ms,
             parentFlowRunId: { anyOf: [uuid, { type: "null" }] },
             parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
@@ -105,9 +111,14 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       // records may still be on their way in the parent's next batch.
       if (body.parentFlowRunId && !(await store.getFlowRun(body.parentFlowRunId))) throw missing("parentFlowRunId", "flow run", body.parentFlowRunId);
       const stateName = body.state ?? (body.scheduledAt ? "Scheduled" : "Pending");
-      // A deployment's run: the deployment must exist (404) and its parameters pass its schema,
-      // as on POST /api/deployments/{name}/runs.
-      if (body.deploymentId) body.parameters = await checkDeploymentRun(orchestration, body.deploymentId, body.parameters ?? {});
+      // A deployment's run (the API client's way to make one): the deployment must exist (404),
+      // and its parameters and tags are merged and checked as every deployment run's are.
+      if (body.deploymentId) {
+        const deployment = await orchestration.getDeployment(body.deploymentId);
+        if (!deployment) throw missing("deploymentId", "deployment", body.deploymentId);
+        body.parameters = deploymentRunParameters(deployment, body.parameters);
+        body.tags = deploymentRunTags(deployment, body.tags);
+      }
       await checkJobVariablesEnv(orchestration, body.workPool, body.jobVariables, "body.jobVariables");
       const id = body.id ?? newId();
       // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
@@ -125,7 +136,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         workPool: body.workPool ?? null,
         workQueue: body.workQueue ?? (body.workPool ? "default" : null),
         jobVariables: body.jobVariables ?? null,
-        state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null }),
+        state: makeState(stateName, { scheduledAt: stateName === "Scheduled" ? (body.scheduledAt ?? Date.now()) : null, message: body.message ?? null }),
       }).catch((error: unknown) => {
         if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `flow run ${id} already exists`);
         throw error;
@@ -243,12 +254,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       },
     },
     async (request) => {
-      const { state, force, ...fields } = request.body;
-      if (fields.resultId && !memory.knowsResult(fields.resultId) && !(await store.getResult(fields.resultId))) throw missing("resultId", "result", fields.resultId);
-      const proposed = makeState(state.name, { message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp });
-      const result = await store.setFlowRunState(request.params.id, proposed, { force, ...fields, heartbeatAt: Date.now() });
-      if (!result.accepted) throw refusalError(request.params.id, proposed, result);
-      return result.run;
+      const { state, ...options } = request.body;
+      if (options.resultId && !memory.knowsResult(options.resultId) && !(await store.getResult(options.resultId))) throw missing("resultId", "result", options.resultId);
+      return setFlowRunState(store, request.params.id, state, options);
     },
   );
 
@@ -278,23 +286,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
       },
     },
-    async (request) => {
-      const run = await store.getFlowRun(request.params.id);
-      if (!run) throw notFound("flow run", request.params.id);
-      // Only workers start runs, and a worker claims runs of its pool and needs the flow's
-      // entrypoint: without either, AwaitingRetry would wait forever. The run is left as it is.
-      if (!run.workPool || !run.entrypoint)
-        throw new ApiError(
-          409,
-          "NO_WORKER_CAN_RUN_IT",
-          `flow run ${run.id} ${!run.workPool ? "has no work pool" : "did not record its entrypoint"}, so no worker can pick it up: resume it with \`baton flow-run retry ${run.id}\` on a machine that has the flow's code`,
-          { workPool: run.workPool, entrypoint: run.entrypoint },
-        );
-      const retry = makeState("AwaitingRetry", { scheduledAt: Date.now(), message: "retry requested through the API" });
-      const result = await store.setFlowRunState(run.id, retry);
-      if (!result.accepted) throw refusalError(run.id, retry, result);
-      return result.run;
-    },
+    // A missing run is a 404, one no worker could pick up a 409 NO_WORKER_CAN_RUN_IT (left as it is).
+    async (request) => retryFlowRun(store, request.params.id, "retry requested through the API"),
   );
 
   app.delete<{ Params: { id: string } }>(
@@ -308,7 +301,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       },
     },
     async (request, reply) => {
-      if (!(await store.deleteFlowRun(request.params.id))) throw notFound("flow run", request.params.id);
+      await deleteFlowRun(store, request.params.id);
       memory.forgetFlowRun(request.params.id);
       return reply.status(204).send();
     },

@@ -1,11 +1,11 @@
 /** Flows, health, the OpenAPI document and the live feed of states and logs (`/api/live/stream`). */
 import type { FastifyInstance } from "fastify";
-import type { Store } from "../../store/types.ts";
+import type { RunStore, StateLogTail } from "../../store/types.ts";
 import { notFound } from "../errors.ts";
 import { formatResumeId, parseResumeId, type BatonEvent, type EventHub, type ResourceEvent } from "../events.ts";
 import { errorResponses, uuid } from "../schemas.ts";
 
-export function flowRoutes(app: FastifyInstance, store: Store): void {
+export function flowRoutes(app: FastifyInstance, store: RunStore): void {
   app.get(
     "/api/flows",
     { schema: { tags: ["flows"], summary: "List flows", response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "Flow#" } } } } } } },
@@ -52,7 +52,7 @@ export function flowRoutes(app: FastifyInstance, store: Store): void {
   );
 }
 
-export function healthRoutes(app: FastifyInstance, store: Store, version: string): void {
+export function healthRoutes(app: FastifyInstance, store: RunStore, version: string): void {
   app.get(
     "/api/health",
     {
@@ -85,7 +85,7 @@ export function healthRoutes(app: FastifyInstance, store: Store, version: string
   );
 }
 
-export function liveStreamRoutes(app: FastifyInstance, store: Store, hub: EventHub): void {
+export function liveStreamRoutes(app: FastifyInstance, store: StateLogTail, hub: EventHub): void {
   app.get<{ Querystring: { flowRunId?: string } }>(
     "/api/live/stream",
     {

@@ -1,18 +1,17 @@
 /**
- * Deployments, work pools, queues, workers and concurrency limits. A run created from a
- * deployment has its parameters checked against the deployment's JSON Schema here, so a bad
- * parameter is a 400 naming the field, not a run that fails later.
+ * Deployments, work pools, queues, workers and concurrency limits. Runs of a deployment and
+ * claims are use cases of services/ (deployment-runs.ts, claims.ts); these routes parse the
+ * request, call them and answer.
  */
 import type { FastifyInstance } from "fastify";
-import { Ajv, type ErrorObject } from "ajv";
-import { newId } from "../../core/ids.ts";
-import { randomRunName } from "../../core/run-names.ts";
-import { makeState } from "../../core/states.ts";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
-import { ALLOW_ENV_ENTRY, ENV_NAME, refusedEnvMessage, refusedEnvName, type JobVariables } from "../../core/job-variables.ts";
-import type { Deployment, DeploymentInput, OrchestrationStore, ScheduleRecord, Store, WorkPoolInput } from "../../store/types.ts";
-import { ApiError, describeIssues, notFound } from "../errors.ts";
-import { excerpt } from "../../core/excerpt.ts";
+import { ALLOW_ENV_ENTRY, ENV_NAME, refusedEnvName, type JobVariables } from "../../core/job-variables.ts";
+import type { DeploymentInput, OrchestrationStore, RunStore, ScheduleRecord, WorkPoolInput } from "../../store/types.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { checkParameters, parameterSchemaProblem } from "../../services/parameters.ts";
+import { checkJobVariablesEnv } from "../../services/job-variables.ts";
+import { createDeploymentRun } from "../../services/deployment-runs.ts";
+import { claimForWorker, type ClaimRequest } from "../../services/claims.ts";
 import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
 import { ADMIN_AND_WORKER } from "../access.ts";
@@ -66,63 +65,12 @@ const deploymentBody = {
   additionalProperties: false,
 } as const;
 
-const paramsAjv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false });
-const validators = new Map<string, ReturnType<Ajv["compile"]>>();
-
-/** Validates run parameters against a deployment's JSON Schema; the message names each field. */
-export function checkParameters(schema: Record<string, unknown> | null, parameters: Record<string, unknown>): void {
-  if (!schema) return;
-  const key = JSON.stringify(schema);
-  let validate = validators.get(key);
-  if (!validate) {
-    validate = paramsAjv.compile(schema);
-    validators.set(key, validate);
-  }
-  if (!validate(parameters)) {
-    const { message, details } = describeIssues((validate.errors ?? []) as ErrorObject[], "parameters");
-    throw new ApiError(400, "INVALID_PARAMETERS", message, details);
-  }
-}
-
-/** The parameters of a new run of a deployment: its defaults under the given ones, checked against its JSON Schema (a 400 naming the field). */
-function runParameters(deployment: Deployment, parameters: Record<string, unknown>): Record<string, unknown> {
-  const merged = { ...deployment.parameters, ...parameters };
-  checkParameters(deployment.parameterSchema, merged);
-  return merged;
-}
-
-/** `runParameters` of the deployment with this id, or a 404 for a deployment that does not exist. */
-export async function checkDeploymentRun(orchestration: OrchestrationStore, deploymentId: string, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const deployment = await orchestration.getDeployment(deploymentId);
-  if (!deployment) throw new ApiError(404, "NOT_FOUND", `body.deploymentId: deployment ${deploymentId} was not found`);
-  return runParameters(deployment, parameters);
-}
-
-/**
- * A 400 for job variables (at `field`) that set an environment variable changing how the run's
- * process loads code, which the work pool `poolName` does not allow (a run without a pool
- * allows none). `allowEnv`: the pool's list, when the caller has it already.
- */
-export async function checkJobVariablesEnv(
-  orchestration: OrchestrationStore,
-  poolName: string | null | undefined,
-  jobVariables: JobVariables | null | undefined,
-  field: string,
-  allowEnv?: readonly string[],
-): Promise<void> {
-  // Most job variables set nothing of the kind: no pool lookup for them.
-  if (refusedEnvName(jobVariables?.env, []) === null) return;
-  const allowed = allowEnv ?? (poolName ? ((await orchestration.getWorkPool(poolName))?.allowEnv ?? []) : []);
-  const refused = refusedEnvName(jobVariables?.env, allowed);
-  if (refused) throw new ApiError(400, "VALIDATION_ERROR", refusedEnvMessage(field, refused, poolName ?? null), { field: `${field}.env.${refused}`, allowEnv: allowed });
-}
-
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
-function canSubscribe(store: Store): store is Store & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
+function canSubscribe(store: RunStore): store is RunStore & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
   return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
 }
 
-export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
+export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orchestration: OrchestrationStore): void {
   const deployment = async (idOrName: string) => {
     const found = await orchestration.getDeployment(idOrName);
     if (!found) throw notFound("deployment", idOrName);
@@ -142,11 +90,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
         }
       });
       if (input.parameterSchema) {
-        try {
-          paramsAjv.compile(input.parameterSchema);
-        } catch (error) {
-          throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${excerpt((error as Error).message)}`);
-        }
+        const problem = parameterSchemaProblem(input.parameterSchema);
+        if (problem) throw new ApiError(400, "VALIDATION_ERROR", `body.parameterSchema is not a valid JSON Schema: ${problem}`);
         checkParameters(input.parameterSchema, { ...(input.parameters ?? {}) });
       }
       const pool = input.workPool ? await orchestration.getWorkPool(input.workPool) : null;
@@ -234,26 +179,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       },
     },
     async (request, reply) => {
-      const dep = await deployment(request.params.name);
-      const parameters = runParameters(dep, request.body?.parameters ?? {});
-      await checkJobVariablesEnv(orchestration, dep.workPool, request.body?.jobVariables, "body.jobVariables");
-      const scheduledAt = request.body?.scheduledAt ?? Date.now();
-      const run = await store.createFlowRun({
-        id: newId(),
-        flowName: dep.flowName,
-        name: randomRunName(),
-        parentFlowRunId: null,
-        parentTaskRunId: null,
-        parameters,
-        tags: [...dep.tags, ...(request.body?.tags ?? [])],
-        version: dep.version,
-        entrypoint: dep.entrypoint,
-        deploymentId: dep.id,
-        workPool: dep.workPool,
-        workQueue: dep.workQueue,
-        jobVariables: request.body?.jobVariables ?? null,
-        state: makeState("Scheduled", { scheduledAt, message: "created from the deployment" }),
-      });
+      const { run } = await createDeploymentRun({ runs: store, deployments: orchestration }, request.params.name, request.body ?? {}, { jobVariablesField: "body.jobVariables" });
       return reply.status(201).send(run);
     },
   );
@@ -410,14 +336,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       };
       reply.raw.once("close", onClose);
       try {
-        const items = await waits.claim(request.params.name, workerId, max, waitMs, () => left);
-        if (items.length && left) {
-          // The worker went away while its claim was being made (it died, its request timed
-          // out): the runs go back to the pool instead of waiting for a worker that never got them.
-          for (const run of items) await store.setFlowRunState(run.id, makeState("Scheduled", { scheduledAt: Date.now(), message: "its worker went away before receiving it" }));
-          return { items: [] };
-        }
-        return { items };
+        const claim = (r: ClaimRequest, gone: () => boolean) => waits.claim(r.pool, r.workerId, r.max, r.waitMs, gone);
+        return { items: await claimForWorker(claim, store, { pool: request.params.name, workerId, max, waitMs }, () => left) };
       } finally {
         reply.raw.off("close", onClose);
       }

@@ -1,6 +1,6 @@
 /** Task runs, logs, results and cache entries: what the UI reads and a remote flow writes. */
 import type { FastifyInstance } from "fastify";
-import type { LogRecord, Store, TaskRun } from "../../store/types.ts";
+import type { LogRecord, RunStore, TaskRun } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, logLevel, ms, uuid } from "../schemas.ts";
@@ -14,7 +14,7 @@ function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, f
   if (run.flowRunId !== flowRunId) throw new ApiError(409, "CONFLICT", `${field}: task run ${id} belongs to flow run ${run.flowRunId}, not ${flowRunId}`);
 }
 
-export function runDataRoutes(app: FastifyInstance, store: Store): void {
+export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
   app.get<{ Params: { id: string } }>(
     "/api/flow-runs/:id/task-runs",
     {

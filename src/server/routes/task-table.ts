@@ -7,7 +7,7 @@
  * costs more than the database query at this size.
  */
 import type { FastifyInstance } from "fastify";
-import type { Store } from "../../store/types.ts";
+import type { RunStore } from "../../store/types.ts";
 import { notFound } from "../errors.ts";
 import { errorResponses, uuid } from "../schemas.ts";
 
@@ -38,7 +38,7 @@ const taskTableSchema = {
   required: ["base", "ids", "keys", "names", "taskNames", "states", "stateNames", "stateTypes", "stateAt", "runCounts", "start", "end", "messages", "errors", "deps"],
 } as const;
 
-export function taskTableRoutes(app: FastifyInstance, store: Store): void {
+export function taskTableRoutes(app: FastifyInstance, store: RunStore): void {
   app.get<{ Params: { id: string } }>(
     "/api/flow-runs/:id/task-table",
     {

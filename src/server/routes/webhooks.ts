@@ -5,7 +5,7 @@
  * or not at all; a body the template cannot turn into a valid event is a 400 saying why.
  */
 import type { FastifyInstance } from "fastify";
-import type { Store, Webhook, WebhookStore } from "../../store/types.ts";
+import type { RunStore, Webhook, WebhookStore } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { errorResponses } from "../schemas.ts";
 import { createWebhook, WEBHOOK_SLUG, WebhookExistsError, type WebhookInput } from "../webhooks.ts";
@@ -21,7 +21,7 @@ const webhookSchema = {
 /** The webhook with the path to call it at. */
 const withUrl = (w: Webhook) => ({ ...w, url: `/api/webhooks/${w.slug}` });
 
-export function webhookRoutes(app: FastifyInstance, store: Store, webhooks: WebhookStore): void {
+export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: WebhookStore): void {
   app.post<{ Body: WebhookInput }>(
     "/api/webhooks",
     {

@@ -1,15 +1,15 @@
 /**
- * Background services of the server: the scheduler (creates the runs of deployment schedules
+ * Background jobs of the server: the scheduler (creates the runs of deployment schedules
  * ahead of time, once per slot; workers on the database run it too), the late-run marker, the
  * crashed-run detector (runs of dead processes and dead workers; the store reschedules those of
  * deployments with retries left) and the retention of logs and events.
  */
 import type { FastifyBaseLogger } from "fastify";
-import { runSchedulerPass } from "../engine/scheduling.ts";
+import { runSchedulerPass } from "../services/scheduling.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
-import type { EventLogMaintenance, OrchestrationStore, Store } from "../store/types.ts";
+import type { EventLogMaintenance, SchedulerStore, Store } from "../store/types.ts";
 
-export interface ServiceOptions {
+export interface BackgroundOptions {
   /** How often to look for flow runs that missed their heartbeats (ms). */
   crashCheckMs: number;
   /** Logs older than this are deleted (ms); 0 keeps them forever. */
@@ -27,13 +27,13 @@ export interface ServiceOptions {
 }
 
 /** The defaults; the scheduler's come from its settings (BATON_SCHEDULE_HORIZON_MS, ...). */
-function defaults(): ServiceOptions {
+function defaults(): BackgroundOptions {
   const settings = loadSettings();
   return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, eventRetentionMs: settings.eventRetentionDays.value * 86_400_000, schedulerMs: 5_000, ...schedulerSettings(settings) };
 }
 
-export function startServices(store: Store, orchestration: OrchestrationStore, eventLog: EventLogMaintenance, options: Partial<ServiceOptions>, log: FastifyBaseLogger): { stop(): void } {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ServiceOptions>;
+export function startBackgroundJobs(store: Store, scheduler: SchedulerStore, eventLog: EventLogMaintenance, options: Partial<BackgroundOptions>, log: FastifyBaseLogger): { stop(): void } {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<BackgroundOptions>;
   const o = { ...defaults(), ...given };
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, name: string, work: () => Promise<void>) => {
@@ -69,8 +69,9 @@ export function startServices(store: Store, orchestration: OrchestrationStore, e
     if (crashed.length) log.warn({ crashed }, `marked ${crashed.length} flow run(s) Crashed: missed heartbeats`);
   });
   every(o.schedulerMs, "scheduler", async () => {
-    const { created, late } = await runSchedulerPass(orchestration, o);
+    const { created, late, refused } = await runSchedulerPass(scheduler, o);
     if (created) log.info(`scheduler created ${created} flow run(s)`);
+    for (const { deployment, reason } of refused) log.warn(`deployment "${deployment}" gets no scheduled runs: its parameters fail its schema: ${reason}`);
     if (late.length) log.warn(`${late.length} scheduled run(s) are Late`);
   });
   if (o.logRetentionMs > 0)

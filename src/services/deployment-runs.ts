@@ -1,0 +1,83 @@
+/**
+ * A run of a deployment, made one way whoever asks: `POST /api/deployments/{name}/runs`,
+ * `baton deployment run` (on the database or through the API) and the scheduler. Its
+ * parameters are the deployment's defaults under the run's own, checked against the
+ * deployment's JSON Schema (which fills in its defaults); its tags are the deployment's, then
+ * the run's own, each once. Both merges are idempotent, so a run made through the API client
+ * and merged again by the server comes out the same.
+ */
+import { newId } from "../core/ids.ts";
+import { randomRunName } from "../core/run-names.ts";
+import { makeState } from "../core/states.ts";
+import type { JobVariables } from "../core/job-variables.ts";
+import type { Deployment, FlowRun, NewFlowRun, OrchestrationStore, RunStore } from "../store/types.ts";
+import { DeploymentNotFoundError } from "./errors.ts";
+import { checkJobVariablesEnv } from "./job-variables.ts";
+import { checkParameters } from "./parameters.ts";
+
+export interface DeploymentRunRequest {
+  /** Over the deployment's defaults. */
+  parameters?: Record<string, unknown>;
+  /** After the deployment's tags. */
+  tags?: readonly string[];
+  /** This run's own job variables (over its pool's and deployment's, when a worker claims it). */
+  jobVariables?: JobVariables | null;
+  /** When it is due (default: now). */
+  scheduledAt?: number;
+  /** The Scheduled state's message: who made it. */
+  message?: string;
+  /** The schedule slot it is for (the scheduler's runs; a unique index keeps one run per slot). */
+  expectedStartTime?: number | null;
+}
+
+/** The deployment's defaults under `given`, checked against its schema (an InvalidParametersError names each bad field). */
+export function deploymentRunParameters(deployment: Deployment, given: Record<string, unknown> = {}): Record<string, unknown> {
+  const merged = { ...deployment.parameters, ...given };
+  checkParameters(deployment.parameterSchema, merged);
+  return merged;
+}
+
+/** The deployment's tags, then `given`, each once. */
+export function deploymentRunTags(deployment: Deployment, given: readonly string[] = []): string[] {
+  return [...new Set([...deployment.tags, ...given])];
+}
+
+/** The new Scheduled run of `deployment` (with a fresh id and name): parameters checked, tags merged. */
+export function deploymentRun(deployment: Deployment, request: DeploymentRunRequest = {}): NewFlowRun {
+  return {
+    id: newId(),
+    flowName: deployment.flowName,
+    name: randomRunName(),
+    parentFlowRunId: null,
+    parentTaskRunId: null,
+    parameters: deploymentRunParameters(deployment, request.parameters),
+    tags: deploymentRunTags(deployment, request.tags),
+    version: deployment.version,
+    entrypoint: deployment.entrypoint,
+    deploymentId: deployment.id,
+    workPool: deployment.workPool,
+    workQueue: deployment.workQueue,
+    expectedStartTime: request.expectedStartTime ?? null,
+    jobVariables: request.jobVariables ?? null,
+    state: makeState("Scheduled", { scheduledAt: request.scheduledAt ?? Date.now(), message: request.message ?? "created from the deployment" }),
+  };
+}
+
+/**
+ * Creates a run of the deployment `idOrName` (by id or name): a DeploymentNotFoundError if it
+ * does not exist, an InvalidParametersError for parameters its schema refuses, a
+ * RefusedEnvironmentError for job variables its work pool does not allow (named
+ * `jobVariablesField` in the message). A worker of its pool picks the run up when it is due.
+ */
+export async function createDeploymentRun(
+  stores: { runs: Pick<RunStore, "createFlowRun">; deployments: Pick<OrchestrationStore, "getDeployment" | "getWorkPool"> },
+  idOrName: string,
+  request: DeploymentRunRequest = {},
+  options: { jobVariablesField?: string } = {},
+): Promise<{ deployment: Deployment; run: FlowRun }> {
+  const deployment = await stores.deployments.getDeployment(idOrName);
+  if (!deployment) throw new DeploymentNotFoundError(idOrName);
+  const run = deploymentRun(deployment, request);
+  await checkJobVariablesEnv(stores.deployments, deployment.workPool, request.jobVariables, options.jobVariablesField ?? "jobVariables");
+  return { deployment, run: await stores.runs.createFlowRun(run) };
+}

@@ -1,0 +1,71 @@
+/**
+ * Why a use case refused a request. Each error says what the caller can fix; `reason` tells an
+ * adapter how to answer it (the API: 404, 400, 409 with `code` and `details`; the CLI prints
+ * the message), so no adapter re-words a refusal of its own.
+ */
+import { BatonError } from "../core/errors.ts";
+
+export abstract class ServiceError extends BatonError {
+  /** "not-found": it names something that does not exist; "invalid": fix the input; "conflict": the thing's state forbids it. */
+  abstract readonly reason: "not-found" | "invalid" | "conflict";
+  /** A stable name for clients (the API's error code). */
+  abstract readonly code: string;
+  /** Structured facts about the refusal (the API's error details). */
+  readonly details: unknown = null;
+}
+
+/** A deployment named by id or name does not exist. */
+export class DeploymentNotFoundError extends ServiceError {
+  override name = "DeploymentNotFoundError";
+  readonly reason = "not-found";
+  readonly code = "NOT_FOUND";
+  constructor(readonly idOrName: string) {
+    super(`deployment "${idOrName}" does not exist`);
+  }
+}
+
+/** A run's parameters fail its deployment's JSON Schema; the message names each field. */
+export class InvalidParametersError extends ServiceError {
+  override name = "InvalidParametersError";
+  readonly reason = "invalid";
+  readonly code = "INVALID_PARAMETERS";
+  constructor(
+    message: string,
+    /** Each issue's path, keyword and params. */
+    override readonly details: unknown[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Job variables set an environment variable that changes how a run's process loads code
+ * (NODE_OPTIONS, LD_PRELOAD, BATON_*…) which the run's work pool does not allow.
+ */
+export class RefusedEnvironmentError extends ServiceError {
+  override name = "RefusedEnvironmentError";
+  readonly reason = "invalid";
+  readonly code = "VALIDATION_ERROR";
+  constructor(
+    message: string,
+    override readonly details: { field: string; allowEnv: readonly string[] },
+  ) {
+    super(message);
+  }
+}
+
+/** A run asked to be retried by a worker has no work pool or no entrypoint: no worker could pick it up. */
+export class NoWorkerCanRunError extends ServiceError {
+  override name = "NoWorkerCanRunError";
+  readonly reason = "conflict";
+  readonly code = "NO_WORKER_CAN_RUN_IT";
+  constructor(
+    readonly runId: string,
+    override readonly details: { workPool: string | null; entrypoint: string | null },
+  ) {
+    super(
+      `flow run ${runId} ${!details.workPool ? "has no work pool" : "did not record its entrypoint"}, so no worker can pick it up: ` +
+        `resume it with \`baton flow-run retry ${runId}\` on a machine that has the flow's code`,
+    );
+  }
+}
