@@ -104,11 +104,3 @@ export function makeState(
     scheduledAt: fields.scheduledAt ?? null,
   };
 }
-
-export function isStateName(value: unknown): value is StateName {
-  return typeof value === "string" && Object.hasOwn(STATE_NAME_TYPE, value);
-}
-
-export function isStateType(value: unknown): value is StateType {
-  return typeof value === "string" && (STATE_TYPES as readonly string[]).includes(value);
-}

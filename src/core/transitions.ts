@@ -203,8 +203,3 @@ export function decideTransition(ctx: TransitionContext): Decision {
   }
   return { kind: "accept" };
 }
-
-/** True when the transition would be accepted. */
-export function canTransition(from: TransitionContext["from"], to: TransitionContext["to"], now?: number): boolean {
-  return decideTransition({ from, to, now }).kind === "accept";
-}

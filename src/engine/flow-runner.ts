@@ -70,9 +70,6 @@ export function cancelActiveRuns(reason: string): number {
   return activeRuns.size;
 }
 
-/** Missed heartbeats after which a running flow run counts as Crashed. */
-export const MISSED_HEARTBEATS = 3;
-
 /** A child flow call: its key in the parent flow run and the child run an earlier attempt made under it. */
 export interface ChildCall {
   key: string;
