@@ -62,17 +62,20 @@ export async function deliverNotification(
 ): Promise<Record<string, unknown>> {
   const s = channel.settings as Record<string, unknown>;
   const own = channel.type === "email" ? { subject: s.subject as string | undefined, message: s.body as string | undefined } : channel.type === "slack" ? { message: s.text as string | undefined } : {};
-  const at = (key: "subject" | "message") => (templates[key] !== undefined ? `${field}.${key}` : `channel ${channel.name}: settings.${channel.type === "email" && key === "message" ? "body" : key === "message" ? "text" : key}`);
+  // Template errors name where the template was written: the action's field, or the channel's.
+  const ownField = { subject: "subject", message: channel.type === "email" ? "body" : "text" } as const;
+  const at = (key: "subject" | "message") => (templates[key] !== undefined ? `${field}.${key}` : `channel ${channel.name}: settings.${ownField[key]}`);
   const message: NotificationMessage = {
     subject: await text(templates.subject ?? own.subject, () => defaults.subject(context), context, at("subject")),
     message: await text(templates.message ?? own.message, () => defaults.message(context), context, at("message")),
     url: context.url,
   };
   const shownUrl = String(maskChannelSettings(channel.type, s).url);
-  const url = String(await renderNotificationTemplate(s.url, context, `channel ${channel.name}: settings.url`));
+  // The channel's own settings also read the message made above (a webhook's body, say).
+  const full: NotificationContext = { ...context, subject: message.subject, message: message.message };
+  const url = String(await renderNotificationTemplate(s.url, full, `channel ${channel.name}: settings.url`));
   switch (channel.type) {
     case "webhook": {
-      const full = { ...context, subject: message.subject, message: message.message };
       const headers = (await renderNotificationTemplate(channel.settings.headers ?? {}, full, `channel ${channel.name}: settings.headers`)) as Record<string, string>;
       const body = channel.settings.body === undefined ? full : await renderNotificationTemplate(channel.settings.body, full, `channel ${channel.name}: settings.body`);
       return post(channel.name, channel.settings.method ?? "POST", url, shownUrl, headers, body);
