@@ -13,6 +13,9 @@ import { localWebhookAdmin, type WebhookAdmin } from "../server/webhooks.ts";
 import { RemoteAutomations } from "../client/remote-automations.ts";
 import { KyselyAutomationStore } from "../store/automation-store.ts";
 import { localAutomationAdmin, type AutomationAdmin } from "../server/automations.ts";
+import { RemoteNotificationChannels } from "../client/remote-notification-channels.ts";
+import { KyselyNotificationChannelStore } from "../store/notification-channel-store.ts";
+import { localNotificationChannelAdmin, type NotificationChannelAdmin } from "../server/notification-channels.ts";
 
 /** A client of the server, or the database itself: commands that follow events read each its own way. */
 export type CliStore = RemoteStore | KyselyStore;
@@ -60,6 +63,17 @@ export async function openWebhooks(): Promise<{ webhooks: WebhookAdmin; close():
 export async function openAutomations(): Promise<{ automations: AutomationAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
   const automations =
-    store instanceof KyselyStore ? localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store)) : new RemoteAutomations((store as RemoteStore).api);
+    store instanceof KyselyStore ? localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store), new KyselyNotificationChannelStore(store)) : new RemoteAutomations((store as RemoteStore).api);
   return { automations, close: () => store.close() };
+}
+
+/** Notification channel management: through the server in remote mode, else on the database (links in test messages point at BATON_PUBLIC_URL). */
+export async function openNotificationChannels(): Promise<{ channels: NotificationChannelAdmin; close(): Promise<void> }> {
+  const store = await openCliStore();
+  const publicUrl = loadSettings().publicUrl.value ?? "http://127.0.0.1:4200";
+  const channels =
+    store instanceof KyselyStore
+      ? localNotificationChannelAdmin(new KyselyNotificationChannelStore(store), new KyselyAutomationStore(store), () => publicUrl)
+      : new RemoteNotificationChannels((store as RemoteStore).api);
+  return { channels, close: () => store.close() };
 }

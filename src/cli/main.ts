@@ -10,6 +10,7 @@ import { registerLimits } from "./commands/limits.ts";
 import { registerEvents } from "./commands/events.ts";
 import { registerWebhook } from "./commands/webhook.ts";
 import { registerAutomation } from "./commands/automation.ts";
+import { registerNotification } from "./commands/notification.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerWebhook(program);
   registerAutomation(program);
+  registerNotification(program);
   return program;
 }
 

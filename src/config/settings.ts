@@ -51,6 +51,8 @@ export interface Settings {
   lateAfterMs: Setting<number>;
   /** Server: events that occurred longer ago than this many days are deleted. */
   eventRetentionDays: Setting<number>;
+  /** Server: the dashboard's address as people reach it, for the links in notifications (default: the address it listens on). */
+  publicUrl: Setting<string | null>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -74,6 +76,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
   lateAfterMs: "BATON_LATE_AFTER_MS",
   eventRetentionDays: "BATON_EVENT_RETENTION_DAYS",
+  publicUrl: "BATON_PUBLIC_URL",
 };
 
 /**
@@ -156,6 +159,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),
     lateAfterMs: setting("lateAfterMs", 15_000, (raw) => positiveInt("BATON_LATE_AFTER_MS", raw)),
     eventRetentionDays: setting("eventRetentionDays", 7, (raw) => positiveNumber("BATON_EVENT_RETENTION_DAYS", raw)),
+    publicUrl: setting<string | null>("publicUrl", null, (raw) => {
+      if (!/^https?:\/\/[^/]/.test(raw)) throw new BatonConfigError(`BATON_PUBLIC_URL must be an http(s) URL such as https://baton.example.com, got "${raw}"`);
+      return raw.replace(/\/+$/, "");
+    }),
   };
 }
 

@@ -26,6 +26,7 @@ import { parseDuration } from "./durations.ts";
 import { EVENT_PATTERN } from "./event-filter.ts";
 import { userEventNameProblem } from "./event-input.ts";
 import { templateProblems, TEMPLATE_ROOTS } from "./automation-templates.ts";
+import { MESSAGE_ROOTS } from "./notification-templates.ts";
 import { BatonError } from "./errors.ts";
 
 /** A spec that cannot be an automation; `field` is the first offending path (`actions[0].deployment`). */
@@ -100,6 +101,8 @@ const actionSchemas = [
     headers: z.record(z.string().max(200), z.string().max(4000)).optional(),
     timeout: duration.optional(),
   }),
+  /** A message through a notification channel; `subject` and `message` override the channel's templates. */
+  z.strictObject({ type: z.literal("notify"), channel: name, subject: z.string().max(2000).optional(), message: z.string().max(20_000).optional() }),
 ] as const;
 
 /** The accepted action types, in the order the errors list them. */
@@ -158,7 +161,7 @@ export function fieldPath(path: readonly PropertyKey[], prefix = ""): string {
   return out || "spec";
 }
 
-function issueMessage(issue: z.core.$ZodIssue, prefix: string): { field: string; message: string } {
+export function issueMessage(issue: z.core.$ZodIssue, prefix: string): { field: string; message: string } {
   const field = fieldPath(issue.path, prefix);
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;
@@ -222,9 +225,11 @@ function compileTrigger(input: Record<string, unknown>): Trigger {
 
 function checkAction(a: AutomationAction, i: number, proactive: boolean): void {
   const field = `actions[${i}]`;
-  const roots = proactive ? TEMPLATE_ROOTS.filter((r) => r !== "event") : TEMPLATE_ROOTS;
+  // A notification also reads the run, flow, deployment and link of the event's flow run (notification-templates.ts).
+  const all: readonly string[] = a.type === "notify" ? MESSAGE_ROOTS : TEMPLATE_ROOTS;
+  const roots = proactive ? all.filter((r) => !["event", "run", "flow", "deployment"].includes(r)) : all;
   const problems = templateProblems(a, field, roots).map((p) =>
-    proactive && p.message.includes('refers to "event"') ? { ...p, message: `${p.message} (a proactive trigger fires because no event came)` } : p,
+    proactive && /refers to "(?:event|run|flow|deployment)"/.test(p.message) ? { ...p, message: `${p.message} (a proactive trigger fires because no event came)` } : p,
   );
   if (a.type === "emit-event") {
     const problem = userEventNameProblem(a.event, `${field}.event`);
@@ -256,10 +261,10 @@ export function compileAutomationSpec(input: unknown): CompiledAutomation {
   return { spec, trigger };
 }
 
-/** The deployments and work pools the actions name, each with its field: they must exist. */
+/** The deployments, work pools and notification channels the actions name, each with its field: they must exist. */
 export interface ActionReference {
   field: string;
-  kind: "deployment" | "work pool";
+  kind: "deployment" | "work pool" | "notification channel";
   name: string;
 }
 
@@ -267,6 +272,7 @@ export function actionReferences(spec: AutomationSpec): ActionReference[] {
   return spec.actions.flatMap((a, i): ActionReference[] => {
     if (a.type === "run-deployment" || a.type === "pause-deployment" || a.type === "resume-deployment") return [{ field: `actions[${i}].deployment`, kind: "deployment", name: a.deployment }];
     if (a.type === "pause-work-pool" || a.type === "resume-work-pool") return [{ field: `actions[${i}].work_pool`, kind: "work pool", name: a.work_pool }];
+    if (a.type === "notify") return [{ field: `actions[${i}].channel`, kind: "notification channel", name: a.channel }];
     return [];
   });
 }

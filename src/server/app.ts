@@ -42,6 +42,9 @@ import { automationRoutes } from "./routes/automations.ts";
 import { KyselyAutomationStore } from "../store/automation-store.ts";
 import type { AutomationStore } from "../store/automation-types.ts";
 import { startAutomationService, type AutomationService, type AutomationServiceOptions } from "./automation-service.ts";
+import { KyselyNotificationChannelStore, type NotificationChannelStore } from "../store/notification-channel-store.ts";
+import { notificationChannelRoutes } from "./routes/notification-channels.ts";
+import type { AutomationReferences } from "./automations.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -58,6 +61,10 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   webhooks?: WebhookStore;
   /** Automations (default: over the same database as `store`). */
   automations?: AutomationStore;
+  /** Notification channels (default: over the same database as `store`). */
+  channels?: NotificationChannelStore;
+  /** The dashboard's address as people reach it, for links in notifications (BATON_PUBLIC_URL); default: the address the server listens on. */
+  publicUrl?: string;
   /** The automations' evaluator and executor (automation-service.ts); false: not started in this process. */
   automationService?: Partial<AutomationServiceOptions> | false;
   /** Maximum request body in bytes (default 16 MiB). */
@@ -85,6 +92,14 @@ function infoEnabled(request: FastifyRequest): boolean {
   return (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.("info") ?? true;
 }
 
+/** The server's own address, `http://host:port`, once it listens. */
+function listeningUrl(app: FastifyInstance): string | undefined {
+  const address = app.server.address();
+  if (!address || typeof address === "string") return undefined;
+  const host = address.address === "::" || address.address === "0.0.0.0" ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
 export async function buildServer(options: ServerOptions): Promise<BatonServer> {
   const { store } = options;
   const orchestration = options.orchestration ?? (store instanceof KyselyStore ? new KyselyOrchestrationStore(store) : null);
@@ -95,6 +110,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!webhooks) throw new TypeError("buildServer needs options.webhooks for a store that is not a database");
   const automations = options.automations ?? (store instanceof KyselyStore ? new KyselyAutomationStore(store) : null);
   if (!automations) throw new TypeError("buildServer needs options.automations for a store that is not a database");
+  const channels = options.channels ?? (store instanceof KyselyStore ? new KyselyNotificationChannelStore(store) : null);
+  if (!channels) throw new TypeError("buildServer needs options.channels for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -194,7 +211,11 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
   webhookRoutes(app, store, webhooks);
-  automationRoutes(app, automations, orchestration);
+  const references: AutomationReferences = { getDeployment: (n) => orchestration.getDeployment(n), getWorkPool: (n) => orchestration.getWorkPool(n), getChannel: (n) => channels.getChannel(n) };
+  automationRoutes(app, automations, references);
+  // Known once the server listens (inject-only servers, in tests, never do).
+  const publicUrl = () => options.publicUrl ?? listeningUrl(app) ?? "http://127.0.0.1:4200";
+  notificationChannelRoutes(app, channels, automations, publicUrl);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);
@@ -203,7 +224,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   await app.ready();
   await hub.start();
   const background = startBackgroundJobs(store, orchestration, eventLog, options, app.log);
-  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration }, options.automationService ?? {}, app.log);
+  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, publicUrl }, options.automationService ?? {}, app.log);
   return {
     app,
     hub,

@@ -22,6 +22,9 @@ import type { OrchestrationStore, Store } from "../store/types.ts";
 import type { ClaimedAction } from "../store/automation-types.ts";
 import { ServiceError } from "../services/errors.ts";
 import { ApiError } from "./errors.ts";
+import type { NotificationChannelStore } from "../store/notification-channel-store.ts";
+import { notificationContext, type PublicUrl } from "./notification-context.ts";
+import { deliverNotification } from "./notification-delivery.ts";
 
 /** A target the action names is gone (a deleted deployment or pool), or the firing gives it none. */
 export class ActionTargetError extends BatonError {
@@ -44,6 +47,9 @@ export function isPermanentActionError(error: unknown): boolean {
 export interface ActionDependencies {
   store: Store;
   orchestration: OrchestrationStore;
+  channels: Pick<NotificationChannelStore, "getChannel">;
+  /** The dashboard's address, for the links notifications carry. */
+  publicUrl: PublicUrl;
 }
 
 /** The values templates read. */
@@ -130,6 +136,13 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
       const text = await response.text().catch(() => "");
       if (!response.ok) throw new BatonError(`${field}: POST ${url} answered ${response.status}: ${excerpt(text, 200)}`);
       return { status: response.status };
+    }
+    case "notify": {
+      // At least once: an attempt whose delivery went through but whose outcome was not recorded is sent again.
+      const channel = await deps.channels.getChannel(spec.channel);
+      if (!channel) throw new ActionTargetError(`${field}.channel: notification channel "${spec.channel}" does not exist`);
+      const full = await notificationContext({ automation: { id: automation.id, name: automation.name }, firing: context.firing as Record<string, unknown>, event: claimed.firing.event ?? undefined }, deps);
+      return { channel: channel.name, ...(await deliverNotification(channel, full, { subject: spec.subject, message: spec.message }, field)) };
     }
   }
 }

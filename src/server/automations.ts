@@ -7,6 +7,10 @@
 import { actionReferences, AutomationSpecError, compileAutomationSpec, type AutomationSpec } from "../core/automation-spec.ts";
 import type { OrchestrationStore } from "../store/types.ts";
 import type { Automation, AutomationFiring, AutomationStore } from "../store/automation-types.ts";
+import type { NotificationChannelStore } from "../store/notification-channel-store.ts";
+
+/** What a spec's references are looked up in. */
+export type AutomationReferences = Pick<OrchestrationStore, "getDeployment" | "getWorkPool"> & Pick<NotificationChannelStore, "getChannel">;
 
 /** An automation with its last firing (lists). */
 export interface AutomationSummary extends Automation {
@@ -31,12 +35,13 @@ function triggerReferences(trigger: Record<string, unknown>, field = "trigger"):
   );
 }
 
-/** The spec compiled, with every deployment and work pool it names found; an AutomationSpecError naming the field otherwise. */
-export async function checkAutomationSpec(input: unknown, orchestration: Pick<OrchestrationStore, "getDeployment" | "getWorkPool">): Promise<AutomationSpec> {
+/** The spec compiled, with every deployment, work pool and notification channel it names found; an AutomationSpecError naming the field otherwise. */
+export async function checkAutomationSpec(input: unknown, references: AutomationReferences): Promise<AutomationSpec> {
   const { spec } = compileAutomationSpec(input);
-  const references = [...triggerReferences(spec.trigger).map((r) => ({ ...r, name: r.key, why: "the trigger could never match" })), ...actionReferences(spec).map((r) => ({ ...r, why: "create it first" }))];
-  for (const ref of references) {
-    const found = ref.kind === "deployment" ? await orchestration.getDeployment(ref.name) : await orchestration.getWorkPool(ref.name);
+  const named = [...triggerReferences(spec.trigger).map((r) => ({ ...r, name: r.key, why: "the trigger could never match" })), ...actionReferences(spec).map((r) => ({ ...r, why: "create it first" }))];
+  for (const ref of named) {
+    const found =
+      ref.kind === "deployment" ? await references.getDeployment(ref.name) : ref.kind === "work pool" ? await references.getWorkPool(ref.name) : await references.getChannel(ref.name);
     if (!found) throw new AutomationSpecError(ref.field, `${ref.field}: ${ref.kind} "${ref.name}" does not exist (${ref.why})`);
   }
   return spec;
@@ -52,8 +57,8 @@ export interface AutomationAdmin {
   delete(idOrName: string): Promise<boolean>;
 }
 
-export async function createAutomation(automations: AutomationStore, orchestration: Pick<OrchestrationStore, "getDeployment" | "getWorkPool">, input: unknown, options: { replace?: boolean } = {}): Promise<Automation> {
-  const spec = await checkAutomationSpec(input, orchestration);
+export async function createAutomation(automations: AutomationStore, references: AutomationReferences, input: unknown, options: { replace?: boolean } = {}): Promise<Automation> {
+  const spec = await checkAutomationSpec(input, references);
   if (options.replace) {
     const replaced = await automations.replaceAutomation(spec.name, spec);
     if (replaced) return replaced;
@@ -71,9 +76,10 @@ export async function inspectAutomation(automations: AutomationStore, idOrName: 
 }
 
 /** Automation management on the database: the use cases in front of the store. */
-export function localAutomationAdmin(automations: AutomationStore, orchestration: OrchestrationStore): AutomationAdmin {
+export function localAutomationAdmin(automations: AutomationStore, orchestration: OrchestrationStore, channels: Pick<NotificationChannelStore, "getChannel">): AutomationAdmin {
+  const references: AutomationReferences = { getDeployment: (n) => orchestration.getDeployment(n), getWorkPool: (n) => orchestration.getWorkPool(n), getChannel: (n) => channels.getChannel(n) };
   return {
-    create: (spec, options) => createAutomation(automations, orchestration, spec, options),
+    create: (spec, options) => createAutomation(automations, references, spec, options),
     list: async () => summarize(automations, await automations.listAutomations()),
     inspect: (idOrName) => inspectAutomation(automations, idOrName),
     setPaused: (idOrName, paused) => automations.setAutomationPaused(idOrName, paused),

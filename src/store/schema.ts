@@ -290,6 +290,16 @@ export interface AutomationCursorTable {
   updated_at: number;
 }
 
+/** A notification channel: its type and its settings as written (JSON). */
+export interface NotificationChannelsTable {
+  id: string;
+  name: string;
+  type: string;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
@@ -307,6 +317,7 @@ export interface Database {
   automation_firings: AutomationFiringsTable;
   automation_actions: AutomationActionsTable;
   automation_cursor: AutomationCursorTable;
+  notification_channels: NotificationChannelsTable;
   event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;

@@ -23,6 +23,7 @@ export const BATON_TABLES = [
   "automation_firings",
   "automation_actions",
   "automation_cursor",
+  "notification_channels",
   "flows",
   "flow_runs",
   "task_runs",

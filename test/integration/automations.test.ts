@@ -12,6 +12,7 @@ import { newId } from "../../src/core/ids.ts";
 import type { NewEvent } from "../../src/core/event-records.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { KyselyAutomationStore } from "../../src/store/automation-store.ts";
+import { KyselyNotificationChannelStore } from "../../src/store/notification-channel-store.ts";
 import type { AutomationFiring } from "../../src/store/automation-types.ts";
 import { startAutomationService } from "../../src/server/automation-service.ts";
 import { apiHarness, expectError, type ApiHarness } from "../support/api.ts";
@@ -54,7 +55,7 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
       [{ ...good, actions: [{ type: "run-deployment", deployment: "no-such" }] }, /^body\.actions\[0\]\.deployment: deployment "no-such" does not exist/],
       [{ ...good, trigger: { event: "baton.flow-run.Failed", match: { related: [{ role: "deployment", name: "ghost" }] } } }, /^body\.trigger\.match\.related\[0\]: deployment "ghost" does not exist \(the trigger could never match\)/],
       [{ ...good, actions: [{ type: "run-deployment", deployment: "train", parameters: { key: "{{ payload.key }}" } }] }, /^body\.actions\[0\]\.parameters\.key: .*refers to "payload"/],
-      [{ ...good, actions: [{ type: "notify", channel: "slack" }] }, /^body\.actions\[0\]\.type must be one of run-deployment, .*call-webhook/],
+      [{ ...good, actions: [{ type: "page-someone", channel: "slack" }] }, /^body\.actions\[0\]\.type must be one of run-deployment, .*call-webhook, notify/],
       [{ ...good, trigger: { event: "x", within: "soon" } }, /^body\.trigger\.within must be a duration/],
     ];
     for (const [spec, message] of cases) {
@@ -126,7 +127,7 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect(first).toMatchObject({ events: 2, firings: 0, caughtUp: false });
     await service().stop();
     // Two new evaluators (a restarted process, and a second server) share the rest.
-    const deps = { store: api.store, orchestration };
+    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), publicUrl: () => "http://127.0.0.1:4200" };
     const [b, c] = [startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet), startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet)];
     await Promise.all([b.evaluate(), c.evaluate(), b.evaluate(), c.evaluate()]);
     const fired = await firings(a.name);

@@ -77,10 +77,10 @@ describe("automation specs", () => {
     expect(specError(spec({ event: "a" }, [{ type: "run-deployment", deployment: "d", params: {} }])).field).toBe("actions[0].params");
   });
 
-  it("names the accepted action types for an unknown one (notify is not one yet)", () => {
-    const error = specError(spec({ event: "a" }, [{ type: "notify", channel: "x" }]));
+  it("names the accepted action types for an unknown one", () => {
+    const error = specError(spec({ event: "a" }, [{ type: "page-someone", channel: "x" }]));
     expect(error.field).toBe("actions[0].type");
-    expect(error.message).toMatch(/actions\[0\]\.type must be one of run-deployment, pause-deployment, .*call-webhook/);
+    expect(error.message).toMatch(/actions\[0\]\.type must be one of run-deployment, pause-deployment, .*call-webhook, notify/);
   });
 
   it("checks patterns, durations, windows and for_each", () => {

@@ -13,6 +13,8 @@ const DashboardPage = lazy(() => import("./DashboardPage.tsx").then((m) => ({ de
 const DeploymentsPage = lazy(() => import("./DeploymentsPage.tsx").then((m) => ({ default: m.DeploymentsPage })));
 const OperationsPage = lazy(() => import("./OperationsPage.tsx").then((m) => ({ default: m.OperationsPage })));
 const EventsPage = lazy(() => import("./EventsPage.tsx").then((m) => ({ default: m.EventsPage })));
+const AutomationsPage = lazy(() => import("./AutomationsPage.tsx").then((m) => ({ default: m.AutomationsPage })));
+const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ default: m.AutomationPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -21,6 +23,7 @@ const NAV = [
   ["/deployments", "Deployments"],
   ["/work-pools", "Work pools & limits"],
   ["/events", "Events"],
+  ["/automations", "Automations"],
 ] as const;
 
 export function App() {
@@ -38,7 +41,8 @@ export function App() {
   const session = useData<SessionInfo>(signedOut ? null : "/session", signIns).data;
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
   const taskMatch = /^\/task-runs\/([^/]+)$/.exec(url.pathname);
-  const page = runMatch || taskMatch ? "/" : url.pathname;
+  const automationMatch = /^\/automations\/([^/]+)$/.exec(url.pathname);
+  const page = runMatch || taskMatch ? "/" : automationMatch ? "/automations" : url.pathname;
   // Each page is keyed by its path: opening another run (a sub-flow link, a task run's
   // upstream) mounts a fresh page, with none of the previous one's state.
   const key = `${signIns}:${url.pathname}`;
@@ -82,6 +86,10 @@ export function App() {
             <TaskRunPage key={key} id={decodeURIComponent(taskMatch[1]!)} url={url} />
           ) : runMatch ? (
             <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
+          ) : automationMatch ? (
+            <AutomationPage key={key} name={decodeURIComponent(automationMatch[1]!)} />
+          ) : page === "/automations" ? (
+            <AutomationsPage key={key} url={url} />
           ) : page === "/deployments" ? (
             <DeploymentsPage key={key} url={url} />
           ) : page === "/work-pools" ? (

@@ -29,6 +29,7 @@ export function registerServer(program: Command): void {
         apiKeys: settings.serverApiKeys.value,
         bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
         logger: { level: settings.serverLogLevel.value },
+        publicUrl: settings.publicUrl.value ?? undefined,
       });
       const address = await server.app.listen({ host: opts.host, port });
       const url = address.replace("[::1]", "localhost");

@@ -7,11 +7,10 @@
  */
 import type { FastifyInstance } from "fastify";
 import { AutomationExistsError, AutomationSpecError } from "../../core/automation-spec.ts";
-import type { OrchestrationStore } from "../../store/types.ts";
 import type { AutomationStore } from "../../store/automation-types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { errorResponses } from "../schemas.ts";
-import { checkAutomationSpec, createAutomation, inspectAutomation, SHOWN_FIRINGS, summarize } from "../automations.ts";
+import { checkAutomationSpec, createAutomation, inspectAutomation, SHOWN_FIRINGS, summarize, type AutomationReferences } from "../automations.ts";
 
 const ADMIN = { access: { roles: ["admin"] as const } };
 const TAGS = ["automations"];
@@ -37,7 +36,7 @@ function asApiError(error: unknown): unknown {
   return error;
 }
 
-export function automationRoutes(app: FastifyInstance, automations: AutomationStore, orchestration: OrchestrationStore): void {
+export function automationRoutes(app: FastifyInstance, automations: AutomationStore, orchestration: AutomationReferences): void {
   const find = async (idOrName: string) => {
     const found = await automations.getAutomation(idOrName);
     if (!found) throw notFound("automation", idOrName);

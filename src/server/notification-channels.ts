@@ -1,0 +1,105 @@
+/**
+ * Managing notification channels, the use cases the routes and the CLI share: a spec is checked
+ * (core/notification-channels.ts) before anything is stored; what is answered shows the
+ * settings masked, whoever asks; a channel an automation notifies cannot be deleted (its
+ * notifications would fail for good); and a test sends one message with made-up values now,
+ * answering what the channel did or why it failed.
+ */
+import { BatonError } from "../core/errors.ts";
+import { compileChannelSpec, maskChannelSettings } from "../core/notification-channels.ts";
+import type { AutomationStore } from "../store/automation-types.ts";
+import type { NotificationChannel, NotificationChannelStore } from "../store/notification-channel-store.ts";
+import { testNotificationContext, type PublicUrl } from "./notification-context.ts";
+import { deliverNotification } from "./notification-delivery.ts";
+
+/** A channel that automations notify: deleting it would make their notifications fail. */
+export class NotificationChannelInUseError extends BatonError {
+  override name = "NotificationChannelInUseError";
+  constructor(
+    readonly channel: string,
+    readonly automations: readonly string[],
+  ) {
+    super(`notification channel "${channel}" is used by automation(s) ${automations.join(", ")}; change or delete them first`);
+  }
+}
+
+/** What a test delivery did. */
+export interface ChannelTestResult {
+  channel: string;
+  ok: boolean;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+/** A channel as it leaves the server: its credentials masked. */
+export function maskedChannel(channel: NotificationChannel): NotificationChannel {
+  return { ...channel, settings: maskChannelSettings(channel.type, channel.settings as Record<string, unknown>) } as NotificationChannel;
+}
+
+/** Managing channels, as the CLI does it: on the database, or through the server. */
+export interface NotificationChannelAdmin {
+  /** `replace`: a channel of the same name gets this spec. */
+  create(spec: unknown, options?: { replace?: boolean }): Promise<NotificationChannel>;
+  list(): Promise<NotificationChannel[]>;
+  inspect(idOrName: string): Promise<NotificationChannel | undefined>;
+  delete(idOrName: string): Promise<boolean>;
+  /** Sends a test message now; undefined when there is no such channel. */
+  test(idOrName: string): Promise<ChannelTestResult | undefined>;
+}
+
+export async function createChannel(channels: NotificationChannelStore, input: unknown, options: { replace?: boolean } = {}): Promise<NotificationChannel> {
+  const spec = compileChannelSpec(input);
+  if (options.replace) {
+    const replaced = await channels.replaceChannel(spec.name, spec);
+    if (replaced) return maskedChannel(replaced);
+  }
+  return maskedChannel(await channels.createChannel(spec));
+}
+
+export async function replaceChannel(channels: NotificationChannelStore, idOrName: string, input: unknown): Promise<NotificationChannel | undefined> {
+  const spec = compileChannelSpec(input);
+  const replaced = await channels.replaceChannel(idOrName, spec);
+  return replaced && maskedChannel(replaced);
+}
+
+/** The automations whose actions notify `channel`. */
+export async function automationsNotifying(automations: Pick<AutomationStore, "listAutomations">, channel: NotificationChannel): Promise<string[]> {
+  return (await automations.listAutomations()).filter((a) => a.spec.actions.some((x) => x.type === "notify" && (x.channel === channel.name || x.channel === channel.id))).map((a) => a.name);
+}
+
+export async function deleteChannel(channels: NotificationChannelStore, automations: Pick<AutomationStore, "listAutomations">, idOrName: string): Promise<boolean> {
+  const found = await channels.getChannel(idOrName);
+  if (!found) return false;
+  const users = await automationsNotifying(automations, found);
+  if (users.length) throw new NotificationChannelInUseError(found.name, users);
+  return channels.deleteChannel(found.id);
+}
+
+export async function testChannel(channels: NotificationChannelStore, idOrName: string, publicUrl: PublicUrl): Promise<ChannelTestResult | undefined> {
+  const channel = await channels.getChannel(idOrName);
+  if (!channel) return undefined;
+  const context = testNotificationContext(channel.name, publicUrl);
+  const defaults = {
+    subject: () => `[Baton] a test of notification channel ${channel.name}`,
+    message: () => `This is a test message from Baton, sent by \`baton notification test ${channel.name}\`. Notifications of automations come through this channel.`,
+  };
+  try {
+    return { channel: channel.name, ok: true, result: await deliverNotification(channel, context, {}, "test", defaults) };
+  } catch (error) {
+    return { channel: channel.name, ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Channel management on the database. */
+export function localNotificationChannelAdmin(channels: NotificationChannelStore, automations: Pick<AutomationStore, "listAutomations">, publicUrl: PublicUrl): NotificationChannelAdmin {
+  return {
+    create: (spec, options) => createChannel(channels, spec, options),
+    list: async () => (await channels.listChannels()).map(maskedChannel),
+    inspect: async (idOrName) => {
+      const found = await channels.getChannel(idOrName);
+      return found && maskedChannel(found);
+    },
+    delete: (idOrName) => deleteChannel(channels, automations, idOrName),
+    test: (idOrName) => testChannel(channels, idOrName, publicUrl),
+  };
+}
