@@ -1,6 +1,7 @@
 /** Webhooks over the Baton API (remote mode): the server checks templates and keeps the slugs. */
 import type { Webhook } from "../store/types.ts";
-import type { WebhookAdmin, WebhookInput } from "../server/webhooks.ts";
+import type { WebhookAdmin } from "../server/webhooks.ts";
+import type { WebhookInput } from "../schemas/webhook.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
 
 const enc = encodeURIComponent;
