@@ -1,6 +1,6 @@
 /** Artifacts: what a run publishes for people (a markdown report, a table, a link). */
 import { z } from "zod";
-import { apiId, epochMs } from "./fields.ts";
+import { apiId, epochMs, itemsOf } from "./fields.ts";
 
 export const ArtifactTypeSchema = z.enum(["markdown", "table", "link"]);
 
@@ -33,5 +33,5 @@ export type ArtifactInput = z.output<typeof ArtifactInputSchema>;
 export const ArtifactQuerySchema = z.strictObject({ flowRunId: apiId.optional(), key: z.string().max(200).optional(), limit: z.int().min(1).max(500).default(100) });
 export type ArtifactQuery = z.output<typeof ArtifactQuerySchema>;
 
-export const ArtifactListSchema = z.object({ items: z.array(ArtifactSchema) });
+export const ArtifactListSchema = itemsOf(ArtifactSchema);
 export type ArtifactList = z.output<typeof ArtifactListSchema>;

@@ -1,6 +1,6 @@
 /** Concurrency limits (and rate limits) with their slots, and the leases that hold slots. */
 import { z } from "zod";
-import { epochMs, resourceName } from "./fields.ts";
+import { epochMs, itemsOf, resourceName } from "./fields.ts";
 
 export const LeaseSchema = z.object({ id: z.string(), limitName: z.string(), holder: z.string(), slots: z.int(), expiresAt: epochMs });
 export type Lease = z.output<typeof LeaseSchema>;
@@ -20,7 +20,7 @@ export const ConcurrencyLimitSchema = z
   .meta({ id: "ConcurrencyLimit" });
 export type ConcurrencyLimit = z.output<typeof ConcurrencyLimitSchema>;
 
-export const ConcurrencyLimitListSchema = z.object({ items: z.array(ConcurrencyLimitSchema) });
+export const ConcurrencyLimitListSchema = itemsOf(ConcurrencyLimitSchema);
 export type ConcurrencyLimitList = z.output<typeof ConcurrencyLimitListSchema>;
 
 /** `POST /api/concurrency-limits`: creates or updates a limit (a rate limit with slotDecayPerSecond). */

@@ -1,6 +1,6 @@
 /** Deployments: a flow's entrypoint with its schedules, defaults and where its runs go. */
 import { z } from "zod";
-import { epochMs, jsonObject, positiveIntOrNull, resourceName, tagsInput } from "./fields.ts";
+import { epochMs, itemsOf, jsonObject, positiveIntOrNull, resourceName, tagsInput } from "./fields.ts";
 import { JobVariablesSchema } from "./job-variables.ts";
 
 export const CollisionStrategySchema = z.enum(["enqueue", "cancel-new"]);
@@ -44,9 +44,7 @@ export const DeploymentSchema = z
 export type Deployment = z.output<typeof DeploymentSchema>;
 
 /** A deployment as listed: with its next three scheduled times and its schedules described. */
-export const DeploymentListSchema = z.object({
-  items: z.array(DeploymentSchema.extend({ nextRuns: z.array(epochMs), scheduleText: z.array(z.string()) })),
-});
+export const DeploymentListSchema = itemsOf(DeploymentSchema.extend({ nextRuns: z.array(epochMs), scheduleText: z.array(z.string()) }));
 export type DeploymentList = z.output<typeof DeploymentListSchema>;
 
 /** `POST /api/deployments`: creates or updates a deployment (by name). */

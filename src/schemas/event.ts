@@ -71,12 +71,12 @@ export const EventFilterQuerySchema = z.strictObject({
 export type EventFilterQuery = z.output<typeof EventFilterQuerySchema>;
 
 /** `GET /api/events`. */
-export const EventQuerySchema = EventFilterQuerySchema.extend({
+export const EventListQuerySchema = EventFilterQuerySchema.extend({
   limit: z.int().min(1).max(1000).default(100),
   cursor: z.string().min(1).max(200).describe("the nextCursor of the previous page").optional(),
   order: z.enum(["newest", "oldest"]).default("newest"),
 });
-export type EventQuery = z.output<typeof EventQuerySchema>;
+export type EventListQuery = z.output<typeof EventListQuerySchema>;
 
 export const EventPageSchema = pageOf(EventRecordSchema);
 export type EventPage = z.output<typeof EventPageSchema>;

@@ -42,9 +42,9 @@ function idOf(schema: z.ZodType): string | undefined {
 function convert(schema: z.ZodType): JsonSchema {
   const { $schema: _draft, definitions, ...body } = z.toJSONSchema(schema, { target: "draft-07", io: "input", unrepresentable: ({ zodSchema }) => CUSTOM.get(zodSchema) ?? "throw" }) as JsonSchema;
   const defs = (definitions ?? {}) as Record<string, JsonSchema>;
+  // zod names `__schema0`… a schema it had to write out once and refer to (used recursively).
   for (const key of Object.keys(defs))
-    if (!z.globalRegistry._idmap.has(key))
-      throw new TypeError(`a schema used twice or recursively must be named with .meta({ id }); zod made "${key}" of it`);
+    if (/^__schema\d+$/.test(key)) throw new TypeError(`a schema used recursively must be named with .meta({ id }) (zod wrote it as "${key}")`);
   const id = idOf(schema);
   // zod puts a named root under `definitions` and answers a reference to it.
   return tidy(id && defs[id] ? defs[id] : body) as JsonSchema;

@@ -1,6 +1,6 @@
 /** Log lines of runs: as stored and listed, and as a client sends them. */
 import { z } from "zod";
-import { apiId, epochMs, jsonObject, logLevel } from "./fields.ts";
+import { apiId, epochMs, itemsOf, jsonObject, logLevel } from "./fields.ts";
 
 export const LogSchema = z
   .object({
@@ -15,7 +15,7 @@ export const LogSchema = z
   .meta({ id: "Log" });
 export type LogRecord = z.output<typeof LogSchema>;
 
-export const LogListSchema = z.object({ items: z.array(LogSchema) });
+export const LogListSchema = itemsOf(LogSchema);
 export type LogList = z.output<typeof LogListSchema>;
 
 /** A log line a client sends (alone, or in a batch). */

@@ -1,6 +1,6 @@
 /** Webhooks: requests to `POST /api/webhooks/{slug}` become events through a template. */
 import { z } from "zod";
-import { epochMs } from "./fields.ts";
+import { epochMs, itemsOf } from "./fields.ts";
 
 /** Slugs: URL-safe, long enough to be unguessable (the slug is the webhook's secret). */
 export const WEBHOOK_SLUG = /^[A-Za-z0-9_-]{16,100}$/;
@@ -17,7 +17,7 @@ export type Webhook = z.output<typeof WebhookSchema>;
 /** A webhook as the API answers it: with the path to call it at. */
 export const WebhookWithUrlSchema = WebhookSchema.extend({ url: z.string() });
 export type WebhookWithUrl = z.output<typeof WebhookWithUrlSchema>;
-export const WebhookListSchema = z.object({ items: z.array(WebhookWithUrlSchema) });
+export const WebhookListSchema = itemsOf(WebhookWithUrlSchema);
 export type WebhookList = z.output<typeof WebhookListSchema>;
 
 /** `POST /api/webhooks`. */

@@ -1,7 +1,7 @@
 /** Work pools and their queues: where deployments' runs wait for a worker. */
 import { z } from "zod";
 import { ALLOW_ENV_ENTRY } from "../core/job-variables.ts";
-import { epochMs, positiveIntOrNull, resourceName } from "./fields.ts";
+import { epochMs, itemsOf, positiveIntOrNull, resourceName } from "./fields.ts";
 import { JobVariablesSchema } from "./job-variables.ts";
 import { WorkerSchema } from "./worker.ts";
 
@@ -35,7 +35,7 @@ export type WorkPool = z.output<typeof WorkPoolSchema>;
 /** A pool as the API answers it: with its workers. */
 export const WorkPoolWithWorkersSchema = WorkPoolSchema.extend({ workers: z.array(WorkerSchema) });
 export type WorkPoolWithWorkers = z.output<typeof WorkPoolWithWorkersSchema>;
-export const WorkPoolListSchema = z.object({ items: z.array(WorkPoolWithWorkersSchema) });
+export const WorkPoolListSchema = itemsOf(WorkPoolWithWorkersSchema);
 export type WorkPoolList = z.output<typeof WorkPoolListSchema>;
 
 /** `POST /api/work-pools`: creates or updates a pool. */

@@ -1,6 +1,6 @@
 /** Workers: processes that claim a pool's due runs and start them. */
 import { z } from "zod";
-import { apiId, epochMs, positiveIntOrNull } from "./fields.ts";
+import { apiId, epochMs, itemsOf, positiveIntOrNull } from "./fields.ts";
 import { FlowRunSchema } from "./flow-run.ts";
 import { JobVariablesSchema } from "./job-variables.ts";
 
@@ -50,5 +50,5 @@ export type Claim = z.output<typeof ClaimSchema>;
 /** A run handed to a worker, with the job variables to start it with (pool ← deployment ← run). */
 export const ClaimedFlowRunSchema = FlowRunSchema.extend({ jobVariables: JobVariablesSchema });
 export type ClaimedFlowRun = z.output<typeof ClaimedFlowRunSchema>;
-export const ClaimAnswerSchema = z.object({ items: z.array(ClaimedFlowRunSchema) });
+export const ClaimAnswerSchema = itemsOf(ClaimedFlowRunSchema);
 export type ClaimAnswer = z.output<typeof ClaimAnswerSchema>;

@@ -22,12 +22,12 @@ import {
   EventFilterQuerySchema,
   EventInputsSchema,
   EventPageSchema,
-  EventQuerySchema,
+  EventListQuerySchema,
   EventStreamHeadersSchema,
   type Emitted,
   type EventFilterQuery,
   type EventInputs,
-  type EventQuery as EventQueryString,
+  type EventListQuery,
 } from "../../schemas/event.ts";
 import { formatResumeToken, parseResumeToken } from "../event-resume-token.ts";
 
@@ -50,13 +50,13 @@ const STREAM_READ = 500;
 const HEARTBEAT_MS = 15_000;
 
 export function eventLogRoutes(app: FastifyInstance, store: Store, eventLog: EventLogMaintenance, pollMs: number): void {
-  app.get<{ Querystring: EventQueryString }>(
+  app.get<{ Querystring: EventListQuery }>(
     "/api/events",
     {
       schema: {
         tags: ["events"],
         summary: "Stored events matching filters, in log order (newest first by default), a page at a time",
-        querystring: jsonSchema(EventQuerySchema),
+        querystring: jsonSchema(EventListQuerySchema),
         response: { 200: jsonSchema(EventPageSchema), ...errorResponses(400) },
       },
     },
