@@ -27,7 +27,8 @@ export const ResourceEventSchema = z.object({
 });
 export type ResourceEvent = z.output<typeof ResourceEventSchema>;
 
-export const LiveEventSchema = z.discriminatedUnion("kind", [StateEventSchema, LogEventSchema, ResourceEventSchema]);
+/** What the live feed sends: stored rows (a log line with its id) and resource changes. */
+export const LiveEventSchema = z.discriminatedUnion("kind", [StateEventSchema, LogEventSchema.extend({ id: z.int() }), ResourceEventSchema]);
 export type LiveEvent = z.output<typeof LiveEventSchema>;
 
 /** `GET /api/live/stream`: every run's events, or one flow run's. */

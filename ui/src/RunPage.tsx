@@ -10,8 +10,7 @@ import { useRunData } from "./run-data.ts";
 import { TaskGraph } from "./TaskGraph.tsx";
 import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
-
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
 
 function ArtifactTable({ rows }: { rows: Record<string, unknown>[] }) {
   const columns = Object.keys(rows[0] ?? {});
