@@ -18,6 +18,8 @@ import { newId } from "../src/core/ids.ts";
 import { makeState } from "../src/core/states.ts";
 import { ApiClient } from "../src/client/api-client.ts";
 import { openStore } from "../src/store/open.ts";
+import { FlowRunSchema } from "../src/schemas/flow-run.ts";
+import { StateHistorySchema } from "../src/schemas/state.ts";
 import { KyselyOrchestrationStore } from "../src/store/orchestration-store.ts";
 import type { FlowRun, StateRecord } from "../src/store/types.ts";
 import { benchPgDatabase, opt, startServerProcess } from "./support.ts";
@@ -69,9 +71,9 @@ async function remoteDriver(url: string): Promise<Driver> {
   await api.request("POST", "/api/work-pools", { name: "bench" });
   await api.request("POST", "/api/deployments", { name: "pickup", flowName: "quick", entrypoint: `${FLOW}:quick`, workPool: "bench" });
   return {
-    createRun: async () => (await api.request<FlowRun>("POST", "/api/deployments/pickup/runs", {})).id,
-    getRun: (id) => api.request<FlowRun>("GET", `/api/flow-runs/${id}`),
-    history: (id) => api.request<StateRecord[]>("GET", `/api/flow-runs/${id}/states`),
+    createRun: async () => (await api.request("POST", "/api/deployments/pickup/runs", {}, FlowRunSchema)).id,
+    getRun: (id) => api.request("GET", `/api/flow-runs/${id}`, undefined, FlowRunSchema),
+    history: (id) => api.request("GET", `/api/flow-runs/${id}/states`, undefined, StateHistorySchema),
     workerEnv: { BATON_API_URL: server.address },
     close: () => server.stop(),
   };

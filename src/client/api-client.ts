@@ -6,8 +6,10 @@
 import http from "node:http";
 import https from "node:https";
 import pRetry, { AbortError } from "p-retry";
+import type { z } from "zod";
 import { BatonError } from "../core/errors.ts";
 import { Pool } from "undici";
+import { parseAnswer } from "./answers.ts";
 
 export class ApiRequestError extends BatonError {
   override name = "ApiRequestError";
@@ -78,7 +80,7 @@ export class ApiClient {
   }
 
   /** One attempt: the answer's payload, or an error saying whether to try again. */
-  private async attempt<T>(method: string, path: string, body: string | undefined): Promise<T> {
+  private async attempt(method: string, path: string, body: string | undefined): Promise<unknown> {
     let response: { status: number; text: string };
     try {
       response = await this.send(method, path, body);
@@ -87,14 +89,14 @@ export class ApiClient {
       if (error instanceof TypeError) throw error;
       throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
     }
-    if (response.status === 204) return undefined as T;
+    if (response.status === 204) return undefined;
     let payload: unknown = undefined;
     try {
       payload = response.text ? JSON.parse(response.text) : undefined;
     } catch {
       payload = undefined;
     }
-    if (response.status >= 200 && response.status < 300) return payload as T;
+    if (response.status >= 200 && response.status < 300) return payload;
     const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     throw new ApiRequestError(response.status, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${response.status}`}`, error?.details);
   }
@@ -134,7 +136,20 @@ export class ApiClient {
     return this.maxRetryMs;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * Sends a request; resolves with its answer read by the API's schema `answer` (an
+   * UnexpectedAnswerError naming the field if it does not fit), or unread when the caller
+   * needs nothing of it (an acknowledgement).
+   */
+  request(method: string, path: string, body?: unknown): Promise<unknown>;
+  request<T>(method: string, path: string, body: unknown, answer: z.ZodType<T>): Promise<T>;
+  request<T>(method: string, path: string, body?: unknown, answer?: z.ZodType<T>): Promise<unknown> {
+    const payload = this.withRetries(method, path, body);
+    return answer ? payload.then((value) => parseAnswer(answer, value, `${method} ${path}`)) : payload;
+  }
+
+  /** The answer's payload; transient failures are retried (see the class comment). */
+  private async withRetries(method: string, path: string, body: unknown): Promise<unknown> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     // The first attempt goes out directly: the retry machinery (timers, signals) only runs
     // once something went wrong, off the hot path of a flow's writes.
@@ -150,14 +165,14 @@ export class ApiClient {
       return error.status > 500 || error.status === 429;
     };
     try {
-      return await this.attempt<T>(method, path, text);
+      return await this.attempt(method, path, text);
     } catch (error) {
       if (!retryable(error)) throw error;
     }
     return pRetry(
       async () => {
         try {
-          return await this.attempt<T>(method, path, text);
+          return await this.attempt(method, path, text);
         } catch (error) {
           throw retryable(error) ? error : new AbortError(error as Error);
         }

@@ -15,6 +15,8 @@ import type { EventLogMaintenance } from "../store/types.ts";
 import { ApiRequestError } from "./api-client.ts";
 import { RemoteStore } from "./remote-store.ts";
 import { readSse } from "./sse-reader.ts";
+import { parseAnswer, UnexpectedAnswerError } from "./answers.ts";
+import { EventRecordSchema } from "../schemas/event.ts";
 
 export interface FollowOptions {
   filter: EventFilter;
@@ -87,9 +89,11 @@ async function followStream(store: RemoteStore, options: FollowOptions): Promise
       try {
         await readSse(response, (message) => {
           if (message.id) lastId = message.id;
-          if (message.event === "event" && message.data !== null) options.onEvent(JSON.parse(message.data) as EventRecord);
+          if (message.event === "event" && message.data !== null) options.onEvent(parseAnswer(EventRecordSchema, JSON.parse(message.data), "GET /api/events/stream"));
         });
-      } catch {
+      } catch (error) {
+        // An event of another shape would come again after a reconnect.
+        if (error instanceof UnexpectedAnswerError) throw error;
         // the connection broke: reconnect with the last id
       }
     }

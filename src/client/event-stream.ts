@@ -15,6 +15,8 @@ import type { StateLogTail, TailPosition } from "../store/types.ts";
 import { ApiRequestError } from "./api-client.ts";
 import { RemoteStore } from "./remote-store.ts";
 import { readSse, type SseMessage } from "./sse-reader.ts";
+import { parseAnswer, UnexpectedAnswerError } from "./answers.ts";
+import { RunEventSchema } from "../schemas/live-event.ts";
 
 export type { BatonEvent };
 
@@ -153,7 +155,13 @@ class SseFeed implements EventFeed {
     while (!this.closed.signal.aborted && this.response) {
       try {
         await this.read(this.response);
-      } catch {
+      } catch (error) {
+        // An event of another shape would come again after a reconnect: it ends the feed.
+        if (error instanceof UnexpectedAnswerError) {
+          this.failure = error;
+          this.notify();
+          return;
+        }
         // the connection broke: reconnect below
       }
       if (this.closed.signal.aborted) return;
@@ -200,7 +208,7 @@ class SseFeed implements EventFeed {
   private frame({ id, data }: SseMessage): void {
     if (id) this.lastEventId = id;
     if (data === null) return;
-    const event = JSON.parse(data) as BatonEvent;
+    const event = parseAnswer(RunEventSchema, JSON.parse(data), "GET /api/live/stream");
     if (event.id !== undefined && !this.seen.add(`${event.kind}:${event.id}`)) return;
     this.queue.push(event);
     this.notify();

@@ -16,6 +16,10 @@ import type {
   WorkQueue,
 } from "../store/types.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
+import { AcquireAnswerSchema, ConcurrencyLimitListSchema, ConcurrencyLimitSchema, RenewAnswerSchema } from "../schemas/concurrency-limit.ts";
+import { DeploymentListSchema, DeploymentSchema } from "../schemas/deployment.ts";
+import { ClaimAnswerSchema, WorkerSchema } from "../schemas/worker.ts";
+import { NextDueSchema, WorkPoolListSchema, WorkPoolSchema, WorkPoolWithWorkersSchema, WorkQueueSchema } from "../schemas/work-pool.ts";
 
 const enc = encodeURIComponent;
 
@@ -27,69 +31,71 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   }
 
   upsertDeployment(input: DeploymentInput): Promise<Deployment> {
-    return this.api.request("POST", "/api/deployments", input);
+    return this.api.request("POST", "/api/deployments", input, DeploymentSchema);
   }
   getDeployment(idOrName: string): Promise<Deployment | undefined> {
-    return orUndefined(this.api.request("GET", `/api/deployments/${enc(idOrName)}`));
+    return orUndefined(this.api.request("GET", `/api/deployments/${enc(idOrName)}`, undefined, DeploymentSchema));
   }
   async listDeployments(): Promise<Deployment[]> {
-    return (await this.api.request<{ items: Deployment[] }>("GET", "/api/deployments")).items;
+    return (await this.api.request("GET", "/api/deployments", undefined, DeploymentListSchema)).items;
   }
   deleteDeployment(idOrName: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/deployments/${enc(idOrName)}`));
   }
   setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined> {
-    return orUndefined(this.api.request("POST", `/api/deployments/${enc(idOrName)}/${paused ? "pause" : "resume"}`));
+    return orUndefined(this.api.request("POST", `/api/deployments/${enc(idOrName)}/${paused ? "pause" : "resume"}`, undefined, DeploymentSchema));
   }
   setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined> {
-    return orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`));
+    return orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`, undefined, DeploymentSchema));
   }
 
   upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
-    return this.api.request("POST", "/api/work-pools", pool);
+    return this.api.request("POST", "/api/work-pools", pool, WorkPoolSchema);
   }
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue> {
     const { poolName, ...body } = queue;
-    return this.api.request("POST", `/api/work-pools/${enc(poolName)}/queues`, body);
+    return this.api.request("POST", `/api/work-pools/${enc(poolName)}/queues`, body, WorkQueueSchema);
   }
   getWorkPool(name: string): Promise<WorkPool | undefined> {
-    return orUndefined(this.api.request("GET", `/api/work-pools/${enc(name)}`));
+    return orUndefined(this.api.request("GET", `/api/work-pools/${enc(name)}`, undefined, WorkPoolSchema));
   }
   async listWorkPools(): Promise<WorkPool[]> {
-    return (await this.api.request<{ items: WorkPool[] }>("GET", "/api/work-pools")).items;
+    return (await this.api.request("GET", "/api/work-pools", undefined, WorkPoolListSchema)).items;
   }
   deleteWorkPool(name: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/work-pools/${enc(name)}`));
   }
   registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
-    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit, heartbeatMs: worker.heartbeatMs ?? null });
+    return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit, heartbeatMs: worker.heartbeatMs ?? null }, WorkerSchema);
   }
   async heartbeatWorker(id: string): Promise<void> {
     await this.api.request("POST", `/api/workers/${enc(id)}/heartbeat`);
   }
   async listWorkers(poolName?: string): Promise<WorkerRecord[]> {
-    const pools = poolName ? [await this.api.request<WorkPool & { workers: WorkerRecord[] }>("GET", `/api/work-pools/${enc(poolName)}`)] : (await this.api.request<{ items: (WorkPool & { workers: WorkerRecord[] })[] }>("GET", "/api/work-pools")).items;
+    const pools = poolName
+      ? [await this.api.request("GET", `/api/work-pools/${enc(poolName)}`, undefined, WorkPoolWithWorkersSchema)]
+      : (await this.api.request("GET", "/api/work-pools", undefined, WorkPoolListSchema)).items;
     return pools.flatMap((p) => p.workers);
   }
   async claimFlowRuns(poolName: string, workerId: string, max: number, _now?: number, waitMs?: number): Promise<ClaimedFlowRun[]> {
     const body = { workerId, max: Math.min(100, max), ...(waitMs ? { waitMs: Math.min(25_000, waitMs) } : {}) };
-    return (await this.api.request<{ items: ClaimedFlowRun[] }>("POST", `/api/work-pools/${enc(poolName)}/claim`, body)).items;
+    return (await this.api.request("POST", `/api/work-pools/${enc(poolName)}/claim`, body, ClaimAnswerSchema)).items;
   }
   async interruptClaim(workerId: string): Promise<void> {
     await this.api.request("POST", `/api/workers/${enc(workerId)}/interrupt-claim`);
   }
   async nextDueAt(poolName: string): Promise<number | null> {
-    return (await this.api.request<{ dueAt: number | null }>("GET", `/api/work-pools/${enc(poolName)}/next-due`)).dueAt;
+    return (await this.api.request("GET", `/api/work-pools/${enc(poolName)}/next-due`, undefined, NextDueSchema)).dueAt;
   }
 
   upsertConcurrencyLimit(limit: { name: string; limit: number; slotDecayPerSecond?: number | null }): Promise<ConcurrencyLimit> {
-    return this.api.request("POST", "/api/concurrency-limits", limit);
+    return this.api.request("POST", "/api/concurrency-limits", limit, ConcurrencyLimitSchema);
   }
   async listConcurrencyLimits(): Promise<ConcurrencyLimit[]> {
-    return (await this.api.request<{ items: ConcurrencyLimit[] }>("GET", "/api/concurrency-limits")).items;
+    return (await this.api.request("GET", "/api/concurrency-limits", undefined, ConcurrencyLimitListSchema)).items;
   }
   getConcurrencyLimit(name: string): Promise<ConcurrencyLimit | undefined> {
-    return orUndefined(this.api.request("GET", `/api/concurrency-limits/${enc(name)}`));
+    return orUndefined(this.api.request("GET", `/api/concurrency-limits/${enc(name)}`, undefined, ConcurrencyLimitSchema));
   }
   deleteConcurrencyLimit(name: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/concurrency-limits/${enc(name)}`));
@@ -98,12 +104,12 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
     await this.api.request("POST", `/api/concurrency-limits/${enc(name)}/reset`);
   }
   async acquireSlots(names: string[], holder: string, slots: number, ttlMs: number): Promise<Lease[] | null> {
-    const result = await this.api.request<{ acquired: boolean; leases: Lease[] }>("POST", "/api/concurrency-limits/acquire", { names, holder, slots, ttlMs });
+    const result = await this.api.request("POST", "/api/concurrency-limits/acquire", { names, holder, slots, ttlMs }, AcquireAnswerSchema);
     return result.acquired ? result.leases : null;
   }
   async renewLeases(leaseIds: string[], ttlMs: number): Promise<string[]> {
     if (!leaseIds.length) return [];
-    return (await this.api.request<{ renewed: string[] }>("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs })).renewed;
+    return (await this.api.request("POST", "/api/concurrency-leases/renew", { ids: leaseIds, ttlMs }, RenewAnswerSchema)).renewed;
   }
   async releaseLeases(leaseIds: string[]): Promise<void> {
     if (leaseIds.length) await this.api.request("POST", "/api/concurrency-leases/release", { ids: leaseIds });

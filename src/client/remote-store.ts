@@ -30,6 +30,15 @@ import type {
   WriteOp,
 } from "../store/types.ts";
 import { ApiClient, ApiRequestError, orUndefined } from "./api-client.ts";
+import { parseAnswer } from "./answers.ts";
+import { ArtifactListSchema } from "../schemas/artifact.ts";
+import { EventPageSchema } from "../schemas/event.ts";
+import { FlowListSchema, FlowSchema } from "../schemas/flow.ts";
+import { CrashStaleAnswerSchema, FlowRunPageSchema, FlowRunSchema, HeartbeatAnswerSchema, TransitionRefusalSchema } from "../schemas/flow-run.ts";
+import { LogListSchema } from "../schemas/log.ts";
+import { CacheEntrySchema, ResultSchema } from "../schemas/result.ts";
+import { StateHistorySchema } from "../schemas/state.ts";
+import { TaskRunListSchema, TaskRunSchema } from "../schemas/task-run.ts";
 
 const enc = encodeURIComponent;
 const MAX_BATCH_OPS = 2000;
@@ -53,20 +62,20 @@ export class RemoteStore implements RunStore {
   }
 
   upsertFlow(flow: { name: string; description?: string | null; tags?: string[] }): Promise<FlowRecord> {
-    return this.api.request("POST", "/api/flows", flow);
+    return this.api.request("POST", "/api/flows", flow, FlowSchema);
   }
 
   async listFlows(): Promise<FlowRecord[]> {
-    return (await this.api.request<{ items: FlowRecord[] }>("GET", "/api/flows")).items;
+    return (await this.api.request("GET", "/api/flows", undefined, FlowListSchema)).items;
   }
 
   getFlow(idOrName: string): Promise<FlowRecord | undefined> {
-    return orUndefined(this.api.request("GET", `/api/flows/${enc(idOrName)}`));
+    return orUndefined(this.api.request("GET", `/api/flows/${enc(idOrName)}`, undefined, FlowSchema));
   }
 
   async createFlowRun(run: NewFlowRun): Promise<FlowRun> {
     try {
-      const created = await this.api.request<FlowRun>("POST", "/api/flow-runs", {
+      const created = await this.api.request("POST", "/api/flow-runs", {
         id: run.id,
         flowName: run.flowName,
         name: run.name,
@@ -83,7 +92,7 @@ export class RemoteStore implements RunStore {
         state: run.state.name,
         ...(run.state.message ? { message: run.state.message } : {}),
         ...(run.state.scheduledAt ? { scheduledAt: run.state.scheduledAt } : {}),
-      });
+      }, FlowRunSchema);
       return created;
     } catch (error) {
       // A retried create whose first attempt went through.
@@ -98,7 +107,7 @@ export class RemoteStore implements RunStore {
   }
 
   getFlowRun(id: string): Promise<FlowRun | undefined> {
-    return orUndefined(this.api.request("GET", `/api/flow-runs/${enc(id)}`));
+    return orUndefined(this.api.request("GET", `/api/flow-runs/${enc(id)}`, undefined, FlowRunSchema));
   }
 
   async listFlowRuns(filter: FlowRunFilter = {}): Promise<FlowRun[]> {
@@ -117,7 +126,7 @@ export class RemoteStore implements RunStore {
     if (filter.createdBefore != null) q.set("until", String(filter.createdBefore));
     if (filter.cursor) q.set("cursor", filter.cursor);
     q.set("limit", String(Math.min(500, filter.limit ?? 200)));
-    return this.api.request("GET", `/api/flow-runs?${q.toString()}`);
+    return this.api.request("GET", `/api/flow-runs?${q.toString()}`, undefined, FlowRunPageSchema);
   }
 
   async deleteFlowRun(id: string): Promise<boolean> {
@@ -134,14 +143,12 @@ export class RemoteStore implements RunStore {
     try {
       // heartbeatAt is the server's to set (its clock is the one the crash detector reads).
       const { heartbeatAt: _serverClock, ...fields } = options;
-      const run = await this.api.request<FlowRun>("POST", `/api/flow-runs/${enc(id)}/set-state`, {
-        state: { name: state.name, message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp },
-        ...fields,
-      });
-      return { accepted: true, run };
+      const path = `/api/flow-runs/${enc(id)}/set-state`;
+      const proposal = { state: { name: state.name, message: state.message ?? null, scheduledAt: state.scheduledAt ?? null, timestamp: state.timestamp }, ...fields };
+      return { accepted: true, run: await this.api.request("POST", path, proposal, FlowRunSchema) };
     } catch (error) {
       if (!(error instanceof ApiRequestError) || error.status !== 409) throw error;
-      const details = error.details as { rule: string; decision: "reject" | "abort" | "wait"; delayMs: number | null; run: FlowRun };
+      const details = parseAnswer(TransitionRefusalSchema, error.details, `POST /api/flow-runs/${id}/set-state (409 details)`);
       const current = details.run;
       if (proposalAlreadyApplied(current.state, state)) return { accepted: true, run: current };
       return { accepted: false, run: current, kind: details.decision, reason: error.message, rule: details.rule, delayMs: details.delayMs ?? undefined };
@@ -149,12 +156,12 @@ export class RemoteStore implements RunStore {
   }
 
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
-    return (await this.api.request<{ stateType: StateType }>("POST", `/api/flow-runs/${enc(id)}/heartbeat`, { at })).stateType;
+    return (await this.api.request("POST", `/api/flow-runs/${enc(id)}/heartbeat`, { at }, HeartbeatAnswerSchema)).stateType;
   }
 
   async crashStaleFlowRuns(_now: number, options: { onlyId?: string } = {}): Promise<string[]> {
     const body = options.onlyId ? { onlyId: options.onlyId } : {};
-    return (await this.api.request<{ crashed: string[] }>("POST", "/api/flow-runs/crash-stale", body)).crashed;
+    return (await this.api.request("POST", "/api/flow-runs/crash-stale", body, CrashStaleAnswerSchema)).crashed;
   }
 
   /**
@@ -182,7 +189,7 @@ export class RemoteStore implements RunStore {
   }
 
   getTaskRun(id: string): Promise<TaskRun | undefined> {
-    return orUndefined(this.api.request("GET", `/api/task-runs/${enc(id)}`));
+    return orUndefined(this.api.request("GET", `/api/task-runs/${enc(id)}`, undefined, TaskRunSchema));
   }
 
   async getTaskRuns(ids: readonly string[]): Promise<TaskRun[]> {
@@ -191,24 +198,24 @@ export class RemoteStore implements RunStore {
   }
 
   async listTaskRuns(flowRunId: string): Promise<TaskRun[]> {
-    return (await this.api.request<{ items: TaskRun[] }>("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`)).items;
+    return (await this.api.request("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`, undefined, TaskRunListSchema)).items;
   }
 
   async listDependencies(flowRunId: string): Promise<TaskDependency[]> {
-    return (await this.api.request<{ dependencies: TaskDependency[] }>("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`)).dependencies;
+    return (await this.api.request("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`, undefined, TaskRunListSchema)).dependencies;
   }
 
   async stateHistory(runId: string): Promise<StateRecord[]> {
-    const flowRun = await orUndefined(this.api.request<StateRecord[]>("GET", `/api/flow-runs/${enc(runId)}/states`));
-    return flowRun ?? (await orUndefined(this.api.request<StateRecord[]>("GET", `/api/task-runs/${enc(runId)}/states`))) ?? [];
+    const flowRun = await orUndefined(this.api.request("GET", `/api/flow-runs/${enc(runId)}/states`, undefined, StateHistorySchema));
+    return flowRun ?? (await orUndefined(this.api.request("GET", `/api/task-runs/${enc(runId)}/states`, undefined, StateHistorySchema))) ?? [];
   }
 
   getResult(id: string): Promise<ResultRecord | undefined> {
-    return orUndefined(this.api.request("GET", `/api/results/${enc(id)}`));
+    return orUndefined(this.api.request("GET", `/api/results/${enc(id)}`, undefined, ResultSchema));
   }
 
   lookupCache(cacheKey: string, _now: number): Promise<CacheEntry | undefined> {
-    return orUndefined(this.api.request("GET", `/api/cache/${enc(cacheKey)}`));
+    return orUndefined(this.api.request("GET", `/api/cache/${enc(cacheKey)}`, undefined, CacheEntrySchema));
   }
 
   async listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]> {
@@ -217,7 +224,7 @@ export class RemoteStore implements RunStore {
     if (filter.minLevel) q.set("minLevel", String(filter.minLevel));
     if (filter.afterId) q.set("afterId", String(filter.afterId));
     q.set("limit", String(Math.min(5000, filter.limit ?? 1000)));
-    return (await this.api.request<{ items: LogRecord[] }>("GET", `/api/logs?${q.toString()}`)).items;
+    return (await this.api.request("GET", `/api/logs?${q.toString()}`, undefined, LogListSchema)).items;
   }
 
   listEvents(query: EventQuery): Promise<Page<EventRecord>> {
@@ -231,7 +238,7 @@ export class RemoteStore implements RunStore {
     if (query.order) q.set("order", query.order);
     if (query.cursor) q.set("cursor", query.cursor);
     q.set("limit", String(Math.min(1000, query.limit ?? 100)));
-    return this.api.request("GET", `/api/events?${q.toString()}`);
+    return this.api.request("GET", `/api/events?${q.toString()}`, undefined, EventPageSchema);
   }
 
   /** Sends events in requests of at most 1,000 (the server's limit); ids make a retried request harmless. */
@@ -248,6 +255,6 @@ export class RemoteStore implements RunStore {
     if (filter.flowRunId) q.set("flowRunId", filter.flowRunId);
     if (filter.key) q.set("key", filter.key);
     if (filter.limit) q.set("limit", String(filter.limit));
-    return (await this.api.request<{ items: Artifact[] }>("GET", `/api/artifacts?${q.toString()}`)).items;
+    return (await this.api.request("GET", `/api/artifacts?${q.toString()}`, undefined, ArtifactListSchema)).items;
   }
 }

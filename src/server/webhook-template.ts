@@ -20,7 +20,8 @@ import { completeEvent, userEventNameProblem, type EventInput } from "../core/ev
 import type { NewEvent } from "../core/event-records.ts";
 import type { Webhook } from "../store/types.ts";
 import { describeIssues, type AjvIssue } from "../core/schema-issues.ts";
-import { eventInputSchema } from "./schemas.ts";
+import { EventInputSchema } from "../schemas/event.ts";
+import { componentSchema } from "../schemas/json-schema.ts";
 
 type Expression = jsonata.Expression;
 type JsonataError = jsonata.JsonataError;
@@ -61,7 +62,7 @@ export async function compileTemplate(text: string, field = "template"): Promise
   }
 }
 
-const validateInput = new Ajv({ strict: false, allErrors: true }).compile<EventInput>({ ...eventInputSchema, $id: undefined });
+const validateInput = new Ajv({ strict: false, allErrors: true }).compile<EventInput>({ ...componentSchema(EventInputSchema), $id: undefined });
 
 /** Headers a template may read: never the caller's credentials. */
 function readableHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -12,10 +12,9 @@ import { randomBytes } from "node:crypto";
 import { BatonError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
 import type { Webhook, WebhookStore } from "../store/types.ts";
+import { WEBHOOK_SLUG, type WebhookInput } from "../schemas/webhook.ts";
 import { compileTemplate } from "./webhook-template.ts";
 
-/** Slugs: URL-safe, long enough to be unguessable. */
-export const WEBHOOK_SLUG = /^[A-Za-z0-9_-]{16,100}$/;
 
 export class WebhookExistsError extends BatonError {
   override name = "WebhookExistsError";
@@ -24,13 +23,6 @@ export class WebhookExistsError extends BatonError {
   }
 }
 
-export interface WebhookInput {
-  /** Default: 32 random URL-safe characters. */
-  slug?: string;
-  /** Default: "webhook". */
-  name?: string;
-  template: string;
-}
 
 /** Managing webhooks, as the CLI does it: on the database, or through the server (which checks templates itself). */
 export interface WebhookAdmin {

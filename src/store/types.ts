@@ -11,109 +11,24 @@ import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type { EventFilter } from "../core/event-filter.ts";
+import type { Artifact } from "../schemas/artifact.ts";
+import type { ConcurrencyLimit, Lease } from "../schemas/concurrency-limit.ts";
+import type { Deployment, DeploymentInput } from "../schemas/deployment.ts";
+import type { FlowRecord } from "../schemas/flow.ts";
+import type { FlowRun } from "../schemas/flow-run.ts";
+import type { LogRecord } from "../schemas/log.ts";
+import type { CacheEntry, ResultRecord } from "../schemas/result.ts";
+import type { StateRecord } from "../schemas/state.ts";
+import type { TaskDependency, TaskRun } from "../schemas/task-run.ts";
+import type { Webhook } from "../schemas/webhook.ts";
+import type { ClaimedFlowRun, WorkerRecord, WorkerRegistration } from "../schemas/worker.ts";
+import type { WorkPool, WorkPoolInput, WorkQueue } from "../schemas/work-pool.ts";
 
-export interface FlowRecord {
-  id: string;
-  name: string;
-  description: string | null;
-  tags: string[];
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface FlowRun {
-  id: string;
-  flowId: string;
-  flowName: string;
-  name: string;
-  parentFlowRunId: string | null;
-  parentTaskRunId: string | null;
-  state: State;
-  parameters: unknown;
-  tags: string[];
-  /** Attempts made: every start counts (1 on the first run; each flow retry and each resume adds one). */
-  runCount: number;
-  createdAt: number;
-  startTime: number | null;
-  endTime: number | null;
-  heartbeatAt: number | null;
-  /** The heartbeat interval of the process running it; missing 3 beats means Crashed. */
-  heartbeatMs: number | null;
-  resultId: string | null;
-  error: ErrorInfo | null;
-  version: string | null;
-  /** `/path/to/module.ts:flowName`: where the flow's code lives, for resuming it by id. */
-  entrypoint: string | null;
-  deploymentId: string | null;
-  workPool: string | null;
-  workQueue: string | null;
-  workerId: string | null;
-  /** The schedule slot this run was created for. */
-  expectedStartTime: number | null;
-  /** Deployment retries used: each crash or failure that scheduled a retry (a start failure too). */
-  retriesUsed: number;
-}
-
-export interface TaskRun {
-  id: string;
-  flowRunId: string;
-  /** Stable inside the flow run: task name plus call index, or the task's `key` option. */
-  taskKey: string;
-  taskName: string;
-  state: State;
-  /** Total attempts made, over all resumes. */
-  runCount: number;
-  cacheKey: string | null;
-  resultId: string | null;
-  error: ErrorInfo | null;
-  tags: string[];
-  createdAt: number;
-  startTime: number | null;
-  endTime: number | null;
-}
-
-export interface StateRecord extends State {
-  id: number;
-  flowRunId: string;
-  taskRunId: string | null;
-}
-
-export interface TaskDependency {
-  taskRunId: string;
-  upstreamTaskRunId: string;
-  /** "data": the upstream's result is an argument; "wait": ordered only (waitFor). */
-  kind: "data" | "wait";
-}
-
-export interface LogRecord {
-  id?: number;
-  flowRunId: string;
-  taskRunId: string | null;
-  /** pino levels: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal. */
-  level: number;
-  message: string;
-  timestamp: number;
-  extra?: Record<string, unknown> | null;
-}
-
-export interface ResultRecord {
-  id: string;
-  serializer: string;
-  /** Inline value for small results; `null` when the value lives in a file. */
-  value: string | null;
-  /** Path under the result directory for large results. */
-  path: string | null;
-  size: number;
-  createdAt: number;
-}
-
-export interface CacheEntry {
-  cacheKey: string;
-  resultId: string;
-  taskRunId: string;
-  expiresAt: number | null;
-  createdAt: number;
-}
+// The records are declared once, as the API's schemas (src/schemas), and re-exported here so
+// that the store's callers keep importing them from the Store's module.
+export type { Artifact, CacheEntry, ClaimedFlowRun, ConcurrencyLimit, Deployment, DeploymentInput, FlowRecord, FlowRun, Lease, LogRecord, ResultRecord };
+export type { StateRecord, TaskDependency, TaskRun, Webhook, WorkerRecord, WorkerRegistration, WorkPool, WorkPoolInput, WorkQueue };
+export type { CollisionStrategy, ScheduleRecord } from "../schemas/deployment.ts";
 
 /** One unit of a write batch; a batch is applied in one transaction. */
 export type WriteOp =
@@ -132,20 +47,6 @@ export type WriteOp =
   | { kind: "log"; log: LogRecord }
   /** An event emitted by code of flow run `flowRunId` (emitEvent), stored with the batch. */
   | { kind: "event"; event: NewEvent; flowRunId: string };
-
-/** Something a run publishes for people: a markdown report, a table, a link. */
-export interface Artifact {
-  id: string;
-  /** Optional stable name: the newest artifact of a key is its current version. */
-  key: string | null;
-  type: "markdown" | "table" | "link";
-  /** Markdown text, a table as an array of row objects, or `{ url, title }`. */
-  data: unknown;
-  description: string | null;
-  flowRunId: string;
-  taskRunId: string | null;
-  createdAt: number;
-}
 
 export interface FlowRunFilter {
   flowName?: string;
@@ -290,11 +191,6 @@ export interface NewFlowRun {
   state: State;
 }
 
-/** A run handed to a worker, with the job variables to start it with (pool ← deployment ← run). */
-export interface ClaimedFlowRun extends FlowRun {
-  jobVariables: JobVariables;
-}
-
 /**
  * What runs flows needs of the store — the engine and the SDK, workers, the CLI: flows, runs,
  * task runs, results, logs, events and artifacts. Both a database store and the API client
@@ -418,17 +314,6 @@ export interface Store extends RunStore, StateLogTail {
 // ---------------------------------------------------------------------------------------------
 // Webhooks.
 
-/** A webhook: requests to `POST /api/webhooks/{slug}` become events through its template. */
-export interface Webhook {
-  id: string;
-  /** Its address and its secret: whoever knows it can send events through it. */
-  slug: string;
-  name: string;
-  /** A JSONata expression over the request body (`$headers`, `$query` bound) giving the event. */
-  template: string;
-  createdAt: number;
-}
-
 /** Storage of webhooks (templates are checked before they get here: server/webhooks.ts). */
 export interface WebhookStore {
   createWebhook(webhook: Webhook): Promise<Webhook>;
@@ -440,143 +325,6 @@ export interface WebhookStore {
 
 // ---------------------------------------------------------------------------------------------
 // Deployments, work pools and workers, concurrency limits.
-
-export type CollisionStrategy = "enqueue" | "cancel-new";
-
-export interface ScheduleRecord {
-  id: string;
-  deploymentId: string;
-  /** A compiled ScheduleSpec (see core/schedule.ts). */
-  spec: Record<string, unknown> & { kind: string };
-  active: boolean;
-}
-
-export interface Deployment {
-  id: string;
-  name: string;
-  flowName: string;
-  /** `path/to/module.ts:flowName`, relative to the project root (workers read it from their cwd), or absolute. */
-  entrypoint: string;
-  description: string | null;
-  version: string | null;
-  tags: string[];
-  /** Defaults merged under each run's own parameters. */
-  parameters: Record<string, unknown>;
-  /** JSON Schema of the flow's parameters (from its zod schema), for validation and forms. */
-  parameterSchema: Record<string, unknown> | null;
-  workPool: string | null;
-  workQueue: string;
-  paused: boolean;
-  /** At most this many of its runs Running at once. */
-  concurrencyLimit: number | null;
-  collisionStrategy: CollisionStrategy;
-  /** Retries of a crashed or failed run, resumed durably by a worker. */
-  retries: number;
-  retryDelayMs: number;
-  /** How its runs' processes start (env, cwd), over the work pool's. */
-  jobVariables: JobVariables;
-  schedules: ScheduleRecord[];
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface DeploymentInput {
-  name: string;
-  flowName: string;
-  entrypoint: string;
-  description?: string | null;
-  version?: string | null;
-  tags?: string[];
-  parameters?: Record<string, unknown>;
-  parameterSchema?: Record<string, unknown> | null;
-  workPool?: string | null;
-  workQueue?: string;
-  paused?: boolean;
-  concurrencyLimit?: number | null;
-  collisionStrategy?: CollisionStrategy;
-  retries?: number;
-  retryDelayMs?: number;
-  jobVariables?: JobVariables;
-  /** Replaces the deployment's schedules (compiled specs). */
-  schedules?: { spec: ScheduleRecord["spec"]; active?: boolean }[];
-}
-
-export interface WorkPool {
-  name: string;
-  /** "process" now; the type decides how a worker starts a run (see worker/infrastructure.ts). */
-  type: string;
-  paused: boolean;
-  concurrencyLimit: number | null;
-  /** Defaults for how its runs' processes start (env, cwd). */
-  jobVariables: JobVariables;
-  /**
-   * Environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD,
-   * BATON_*…; see core/job-variables.ts) that its runs may set anyway: names or `PREFIX_*`.
-   */
-  allowEnv: string[];
-  createdAt: number;
-  queues: WorkQueue[];
-}
-
-export interface WorkPoolInput {
-  name: string;
-  type?: string;
-  paused?: boolean;
-  concurrencyLimit?: number | null;
-  jobVariables?: JobVariables;
-  /** Replaces the pool's `allowEnv` (default: kept, or none for a new pool). */
-  allowEnv?: string[];
-}
-
-export interface WorkQueue {
-  poolName: string;
-  name: string;
-  /** 1 is served first. */
-  priority: number;
-  concurrencyLimit: number | null;
-  paused: boolean;
-}
-
-export interface WorkerRecord {
-  id: string;
-  name: string;
-  poolName: string;
-  runLimit: number | null;
-  heartbeatAt: number;
-  /** The worker's heartbeat interval: three missed beats and its runs are Crashed. */
-  heartbeatMs: number | null;
-  createdAt: number;
-}
-
-/** What a worker registers with. */
-export interface WorkerRegistration {
-  id: string;
-  name: string;
-  poolName: string;
-  runLimit: number | null;
-  heartbeatMs?: number | null;
-}
-
-export interface ConcurrencyLimit {
-  name: string;
-  limit: number;
-  /**
-   * Rate limit: slots are not released but free themselves, one every 1/decay s (a leaky
-   * bucket): a sustained `slotDecayPerSecond` slots per second, in bursts of up to `limit`.
-   */
-  slotDecayPerSecond: number | null;
-  activeSlots: number;
-  holders: { leaseId: string; holder: string; slots: number; expiresAt: number }[];
-  createdAt: number;
-}
-
-export interface Lease {
-  id: string;
-  limitName: string;
-  holder: string;
-  slots: number;
-  expiresAt: number;
-}
 
 /**
  * Storage of the orchestration objects: deployments, pools, workers, limits. Both the database

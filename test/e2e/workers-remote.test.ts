@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, ApiRequestError } from "../../src/client/api-client.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import type { Deployment, FlowRun } from "../../src/store/types.ts";
+import { DeploymentSchema } from "../../src/schemas/deployment.ts";
+import { FlowRunSchema } from "../../src/schemas/flow-run.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase, FLOWS, startWorkerProcess } from "./worker-harness.ts";
@@ -53,7 +54,7 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     it("two remote worker processes: 200 runs created through the API, each run exactly once", async () => {
       await api.request("POST", "/api/work-pools", { name: "srv-shared" });
       await api.request("POST", "/api/work-pools/srv-shared/queues", { name: "default", concurrencyLimit: 6 });
-      const d = await api.request<Deployment>("POST", "/api/deployments", { name: "srv-quick", flowName: "quick", entrypoint: `${FLOWS}:quick`, workPool: "srv-shared" });
+      const d = await api.request("POST", "/api/deployments", { name: "srv-quick", flowName: "quick", entrypoint: `${FLOWS}:quick`, workPool: "srv-shared" }, DeploymentSchema);
       const log = path.join(dir, `srv-shared-${dialect}.log`);
       const env = remote({ E2E_LOG: log, BATON_TEST_INLINE_RUNS: "1" });
       const workers = [startWorkerProcess(url, "srv-shared", env, ["--limit", "5"]), startWorkerProcess(url, "srv-shared", env, ["--limit", "5"])];
@@ -80,11 +81,11 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     it("cancels a remote worker's running run through the API: its process stops and it ends Cancelled", async () => {
       await api.request("POST", "/api/work-pools", { name: "srv-cancel" });
       await api.request("POST", "/api/deployments", { name: "srv-long", flowName: "staged", entrypoint: `${FLOWS}:staged`, workPool: "srv-cancel" });
-      const run = await api.request<FlowRun>("POST", "/api/deployments/srv-long/runs", { parameters: { stages: 100, ms: 100 } });
+      const run = await api.request("POST", "/api/deployments/srv-long/runs", { parameters: { stages: 100, ms: 100 } }, FlowRunSchema);
       const worker = startWorkerProcess(url, "srv-cancel", remote({ BATON_HEARTBEAT_MS: "30000" }));
-      await until(async () => (await api.request<FlowRun>("GET", `/api/flow-runs/${run.id}`)).state.name === "Running", "the run to start", 20_000);
-      expect((await api.request<FlowRun>("POST", `/api/flow-runs/${run.id}/cancel`)).state.name).toBe("Cancelling");
-      await until(async () => (await api.request<FlowRun>("GET", `/api/flow-runs/${run.id}`)).state.name === "Cancelled", "the run to end Cancelled", 10_000);
+      await until(async () => (await api.request("GET", `/api/flow-runs/${run.id}`, undefined, FlowRunSchema)).state.name === "Running", "the run to start", 20_000);
+      expect((await api.request("POST", `/api/flow-runs/${run.id}/cancel`, undefined, FlowRunSchema)).state.name).toBe("Cancelling");
+      await until(async () => (await api.request("GET", `/api/flow-runs/${run.id}`, undefined, FlowRunSchema)).state.name === "Cancelled", "the run to end Cancelled", 10_000);
       expect((await store.listTaskRuns(run.id)).length).toBeLessThan(100);
       worker.child.kill("SIGTERM");
       await worker.exit;
@@ -94,7 +95,7 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
       const marker = path.join(dir, `pwned-${dialect}`);
       const payload = { env: { NODE_OPTIONS: `--import=data:text/javascript,import{writeFileSync}from"node:fs";writeFileSync(${JSON.stringify(marker)},"")` } };
       await api.request("POST", "/api/work-pools", { name: "srv-jv" });
-      const d = await api.request<Deployment>("POST", "/api/deployments", { name: "srv-jv", flowName: "quick", entrypoint: `${FLOWS}:quick`, workPool: "srv-jv" });
+      const d = await api.request("POST", "/api/deployments", { name: "srv-jv", flowName: "quick", entrypoint: `${FLOWS}:quick`, workPool: "srv-jv" }, DeploymentSchema);
       const asWorker = new ApiClient({ baseUrl: server!.url, apiKey: WORKER_KEY });
       const refused = async (path: string, body: unknown) => {
         const error = await asWorker.request("POST", path, body).catch((e: unknown) => e);
@@ -107,8 +108,8 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
       asWorker.close();
       // A real worker (runs in child processes, which NODE_OPTIONS would reach) runs the pool's one legitimate run.
       const worker = startWorkerProcess(url, "srv-jv", remote());
-      const run = await api.request<FlowRun>("POST", "/api/deployments/srv-jv/runs", { parameters: { n: 1 } });
-      await until(async () => (await api.request<FlowRun>("GET", `/api/flow-runs/${run.id}`)).state.name === "Completed", "the legitimate run", 30_000);
+      const run = await api.request("POST", "/api/deployments/srv-jv/runs", { parameters: { n: 1 } }, FlowRunSchema);
+      await until(async () => (await api.request("GET", `/api/flow-runs/${run.id}`, undefined, FlowRunSchema)).state.name === "Completed", "the legitimate run", 30_000);
       worker.child.kill("SIGTERM");
       await worker.exit;
       expect((await store.listFlowRuns({ deploymentId: d.id })).map((r) => r.id)).toEqual([run.id]);

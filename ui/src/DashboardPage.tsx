@@ -8,28 +8,7 @@ import { RunsChart } from "./Chart.tsx";
 import { duration, time } from "./format.ts";
 import { useLiveEvents, useResourceReload } from "./live.ts";
 import { Link, navigate } from "./router.ts";
-
-interface RunRef {
-  id: string;
-  name: string;
-  flowName: string;
-  stateName: string;
-  at: number | null;
-  message: string | null;
-}
-
-export interface Stats {
-  now: number;
-  since: number;
-  bucketMs: number;
-  runsByBucket: { bucket: number; stateType: string; count: number }[];
-  totals: { runs: number; failed: number; crashed: number; late: number; running: number };
-  flows: { flowName: string; runs: number; finished: number; completed: number; successRate: number | null; p50Ms: number | null; p95Ms: number | null }[];
-  late: RunRef[];
-  crashed: RunRef[];
-  failures: RunRef[];
-  workers: { id: string; name: string; poolName: string; heartbeatAt: number; status: "online" | "offline" }[];
-}
+import type { RunRef, Stats } from "./types.ts";
 
 const WINDOWS = [
   ["24", "24 hours"],

@@ -11,19 +11,10 @@ import { revealSelected, useListKeys } from "./keys.ts";
 import { useResourceReload } from "./live.ts";
 import { Link, navigate, replaceQuery } from "./router.ts";
 import { fieldKind, formParameters, toText, unwrapNullable, type JsonSchema } from "./schema-form.ts";
+import type { DeploymentList } from "./types.ts";
 
-interface Deployment {
-  id: string;
-  name: string;
-  flowName: string;
-  workPool: string | null;
-  workQueue: string;
-  paused: boolean;
-  parameters: Record<string, unknown>;
-  parameterSchema: JsonSchema | null;
-  scheduleText: string[];
-  nextRuns: number[];
-}
+/** A deployment as listed, its parameters' JSON Schema read as the form reads it. */
+type Deployment = Omit<DeploymentList["items"][number], "parameterSchema"> & { parameterSchema: JsonSchema | null };
 
 function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
   const schema = deployment.parameterSchema ?? { type: "object", properties: {} };

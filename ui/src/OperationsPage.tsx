@@ -8,32 +8,7 @@ import { useState } from "react";
 import { post, useData } from "./api.ts";
 import { time } from "./format.ts";
 import { useResourceReload } from "./live.ts";
-
-interface Pool {
-  name: string;
-  type: string;
-  paused: boolean;
-  concurrencyLimit: number | null;
-  queues: { name: string; priority: number; concurrencyLimit: number | null; paused: boolean }[];
-}
-
-interface Worker {
-  id: string;
-  name: string;
-  poolName: string;
-  heartbeatAt: number;
-  heartbeatMs: number;
-  runLimit: number | null;
-  status: "online" | "offline";
-}
-
-interface Limit {
-  name: string;
-  limit: number;
-  slotDecayPerSecond: number | null;
-  activeSlots: number;
-  holders: { leaseId: string; holder: string; slots: number; expiresAt: number }[];
-}
+import type { ConcurrencyLimit as Limit, WorkerStatus as Worker, WorkPoolWithWorkers as Pool } from "./types.ts";
 
 function LimitRow({ limit: l, onReset }: { limit: Limit; onReset: () => void }) {
   const [confirming, setConfirming] = useState(false);

@@ -11,8 +11,7 @@ import { useRunData } from "./run-data.ts";
 import { TaskGraph } from "./TaskGraph.tsx";
 import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
-
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
 /** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
 const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
 

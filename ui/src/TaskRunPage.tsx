@@ -6,13 +6,7 @@ import { useLiveEvents } from "./live.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { Link } from "./router.ts";
 import { fetchTaskList, type TaskList } from "./run-data.ts";
-import type { StateRecord, TaskRun } from "./types.ts";
-
-interface FullTaskRun extends TaskRun {
-  flowRunId: string;
-  cacheKey: string | null;
-  error: { name?: string; message: string; stack?: string } | null;
-}
+import type { StateRecord, TaskRunRecord as FullTaskRun } from "./types.ts";
 
 export function TaskRunPage({ id, url }: { id: string; url: URL }) {
   const [reload, trigger] = useCoalescedReload(500);

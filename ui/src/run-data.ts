@@ -9,34 +9,14 @@
 import { useEffect, useRef, useState } from "react";
 import { get, useCoalescedReload, useData } from "./api.ts";
 import { useLiveEvents } from "./live.ts";
-import type { Dependency, FlowRun, LiveEvent, StateRecord, TaskRun } from "./types.ts";
+import type { Dependency, FlowRun, LiveEvent, StateRecord, TaskRun, TaskTable } from "./types.ts";
+import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
 
 type StateEvent = Extract<LiveEvent, { kind: "state" }>;
-
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
 
 export interface TaskList {
   items: TaskRun[];
   dependencies: Dependency[];
-}
-
-/** GET /api/flow-runs/{id}/task-table: the task runs as columns (see the server's task-table.ts). */
-interface TaskTable {
-  base: number;
-  ids: string[];
-  keys: string[];
-  names: number[];
-  taskNames: string[];
-  states: number[];
-  stateNames: string[];
-  stateTypes: string[];
-  stateAt: number[];
-  runCounts: number[];
-  start: (number | null)[];
-  end: (number | null)[];
-  messages: [number, string][];
-  errors: [number, string][];
-  deps: number[];
 }
 
 declare global {

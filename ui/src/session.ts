@@ -5,11 +5,7 @@
  * in another tab — is reported here, and the app shows the sign-in page until it is done.
  */
 
-export interface SessionInfo {
-  role: "admin" | "worker";
-  /** False when the server has no keys: everyone is an admin and there is nothing to sign out of. */
-  keysRequired: boolean;
-}
+export type { SessionInfo } from "./types.ts";
 
 const listeners = new Set<() => void>();
 

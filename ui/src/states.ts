@@ -1,12 +1,11 @@
-/** State types and the names beneath each (as the server's src/core/states.ts defines them). */
-export const STATE_GROUPS: readonly { type: string; label: string; names: readonly string[] }[] = [
-  { type: "SCHEDULED", label: "Scheduled", names: ["Scheduled", "Late", "AwaitingRetry"] },
-  { type: "PENDING", label: "Pending", names: ["Pending"] },
-  { type: "RUNNING", label: "Running", names: ["Running", "Retrying"] },
-  { type: "PAUSED", label: "Paused", names: ["Paused"] },
-  { type: "CANCELLING", label: "Cancelling", names: ["Cancelling"] },
-  { type: "COMPLETED", label: "Completed", names: ["Completed", "Cached"] },
-  { type: "FAILED", label: "Failed", names: ["Failed", "TimedOut"] },
-  { type: "CANCELLED", label: "Cancelled", names: ["Cancelled"] },
-  { type: "CRASHED", label: "Crashed", names: ["Crashed"] },
-];
+/** State types and the names beneath each, from the server's table (src/core/states.ts). */
+import { STATE_NAME_TYPE, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../src/core/states.ts";
+
+/** "CANCELLING" → "Cancelling". */
+const label = (type: StateType) => type.charAt(0) + type.slice(1).toLowerCase();
+
+export const STATE_GROUPS: readonly { type: StateType; label: string; names: readonly StateName[] }[] = STATE_TYPES.map((type) => ({
+  type,
+  label: label(type),
+  names: STATE_NAMES.filter((name) => STATE_NAME_TYPE[name] === type),
+}));

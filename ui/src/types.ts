@@ -1,82 +1,31 @@
 /**
- * The API's shapes as the dashboard reads them (a subset of the server's OpenAPI schemas).
+ * The API's shapes as the dashboard reads them: the server's own schemas (src/schemas), imported
+ * as types only, so the bundle carries none of them. Where a page gets less than the whole
+ * record (the run page's task list comes from the compact task table), the type says which part.
  * Pure types, no DOM: the graph layout module and its unit test import them under Node too.
  */
+import type { State } from "../../src/core/states.ts";
+import type { ErrorInfo } from "../../src/core/errors.ts";
+import type { FlowRun } from "../../src/schemas/flow-run.ts";
+import type { LogRecord } from "../../src/schemas/log.ts";
+import type { TaskDependency, TaskRun as TaskRunRecord } from "../../src/schemas/task-run.ts";
 
-export interface State {
-  type: string;
-  name: string;
-  timestamp: number;
-  message?: string | null;
-}
+export type { State, FlowRun, TaskRunRecord };
+export type { StateRecord } from "../../src/schemas/state.ts";
+export type { EventRecord } from "../../src/core/event-records.ts";
+export type { LiveEvent, ResourceEvent } from "../../src/schemas/live-event.ts";
+export type { TaskTable } from "../../src/schemas/task-table.ts";
+export type { Stats, RunRef } from "../../src/schemas/stats.ts";
+export type { WorkerStatus } from "../../src/schemas/worker.ts";
+export type { WorkPoolWithWorkers } from "../../src/schemas/work-pool.ts";
+export type { ConcurrencyLimit } from "../../src/schemas/concurrency-limit.ts";
+export type { DeploymentList } from "../../src/schemas/deployment.ts";
+export type { SessionInfo } from "../../src/schemas/session.ts";
 
-export interface FlowRun {
-  id: string;
-  name: string;
-  flowName: string;
-  state: State;
-  parameters: unknown;
-  runCount: number;
-  createdAt: number;
-  startTime: number | null;
-  endTime: number | null;
-  parentFlowRunId: string | null;
-  deploymentId: string | null;
-  resultId: string | null;
-  tags: string[];
-  error: { name: string; message: string; stack?: string } | null;
-}
+/** A task run as the run page has it: what the task table carries (see run-data.ts). */
+export type TaskRun = Pick<TaskRunRecord, "id" | "taskKey" | "taskName" | "state" | "runCount" | "startTime" | "endTime"> & { error: Pick<ErrorInfo, "message"> | null };
 
-export interface TaskRun {
-  id: string;
-  taskKey: string;
-  taskName: string;
-  state: State;
-  runCount: number;
-  startTime: number | null;
-  endTime: number | null;
-  error: { message: string } | null;
-}
+export type Dependency = TaskDependency;
 
-export interface Dependency {
-  taskRunId: string;
-  upstreamTaskRunId: string;
-  kind: "data" | "wait";
-}
-
-export interface LogLine {
-  id: number;
-  taskRunId: string | null;
-  level: number;
-  message: string;
-  timestamp: number;
-}
-
-export interface StateRecord {
-  id: number;
-  name: string;
-  type: string;
-  timestamp: number;
-  message: string | null;
-}
-
-/** A deployment, pool, queue, worker or limit changed through the API. */
-export interface ResourceEvent {
-  kind: "resource";
-  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits";
-  name: string | null;
-}
-
-export type LiveEvent = ({ kind: "state"; id: number; flowRunId: string; taskRunId: string | null } & State) | ({ kind: "log"; flowRunId: string } & LogLine) | ResourceEvent;
-
-/** An event of the durable log (GET /api/events, /api/events/stream). */
-export interface EventRecord {
-  seq: number;
-  id: string;
-  occurred: number;
-  received: number;
-  event: string;
-  resource: { id: string; name?: string | null; labels?: Record<string, string> };
-  related: { role: string; id: string; name?: string | null }[];
-  payload: Record<string, unknown>;
-}
+/** A stored log line (lines read from the API always have their id). */
+export type LogLine = Pick<LogRecord, "taskRunId" | "level" | "message" | "timestamp"> & { id: number };

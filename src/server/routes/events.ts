@@ -12,36 +12,27 @@
 import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
 import { eventPassesFilter, parseEventPatterns, type EventFilter } from "../../core/event-filter.ts";
-import { completeEvent, userEventNameProblem, type EventInput } from "../../core/event-input.ts";
+import { completeEvent, userEventNameProblem } from "../../core/event-input.ts";
 import { InvalidCursorError } from "../../core/errors.ts";
 import type { EventLogMaintenance, EventQuery, RunStore } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponses, ms } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import {
+  EmittedSchema,
+  EventFilterQuerySchema,
+  EventInputsSchema,
+  EventPageSchema,
+  EventListQuerySchema,
+  EventStreamHeadersSchema,
+  type Emitted,
+  type EventFilterQuery,
+  type EventInputs,
+  type EventListQuery,
+} from "../../schemas/event.ts";
 import { formatResumeToken, parseResumeToken } from "../event-resume-token.ts";
 
-const id = { type: "string", minLength: 1, maxLength: 500 } as const;
-
-/** The filters shared by the listing and the stream. */
-const filterProperties = {
-  event: { type: "string", minLength: 1, maxLength: 2000, description: "event name patterns, comma-separated: data.arrived, baton.flow-run.*, *" },
-  resource: { ...id, description: "the id of the resource events are about" },
-  related: { ...id, description: "the id of a resource events are related to (a flow run, a deployment, a tag...)" },
-  involves: { ...id, description: "the id of a resource events are about or related to" },
-  since: { ...ms, description: "occurred at or after (epoch ms)" },
-  until: { ...ms, description: "occurred before (epoch ms)" },
-} as const;
-
-interface FilterQuery {
-  event?: string;
-  resource?: string;
-  related?: string;
-  involves?: string;
-  since?: number;
-  until?: number;
-}
-
 /** The filter of a query string; an invalid pattern is a 400 naming the parameter. */
-function filterOf(query: FilterQuery): EventFilter {
+function filterOf(query: EventFilterQuery): EventFilter {
   let patterns: string[] | undefined;
   try {
     patterns = query.event === undefined ? undefined : parseEventPatterns(query.event, "querystring.event");
@@ -59,26 +50,14 @@ const STREAM_READ = 500;
 const HEARTBEAT_MS = 15_000;
 
 export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: EventLogMaintenance, pollMs: number): void {
-  app.get<{ Querystring: FilterQuery & { limit?: number; cursor?: string; order?: "newest" | "oldest" } }>(
+  app.get<{ Querystring: EventListQuery }>(
     "/api/events",
     {
       schema: {
         tags: ["events"],
         summary: "Stored events matching filters, in log order (newest first by default), a page at a time",
-        querystring: {
-          type: "object",
-          properties: {
-            ...filterProperties,
-            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
-            cursor: { type: "string", minLength: 1, maxLength: 200, description: "the nextCursor of the previous page" },
-            order: { type: "string", enum: ["newest", "oldest"], default: "newest" },
-          },
-          additionalProperties: false,
-        },
-        response: {
-          200: { type: "object", properties: { items: { type: "array", items: { $ref: "EventRecord#" } }, nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] } } },
-          ...errorResponses(400),
-        },
+        querystring: jsonSchema(EventListQuerySchema),
+        response: { 200: jsonSchema(EventPageSchema), ...errorResponses(400) },
       },
     },
     async (request) => {
@@ -93,7 +72,7 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
     },
   );
 
-  app.post<{ Body: EventInput[] }>(
+  app.post<{ Body: EventInputs; Reply: Emitted }>(
     "/api/events",
     {
       // Admin keys only: a worker's code emits its events through its runs' batches, tied to a
@@ -102,8 +81,8 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
       schema: {
         tags: ["events"],
         summary: "Store events from outside a run (up to 1,000, in one transaction; an id already stored is skipped). Names under baton. are Baton's own",
-        body: { type: "array", minItems: 1, maxItems: 1000, items: { $ref: "EventInput#" } },
-        response: { 201: { type: "object", properties: { ids: { type: "array", items: { type: "string" } } } }, ...errorResponses(400) },
+        body: jsonSchema(EventInputsSchema),
+        response: { 201: jsonSchema(EmittedSchema), ...errorResponses(400) },
       },
     },
     async (request, reply) => {
@@ -124,7 +103,7 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
     for (const raw of open) raw.end();
   });
 
-  app.get<{ Querystring: FilterQuery }>(
+  app.get<{ Querystring: EventFilterQuery }>(
     "/api/events/stream",
     {
       schema: {
@@ -132,8 +111,8 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
         summary:
           "Server-sent events (event: event, data: an EventRecord) of the events stored from now on, with the same filters as GET /api/events. " +
           "Each message's id is a resume token: reconnect with it as Last-Event-ID to get every event committed since, once (none missed, none repeated), from any server of the database.",
-        querystring: { type: "object", properties: filterProperties, additionalProperties: false },
-        headers: { type: "object", properties: { "last-event-id": { type: "string", maxLength: 8192 } } },
+        querystring: jsonSchema(EventFilterQuerySchema),
+        headers: jsonSchema(EventStreamHeadersSchema),
       },
     },
     async (request, reply) => {

@@ -4,9 +4,8 @@ import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
-import { JOB_VARIABLES_NEED_ADMIN, jobVariablesSchema } from "./orchestration.ts";
+import { JOB_VARIABLES_NEED_ADMIN } from "./orchestration.ts";
 import { ADMIN_AND_WORKER, runInBody, runInParams } from "../access.ts";
-import type { JobVariables } from "../../core/job-variables.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
@@ -16,10 +15,32 @@ import { deleteFlowRun } from "../../services/delete-flow-run.ts";
 import { setFlowRunState } from "../../services/set-flow-run-state.ts";
 import { deploymentRunParameters, deploymentRunTags } from "../../services/deployment-runs.ts";
 import { checkJobVariablesEnv } from "../../services/job-variables.ts";
-import { errorResponses, int32, ms, proposedStateSchema, uuid } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
+import { StateHistorySchema, type StateRecord } from "../../schemas/state.ts";
+import {
+  CrashStaleAnswerSchema,
+  CrashStaleSchema,
+  FlowRunCreateSchema,
+  FlowRunPageSchema,
+  FlowRunQuerySchema,
+  FlowRunSchema,
+  HeartbeatAnswerSchema,
+  HeartbeatSchema,
+  SetFlowRunStateSchema,
+  type CrashStale,
+  type CrashStaleAnswer,
+  type FlowRun,
+  type FlowRunCreate,
+  type FlowRunPage,
+  type FlowRunQuery,
+  type Heartbeat,
+  type HeartbeatAnswer,
+  type SetFlowRunState,
+} from "../../schemas/flow-run.ts";
 
-const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
-const csv = { type: "string", maxLength: 2000 } as const;
+const idParams = jsonSchema(IdParamsSchema);
+const flowRun = jsonSchema(FlowRunSchema);
 
 /** 404 naming the field when a body refers to something that does not exist. */
 function missing(field: string, what: string, id: string): ApiError {
@@ -41,26 +62,7 @@ const NO_MEMORY: RunMemory = { flowRunCreated: () => undefined, forgetFlowRun: (
 export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, memory: RunMemory = NO_MEMORY): void {
   // Heartbeats sent while this server was down never arrived: missed beats count from its start.
   const startedAt = Date.now();
-  app.post<{
-    Body: {
-      flowName: string;
-      id?: string;
-      name?: string;
-      parameters?: Record<string, unknown>;
-      tags?: string[];
-      state?: "Scheduled" | "Pending";
-      message?: string | null;
-      scheduledAt?: number;
-      parentFlowRunId?: string | null;
-      parentTaskRunId?: string | null;
-      version?: string | null;
-      entrypoint?: string | null;
-      deploymentId?: string | null;
-      workPool?: string | null;
-      workQueue?: string | null;
-      jobVariables?: JobVariables | null;
-    };
-  }>(
+  app.post<{ Body: FlowRunCreate; Reply: FlowRun }>(
     "/api/flow-runs",
     {
       config: {
@@ -79,30 +81,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       schema: {
         tags: ["flow runs"],
         summary: "Create a flow run (Scheduled or Pending)",
-        body: {
-          type: "object",
-          properties: {
-            flowName: { type: "string", minLength: 1, maxLength: 200 },
-            id: uuid,
-            name: { type: "string", minLength: 1, maxLength: 200 },
-            parameters: { type: "object" },
-            tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
-            state: { type: "string", enum: ["Scheduled", "Pending"] },
-            message: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }], description: "the first state's message: who made the run, or why" },
-            scheduledAt: ms,
-            parentFlowRunId: { anyOf: [uuid, { type: "null" }] },
-            parentTaskRunId: { anyOf: [uuid, { type: "null" }] },
-            version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
-            entrypoint: { anyOf: [{ type: "string", maxLength: 2000 }, { type: "null" }] },
-            deploymentId: { anyOf: [uuid, { type: "null" }] },
-            workPool: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
-            workQueue: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
-            jobVariables: { anyOf: [jobVariablesSchema, { type: "null" }] },
-          },
-          required: ["flowName"],
-          additionalProperties: false,
-        },
-        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404, 409) },
+        body: jsonSchema(FlowRunCreateSchema),
+        response: { 201: flowRun, ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -146,34 +126,14 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.get<{
-    Querystring: { flow?: string; state?: string; stateType?: string; tag?: string; since?: number; until?: number; parent?: string; deployment?: string; limit?: number; cursor?: string };
-  }>(
+  app.get<{ Querystring: FlowRunQuery; Reply: FlowRunPage }>(
     "/api/flow-runs",
     {
       schema: {
         tags: ["flow runs"],
         summary: "List flow runs, newest first",
-        querystring: {
-          type: "object",
-          properties: {
-            flow: { type: "string", maxLength: 200 },
-            state: { ...csv, description: "state names, comma-separated" },
-            stateType: { ...csv, description: "state types, comma-separated" },
-            tag: { ...csv, description: "tags the runs must all carry, comma-separated" },
-            since: { ...ms, description: "created at or after (epoch ms)" },
-            until: { ...ms, description: "created before (epoch ms)" },
-            parent: uuid,
-            deployment: { ...uuid, description: "deployment id" },
-            limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
-            cursor: { type: "string", maxLength: 200 },
-          },
-          additionalProperties: false,
-        },
-        response: {
-          200: { type: "object", properties: { items: { type: "array", items: { $ref: "FlowRun#" } }, nextCursor: { anyOf: [{ type: "string" }, { type: "null" }] } } },
-          ...errorResponses(400),
-        },
+        querystring: jsonSchema(FlowRunQuerySchema),
+        response: { 200: jsonSchema(FlowRunPageSchema), ...errorResponses(400) },
       },
     },
     async (request) => {
@@ -186,9 +146,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams; Reply: FlowRun }>(
     "/api/flow-runs/:id",
-    { schema: { tags: ["flow runs"], summary: "Get a flow run", params: idParams, response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404) } } },
+    { schema: { tags: ["flow runs"], summary: "Get a flow run", params: idParams, response: { 200: flowRun, ...errorResponses(404) } } },
     async (request) => {
       const run = await store.getFlowRun(request.params.id);
       if (!run) throw notFound("flow run", request.params.id);
@@ -196,14 +156,14 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams; Reply: StateRecord[] }>(
     "/api/flow-runs/:id/states",
     {
       schema: {
         tags: ["flow runs"],
         summary: "A flow run's state history, oldest first",
         params: idParams,
-        response: { 200: { type: "array", items: { $ref: "StateRecord#" } }, ...errorResponses(404) },
+        response: { 200: jsonSchema(StateHistorySchema), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -212,18 +172,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.post<{
-    Params: { id: string };
-    Body: {
-      state: { name: StateName; message?: string | null; scheduledAt?: number | null; timestamp?: number };
-      force?: boolean;
-      resultId?: string | null;
-      error?: { name: string; message: string; stack?: string } | null;
-      runCount?: number;
-      heartbeatMs?: number;
-      expect?: { workerId?: string; stateTimestamp?: number };
-    };
-  }>(
+  app.post<{ Params: IdParams; Body: SetFlowRunState; Reply: FlowRun }>(
     "/api/flow-runs/:id/set-state",
     {
       config: { access: { roles: ADMIN_AND_WORKER, adminFields: { force: "forcing a transition skips the orchestration rules" }, workerRuns: runInParams("id") } },
@@ -231,26 +180,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         tags: ["flow runs"],
         summary: "Propose a state; refused transitions answer 409 with the rule",
         params: idParams,
-        body: {
-          type: "object",
-          properties: {
-            state: proposedStateSchema,
-            force: { type: "boolean" },
-            resultId: { anyOf: [uuid, { type: "null" }] },
-            error: { anyOf: [{ $ref: "ErrorInfo#" }, { type: "null" }] },
-            runCount: int32,
-            heartbeatMs: { ...int32, minimum: 1 },
-            expect: {
-              type: "object",
-              description: "compare-and-set: refused (409, rule RunChangedSinceRead) unless the run is still held by this worker / in the state of this timestamp",
-              properties: { workerId: uuid, stateTimestamp: ms },
-              additionalProperties: false,
-            },
-          },
-          required: ["state"],
-          additionalProperties: false,
-        },
-        response: { 200: { $ref: "FlowRun#" }, ...errorResponses(400, 403, 404, 409) },
+        body: jsonSchema(SetFlowRunStateSchema),
+        response: { 200: flowRun, ...errorResponses(400, 403, 404, 409) },
       },
     },
     async (request) => {
@@ -260,21 +191,21 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: IdParams; Reply: FlowRun }>(
     "/api/flow-runs/:id/cancel",
     {
       schema: {
         tags: ["flow runs"],
         summary: "Cancel a run: Cancelled if it has not started, else Cancelling until its process stops",
         params: idParams,
-        response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
+        response: { 200: flowRun, ...errorResponses(404, 409) },
       },
     },
     // A refusal is an InvalidTransitionError (409), a missing run a RunNotFoundError (404).
     async (request) => cancelFlowRun(store, request.params.id, "cancelled through the API"),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: IdParams; Reply: FlowRun }>(
     "/api/flow-runs/:id/retry",
     {
       schema: {
@@ -283,14 +214,14 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
           "Schedule a Failed, Crashed or Cancelled run of a work pool to be resumed by a worker (AwaitingRetry); finished tasks are reused. " +
           "A run without a work pool is a 409: resume it with `baton flow-run retry <id>` where the flow's code is.",
         params: idParams,
-        response: { 200: { $ref: "FlowRun#" }, ...errorResponses(404, 409) },
+        response: { 200: flowRun, ...errorResponses(404, 409) },
       },
     },
     // A missing run is a 404, one no worker could pick up a 409 NO_WORKER_CAN_RUN_IT (left as it is).
     async (request) => retryFlowRun(store, request.params.id, "retry requested through the API"),
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete<{ Params: IdParams }>(
     "/api/flow-runs/:id",
     {
       schema: {
@@ -307,7 +238,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { at?: number } }>(
+  app.post<{ Params: IdParams; Body: Heartbeat; Reply: HeartbeatAnswer }>(
     "/api/flow-runs/:id/heartbeat",
     {
       config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInParams("id") } },
@@ -315,8 +246,8 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         tags: ["flow runs"],
         summary: "Record that the process running this flow run is alive",
         params: idParams,
-        body: { type: "object", properties: { at: { ...ms, description: "ignored: the server records its own clock" } }, additionalProperties: false },
-        response: { 200: { type: "object", properties: { stateType: { type: "string" } } }, ...errorResponses(404) },
+        body: jsonSchema(HeartbeatSchema),
+        response: { 200: jsonSchema(HeartbeatAnswerSchema), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -327,15 +258,15 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
   );
 
-  app.post<{ Body: { onlyId?: string } }>(
+  app.post<{ Body: CrashStale; Reply: CrashStaleAnswer }>(
     "/api/flow-runs/crash-stale",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["flow runs"],
         summary: "Mark Crashed the running flow runs that missed three heartbeats",
-        body: { type: "object", properties: { onlyId: uuid }, additionalProperties: false },
-        response: { 200: { type: "object", properties: { crashed: { type: "array", items: { type: "string" } } } } },
+        body: jsonSchema(CrashStaleSchema),
+        response: { 200: jsonSchema(CrashStaleAnswerSchema) },
       },
     },
     async (request) => ({ crashed: await store.crashStaleFlowRuns(Date.now(), { onlyId: request.body?.onlyId, aliveSince: startedAt }) }),

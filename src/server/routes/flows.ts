@@ -3,23 +3,26 @@ import type { FastifyInstance } from "fastify";
 import type { RunStore, StateLogTail } from "../../store/types.ts";
 import { notFound } from "../errors.ts";
 import { formatResumeId, parseResumeId, type BatonEvent, type EventHub, type ResourceEvent } from "../events.ts";
-import { errorResponses, uuid } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { FlowInputSchema, FlowListSchema, FlowParamsSchema, FlowSchema, type FlowInput, type FlowParams, type FlowRecord } from "../../schemas/flow.ts";
+import { HealthSchema } from "../../schemas/health.ts";
+import { LiveStreamQuerySchema, type LiveStreamQuery } from "../../schemas/live-event.ts";
 
 export function flowRoutes(app: FastifyInstance, store: RunStore): void {
   app.get(
     "/api/flows",
-    { schema: { tags: ["flows"], summary: "List flows", response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "Flow#" } } } } } } },
+    { schema: { tags: ["flows"], summary: "List flows", response: { 200: jsonSchema(FlowListSchema) } } },
     async () => ({ items: await store.listFlows() }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: FlowParams; Reply: FlowRecord }>(
     "/api/flows/:id",
     {
       schema: {
         tags: ["flows"],
         summary: "Get a flow by id or name",
-        params: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 200 } }, required: ["id"] },
-        response: { 200: { $ref: "Flow#" }, ...errorResponses(404) },
+        params: jsonSchema(FlowParamsSchema),
+        response: { 200: jsonSchema(FlowSchema), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -29,23 +32,14 @@ export function flowRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.post<{ Body: { name: string; description?: string | null; tags?: string[] } }>(
+  app.post<{ Body: FlowInput; Reply: FlowRecord }>(
     "/api/flows",
     {
       schema: {
         tags: ["flows"],
         summary: "Register a flow (or update its description and tags)",
-        body: {
-          type: "object",
-          properties: {
-            name: { type: "string", minLength: 1, maxLength: 200 },
-            description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
-            tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
-          },
-          required: ["name"],
-          additionalProperties: false,
-        },
-        response: { 200: { $ref: "Flow#" }, ...errorResponses(400) },
+        body: jsonSchema(FlowInputSchema),
+        response: { 200: jsonSchema(FlowSchema), ...errorResponses(400) },
       },
     },
     async (request) => store.upsertFlow(request.body),
@@ -60,17 +54,7 @@ export function healthRoutes(app: FastifyInstance, store: RunStore, version: str
       schema: {
         tags: ["server"],
         summary: "Liveness, and the database in use with its latency",
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              status: { type: "string" },
-              version: { type: "string" },
-              database: { type: "object", properties: { dialect: { type: "string" }, location: { type: "string" }, latencyMs: { type: "number" } } },
-            },
-          },
-          503: { $ref: "ErrorResponse#" },
-        },
+        response: { 200: jsonSchema(HealthSchema), ...errorResponses(503) },
       },
     },
     async (_request, reply) => {
@@ -86,7 +70,7 @@ export function healthRoutes(app: FastifyInstance, store: RunStore, version: str
 }
 
 export function liveStreamRoutes(app: FastifyInstance, store: StateLogTail, hub: EventHub): void {
-  app.get<{ Querystring: { flowRunId?: string } }>(
+  app.get<{ Querystring: LiveStreamQuery }>(
     "/api/live/stream",
     {
       schema: {
@@ -94,7 +78,7 @@ export function liveStreamRoutes(app: FastifyInstance, store: StateLogTail, hub:
         summary:
           "The dashboard's live feed (for the durable event log, see GET /api/events/stream). Server-sent events: state changes (event: state) and logs (event: log), optionally of one flow run, and changes of deployments, work pools, workers and limits made through the API (event: resource, unfiltered streams only). Each event has an id; " +
           "a client reconnecting with Last-Event-ID gets what it missed (and possibly repeats: drop them by the event's kind and data.id).",
-        querystring: { type: "object", properties: { flowRunId: uuid }, additionalProperties: false },
+        querystring: jsonSchema(LiveStreamQuerySchema),
       },
     },
     async (request, reply) => {

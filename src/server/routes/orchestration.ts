@@ -5,65 +5,83 @@
  */
 import type { FastifyInstance } from "fastify";
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
-import { ALLOW_ENV_ENTRY, ENV_NAME, refusedEnvName, type JobVariables } from "../../core/job-variables.ts";
-import type { DeploymentInput, OrchestrationStore, RunStore, ScheduleRecord, WorkPoolInput } from "../../store/types.ts";
+import { refusedEnvName } from "../../core/job-variables.ts";
+import type { Deployment, OrchestrationStore, RunStore, ScheduleRecord } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { checkParameters, parameterSchemaProblem } from "../../services/parameters.ts";
 import { checkJobVariablesEnv } from "../../services/job-variables.ts";
 import { createDeploymentRun } from "../../services/deployment-runs.ts";
 import { claimForWorker, type ClaimRequest } from "../../services/claims.ts";
 import { ClaimWaits } from "../claim-waits.ts";
-import { errorResponses, flowRunSchema } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
 import { ADMIN_AND_WORKER } from "../access.ts";
 import { withJobVariablesFor } from "../job-variable-masking.ts";
+import { IdParamsSchema, NameParamsSchema, type IdParams, type NameParams } from "../../schemas/fields.ts";
+import { FlowRunSchema, type FlowRun } from "../../schemas/flow-run.ts";
+import {
+  DeploymentInputSchema,
+  DeploymentListSchema,
+  DeploymentRunSchema,
+  DeploymentSchema,
+  ScheduleParamsSchema,
+  type DeploymentInputBody,
+  type DeploymentList,
+  type DeploymentRun,
+  type ScheduleParams,
+} from "../../schemas/deployment.ts";
+import {
+  NextDueSchema,
+  WorkPoolInputSchema,
+  WorkPoolListSchema,
+  WorkPoolSchema,
+  WorkPoolWithWorkersSchema,
+  WorkQueueInputSchema,
+  WorkQueueSchema,
+  type NextDue,
+  type WorkPool,
+  type WorkPoolInputBody,
+  type WorkPoolList,
+  type WorkPoolWithWorkers,
+  type WorkQueue,
+  type WorkQueueInput,
+} from "../../schemas/work-pool.ts";
+import {
+  ClaimAnswerSchema,
+  ClaimSchema,
+  WorkerRegistrationSchema,
+  WorkerSchema,
+  type Claim,
+  type ClaimAnswer,
+  type WorkerRecord,
+  type WorkerRegistrationInput,
+} from "../../schemas/worker.ts";
+import {
+  AcquireAnswerSchema,
+  AcquireSchema,
+  ConcurrencyLimitInputSchema,
+  ConcurrencyLimitListSchema,
+  ConcurrencyLimitSchema,
+  ReleaseSchema,
+  RenewAnswerSchema,
+  RenewSchema,
+  type Acquire,
+  type AcquireAnswer,
+  type ConcurrencyLimit,
+  type ConcurrencyLimitInput,
+  type ConcurrencyLimitList,
+  type Release,
+  type Renew,
+  type RenewAnswer,
+} from "../../schemas/concurrency-limit.ts";
 
-const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
-const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
-const positiveIntOrNull = { anyOf: [{ type: "integer", minimum: 1 }, { type: "null" }] } as const;
-const ok = { 200: { type: "object", additionalProperties: true }, ...errorResponses(400, 404, 409) };
-/** A claimed run: a FlowRun with the job variables to start it with. */
-const claimedRun = { type: "object", properties: { ...flowRunSchema.properties, jobVariables: { type: "object", additionalProperties: true } } } as const;
+const nameParams = jsonSchema(NameParamsSchema);
+const errors = errorResponses(400, 404, 409);
+const deploymentAnswer = { 200: jsonSchema(DeploymentSchema), ...errors };
+const poolAnswer = { 200: jsonSchema(WorkPoolWithWorkersSchema), ...errors };
+const limitAnswer = { 200: jsonSchema(ConcurrencyLimitSchema), ...errors };
 /** Why only admins set job variables (the roles that may change deployments and pools): they run code. */
 export const JOB_VARIABLES_NEED_ADMIN = "job variables set the environment and working directory of the run's process on a worker's host (NODE_OPTIONS alone runs any code there)";
 
-/** Job variables (see core/job-variables.ts): env of the run's process and its working directory. */
-export const jobVariablesSchema = {
-  type: "object",
-  properties: {
-    env: { type: "object", propertyNames: { pattern: ENV_NAME.source }, additionalProperties: { type: "string", maxLength: 100_000 }, maxProperties: 500 },
-    cwd: { type: "string", minLength: 1, maxLength: 4000 },
-  },
-  additionalProperties: false,
-} as const;
-
-const deploymentBody = {
-  type: "object",
-  properties: {
-    name,
-    flowName: { type: "string", minLength: 1, maxLength: 200 },
-    entrypoint: { type: "string", minLength: 3, maxLength: 2000 },
-    description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
-    version: { anyOf: [{ type: "string", maxLength: 100 }, { type: "null" }] },
-    tags: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 50 },
-    parameters: { type: "object" },
-    parameterSchema: { anyOf: [{ type: "object" }, { type: "null" }] },
-    workPool: { anyOf: [name, { type: "null" }] },
-    workQueue: name,
-    paused: { type: "boolean" },
-    concurrencyLimit: positiveIntOrNull,
-    collisionStrategy: { type: "string", enum: ["enqueue", "cancel-new"] },
-    retries: { type: "integer", minimum: 0, maximum: 100 },
-    retryDelayMs: { type: "integer", minimum: 0 },
-    jobVariables: jobVariablesSchema,
-    schedules: {
-      type: "array",
-      maxItems: 20,
-      items: { type: "object", properties: { spec: { type: "object" }, active: { type: "boolean" } }, required: ["spec"], additionalProperties: false },
-    },
-  },
-  required: ["name", "flowName", "entrypoint"],
-  additionalProperties: false,
-} as const;
 
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
 function canSubscribe(store: RunStore): store is RunStore & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
@@ -77,9 +95,9 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     return found;
   };
 
-  app.post<{ Body: DeploymentInput }>(
+  app.post<{ Body: DeploymentInputBody; Reply: Deployment }>(
     "/api/deployments",
-    { schema: { tags: ["deployments"], summary: "Create or update a deployment (by name)", body: deploymentBody, response: ok } },
+    { schema: { tags: ["deployments"], summary: "Create or update a deployment (by name)", body: jsonSchema(DeploymentInputSchema), response: deploymentAnswer } },
     async (request) => {
       const input = request.body;
       const schedules = (input.schedules ?? []).map((s, i) => {
@@ -101,7 +119,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     },
   );
 
-  app.get("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments, each with its next three scheduled times (job variables' env values masked for non-admin keys)", response: ok } }, async (request) => {
+  app.get<{ Reply: DeploymentList }>("/api/deployments", { schema: { tags: ["deployments"], summary: "List deployments, each with its next three scheduled times (job variables' env values masked for non-admin keys)", response: { 200: jsonSchema(DeploymentListSchema), ...errors } } }, async (request) => {
     const now = Date.now();
     return {
       items: (await orchestration.listDeployments()).map((d) => ({
@@ -118,13 +136,13 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     };
   });
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: Deployment }>(
     "/api/deployments/:name",
-    { schema: { tags: ["deployments"], summary: "Get a deployment by id or name (job variables' env values masked for non-admin keys)", params: nameParams, response: ok } },
+    { schema: { tags: ["deployments"], summary: "Get a deployment by id or name (job variables' env values masked for non-admin keys)", params: nameParams, response: deploymentAnswer } },
     async (request) => withJobVariablesFor(request.apiKeyRole, await deployment(request.params.name)),
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/deployments/:name",
     { schema: { tags: ["deployments"], summary: "Delete a deployment (and its future scheduled runs)", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
@@ -134,9 +152,9 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   );
 
   for (const [action, paused] of [["pause", true], ["resume", false]] as const)
-    app.post<{ Params: { name: string } }>(
+    app.post<{ Params: NameParams; Reply: Deployment }>(
       `/api/deployments/:name/${action}`,
-      { schema: { tags: ["deployments"], summary: `${action === "pause" ? "Pause" : "Resume"} a deployment's schedules and runs`, params: nameParams, response: ok } },
+      { schema: { tags: ["deployments"], summary: `${action === "pause" ? "Pause" : "Resume"} a deployment's schedules and runs`, params: nameParams, response: deploymentAnswer } },
       async (request) => {
         const updated = await orchestration.setDeploymentPaused(request.params.name, paused);
         if (!updated) throw notFound("deployment", request.params.name);
@@ -145,14 +163,14 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     );
 
   for (const [action, active] of [["pause", false], ["resume", true]] as const)
-    app.post<{ Params: { name: string; id: string } }>(
+    app.post<{ Params: ScheduleParams; Reply: Deployment }>(
       `/api/deployments/:name/schedules/:id/${action}`,
       {
         schema: {
           tags: ["deployments"],
           summary: `${action === "pause" ? "Pause" : "Resume"} one schedule of a deployment`,
-          params: { type: "object", properties: { name: { type: "string", maxLength: 200 }, id: { type: "string", maxLength: 64 } }, required: ["name", "id"] },
-          response: ok,
+          params: jsonSchema(ScheduleParamsSchema),
+          response: deploymentAnswer,
         },
       },
       async (request) => {
@@ -162,7 +180,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       },
     );
 
-  app.post<{ Params: { name: string }; Body: { parameters?: Record<string, unknown>; scheduledAt?: number; tags?: string[]; jobVariables?: JobVariables } }>(
+  app.post<{ Params: NameParams; Body: DeploymentRun; Reply: FlowRun }>(
     "/api/deployments/:name/runs",
     {
       config: { access: { roles: ["admin"], adminFields: { jobVariables: JOB_VARIABLES_NEED_ADMIN } } },
@@ -170,12 +188,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
         tags: ["deployments"],
         summary: "Create a run of a deployment; parameters are validated against its schema",
         params: nameParams,
-        body: {
-          type: "object",
-          properties: { parameters: { type: "object" }, scheduledAt: { type: "number" }, tags: { type: "array", items: { type: "string", maxLength: 100 } }, jobVariables: jobVariablesSchema },
-          additionalProperties: false,
-        },
-        response: { 201: { $ref: "FlowRun#" }, ...errorResponses(400, 404) },
+        body: jsonSchema(DeploymentRunSchema),
+        response: { 201: jsonSchema(FlowRunSchema), ...errorResponses(400, 404) },
       },
     },
     async (request, reply) => {
@@ -185,31 +199,14 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   );
 
   // --- work pools, queues, workers ---
-  app.post<{ Body: WorkPoolInput }>(
+  app.post<{ Body: WorkPoolInputBody; Reply: WorkPool }>(
     "/api/work-pools",
     {
       schema: {
         tags: ["work pools"],
         summary: "Create or update a work pool",
-        body: {
-          type: "object",
-          properties: {
-            name,
-            type: { type: "string", enum: ["process"] },
-            paused: { type: "boolean" },
-            concurrencyLimit: positiveIntOrNull,
-            jobVariables: jobVariablesSchema,
-            allowEnv: {
-              type: "array",
-              items: { type: "string", pattern: ALLOW_ENV_ENTRY.source, maxLength: 200 },
-              maxItems: 100,
-              description: "environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…) its runs may set anyway: names or PREFIX_* patterns",
-            },
-          },
-          required: ["name"],
-          additionalProperties: false,
-        },
-        response: ok,
+        body: jsonSchema(WorkPoolInputSchema),
+        response: { 200: jsonSchema(WorkPoolSchema), ...errors },
       },
     },
     async (request) => {
@@ -226,20 +223,20 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       return orchestration.upsertWorkPool(request.body);
     },
   );
-  app.get("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers (job variables' env values masked for non-admin keys)", response: ok } }, async (request) => {
+  app.get<{ Reply: WorkPoolList }>("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers (job variables' env values masked for non-admin keys)", response: { 200: jsonSchema(WorkPoolListSchema), ...errors } } }, async (request) => {
     const [pools, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
     return { items: pools.map((p) => ({ ...withJobVariablesFor(request.apiKeyRole, p), workers: workers.filter((w) => w.poolName === p.name) })) };
   });
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: WorkPoolWithWorkers }>(
     "/api/work-pools/:name",
-    { schema: { tags: ["work pools"], summary: "Get a work pool (job variables' env values masked for non-admin keys)", params: nameParams, response: ok } },
+    { schema: { tags: ["work pools"], summary: "Get a work pool (job variables' env values masked for non-admin keys)", params: nameParams, response: poolAnswer } },
     async (request) => {
       const pool = await orchestration.getWorkPool(request.params.name);
       if (!pool) throw notFound("work pool", request.params.name);
       return { ...withJobVariablesFor(request.apiKeyRole, pool), workers: await orchestration.listWorkers(pool.name) };
     },
   );
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/work-pools/:name",
     { schema: { tags: ["work pools"], summary: "Delete a work pool", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
@@ -247,20 +244,15 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       return reply.status(204).send();
     },
   );
-  app.post<{ Params: { name: string }; Body: { name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean } }>(
+  app.post<{ Params: NameParams; Body: WorkQueueInput; Reply: WorkQueue }>(
     "/api/work-pools/:name/queues",
     {
       schema: {
         tags: ["work pools"],
         summary: "Create or update a queue of a work pool",
         params: nameParams,
-        body: {
-          type: "object",
-          properties: { name, priority: { type: "integer", minimum: 1 }, concurrencyLimit: positiveIntOrNull, paused: { type: "boolean" } },
-          required: ["name"],
-          additionalProperties: false,
-        },
-        response: ok,
+        body: jsonSchema(WorkQueueInputSchema),
+        response: { 200: jsonSchema(WorkQueueSchema), ...errors },
       },
     },
     async (request) => {
@@ -268,7 +260,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       return orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body });
     },
   );
-  app.post<{ Params: { name: string }; Body: { id: string; name: string; runLimit?: number | null; heartbeatMs?: number | null } }>(
+  app.post<{ Params: NameParams; Body: WorkerRegistrationInput; Reply: WorkerRecord }>(
     "/api/work-pools/:name/workers",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
@@ -276,13 +268,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
         tags: ["work pools"],
         summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats)",
         params: nameParams,
-        body: {
-          type: "object",
-          properties: { id: { type: "string", minLength: 1, maxLength: 64 }, name: { type: "string", minLength: 1, maxLength: 200 }, runLimit: positiveIntOrNull, heartbeatMs: positiveIntOrNull },
-          required: ["id", "name"],
-          additionalProperties: false,
-        },
-        response: ok,
+        body: jsonSchema(WorkerRegistrationSchema),
+        response: { 200: jsonSchema(WorkerSchema), ...errors },
       },
     },
     async (request) => {
@@ -290,11 +277,11 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       return orchestration.registerWorker({ ...request.body, poolName: request.params.name, runLimit: request.body.runLimit ?? null });
     },
   );
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: IdParams }>(
     "/api/workers/:id/heartbeat",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
-      schema: { tags: ["work pools"], summary: "A worker's heartbeat", params: { type: "object", properties: { id: { type: "string" } }, required: ["id"] }, response: { 204: { type: "null" } } },
+      schema: { tags: ["work pools"], summary: "A worker's heartbeat", params: jsonSchema(IdParamsSchema), response: { 204: { type: "null" } } },
     },
     async (request, reply) => {
       await orchestration.heartbeatWorker(request.params.id, Date.now());
@@ -310,7 +297,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     waits.close();
     await unsubscribe?.();
   });
-  app.post<{ Params: { name: string }; Body: { workerId: string; max: number; waitMs?: number } }>(
+  app.post<{ Params: NameParams; Body: Claim; Reply: ClaimAnswer }>(
     "/api/work-pools/:name/claim",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
@@ -318,13 +305,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
         tags: ["work pools"],
         summary: "Claim due flow runs for a worker (atomic: no run is handed out twice); with waitMs, wait up to that long for one (long-poll)",
         params: nameParams,
-        body: {
-          type: "object",
-          properties: { workerId: { type: "string", minLength: 1, maxLength: 64 }, max: { type: "integer", minimum: 1, maximum: 100 }, waitMs: { type: "integer", minimum: 0, maximum: 25_000 } },
-          required: ["workerId", "max"],
-          additionalProperties: false,
-        },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: claimedRun } } }, ...errorResponses(400) },
+        body: jsonSchema(ClaimSchema),
+        response: { 200: jsonSchema(ClaimAnswerSchema), ...errorResponses(400) },
       },
     },
     async (request, reply) => {
@@ -343,14 +325,14 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       }
     },
   );
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: IdParams }>(
     "/api/workers/:id/interrupt-claim",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "End a worker's long-polled claim now (the worker is stopping)",
-        params: { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 } }, required: ["id"] },
+        params: jsonSchema(IdParamsSchema),
         response: { 204: { type: "null" } },
       },
     },
@@ -359,43 +341,38 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       return reply.status(204).send();
     },
   );
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: NextDue }>(
     "/api/work-pools/:name/next-due",
-    { schema: { tags: ["work pools"], summary: "When the pool's next scheduled run is due", params: nameParams, response: ok } },
+    { schema: { tags: ["work pools"], summary: "When the pool's next scheduled run is due", params: nameParams, response: { 200: jsonSchema(NextDueSchema), ...errors } } },
     async (request) => ({ dueAt: await orchestration.nextDueAt(request.params.name) }),
   );
 
   // --- concurrency limits ---
-  app.post<{ Body: { name: string; limit: number; slotDecayPerSecond?: number | null } }>(
+  app.post<{ Body: ConcurrencyLimitInput; Reply: ConcurrencyLimit }>(
     "/api/concurrency-limits",
     {
       schema: {
         tags: ["concurrency"],
         summary: "Create or update a concurrency limit (or a rate limit, with slotDecayPerSecond)",
-        body: {
-          type: "object",
-          properties: { name, limit: { type: "integer", minimum: 1 }, slotDecayPerSecond: { anyOf: [{ type: "number", exclusiveMinimum: 0 }, { type: "null" }] } },
-          required: ["name", "limit"],
-          additionalProperties: false,
-        },
-        response: ok,
+        body: jsonSchema(ConcurrencyLimitInputSchema),
+        response: limitAnswer,
       },
     },
     async (request) => orchestration.upsertConcurrencyLimit(request.body),
   );
-  app.get("/api/concurrency-limits", { schema: { tags: ["concurrency"], summary: "List limits with their holders", response: ok } }, async () => ({
+  app.get<{ Reply: ConcurrencyLimitList }>("/api/concurrency-limits", { schema: { tags: ["concurrency"], summary: "List limits with their holders", response: { 200: jsonSchema(ConcurrencyLimitListSchema), ...errors } } }, async () => ({
     items: await orchestration.listConcurrencyLimits(),
   }));
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: ConcurrencyLimit }>(
     "/api/concurrency-limits/:name",
-    { schema: { tags: ["concurrency"], summary: "Get a limit with its holders", params: nameParams, response: ok } },
+    { schema: { tags: ["concurrency"], summary: "Get a limit with its holders", params: nameParams, response: limitAnswer } },
     async (request) => {
       const limit = await orchestration.getConcurrencyLimit(request.params.name);
       if (!limit) throw notFound("concurrency limit", request.params.name);
       return limit;
     },
   );
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/concurrency-limits/:name",
     { schema: { tags: ["concurrency"], summary: "Delete a limit", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
@@ -403,34 +380,24 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       return reply.status(204).send();
     },
   );
-  app.post<{ Params: { name: string } }>(
+  app.post<{ Params: NameParams; Reply: ConcurrencyLimit }>(
     "/api/concurrency-limits/:name/reset",
-    { schema: { tags: ["concurrency"], summary: "Free every slot of a limit", params: nameParams, response: ok } },
+    { schema: { tags: ["concurrency"], summary: "Free every slot of a limit", params: nameParams, response: limitAnswer } },
     async (request) => {
       if (!(await orchestration.getConcurrencyLimit(request.params.name))) throw notFound("concurrency limit", request.params.name);
       await orchestration.resetConcurrencyLimit(request.params.name);
       return (await orchestration.getConcurrencyLimit(request.params.name))!;
     },
   );
-  app.post<{ Body: { names: string[]; holder: string; slots: number; ttlMs: number } }>(
+  app.post<{ Body: Acquire; Reply: AcquireAnswer }>(
     "/api/concurrency-limits/acquire",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Take slots of limits, all or nothing; leases expire unless renewed",
-        body: {
-          type: "object",
-          properties: {
-            names: { type: "array", items: { type: "string", minLength: 1, maxLength: 200 }, minItems: 1, maxItems: 50 },
-            holder: { type: "string", minLength: 1, maxLength: 200 },
-            slots: { type: "integer", minimum: 1 },
-            ttlMs: { type: "integer", minimum: 100 },
-          },
-          required: ["names", "holder", "slots", "ttlMs"],
-          additionalProperties: false,
-        },
-        response: ok,
+        body: jsonSchema(AcquireSchema),
+        response: { 200: jsonSchema(AcquireAnswerSchema), ...errors },
       },
     },
     async (request) => {
@@ -444,32 +411,27 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       }
     },
   );
-  app.post<{ Body: { ids: string[]; ttlMs: number } }>(
+  app.post<{ Body: Renew; Reply: RenewAnswer }>(
     "/api/concurrency-leases/renew",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Extend leases (holders heartbeat this); answers the ids extended — a missing one was lost",
-        body: {
-          type: "object",
-          properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 }, ttlMs: { type: "integer", minimum: 100 } },
-          required: ["ids", "ttlMs"],
-          additionalProperties: false,
-        },
-        response: { 200: { type: "object", properties: { renewed: { type: "array", items: { type: "string" } } } } },
+        body: jsonSchema(RenewSchema),
+        response: { 200: jsonSchema(RenewAnswerSchema) },
       },
     },
     async (request) => ({ renewed: await orchestration.renewLeases(request.body.ids, request.body.ttlMs, Date.now()) }),
   );
-  app.post<{ Body: { ids: string[] } }>(
+  app.post<{ Body: Release }>(
     "/api/concurrency-leases/release",
     {
       config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Give slots back",
-        body: { type: "object", properties: { ids: { type: "array", items: { type: "string", maxLength: 64 }, maxItems: 1000 } }, required: ["ids"], additionalProperties: false },
+        body: jsonSchema(ReleaseSchema),
         response: { 204: { type: "null" } },
       },
     },

@@ -1,12 +1,18 @@
 /** Task runs, logs, results and cache entries: what the UI reads and a remote flow writes. */
 import type { FastifyInstance } from "fastify";
-import type { LogRecord, RunStore, TaskRun } from "../../store/types.ts";
+import type { RunStore, TaskRun } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
-import { errorResponses, logLevel, ms, uuid } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
 import { ADMIN_AND_WORKER, runInBody } from "../access.ts";
+import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
+import { StateHistorySchema, type StateRecord } from "../../schemas/state.ts";
+import { TaskRunListSchema, TaskRunSchema, type TaskRunList } from "../../schemas/task-run.ts";
+import { LogIngestAnswerSchema, LogIngestSchema, LogListSchema, LogQuerySchema, type LogIngest, type LogIngestAnswer, type LogList, type LogQuery } from "../../schemas/log.ts";
+import { ArtifactInputSchema, ArtifactListSchema, ArtifactQuerySchema, type ArtifactInput, type ArtifactList, type ArtifactQuery } from "../../schemas/artifact.ts";
+import { CacheEntrySchema, CacheParamsSchema, ResultSchema, type CacheEntry, type CacheParams, type ResultRecord } from "../../schemas/result.ts";
 
-const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
+const idParams = jsonSchema(IdParamsSchema);
 
 /** A task run a body refers to must exist (404) and belong to the body's flow run (409). */
 function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, field: string): void {
@@ -15,20 +21,14 @@ function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, f
 }
 
 export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams; Reply: TaskRunList }>(
     "/api/flow-runs/:id/task-runs",
     {
       schema: {
         tags: ["task runs"],
         summary: "The task runs of a flow run, with their dependencies",
         params: idParams,
-        response: {
-          200: {
-            type: "object",
-            properties: { items: { type: "array", items: { $ref: "TaskRun#" } }, dependencies: { type: "array", items: { $ref: "TaskDependency#" } } },
-          },
-          ...errorResponses(404),
-        },
+        response: { 200: jsonSchema(TaskRunListSchema), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -38,9 +38,9 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams; Reply: TaskRun }>(
     "/api/task-runs/:id",
-    { schema: { tags: ["task runs"], summary: "Get a task run", params: idParams, response: { 200: { $ref: "TaskRun#" }, ...errorResponses(404) } } },
+    { schema: { tags: ["task runs"], summary: "Get a task run", params: idParams, response: { 200: jsonSchema(TaskRunSchema), ...errorResponses(404) } } },
     async (request) => {
       const run = await store.getTaskRun(request.params.id);
       if (!run) throw notFound("task run", request.params.id);
@@ -48,14 +48,14 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams; Reply: StateRecord[] }>(
     "/api/task-runs/:id/states",
     {
       schema: {
         tags: ["task runs"],
         summary: "A task run's state history, oldest first",
         params: idParams,
-        response: { 200: { type: "array", items: { $ref: "StateRecord#" } }, ...errorResponses(404) },
+        response: { 200: jsonSchema(StateHistorySchema), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -64,25 +64,14 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.get<{ Querystring: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number } }>(
+  app.get<{ Querystring: LogQuery; Reply: LogList }>(
     "/api/logs",
     {
       schema: {
         tags: ["logs"],
         summary: "A flow run's logs, oldest first; page with afterId",
-        querystring: {
-          type: "object",
-          properties: {
-            flowRunId: uuid,
-            taskRunId: uuid,
-            minLevel: { type: "integer", minimum: 0, maximum: 100 },
-            afterId: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-            limit: { type: "integer", minimum: 1, maximum: 5000, default: 500 },
-          },
-          required: ["flowRunId"],
-          additionalProperties: false,
-        },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: { $ref: "Log#" } } } }, ...errorResponses(400, 404) },
+        querystring: jsonSchema(LogQuerySchema),
+        response: { 200: jsonSchema(LogListSchema), ...errorResponses(400, 404) },
       },
     },
     async (request) => {
@@ -91,43 +80,20 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.post<{ Body: { logs: LogRecord[] } }>(
+  app.post<{ Body: LogIngest; Reply: LogIngestAnswer }>(
     "/api/logs",
     {
       config: {
         access: {
           roles: ADMIN_AND_WORKER,
-          workerRuns: (request) => (request.body as { logs: LogRecord[] }).logs.map((log, i) => ({ field: `body.logs.${i}.flowRunId`, id: log.flowRunId })),
+          workerRuns: (request) => (request.body as LogIngest).logs.map((log, i) => ({ field: `body.logs.${i}.flowRunId`, id: log.flowRunId })),
         },
       },
       schema: {
         tags: ["logs"],
         summary: "Ingest a batch of log lines",
-        body: {
-          type: "object",
-          properties: {
-            logs: {
-              type: "array",
-              maxItems: 10_000,
-              items: {
-                type: "object",
-                properties: {
-                  flowRunId: uuid,
-                  taskRunId: { anyOf: [uuid, { type: "null" }] },
-                  level: logLevel,
-                  message: { type: "string", maxLength: 100_000 },
-                  timestamp: ms,
-                  extra: { anyOf: [{ type: "object" }, { type: "null" }] },
-                },
-                required: ["flowRunId", "level", "message", "timestamp"],
-                additionalProperties: false,
-              },
-            },
-          },
-          required: ["logs"],
-          additionalProperties: false,
-        },
-        response: { 202: { type: "object", properties: { accepted: { type: "integer" } } }, ...errorResponses(400, 404, 409) },
+        body: jsonSchema(LogIngestSchema),
+        response: { 202: jsonSchema(LogIngestAnswerSchema), ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -142,28 +108,14 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.post<{ Body: { id: string; key: string | null; type: "markdown" | "table" | "link"; data: unknown; description: string | null; flowRunId: string; taskRunId: string | null; createdAt: number } }>(
+  app.post<{ Body: ArtifactInput }>(
     "/api/artifacts",
     {
       config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInBody("flowRunId") } },
       schema: {
         tags: ["artifacts"],
         summary: "Publish an artifact of a run (markdown, table or link)",
-        body: {
-          type: "object",
-          properties: {
-            id: uuid,
-            key: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
-            type: { type: "string", enum: ["markdown", "table", "link"] },
-            data: {},
-            description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
-            flowRunId: uuid,
-            taskRunId: { anyOf: [uuid, { type: "null" }] },
-            createdAt: ms,
-          },
-          required: ["id", "type", "data", "flowRunId", "createdAt"],
-          additionalProperties: false,
-        },
+        body: jsonSchema(ArtifactInputSchema),
         response: { 201: { type: "null" }, ...errorResponses(400, 404, 409) },
       },
     },
@@ -181,44 +133,27 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.get<{ Querystring: { flowRunId?: string; key?: string; limit?: number } }>(
+  app.get<{ Querystring: ArtifactQuery; Reply: ArtifactList }>(
     "/api/artifacts",
     {
       schema: {
         tags: ["artifacts"],
         summary: "Artifacts of a run, or the versions of a key, newest first",
-        querystring: {
-          type: "object",
-          properties: { flowRunId: uuid, key: { type: "string", maxLength: 200 }, limit: { type: "integer", minimum: 1, maximum: 500, default: 100 } },
-          additionalProperties: false,
-        },
-        response: { 200: { type: "object", additionalProperties: true }, ...errorResponses(400) },
+        querystring: jsonSchema(ArtifactQuerySchema),
+        response: { 200: jsonSchema(ArtifactListSchema), ...errorResponses(400) },
       },
     },
     async (request) => ({ items: await store.listArtifacts(request.query) }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams; Reply: ResultRecord }>(
     "/api/results/:id",
     {
       schema: {
         tags: ["results"],
         summary: "A stored result (serialised with devalue)",
         params: idParams,
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              id: { type: "string" },
-              serializer: { type: "string" },
-              value: { anyOf: [{ type: "string" }, { type: "null" }] },
-              path: { anyOf: [{ type: "string" }, { type: "null" }] },
-              size: { type: "integer" },
-              createdAt: ms,
-            },
-          },
-          ...errorResponses(404),
-        },
+        response: { 200: jsonSchema(ResultSchema), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -228,26 +163,14 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     },
   );
 
-  app.get<{ Params: { key: string } }>(
+  app.get<{ Params: CacheParams; Reply: CacheEntry }>(
     "/api/cache/:key",
     {
       schema: {
         tags: ["results"],
         summary: "A valid cache entry for a cache key",
-        params: { type: "object", properties: { key: { type: "string", minLength: 1, maxLength: 1000 } }, required: ["key"] },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              cacheKey: { type: "string" },
-              resultId: { type: "string" },
-              taskRunId: { type: "string" },
-              expiresAt: { anyOf: [ms, { type: "null" }] },
-              createdAt: ms,
-            },
-          },
-          ...errorResponses(404),
-        },
+        params: jsonSchema(CacheParamsSchema),
+        response: { 200: jsonSchema(CacheEntrySchema), ...errorResponses(404) },
       },
     },
     async (request) => {

@@ -2,15 +2,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiKeyRole } from "../api-keys.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { SessionSchema, SignInSchema, type SessionInfo, type SignIn } from "../../schemas/session.ts";
 import { sessionCookie, sessionToken, type Sessions } from "../sessions.ts";
 import type { SignInLimiter } from "../sign-in-limiter.ts";
 
-const sessionAnswer = {
-  type: "object",
-  properties: { role: { type: "string", enum: ["admin", "worker"] }, keysRequired: { type: "boolean", description: "false: the server has no API keys, everyone is an admin" } },
-  required: ["role", "keysRequired"],
-} as const;
+const sessionAnswer = jsonSchema(SessionSchema);
 
 /**
  * Whether the dashboard was reached over HTTPS, here or at a proxy that says so: its cookie is
@@ -22,14 +19,14 @@ function viaHttps(request: FastifyRequest): boolean {
 }
 
 export function sessionRoutes(app: FastifyInstance, keys: ReadonlyMap<string, ApiKeyRole>, sessions: Sessions, limiter: SignInLimiter): void {
-  app.post<{ Body: { apiKey: string } }>(
+  app.post<{ Body: SignIn; Reply: SessionInfo }>(
     "/api/session",
     {
       config: { access: { roles: "public" } },
       schema: {
         tags: ["server"],
         summary: "Sign in (the dashboard): exchange an API key for a session cookie (HttpOnly, SameSite=Strict) that carries the key's role",
-        body: { type: "object", properties: { apiKey: { type: "string", minLength: 1, maxLength: 1000 } }, required: ["apiKey"], additionalProperties: false },
+        body: jsonSchema(SignInSchema),
         response: { 200: sessionAnswer, ...errorResponses(400, 401, 429) },
       },
     },

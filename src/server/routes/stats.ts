@@ -17,86 +17,22 @@ import type { ErrorInfo } from "../../core/errors.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
 import type { OrchestrationStore, Store, WorkerRecord } from "../../store/types.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { STATS_LIST_LIMIT, StatsQuerySchema, StatsSchema, type RunRef, type Stats, type StatsQuery } from "../../schemas/stats.ts";
+import { WorkerStatusListSchema, type WorkerStatus, type WorkerStatusList } from "../../schemas/worker.ts";
 
 const HOUR = 3600_000;
 /** A worker's heartbeat interval when it does not say (the worker's default). */
 export const DEFAULT_WORKER_HEARTBEAT_MS = 10_000;
 /** A worker that missed this many heartbeats is offline (the rule flow runs are crashed by). */
 const MISSED_BEATS = 3;
-const LIST_LIMIT = 20;
-
-export type WorkerStatus = "online" | "offline";
 
 /** Online while its last heartbeat is younger than three of its intervals, by `now` (the server's clock). */
-export function workerStatus(worker: WorkerRecord & { heartbeatMs?: number | null }, now: number): { status: WorkerStatus; ageMs: number; heartbeatMs: number } {
+export function workerStatus(worker: WorkerRecord & { heartbeatMs?: number | null }, now: number): Pick<WorkerStatus, "status" | "ageMs" | "heartbeatMs"> {
   const heartbeatMs = worker.heartbeatMs ?? DEFAULT_WORKER_HEARTBEAT_MS;
   const ageMs = Math.max(0, now - worker.heartbeatAt);
   return { status: ageMs <= MISSED_BEATS * heartbeatMs ? "online" : "offline", ageMs, heartbeatMs };
 }
-
-const ms = { type: "number" } as const;
-const nullableMs = { anyOf: [ms, { type: "null" }] } as const;
-const str = { type: "string" } as const;
-const runRef = {
-  type: "object",
-  properties: { id: str, name: str, flowName: str, stateName: str, at: nullableMs, message: { anyOf: [str, { type: "null" }] } },
-  required: ["id", "name", "flowName", "stateName", "at", "message"],
-} as const;
-const workerSchema = {
-  type: "object",
-  properties: {
-    id: str,
-    name: str,
-    poolName: str,
-    runLimit: { anyOf: [{ type: "integer" }, { type: "null" }] },
-    heartbeatAt: ms,
-    heartbeatMs: ms,
-    ageMs: ms,
-    status: { type: "string", enum: ["online", "offline"] },
-  },
-  required: ["id", "name", "poolName", "heartbeatAt", "heartbeatMs", "ageMs", "status"],
-} as const;
-
-const statsResponse = {
-  type: "object",
-  properties: {
-    now: ms,
-    since: ms,
-    bucketMs: ms,
-    runsByBucket: {
-      type: "array",
-      description: "non-empty buckets only; bucket = index of the hour since `since`",
-      items: { type: "object", properties: { bucket: { type: "integer" }, stateType: str, count: { type: "integer" } }, required: ["bucket", "stateType", "count"] },
-    },
-    totals: {
-      type: "object",
-      properties: { runs: { type: "integer" }, failed: { type: "integer" }, crashed: { type: "integer" }, late: { type: "integer" }, running: { type: "integer" } },
-      required: ["runs", "failed", "crashed", "late", "running"],
-    },
-    flows: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          flowName: str,
-          runs: { type: "integer" },
-          finished: { type: "integer", description: "Completed, Failed or Crashed" },
-          completed: { type: "integer" },
-          successRate: { anyOf: [{ type: "number" }, { type: "null" }], description: "completed / finished, null when none finished" },
-          p50Ms: nullableMs,
-          p95Ms: nullableMs,
-        },
-        required: ["flowName", "runs", "finished", "completed", "successRate", "p50Ms", "p95Ms"],
-      },
-    },
-    late: { type: "array", items: runRef, description: `at most ${LIST_LIMIT}, longest late first (at = when it was due)` },
-    crashed: { type: "array", items: runRef, description: `at most ${LIST_LIMIT}, newest first` },
-    failures: { type: "array", items: runRef, description: "the 8 newest failed runs with their error" },
-    workers: { type: "array", items: workerSchema },
-  },
-  required: ["now", "since", "bucketMs", "runsByBucket", "totals", "flows", "late", "crashed", "failures", "workers"],
-} as const;
 
 interface RunRow {
   id: string;
@@ -111,7 +47,7 @@ interface RunRow {
 const num = (v: unknown): number => Number(v ?? 0);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-function runRef_(row: RunRow) {
+function runRef_(row: RunRow): RunRef {
   let message = row.state_message;
   if (row.error) {
     try {
@@ -124,16 +60,16 @@ function runRef_(row: RunRow) {
 }
 
 export function statsRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
-  const withWorkers = async (now: number) => (await orchestration.listWorkers()).map((w) => ({ ...w, ...workerStatus(w, now) }));
+  const withWorkers = async (now: number): Promise<WorkerStatus[]> => (await orchestration.listWorkers()).map((w) => ({ ...w, ...workerStatus(w, now) }));
 
-  app.get<{ Querystring: { hours?: number } }>(
+  app.get<{ Querystring: StatsQuery; Reply: Stats }>(
     "/api/stats",
     {
       schema: {
         tags: ["stats"],
         summary: "Overview of a window of hours: runs per hour and state type, per-flow success rate and duration p50/p95, late, crashed and failed runs, workers",
-        querystring: { type: "object", properties: { hours: { type: "integer", minimum: 1, maximum: 168, default: 24 } }, additionalProperties: false },
-        response: { 200: statsResponse, ...errorResponses(400, 501) },
+        querystring: jsonSchema(StatsQuerySchema),
+        response: { 200: jsonSchema(StatsSchema), ...errorResponses(400, 501) },
       },
     },
     async (request) => {
@@ -172,12 +108,12 @@ export function statsRoutes(app: FastifyInstance, store: Store, orchestration: O
         sql<RunRow>`
           select ${runColumns}, coalesce(fr.expected_start_time, fr.scheduled_at) as at
           from ${runs} where fr.state_name = 'Late'
-          order by at, fr.id limit ${sql.lit(LIST_LIMIT)}`.execute(db),
+          order by at, fr.id limit ${sql.lit(STATS_LIST_LIMIT)}`.execute(db),
         sql<{ n: number | string }>`select count(*) as n from flow_runs where state_name = 'Late'`.execute(db),
         sql<RunRow>`
           select ${runColumns}, fr.state_timestamp as at
           from ${runs} where fr.state_type = 'CRASHED' and fr.created_at >= ${since}
-          order by fr.state_timestamp desc, fr.id limit ${sql.lit(LIST_LIMIT)}`.execute(db),
+          order by fr.state_timestamp desc, fr.id limit ${sql.lit(STATS_LIST_LIMIT)}`.execute(db),
         sql<RunRow>`
           select ${runColumns}, fr.state_timestamp as at
           from ${runs} where fr.state_type = 'FAILED' and fr.created_at >= ${since}
@@ -214,13 +150,13 @@ export function statsRoutes(app: FastifyInstance, store: Store, orchestration: O
     },
   );
 
-  app.get(
+  app.get<{ Reply: WorkerStatusList }>(
     "/api/workers",
     {
       schema: {
         tags: ["work pools"],
         summary: "Workers with their status (online while their last heartbeat is younger than three heartbeat intervals, by the server's clock)",
-        response: { 200: { type: "object", properties: { now: ms, items: { type: "array", items: workerSchema } }, required: ["now", "items"] } },
+        response: { 200: jsonSchema(WorkerStatusListSchema) },
       },
     },
     async () => {

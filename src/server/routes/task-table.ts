@@ -9,44 +9,19 @@
 import type { FastifyInstance } from "fastify";
 import type { RunStore } from "../../store/types.ts";
 import { notFound } from "../errors.ts";
-import { errorResponses, uuid } from "../schemas.ts";
-
-const intArray = { type: "array", items: { type: "integer" } } as const;
-const strArray = { type: "array", items: { type: "string" } } as const;
-const nullableInts = { type: "array", items: { anyOf: [{ type: "integer" }, { type: "null" }] } } as const;
-const indexedStrings = { type: "array", items: { type: "array", items: {}, minItems: 2, maxItems: 2 }, description: "[row, text] pairs, only rows that have one" } as const;
-
-const taskTableSchema = {
-  type: "object",
-  properties: {
-    base: { type: "number", description: "epoch ms that the time columns are relative to" },
-    ids: strArray,
-    keys: strArray,
-    names: { ...intArray, description: "index into taskNames" },
-    taskNames: strArray,
-    states: { ...intArray, description: "index into stateNames and stateTypes" },
-    stateNames: strArray,
-    stateTypes: strArray,
-    stateAt: { ...intArray, description: "state timestamp - base" },
-    runCounts: intArray,
-    start: { ...nullableInts, description: "start time - base" },
-    end: { ...nullableInts, description: "end time - base" },
-    messages: { ...indexedStrings, description: "state messages: [row, message] pairs" },
-    errors: { ...indexedStrings, description: "error messages: [row, message] pairs" },
-    deps: { ...intArray, description: "triples: row of the task run, row of its upstream, 0 = data / 1 = wait" },
-  },
-  required: ["base", "ids", "keys", "names", "taskNames", "states", "stateNames", "stateTypes", "stateAt", "runCounts", "start", "end", "messages", "errors", "deps"],
-} as const;
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
+import { TaskTableSchema, type TaskTable } from "../../schemas/task-table.ts";
 
 export function taskTableRoutes(app: FastifyInstance, store: RunStore): void {
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams }>(
     "/api/flow-runs/:id/task-table",
     {
       schema: {
         tags: ["task runs"],
         summary: "A flow run's task runs and dependencies as compact columns (what the dashboard's run page draws)",
-        params: { type: "object", properties: { id: uuid }, required: ["id"] },
-        response: { 200: taskTableSchema, ...errorResponses(404) },
+        params: jsonSchema(IdParamsSchema),
+        response: { 200: jsonSchema(TaskTableSchema), ...errorResponses(404) },
       },
     },
     async (request, reply) => {
@@ -55,8 +30,8 @@ export function taskTableRoutes(app: FastifyInstance, store: RunStore): void {
       const base = tasks.reduce((min, t) => Math.min(min, t.createdAt), tasks[0]?.createdAt ?? 0);
       const taskNames: string[] = [];
       const nameIndex = new Map<string, number>();
-      const stateNames: string[] = [];
-      const stateTypes: string[] = [];
+      const stateNames: TaskTable["stateNames"] = [];
+      const stateTypes: TaskTable["stateTypes"] = [];
       const stateIndex = new Map<string, number>();
       const indexOf = <K>(map: Map<K, number>, key: K, add: () => void) => {
         let i = map.get(key);
@@ -68,7 +43,7 @@ export function taskTableRoutes(app: FastifyInstance, store: RunStore): void {
         return i;
       };
       const row = new Map<string, number>();
-      const table = {
+      const table: TaskTable = {
         base,
         ids: [] as string[],
         keys: [] as string[],

@@ -7,39 +7,39 @@
 import type { FastifyInstance } from "fastify";
 import type { RunStore, Webhook, WebhookStore } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
-import { createWebhook, WEBHOOK_SLUG, WebhookExistsError, type WebhookInput } from "../webhooks.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { createWebhook, WebhookExistsError } from "../webhooks.ts";
+import {
+  SlugParamsSchema,
+  WebhookCallAnswerSchema,
+  WebhookInputSchema,
+  WebhookListSchema,
+  WebhookWithUrlSchema,
+  type SlugParams,
+  type WebhookCallAnswer,
+  type WebhookInput,
+  type WebhookList,
+  type WebhookWithUrl,
+} from "../../schemas/webhook.ts";
 import { eventFromRequest, WebhookTemplateError } from "../webhook-template.ts";
 
 const ADMIN = { access: { roles: ["admin"] as const } };
-const slugParams = { type: "object", properties: { slug: { type: "string", minLength: 1, maxLength: 100 } }, required: ["slug"] } as const;
-const webhookSchema = {
-  type: "object",
-  properties: { id: { type: "string" }, slug: { type: "string" }, name: { type: "string" }, template: { type: "string" }, createdAt: { type: "integer" }, url: { type: "string" } },
-} as const;
+const slugParams = jsonSchema(SlugParamsSchema);
+const webhookAnswer = jsonSchema(WebhookWithUrlSchema);
 
 /** The webhook with the path to call it at. */
-const withUrl = (w: Webhook) => ({ ...w, url: `/api/webhooks/${w.slug}` });
+const withUrl = (w: Webhook): WebhookWithUrl => ({ ...w, url: `/api/webhooks/${w.slug}` });
 
 export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: WebhookStore): void {
-  app.post<{ Body: WebhookInput }>(
+  app.post<{ Body: WebhookInput; Reply: WebhookWithUrl }>(
     "/api/webhooks",
     {
       config: ADMIN,
       schema: {
         tags: ["webhooks"],
         summary: "Make a webhook: its template (JSONata over the request body, $headers and $query) maps each call to an event. The slug (default: 32 random characters) is its secret",
-        body: {
-          type: "object",
-          properties: {
-            slug: { type: "string", pattern: WEBHOOK_SLUG.source, description: "16 to 100 letters, digits, _ or -; default random" },
-            name: { type: "string", minLength: 1, maxLength: 200 },
-            template: { type: "string", minLength: 1, maxLength: 100_000 },
-          },
-          required: ["template"],
-          additionalProperties: false,
-        },
-        response: { 201: webhookSchema, ...errorResponses(400, 409) },
+        body: jsonSchema(WebhookInputSchema),
+        response: { 201: webhookAnswer, ...errorResponses(400, 409) },
       },
     },
     async (request, reply) => {
@@ -54,13 +54,13 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
     },
   );
 
-  app.get("/api/webhooks", { config: ADMIN, schema: { tags: ["webhooks"], summary: "List webhooks (admin keys only: slugs are secrets)", response: { 200: { type: "object", properties: { items: { type: "array", items: webhookSchema } } } } } }, async () => ({
+  app.get<{ Reply: WebhookList }>("/api/webhooks", { config: ADMIN, schema: { tags: ["webhooks"], summary: "List webhooks (admin keys only: slugs are secrets)", response: { 200: jsonSchema(WebhookListSchema) } } }, async () => ({
     items: (await webhooks.listWebhooks()).map(withUrl),
   }));
 
-  app.get<{ Params: { slug: string } }>(
+  app.get<{ Params: SlugParams; Reply: WebhookWithUrl }>(
     "/api/webhooks/:slug",
-    { config: ADMIN, schema: { tags: ["webhooks"], summary: "Get a webhook", params: slugParams, response: { 200: webhookSchema, ...errorResponses(404) } } },
+    { config: ADMIN, schema: { tags: ["webhooks"], summary: "Get a webhook", params: slugParams, response: { 200: webhookAnswer, ...errorResponses(404) } } },
     async (request) => {
       const found = await webhooks.getWebhook(request.params.slug);
       if (!found) throw notFound("webhook", request.params.slug);
@@ -68,7 +68,7 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
     },
   );
 
-  app.delete<{ Params: { slug: string } }>(
+  app.delete<{ Params: SlugParams }>(
     "/api/webhooks/:slug",
     { config: ADMIN, schema: { tags: ["webhooks"], summary: "Delete a webhook (its slug stops working at once)", params: slugParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
@@ -77,7 +77,7 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
     },
   );
 
-  app.post<{ Params: { slug: string }; Querystring: Record<string, unknown> }>(
+  app.post<{ Params: SlugParams; Querystring: Record<string, unknown>; Reply: WebhookCallAnswer }>(
     "/api/webhooks/:slug",
     {
       config: { access: { roles: "public" } },
@@ -85,7 +85,7 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
         tags: ["webhooks"],
         summary: "Call a webhook (no API key: the slug is the secret): its template turns the JSON body into an event, stored at once",
         params: slugParams,
-        response: { 202: { type: "object", properties: { id: { type: "string" }, event: { type: "string" } } }, ...errorResponses(400, 404) },
+        response: { 202: jsonSchema(WebhookCallAnswerSchema), ...errorResponses(400, 404) },
       },
     },
     async (request, reply) => {

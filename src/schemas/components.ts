@@ -1,0 +1,37 @@
+/**
+ * Every named schema (`.meta({ id })`): the server registers each once (Fastify's shared
+ * schemas, the OpenAPI document's components) and the others refer to them by id. A named
+ * schema missing here fails the server's start: its references cannot be resolved.
+ */
+import type { z } from "zod";
+import { ConcurrencyLimitSchema } from "./concurrency-limit.ts";
+import { DeploymentSchema } from "./deployment.ts";
+import { ErrorInfoSchema, ErrorResponseSchema } from "./error.ts";
+import { EventInputSchema, EventRecordSchema, NewEventSchema } from "./event.ts";
+import { FlowSchema } from "./flow.ts";
+import { FlowRunSchema } from "./flow-run.ts";
+import { LogSchema } from "./log.ts";
+import { StateRecordSchema, StateSchema } from "./state.ts";
+import { TaskDependencySchema, TaskRunSchema } from "./task-run.ts";
+import { WorkerSchema } from "./worker.ts";
+import { WorkPoolSchema, WorkQueueSchema } from "./work-pool.ts";
+
+export const COMPONENTS: readonly z.ZodType[] = [
+  StateSchema,
+  StateRecordSchema,
+  ErrorInfoSchema,
+  ErrorResponseSchema,
+  FlowSchema,
+  FlowRunSchema,
+  TaskRunSchema,
+  TaskDependencySchema,
+  LogSchema,
+  NewEventSchema,
+  EventInputSchema,
+  EventRecordSchema,
+  DeploymentSchema,
+  WorkPoolSchema,
+  WorkQueueSchema,
+  WorkerSchema,
+  ConcurrencyLimitSchema,
+];
