@@ -10,6 +10,8 @@ import { registerLimits } from "./commands/limits.ts";
 import { registerEvents } from "./commands/events.ts";
 import { registerWebhook } from "./commands/webhook.ts";
 import { registerAutomation } from "./commands/automation.ts";
+import { registerVariable } from "./commands/variable.ts";
+import { registerSecret } from "./commands/secret.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerWebhook(program);
   registerAutomation(program);
+  registerVariable(program);
+  registerSecret(program);
   return program;
 }
 

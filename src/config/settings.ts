@@ -51,6 +51,8 @@ export interface Settings {
   lateAfterMs: Setting<number>;
   /** Server: events that occurred longer ago than this many days are deleted. */
   eventRetentionDays: Setting<number>;
+  /** The key that seals secrets (32 bytes, hex or base64; environment only); null: $BATON_HOME/secret.key. */
+  secretKey: Setting<string | null>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -74,18 +76,20 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
   lateAfterMs: "BATON_LATE_AFTER_MS",
   eventRetentionDays: "BATON_EVENT_RETENTION_DAYS",
+  secretKey: "BATON_SECRET_KEY",
 };
 
 /**
- * Settings config.toml cannot hold: BATON_HOME says where config.toml is, and the engine reads
- * the thread-pool size and the lease lifetime straight from the environment.
+ * Settings config.toml cannot hold: BATON_HOME says where config.toml is, the engine reads the
+ * thread-pool size and the lease lifetime straight from the environment, and the secret key
+ * would sit in clear beside the database it protects.
  */
-const ENV_ONLY = new Set<keyof Settings>(["home", "threads", "leaseTtlMs"]);
+const ENV_ONLY = new Set<keyof Settings>(["home", "threads", "leaseTtlMs", "secretKey"]);
 
 /** The server's default body limit: 16 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
-const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys"]);
+const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys", "secretKey"]);
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -156,6 +160,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),
     lateAfterMs: setting("lateAfterMs", 15_000, (raw) => positiveInt("BATON_LATE_AFTER_MS", raw)),
     eventRetentionDays: setting("eventRetentionDays", 7, (raw) => positiveNumber("BATON_EVENT_RETENTION_DAYS", raw)),
+    secretKey: setting<string | null>("secretKey", null, (raw) => raw),
   };
 }
 

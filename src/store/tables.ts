@@ -23,6 +23,8 @@ export const BATON_TABLES = [
   "automation_firings",
   "automation_actions",
   "automation_cursor",
+  "variables",
+  "secrets",
   "flows",
   "flow_runs",
   "task_runs",

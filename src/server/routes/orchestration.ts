@@ -17,6 +17,8 @@ import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, flowRunSchema } from "../schemas.ts";
 import { ADMIN_AND_WORKER } from "../access.ts";
 import { withJobVariablesFor } from "../job-variable-masking.ts";
+import { checkConfigRefs, deploymentRefChecks, type RefCheck, type RefStores } from "../config-refs.ts";
+import { TemplateRefError } from "../../core/template-refs.ts";
 
 const name = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:@/-]+$" } as const;
 const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
@@ -117,12 +119,22 @@ export async function checkJobVariablesEnv(
   if (refused) throw new ApiError(400, "VALIDATION_ERROR", refusedEnvMessage(field, refused, poolName ?? null), { field: `${field}.env.${refused}`, allowEnv: allowed });
 }
 
+/** A 400 naming the field for a reference to a variable or secret that does not exist or may not be used there. */
+async function checkRefs(refs: RefStores, checks: readonly RefCheck[]): Promise<void> {
+  try {
+    await checkConfigRefs(refs, checks);
+  } catch (error) {
+    if (error instanceof TemplateRefError) throw new ApiError(400, "VALIDATION_ERROR", error.message, { field: error.field });
+    throw error;
+  }
+}
+
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
 function canSubscribe(store: Store): store is Store & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
   return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
 }
 
-export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
+export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, refs: RefStores): void {
   const deployment = async (idOrName: string) => {
     const found = await orchestration.getDeployment(idOrName);
     if (!found) throw notFound("deployment", idOrName);
@@ -152,6 +164,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       const pool = input.workPool ? await orchestration.getWorkPool(input.workPool) : null;
       if (input.workPool && !pool) throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
       await checkJobVariablesEnv(orchestration, input.workPool, input.jobVariables, "body.jobVariables", pool?.allowEnv ?? []);
+      await checkRefs(refs, deploymentRefChecks(input, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
       return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
     },
   );
@@ -237,6 +250,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
       const dep = await deployment(request.params.name);
       const parameters = runParameters(dep, request.body?.parameters ?? {});
       await checkJobVariablesEnv(orchestration, dep.workPool, request.body?.jobVariables, "body.jobVariables");
+      await checkRefs(refs, deploymentRefChecks({ parameters: request.body?.parameters, jobVariables: request.body?.jobVariables }, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
       const scheduledAt = request.body?.scheduledAt ?? Date.now();
       const run = await store.createFlowRun({
         id: newId(),
@@ -297,6 +311,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: Store, orchestr
           "VALIDATION_ERROR",
           `body.allowEnv leaves out ${refusedEnvName(existing.jobVariables.env, allowed)}, which work pool "${poolName}" sets in its own job variables: send jobVariables without it too`,
         );
+      await checkRefs(refs, [{ value: jobVariables ?? null, field: "body.jobVariables", secrets: true }]);
       return orchestration.upsertWorkPool(request.body);
     },
   );
