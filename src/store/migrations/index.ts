@@ -10,7 +10,7 @@ import * as m0006 from "./0006_retry_counts_allowed_env.ts";
 import * as m0007 from "./0007_events.ts";
 import * as m0008 from "./0008_webhooks.ts";
 import * as m0009 from "./0009_automations.ts";
-import * as m0010 from "./0010_variables_secrets.ts";
+import * as m0011 from "./0011_variables_secrets.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -27,5 +27,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0007_events", up: m0007.up },
   { name: "0008_webhooks", up: m0008.up },
   { name: "0009_automations", up: m0009.up },
-  { name: "0010_variables_secrets", up: m0010.up },
+  { name: "0011_variables_secrets", up: m0011.up },
 ];

@@ -1,5 +1,5 @@
 /**
- * 0010: variables and secrets. A variable is a named JSON value with tags; a secret is a named
+ * 0011: variables and secrets. A variable is a named JSON value with tags; a secret is a named
  * value kept only as AES-256-GCM ciphertext with its nonce and auth tag, and the fingerprint of
  * the key that sealed it (so a wrong key is named, not guessed at). Names are unique. Never edit.
  */
