@@ -16,6 +16,7 @@ export { configure, shutdown, type ConfigureOptions } from "./sdk/runtime.ts";
 export { concurrency, rateLimit, type ConcurrencyOptions } from "./sdk/concurrency.ts";
 export { createArtifact, type ArtifactInput } from "./sdk/artifacts.ts";
 export { emitEvent, type EmitEventOptions } from "./sdk/events.ts";
+export { getVariable, setVariable, getSecret } from "./sdk/values.ts";
 export type { NewEvent, EventResource, RelatedResource } from "./core/event-records.ts";
 export { TaskFuture, unmapped, Unmapped } from "./engine/futures.ts";
 export type { FlowRunOutcome } from "./engine/flow-runner.ts";
@@ -37,3 +38,5 @@ export {
   InvalidTransitionError,
   ParameterValidationError,
 } from "./core/errors.ts";
+export { SecretDecryptionError } from "./core/secret-cipher.ts";
+export { TemplateRefError, resolveTemplateRefs } from "./core/template-refs.ts";

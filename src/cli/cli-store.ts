@@ -16,6 +16,13 @@ import { localAutomationAdmin, type AutomationAdmin } from "../server/automation
 import { RemoteNotificationChannels } from "../client/remote-notification-channels.ts";
 import { KyselyNotificationChannelStore } from "../store/notification-channel-store.ts";
 import { localNotificationChannelAdmin, type NotificationChannelAdmin } from "../server/notification-channels.ts";
+import { KyselyVariableStore } from "../store/variable-store.ts";
+import { KyselySecretStore } from "../store/secret-store.ts";
+import { localVariableAdmin, type VariableAdmin } from "../server/variables.ts";
+import { SecretVault, type SecretAdmin } from "../server/secrets.ts";
+import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
+import { loadSecretKey } from "../config/secret-key.ts";
+import type { RefStores } from "../server/config-refs.ts";
 
 /** A client of the server, or the database itself: commands that follow events read each its own way. */
 export type CliStore = RemoteStore | KyselyStore;
@@ -76,4 +83,23 @@ export async function openNotificationChannels(): Promise<{ channels: Notificati
       ? localNotificationChannelAdmin(new KyselyNotificationChannelStore(store), new KyselyAutomationStore(store), () => publicUrl)
       : new RemoteNotificationChannels((store as RemoteStore).api);
   return { channels, close: () => store.close() };
+}
+
+/** Variables and secrets of `store`: through the server in remote mode, else on the database (secrets sealed with this process's key). */
+export function valuesFor(store: CliStore): { variables: VariableAdmin; secrets: SecretAdmin; refs: RefStores } {
+  const local = store instanceof KyselyStore;
+  const variables = local ? localVariableAdmin(new KyselyVariableStore(store)) : new RemoteVariables((store as RemoteStore).api);
+  const secrets = local ? new SecretVault(new KyselySecretStore(store), () => loadSecretKey()) : new RemoteSecrets((store as RemoteStore).api);
+  let secretNames: Promise<Set<string>> | null = null;
+  const refs: RefStores = {
+    hasVariable: async (name) => (await variables.get(name)) !== undefined,
+    hasSecret: async (name) => (await (secretNames ??= secrets.list().then((all) => new Set(all.map((s) => s.name))))).has(name),
+  };
+  return { variables, secrets, refs };
+}
+
+/** Variables and secrets with their own store, closed by `close`. */
+export async function openValues(): Promise<{ variables: VariableAdmin; secrets: SecretAdmin; close(): Promise<void> }> {
+  const store = await openCliStore();
+  return { ...valuesFor(store), close: () => store.close() };
 }

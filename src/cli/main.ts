@@ -11,6 +11,8 @@ import { registerEvents } from "./commands/events.ts";
 import { registerWebhook } from "./commands/webhook.ts";
 import { registerAutomation } from "./commands/automation.ts";
 import { registerNotification } from "./commands/notification.ts";
+import { registerVariable } from "./commands/variable.ts";
+import { registerSecret } from "./commands/secret.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerWebhook(program);
   registerAutomation(program);
   registerNotification(program);
+  registerVariable(program);
+  registerSecret(program);
   return program;
 }
 

@@ -11,12 +11,39 @@ import { resumeFlowRun, type FlowRunOutcome } from "../engine/flow-runner.ts";
 import { getRuntime } from "../sdk/runtime.ts";
 import type { Infrastructure, RunHandle } from "../worker/infrastructure.ts";
 import { loadFlow } from "./load-flow.ts";
+import { registerRedacted } from "../core/redaction.ts";
+import { findTemplateRefs, resolveTemplateRefs } from "../core/template-refs.ts";
+import { getVariable } from "../sdk/values.ts";
+import { SECRET_ENV_NAMES } from "../worker/job-variable-refs.ts";
+
+/** The env variables the worker filled from secrets: their values are redacted from this process's run output. */
+function redactSecretEnv(): void {
+  for (const name of (process.env[SECRET_ENV_NAMES] ?? "").split(",")) {
+    const value = name ? process.env[name] : undefined;
+    if (value) registerRedacted(value);
+  }
+}
+
+/** A deployment run's parameters with `{{ variables.x }}` resolved at its start (the stored run keeps the references). */
+async function resolveParameterRefs(stored: unknown): Promise<unknown> {
+  const refs = findTemplateRefs(stored, "parameters");
+  if (!refs.length) return stored;
+  const variables = new Map<string, unknown>();
+  const missing = Symbol("missing");
+  for (const ref of refs)
+    if (ref.kind === "variables" && !variables.has(ref.name)) {
+      const value = await getVariable<unknown>(ref.name, missing);
+      if (value !== missing) variables.set(ref.name, value);
+    }
+  return resolveTemplateRefs(stored, { variables }, "parameters");
+}
 
 /**
  * Loads the run's flow from its entrypoint and runs it. With `claimedBy` (a worker's id), only
  * while it is still the Pending run that worker claimed; otherwise it resumes the run.
  */
 export async function runClaimedFlowRun(id: string, claimedBy: string | undefined): Promise<FlowRunOutcome<unknown>> {
+  redactSecretEnv();
   const runtime = await getRuntime();
   const run = await runtime.store.getFlowRun(id);
   if (!run) throw new RunNotFoundError("flow run", id);
@@ -27,7 +54,7 @@ export async function runClaimedFlowRun(id: string, claimedBy: string | undefine
   if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
     throw new BatonError(`flow run ${id}: entrypoint ${run.entrypoint} is relative to the project root, but ${path.resolve(file)} does not exist; start the worker in the project's directory or set the job variable cwd`);
   const target = await loadFlow(file, run.flowName);
-  return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy }) : target.resume(id);
+  return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy, resolveParameters: resolveParameterRefs }) : target.resume(id);
 }
 
 /**

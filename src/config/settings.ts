@@ -53,6 +53,8 @@ export interface Settings {
   eventRetentionDays: Setting<number>;
   /** Server: the dashboard's address as people reach it, for the links in notifications (default: the address it listens on). */
   publicUrl: Setting<string | null>;
+  /** The key that seals secrets (32 bytes, hex or base64; environment only); null: $BATON_HOME/secret.key. */
+  secretKey: Setting<string | null>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -77,18 +79,20 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   lateAfterMs: "BATON_LATE_AFTER_MS",
   eventRetentionDays: "BATON_EVENT_RETENTION_DAYS",
   publicUrl: "BATON_PUBLIC_URL",
+  secretKey: "BATON_SECRET_KEY",
 };
 
 /**
- * Settings config.toml cannot hold: BATON_HOME says where config.toml is, and the engine reads
- * the thread-pool size and the lease lifetime straight from the environment.
+ * Settings config.toml cannot hold: BATON_HOME says where config.toml is, the engine reads the
+ * thread-pool size and the lease lifetime straight from the environment, and the secret key
+ * would sit in clear beside the database it protects.
  */
-const ENV_ONLY = new Set<keyof Settings>(["home", "threads", "leaseTtlMs"]);
+const ENV_ONLY = new Set<keyof Settings>(["home", "threads", "leaseTtlMs", "secretKey"]);
 
 /** The server's default body limit: 16 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
-const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys"]);
+const SECRET_SETTINGS = new Set<keyof Settings>(["apiKey", "serverApiKeys", "secretKey"]);
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -163,6 +167,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
       if (!/^https?:\/\/[^/]/.test(raw)) throw new BatonConfigError(`BATON_PUBLIC_URL must be an http(s) URL such as https://baton.example.com, got "${raw}"`);
       return raw.replace(/\/+$/, "");
     }),
+    secretKey: setting<string | null>("secretKey", null, (raw) => raw),
   };
 }
 

@@ -8,6 +8,7 @@
  * Every run error carries the ids of the runs it concerns.
  */
 import type { State } from "./states.ts";
+import { redact } from "./redaction.ts";
 
 export class BatonError extends Error {
   override name = "BatonError";
@@ -172,14 +173,15 @@ export interface ErrorInfo {
   cause?: ErrorInfo;
 }
 
+/** What a run stores of an error; secret values the process read are redacted (core/redaction.ts). */
 export function describeError(error: unknown, depth = 0): ErrorInfo {
   if (error instanceof Error) {
-    const info: ErrorInfo = { name: error.name, message: error.message };
-    if (error.stack) info.stack = error.stack;
+    const info: ErrorInfo = { name: error.name, message: redact(error.message) };
+    if (error.stack) info.stack = redact(error.stack);
     if (error.cause !== undefined && depth < 4) info.cause = describeError(error.cause, depth + 1);
     return info;
   }
-  return { name: "NonError", message: typeof error === "string" ? error : safeString(error) };
+  return { name: "NonError", message: redact(typeof error === "string" ? error : safeString(error)) };
 }
 
 function safeString(value: unknown): string {

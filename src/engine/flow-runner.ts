@@ -140,7 +140,12 @@ async function refuseParameters<R>(runtime: Runtime, flowRun: FlowRun, message: 
   return { id: flowRun.id, name: flowRun.name, state: failed, result: undefined, error };
 }
 
-export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id: string, options: { claimedBy?: string } = {}): Promise<FlowRunOutcome<R>> {
+export async function resumeFlowRun<R>(
+  runtime: Runtime,
+  def: FlowDefinition,
+  id: string,
+  options: { claimedBy?: string; /** The stored parameters with `{{ variables.x }}` resolved (a worker's runs); a rejection ends a new run Failed. */ resolveParameters?: (stored: unknown) => Promise<unknown> } = {},
+): Promise<FlowRunOutcome<R>> {
   let flowRun = await runtime.store.getFlowRun(id);
   if (!flowRun) throw new RunNotFoundError("flow run", id);
   if (flowRun.flowName !== def.options.name)
@@ -165,6 +170,15 @@ export async function resumeFlowRun<R>(runtime: Runtime, def: FlowDefinition, id
   if (flowRun.error?.name === ParameterValidationError.name)
     throw new BatonError(`flow run ${id} was refused its parameters (${flowRun.error.message}); start a new run with valid parameters instead of resuming it`);
   let params = flowRun.parameters;
+  if (options.resolveParameters) {
+    try {
+      params = await options.resolveParameters(params);
+    } catch (error) {
+      const message = `its parameters could not be resolved: ${describeError(error).message}`;
+      if (flowRun.state.type === "PENDING" || flowRun.state.type === "SCHEDULED") return refuseParameters(runtime, flowRun, message);
+      throw new BatonError(`flow run ${id} cannot be resumed: ${message}`);
+    }
+  }
   if (def.options.params) {
     const parsed = def.options.params.safeParse(params);
     if (!parsed.success) {

@@ -7,6 +7,7 @@
 import { format } from "node:util";
 import { processWide } from "./process-wide.ts";
 import { currentEngineContext } from "./run-context.ts";
+import { redact } from "../core/redaction.ts";
 
 const METHODS = { log: 30, info: 30, debug: 20, warn: 40, error: 50 } as const;
 const capture = processWide("print-capture", () => ({ installed: false }), (value): value is { installed: boolean } => typeof (value as { installed?: unknown } | null)?.installed === "boolean");
@@ -17,13 +18,17 @@ export function installPrintCapture(): void {
   for (const [method, level] of Object.entries(METHODS) as [keyof typeof METHODS, number][]) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
-      original(...args);
+      // A line holding a secret value this process read is printed redacted, like the stored one.
+      const text = format(...args);
+      const redacted = redact(text);
+      if (redacted === text) original(...args);
+      else original(redacted);
       const ctx = currentEngineContext();
       if (!ctx?.flow.options.logPrints || level < 30) return;
       ctx.flow.runtime.batcher.post([
         {
           kind: "log",
-          log: { flowRunId: ctx.flow.flowRun.id, taskRunId: ctx.task?.id ?? null, level, message: format(...args), timestamp: Date.now(), extra: { source: "print" } },
+          log: { flowRunId: ctx.flow.flowRun.id, taskRunId: ctx.task?.id ?? null, level, message: redacted, timestamp: Date.now(), extra: { source: "print" } },
         },
       ]);
     };

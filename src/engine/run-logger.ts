@@ -4,6 +4,7 @@
  */
 import { format } from "node:util";
 import type { Runtime } from "./runtime.ts";
+import { redact } from "../core/redaction.ts";
 
 export const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
 export type LogLevelName = Exclude<keyof typeof LOG_LEVELS, "silent">;
@@ -40,7 +41,8 @@ export function createRunLogger(
   where: { flowRunId: string; taskRunId: string | null; label: string },
 ): RunLogger {
   const emit = (level: number, message: string, args: unknown[]) => {
-    const text = args.length ? format(message, ...args) : message;
+    // Secret values this process read never reach the stored lines or the console.
+    const text = redact(args.length ? format(message, ...args) : message);
     const timestamp = Date.now();
     if (level >= STORED_MIN_LEVEL)
       runtime.batcher.post([{ kind: "log", log: { flowRunId: where.flowRunId, taskRunId: where.taskRunId, level, message: text, timestamp } }]);

@@ -14,6 +14,7 @@ import type { KyselyStore } from "../store/kysely-store.ts";
 import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
 import { runEnvironment } from "../worker/run-env.ts";
+import { runValueSource } from "../worker/job-variable-refs.ts";
 import { getRuntime } from "./runtime.ts";
 
 export interface ServeOptions {
@@ -118,6 +119,7 @@ export async function serveFlow(
     limit: options.limit ?? 1,
     pollMs: options.pollMs ?? 500,
     runEnv,
+    values: runValueSource(store, direct),
     scheduler,
     // Woken as soon as a run is due: by the store's hints on a database, by a long-poll behind a server.
     subscribe: direct ? (wake) => (store as KyselyStore).subscribeRunsDue((p) => p === pool && wake()) : undefined,

@@ -45,6 +45,14 @@ import { startAutomationService, type AutomationService, type AutomationServiceO
 import { KyselyNotificationChannelStore, type NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { notificationChannelRoutes } from "./routes/notification-channels.ts";
 import type { AutomationReferences } from "./automations.ts";
+import type { SecretKey } from "../core/secret-cipher.ts";
+import { loadSecretKey } from "../config/secret-key.ts";
+import { KyselyVariableStore } from "../store/variable-store.ts";
+import { flowRunJobVariables, KyselySecretStore } from "../store/secret-store.ts";
+import { SecretVault } from "./secrets.ts";
+import { storeRefLookup } from "./config-refs.ts";
+import { variableRoutes } from "./routes/variables.ts";
+import { secretRoutes } from "./routes/secrets.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -67,6 +75,8 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   publicUrl?: string;
   /** The automations' evaluator and executor (automation-service.ts); false: not started in this process. */
   automationService?: Partial<AutomationServiceOptions> | false;
+  /** The key that seals secrets (default: BATON_SECRET_KEY or $BATON_HOME/secret.key, loaded on first use). */
+  secretKey?: () => SecretKey;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
   /** `role:secret` pairs (role admin or worker); empty = no authentication. */
@@ -112,6 +122,9 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!automations) throw new TypeError("buildServer needs options.automations for a store that is not a database");
   const channels = options.channels ?? (store instanceof KyselyStore ? new KyselyNotificationChannelStore(store) : null);
   if (!channels) throw new TypeError("buildServer needs options.channels for a store that is not a database");
+  if (!(store instanceof KyselyStore)) throw new TypeError("buildServer needs a database store for variables and secrets");
+  const variables = new KyselyVariableStore(store);
+  const vault = new SecretVault(new KyselySecretStore(store), options.secretKey ?? (() => loadSecretKey()));
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -207,7 +220,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   });
   runDataRoutes(app, store);
   batchRoutes(app, store, checker, workerRuns);
-  orchestrationRoutes(app, store, orchestration);
+  orchestrationRoutes(app, store, orchestration, storeRefLookup(variables, vault.store));
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
   webhookRoutes(app, store, webhooks);
@@ -216,6 +229,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   // Known once the server listens (inject-only servers, in tests, never do).
   const publicUrl = () => options.publicUrl ?? listeningUrl(app) ?? "http://127.0.0.1:4200";
   notificationChannelRoutes(app, channels, automations, publicUrl);
+  variableRoutes(app, variables);
+  secretRoutes(app, vault, { getFlowRun: (id) => store.getFlowRun(id), getDeployment: (id) => orchestration.getDeployment(id), getWorkPool: (name) => orchestration.getWorkPool(name), flowRunJobVariables: (id) => flowRunJobVariables(store, id) }, workerRuns);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   announceResourceChanges(app, hub);

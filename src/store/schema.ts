@@ -235,6 +235,28 @@ export interface WebhooksTable {
   created_at: number;
 }
 
+/** A variable: a named JSON value with tags, readable by every role. */
+export interface VariablesTable {
+  name: string;
+  /** JSON. */
+  value: string;
+  /** JSON array of strings. */
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A secret: only its AES-256-GCM ciphertext (base64), nonce, auth tag and the sealing key's fingerprint. */
+export interface SecretsTable {
+  name: string;
+  ciphertext: string;
+  nonce: string;
+  auth_tag: string;
+  key_fingerprint: string;
+  created_at: number;
+  updated_at: number;
+}
+
 /** An automation: its spec as written (JSON), and since when it counts events. */
 export interface AutomationsTable {
   id: string;
@@ -318,6 +340,8 @@ export interface Database {
   automation_actions: AutomationActionsTable;
   automation_cursor: AutomationCursorTable;
   notification_channels: NotificationChannelsTable;
+  variables: VariablesTable;
+  secrets: SecretsTable;
   event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;

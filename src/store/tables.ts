@@ -24,6 +24,8 @@ export const BATON_TABLES = [
   "automation_actions",
   "automation_cursor",
   "notification_channels",
+  "variables",
+  "secrets",
   "flows",
   "flow_runs",
   "task_runs",

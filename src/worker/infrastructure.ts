@@ -29,6 +29,8 @@ const KEPT_ERROR_LINES = 5;
 export interface StartOptions {
   /** Working directory; relative to the worker's. Default: the worker's. */
   cwd?: string;
+  /** Applied to each line of the run's output before it is forwarded or kept (secret values the worker put in its env). */
+  redact?: (line: string) => string;
 }
 
 export interface Infrastructure {
@@ -93,8 +95,9 @@ export class ProcessInfrastructure implements Infrastructure {
     this.spare = { child: this.spawnChild("-", env, cwd), key };
     const errorLines: string[] = [];
     const forward = (data: Buffer, keep?: string[]) => {
-      for (const line of data.toString().split("\n")) {
-        if (!line.trim()) continue;
+      for (const raw of data.toString().split("\n")) {
+        if (!raw.trim()) continue;
+        const line = options.redact ? options.redact(raw) : raw;
         this.output(prefix + line);
         if (keep && keep.push(line) > KEPT_ERROR_LINES) keep.shift();
       }

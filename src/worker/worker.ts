@@ -21,6 +21,8 @@ import { isTerminal, makeState } from "../core/states.ts";
 import { runSchedulerPass, type SchedulerOptions } from "../services/scheduling.ts";
 import type { ClaimedFlowRun, FlowRun, OrchestrationStore, RunStore, SchedulerStore } from "../store/types.ts";
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
+import { redactorOf, resolveJobVariables, SECRET_ENV_NAMES, type RunValueSource } from "./job-variable-refs.ts";
+import { describeError } from "../core/errors.ts";
 
 /**
  * Fault-injection point for tests: wait this long between claiming runs and starting them (to
@@ -49,6 +51,8 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** Environment for the runs: how they reach the store or the API. */
   runEnv: Record<string, string>;
+  /** Where `{{ variables.x }}` and `{{ secrets.x }}` in job variables are read; without it a run that uses them fails. */
+  values?: RunValueSource;
   infrastructure?: Infrastructure;
   log?: (line: string) => void;
   /** Resolves when runs may be due (LISTEN/NOTIFY); called once at start. */
@@ -70,6 +74,12 @@ interface Active {
   /** The worker is shutting down and killed the run's process: the run ends Crashed. */
   abandoned: boolean;
 }
+
+/** Without a source of values, a reference in job variables cannot be resolved (and says so). */
+const NO_VALUES: RunValueSource = {
+  variable: () => Promise.reject(new TypeError("this worker has no access to variables")),
+  secret: () => Promise.reject(new TypeError("this worker has no access to secrets")),
+};
 
 /** Longest stderr line quoted in a Crashed state's message. */
 const QUOTED_LINE_CHARS = 300;
@@ -161,7 +171,7 @@ export class Worker {
             this.claiming = false;
           }
           if (claimed.length && PAUSE_AFTER_CLAIM_MS) await new Promise((r) => setTimeout(r, PAUSE_AFTER_CLAIM_MS));
-          for (const run of claimed) this.launch(infrastructure, run);
+          for (const run of claimed) await this.launch(infrastructure, run);
           if (claimed.length === room) continue; // there may be more: claim again at once
           // A long-poll that got runs, or waited its time on the server: ask again at once.
           if (waitMs > 0 && !this.stopped && (claimed.length > 0 || Date.now() - asked >= waitMs / 2)) continue;
@@ -241,18 +251,33 @@ export class Worker {
     interrupt();
   }
 
-  private launch(infrastructure: Infrastructure, run: ClaimedFlowRun): void {
+  private async launch(infrastructure: Infrastructure, run: ClaimedFlowRun): Promise<void> {
     this.log(`Starting flow run ${run.name} (${run.id}) of "${run.flowName}"`);
     this.started.push(run.id);
+    let resolved;
+    try {
+      resolved = await resolveJobVariables(run.jobVariables, this.options.values ?? NO_VALUES, run.id);
+    } catch (error) {
+      return this.refuseStart(run, `its job variables could not be resolved: ${describeError(error).message}`);
+    }
+    const { jobVariables, secretEnvNames, secretValues } = resolved;
     // The job's env first: Baton's own variables (how to reach the store, BATON_WORKER_ID, with
     // which the run's process checks that this worker still holds the run) must win.
-    const env = { ...run.jobVariables.env, ...this.options.runEnv, BATON_WORKER_ID: this.id };
-    const handle = infrastructure.start(run.id, env, { cwd: run.jobVariables.cwd });
+    const env = { ...jobVariables.env, ...this.options.runEnv, BATON_WORKER_ID: this.id, ...(secretEnvNames.length ? { [SECRET_ENV_NAMES]: secretEnvNames.join(",") } : {}) };
+    const handle = infrastructure.start(run.id, env, { cwd: jobVariables.cwd, redact: secretValues.length ? redactorOf(secretValues) : undefined });
     const entry: Active = { run, handle, stopping: false, abandoned: false };
     this.active.set(run.id, entry);
     const ended = handle.exited.then((code) => this.finished(entry, code));
     this.ending.add(ended);
     void ended.finally(() => this.ending.delete(ended));
+  }
+
+  /** The run cannot start (a reference in its job variables names nothing): it ends Failed, saying why. */
+  private async refuseStart(run: ClaimedFlowRun, why: string): Promise<void> {
+    this.log(`Flow run ${run.name} (${run.id}) cannot start: ${why}`);
+    await this.store
+      .setFlowRunState(run.id, makeState("Failed", { message: `the flow run could not start: ${why}` }), { expect: { workerId: this.id, stateTimestamp: run.state.timestamp } })
+      .catch((error: unknown) => this.log(`could not record that flow run ${run.id} cannot start: ${(error as Error).message}`));
   }
 
   private async finished(entry: Active, code: number | null): Promise<void> {

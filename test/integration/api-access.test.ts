@@ -31,6 +31,7 @@ const WORKER_ROUTES = [
   "POST /api/concurrency-limits/acquire",
   "POST /api/concurrency-leases/renew",
   "POST /api/concurrency-leases/release",
+  "PUT /api/variables/:name",
 ];
 /** Signing in and out of the dashboard needs no key (the key is in the body); calling a webhook neither (its slug is the secret). */
 const PUBLIC_ROUTES = ["POST /api/session", "DELETE /api/session", "POST /api/webhooks/:slug"];
@@ -112,6 +113,8 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await call("POST /api/concurrency-leases/renew", "/api/concurrency-leases/renew", { ids: [leases[0].id], ttlMs: 5000 });
     await call("POST /api/concurrency-leases/release", "/api/concurrency-leases/release", { ids: [leases[0].id] }, 204);
     await call("POST /api/flow-runs/crash-stale", "/api/flow-runs/crash-stale", {});
+    // A run's setVariable (variables are not secret; deleting one is an admin's).
+    await call("PUT /api/variables/:name", "/api/variables/from-a-run", { value: { rows: 3 } });
     expect([...called].sort()).toEqual([...WORKER_ROUTES].sort());
     expect((await api.store.listLogs({ flowRunId: run.id })).map((l) => l.message)).toContain("from the worker");
   });

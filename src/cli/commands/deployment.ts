@@ -13,7 +13,9 @@ import { checkParameters } from "../../services/parameters.ts";
 import { createDeploymentRun } from "../../services/deployment-runs.ts";
 import type { Deployment, DeploymentInput } from "../../store/types.ts";
 import { parameterJsonSchema, schedulesFrom } from "../../sdk/serve.ts";
-import { openOrchestration } from "../cli-store.ts";
+import { openOrchestration, valuesFor } from "../cli-store.ts";
+import { checkConfigRefs, deploymentRefChecks } from "../../server/config-refs.ts";
+import { TemplateRefError } from "../../core/template-refs.ts";
 import { printJson, stateLabel, table, time } from "../format.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
 
@@ -169,12 +171,21 @@ export function registerDeployment(program: Command): void {
     .option("--file <path>", "the deployment file", "baton.yaml")
     .option("--name <name>", "only this deployment")
     .action(async (opts: { file: string; name?: string }) => {
-      const { orchestration, close } = await openOrchestration();
+      const { store, orchestration, close } = await openOrchestration();
       try {
         // The pools first: each deployment's job variables are checked against its pool's allowEnv.
         const pools = new Map((await orchestration.listWorkPools()).map((p) => [p.name, p]));
         const inputs = (await readBatonYaml(path.resolve(opts.file), (pool) => pools.get(pool))).filter((d) => !opts.name || d.name === opts.name);
         if (opts.name && inputs.length === 0) throw new BatonError(`no deployment "${opts.name}" in ${opts.file}`);
+        // Every reference to a variable or secret exists before any deployment is stored.
+        const { refs } = valuesFor(store);
+        try {
+          for (const [i, input] of inputs.entries())
+            await checkConfigRefs(refs, deploymentRefChecks(input, { parameters: `deployments.${i}.parameters`, jobVariables: `deployments.${i}.job_variables` }));
+        } catch (error) {
+          if (error instanceof TemplateRefError) throw new BatonError(`${opts.file}: ${error.message}`);
+          throw error;
+        }
         for (const input of inputs) {
           if (input.workPool && !pools.has(input.workPool))
             throw new BatonError(`deployment "${input.name}": work pool "${input.workPool}" does not exist; create it with: baton work-pool create ${input.workPool}`);

@@ -13,6 +13,7 @@ import { printJson, table } from "../format.ts";
 import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { parseEnvPairs } from "./deployment.ts";
+import { runValueSource } from "../../worker/job-variable-refs.ts";
 
 /** The stores of this process's runtime (the ones its flows use). */
 async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration: OrchestrationStore; scheduler: SchedulerStore | null; close(): Promise<void> }> {
@@ -63,6 +64,7 @@ export function registerWorker(program: Command): void {
         shutdownGraceMs: positiveInt("--shutdown-grace-ms", opts.shutdownGraceMs),
         heartbeatMs: positiveInt("--heartbeat-ms", opts.heartbeatMs),
         runEnv,
+        values: runValueSource(store, !settings.apiUrl.value),
         infrastructure: inline ? new InlineInfrastructure() : undefined,
         // On the database: woken when a run of the pool is scheduled or ends (PostgreSQL: by any
         // process, LISTEN/NOTIFY; SQLite: by this one, e.g. its scheduler) instead of a poll.

@@ -73,6 +73,8 @@ import {
   type Renew,
   type RenewAnswer,
 } from "../../schemas/concurrency-limit.ts";
+import { checkConfigRefs, deploymentRefChecks, type RefCheck, type RefStores } from "../config-refs.ts";
+import { TemplateRefError } from "../../core/template-refs.ts";
 
 const nameParams = jsonSchema(NameParamsSchema);
 const errors = errorResponses(400, 404, 409);
@@ -83,12 +85,22 @@ const limitAnswer = { 200: jsonSchema(ConcurrencyLimitSchema), ...errors };
 export const JOB_VARIABLES_NEED_ADMIN = "job variables set the environment and working directory of the run's process on a worker's host (NODE_OPTIONS alone runs any code there)";
 
 
+/** A 400 naming the field for a reference to a variable or secret that does not exist or may not be used there. */
+async function checkRefs(refs: RefStores, checks: readonly RefCheck[]): Promise<void> {
+  try {
+    await checkConfigRefs(refs, checks);
+  } catch (error) {
+    if (error instanceof TemplateRefError) throw new ApiError(400, "VALIDATION_ERROR", error.message, { field: error.field });
+    throw error;
+  }
+}
+
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
 function canSubscribe(store: RunStore): store is RunStore & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
   return typeof (store as { subscribeRunsDue?: unknown }).subscribeRunsDue === "function";
 }
 
-export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orchestration: OrchestrationStore): void {
+export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orchestration: OrchestrationStore, refs: RefStores): void {
   const deployment = async (idOrName: string) => {
     const found = await orchestration.getDeployment(idOrName);
     if (!found) throw notFound("deployment", idOrName);
@@ -115,6 +127,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       const pool = input.workPool ? await orchestration.getWorkPool(input.workPool) : null;
       if (input.workPool && !pool) throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
       await checkJobVariablesEnv(orchestration, input.workPool, input.jobVariables, "body.jobVariables", pool?.allowEnv ?? []);
+      await checkRefs(refs, deploymentRefChecks(input, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
       return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
     },
   );
@@ -193,6 +206,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       },
     },
     async (request, reply) => {
+      await checkRefs(refs, deploymentRefChecks({ parameters: request.body?.parameters, jobVariables: request.body?.jobVariables }, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
       const { run } = await createDeploymentRun({ runs: store, deployments: orchestration }, request.params.name, request.body ?? {}, { jobVariablesField: "body.jobVariables" });
       return reply.status(201).send(run);
     },
@@ -220,6 +234,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
           "VALIDATION_ERROR",
           `body.allowEnv leaves out ${refusedEnvName(existing.jobVariables.env, allowed)}, which work pool "${poolName}" sets in its own job variables: send jobVariables without it too`,
         );
+      await checkRefs(refs, [{ value: jobVariables ?? null, field: "body.jobVariables", secrets: true }]);
       return orchestration.upsertWorkPool(request.body);
     },
   );

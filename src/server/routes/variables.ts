@@ -1,0 +1,62 @@
+/**
+ * Variables: named JSON values with tags. Every key role reads them; admins and worker keys set
+ * them (runs call `setVariable`); only admins delete. Events carry names and tags, not values.
+ */
+import type { FastifyInstance } from "fastify";
+import type { VariableStore } from "../../store/value-types.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { errorResponses } from "../schemas.ts";
+import { compileVariableInput } from "../variables.ts";
+
+const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
+const variableSchema = {
+  type: "object",
+  properties: { name: { type: "string" }, value: {}, tags: { type: "array", items: { type: "string" } }, createdAt: { type: "integer" }, updatedAt: { type: "integer" } },
+} as const;
+
+export function variableRoutes(app: FastifyInstance, variables: VariableStore): void {
+  app.get("/api/variables", { schema: { tags: ["variables"], summary: "List variables with their values", response: { 200: { type: "object", properties: { items: { type: "array", items: variableSchema } } } } } }, async () => ({
+    items: await variables.listVariables(),
+  }));
+
+  app.get<{ Params: { name: string } }>(
+    "/api/variables/:name",
+    { schema: { tags: ["variables"], summary: "Get a variable", params: nameParams, response: { 200: variableSchema, ...errorResponses(404) } } },
+    async (request) => {
+      const found = await variables.getVariable(request.params.name);
+      if (!found) throw notFound("variable", request.params.name);
+      return found;
+    },
+  );
+
+  app.put<{ Params: { name: string }; Body: { value: unknown; tags?: string[] } }>(
+    "/api/variables/:name",
+    {
+      config: { access: { roles: ["admin", "worker"] } },
+      schema: {
+        tags: ["variables"],
+        summary: "Create or replace a variable (any JSON value; usable as {{ variables.name }} in deployment parameters and job variables)",
+        params: nameParams,
+        body: { type: "object", properties: { value: {}, tags: { type: "array", items: { type: "string", minLength: 1, maxLength: 100 } } }, required: ["value"], additionalProperties: false },
+        response: { 200: variableSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      try {
+        return await variables.setVariable(compileVariableInput({ name: request.params.name, value: request.body.value, tags: request.body.tags }));
+      } catch (error) {
+        if (error instanceof TypeError) throw new ApiError(400, "VALIDATION_ERROR", error.message.startsWith("name") ? `params.${error.message}` : `body.${error.message}`);
+        throw error;
+      }
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    "/api/variables/:name",
+    { schema: { tags: ["variables"], summary: "Delete a variable", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    async (request, reply) => {
+      if (!(await variables.deleteVariable(request.params.name))) throw notFound("variable", request.params.name);
+      return reply.status(204).send();
+    },
+  );
+}
