@@ -26,6 +26,7 @@ export const BATON_TABLES = [
   "notification_channels",
   "flows",
   "flow_runs",
+  "flow_run_inputs",
   "task_runs",
   "states",
   "task_dependencies",
