@@ -28,7 +28,7 @@ describe.each(DIALECTS)("pausing for input on %s", (dialect) => {
   const count = (name: string) => executions.set(name, (executions.get(name) ?? 0) + 1);
 
   beforeAll(async () => {
-    api = await apiHarness(dialect, { pauseCheckMs: 100 });
+    api = await apiHarness(dialect, { pauseCheckMs: 100, automationService: { evaluateMs: 50, actionMs: 50, actionBackoffMs: 20, actionBackoffMaxMs: 100, actionAttempts: 3 } });
     resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-pause-"));
     process.env.BATON_TEST_PAUSE_POLL_MS = "50";
     await configure({ databaseUrl: api.url, resultsDir, logLevel: "silent" });
@@ -177,6 +177,23 @@ describe.each(DIALECTS)("pausing for input on %s", (dialect) => {
     const [run] = await api.store.listFlowRuns({ flowName: "cancelledGate" });
     expect((await api.call("POST", `/api/flow-runs/${run!.id}/cancel`)).status).toBe(200);
     expect((await outcome).state.name).toBe("Cancelled");
+  });
+
+  it("an automation resumes a paused run with templated input", async () => {
+    const autoGate = flow(async function autoGate() {
+      return pauseFlowRun({ input: z.object({ approve: z.boolean(), note: z.string() }) });
+    });
+    const spec = {
+      name: "auto-approve",
+      trigger: { event: "baton.flow-run.Paused", match: { related: [{ role: "flow", name: "autoGate" }] } },
+      actions: [{ type: "resume-flow-run", input: { approve: true, note: "{{ event.event }}" } }],
+    };
+    expect((await api.call("POST", "/api/automations", spec)).status).toBe(201);
+    const id = await deploymentRun(autoGate, {});
+    expect((await workerRuns(autoGate, id)).state.name).toBe("Paused");
+    await expect.poll(async () => (await api.store.getFlowRun(id))!.state.name, { timeout: 10_000 }).toBe("Scheduled");
+    expect(await api.store.getFlowRunInput(id, "pause-1")).toMatchObject({ input: { approve: true, note: "baton.flow-run.Paused" }, suppliedBy: "automation auto-approve" });
+    expect((await workerRuns(autoGate, id)).result).toEqual({ approve: true, note: "baton.flow-run.Paused" });
   });
 
   it("refuses to resume a run that does not wait for input, and pauseFlowRun outside a flow", async () => {
