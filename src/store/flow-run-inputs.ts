@@ -13,11 +13,15 @@ import type { Selectable } from "kysely";
 import { RunNotFoundError } from "../core/errors.ts";
 import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import { makeState } from "../core/states.ts";
-import type { KyselyStore } from "./kysely-store.ts";
 import type { FlowRunInputsTable } from "./schema.ts";
 import { transitionFlowRuns } from "./transitions/flow-runs.ts";
-import type { Tx } from "./transitions/host.ts";
+import type { TransitionHost, Tx } from "./transitions/host.ts";
 import type { SetStateResult } from "./types.ts";
+
+/** What these writes need of the store (the Kysely store; named here so the two files do not import each other). */
+interface InputsHost extends TransitionHost {
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: { rerunnable?: boolean }): Promise<T>;
+}
 
 export function flowRunInputFromRow(row: Selectable<FlowRunInputsTable>): FlowRunInput {
   return {
@@ -46,7 +50,7 @@ export async function listFlowRunInputs(db: Tx, flowRunId: string): Promise<Flow
 }
 
 /** Moves the run to Paused and records what it asks for, in one transaction (nothing is recorded when the rules refuse). */
-export async function pauseFlowRun(base: KyselyStore, flowRunId: string, request: InputRequest): Promise<SetStateResult> {
+export async function pauseFlowRun(base: InputsHost, flowRunId: string, request: InputRequest): Promise<SetStateResult> {
   const outcome = await base.transaction(
     async (tx) => {
       const now = Date.now();
@@ -81,7 +85,7 @@ export async function pauseFlowRun(base: KyselyStore, flowRunId: string, request
  * due now), in one transaction; refused (nothing stored) unless the run is still in the Paused
  * state of `pausedAt`.
  */
-export async function supplyFlowRunInput(base: KyselyStore, flowRunId: string, key: string, input: unknown, options: { by: string; pausedAt: number }): Promise<SetStateResult> {
+export async function supplyFlowRunInput(base: InputsHost, flowRunId: string, key: string, input: unknown, options: { by: string; pausedAt: number }): Promise<SetStateResult> {
   const outcome = await base.transaction(async (tx) => {
     const now = Date.now();
     const scheduled = makeState("Scheduled", { scheduledAt: now, timestamp: now, message: `resumed with input (${key}) by ${options.by}` });
