@@ -17,6 +17,8 @@ export { concurrency, rateLimit, type ConcurrencyOptions } from "./sdk/concurren
 export { createArtifact, type ArtifactInput } from "./sdk/artifacts.ts";
 export { emitEvent, type EmitEventOptions } from "./sdk/events.ts";
 export { getVariable, setVariable, getSecret } from "./sdk/values.ts";
+export { pauseFlowRun, type PauseOptions } from "./sdk/pause.ts";
+export { FlowRunSuspendedError, PauseTimeoutError } from "./core/flow-run-inputs.ts";
 export type { NewEvent, EventResource, RelatedResource } from "./core/event-records.ts";
 export { TaskFuture, unmapped, Unmapped } from "./engine/futures.ts";
 export type { FlowRunOutcome } from "./engine/flow-runner.ts";

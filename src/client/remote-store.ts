@@ -10,6 +10,7 @@ import { newId } from "../core/ids.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import type { State, StateType } from "../core/states.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
+import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import type {
   Artifact,
   CacheEntry,
@@ -39,6 +40,7 @@ import { LogListSchema } from "../schemas/log.ts";
 import { CacheEntrySchema, ResultSchema } from "../schemas/result.ts";
 import { StateHistorySchema } from "../schemas/state.ts";
 import { TaskRunListSchema, TaskRunSchema } from "../schemas/task-run.ts";
+import { FlowRunInputListSchema, FlowRunInputSchema } from "../schemas/flow-run-input.ts";
 
 const enc = encodeURIComponent;
 const MAX_BATCH_OPS = 2000;
@@ -155,6 +157,34 @@ export class RemoteStore implements RunStore {
     }
   }
 
+  async pauseFlowRun(id: string, request: InputRequest): Promise<SetStateResult> {
+    try {
+      return { accepted: true, run: await this.api.request("POST", `/api/flow-runs/${enc(id)}/pause`, request, FlowRunSchema) };
+    } catch (error) {
+      const refused = refusalOf(error);
+      // A retried request whose first answer was lost: this pause is the run's open one.
+      if (refused.run.state.type === "PAUSED" && (await this.getFlowRunInput(id, request.key))?.createdAt === refused.run.state.timestamp) return { accepted: true, run: refused.run };
+      return refused;
+    }
+  }
+
+  getFlowRunInput(id: string, key: string): Promise<FlowRunInput | undefined> {
+    return orUndefined(this.api.request("GET", `/api/flow-runs/${enc(id)}/inputs/${enc(key)}`, undefined, FlowRunInputSchema));
+  }
+
+  listFlowRunInputs(id: string): Promise<FlowRunInput[]> {
+    return this.api.request("GET", `/api/flow-runs/${enc(id)}/inputs`, undefined, FlowRunInputListSchema);
+  }
+
+  /** The server validates the input again, and records who resumed the run as the API. */
+  async supplyFlowRunInput(id: string, key: string, input: unknown, options: { by: string; pausedAt: number }): Promise<SetStateResult> {
+    try {
+      return { accepted: true, run: await this.api.request("POST", `/api/flow-runs/${enc(id)}/resume`, { input, key, pausedAt: options.pausedAt }, FlowRunSchema) };
+    } catch (error) {
+      return refusalOf(error);
+    }
+  }
+
   async heartbeatFlowRun(id: string, at: number): Promise<StateType | undefined> {
     return (await this.api.request("POST", `/api/flow-runs/${enc(id)}/heartbeat`, { at }, HeartbeatAnswerSchema)).stateType;
   }
@@ -257,4 +287,11 @@ export class RemoteStore implements RunStore {
     if (filter.limit) q.set("limit", String(filter.limit));
     return (await this.api.request("GET", `/api/artifacts?${q.toString()}`, undefined, ArtifactListSchema)).items;
   }
+}
+
+/** A 409 INVALID_TRANSITION answer as a refused proposal (other errors are thrown on). */
+function refusalOf(error: unknown): Extract<SetStateResult, { accepted: false }> {
+  if (!(error instanceof ApiRequestError) || error.status !== 409 || !(error.details as { run?: FlowRun } | null)?.run) throw error;
+  const details = error.details as { rule: string; decision: "reject" | "abort" | "wait"; delayMs: number | null; run: FlowRun };
+  return { accepted: false, run: details.run, kind: details.decision, reason: error.message, rule: details.rule, delayMs: details.delayMs ?? undefined };
 }

@@ -87,6 +87,8 @@ const actionSchemas = [
   z.strictObject({ type: z.literal("pause-work-pool"), work_pool: name }),
   z.strictObject({ type: z.literal("resume-work-pool"), work_pool: name }),
   z.strictObject({ type: z.literal("cancel-flow-run"), flow_run: z.string().min(1).max(500).optional() }),
+  // Resumes a run paused for input (pauseFlowRun) with `input`, checked against its schema.
+  z.strictObject({ type: z.literal("resume-flow-run"), flow_run: z.string().min(1).max(500).optional(), input: templated.optional(), key: z.string().min(1).max(200).optional() }),
   z.strictObject({
     type: z.literal("emit-event"),
     event: z.string().max(200),
@@ -246,8 +248,8 @@ function checkAction(a: AutomationAction, i: number, proactive: boolean): void {
     const timeout = durationAt(a.timeout, `${field}.timeout`, 10_000);
     if (timeout <= 0 || timeout > 300_000) problems.push({ field: `${field}.timeout`, message: `${field}.timeout must be more than 0s and at most 5m` });
   }
-  if (a.type === "cancel-flow-run" && proactive && a.flow_run === undefined)
-    problems.push({ field: `${field}.flow_run`, message: `${field}.flow_run is required: a proactive trigger has no event whose flow run it could cancel` });
+  if ((a.type === "cancel-flow-run" || a.type === "resume-flow-run") && proactive && a.flow_run === undefined)
+    problems.push({ field: `${field}.flow_run`, message: `${field}.flow_run is required: a proactive trigger has no event whose flow run it could ${a.type === "cancel-flow-run" ? "cancel" : "resume"}` });
   if (problems.length) throw new AutomationSpecError(problems[0]!.field, problems.map((p) => p.message).join("; "), problems);
 }
 

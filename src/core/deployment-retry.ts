@@ -11,8 +11,8 @@
  */
 import { makeState, type State } from "./states.ts";
 
-/** Errors that say a retry would fail the same way. */
-const NOT_RETRIED_ERRORS: ReadonlySet<string> = new Set(["NonRetryableError", "ParameterValidationError", "BatonConfigError"]);
+/** Errors that say a retry would fail the same way (a pause nobody answered would only ask again). */
+const NOT_RETRIED_ERRORS: ReadonlySet<string> = new Set(["NonRetryableError", "ParameterValidationError", "BatonConfigError", "PauseTimeoutError"]);
 
 /** The longest reason quoted from the ended state in the AwaitingRetry message. */
 const REASON_CHARS = 300;

@@ -58,7 +58,9 @@ export const ALLOWED_TYPE_TRANSITIONS: Readonly<Record<StateType | "NEW", readon
   SCHEDULED: ["SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED", "CRASHED"],
   PENDING: ["SCHEDULED", "RUNNING", "PAUSED", "CANCELLING", "CANCELLED", "COMPLETED", "FAILED", "CRASHED"],
   RUNNING: ["SCHEDULED", "PAUSED", "CANCELLING", "CANCELLED", "COMPLETED", "FAILED", "CRASHED"],
-  PAUSED: ["PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED", "CRASHED"],
+  // A paused run resumes in place (Running), or is rescheduled (Scheduled) for a worker to
+  // start again when it was suspended (its process exited while it waited for input).
+  PAUSED: ["SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "CANCELLED", "FAILED", "CRASHED"],
   CANCELLING: ["CANCELLED", "COMPLETED", "FAILED", "CRASHED"],
   COMPLETED: [],
   FAILED: ["SCHEDULED", "PENDING"],
@@ -173,6 +175,15 @@ export const ORCHESTRATION_POLICY: readonly TransitionRule[] = [
       to.type === "SCHEDULED" && to.name !== "AwaitingRetry" && to.name !== "Scheduled"
         ? reject("ResumeOnlyToRetryStates", `a ${from?.name} run can be rescheduled (AwaitingRetry/Scheduled), not made ${to.name}`)
         : undefined,
+  },
+  {
+    // A resumed run is due again, not late nor a retry: the Paused -> Scheduled move is the
+    // resume itself, and a Late or AwaitingRetry label would tell a wrong history (and retry
+    // counts would charge a failure that never happened).
+    name: "PausedResumesAsScheduled",
+    from: ["PAUSED"],
+    to: ["SCHEDULED"],
+    decide: ({ to }) => (to.name === "Scheduled" ? undefined : reject("PausedResumesAsScheduled", `a Paused run is resumed as Scheduled, not ${to.name}`)),
   },
   {
     // A retry that is not due yet must not start early (a worker polling too soon).

@@ -3,6 +3,7 @@ import type { CompiledFlowOptions } from "../core/options.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import type { FlowRun, TaskRun, WriteOp } from "../store/types.ts";
 import { idForName } from "../core/ids.ts";
+import { pauseKey } from "../core/flow-run-inputs.ts";
 import type { RunLogger } from "./run-logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -26,6 +27,8 @@ export class FlowRunState {
   /** Next call index per task name, reset at every attempt so keys repeat across attempts. */
   private counters = new Map<string, number>();
   private childCounters = new Map<string, number>();
+  /** `pauseFlowRun` calls made by this attempt: their keys (pause-1, pause-2…) repeat across attempts. */
+  private pauses = 0;
   /** Artifacts published so far by this attempt of the flow function. */
   private flowArtifacts = 0;
   /** Artifacts published so far by each attempt of a task run, by its TaskRunInfo (one per attempt). */
@@ -66,6 +69,15 @@ export class FlowRunState {
     return key;
   }
 
+  /** The key of the next `pauseFlowRun` call in this flow run: the caller's, or its call order. */
+  nextPauseKey(explicitKey: string | undefined): string {
+    this.pauses++;
+    const key = explicitKey ?? pauseKey(this.pauses);
+    if (this.usedKeys.has(`pause:${key}`)) throw new TypeError(`pause key "${key}" is used twice in flow run ${this.flowRun.id}; give each pauseFlowRun call its own key option`);
+    this.usedKeys.add(`pause:${key}`);
+    return key;
+  }
+
   /**
    * The key of the next child flow call of `flowName` in this flow run ("name-index"), and the
    * child run an earlier attempt made under it. Called synchronously at the call, so that
@@ -99,6 +111,7 @@ export class FlowRunState {
     this.attempt++;
     this.counters = new Map();
     this.childCounters = new Map();
+    this.pauses = 0;
     this.flowArtifacts = 0;
     this.usedKeys = new Set();
     this.controller = flowController();

@@ -5,6 +5,7 @@
  *                                               -> AwaitingRetry -> Retrying -> ...   (options.retries)
  *                                               -> Failed | TimedOut
  *   resume(id): Failed | Crashed | Cancelled -> Pending -> Running -> ...
+ *   pauseFlowRun: Running -> Paused -> (resumed with input) Scheduled -> Running  (engine/pause.ts)
  *
  * Every attempt (a flow retry or a resume) re-executes the flow function with the same
  * parameters; task calls whose key already Completed return their stored result at once, so
@@ -25,6 +26,7 @@ import {
   type ErrorInfo,
 } from "../core/errors.ts";
 import type { CompiledFlowOptions, Hook } from "../core/options.ts";
+import { FlowRunSuspendedError, PauseEndedError } from "../core/flow-run-inputs.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
 import { randomRunName } from "../core/run-names.ts";
 import { findNonJson, JSON_KINDS, jsonPreview, MAX_JSON_DEPTH } from "../core/json-values.ts";
@@ -254,10 +256,13 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
         await state.settleOutstanding();
         return await finishCompleted(runtime, def, state, value, attempt);
       } catch (error) {
+        if (error instanceof FlowRunSuspendedError) return await suspend(runtime, state, error);
         // Stop the attempt's remaining task runs: they end Failed instead of running on unseen.
         if (!state.controller.signal.aborted) state.controller.abort(new BatonError(`flow run ${flowRun.id} failed: ${describeError(error).message}`));
         await state.settleOutstanding();
         if (state.cancelled) return await finishCancelled(runtime, state);
+        // Ended by someone else while it waited for input (a pause timeout): that end stands.
+        if (error instanceof PauseEndedError) return outcomeOf((await runtime.store.getFlowRun(flowRun.id)) ?? state.flowRun);
         const delay = await flowRetryDelay(def.options, error, attempt, logger);
         if (delay === null) return await finishFailed(runtime, def, state, error, attempt);
         const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
@@ -277,6 +282,24 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
     clearInterval(heartbeat);
     await runtime.batcher.drain(flowRun.id).catch((error: unknown) => logger.error(`could not store the last run records: ${(error as Error).message}`));
   }
+}
+
+/**
+ * Suspends a run that paused for input (engine/pause.ts): the task runs it started finish (their
+ * results are what the resumed run reuses), its records are stored, and it moves to Paused with
+ * its request. The process is then free to exit; a worker starts the run again once resumed.
+ */
+async function suspend<R>(runtime: Runtime, state: FlowRunState, suspended: FlowRunSuspendedError): Promise<FlowRunOutcome<R>> {
+  await state.settleOutstanding();
+  await runtime.batcher.drain(state.flowRun.id);
+  const paused = await runtime.store.pauseFlowRun(state.flowRun.id, suspended.request);
+  if (!paused.accepted) {
+    if (paused.run.state.type === "CANCELLING") return finishCancelled(runtime, state);
+    state.logger.error(`flow run could not be paused: ${paused.reason}`);
+    return outcomeOf(paused.run);
+  }
+  state.logger.info(`Suspended, waiting for input (${suspended.request.key}): resume it with \`baton flow-run resume ${state.flowRun.id} --input '{…}'\` or from the dashboard`);
+  return outcomeOf(paused.run);
 }
 
 /**

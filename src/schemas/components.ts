@@ -10,6 +10,7 @@ import { ErrorInfoSchema, ErrorResponseSchema } from "./error.ts";
 import { EventInputSchema, EventRecordSchema, NewEventSchema } from "./event.ts";
 import { FlowSchema } from "./flow.ts";
 import { FlowRunSchema } from "./flow-run.ts";
+import { FlowRunInputSchema } from "./flow-run-input.ts";
 import { LogSchema } from "./log.ts";
 import { StateRecordSchema, StateSchema } from "./state.ts";
 import { TaskDependencySchema, TaskRunSchema } from "./task-run.ts";
@@ -23,6 +24,7 @@ export const COMPONENTS: readonly z.ZodType[] = [
   ErrorResponseSchema,
   FlowSchema,
   FlowRunSchema,
+  FlowRunInputSchema,
   TaskRunSchema,
   TaskDependencySchema,
   LogSchema,

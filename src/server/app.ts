@@ -20,6 +20,7 @@ import { registerJsonParser, urlHasNul } from "./json-body.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskTableRoutes } from "./routes/task-table.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
+import { flowRunInputRoutes } from "./routes/flow-run-inputs.ts";
 import { runDataRoutes } from "./routes/runs-data.ts";
 import { batchRoutes } from "./routes/batch.ts";
 import { BatchChecker } from "./batch-checker.ts";
@@ -218,6 +219,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     },
     knowsResult: (id) => checker.knowsResult(id),
   });
+  flowRunInputRoutes(app, store);
   runDataRoutes(app, store);
   batchRoutes(app, store, checker, workerRuns);
   orchestrationRoutes(app, store, orchestration, storeRefLookup(variables, vault.store));

@@ -17,6 +17,7 @@ import { completeEvent } from "../core/event-input.ts";
 import type { EventResource, RelatedResource } from "../core/event-records.ts";
 import { excerpt } from "../core/excerpt.ts";
 import { cancelFlowRun } from "../services/cancel-flow-run.ts";
+import { resumePausedFlowRun } from "../services/resume-flow-run.ts";
 import { createDeploymentRun } from "../services/deployment-runs.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 import type { ClaimedAction } from "../store/automation-types.ts";
@@ -63,7 +64,7 @@ export function templateContext(claimed: ClaimedAction): Record<string, unknown>
   return context;
 }
 
-/** The flow run a cancel-flow-run without `flow_run` cancels: the event's own, or the one it relates to. */
+/** The flow run a cancel-flow-run or resume-flow-run without `flow_run` acts on: the event's own, or the one it relates to. */
 function eventFlowRun(claimed: ClaimedAction): string {
   const event = claimed.firing.event;
   if (event?.resource.labels?.kind === "flow-run") return event.resource.id;
@@ -108,6 +109,12 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
     case "cancel-flow-run": {
       const id = spec.flow_run === undefined ? eventFlowRun(claimed) : String(render(spec.flow_run, "flow_run"));
       const run = await cancelFlowRun(deps.store, id, `cancelled by automation ${automation.name}`);
+      return { flowRun: run.id, state: run.state.name };
+    }
+    case "resume-flow-run": {
+      const id = spec.flow_run === undefined ? eventFlowRun(claimed) : String(render(spec.flow_run, "flow_run"));
+      // Input its schema refuses is an InvalidInputError (a ServiceError): not retried.
+      const run = await resumePausedFlowRun(deps.store, id, render(spec.input ?? {}, "input"), { by: `automation ${automation.name}`, key: spec.key });
       return { flowRun: run.id, state: run.state.name };
     }
     case "emit-event": {

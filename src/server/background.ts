@@ -2,10 +2,12 @@
  * Background jobs of the server: the scheduler (creates the runs of deployment schedules
  * ahead of time, once per slot; workers on the database run it too), the late-run marker, the
  * crashed-run detector (runs of dead processes and dead workers; the store reschedules those of
- * deployments with retries left) and the retention of logs and events.
+ * deployments with retries left), the pause timeouts (paused runs nobody resumed in time take
+ * their default input or fail) and the retention of logs and events.
  */
 import type { FastifyBaseLogger } from "fastify";
 import { runSchedulerPass } from "../services/scheduling.ts";
+import { expirePauses } from "../services/pause-timeouts.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
 import type { EventLogMaintenance, SchedulerStore, Store } from "../store/types.ts";
 
@@ -24,12 +26,14 @@ export interface BackgroundOptions {
   scheduleMaxRuns: number;
   /** A Scheduled run not started this long after its time becomes Late (ms). */
   lateAfterMs: number;
+  /** How often to look for paused runs whose timeout passed (ms). */
+  pauseCheckMs: number;
 }
 
 /** The defaults; the scheduler's come from its settings (BATON_SCHEDULE_HORIZON_MS, ...). */
 function defaults(): BackgroundOptions {
   const settings = loadSettings();
-  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, eventRetentionMs: settings.eventRetentionDays.value * 86_400_000, schedulerMs: 5_000, ...schedulerSettings(settings) };
+  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, eventRetentionMs: settings.eventRetentionDays.value * 86_400_000, schedulerMs: 5_000, pauseCheckMs: 1_000, ...schedulerSettings(settings) };
 }
 
 export function startBackgroundJobs(store: Store, scheduler: SchedulerStore, eventLog: EventLogMaintenance, options: Partial<BackgroundOptions>, log: FastifyBaseLogger): { stop(): void } {
@@ -73,6 +77,11 @@ export function startBackgroundJobs(store: Store, scheduler: SchedulerStore, eve
     if (created) log.info(`scheduler created ${created} flow run(s)`);
     for (const { deployment, reason } of refused) log.warn(`deployment "${deployment}" gets no scheduled runs: its parameters fail its schema: ${reason}`);
     if (late.length) log.warn(`${late.length} scheduled run(s) are Late`);
+  });
+  every(o.pauseCheckMs, "pause timeouts", async () => {
+    const { resumed, failed } = await expirePauses(store, Date.now());
+    if (resumed.length) log.info({ resumed }, `${resumed.length} paused flow run(s) timed out and took their default input`);
+    if (failed.length) log.warn({ failed }, `${failed.length} paused flow run(s) timed out waiting for input: Failed`);
   });
   if (o.logRetentionMs > 0)
     every(Math.min(3600_000, o.logRetentionMs), "log retention", async () => {

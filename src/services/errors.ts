@@ -69,3 +69,31 @@ export class NoWorkerCanRunError extends ServiceError {
     );
   }
 }
+
+/** A run asked to be resumed with input is not waiting for any (not Paused, or paused without a request, or for another key). */
+export class NotPausedError extends ServiceError {
+  override name = "NotPausedError";
+  readonly reason = "conflict";
+  readonly code = "NOT_PAUSED";
+  constructor(
+    readonly runId: string,
+    override readonly details: { state: string; key: string | null },
+    why: string,
+  ) {
+    super(`flow run ${runId} ${why}`);
+  }
+}
+
+/** Input given to a paused run fails the JSON Schema of its request; the message names each field. */
+export class InvalidInputError extends ServiceError {
+  override name = "InvalidInputError";
+  readonly reason = "invalid";
+  readonly code = "INVALID_INPUT";
+  constructor(
+    message: string,
+    /** Each issue's path, keyword and params. */
+    override readonly details: unknown[],
+  ) {
+    super(message);
+  }
+}

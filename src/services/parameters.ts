@@ -17,17 +17,23 @@ const validators = new Map<string, ReturnType<Ajv["compile"]>>();
  * in place; an InvalidParametersError names each bad field ("parameters.seed must be integer").
  */
 export function checkParameters(schema: Record<string, unknown> | null, parameters: Record<string, unknown>): void {
-  if (!schema) return;
+  const issues = schemaIssues(schema, parameters, "parameters");
+  if (issues) throw new InvalidParametersError(issues.message, issues.details);
+}
+
+/**
+ * Why `value` fails `schema` (none: anything goes), each issue named under `part`
+ * ("input.approved must be boolean"), or null when it passes; fills in the schema's defaults in place.
+ */
+export function schemaIssues(schema: Record<string, unknown> | null, value: unknown, part: string): { message: string; details: unknown[] } | null {
+  if (!schema) return null;
   const key = JSON.stringify(schema);
   let validate = validators.get(key);
   if (!validate) {
     validate = ajv.compile(schema);
     validators.set(key, validate);
   }
-  if (!validate(parameters)) {
-    const { message, details } = describeIssues((validate.errors ?? []) as ErrorObject[], "parameters");
-    throw new InvalidParametersError(message, details);
-  }
+  return validate(value) ? null : describeIssues((validate.errors ?? []) as ErrorObject[], part);
 }
 
 /** Why ajv cannot use `schema` as a JSON Schema (cut to an excerpt), or null when it can. */

@@ -22,6 +22,8 @@ import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
 import { isConnectionLoss } from "./db-errors.ts";
 import { listenWithReconnect, NO_RETRY, type OutageRetry } from "./pg-reconnect.ts";
 import { flowFromRow, flowRunFromRow, logFromRow, stateFromRow, taskRunFromRow } from "./rows.ts";
+import * as flowRunInputs from "./flow-run-inputs.ts";
+import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import { appendEvents, eventStatements } from "./transitions/event-log.ts";
 import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
 import { transitionTaskRuns, type FlowRunOfTask } from "./transitions/task-runs.ts";
@@ -367,6 +369,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
       await tx.deleteFrom("logs").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("artifacts").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("task_dependencies").where("flow_run_id", "=", id).execute();
+      await tx.deleteFrom("flow_run_inputs").where("flow_run_id", "=", id).execute();
       // Child flow runs stay (they are runs of their own) but no longer point at a missing parent.
       await tx
         .updateTable("flow_runs")
@@ -479,6 +482,26 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     const outcome = await this.transaction(async (tx) => (await transitionFlowRuns(tx, this, [{ id, state, force, expect, fields }])).get(id), { rerunnable: true });
     if (!outcome) throw new RunNotFoundError("flow run", id);
     return outcome;
+  }
+
+  pauseFlowRun(id: string, request: InputRequest): Promise<SetStateResult> {
+    return flowRunInputs.pauseFlowRun(this, id, request);
+  }
+
+  getFlowRunInput(id: string, key: string): Promise<FlowRunInput | undefined> {
+    return flowRunInputs.getFlowRunInput(this.db, id, key);
+  }
+
+  listFlowRunInputs(id: string): Promise<FlowRunInput[]> {
+    return flowRunInputs.listFlowRunInputs(this.db, id);
+  }
+
+  supplyFlowRunInput(id: string, key: string, input: unknown, options: { by: string; pausedAt: number }): Promise<SetStateResult> {
+    return flowRunInputs.supplyFlowRunInput(this, id, key, input, options);
+  }
+
+  listExpiredPauses(now: number): Promise<FlowRunInput[]> {
+    return flowRunInputs.listExpiredPauses(this.db, now);
   }
 
   /**

@@ -322,6 +322,20 @@ export interface NotificationChannelsTable {
   updated_at: number;
 }
 
+/** A pause of a flow run: the input it asks for and, once supplied, the input (JSON texts). */
+export interface FlowRunInputsTable {
+  flow_run_id: string;
+  key: string;
+  schema: string | null;
+  description: string | null;
+  timeout_at: number | null;
+  default_value: string | null;
+  input: string | null;
+  created_at: number;
+  supplied_at: number | null;
+  supplied_by: string | null;
+}
+
 export interface Database {
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
@@ -345,6 +359,7 @@ export interface Database {
   event_resources: EventResourcesTable;
   flows: FlowsTable;
   flow_runs: FlowRunsTable;
+  flow_run_inputs: FlowRunInputsTable;
   task_runs: TaskRunsTable;
   states: StatesTable;
   task_dependencies: TaskDependenciesTable;

@@ -28,6 +28,7 @@ export const BATON_TABLES = [
   "secrets",
   "flows",
   "flow_runs",
+  "flow_run_inputs",
   "task_runs",
   "states",
   "task_dependencies",

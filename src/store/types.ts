@@ -6,6 +6,7 @@
  * database store is one Kysely schema for SQLite and PostgreSQL.
  * Times are epoch milliseconds; JSON-ish columns hold text.
  */
+import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
@@ -251,6 +252,19 @@ export interface RunStore {
 
   listLogs(filter: { flowRunId: string; taskRunId?: string; minLevel?: number; afterId?: number; limit?: number }): Promise<LogRecord[]>;
 
+  /** Moves a flow run to Paused and records the input it asks for, atomically (core/flow-run-inputs.ts). */
+  pauseFlowRun(id: string, request: InputRequest): Promise<SetStateResult>;
+  /** A run's pause under `key`, with its input once supplied. */
+  getFlowRunInput(id: string, key: string): Promise<FlowRunInput | undefined>;
+  /** A run's pauses, oldest first; the open one (if the run is Paused) was made at its state's timestamp. */
+  listFlowRunInputs(id: string): Promise<FlowRunInput[]>;
+  /**
+   * Stores the (already validated) input of pause `key` and moves the run Paused -> Scheduled,
+   * atomically; refused unless the run is still in the Paused state of `pausedAt`. Behind a
+   * server this is `POST /api/flow-runs/{id}/resume`, which validates again.
+   */
+  supplyFlowRunInput(id: string, key: string, input: unknown, options: { by: string; pausedAt: number }): Promise<SetStateResult>;
+
   /** Events of the durable log matching a filter, a page at a time (newest first by default). */
   listEvents(query: EventQuery): Promise<Page<EventRecord>>;
   /** Stores events from outside a run in one transaction, each once (an id already stored is skipped). */
@@ -309,6 +323,8 @@ export interface Store extends RunStore, StateLogTail {
   batchApplied(batchId: string): Promise<boolean>;
   /** Deletes logs older than `before` (epoch ms); returns how many. */
   deleteLogsBefore(before: number): Promise<number>;
+  /** The open pauses of Paused runs whose timeout passed by `now` (the timeout sweep's). */
+  listExpiredPauses(now: number): Promise<FlowRunInput[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

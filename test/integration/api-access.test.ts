@@ -24,6 +24,7 @@ const WORKER_ROUTES = [
   "POST /api/flow-runs",
   "POST /api/flow-runs/:id/set-state",
   "POST /api/flow-runs/:id/heartbeat",
+  "POST /api/flow-runs/:id/pause",
   "POST /api/flow-runs/crash-stale",
   "POST /api/logs",
   "POST /api/artifacts",
@@ -98,6 +99,9 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await call("POST /api/workers/:id/interrupt-claim", "/api/workers/w-1/interrupt-claim", undefined, 204);
     await call("POST /api/flow-runs/:id/set-state", `/api/flow-runs/${run.id}/set-state`, { state: { name: "Running" } });
     await call("POST /api/flow-runs/:id/heartbeat", `/api/flow-runs/${run.id}/heartbeat`, {});
+    // pauseFlowRun in the run's process, and the run going on once resumed.
+    await call("POST /api/flow-runs/:id/pause", `/api/flow-runs/${run.id}/pause`, { key: "gate", schema: null, description: null, timeoutAt: null });
+    await ok("POST", `/api/flow-runs/${run.id}/set-state`, { state: { name: "Running" } });
     await call("POST /api/logs", "/api/logs", { logs: [{ flowRunId: run.id, level: 20, message: "from the worker", timestamp: Date.now() }] }, 202);
     await call("POST /api/artifacts", "/api/artifacts", { id: newId(), key: null, type: "markdown", data: "# report", description: null, flowRunId: run.id, taskRunId: null, createdAt: Date.now() }, 201);
     const op = taskRunOp(run.id);

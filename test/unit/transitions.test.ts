@@ -40,6 +40,9 @@ function expectedAccept(from: StateName | "NEW", to: StateName): boolean {
   // Starting: from waiting, pending or paused (not from running: that is Retrying, after a wait).
   if (to === "Running") return [...WAITING_TO_START, "Pending", "Paused"].includes(from);
   if (to === "Pending") return [...WAITING_TO_START, "Paused"].includes(from);
+  // A paused run resumes by being scheduled again (a worker starts a suspended run afresh);
+  // it did not fail, so it is not awaiting a retry.
+  if (to === "Scheduled" && from === "Paused") return true;
   // (Re)scheduling and pausing concern a run that was pending or running.
   if (to === "Scheduled" || to === "AwaitingRetry" || to === "Paused") return from === "Pending" || RUNNING.includes(from);
   return false;

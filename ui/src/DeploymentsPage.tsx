@@ -10,7 +10,8 @@ import { time } from "./format.ts";
 import { revealSelected, useListKeys } from "./keys.ts";
 import { useResourceReload } from "./live.ts";
 import { Link, navigate, replaceQuery } from "./router.ts";
-import { fieldKind, formParameters, toText, unwrapNullable, type JsonSchema } from "./schema-form.ts";
+import { formParameters, toText, type JsonSchema } from "./schema-form.ts";
+import { SchemaFields } from "./SchemaFields.tsx";
 import type { DeploymentList } from "./types.ts";
 
 /** A deployment as listed, its parameters' JSON Schema read as the form reads it. */
@@ -52,44 +53,7 @@ function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
       }}
     >
       {fields.length === 0 && <p className="muted">This flow takes no parameters.</p>}
-      {fields.map(([name, raw]) => {
-        const { schema: field, nullable } = unwrapNullable(raw);
-        const kind = fieldKind(raw);
-        const fallback = deployment.parameters[name] ?? field.default;
-        const required = schema.required?.includes(name) && fallback === undefined;
-        const value = texts[name] ?? "";
-        const onChange = (text: string) => change(name, raw, text);
-        return (
-          <label key={name}>
-            <span>
-              {field.title ?? name}
-              {required ? " *" : ""} <span className="muted">({Array.isArray(field.type) ? field.type.join(" | ") : (field.type ?? kind)}{nullable ? ", or null" : ""})</span>
-            </span>
-            {kind === "boolean" || kind === "enum" ? (
-              <select value={value} onChange={(e) => onChange(e.target.value)} name={name}>
-                <option value="">{fallback === undefined ? "–" : `default (${toText(fallback, raw)})`}</option>
-                {(kind === "boolean" ? [true, false] : (field.enum ?? [])).map((o) => (
-                  <option key={toText(o, raw)} value={toText(o, raw)}>
-                    {toText(o, raw)}
-                  </option>
-                ))}
-              </select>
-            ) : kind === "json" ? (
-              <textarea name={name} rows={3} value={value} onChange={(e) => onChange(e.target.value)} placeholder={fallback === undefined ? "JSON" : `default: ${JSON.stringify(fallback)}`} spellCheck={false} />
-            ) : (
-              <input
-                name={name}
-                type={kind === "integer" || kind === "number" ? "number" : "text"}
-                step={kind === "integer" ? 1 : "any"}
-                value={value}
-                onChange={(e) => onChange(e.target.value)}
-                placeholder={fallback === undefined ? "" : `default: ${toText(fallback, raw)}`}
-              />
-            )}
-            {field.description && <span className="muted">{field.description}</span>}
-          </label>
-        );
-      })}
+      <SchemaFields schema={schema} texts={texts} fallbacks={deployment.parameters} onChange={change} />
       <p className="muted">An empty field takes the deployment's default.</p>
       {error && (
         <p className="error" data-testid="form-error">

@@ -5,6 +5,7 @@ import { CopyButton } from "./CopyButton.tsx";
 import { duration, time } from "./format.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { markdownHtml } from "./markdown.ts";
+import { ResumeForm } from "./ResumeForm.tsx";
 import { RunEvents } from "./RunEvents.tsx";
 import { Link, navigate } from "./router.ts";
 import { useRunData } from "./run-data.ts";
@@ -117,6 +118,16 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
         <p className={message.error ? "error" : "notice"} data-testid="run-notice">
           {message.text}
         </p>
+      )}
+      {r.state.type === "PAUSED" && (
+        <ResumeForm
+          runId={r.id}
+          pausedAt={r.state.timestamp}
+          onResumed={() => {
+            setMessage({ text: "Resumed with input", error: false });
+            reloadRun();
+          }}
+        />
       )}
       {r.parentFlowRunId && (
         <p>

@@ -1,5 +1,5 @@
 /**
- * The deployment Run form's model: which input each parameter gets, how its text becomes a
+ * The model of the forms drawn from a JSON Schema (a deployment's Run form, a paused run's input form): which input each parameter gets, how its text becomes a
  * value, and a browser-side check of values against the parameter JSON Schema. The check covers
  * the keywords a form can get wrong (types, integers, enum/const, numeric bounds and multipleOf,
  * string lengths, pattern and common formats, array items/length/uniqueness, nested objects
@@ -76,8 +76,11 @@ export function toText(value: unknown, raw: JsonSchema): string {
   return String(value);
 }
 
-/** A form field's text as a value; undefined for an empty field (the deployment's default applies). */
-export function fromText(name: string, raw: JsonSchema, text: string): { value: unknown } | { error: string } | undefined {
+/**
+ * A form field's text as a value; undefined for an empty field (the default applies). `part`
+ * names what the form fills in messages: a deployment's `parameters`, a paused run's `input`.
+ */
+export function fromText(name: string, raw: JsonSchema, text: string, part = "parameters"): { value: unknown } | { error: string } | undefined {
   if (text.trim() === "") return undefined;
   const { nullable } = unwrapNullable(raw);
   if (nullable && text.trim() === "null") return { value: null };
@@ -85,7 +88,7 @@ export function fromText(name: string, raw: JsonSchema, text: string): { value: 
     case "integer":
     case "number": {
       const n = Number(text);
-      return Number.isFinite(n) ? { value: n } : { error: `parameters.${name} must be a number` };
+      return Number.isFinite(n) ? { value: n } : { error: `${part}.${name} must be a number` };
     }
     case "boolean":
       return { value: text === "true" };
@@ -94,13 +97,13 @@ export function fromText(name: string, raw: JsonSchema, text: string): { value: 
     case "enum": {
       const options = unwrapNullable(raw).schema.enum ?? [];
       const match = options.find((o) => toText(o, raw) === text);
-      return match === undefined ? { error: `parameters.${name} must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}` } : { value: match };
+      return match === undefined ? { error: `${part}.${name} must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}` } : { value: match };
     }
     case "json":
       try {
         return { value: JSON.parse(text) as unknown };
       } catch {
-        return { error: `parameters.${name} must be JSON (${unwrapNullable(raw).schema.type ?? "a value"})` };
+        return { error: `${part}.${name} must be JSON (${unwrapNullable(raw).schema.type ?? "a value"})` };
       }
   }
 }
@@ -187,15 +190,15 @@ export function check(path: string, raw: JsonSchema, value: unknown): string | n
  * Turns the form's texts into the parameters to send, checked against the schema with the
  * deployment's defaults filled in (as the server merges them); a string is the first problem.
  */
-export function formParameters(schema: JsonSchema, texts: Record<string, string>, defaults: Record<string, unknown>): Record<string, unknown> | string {
+export function formParameters(schema: JsonSchema, texts: Record<string, string>, defaults: Record<string, unknown>, part = "parameters"): Record<string, unknown> | string {
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema.properties ?? {})) {
-    const parsed = fromText(name, field, texts[name] ?? "");
+    const parsed = fromText(name, field, texts[name] ?? "", part);
     if (parsed === undefined) continue;
     if ("error" in parsed) return parsed.error;
     out[name] = parsed.value;
   }
   const merged: Record<string, unknown> = { ...defaults, ...out };
   for (const [name, field] of Object.entries(schema.properties ?? {})) if (merged[name] === undefined && field.default !== undefined) merged[name] = field.default;
-  return check("parameters", { ...schema, type: "object" }, merged) ?? out;
+  return check(part, { ...schema, type: "object" }, merged) ?? out;
 }

@@ -1,10 +1,11 @@
-/** `baton flow-run ...`: list, inspect, logs, watch, cancel, retry (durable resume), delete. */
+/** `baton flow-run ...`: list, inspect, logs, watch, cancel, resume (a paused run, with input), retry (durable resume), delete. */
 import type { Command } from "commander";
 import { isTerminal, STATE_NAMES, type State, type StateName } from "../../core/states.ts";
 import { RunNotFoundError, BatonError } from "../../core/errors.ts";
 import { openEventFeed, type BatonEvent } from "../../client/event-stream.ts";
 import { cancelFlowRun } from "../../services/cancel-flow-run.ts";
 import { deleteFlowRun } from "../../services/delete-flow-run.ts";
+import { openInputRequest, resumePausedFlowRun } from "../../services/resume-flow-run.ts";
 import type { FlowRun, LogRecord, RunStore } from "../../store/types.ts";
 import { withStore, type CliStore } from "../cli-store.ts";
 import { loadSettings } from "../../config/settings.ts";
@@ -142,6 +143,12 @@ export function registerFlowRun(program: Command): void {
         console.log(`  parameters  ${JSON.stringify(run.parameters)}`);
         if (run.parentFlowRunId) console.log(`  parent      ${run.parentFlowRunId}`);
         if (run.error?.stack) console.log(`  error       ${run.error.stack.split("\n").join("\n              ")}`);
+        const waiting = openInputRequest(run, await store.listFlowRunInputs(id));
+        if (waiting) {
+          console.log(`  waits for   input (${waiting.key})${waiting.description ? `: ${waiting.description}` : ""}${waiting.timeoutAt ? `, until ${time(waiting.timeoutAt)}` : ""}`);
+          if (waiting.schema) console.log(`  schema      ${JSON.stringify(waiting.schema)}`);
+          console.log(`  resume with baton flow-run resume ${run.id} --input '{…}'`);
+        }
         console.log(`\nState history`);
         console.log(table(["time", "state", "message"], history.map((s) => [time(s.timestamp), stateLabel(s), s.message ?? ""])));
         console.log(`\nTask runs: ${summariseTaskRuns(taskRuns)}`);
@@ -245,6 +252,26 @@ export function registerFlowRun(program: Command): void {
         const run = await cancelFlowRun(store, id, "cancelled from the CLI");
         if (opts.json) printJson(run);
         else console.log(`Flow run ${run.name} (${run.id}) is ${stateLabel(run.state)}`);
+      });
+    });
+
+  cmd
+    .command("resume <id>")
+    .description("resume a flow run paused for input (pauseFlowRun): the input must pass the schema it asked with (see inspect)")
+    .option("--input <json>", "the input, as JSON", "{}")
+    .option("--key <key>", "the pause answered (refused if the run now waits on another)")
+    .option("--json", "print the run as JSON")
+    .action(async (id: string, opts: { input: string; key?: string; json?: boolean }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(opts.input);
+      } catch (error) {
+        throw new BatonError(`--input is not JSON (${(error as Error).message}); quote it for the shell: --input '{"approve": true}'`);
+      }
+      await withStore(async (store) => {
+        const run = await resumePausedFlowRun(store, id, input, { by: "cli", key: opts.key });
+        if (opts.json) printJson(run);
+        else console.log(`Flow run ${run.name} (${run.id}) resumed: ${stateLabel(run.state)}${run.workPool ? `, a worker of pool "${run.workPool}" runs it on` : ""}`);
       });
     });
 

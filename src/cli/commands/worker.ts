@@ -224,7 +224,8 @@ export function registerWorker(program: Command): void {
         const outcome = await runClaimedFlowRun(id, process.env.BATON_WORKER_ID);
         await shutdown();
         console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
-        process.exitCode = outcome.state.type === "COMPLETED" ? 0 : 1;
+        // A run suspended for input (Paused) ended this process as it should.
+        process.exitCode = outcome.state.type === "COMPLETED" || outcome.state.type === "PAUSED" ? 0 : 1;
       } finally {
         // The lifeline keeps the process alive: let go of it on every path (a flow file that
         // cannot be loaded included), or the worker would wait for this process forever.

@@ -70,6 +70,9 @@ export function flowRunColumns(current: FlowRun, to: State, fields: FlowRunField
   // A claim names its worker; a run made Pending otherwise (a resume by hand) is no longer held
   // by the worker that claimed it before, whose death must not crash it.
   if (to.type === "PENDING") columns.worker_id = fields.workerId ?? null;
+  // A paused run holds no worker (a suspended one has no process either): the worker that
+  // claimed it must not crash it when its process exits, nor must that worker's death.
+  if (to.type === "PAUSED") columns.worker_id = null;
   if (fields.resultId !== undefined) columns.result_id = fields.resultId;
   if (fields.error !== undefined) columns.error = fields.error ? JSON.stringify(fields.error) : null;
   if (fields.runCount !== undefined) columns.run_count = fields.runCount;
