@@ -1,7 +1,7 @@
 /**
  * What the live feed (`GET /api/live/stream`, the dashboard's) sends: state changes and log lines
  * as they are stored (core/events.ts), and changes of deployments, work pools, workers and
- * limits made through the API.
+ * limits, variables and secrets made through the API.
  */
 import { z } from "zod";
 import type { BatonEvent } from "../core/events.ts";
@@ -17,12 +17,12 @@ export const RunEventSchema = z.discriminatedUnion("kind", [StateEventSchema, Lo
 export const RUN_EVENT_MATCHES_CORE: Equal<z.output<typeof RunEventSchema>, BatonEvent> = true;
 
 /**
- * A deployment (or its schedules), work pool, queue, worker or concurrency limit changed
- * through the API; `name` is the one named in the request's path, when there is one.
+ * A deployment (or its schedules), work pool, queue, worker, concurrency limit, variable or
+ * secret changed through the API; `name` is the one named in the request's path, when there is one.
  */
 export const ResourceEventSchema = z.object({
   kind: z.literal("resource"),
-  resource: z.enum(["deployments", "work-pools", "workers", "concurrency-limits"]),
+  resource: z.enum(["deployments", "work-pools", "workers", "concurrency-limits", "variables", "secrets"]),
   name: z.string().nullable(),
 });
 export type ResourceEvent = z.output<typeof ResourceEventSchema>;

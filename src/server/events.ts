@@ -13,15 +13,16 @@ import type { StateLogTail, TailPosition } from "../store/types.ts";
 export type { BatonEvent };
 
 /**
- * A deployment (or its schedules), work pool, queue, worker or concurrency limit changed through
- * the API. These tables have no append-only log to tail, so the server announces its own writes
- * (see `announceResourceChanges`); writers that bypass it (a worker heartbeating straight into
- * the database) are only seen by the dashboard's slow fallback poll.
+ * A deployment (or its schedules), work pool, queue, worker, concurrency limit, variable or
+ * secret changed through the API. These tables have no append-only log to tail, so the server
+ * announces its own writes (see `announceResourceChanges`); writers that bypass it (a worker
+ * heartbeating straight into the database, a run setting a variable on the database) are only
+ * seen by the dashboard's slow fallback poll.
  */
 export interface ResourceEvent {
   kind: "resource";
-  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits";
-  /** The deployment, pool, worker or limit named in the request's path, when there is one. */
+  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits" | "variables" | "secrets";
+  /** The deployment, pool, worker, limit, variable or secret named in the request's path, when there is one. */
   name: string | null;
 }
 
@@ -129,6 +130,8 @@ const RESOURCE_PATHS: [RegExp, ResourceEvent["resource"] | null][] = [
   [/^\/api\/work-pools(?:\/([^/]+))?/, "work-pools"],
   [/^\/api\/concurrency-(?:limits\/acquire|leases\/[^/]+)$/, "concurrency-limits"],
   [/^\/api\/concurrency-limits(?:\/([^/]+))?/, "concurrency-limits"],
+  [/^\/api\/variables\/([^/]+)$/, "variables"],
+  [/^\/api\/secrets\/([^/]+)$/, "secrets"],
 ];
 
 /** Publishes a `resource` event after every successful POST, PUT, PATCH or DELETE on those paths. */

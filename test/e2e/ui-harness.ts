@@ -34,6 +34,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Start the server with this admin API key required; the CLI and `api` send it, the browser must sign in. */
   adminKey?: string;
+  /** With `adminKey`: a worker key the server accepts too (a browser may sign in with it). */
+  workerKey?: string;
 }
 
 /**
@@ -44,7 +46,8 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!fs.existsSync(path.join(ROOT, "dist/ui/index.html"))) throw new Error("the dashboard is not built: run npm run build:ui (npm ci does it)");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-ui-"));
-  const keys: Record<string, string> = options.adminKey ? { BATON_SERVER_API_KEYS: `admin:${options.adminKey}` } : {};
+  const serverKeys = [options.adminKey && `admin:${options.adminKey}`, options.adminKey && options.workerKey && `worker:${options.workerKey}`].filter(Boolean).join(",");
+  const keys: Record<string, string> = serverKeys ? { BATON_SERVER_API_KEYS: serverKeys } : {};
   let server: Proc | null = null;
   let browser: Browser | null = null;
   const close = async () => {

@@ -15,6 +15,8 @@ const OperationsPage = lazy(() => import("./OperationsPage.tsx").then((m) => ({ 
 const EventsPage = lazy(() => import("./EventsPage.tsx").then((m) => ({ default: m.EventsPage })));
 const AutomationsPage = lazy(() => import("./AutomationsPage.tsx").then((m) => ({ default: m.AutomationsPage })));
 const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ default: m.AutomationPage })));
+const VariablesPage = lazy(() => import("./VariablesPage.tsx").then((m) => ({ default: m.VariablesPage })));
+const SecretsPage = lazy(() => import("./SecretsPage.tsx").then((m) => ({ default: m.SecretsPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -24,6 +26,8 @@ const NAV = [
   ["/work-pools", "Work pools & limits"],
   ["/events", "Events"],
   ["/automations", "Automations"],
+  ["/variables", "Variables"],
+  ["/secrets", "Secrets"],
 ] as const;
 
 export function App() {
@@ -96,6 +100,10 @@ export function App() {
             <OperationsPage key={key} />
           ) : page === "/events" ? (
             <EventsPage key={key} url={url} />
+          ) : page === "/variables" ? (
+            <VariablesPage key={key} />
+          ) : page === "/secrets" ? (
+            <SecretsPage key={key} />
           ) : page === "/dashboard" ? (
             <DashboardPage key={key} url={url} />
           ) : page === "/" ? (

@@ -2,13 +2,14 @@
  * Automations: each with its state, trigger, actions and last firing's outcome, paused and
  * resumed in place; a form that creates one from a YAML or JSON spec (the server checks it and
  * its error, naming the field, is shown beside the editor); and the notification channels
- * their notify actions send through, with credentials masked by the server.
+ * their notify actions send through (NotificationChannels.tsx).
  */
 import { useState } from "react";
 import YAML from "yaml";
 import { post, useData, useInterval } from "./api.ts";
-import { channelTarget, firingOutcome, outcomeClass, triggerText, type Automation, type NotificationChannel } from "./automations.ts";
+import { firingOutcome, outcomeClass, triggerText, type Automation, type NotificationChannel } from "./automations.ts";
 import { time } from "./format.ts";
+import { NotificationChannels } from "./NotificationChannels.tsx";
 import { Link, navigate } from "./router.ts";
 
 const EXAMPLE = `name: etl-failing
@@ -174,38 +175,7 @@ export function AutomationsPage({ url }: { url: URL }) {
           </tbody>
         </table>
       )}
-      <div className="toolbar">
-        <h2>Notification channels</h2>
-        <span className="muted">
-          made with <code>baton notification create -f channel.yaml</code>; credentials are masked
-        </span>
-      </div>
-      {channels.length === 0 ? (
-        <p className="muted">No notification channels yet.</p>
-      ) : (
-        <table className="runs" data-testid="notification-channels">
-          <thead>
-            <tr>
-              <th>name</th>
-              <th>type</th>
-              <th>delivers to</th>
-              <th>changed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {channels.map((c) => (
-              <tr key={c.id} data-channel={c.name}>
-                <td>{c.name}</td>
-                <td>{c.type}</td>
-                <td>
-                  <code>{channelTarget(c)}</code>
-                </td>
-                <td>{time(c.updatedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <NotificationChannels channels={channels} onChange={() => setTick((n) => n + 1)} />
     </section>
   );
 }

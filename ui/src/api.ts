@@ -31,6 +31,14 @@ export function post<T>(path: string, body: unknown = {}): Promise<T> {
   return send<T>(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
+export function put<T>(path: string, body: unknown): Promise<T> {
+  return send<T>(path, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+export function del(path: string): Promise<void> {
+  return send<void>(path, { method: "DELETE" });
+}
+
 /**
  * Data at `path`, fetched again when `reloadKey` changes. When `path` changes the old data is
  * dropped at once (never shown as if it belonged to the new path), and a late answer for an old

@@ -1,4 +1,7 @@
 /** Automations and notification channels as the API answers them, and their one-line summaries. */
+import type { ChannelType } from "../../src/core/notification-channels.ts";
+
+export type { ChannelType };
 
 export interface ActionOutcome {
   attempt: number;
@@ -48,10 +51,18 @@ export interface Automation {
 export interface NotificationChannel {
   id: string;
   name: string;
-  type: "webhook" | "slack" | "email";
+  type: ChannelType;
   description?: string;
   settings: { url?: string; to?: string[]; [field: string]: unknown };
   updatedAt: number;
+}
+
+/** What `POST /api/notification-channels/{name}/test` answers (server/notification-channels.ts's `ChannelTestResult`). */
+export interface ChannelTestResult {
+  channel: string;
+  ok: boolean;
+  result?: Record<string, unknown>;
+  error?: string;
 }
 
 /** "etl.failed ×3 in 10m per related.flow", "no nightly.completed in 26h", "all of (a, b) in 1h". */
