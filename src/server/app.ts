@@ -211,7 +211,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
   webhookRoutes(app, store, webhooks);
-  const references: AutomationReferences = { getDeployment: (n) => orchestration.getDeployment(n), getWorkPool: (n) => orchestration.getWorkPool(n), getChannel: (n) => channels.getChannel(n) };
+  const references: AutomationReferences = {
+    getDeployment: (n) => orchestration.getDeployment(n),
+    getWorkPool: (n) => orchestration.getWorkPool(n),
+    getChannel: (n) => channels.getChannel(n),
+    getFlow: (n) => store.getFlow(n),
+  };
   automationRoutes(app, automations, references);
   // Known once the server listens (inject-only servers, in tests, never do).
   const publicUrl = () => options.publicUrl ?? listeningUrl(app) ?? "http://127.0.0.1:4200";

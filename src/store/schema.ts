@@ -267,6 +267,8 @@ export interface AutomationFiringsTable {
   events: string;
   /** JSON EventRecord: the event that completed the firing; null for a proactive one. */
   event: string | null;
+  /** JSON Measurement of a metric trigger's firing; null for the others. */
+  measurement: string | null;
 }
 
 /** One action of a firing: the outbox the executor works through, with each attempt's outcome (JSON). */

@@ -11,6 +11,7 @@ import * as m0007 from "./0007_events.ts";
 import * as m0008 from "./0008_webhooks.ts";
 import * as m0009 from "./0009_automations.ts";
 import * as m0010 from "./0010_notification_channels.ts";
+import * as m0011 from "./0011_metric_triggers.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0008_webhooks", up: m0008.up },
   { name: "0009_automations", up: m0009.up },
   { name: "0010_notification_channels", up: m0010.up },
+  { name: "0011_metric_triggers", up: m0011.up },
 ];
