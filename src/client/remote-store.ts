@@ -12,6 +12,7 @@ import type { State, StateType } from "../core/states.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type {
   Artifact,
+  ArtifactUpdate,
   CacheEntry,
   EventQuery,
   FlowRecord,
@@ -239,8 +240,14 @@ export class RemoteStore implements RunStore {
     for (let i = 0; i < events.length; i += 1000) await this.api.request("POST", "/api/events", events.slice(i, i + 1000));
   }
 
-  async createArtifact(artifact: Artifact): Promise<void> {
-    await this.api.request("POST", "/api/artifacts", artifact);
+  /** An image's bytes travel as base64 in the JSON body (`content`). */
+  async createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void> {
+    const { updatedAt: _updated, ...fields } = artifact;
+    await this.api.request("POST", "/api/artifacts", content ? { ...fields, content: Buffer.from(content).toString("base64") } : fields);
+  }
+
+  updateArtifact(id: string, update: ArtifactUpdate): Promise<Artifact | undefined> {
+    return orUndefined(this.api.request<Artifact>("PATCH", `/api/artifacts/${enc(id)}`, { flowRunId: update.flowRunId, data: update.data, append: update.append ?? false }));
   }
 
   async listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]> {

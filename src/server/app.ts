@@ -44,6 +44,8 @@ import type { AutomationStore } from "../store/automation-types.ts";
 import { startAutomationService, type AutomationService, type AutomationServiceOptions } from "./automation-service.ts";
 import { KyselyNotificationChannelStore, type NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { notificationChannelRoutes } from "./routes/notification-channels.ts";
+import { artifactRoutes } from "./routes/artifacts.ts";
+import { KyselyArtifactViews, type ArtifactViews } from "../store/artifact-store.ts";
 import type { AutomationReferences } from "./automations.ts";
 
 export const SERVER_VERSION = "0.1.0";
@@ -53,6 +55,8 @@ const UI_ROOTS = [fileURLToPath(new URL("../../dist/ui", import.meta.url)), file
 
 export interface ServerOptions extends Partial<BackgroundOptions> {
   store: Store;
+  /** The artifacts' cross-run reads; default: over the store's database. */
+  artifacts?: ArtifactViews;
   /** Deployments, pools, workers, limits, and the scheduler's writes (default: over the same database as `store`). */
   orchestration?: OrchestrationStore & SchedulerStore;
   /** The event log's tail and retention (default: `store`, a database store). */
@@ -112,6 +116,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!automations) throw new TypeError("buildServer needs options.automations for a store that is not a database");
   const channels = options.channels ?? (store instanceof KyselyStore ? new KyselyNotificationChannelStore(store) : null);
   if (!channels) throw new TypeError("buildServer needs options.channels for a store that is not a database");
+  const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
+  if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -223,6 +229,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   notificationChannelRoutes(app, channels, automations, publicUrl);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
+  artifactRoutes(app, store, artifacts, hub);
   announceResourceChanges(app, hub);
   app.get("/api/openapi.json", { config: { access: { roles: "public" } }, schema: { hide: true } }, async () => app.swagger());
 

@@ -201,6 +201,10 @@ export interface ArtifactsTable {
   flow_run_id: string;
   task_run_id: string | null;
   created_at: number;
+  /** When its data last changed in place (progress, table rows); null: never. */
+  updated_at: number | null;
+  /** An image artifact's bytes; null for the others. */
+  content: Uint8Array | null;
 }
 
 export interface EventsTable {

@@ -6,6 +6,7 @@
  * database store is one Kysely schema for SQLite and PostgreSQL.
  * Times are epoch milliseconds; JSON-ish columns hold text.
  */
+import type { ArtifactType } from "../core/artifacts.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
@@ -133,18 +134,28 @@ export type WriteOp =
   /** An event emitted by code of flow run `flowRunId` (emitEvent), stored with the batch. */
   | { kind: "event"; event: NewEvent; flowRunId: string };
 
-/** Something a run publishes for people: a markdown report, a table, a link. */
+/** Something a run publishes for people: a markdown report, a table, a link, a progress, an image (core/artifacts.ts). */
 export interface Artifact {
   id: string;
   /** Optional stable name: the newest artifact of a key is its current version. */
   key: string | null;
-  type: "markdown" | "table" | "link";
-  /** Markdown text, a table as an array of row objects, or `{ url, title }`. */
+  type: ArtifactType;
+  /** Markdown text, rows, `{ url, title }`, a progress 0..100, `{ mimeType, size }` or `{ url }` of an image. */
   data: unknown;
   description: string | null;
   flowRunId: string;
   taskRunId: string | null;
   createdAt: number;
+  /** When its data last changed in place (`update`, `append`); null: never. */
+  updatedAt?: number | null;
+}
+
+/** An in-place change of an artifact of run `flowRunId`: new data, or rows appended to a table. */
+export interface ArtifactUpdate {
+  flowRunId: string;
+  data: unknown;
+  append?: boolean;
+  at: number;
 }
 
 export interface FlowRunFilter {
@@ -360,8 +371,14 @@ export interface RunStore {
   /** Stores events from outside a run in one transaction, each once (an id already stored is skipped). */
   emitEvents(events: readonly NewEvent[]): Promise<void>;
 
-  createArtifact(artifact: Artifact): Promise<void>;
+  /** Stores an artifact (an image with its `content` bytes), or replaces the same id of the same run. */
+  createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
+  /**
+   * Changes an artifact's data in place (same id), stamping `updatedAt`; undefined when there is
+   * no such artifact of that run. An ArtifactDataError when it cannot take the change.
+   */
+  updateArtifact(id: string, update: ArtifactUpdate): Promise<Artifact | undefined>;
 }
 
 /**

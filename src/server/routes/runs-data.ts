@@ -2,14 +2,13 @@
 import type { FastifyInstance } from "fastify";
 import type { LogRecord, RunStore, TaskRun } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, logLevel, ms, uuid } from "../schemas.ts";
-import { ADMIN_AND_WORKER, runInBody } from "../access.ts";
+import { ADMIN_AND_WORKER } from "../access.ts";
 
 const idParams = { type: "object", properties: { id: uuid }, required: ["id"] } as const;
 
 /** A task run a body refers to must exist (404) and belong to the body's flow run (409). */
-function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, field: string): void {
+export function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, field: string): void {
   if (!run) throw new ApiError(404, "NOT_FOUND", `${field}: task run ${id} was not found`);
   if (run.flowRunId !== flowRunId) throw new ApiError(409, "CONFLICT", `${field}: task run ${id} belongs to flow run ${run.flowRunId}, not ${flowRunId}`);
 }
@@ -140,62 +139,6 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
       await store.applyWrites(logs.map((log) => ({ kind: "log" as const, log: { ...log, taskRunId: log.taskRunId ?? null } })));
       return reply.status(202).send({ accepted: logs.length });
     },
-  );
-
-  app.post<{ Body: { id: string; key: string | null; type: "markdown" | "table" | "link"; data: unknown; description: string | null; flowRunId: string; taskRunId: string | null; createdAt: number } }>(
-    "/api/artifacts",
-    {
-      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInBody("flowRunId") } },
-      schema: {
-        tags: ["artifacts"],
-        summary: "Publish an artifact of a run (markdown, table or link)",
-        body: {
-          type: "object",
-          properties: {
-            id: uuid,
-            key: { anyOf: [{ type: "string", maxLength: 200 }, { type: "null" }] },
-            type: { type: "string", enum: ["markdown", "table", "link"] },
-            data: {},
-            description: { anyOf: [{ type: "string", maxLength: 10_000 }, { type: "null" }] },
-            flowRunId: uuid,
-            taskRunId: { anyOf: [uuid, { type: "null" }] },
-            createdAt: ms,
-          },
-          required: ["id", "type", "data", "flowRunId", "createdAt"],
-          additionalProperties: false,
-        },
-        response: { 201: { type: "null" }, ...errorResponses(400, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      const a = request.body;
-      if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
-      if (a.taskRunId) checkTaskRun(await store.getTaskRun(a.taskRunId), a.taskRunId, a.flowRunId, "body.taskRunId");
-      try {
-        await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
-      } catch (error) {
-        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `artifact ${a.id} already exists; artifact ids are unique (use a new id, or the same key for a new version)`);
-        throw error;
-      }
-      return reply.status(201).send();
-    },
-  );
-
-  app.get<{ Querystring: { flowRunId?: string; key?: string; limit?: number } }>(
-    "/api/artifacts",
-    {
-      schema: {
-        tags: ["artifacts"],
-        summary: "Artifacts of a run, or the versions of a key, newest first",
-        querystring: {
-          type: "object",
-          properties: { flowRunId: uuid, key: { type: "string", maxLength: 200 }, limit: { type: "integer", minimum: 1, maximum: 500, default: 100 } },
-          additionalProperties: false,
-        },
-        response: { 200: { type: "object", additionalProperties: true }, ...errorResponses(400) },
-      },
-    },
-    async (request) => ({ items: await store.listArtifacts(request.query) }),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -12,6 +12,7 @@ import * as m0008 from "./0008_webhooks.ts";
 import * as m0009 from "./0009_automations.ts";
 import * as m0010 from "./0010_notification_channels.ts";
 import * as m0011 from "./0011_metric_triggers.ts";
+import * as m0012 from "./0012_artifact_updates.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0009_automations", up: m0009.up },
   { name: "0010_notification_channels", up: m0010.up },
   { name: "0011_metric_triggers", up: m0011.up },
+  { name: "0012_artifact_updates", up: m0012.up },
 ];
