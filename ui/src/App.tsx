@@ -15,6 +15,7 @@ const OperationsPage = lazy(() => import("./OperationsPage.tsx").then((m) => ({ 
 const EventsPage = lazy(() => import("./EventsPage.tsx").then((m) => ({ default: m.EventsPage })));
 const AutomationsPage = lazy(() => import("./AutomationsPage.tsx").then((m) => ({ default: m.AutomationsPage })));
 const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ default: m.AutomationPage })));
+const ArtifactsPage = lazy(() => import("./ArtifactsPage.tsx").then((m) => ({ default: m.ArtifactsPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -24,6 +25,7 @@ const NAV = [
   ["/work-pools", "Work pools & limits"],
   ["/events", "Events"],
   ["/automations", "Automations"],
+  ["/artifacts", "Artifacts"],
 ] as const;
 
 export function App() {
@@ -88,6 +90,8 @@ export function App() {
             <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
           ) : automationMatch ? (
             <AutomationPage key={key} name={decodeURIComponent(automationMatch[1]!)} />
+          ) : page === "/artifacts" ? (
+            <ArtifactsPage key={key} url={url} />
           ) : page === "/automations" ? (
             <AutomationsPage key={key} url={url} />
           ) : page === "/deployments" ? (

@@ -63,8 +63,10 @@ export interface StateRecord {
 /** A deployment, pool, queue, worker or limit changed through the API. */
 export interface ResourceEvent {
   kind: "resource";
-  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits";
+  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits" | "artifacts";
   name: string | null;
+  /** An artifact's run. */
+  flowRunId?: string;
 }
 
 export type LiveEvent = ({ kind: "state"; id: number; flowRunId: string; taskRunId: string | null } & State) | ({ kind: "log"; flowRunId: string } & LogLine) | ResourceEvent;
