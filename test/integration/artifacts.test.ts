@@ -98,6 +98,7 @@ describe.each(DIALECTS)("artifacts API on %s", (dialect) => {
     expectError(await post(run, { type: "image", data: {}, content: Buffer.from("<!doctype html><script>alert(1)</script>").toString("base64") }), 400, /must be a PNG or an SVG/);
     expectError(await post(run, { type: "image", data: {}, content: Buffer.concat([PNG, Buffer.alloc(IMAGE_MAX_BYTES)]).toString("base64") }), 413, /at most 2097152 bytes/);
     expectError(await post(run, { type: "markdown", data: "# x", content: "AAAA" }), 400, /only an image artifact has bytes/);
+    expectError(await post(run, { type: "image", data: { mimeType: "image/png" } }), 400, /^body\.content: an image artifact needs its PNG or SVG bytes/);
     expectError(await post(run, { type: "link", data: { url: "javascript:alert(1)" } }), 400, /http or https URL/);
     const markdown = newId();
     await api.call("POST", "/api/artifacts", { id: markdown, flowRunId: run, createdAt: Date.now(), type: "markdown", data: "# x" });

@@ -71,6 +71,8 @@ export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts:
       // An image's stored description comes from its bytes: type sniffed, size counted.
       const data = content ? imageData(content, (a.data as { mimeType?: string } | null)?.mimeType) : a.data;
       checkArtifactData(a.type, data);
+      if (a.type === "image" && !content && (data as { url?: unknown }).url === undefined)
+        throw new ApiError(400, "BAD_REQUEST", "body.content: an image artifact needs its PNG or SVG bytes (base64) in content, or data.url");
       if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
       if (a.taskRunId) checkTaskRun(await store.getTaskRun(a.taskRunId), a.taskRunId, a.flowRunId, "body.taskRunId");
       const { content: _bytes, ...fields } = a;
