@@ -14,7 +14,19 @@ export { task, type Task, type Futurable } from "./sdk/task.ts";
 export { getRunContext, getRunLogger, type RunContext } from "./sdk/context.ts";
 export { configure, shutdown, type ConfigureOptions } from "./sdk/runtime.ts";
 export { concurrency, rateLimit, type ConcurrencyOptions } from "./sdk/concurrency.ts";
-export { createArtifact, type ArtifactInput } from "./sdk/artifacts.ts";
+export {
+  createArtifact,
+  createImageArtifact,
+  createLinkArtifact,
+  createMarkdownArtifact,
+  createProgressArtifact,
+  createTableArtifact,
+  type ArtifactInput,
+  type ArtifactOptions,
+  type ProgressArtifact,
+  type TableArtifact,
+} from "./sdk/artifacts.ts";
+export { ArtifactDataError, ArtifactTooLargeError, IMAGE_MAX_BYTES } from "./core/artifacts.ts";
 export { emitEvent, type EmitEventOptions } from "./sdk/events.ts";
 export { getVariable, setVariable, getSecret } from "./sdk/values.ts";
 export { pauseFlowRun, type PauseOptions } from "./sdk/pause.ts";

@@ -70,7 +70,7 @@ export async function openWebhooks(): Promise<{ webhooks: WebhookAdmin; close():
 export async function openAutomations(): Promise<{ automations: AutomationAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
   const automations =
-    store instanceof KyselyStore ? localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store), new KyselyNotificationChannelStore(store)) : new RemoteAutomations((store as RemoteStore).api);
+    store instanceof KyselyStore ? localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store), new KyselyNotificationChannelStore(store), store) : new RemoteAutomations((store as RemoteStore).api);
   return { automations, close: () => store.close() };
 }
 

@@ -13,6 +13,7 @@ import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import type {
   Artifact,
+  ArtifactUpdate,
   CacheEntry,
   EventQuery,
   FlowRecord,
@@ -32,7 +33,7 @@ import type {
 } from "../store/types.ts";
 import { ApiClient, ApiRequestError, orUndefined } from "./api-client.ts";
 import { parseAnswer } from "./answers.ts";
-import { ArtifactListSchema } from "../schemas/artifact.ts";
+import { ArtifactListSchema, ArtifactSchema } from "../schemas/artifact.ts";
 import { EventPageSchema } from "../schemas/event.ts";
 import { FlowListSchema, FlowSchema } from "../schemas/flow.ts";
 import { CrashStaleAnswerSchema, FlowRunPageSchema, FlowRunSchema, HeartbeatAnswerSchema, TransitionRefusalSchema } from "../schemas/flow-run.ts";
@@ -276,8 +277,14 @@ export class RemoteStore implements RunStore {
     for (let i = 0; i < events.length; i += 1000) await this.api.request("POST", "/api/events", events.slice(i, i + 1000));
   }
 
-  async createArtifact(artifact: Artifact): Promise<void> {
-    await this.api.request("POST", "/api/artifacts", artifact);
+  /** An image's bytes travel as base64 in the JSON body (`content`). */
+  async createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void> {
+    const { updatedAt: _updated, ...fields } = artifact;
+    await this.api.request("POST", "/api/artifacts", content ? { ...fields, content: Buffer.from(content).toString("base64") } : fields);
+  }
+
+  updateArtifact(id: string, update: ArtifactUpdate): Promise<Artifact | undefined> {
+    return orUndefined(this.api.request("PATCH", `/api/artifacts/${enc(id)}`, { flowRunId: update.flowRunId, data: update.data, append: update.append ?? false }, ArtifactSchema));
   }
 
   async listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]> {

@@ -7,6 +7,7 @@
 import { newId } from "./ids.ts";
 import type { NewEvent, RelatedResource } from "./event-records.ts";
 import type { MatchedEvent } from "./automation-triggers.ts";
+import type { Measurement } from "./automation-metrics.ts";
 
 export type AutomationChange = "created" | "updated" | "deleted" | "paused" | "resumed";
 
@@ -18,7 +19,7 @@ export function automationChangeEvent(change: AutomationChange, a: { id: string;
 
 export function automationTriggeredEvent(
   a: { id: string; name: string },
-  firing: { id: string; bucket: string; reason: string; firedAt: number; windowStart: number; windowEnd: number; events: readonly MatchedEvent[] },
+  firing: { id: string; bucket: string; reason: string; firedAt: number; windowStart: number; windowEnd: number; events: readonly MatchedEvent[]; measurement?: Measurement | null },
 ): NewEvent {
   // The events that caused it are related: "what did event X set off" is one query.
   const related: RelatedResource[] = firing.events.slice(0, 50).map((e) => ({ role: "triggering-event", id: e.id, name: e.event }));
@@ -28,7 +29,15 @@ export function automationTriggeredEvent(
     event: "baton.automation.triggered",
     resource: resourceOf(a),
     related: [{ role: "automation-firing", id: firing.id, name: null }, ...related],
-    payload: { firing: firing.id, bucket: firing.bucket, reason: firing.reason, windowStart: firing.windowStart, windowEnd: firing.windowEnd, events: firing.events.length },
+    payload: {
+      firing: firing.id,
+      bucket: firing.bucket,
+      reason: firing.reason,
+      windowStart: firing.windowStart,
+      windowEnd: firing.windowEnd,
+      events: firing.events.length,
+      ...(firing.measurement ? { measurement: firing.measurement } : {}),
+    },
   };
 }
 

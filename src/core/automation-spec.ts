@@ -16,7 +16,8 @@
  *       parameters: { key: "{{ event.payload.key }}" }
  *
  * A compound trigger is `{ all: [triggers], within }` (every one fired within the window) or
- * `{ any: [triggers] }`. The schema is strict: an unknown field is an error naming its path,
+ * `{ any: [triggers] }`. A metric trigger (`{ metric: failure-rate, of, window, op, threshold }`,
+ * see automation-metrics.ts) fires on a measurement of finished runs instead. The schema is strict: an unknown field is an error naming its path,
  * never silently ignored (a misspelt `threshhold` would change what fires). References to
  * deployments and work pools are checked against the store by the server (automations.ts);
  * everything else, templates included, here. Pure.
@@ -28,6 +29,7 @@ import { userEventNameProblem } from "./event-input.ts";
 import { templateProblems, TEMPLATE_ROOTS } from "./automation-templates.ts";
 import { MESSAGE_ROOTS } from "./notification-templates.ts";
 import { BatonError } from "./errors.ts";
+import { METRIC_DEFAULTS, metricTriggerSchema, type MetricTrigger } from "./automation-metrics.ts";
 
 /** A spec that cannot be an automation; `field` is the first offending path (`actions[0].deployment`). */
 export class AutomationSpecError extends BatonError {
@@ -141,7 +143,7 @@ export interface CompoundTrigger {
   withinMs: number;
 }
 
-export type Trigger = EventTrigger | CompoundTrigger;
+export type Trigger = EventTrigger | CompoundTrigger | MetricTrigger;
 
 /** A spec as written (what is stored and shown) and compiled (what the evaluator uses). */
 export interface AutomationSpec {
@@ -214,7 +216,20 @@ function compileEventTrigger(input: unknown, field: string, inCompound: boolean)
   return trigger;
 }
 
+function compileMetricTrigger(input: unknown): MetricTrigger {
+  const t = parseWith(metricTriggerSchema, input, "trigger");
+  if (t.of?.flow !== undefined && t.of.deployment !== undefined) throw new AutomationSpecError("trigger.of", "trigger.of names a flow and a deployment; give one (a deployment's runs are its flow's runs)");
+  const windowMs = durationAt(t.window, "trigger.window", 0);
+  if (windowMs <= 0) throw new AutomationSpecError("trigger.window", "trigger.window must be more than 0s: the runs of which recent span are measured, e.g. 1h");
+  const everyMs = durationAt(t.every, "trigger.every", METRIC_DEFAULTS.everyMs);
+  if (everyMs < 1000) throw new AutomationSpecError("trigger.every", "trigger.every must be at least 1s: each measurement is a query over the runs");
+  if (t.metric === "failure-rate" && (t.threshold < 0 || t.threshold > 1))
+    throw new AutomationSpecError("trigger.threshold", `trigger.threshold: a failure rate is between 0 and 1 (0.2 is 20%), got ${t.threshold}`);
+  return { kind: "metric", metric: t.metric, flow: t.of?.flow ?? null, deployment: t.of?.deployment ?? null, windowMs, op: t.op, threshold: t.threshold, minRuns: t.minRuns ?? METRIC_DEFAULTS.minRuns, everyMs };
+}
+
 function compileTrigger(input: Record<string, unknown>): Trigger {
+  if ("metric" in input) return compileMetricTrigger(input);
   if (!("all" in input) && !("any" in input)) return compileEventTrigger(input, "trigger", false);
   const t = parseWith(compoundTrigger, input, "trigger");
   if (t.all && t.any) throw new AutomationSpecError("trigger", "trigger has both all and any; give one");
@@ -225,14 +240,18 @@ function compileTrigger(input: Record<string, unknown>): Trigger {
   return { kind: "compound", require, triggers, withinMs };
 }
 
-function checkAction(a: AutomationAction, i: number, proactive: boolean): void {
+/** Why a trigger's firings have no event for templates to read, or null when they have one. */
+function noEventReason(trigger: Trigger): string | null {
+  if (trigger.kind === "metric") return "a metric trigger fires on a measurement, not an event";
+  return trigger.kind === "event" && trigger.posture === "proactive" ? "a proactive trigger fires because no event came" : null;
+}
+
+function checkAction(a: AutomationAction, i: number, noEvent: string | null): void {
   const field = `actions[${i}]`;
   // A notification also reads the run, flow, deployment and link of the event's flow run (notification-templates.ts).
   const all: readonly string[] = a.type === "notify" ? MESSAGE_ROOTS : TEMPLATE_ROOTS;
-  const roots = proactive ? all.filter((r) => !["event", "run", "flow", "deployment"].includes(r)) : all;
-  const problems = templateProblems(a, field, roots).map((p) =>
-    proactive && /refers to "(?:event|run|flow|deployment)"/.test(p.message) ? { ...p, message: `${p.message} (a proactive trigger fires because no event came)` } : p,
-  );
+  const roots = noEvent ? all.filter((r) => !["event", "run", "flow", "deployment"].includes(r)) : all;
+  const problems = templateProblems(a, field, roots).map((p) => (noEvent && /refers to "(?:event|run|flow|deployment)"/.test(p.message) ? { ...p, message: `${p.message} (${noEvent})` } : p));
   if (a.type === "emit-event") {
     const problem = userEventNameProblem(a.event, `${field}.event`);
     if (problem) problems.push({ field: `${field}.event`, message: problem });
@@ -248,8 +267,8 @@ function checkAction(a: AutomationAction, i: number, proactive: boolean): void {
     const timeout = durationAt(a.timeout, `${field}.timeout`, 10_000);
     if (timeout <= 0 || timeout > 300_000) problems.push({ field: `${field}.timeout`, message: `${field}.timeout must be more than 0s and at most 5m` });
   }
-  if ((a.type === "cancel-flow-run" || a.type === "resume-flow-run") && proactive && a.flow_run === undefined)
-    problems.push({ field: `${field}.flow_run`, message: `${field}.flow_run is required: a proactive trigger has no event whose flow run it could ${a.type === "cancel-flow-run" ? "cancel" : "resume"}` });
+  if ((a.type === "cancel-flow-run" || a.type === "resume-flow-run") && noEvent && a.flow_run === undefined)
+    problems.push({ field: `${field}.flow_run`, message: `${field}.flow_run is required: ${noEvent}, so there is no event whose flow run it could ${a.type === "cancel-flow-run" ? "cancel" : "resume"}` });
   if (problems.length) throw new AutomationSpecError(problems[0]!.field, problems.map((p) => p.message).join("; "), problems);
 }
 
@@ -258,8 +277,8 @@ export function compileAutomationSpec(input: unknown): CompiledAutomation {
   if (input === null || typeof input !== "object" || Array.isArray(input)) throw new AutomationSpecError("spec", "an automation spec is an object: { name, trigger, actions }");
   const spec = parseWith(specShape, input, "");
   const trigger = compileTrigger(spec.trigger);
-  const proactive = trigger.kind === "event" && trigger.posture === "proactive";
-  spec.actions.forEach((a, i) => checkAction(a, i, proactive));
+  const noEvent = noEventReason(trigger);
+  spec.actions.forEach((a, i) => checkAction(a, i, noEvent));
   return { spec, trigger };
 }
 

@@ -17,6 +17,7 @@
  */
 import { eventMatches, type EventRecord } from "./event-records.ts";
 import type { CompoundTrigger, EventTrigger, Trigger } from "./automation-spec.ts";
+import type { MetricState } from "./automation-metrics.ts";
 
 /** What a firing records of each event that led to it. */
 export interface MatchedEvent {
@@ -42,11 +43,13 @@ export interface BucketState {
   count?: number;
   /** Compound: one per child trigger. */
   children?: ChildState[];
+  /** Metric: the hysteresis state (automation-metrics.ts); metric triggers read no events. */
+  metric?: MetricState;
 }
 
 export interface Fired {
-  /** threshold: enough events came; absence: they did not (proactive); all / any: compound. */
-  reason: "threshold" | "absence" | "all" | "any";
+  /** threshold: enough events came; absence: they did not (proactive); all / any: compound; metric: a measurement crossed its threshold. */
+  reason: "threshold" | "absence" | "all" | "any" | "metric";
   events: MatchedEvent[];
   windowStart: number;
   windowEnd: number;
@@ -73,7 +76,7 @@ export function eventMatchesTrigger(trigger: EventTrigger, event: EventRecord): 
 
 /** The bucket `event` counts in: "" without `for_each`; null when the event lacks the value (it counts nowhere). */
 export function bucketOf(trigger: Trigger, event: EventRecord): string | null {
-  if (trigger.kind === "compound" || !trigger.forEach) return "";
+  if (trigger.kind !== "event" || !trigger.forEach) return "";
   const [head, ...rest] = trigger.forEach.split(".");
   const key = rest.join(".");
   if (head === "resource") return (key === "id" ? event.resource.id : event.resource.name) ?? null;
@@ -122,11 +125,13 @@ function compoundStep(trigger: CompoundTrigger, state: BucketState | undefined, 
 
 /** The bucket's state after `event` (which the caller checked matches: `triggerMatches`), and whether it fired. */
 export function applyEvent(trigger: Trigger, state: BucketState | undefined, event: EventRecord): Step {
+  if (trigger.kind === "metric") return { state: state ?? {}, fired: null };
   return trigger.kind === "compound" ? compoundStep(trigger, state, event) : eventStep(trigger, state, event);
 }
 
 /** Whether `event` moves the trigger at all (any child of a compound). */
 export function triggerMatches(trigger: Trigger, event: EventRecord): boolean {
+  if (trigger.kind === "metric") return false;
   return trigger.kind === "compound" ? trigger.triggers.some((t) => eventMatchesTrigger(t, event)) : eventMatchesTrigger(trigger, event);
 }
 

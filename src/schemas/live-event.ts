@@ -22,8 +22,10 @@ export const RUN_EVENT_MATCHES_CORE: Equal<z.output<typeof RunEventSchema>, Bato
  */
 export const ResourceEventSchema = z.object({
   kind: z.literal("resource"),
-  resource: z.enum(["deployments", "work-pools", "workers", "concurrency-limits", "variables", "secrets"]),
+  resource: z.enum(["deployments", "work-pools", "workers", "concurrency-limits", "variables", "secrets", "artifacts"]),
   name: z.string().nullable(),
+  /** An artifact's run. */
+  flowRunId: z.string().optional(),
 });
 export type ResourceEvent = z.output<typeof ResourceEventSchema>;
 

@@ -45,6 +45,8 @@ import type { AutomationStore } from "../store/automation-types.ts";
 import { startAutomationService, type AutomationService, type AutomationServiceOptions } from "./automation-service.ts";
 import { KyselyNotificationChannelStore, type NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { notificationChannelRoutes } from "./routes/notification-channels.ts";
+import { artifactRoutes } from "./routes/artifacts.ts";
+import { KyselyArtifactViews, type ArtifactViews } from "../store/artifact-store.ts";
 import type { AutomationReferences } from "./automations.ts";
 import type { SecretKey } from "../core/secret-cipher.ts";
 import { loadSecretKey } from "../config/secret-key.ts";
@@ -62,6 +64,8 @@ const UI_ROOTS = [fileURLToPath(new URL("../../dist/ui", import.meta.url)), file
 
 export interface ServerOptions extends Partial<BackgroundOptions> {
   store: Store;
+  /** The artifacts' cross-run reads; default: over the store's database. */
+  artifacts?: ArtifactViews;
   /** Deployments, pools, workers, limits, and the scheduler's writes (default: over the same database as `store`). */
   orchestration?: OrchestrationStore & SchedulerStore;
   /** The event log's tail and retention (default: `store`, a database store). */
@@ -126,6 +130,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!(store instanceof KyselyStore)) throw new TypeError("buildServer needs a database store for variables and secrets");
   const variables = new KyselyVariableStore(store);
   const vault = new SecretVault(new KyselySecretStore(store), options.secretKey ?? (() => loadSecretKey()));
+  const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
+  if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -226,7 +232,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
   webhookRoutes(app, store, webhooks);
-  const references: AutomationReferences = { getDeployment: (n) => orchestration.getDeployment(n), getWorkPool: (n) => orchestration.getWorkPool(n), getChannel: (n) => channels.getChannel(n) };
+  const references: AutomationReferences = {
+    getDeployment: (n) => orchestration.getDeployment(n),
+    getWorkPool: (n) => orchestration.getWorkPool(n),
+    getChannel: (n) => channels.getChannel(n),
+    getFlow: (n) => store.getFlow(n),
+  };
   automationRoutes(app, automations, references);
   // Known once the server listens (inject-only servers, in tests, never do).
   const publicUrl = () => options.publicUrl ?? listeningUrl(app) ?? "http://127.0.0.1:4200";
@@ -235,6 +246,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   secretRoutes(app, vault, { getFlowRun: (id) => store.getFlowRun(id), getDeployment: (id) => orchestration.getDeployment(id), getWorkPool: (name) => orchestration.getWorkPool(name), flowRunJobVariables: (id) => flowRunJobVariables(store, id) }, workerRuns);
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
+  artifactRoutes(app, store, artifacts, hub);
   announceResourceChanges(app, hub);
   app.get("/api/openapi.json", { config: { access: { roles: "public" } }, schema: { hide: true } }, async () => app.swagger());
 

@@ -60,6 +60,8 @@ export function templateContext(claimed: ClaimedAction): Record<string, unknown>
     automation: { id: automation.id, name: automation.name },
     firing: { id: firing.id, bucket: firing.bucket, reason: firing.reason, firedAt: firing.firedAt, windowStart: firing.windowStart, windowEnd: firing.windowEnd, events: firing.events },
   };
+  // {{ firing.measurement.value }}: what a metric trigger measured.
+  if (firing.measurement) (context.firing as Record<string, unknown>).measurement = firing.measurement;
   if (firing.event) context.event = firing.event;
   return context;
 }

@@ -1,7 +1,8 @@
 /**
  * The automations' background service in each server process: the evaluator follows the event
  * log (store/automation-store.ts commits each batch's trigger states, firings and cursor in one
- * transaction, and only one process's commit of a batch succeeds), and the executor runs the
+ * transaction, and only one process's commit of a batch succeeds) and measures the metric
+ * triggers that are due (each at its own `every`), and the executor runs the
  * actions of committed firings from their outbox — each claimed for a lease, retried with
  * exponential backoff up to `actionAttempts`, every attempt recorded, and a last failure
  * recorded with a `baton.automation.action-failed` event in the same transaction.
@@ -12,7 +13,7 @@ import type { AutomationStore, ClaimedAction } from "../store/automation-types.t
 import { isPermanentActionError, runAction, type ActionDependencies } from "./automation-actions.ts";
 
 export interface AutomationServiceOptions {
-  /** How often the evaluator reads the event log and checks proactive deadlines (ms). */
+  /** How often the evaluator reads the event log, checks proactive deadlines and looks for due metric triggers (ms). */
   evaluateMs: number;
   /** Events per evaluator transaction. */
   batch: number;
@@ -66,6 +67,7 @@ export function startAutomationService(automations: AutomationStore, deps: Actio
       firings += pass.firings;
       if (pass.caughtUp) break;
     }
+    firings += (await automations.evaluateMetricTriggers()).firings;
     if (firings) log.info(`automations fired ${firings} time(s)`);
     return firings;
   };

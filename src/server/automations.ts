@@ -5,12 +5,12 @@
  * that can never match — before anything is stored.
  */
 import { actionReferences, AutomationSpecError, compileAutomationSpec, type AutomationSpec } from "../core/automation-spec.ts";
-import type { OrchestrationStore } from "../store/types.ts";
+import type { OrchestrationStore, RunStore } from "../store/types.ts";
 import type { Automation, AutomationFiring, AutomationStore } from "../store/automation-types.ts";
 import type { NotificationChannelStore } from "../store/notification-channel-store.ts";
 
 /** What a spec's references are looked up in. */
-export type AutomationReferences = Pick<OrchestrationStore, "getDeployment" | "getWorkPool"> & Pick<NotificationChannelStore, "getChannel">;
+export type AutomationReferences = Pick<OrchestrationStore, "getDeployment" | "getWorkPool"> & Pick<NotificationChannelStore, "getChannel"> & Pick<RunStore, "getFlow">;
 
 /** An automation with its last firing (lists). */
 export interface AutomationSummary extends Automation {
@@ -25,8 +25,13 @@ export interface AutomationDetail extends Automation {
 /** How many firings `inspect` and GET /api/automations/{name} show. */
 export const SHOWN_FIRINGS = 10;
 
-/** The deployments and work pools a trigger's `match.related` names by role, each with its field. */
-function triggerReferences(trigger: Record<string, unknown>, field = "trigger"): { field: string; kind: "deployment" | "work pool"; key: string }[] {
+/** The deployments and work pools a trigger's `match.related` names by role, and the flow or deployment a metric trigger measures, each with its field. */
+function triggerReferences(trigger: Record<string, unknown>, field = "trigger"): { field: string; kind: "deployment" | "work pool" | "flow"; key: string }[] {
+  if ("metric" in trigger) {
+    const of = (trigger.of ?? {}) as { flow?: string; deployment?: string };
+    if (of.flow !== undefined) return [{ field: `${field}.of.flow`, kind: "flow", key: of.flow }];
+    return of.deployment !== undefined ? [{ field: `${field}.of.deployment`, kind: "deployment", key: of.deployment }] : [];
+  }
   const children = (trigger.all ?? trigger.any) as Record<string, unknown>[] | undefined;
   if (children) return children.flatMap((child, i) => triggerReferences(child, `${field}.${trigger.all ? "all" : "any"}[${i}]`));
   const related = ((trigger.match as { related?: { role: string; id?: string; name?: string }[] } | undefined)?.related ?? []).map((r, i) => ({ r, i }));
@@ -41,7 +46,13 @@ export async function checkAutomationSpec(input: unknown, references: Automation
   const named = [...triggerReferences(spec.trigger).map((r) => ({ ...r, name: r.key, why: "the trigger could never match" })), ...actionReferences(spec).map((r) => ({ ...r, why: "create it first" }))];
   for (const ref of named) {
     const found =
-      ref.kind === "deployment" ? await references.getDeployment(ref.name) : ref.kind === "work pool" ? await references.getWorkPool(ref.name) : await references.getChannel(ref.name);
+      ref.kind === "deployment"
+        ? await references.getDeployment(ref.name)
+        : ref.kind === "work pool"
+          ? await references.getWorkPool(ref.name)
+          : ref.kind === "flow"
+            ? await references.getFlow(ref.name)
+            : await references.getChannel(ref.name);
     if (!found) throw new AutomationSpecError(ref.field, `${ref.field}: ${ref.kind} "${ref.name}" does not exist (${ref.why})`);
   }
   return spec;
@@ -76,8 +87,13 @@ export async function inspectAutomation(automations: AutomationStore, idOrName: 
 }
 
 /** Automation management on the database: the use cases in front of the store. */
-export function localAutomationAdmin(automations: AutomationStore, orchestration: OrchestrationStore, channels: Pick<NotificationChannelStore, "getChannel">): AutomationAdmin {
-  const references: AutomationReferences = { getDeployment: (n) => orchestration.getDeployment(n), getWorkPool: (n) => orchestration.getWorkPool(n), getChannel: (n) => channels.getChannel(n) };
+export function localAutomationAdmin(automations: AutomationStore, orchestration: OrchestrationStore, channels: Pick<NotificationChannelStore, "getChannel">, flows: Pick<RunStore, "getFlow">): AutomationAdmin {
+  const references: AutomationReferences = {
+    getDeployment: (n) => orchestration.getDeployment(n),
+    getWorkPool: (n) => orchestration.getWorkPool(n),
+    getChannel: (n) => channels.getChannel(n),
+    getFlow: (n) => flows.getFlow(n),
+  };
   return {
     create: (spec, options) => createAutomation(automations, references, spec, options),
     list: async () => summarize(automations, await automations.listAutomations()),

@@ -21,9 +21,11 @@ export type { BatonEvent };
  */
 export interface ResourceEvent {
   kind: "resource";
-  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits" | "variables" | "secrets";
-  /** The deployment, pool, worker, limit, variable or secret named in the request's path, when there is one. */
+  resource: "deployments" | "work-pools" | "workers" | "concurrency-limits" | "variables" | "secrets" | "artifacts";
+  /** The deployment, pool, worker, limit, variable or secret named in the request's path, when there is one; an artifact's id. */
   name: string | null;
+  /** An artifact's run: that run's stream hears of it too (its page shows the artifact). */
+  flowRunId?: string;
 }
 
 export interface Subscriber {
@@ -113,10 +115,10 @@ export class EventHub {
     for (const s of this.subscribers) if (!s.flowRunId || s.flowRunId === event.flowRunId) s.send(event, resumeFrom);
   }
 
-  /** Delivers a resource change at once, to the subscribers of all events. */
+  /** Delivers a resource change at once, to the subscribers of all events (and of its run's). */
   publishResource(event: ResourceEvent): void {
     const resumeFrom = this.resumeId();
-    for (const s of this.subscribers) if (!s.flowRunId) s.send(event, resumeFrom);
+    for (const s of this.subscribers) if (!s.flowRunId || s.flowRunId === event.flowRunId) s.send(event, resumeFrom);
   }
 }
 

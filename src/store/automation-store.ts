@@ -19,7 +19,9 @@ import type { Selectable } from "kysely";
 import { AutomationExistsError, compileAutomationSpec, type AutomationSpec } from "../core/automation-spec.ts";
 import { automationChangeEvent, automationTriggeredEvent, type AutomationChange } from "../core/automation-events.ts";
 import { bucketKey, evaluateBatch, type ActiveAutomation } from "../core/automation-evaluation.ts";
-import type { BucketState } from "../core/automation-triggers.ts";
+import type { BucketState, Fired } from "../core/automation-triggers.ts";
+import { metricDue, metricStep, type Measurement } from "../core/automation-metrics.ts";
+import { measureMetric } from "./metric-queries.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import { newId } from "../core/ids.ts";
 import type { KyselyStore } from "./kysely-store.ts";
@@ -31,6 +33,18 @@ import type { ActionOutcome, ActionStatus, Automation, AutomationActionRecord, A
 
 /** The one cursor row: the evaluator's position in the event log. */
 const CURSOR = "events";
+/** The row metric evaluations lock (PostgreSQL), so two servers' passes commit one after the other. */
+const METRICS_LOCK = "metrics";
+
+/** A firing to record, with the actions of its automation's spec. */
+interface NewFiring {
+  automation: { id: string; name: string };
+  bucket: string;
+  fired: Fired;
+  firedAt: number;
+  event: EventRecord | null;
+  measurement: Measurement | null;
+}
 
 const automationFromRow = (row: Selectable<AutomationsTable>): Automation => ({
   id: row.id,
@@ -65,7 +79,10 @@ const firingFromRow = (row: Selectable<AutomationFiringsTable>): Omit<Automation
   windowEnd: Number(row.window_end),
   events: JSON.parse(row.events) as AutomationFiring["events"],
   event: row.event === null ? null : (JSON.parse(row.event) as EventRecord),
+  measurement: row.measurement === null || row.measurement === undefined ? null : (JSON.parse(row.measurement) as Measurement),
 });
+
+const parseMetricState = (text: string | undefined) => (text === undefined ? undefined : (JSON.parse(text) as BucketState).metric);
 
 export class KyselyAutomationStore implements AutomationStore {
   constructor(private readonly base: KyselyStore) {}
@@ -219,35 +236,117 @@ export class KyselyAutomationStore implements AutomationStore {
             .values({ automation_id: b.automationId, bucket: b.bucket, state: JSON.stringify(b.state), updated_at: now })
             .onConflict((oc) => oc.columns(["automation_id", "bucket"]).doUpdateSet((eb) => ({ state: eb.ref("excluded.state"), updated_at: eb.ref("excluded.updated_at") })))
             .execute();
-        const specs = new Map((await this.specsOf(tx, result.firings.map((f) => f.automation.id))).map((a) => [a.id, a.spec]));
-        const events: NewEvent[] = [];
-        for (const f of result.firings) {
-          const id = newId();
-          await tx
-            .insertInto("automation_firings")
-            .values({
-              id,
-              automation_id: f.automation.id,
-              bucket: f.bucket,
-              reason: f.fired.reason,
-              fired_at: f.firedAt,
-              window_start: f.fired.windowStart,
-              window_end: f.fired.windowEnd,
-              events: JSON.stringify(f.fired.events),
-              event: f.event ? JSON.stringify(f.event) : null,
-            })
-            .execute();
-          const actions = specs.get(f.automation.id)?.actions ?? [];
-          if (actions.length)
-            await tx
-              .insertInto("automation_actions")
-              .values(actions.map((a, index) => ({ id: newId(), firing_id: id, automation_id: f.automation.id, action_index: index, type: a.type, status: "pending", attempts: 0, next_attempt_at: now, outcomes: "[]", updated_at: now })))
-              .execute();
-          events.push(automationTriggeredEvent(f.automation, { id, bucket: f.bucket, reason: f.fired.reason, firedAt: f.firedAt, windowStart: f.fired.windowStart, windowEnd: f.fired.windowEnd, events: f.fired.events }));
-        }
-        if (events.length) await this.emit(tx, events);
+        await this.recordFirings(tx, result.firings.map((f) => ({ ...f, measurement: null })), now);
         if (after !== before) await tx.updateTable("automation_cursor").set({ position: after, updated_at: now }).where("name", "=", CURSOR).execute();
         return { events: batch.events.length, firings: result.firings.length, caughtUp };
+      },
+      { rerunnable: true },
+    );
+  }
+
+  /** Inserts the firings, their pending actions and their baton.automation.triggered events. */
+  private async recordFirings(tx: Tx, firings: readonly NewFiring[], now: number): Promise<void> {
+    if (!firings.length) return;
+    const specs = new Map((await this.specsOf(tx, firings.map((f) => f.automation.id))).map((a) => [a.id, a.spec]));
+    const events: NewEvent[] = [];
+    for (const f of firings) {
+      const id = newId();
+      await tx
+        .insertInto("automation_firings")
+        .values({
+          id,
+          automation_id: f.automation.id,
+          bucket: f.bucket,
+          reason: f.fired.reason,
+          fired_at: f.firedAt,
+          window_start: f.fired.windowStart,
+          window_end: f.fired.windowEnd,
+          events: JSON.stringify(f.fired.events),
+          event: f.event ? JSON.stringify(f.event) : null,
+          measurement: f.measurement ? JSON.stringify(f.measurement) : null,
+        })
+        .execute();
+      const actions = specs.get(f.automation.id)?.actions ?? [];
+      if (actions.length)
+        await tx
+          .insertInto("automation_actions")
+          .values(actions.map((a, index) => ({ id: newId(), firing_id: id, automation_id: f.automation.id, action_index: index, type: a.type, status: "pending", attempts: 0, next_attempt_at: now, outcomes: "[]", updated_at: now })))
+          .execute();
+      events.push(
+        automationTriggeredEvent(f.automation, { id, bucket: f.bucket, reason: f.fired.reason, firedAt: f.firedAt, windowStart: f.fired.windowStart, windowEnd: f.fired.windowEnd, events: f.fired.events, measurement: f.measurement }),
+      );
+    }
+    await this.emit(tx, events);
+  }
+
+  async evaluateMetricTriggers(options: { now?: number } = {}): Promise<{ measured: number; firings: number }> {
+    const now = options.now ?? Date.now();
+    const active = (await this.base.db.selectFrom("automations").selectAll().where("paused", "=", 0).execute()).flatMap((r) => {
+      const a = automationFromRow(r);
+      const trigger = compileAutomationSpec(a.spec).trigger;
+      return trigger.kind === "metric" ? [{ automation: a, trigger }] : [];
+    });
+    if (!active.length) return { measured: 0, firings: 0 };
+    const statesOf = async (tx: Tx) =>
+      new Map(
+        (
+          await tx
+            .selectFrom("automation_buckets")
+            .select(["automation_id", "state"])
+            .where(
+              "automation_id",
+              "in",
+              active.map((a) => a.automation.id),
+            )
+            .where("bucket", "=", "")
+            .execute()
+        ).map((b) => [b.automation_id, b.state]),
+      );
+    const before = await statesOf(this.base.db);
+    const due = active.filter(({ automation, trigger }) => metricDue(trigger, parseMetricState(before.get(automation.id)), now));
+    if (!due.length) return { measured: 0, firings: 0 };
+    // Measured outside the transaction: SQLite's write lock is not held over scans of the runs.
+    const measured = await Promise.all(due.map(async (d) => ({ ...d, measurement: await measureMetric(this.base.db, d.trigger, now) })));
+    await this.base.db
+      .insertInto("automation_cursor")
+      .values({ name: METRICS_LOCK, position: "", updated_at: now })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    return this.base.transaction(
+      async (tx) => {
+        let lock = tx.selectFrom("automation_cursor").select("name").where("name", "=", METRICS_LOCK);
+        if (this.base.dialect === "postgres") lock = lock.forUpdate();
+        await lock.executeTakeFirst();
+        const current = await statesOf(tx);
+        const rows = await tx
+          .selectFrom("automations")
+          .select(["id", "active_since", "paused"])
+          .where(
+            "id",
+            "in",
+            measured.map((m) => m.automation.id),
+          )
+          .execute();
+        const activeSince = new Map(rows.filter((r) => Number(r.paused) === 0).map((r) => [r.id, Number(r.active_since)]));
+        const firings: NewFiring[] = [];
+        let count = 0;
+        for (const { automation, trigger, measurement } of measured) {
+          // Measured by another process meanwhile, or replaced, paused or deleted: its result stands.
+          if (current.get(automation.id) !== before.get(automation.id) || activeSince.get(automation.id) !== automation.activeSince) continue;
+          const stored = current.get(automation.id);
+          const step = metricStep(trigger, parseMetricState(stored), measurement, now);
+          const state = { ...(stored ? (JSON.parse(stored) as BucketState) : {}), metric: step.state };
+          await tx
+            .insertInto("automation_buckets")
+            .values({ automation_id: automation.id, bucket: "", state: JSON.stringify(state), updated_at: now })
+            .onConflict((oc) => oc.columns(["automation_id", "bucket"]).doUpdateSet((eb) => ({ state: eb.ref("excluded.state"), updated_at: eb.ref("excluded.updated_at") })))
+            .execute();
+          count++;
+          if (step.fire)
+            firings.push({ automation, bucket: "", fired: { reason: "metric", events: [], windowStart: measurement.windowStart, windowEnd: measurement.windowEnd }, firedAt: now, event: null, measurement });
+        }
+        await this.recordFirings(tx, firings, now);
+        return { measured: count, firings: firings.length };
       },
       { rerunnable: true },
     );

@@ -1,6 +1,7 @@
 /** Automations as the store keeps them, and the store's interface for them (automation-store.ts). */
 import type { AutomationSpec } from "../core/automation-spec.ts";
 import type { MatchedEvent } from "../core/automation-triggers.ts";
+import type { Measurement } from "../core/automation-metrics.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
 
 export interface Automation {
@@ -54,6 +55,8 @@ export interface AutomationFiring {
   events: MatchedEvent[];
   /** The event that completed the firing (templates read it); null for a proactive firing. */
   event: EventRecord | null;
+  /** What a metric trigger measured when it fired; null for event triggers. */
+  measurement: Measurement | null;
   actions: AutomationActionRecord[];
 }
 
@@ -85,6 +88,12 @@ export interface AutomationStore {
    * another process moved the cursor first.
    */
   evaluateAutomations(options: { limit: number; now?: number }): Promise<{ events: number; firings: number; caughtUp: boolean }>;
+  /**
+   * Measures every active metric trigger that is due (its `every` passed), and commits each
+   * one's hysteresis state with its firing, when the condition became true, in one transaction.
+   * A trigger another process measured meanwhile (a second server) is left to that one's result.
+   */
+  evaluateMetricTriggers(options?: { now?: number }): Promise<{ measured: number; firings: number }>;
   /** Due actions (pending, or running past their lease: their executor died), each claimed for `leaseMs`. */
   claimDueActions(now: number, leaseMs: number, limit: number): Promise<ClaimedAction[]>;
   /**

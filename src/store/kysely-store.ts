@@ -21,7 +21,8 @@ import { MIGRATIONS } from "./migrations/index.ts";
 import { eventsAfter, tailEvents, tailStart } from "./event-tail.ts";
 import { isConnectionLoss } from "./db-errors.ts";
 import { listenWithReconnect, NO_RETRY, type OutageRetry } from "./pg-reconnect.ts";
-import { flowFromRow, flowRunFromRow, logFromRow, stateFromRow, taskRunFromRow } from "./rows.ts";
+import { ARTIFACT_COLUMNS, artifactFromRow, flowFromRow, flowRunFromRow, logFromRow, stateFromRow, taskRunFromRow } from "./rows.ts";
+import { updatedArtifactData } from "../core/artifacts.ts";
 import * as flowRunInputs from "./flow-run-inputs.ts";
 import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import { appendEvents, eventStatements } from "./transitions/event-log.ts";
@@ -44,6 +45,7 @@ import type {
   LogRecord,
   NewFlowRun,
   Artifact,
+  ArtifactUpdate,
   Page,
   TailBatch,
   TailPosition,
@@ -432,15 +434,26 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
    * `nextArtifactId`), and a request sent again after a lost answer writes the same row. An id
    * that belongs to another run is refused as a duplicate key.
    */
-  async createArtifact(a: Artifact): Promise<void> {
-    const row = { id: a.id, key: a.key, type: a.type, data: JSON.stringify(a.data), description: a.description, flow_run_id: a.flowRunId, task_run_id: a.taskRunId, created_at: a.createdAt };
+  async createArtifact(a: Artifact, content?: Uint8Array): Promise<void> {
+    const row = {
+      id: a.id,
+      key: a.key,
+      type: a.type,
+      data: JSON.stringify(a.data),
+      description: a.description,
+      flow_run_id: a.flowRunId,
+      task_run_id: a.taskRunId,
+      created_at: a.createdAt,
+      updated_at: null,
+      content: content ? Buffer.from(content.buffer, content.byteOffset, content.byteLength) : null,
+    };
     const written = await this.db
       .insertInto("artifacts")
       .values(row)
       .onConflict((oc) =>
         oc
           .column("id")
-          .doUpdateSet({ key: row.key, type: row.type, data: row.data, description: row.description, created_at: row.created_at })
+          .doUpdateSet({ key: row.key, type: row.type, data: row.data, description: row.description, created_at: row.created_at, updated_at: null, content: row.content })
           .where("artifacts.flow_run_id", "=", row.flow_run_id)
           .where((eb) => (row.task_run_id === null ? eb("artifacts.task_run_id", "is", null) : eb("artifacts.task_run_id", "=", row.task_run_id))),
       )
@@ -451,20 +464,25 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
   }
 
   async listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]> {
-    let query = this.db.selectFrom("artifacts").selectAll();
+    let query = this.db.selectFrom("artifacts").select(ARTIFACT_COLUMNS);
     if (filter.flowRunId) query = query.where("flow_run_id", "=", filter.flowRunId);
     if (filter.key) query = query.where("key", "=", filter.key);
     const rows = await query.orderBy("created_at", "desc").limit(filter.limit ?? 100).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      key: r.key,
-      type: r.type as Artifact["type"],
-      data: JSON.parse(r.data) as unknown,
-      description: r.description,
-      flowRunId: r.flow_run_id,
-      taskRunId: r.task_run_id,
-      createdAt: Number(r.created_at),
-    }));
+    return rows.map(artifactFromRow);
+  }
+
+  /** Read, changed and written in one transaction (the row locked on PostgreSQL): two appends both land. */
+  async updateArtifact(id: string, update: ArtifactUpdate): Promise<Artifact | undefined> {
+    return this.transaction(async (tx) => {
+      let query = tx.selectFrom("artifacts").select(ARTIFACT_COLUMNS).where("id", "=", id).where("flow_run_id", "=", update.flowRunId);
+      if (this.dialect === "postgres") query = query.forUpdate();
+      const row = await query.executeTakeFirst();
+      if (!row) return undefined;
+      const current = artifactFromRow(row);
+      const data = updatedArtifactData(current.type, current.data, update.data, update.append ?? false);
+      await tx.updateTable("artifacts").set({ data: JSON.stringify(data), updated_at: update.at }).where("id", "=", id).execute();
+      return { ...current, data, updatedAt: update.at };
+    });
   }
 
   tailPosition(): Promise<TailPosition> {

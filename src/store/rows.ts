@@ -2,8 +2,8 @@
 import type { Selectable } from "kysely";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
-import type { FlowRunsTable, FlowsTable, LogsTable, StatesTable, TaskRunsTable } from "./schema.ts";
-import type { FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun } from "./types.ts";
+import type { ArtifactsTable, FlowRunsTable, FlowsTable, LogsTable, StatesTable, TaskRunsTable } from "./schema.ts";
+import type { Artifact, FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun } from "./types.ts";
 
 const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
 
@@ -108,3 +108,21 @@ export function logFromRow(row: Selectable<LogsTable>): LogRecord {
     extra: json(row.extra, null),
   };
 }
+
+/** The artifact of a row, without its bytes (an image's are read apart: artifact-store.ts). */
+export function artifactFromRow(r: Omit<Selectable<ArtifactsTable>, "content">): Artifact {
+  return {
+    id: r.id,
+    key: r.key,
+    type: r.type as Artifact["type"],
+    data: JSON.parse(r.data) as unknown,
+    description: r.description,
+    flowRunId: r.flow_run_id,
+    taskRunId: r.task_run_id,
+    createdAt: Number(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/** Every column of `artifacts` but the image bytes: listings never carry them. */
+export const ARTIFACT_COLUMNS = ["id", "key", "type", "data", "description", "flow_run_id", "task_run_id", "created_at", "updated_at"] as const;

@@ -201,6 +201,10 @@ export interface ArtifactsTable {
   flow_run_id: string;
   task_run_id: string | null;
   created_at: number;
+  /** When its data last changed in place (progress, table rows); null: never. */
+  updated_at: number | null;
+  /** An image artifact's bytes; null for the others. */
+  content: Uint8Array | null;
 }
 
 export interface EventsTable {
@@ -289,6 +293,8 @@ export interface AutomationFiringsTable {
   events: string;
   /** JSON EventRecord: the event that completed the firing; null for a proactive one. */
   event: string | null;
+  /** JSON Measurement of a metric trigger's firing; null for the others. */
+  measurement: string | null;
 }
 
 /** One action of a firing: the outbox the executor works through, with each attempt's outcome (JSON). */

@@ -49,6 +49,14 @@ export type WriteOp =
   /** An event emitted by code of flow run `flowRunId` (emitEvent), stored with the batch. */
   | { kind: "event"; event: NewEvent; flowRunId: string };
 
+/** An in-place change of an artifact of run `flowRunId`: new data, or rows appended to a table. */
+export interface ArtifactUpdate {
+  flowRunId: string;
+  data: unknown;
+  append?: boolean;
+  at: number;
+}
+
 export interface FlowRunFilter {
   flowName?: string;
   stateTypes?: StateType[];
@@ -270,8 +278,14 @@ export interface RunStore {
   /** Stores events from outside a run in one transaction, each once (an id already stored is skipped). */
   emitEvents(events: readonly NewEvent[]): Promise<void>;
 
-  createArtifact(artifact: Artifact): Promise<void>;
+  /** Stores an artifact (an image with its `content` bytes), or replaces the same id of the same run. */
+  createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
+  /**
+   * Changes an artifact's data in place (same id), stamping `updatedAt`; undefined when there is
+   * no such artifact of that run. An ArtifactDataError when it cannot take the change.
+   */
+  updateArtifact(id: string, update: ArtifactUpdate): Promise<Artifact | undefined>;
 }
 
 /**

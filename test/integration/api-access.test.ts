@@ -28,6 +28,7 @@ const WORKER_ROUTES = [
   "POST /api/flow-runs/crash-stale",
   "POST /api/logs",
   "POST /api/artifacts",
+  "PATCH /api/artifacts/:id",
   "POST /api/batch",
   "POST /api/concurrency-limits/acquire",
   "POST /api/concurrency-leases/renew",
@@ -103,7 +104,9 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await call("POST /api/flow-runs/:id/pause", `/api/flow-runs/${run.id}/pause`, { key: "gate", schema: null, description: null, timeoutAt: null });
     await ok("POST", `/api/flow-runs/${run.id}/set-state`, { state: { name: "Running" } });
     await call("POST /api/logs", "/api/logs", { logs: [{ flowRunId: run.id, level: 20, message: "from the worker", timestamp: Date.now() }] }, 202);
-    await call("POST /api/artifacts", "/api/artifacts", { id: newId(), key: null, type: "markdown", data: "# report", description: null, flowRunId: run.id, taskRunId: null, createdAt: Date.now() }, 201);
+    const artifactId = newId();
+    await call("POST /api/artifacts", "/api/artifacts", { id: artifactId, key: null, type: "progress", data: 10, description: null, flowRunId: run.id, taskRunId: null, createdAt: Date.now() }, 201);
+    await call("PATCH /api/artifacts/:id", `/api/artifacts/${artifactId}`, { flowRunId: run.id, data: 50 });
     const op = taskRunOp(run.id);
     await call("POST /api/batch", "/api/batch", { ops: [op, stateOp(op)] });
     // A child flow run (what a flow calling a flow makes), and its own child: both the worker's.
@@ -136,6 +139,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     const line = (flowRunId: string) => ({ flowRunId, level: 20, message: "forged", timestamp: Date.now() });
     await refused("/api/logs", { logs: [line(mine.id), line(theirs)] }, /^body\.logs\.1\.flowRunId: /);
     await refused("/api/artifacts", { id: newId(), key: null, type: "markdown", data: "forged", description: null, flowRunId: theirs, taskRunId: null, createdAt: Date.now() }, /^body\.flowRunId: /);
+    expectError(await as(WORKER, "PATCH", `/api/artifacts/${newId()}`, { flowRunId: theirs, data: 1 }), 403, /^body\.flowRunId: .*was not claimed by a worker/);
     const op = taskRunOp(theirs);
     await refused("/api/batch", { ops: [op, stateOp(op)] }, /^body\.ops: flow run /);
     await refused("/api/flow-runs", { flowName: "child", parentFlowRunId: theirs }, /^body\.parentFlowRunId: /);

@@ -140,7 +140,7 @@ describe.each(DIALECTS)("hostile input on %s", (dialect) => {
     await small(await call("POST", "/api/flow-runs", { flowName: "x", jobVariables: { env: { [`-${big}`]: "1" } } }), /^body\.jobVariables\.env/);
     await small(await call("POST", "/api/flow-runs", { flowName: "x", [big]: "nul\u0000" }), /^body\.vvvv+… contains a NUL character/);
     await small(await call("GET", `/api/flow-runs?state=${"v".repeat(1900)}`), /^querystring\.state has an unknown value "v{200}… \(1,900 characters\)"; expected Scheduled/);
-    await small(await call("POST", "/api/artifacts", { id: newId(), type: big, data: 1, flowRunId: runId, createdAt: 1 }), /^body\.type must be one of markdown, table, link$/);
+    await small(await call("POST", "/api/artifacts", { id: newId(), type: big, data: 1, flowRunId: runId, createdAt: 1 }), /^body\.type must be one of markdown, table, link, progress, image$/);
     const schedule = { name: "big-cron", flowName: "f", entrypoint: "f.ts:f", schedules: [{ spec: { kind: "cron", cron: big } }] };
     await small(await call("POST", "/api/deployments", schedule), /^body\.schedules\[0\]: schedule\.cron "v+… \(500,000 characters\)" is invalid/);
 

@@ -17,6 +17,7 @@ const AutomationsPage = lazy(() => import("./AutomationsPage.tsx").then((m) => (
 const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ default: m.AutomationPage })));
 const VariablesPage = lazy(() => import("./VariablesPage.tsx").then((m) => ({ default: m.VariablesPage })));
 const SecretsPage = lazy(() => import("./SecretsPage.tsx").then((m) => ({ default: m.SecretsPage })));
+const ArtifactsPage = lazy(() => import("./ArtifactsPage.tsx").then((m) => ({ default: m.ArtifactsPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -28,6 +29,7 @@ const NAV = [
   ["/automations", "Automations"],
   ["/variables", "Variables"],
   ["/secrets", "Secrets"],
+  ["/artifacts", "Artifacts"],
 ] as const;
 
 export function App() {
@@ -92,6 +94,8 @@ export function App() {
             <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
           ) : automationMatch ? (
             <AutomationPage key={key} name={decodeURIComponent(automationMatch[1]!)} />
+          ) : page === "/artifacts" ? (
+            <ArtifactsPage key={key} url={url} />
           ) : page === "/automations" ? (
             <AutomationsPage key={key} url={url} />
           ) : page === "/deployments" ? (

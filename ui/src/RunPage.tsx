@@ -6,6 +6,7 @@ import { duration, time } from "./format.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { markdownHtml } from "./markdown.ts";
 import { ResumeForm } from "./ResumeForm.tsx";
+import { ArtifactCard } from "./ArtifactView.tsx";
 import { RunEvents } from "./RunEvents.tsx";
 import { Link, navigate } from "./router.ts";
 import { useRunData } from "./run-data.ts";
@@ -15,37 +16,6 @@ import { Timeline } from "./Timeline.tsx";
 import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
 /** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
 const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
-
-/** A markdown artifact, rendered (and sanitised: see markdown.ts). */
-function MarkdownArtifact({ text }: { text: string }) {
-  const html = useMemo(() => markdownHtml(text), [text]);
-  return <div className="markdown" data-testid="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
-}
-
-function ArtifactTable({ rows }: { rows: Record<string, unknown>[] }) {
-  const columns = Object.keys(rows[0] ?? {});
-  const cell = (v: unknown) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v ?? ""));
-  return (
-    <table className="runs">
-      <thead>
-        <tr>
-          {columns.map((k) => (
-            <th key={k}>{k}</th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.slice(0, 200).map((row, i) => (
-          <tr key={i}>
-            {columns.map((k) => (
-              <td key={k}>{cell(row[k])}</td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
 
 /** A readable preview of a devalue-serialised result (its flat table of values, first 2,000 characters). */
 function summarise(text: string): string {
@@ -167,18 +137,7 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
         <>
           <h2>Artifacts</h2>
           {artifacts.data!.items.map((a) => (
-            <div key={a.id} className="card" data-artifact={a.key ?? a.id}>
-              <b>{a.key ?? a.type}</b> {a.description && <span className="muted">— {a.description}</span>}
-              {a.type === "markdown" && <MarkdownArtifact text={String(a.data)} />}
-              {a.type === "link" && (
-                <p>
-                  <a href={(a.data as { url: string }).url} target="_blank" rel="noreferrer">
-                    {(a.data as { title?: string; url: string }).title ?? (a.data as { url: string }).url}
-                  </a>
-                </p>
-              )}
-              {a.type === "table" && Array.isArray(a.data) && <ArtifactTable rows={a.data as Record<string, unknown>[]} />}
-            </div>
+            <ArtifactCard key={a.id} artifact={a} />
           ))}
         </>
       )}

@@ -6,6 +6,7 @@
  * events. Log events are not handled here: the log panel listens to them on its own, so a
  * chatty run does not re-render the page.
  */
+import type { Artifact } from "./ArtifactView.tsx";
 import { useEffect, useRef, useState } from "react";
 import { get, useCoalescedReload, useData } from "./api.ts";
 import { useLiveEvents } from "./live.ts";
@@ -80,7 +81,9 @@ export function useRunData(id: string) {
   const run = useData<FlowRun>(path, runReload);
   const history = useData<StateRecord[]>(`${path}/states`, runReload);
   const children = useData<{ items: FlowRun[] }>(`/flow-runs?parent=${encodeURIComponent(id)}&limit=100`, `${runReload}:${auxReload}`);
-  const artifacts = useData<{ items: { id: string; key: string | null; type: string; data: unknown; description: string | null }[] }>(`/artifacts?flowRunId=${encodeURIComponent(id)}`, `${runReload}:${auxReload}`);
+  // An artifact's write is announced on the run's stream: a progress bar moves as it is updated.
+  const [artifactReload, reloadArtifacts] = useCoalescedReload(250);
+  const artifacts = useData<{ items: Artifact[] }>(`/artifacts?flowRunId=${encodeURIComponent(id)}`, `${runReload}:${auxReload}:${artifactReload}`);
 
   // The task list: `structure` changes only on a full fetch (the graph is laid out again),
   // `items` also on applied state events.
@@ -132,6 +135,7 @@ export function useRunData(id: string) {
   };
 
   useLiveEvents(id, (event) => {
+    if (event.kind === "resource" && event.resource === "artifacts") reloadArtifacts();
     if (event.kind !== "state") return;
     if (event.taskRunId === null) {
       reloadRun();

@@ -2,20 +2,18 @@
 import type { FastifyInstance } from "fastify";
 import type { RunStore, TaskRun } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
-import { ADMIN_AND_WORKER, runInBody } from "../access.ts";
+import { ADMIN_AND_WORKER } from "../access.ts";
 import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
 import { StateHistorySchema, type StateRecord } from "../../schemas/state.ts";
 import { TaskRunListSchema, TaskRunSchema, type TaskRunList } from "../../schemas/task-run.ts";
 import { LogIngestAnswerSchema, LogIngestSchema, LogListSchema, LogQuerySchema, type LogIngest, type LogIngestAnswer, type LogList, type LogQuery } from "../../schemas/log.ts";
-import { ArtifactInputSchema, ArtifactListSchema, ArtifactQuerySchema, type ArtifactInput, type ArtifactList, type ArtifactQuery } from "../../schemas/artifact.ts";
 import { CacheEntrySchema, CacheParamsSchema, ResultSchema, type CacheEntry, type CacheParams, type ResultRecord } from "../../schemas/result.ts";
 
 const idParams = jsonSchema(IdParamsSchema);
 
 /** A task run a body refers to must exist (404) and belong to the body's flow run (409). */
-function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, field: string): void {
+export function checkTaskRun(run: TaskRun | undefined, id: string, flowRunId: string, field: string): void {
   if (!run) throw new ApiError(404, "NOT_FOUND", `${field}: task run ${id} was not found`);
   if (run.flowRunId !== flowRunId) throw new ApiError(409, "CONFLICT", `${field}: task run ${id} belongs to flow run ${run.flowRunId}, not ${flowRunId}`);
 }
@@ -106,44 +104,6 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
       await store.applyWrites(logs.map((log) => ({ kind: "log" as const, log: { ...log, taskRunId: log.taskRunId ?? null } })));
       return reply.status(202).send({ accepted: logs.length });
     },
-  );
-
-  app.post<{ Body: ArtifactInput }>(
-    "/api/artifacts",
-    {
-      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInBody("flowRunId") } },
-      schema: {
-        tags: ["artifacts"],
-        summary: "Publish an artifact of a run (markdown, table or link)",
-        body: jsonSchema(ArtifactInputSchema),
-        response: { 201: { type: "null" }, ...errorResponses(400, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      const a = request.body;
-      if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
-      if (a.taskRunId) checkTaskRun(await store.getTaskRun(a.taskRunId), a.taskRunId, a.flowRunId, "body.taskRunId");
-      try {
-        await store.createArtifact({ ...a, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null });
-      } catch (error) {
-        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `artifact ${a.id} already exists; artifact ids are unique (use a new id, or the same key for a new version)`);
-        throw error;
-      }
-      return reply.status(201).send();
-    },
-  );
-
-  app.get<{ Querystring: ArtifactQuery; Reply: ArtifactList }>(
-    "/api/artifacts",
-    {
-      schema: {
-        tags: ["artifacts"],
-        summary: "Artifacts of a run, or the versions of a key, newest first",
-        querystring: jsonSchema(ArtifactQuerySchema),
-        response: { 200: jsonSchema(ArtifactListSchema), ...errorResponses(400) },
-      },
-    },
-    async (request) => ({ items: await store.listArtifacts(request.query) }),
   );
 
   app.get<{ Params: IdParams; Reply: ResultRecord }>(

@@ -13,6 +13,8 @@ import * as m0009 from "./0009_automations.ts";
 import * as m0010 from "./0010_notification_channels.ts";
 import * as m0011 from "./0011_variables_secrets.ts";
 import * as m0012 from "./0012_flow_run_inputs.ts";
+import * as m0013 from "./0013_metric_triggers.ts";
+import * as m0014 from "./0014_artifact_updates.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -32,4 +34,6 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0010_notification_channels", up: m0010.up },
   { name: "0011_variables_secrets", up: m0011.up },
   { name: "0012_flow_run_inputs", up: m0012.up },
+  { name: "0013_metric_triggers", up: m0013.up },
+  { name: "0014_artifact_updates", up: m0014.up },
 ];
