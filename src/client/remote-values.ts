@@ -1,7 +1,7 @@
 /** Variables and secrets over the Baton API (remote mode): the server checks input and holds the secret key. */
 import type { SecretInfo, Variable, VariableInput } from "../store/value-types.ts";
-import type { VariableAdmin } from "../server/variables.ts";
-import { SecretNotFoundError, type SecretAdmin, type SecretReader } from "../server/secrets.ts";
+import type { VariableAdmin } from "../services/variables.ts";
+import { SecretNotFoundError, type SecretAdmin, type SecretReader } from "../services/secrets.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
 import { SecretInfoListSchema, SecretInfoSchema, SecretValueSchema } from "../schemas/secret.ts";
 import { VariableListSchema, VariableSchema } from "../schemas/variable.ts";

@@ -5,7 +5,6 @@ import { newId } from "../core/ids.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import type { NotificationChannelsTable } from "./schema.ts";
 import type { Tx } from "./transitions/host.ts";
-
 import type { NotificationChannel } from "../schemas/notification-channel.ts";
 
 export type { NotificationChannel };

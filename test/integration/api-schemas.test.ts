@@ -65,8 +65,9 @@ describe("one schema per resource", () => {
     expect(answer("/api/automations", "post", "201")).toEqual(ref("Automation"));
     expect(answer("/api/automations/{name}", "get", "200").properties.firings.items).toEqual(ref("AutomationFiring"));
     expect(answer("/api/automations/{name}/firings", "get", "200").properties.items.items).toEqual(ref("AutomationFiring"));
-    expect(doc.components.schemas.Automation!.properties!.spec).toEqual(ref("AutomationSpec"));
-    expect(doc.components.schemas.AutomationFiring!.properties!.actions).toEqual({ type: "array", items: ref("AutomationActionRecord") });
+    const properties = (id: string) => doc.components.schemas[id]!.properties as Record<string, JsonSchema>;
+    expect(properties("Automation").spec).toEqual(ref("AutomationSpec"));
+    expect(properties("AutomationFiring").actions).toEqual({ type: "array", items: ref("AutomationActionRecord") });
     expect(answer("/api/notification-channels/{name}", "get", "200")).toEqual(ref("NotificationChannel"));
     expect(Object.keys(doc.components.schemas.NotificationChannel!.properties as object).sort()).toEqual(Object.keys(NotificationChannelSchema.in.shape).sort());
     expect(answer("/api/variables/{name}", "get", "200")).toEqual(ref("Variable"));

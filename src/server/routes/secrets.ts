@@ -22,8 +22,8 @@ import {
   type SecretValue,
   type SecretValueQuery,
 } from "../../schemas/secret.ts";
-import { checkSecretValue, SecretNotFoundError, type SecretVault } from "../secrets.ts";
-import { checkValueName } from "../variables.ts";
+import { checkSecretValue, SecretNotFoundError, type SecretVault } from "../../services/secrets.ts";
+import { checkValueName } from "../../services/variables.ts";
 import { requireSecretGrant, type GrantLookup } from "../secret-grants.ts";
 import type { WorkerRuns } from "../worker-runs.ts";
 

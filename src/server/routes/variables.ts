@@ -8,7 +8,7 @@ import { ApiError, notFound } from "../errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { NameParamsSchema, type NameParams } from "../../schemas/fields.ts";
 import { VariableBodySchema, VariableListSchema, VariableSchema, type Variable, type VariableBody, type VariableList } from "../../schemas/variable.ts";
-import { compileVariableInput } from "../variables.ts";
+import { compileVariableInput } from "../../services/variables.ts";
 
 const nameParams = jsonSchema(NameParamsSchema);
 const variableAnswer = jsonSchema(VariableSchema);
