@@ -18,11 +18,11 @@ import { KyselyNotificationChannelStore } from "../store/notification-channel-st
 import { localNotificationChannelAdmin, type NotificationChannelAdmin } from "../server/notification-channels.ts";
 import { KyselyVariableStore } from "../store/variable-store.ts";
 import { KyselySecretStore } from "../store/secret-store.ts";
-import { localVariableAdmin, type VariableAdmin } from "../server/variables.ts";
-import { SecretVault, type SecretAdmin } from "../server/secrets.ts";
+import { localVariableAdmin, type VariableAdmin } from "../services/variables.ts";
+import { SecretVault, type SecretAdmin } from "../services/secrets.ts";
 import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
 import { loadSecretKey } from "../config/secret-key.ts";
-import type { RefStores } from "../server/config-refs.ts";
+import type { RefStores } from "../services/config-refs.ts";
 
 /** A client of the server, or the database itself: commands that follow events read each its own way. */
 export type CliStore = RemoteStore | KyselyStore;

@@ -2,11 +2,7 @@
 import type { Automation } from "../store/automation-types.ts";
 import type { AutomationAdmin, AutomationDetail, AutomationSummary } from "../server/automations.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
-
-import { z } from "zod";
-
-// Not yet declared in src/schemas: read without checking (being replaced by declared schemas).
-const unread = <T>() => z.custom<T>(() => true);
+import { AutomationDetailSchema, AutomationListSchema, AutomationSchema } from "../schemas/automation.ts";
 const enc = encodeURIComponent;
 
 export class RemoteAutomations implements AutomationAdmin {
@@ -15,22 +11,22 @@ export class RemoteAutomations implements AutomationAdmin {
   async create(spec: unknown, options: { replace?: boolean } = {}): Promise<Automation> {
     const name = (spec as { name?: unknown } | null)?.name;
     if (options.replace && typeof name === "string") {
-      const replaced = await orUndefined(this.api.request("PUT", `/api/automations/${enc(name)}`, spec, unread<Automation>()));
+      const replaced = await orUndefined(this.api.request("PUT", `/api/automations/${enc(name)}`, spec, AutomationSchema));
       if (replaced) return replaced;
     }
-    return this.api.request("POST", "/api/automations", spec, unread<Automation>());
+    return this.api.request("POST", "/api/automations", spec, AutomationSchema);
   }
 
   async list(): Promise<AutomationSummary[]> {
-    return (await this.api.request("GET", "/api/automations", undefined, unread<{ items: AutomationSummary[] }>())).items;
+    return (await this.api.request("GET", "/api/automations", undefined, AutomationListSchema)).items;
   }
 
   inspect(idOrName: string): Promise<AutomationDetail | undefined> {
-    return orUndefined(this.api.request("GET", `/api/automations/${enc(idOrName)}`, undefined, unread<AutomationDetail>()));
+    return orUndefined(this.api.request("GET", `/api/automations/${enc(idOrName)}`, undefined, AutomationDetailSchema));
   }
 
   setPaused(idOrName: string, paused: boolean): Promise<Automation | undefined> {
-    return orUndefined(this.api.request("POST", `/api/automations/${enc(idOrName)}/${paused ? "pause" : "resume"}`, undefined, unread<Automation>()));
+    return orUndefined(this.api.request("POST", `/api/automations/${enc(idOrName)}/${paused ? "pause" : "resume"}`, undefined, AutomationSchema));
   }
 
   async delete(idOrName: string): Promise<boolean> {

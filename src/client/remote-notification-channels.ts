@@ -2,11 +2,7 @@
 import type { NotificationChannel } from "../store/notification-channel-store.ts";
 import type { ChannelTestResult, NotificationChannelAdmin } from "../server/notification-channels.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
-
-import { z } from "zod";
-
-// Not yet declared in src/schemas: read without checking (being replaced by declared schemas).
-const unread = <T>() => z.custom<T>(() => true);
+import { ChannelTestResultSchema, NotificationChannelListSchema, NotificationChannelSchema } from "../schemas/notification-channel.ts";
 const enc = encodeURIComponent;
 
 export class RemoteNotificationChannels implements NotificationChannelAdmin {
@@ -15,18 +11,18 @@ export class RemoteNotificationChannels implements NotificationChannelAdmin {
   async create(spec: unknown, options: { replace?: boolean } = {}): Promise<NotificationChannel> {
     const name = (spec as { name?: unknown } | null)?.name;
     if (options.replace && typeof name === "string") {
-      const replaced = await orUndefined(this.api.request("PUT", `/api/notification-channels/${enc(name)}`, spec, unread<NotificationChannel>()));
+      const replaced = await orUndefined(this.api.request("PUT", `/api/notification-channels/${enc(name)}`, spec, NotificationChannelSchema));
       if (replaced) return replaced;
     }
-    return this.api.request("POST", "/api/notification-channels", spec, unread<NotificationChannel>());
+    return this.api.request("POST", "/api/notification-channels", spec, NotificationChannelSchema);
   }
 
   async list(): Promise<NotificationChannel[]> {
-    return (await this.api.request("GET", "/api/notification-channels", undefined, unread<{ items: NotificationChannel[] }>())).items;
+    return (await this.api.request("GET", "/api/notification-channels", undefined, NotificationChannelListSchema)).items;
   }
 
   inspect(idOrName: string): Promise<NotificationChannel | undefined> {
-    return orUndefined(this.api.request("GET", `/api/notification-channels/${enc(idOrName)}`, undefined, unread<NotificationChannel>()));
+    return orUndefined(this.api.request("GET", `/api/notification-channels/${enc(idOrName)}`, undefined, NotificationChannelSchema));
   }
 
   async delete(idOrName: string): Promise<boolean> {
@@ -34,6 +30,6 @@ export class RemoteNotificationChannels implements NotificationChannelAdmin {
   }
 
   test(idOrName: string): Promise<ChannelTestResult | undefined> {
-    return orUndefined(this.api.request("POST", `/api/notification-channels/${enc(idOrName)}/test`, undefined, unread<ChannelTestResult>()));
+    return orUndefined(this.api.request("POST", `/api/notification-channels/${enc(idOrName)}/test`, undefined, ChannelTestResultSchema));
   }
 }

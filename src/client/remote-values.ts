@@ -1,28 +1,25 @@
 /** Variables and secrets over the Baton API (remote mode): the server checks input and holds the secret key. */
 import type { SecretInfo, Variable, VariableInput } from "../store/value-types.ts";
-import type { VariableAdmin } from "../server/variables.ts";
-import { SecretNotFoundError, type SecretAdmin, type SecretReader } from "../server/secrets.ts";
+import type { VariableAdmin } from "../services/variables.ts";
+import { SecretNotFoundError, type SecretAdmin, type SecretReader } from "../services/secrets.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
-
-import { z } from "zod";
-
-// Not yet declared in src/schemas: read without checking (being replaced by declared schemas).
-const unread = <T>() => z.custom<T>(() => true);
+import { SecretInfoListSchema, SecretInfoSchema, SecretValueSchema } from "../schemas/secret.ts";
+import { VariableListSchema, VariableSchema } from "../schemas/variable.ts";
 const enc = encodeURIComponent;
 
 export class RemoteVariables implements VariableAdmin {
   constructor(private readonly api: ApiClient) {}
 
   set(input: VariableInput): Promise<Variable> {
-    return this.api.request("PUT", `/api/variables/${enc(input.name)}`, { value: input.value, ...(input.tags ? { tags: input.tags } : {}) }, unread<Variable>());
+    return this.api.request("PUT", `/api/variables/${enc(input.name)}`, { value: input.value, ...(input.tags ? { tags: input.tags } : {}) }, VariableSchema);
   }
 
   get(name: string): Promise<Variable | undefined> {
-    return orUndefined(this.api.request("GET", `/api/variables/${enc(name)}`, undefined, unread<Variable>()));
+    return orUndefined(this.api.request("GET", `/api/variables/${enc(name)}`, undefined, VariableSchema));
   }
 
   async list(): Promise<Variable[]> {
-    return (await this.api.request("GET", "/api/variables", undefined, unread<{ items: Variable[] }>())).items;
+    return (await this.api.request("GET", "/api/variables", undefined, VariableListSchema)).items;
   }
 
   async delete(name: string): Promise<boolean> {
@@ -34,11 +31,11 @@ export class RemoteSecrets implements SecretAdmin, SecretReader {
   constructor(private readonly api: ApiClient) {}
 
   set(name: string, value: string): Promise<SecretInfo> {
-    return this.api.request("PUT", `/api/secrets/${enc(name)}`, { value }, unread<SecretInfo>());
+    return this.api.request("PUT", `/api/secrets/${enc(name)}`, { value }, SecretInfoSchema);
   }
 
   async list(): Promise<SecretInfo[]> {
-    return (await this.api.request("GET", "/api/secrets", undefined, unread<{ items: SecretInfo[] }>())).items;
+    return (await this.api.request("GET", "/api/secrets", undefined, SecretInfoListSchema)).items;
   }
 
   async delete(name: string): Promise<boolean> {
@@ -48,7 +45,7 @@ export class RemoteSecrets implements SecretAdmin, SecretReader {
   /** With a worker key the server needs the run (its job variables must reference the secret). */
   async reveal(name: string, flowRunId?: string | null): Promise<string> {
     const query = flowRunId ? `?flowRunId=${enc(flowRunId)}` : "";
-    const found = await orUndefined(this.api.request("GET", `/api/secrets/${enc(name)}/value${query}`, undefined, unread<{ value: string }>()));
+    const found = await orUndefined(this.api.request("GET", `/api/secrets/${enc(name)}/value${query}`, undefined, SecretValueSchema));
     if (!found) throw new SecretNotFoundError(name);
     return found.value;
   }

@@ -115,7 +115,8 @@ export type ActionType = (typeof ACTION_TYPES)[number];
 
 const action = z.discriminatedUnion("type", actionSchemas);
 
-const specShape = z.strictObject({
+/** The spec's shape (strict): the API's record declares the stored spec with it (schemas/automation.ts). */
+export const AUTOMATION_SPEC_SHAPE = z.strictObject({
   name,
   description: z.string().max(10_000).optional(),
   trigger: z.record(z.string(), z.unknown()),
@@ -146,12 +147,7 @@ export interface CompoundTrigger {
 export type Trigger = EventTrigger | CompoundTrigger | MetricTrigger;
 
 /** A spec as written (what is stored and shown) and compiled (what the evaluator uses). */
-export interface AutomationSpec {
-  name: string;
-  description?: string;
-  trigger: Record<string, unknown>;
-  actions: AutomationAction[];
-}
+export type AutomationSpec = z.output<typeof AUTOMATION_SPEC_SHAPE>;
 
 export interface CompiledAutomation {
   spec: AutomationSpec;
@@ -275,7 +271,7 @@ function checkAction(a: AutomationAction, i: number, noEvent: string | null): vo
 /** The spec checked and compiled; an AutomationSpecError naming the first bad field. */
 export function compileAutomationSpec(input: unknown): CompiledAutomation {
   if (input === null || typeof input !== "object" || Array.isArray(input)) throw new AutomationSpecError("spec", "an automation spec is an object: { name, trigger, actions }");
-  const spec = parseWith(specShape, input, "");
+  const spec = parseWith(AUTOMATION_SPEC_SHAPE, input, "");
   const trigger = compileTrigger(spec.trigger);
   const noEvent = noEventReason(trigger);
   spec.actions.forEach((a, i) => checkAction(a, i, noEvent));

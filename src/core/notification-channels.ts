@@ -54,14 +54,14 @@ const name = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:@-]+$/, "must be le
 const template = z.string().max(20_000);
 const url = z.string().min(1).max(4000);
 
-const webhookSettings = z.strictObject({
+export const WEBHOOK_SETTINGS = z.strictObject({
   url,
   method: z.enum(["POST", "PUT", "PATCH"]).optional(),
   headers: z.record(z.string().min(1).max(200), z.string().max(4000)).optional(),
   body: z.unknown().optional(),
 });
-const slackSettings = z.strictObject({ url, text: template.optional() });
-const emailSettings = z.strictObject({
+export const SLACK_SETTINGS = z.strictObject({ url, text: template.optional() });
+export const EMAIL_SETTINGS = z.strictObject({
   url,
   from: z.string().min(3).max(500),
   to: z.array(z.string().min(3).max(500)).min(1).max(100),
@@ -69,9 +69,10 @@ const emailSettings = z.strictObject({
   body: template.optional(),
 });
 
-export type WebhookSettings = z.infer<typeof webhookSettings>;
-export type SlackSettings = z.infer<typeof slackSettings>;
-export type EmailSettings = z.infer<typeof emailSettings>;
+/** Each type's settings (strict): the API's record declares a channel with them (schemas/notification-channel.ts). */
+export type WebhookSettings = z.infer<typeof WEBHOOK_SETTINGS>;
+export type SlackSettings = z.infer<typeof SLACK_SETTINGS>;
+export type EmailSettings = z.infer<typeof EMAIL_SETTINGS>;
 
 export type NotificationChannelSpec = { name: string; description?: string } & (
   | { type: "webhook"; settings: WebhookSettings }
@@ -79,7 +80,7 @@ export type NotificationChannelSpec = { name: string; description?: string } & (
   | { type: "email"; settings: EmailSettings }
 );
 
-const SETTINGS: Record<ChannelType, z.ZodType> = { webhook: webhookSettings, slack: slackSettings, email: emailSettings };
+const SETTINGS: Record<ChannelType, z.ZodType> = { webhook: WEBHOOK_SETTINGS, slack: SLACK_SETTINGS, email: EMAIL_SETTINGS };
 
 const specShape = z.strictObject({
   name,

@@ -4,6 +4,7 @@
  * schema missing here fails the server's start: its references cannot be resolved.
  */
 import type { z } from "zod";
+import { AutomationActionRecordSchema, AutomationFiringSchema, AutomationSchema, AutomationSpecSchema } from "./automation.ts";
 import { ConcurrencyLimitSchema } from "./concurrency-limit.ts";
 import { DeploymentSchema } from "./deployment.ts";
 import { ErrorInfoSchema, ErrorResponseSchema } from "./error.ts";
@@ -12,8 +13,11 @@ import { FlowSchema } from "./flow.ts";
 import { FlowRunSchema } from "./flow-run.ts";
 import { FlowRunInputSchema } from "./flow-run-input.ts";
 import { LogSchema } from "./log.ts";
+import { NotificationChannelSchema } from "./notification-channel.ts";
+import { SecretInfoSchema } from "./secret.ts";
 import { StateRecordSchema, StateSchema } from "./state.ts";
 import { TaskDependencySchema, TaskRunSchema } from "./task-run.ts";
+import { VariableSchema } from "./variable.ts";
 import { WorkerSchema } from "./worker.ts";
 import { WorkPoolSchema, WorkQueueSchema } from "./work-pool.ts";
 
@@ -36,4 +40,11 @@ export const COMPONENTS: readonly z.ZodType[] = [
   WorkQueueSchema,
   WorkerSchema,
   ConcurrencyLimitSchema,
+  AutomationSpecSchema,
+  AutomationSchema,
+  AutomationActionRecordSchema,
+  AutomationFiringSchema,
+  NotificationChannelSchema,
+  VariableSchema,
+  SecretInfoSchema,
 ];

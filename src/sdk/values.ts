@@ -23,8 +23,8 @@ import type { RemoteStore } from "../client/remote-store.ts";
 import { KyselyVariableStore } from "../store/variable-store.ts";
 import { KyselySecretStore } from "../store/secret-store.ts";
 import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
-import { localVariableAdmin, type VariableAdmin } from "../server/variables.ts";
-import { SecretVault, type SecretReader } from "../server/secrets.ts";
+import { localVariableAdmin, type VariableAdmin } from "../services/variables.ts";
+import { SecretVault, type SecretReader } from "../services/secrets.ts";
 import { getRuntime } from "./runtime.ts";
 
 interface ValueAccess {

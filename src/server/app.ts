@@ -52,8 +52,8 @@ import type { SecretKey } from "../core/secret-cipher.ts";
 import { loadSecretKey } from "../config/secret-key.ts";
 import { KyselyVariableStore } from "../store/variable-store.ts";
 import { flowRunJobVariables, KyselySecretStore } from "../store/secret-store.ts";
-import { SecretVault } from "./secrets.ts";
-import { storeRefLookup } from "./config-refs.ts";
+import { SecretVault } from "../services/secrets.ts";
+import { storeRefLookup } from "../services/config-refs.ts";
 import { variableRoutes } from "./routes/variables.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 
@@ -132,6 +132,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const vault = new SecretVault(new KyselySecretStore(store), options.secretKey ?? (() => loadSecretKey()));
   const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
   if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
+  const refs = storeRefLookup(variables, vault.store);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -217,7 +218,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   sessionRoutes(app, keys, sessions, new SignInLimiter());
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
-  flowRunRoutes(app, store, orchestration, {
+  flowRunRoutes(app, store, orchestration, refs, {
     flowRunCreated: (id) => checker.flowRunCreated(id),
     forgetFlowRun: (id) => {
       checker.forgetFlowRun(id);
@@ -228,7 +229,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   flowRunInputRoutes(app, store);
   runDataRoutes(app, store);
   batchRoutes(app, store, checker, workerRuns);
-  orchestrationRoutes(app, store, orchestration, storeRefLookup(variables, vault.store));
+  orchestrationRoutes(app, store, orchestration, refs);
   liveStreamRoutes(app, store, hub);
   eventLogRoutes(app, store, eventLog, options.eventPollMs ?? 200);
   webhookRoutes(app, store, webhooks);
@@ -253,7 +254,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   await app.ready();
   await hub.start();
   const background = startBackgroundJobs(store, orchestration, eventLog, options, app.log);
-  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, publicUrl }, options.automationService ?? {}, app.log);
+  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, publicUrl }, options.automationService ?? {}, app.log);
   return {
     app,
     hub,

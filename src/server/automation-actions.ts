@@ -9,6 +9,7 @@
  * log stores an id once), and a run-deployment looks for the run an earlier attempt made (its
  * `automation-action:<id>` tag) before making one.
  */
+import type { RefStores } from "../services/config-refs.ts";
 import { BatonError, InvalidTransitionError, RunNotFoundError } from "../core/errors.ts";
 import { renderTemplate, TemplateError } from "../core/automation-templates.ts";
 import type { AutomationAction } from "../core/automation-spec.ts";
@@ -49,6 +50,8 @@ export interface ActionDependencies {
   store: Store;
   orchestration: OrchestrationStore;
   channels: Pick<NotificationChannelStore, "getChannel">;
+  /** Where a run's `{{ variables.x }}` and `{{ secrets.x }}` are looked up. */
+  refs: RefStores;
   /** The dashboard's address, for the links notifications carry. */
   publicUrl: PublicUrl;
 }
@@ -93,7 +96,7 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
       }
       const parameters = render(spec.parameters ?? {}, "parameters");
       const tags = [...(spec.tags ?? []), `automation:${automation.name}`, marker];
-      const { run } = await createDeploymentRun({ runs: deps.store, deployments: deps.orchestration }, spec.deployment, { parameters, tags, message: `started by automation ${automation.name}` });
+      const { run } = await createDeploymentRun({ runs: deps.store, deployments: deps.orchestration, refs: deps.refs }, spec.deployment, { parameters, tags, message: `started by automation ${automation.name}` }, { parametersField: `${field}.parameters` });
       return { flowRun: run.id, name: run.name, deployment: spec.deployment, parameters };
     }
     case "pause-deployment":

@@ -6,21 +6,14 @@
  */
 import { actionReferences, AutomationSpecError, compileAutomationSpec, type AutomationSpec } from "../core/automation-spec.ts";
 import type { OrchestrationStore, RunStore } from "../store/types.ts";
-import type { Automation, AutomationFiring, AutomationStore } from "../store/automation-types.ts";
+import type { Automation, AutomationStore } from "../store/automation-types.ts";
+import type { AutomationDetail, AutomationSummary } from "../schemas/automation.ts";
 import type { NotificationChannelStore } from "../store/notification-channel-store.ts";
 
 /** What a spec's references are looked up in. */
 export type AutomationReferences = Pick<OrchestrationStore, "getDeployment" | "getWorkPool"> & Pick<NotificationChannelStore, "getChannel"> & Pick<RunStore, "getFlow">;
 
-/** An automation with its last firing (lists). */
-export interface AutomationSummary extends Automation {
-  lastFiring: AutomationFiring | null;
-}
-
-/** An automation with its last firings, newest first (inspect). */
-export interface AutomationDetail extends Automation {
-  firings: AutomationFiring[];
-}
+export type { AutomationDetail, AutomationSummary } from "../schemas/automation.ts";
 
 /** How many firings `inspect` and GET /api/automations/{name} show. */
 export const SHOWN_FIRINGS = 10;

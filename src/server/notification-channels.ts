@@ -11,6 +11,7 @@ import type { AutomationStore } from "../store/automation-types.ts";
 import type { NotificationChannel, NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { testNotificationContext, type PublicUrl } from "./notification-context.ts";
 import { deliverNotification } from "./notification-delivery.ts";
+import type { ChannelTestResult } from "../schemas/notification-channel.ts";
 
 /** A channel that automations notify: deleting it would make their notifications fail. */
 export class NotificationChannelInUseError extends BatonError {
@@ -23,13 +24,7 @@ export class NotificationChannelInUseError extends BatonError {
   }
 }
 
-/** What a test delivery did. */
-export interface ChannelTestResult {
-  channel: string;
-  ok: boolean;
-  result?: Record<string, unknown>;
-  error?: string;
-}
+export type { ChannelTestResult } from "../schemas/notification-channel.ts";
 
 /** A channel as it leaves the server: its credentials masked. */
 export function maskedChannel(channel: NotificationChannel): NotificationChannel {

@@ -11,6 +11,7 @@ import { randomRunName } from "../core/run-names.ts";
 import { makeState } from "../core/states.ts";
 import type { JobVariables } from "../core/job-variables.ts";
 import type { Deployment, FlowRun, NewFlowRun, OrchestrationStore, RunStore } from "../store/types.ts";
+import { checkConfigRefs, deploymentRefChecks, type RefStores } from "./config-refs.ts";
 import { DeploymentNotFoundError } from "./errors.ts";
 import { checkJobVariablesEnv } from "./job-variables.ts";
 import { checkParameters } from "./parameters.ts";
@@ -66,18 +67,22 @@ export function deploymentRun(deployment: Deployment, request: DeploymentRunRequ
 /**
  * Creates a run of the deployment `idOrName` (by id or name): a DeploymentNotFoundError if it
  * does not exist, an InvalidParametersError for parameters its schema refuses, a
- * RefusedEnvironmentError for job variables its work pool does not allow (named
- * `jobVariablesField` in the message). A worker of its pool picks the run up when it is due.
+ * RefusedEnvironmentError for job variables its work pool does not allow, an
+ * InvalidReferenceError for a `{{ variables.x }}` or `{{ secrets.x }}` of the run's own that names
+ * nothing (each named by `parametersField` / `jobVariablesField` in the message). A worker of its
+ * pool picks the run up when it is due.
  */
 export async function createDeploymentRun(
-  stores: { runs: Pick<RunStore, "createFlowRun">; deployments: Pick<OrchestrationStore, "getDeployment" | "getWorkPool"> },
+  stores: { runs: Pick<RunStore, "createFlowRun">; deployments: Pick<OrchestrationStore, "getDeployment" | "getWorkPool">; refs: RefStores },
   idOrName: string,
   request: DeploymentRunRequest = {},
-  options: { jobVariablesField?: string } = {},
+  options: { parametersField?: string; jobVariablesField?: string } = {},
 ): Promise<{ deployment: Deployment; run: FlowRun }> {
+  const fields = { parameters: options.parametersField ?? "parameters", jobVariables: options.jobVariablesField ?? "jobVariables" };
+  await checkConfigRefs(stores.refs, deploymentRefChecks(request, fields));
   const deployment = await stores.deployments.getDeployment(idOrName);
   if (!deployment) throw new DeploymentNotFoundError(idOrName);
   const run = deploymentRun(deployment, request);
-  await checkJobVariablesEnv(stores.deployments, deployment.workPool, request.jobVariables, options.jobVariablesField ?? "jobVariables");
+  await checkJobVariablesEnv(stores.deployments, deployment.workPool, request.jobVariables, fields.jobVariables);
   return { deployment, run: await stores.runs.createFlowRun(run) };
 }

@@ -1,64 +1,10 @@
-/** Automations as the store keeps them, and the store's interface for them (automation-store.ts). */
+/** Automations as the store keeps them (their records: schemas/automation.ts), and the store's interface for them (automation-store.ts). */
 import type { AutomationSpec } from "../core/automation-spec.ts";
-import type { MatchedEvent } from "../core/automation-triggers.ts";
-import type { Measurement } from "../core/automation-metrics.ts";
-import type { EventRecord, NewEvent } from "../core/event-records.ts";
+import type { NewEvent } from "../core/event-records.ts";
+import type { ActionOutcome, ActionStatus, Automation, AutomationActionRecord, AutomationFiring } from "../schemas/automation.ts";
 
-export interface Automation {
-  id: string;
-  name: string;
-  /** As written (and checked: server/automations.ts). */
-  spec: AutomationSpec;
-  paused: boolean;
-  /** Created, replaced or resumed at: its windows count events received since. */
-  activeSince: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export const ACTION_STATUSES = ["pending", "running", "succeeded", "failed"] as const;
-/** pending: due at `nextAttemptAt`; running: an executor holds it until then; succeeded / failed: done. */
-export type ActionStatus = (typeof ACTION_STATUSES)[number];
-
-/** One attempt of an action. */
-export interface ActionOutcome {
-  attempt: number;
-  at: number;
-  ok: boolean;
-  error?: string;
-  /** What it did: the run it started, the event it emitted, the webhook's status. */
-  result?: unknown;
-}
-
-export interface AutomationActionRecord {
-  id: string;
-  firingId: string;
-  automationId: string;
-  /** Its position in the spec's `actions`. */
-  index: number;
-  type: string;
-  status: ActionStatus;
-  attempts: number;
-  nextAttemptAt: number;
-  outcomes: ActionOutcome[];
-  updatedAt: number;
-}
-
-export interface AutomationFiring {
-  id: string;
-  automationId: string;
-  bucket: string;
-  reason: string;
-  firedAt: number;
-  windowStart: number;
-  windowEnd: number;
-  events: MatchedEvent[];
-  /** The event that completed the firing (templates read it); null for a proactive firing. */
-  event: EventRecord | null;
-  /** What a metric trigger measured when it fired; null for event triggers. */
-  measurement: Measurement | null;
-  actions: AutomationActionRecord[];
-}
+export { ACTION_STATUSES } from "../schemas/automation.ts";
+export type { ActionOutcome, ActionStatus, Automation, AutomationActionRecord, AutomationFiring } from "../schemas/automation.ts";
 
 /** An action an executor claimed, with what it needs to run it. */
 export interface ClaimedAction {

@@ -5,8 +5,9 @@ import { newId } from "../core/ids.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import type { NotificationChannelsTable } from "./schema.ts";
 import type { Tx } from "./transitions/host.ts";
+import type { NotificationChannel } from "../schemas/notification-channel.ts";
 
-export type NotificationChannel = NotificationChannelSpec & { id: string; createdAt: number; updatedAt: number };
+export type { NotificationChannel };
 
 export interface NotificationChannelStore {
   /** Stores a checked spec; a NotificationChannelExistsError if the name is taken. */

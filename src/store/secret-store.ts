@@ -1,6 +1,6 @@
 /**
  * Secrets over Kysely (SQLite and PostgreSQL): only sealed values reach this file (sealing and
- * opening happen in server/secrets.ts with the key), so nothing here can write one in clear.
+ * opening happen in services/secrets.ts with the key), so nothing here can write one in clear.
  */
 import type { Selectable } from "kysely";
 import { secretEvent } from "../core/value-events.ts";

@@ -1,28 +1,10 @@
 /** Variables and secrets as stored (their stores: variable-store.ts, secret-store.ts). */
 import type { SealedValue } from "../core/secret-cipher.ts";
+import type { SecretInfo } from "../schemas/secret.ts";
+import type { Variable, VariableInput } from "../schemas/variable.ts";
 
-/** A named JSON value with tags, readable by every role. */
-export interface Variable {
-  name: string;
-  value: unknown;
-  tags: string[];
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface VariableInput {
-  name: string;
-  value: unknown;
-  /** Default: none (an update replaces them). */
-  tags?: string[];
-}
-
-/** What may be said of a secret to anyone: its name and times, never its value. */
-export interface SecretInfo {
-  name: string;
-  createdAt: number;
-  updatedAt: number;
-}
+export type { Variable, VariableInput } from "../schemas/variable.ts";
+export type { SecretInfo } from "../schemas/secret.ts";
 
 /** A secret as stored: sealed, never its value in clear. */
 export interface SealedSecret extends SecretInfo {

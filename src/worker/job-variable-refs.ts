@@ -14,7 +14,7 @@ import type { KyselyStore } from "../store/kysely-store.ts";
 import { KyselySecretStore } from "../store/secret-store.ts";
 import { KyselyVariableStore } from "../store/variable-store.ts";
 import type { RunStore } from "../store/types.ts";
-import { SecretNotFoundError, SecretVault } from "../server/secrets.ts";
+import { SecretNotFoundError, SecretVault } from "../services/secrets.ts";
 
 /** The env variable naming (comma-separated) the run's env variables that hold secrets. */
 export const SECRET_ENV_NAMES = "BATON_SECRET_ENV";

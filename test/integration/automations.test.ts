@@ -99,6 +99,17 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect((await firings(a.name)).map((f) => f.bucket).sort()).toEqual(["a", "b"]);
   });
 
+  it("refuses a run-deployment action whose parameters reference a missing variable, naming the field, and starts no run", async () => {
+    const a = await create({ name: "refs-checked", trigger: { event: "refs.arrived" }, actions: [{ type: "run-deployment", deployment: "train", parameters: { key: "{{ event.payload.key }}" } }] });
+    await api.store.emitEvents([event("refs.arrived", { payload: { key: "{{ variables.nope }}" } })]);
+    await service().evaluate();
+    await service().execute();
+    const [firing] = await firings(a.name);
+    expect(firing!.actions[0]).toMatchObject({ status: "failed" });
+    expect(firing!.actions[0]!.outcomes.at(-1)!.error).toMatch(/^actions\[0\]\.parameters\.key: variable "nope" does not exist/);
+    expect(await api.store.listFlowRuns({ tags: [`automation:${a.name}`] })).toEqual([]);
+  });
+
   it("fires a proactive trigger once when its deadline passes without the event", async () => {
     const a = await create({ name: "nightly-missing", trigger: { event: "nightly.completed", posture: "proactive", within: "1s" }, actions: [emitAction] });
     await service().evaluate();
@@ -127,7 +138,7 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect(first).toMatchObject({ events: 2, firings: 0, caughtUp: false });
     await service().stop();
     // Two new evaluators (a restarted process, and a second server) share the rest.
-    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), publicUrl: () => "http://127.0.0.1:4200" };
+    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, publicUrl: () => "http://127.0.0.1:4200" };
     const [b, c] = [startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet), startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet)];
     await Promise.all([b.evaluate(), c.evaluate(), b.evaluate(), c.evaluate()]);
     const fired = await firings(a.name);

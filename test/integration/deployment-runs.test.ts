@@ -14,6 +14,10 @@ import { slotRuns } from "../../src/services/scheduling.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import type { Deployment, OrchestrationStore, RunStore } from "../../src/store/types.ts";
 import { apiHarness, expectError, type ApiHarness } from "../support/api.ts";
+import type { RefStores } from "../../src/services/config-refs.ts";
+
+/** No variables or secrets: these runs reference none. */
+const NO_VALUES: RefStores = { hasVariable: async () => false, hasSecret: async () => false };
 import { DIALECTS } from "../support/databases.ts";
 
 /** Parameters `seed` (integer, default 7 in the schema) and `depth` (required, at least 1). */
@@ -76,7 +80,7 @@ describe.each(DIALECTS)("deployment runs on %s", (dialect) => {
 
   it("makes the same run on the database and through the API client", async () => {
     for (const { name, runs, deployments } of backends) {
-      const { run } = await createDeploymentRun({ runs, deployments }, "dr-dep", { parameters: { depth: 3 }, tags: ["urgent", "nightly"], message: `made on the ${name}` });
+      const { run } = await createDeploymentRun({ runs, deployments, refs: NO_VALUES }, "dr-dep", { parameters: { depth: 3 }, tags: ["urgent", "nightly"], message: `made on the ${name}` });
       const stored = (await api.store.getFlowRun(run.id))!;
       expect(stored, name).toMatchObject({
         deploymentId: deployment.id, flowName: "drFlow", entrypoint: "flows.ts:drFlow", workPool: "dr-pool", workQueue: "default",
@@ -87,7 +91,7 @@ describe.each(DIALECTS)("deployment runs on %s", (dialect) => {
 
   it("refuses an unknown deployment, bad parameters and job variables the pool does not allow, alike on both", async () => {
     for (const { name, runs, deployments } of backends) {
-      const stores = { runs, deployments };
+      const stores = { runs, deployments, refs: NO_VALUES };
       await expect(createDeploymentRun(stores, "no-such-dep"), name).rejects.toBeInstanceOf(DeploymentNotFoundError);
       await expect(createDeploymentRun(stores, "dr-dep", { parameters: { depth: "deep" } }), name).rejects.toThrow(InvalidParametersError);
       const env = createDeploymentRun(stores, "dr-dep", { jobVariables: { env: { NODE_OPTIONS: "--require=/x" } } }, { jobVariablesField: "--env" });

@@ -7,6 +7,10 @@
  * run's logs and its error.
  */
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { cli } from "../support/processes.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "../support/databases.ts";
 import { apiHarness, claimedFlowRun, expectError, type ApiHarness } from "../support/api.ts";
@@ -112,6 +116,19 @@ describe.each(DIALECTS)("variables and secrets on %s", (dialect) => {
     const listed = await h.call("GET", "/api/deployments", undefined, admin);
     expect(JSON.stringify(listed.body)).toContain("{{ secrets.db }}");
     expect(JSON.stringify(listed.body)).not.toContain(SECRET);
+  });
+
+  it.runIf(dialect === "sqlite")("baton deployment run --env and work-pool create --env on the database refuse a missing secret, naming the flag, and store nothing", async () => {
+    await h.call("POST", "/api/deployments", { name: "cli-refs", flowName: "f", entrypoint: "f.ts:f", workPool: "refs" }, admin);
+    const env = { BATON_DATABASE_URL: h.url, BATON_HOME: fs.mkdtempSync(path.join(os.tmpdir(), "baton-refs-cli-")), BATON_SECRET_KEY: KEY.toString("base64") };
+    const run = await cli(["deployment", "run", "cli-refs", "--env", "TOKEN={{ secrets.absent }}"], env);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/--env\.env\.TOKEN: secret "absent" does not exist/);
+    expect((await h.call("GET", "/api/flow-runs?deploymentId=cli-refs", undefined, admin)).body.items ?? []).toEqual([]);
+    const pool = await cli(["work-pool", "create", "cli-refs-pool", "--env", "TOKEN={{ secrets.absent }}"], env);
+    expect(pool.code).not.toBe(0);
+    expect(pool.stderr).toMatch(/--env\.env\.TOKEN: secret "absent" does not exist/);
+    expect((await h.call("GET", "/api/work-pools/cli-refs-pool", undefined, admin)).status).toBe(404);
   });
 
   it("gives getSecret and getVariable to a run on the database, redacting the secret from its logs and error", async () => {

@@ -1,61 +1,14 @@
-/** Automations and notification channels as the API answers them, and their one-line summaries. */
-import type { ChannelType } from "../../src/core/notification-channels.ts";
+/** Automations and notification channels as the API answers them (the server's schemas, type-only: nothing of zod is bundled), and their one-line summaries. */
+import type { AutomationActionRecord, AutomationDetail, AutomationFiring, AutomationSummary } from "../../src/schemas/automation.ts";
+import type { NotificationChannel } from "../../src/schemas/notification-channel.ts";
 
-export type { ChannelType };
-
-export interface ActionOutcome {
-  attempt: number;
-  at: number;
-  ok: boolean;
-  error?: string;
-  result?: unknown;
-}
-
-export interface FiringAction {
-  id: string;
-  index: number;
-  type: string;
-  status: "pending" | "running" | "succeeded" | "failed";
-  attempts: number;
-  outcomes: ActionOutcome[];
-}
-
-export interface Firing {
-  id: string;
-  bucket: string;
-  reason: string;
-  firedAt: number;
-  events: { id: string; event: string }[];
-  event: { event: string; resource: { id: string; name?: string | null } } | null;
-  actions: FiringAction[];
-}
-
-export interface AutomationSpec {
-  name: string;
-  description?: string;
-  trigger: Record<string, unknown>;
-  actions: { type: string; [field: string]: unknown }[];
-}
-
-export interface Automation {
-  id: string;
-  name: string;
-  spec: AutomationSpec;
-  paused: boolean;
-  createdAt: number;
-  updatedAt: number;
-  lastFiring?: Firing | null;
-  firings?: Firing[];
-}
-
-export interface NotificationChannel {
-  id: string;
-  name: string;
-  type: ChannelType;
-  description?: string;
-  settings: { url?: string; to?: string[]; [field: string]: unknown };
-  updatedAt: number;
-}
+export type { ActionOutcome, AutomationSpec } from "../../src/schemas/automation.ts";
+export type { NotificationChannel };
+export type { ChannelType } from "../../src/core/notification-channels.ts";
+export type FiringAction = AutomationActionRecord;
+export type Firing = AutomationFiring;
+/** A listed automation (with its last firing) or an inspected one (with its last firings). */
+export type Automation = Omit<AutomationSummary, "lastFiring"> & Partial<Pick<AutomationSummary, "lastFiring"> & Pick<AutomationDetail, "firings">>;
 
 /** What `POST /api/notification-channels/{name}/test` answers (server/notification-channels.ts's `ChannelTestResult`). */
 export interface ChannelTestResult {

@@ -14,8 +14,7 @@ import { createDeploymentRun } from "../../services/deployment-runs.ts";
 import type { Deployment, DeploymentInput } from "../../store/types.ts";
 import { parameterJsonSchema, schedulesFrom } from "../../sdk/serve.ts";
 import { openOrchestration, valuesFor } from "../cli-store.ts";
-import { checkConfigRefs, deploymentRefChecks } from "../../server/config-refs.ts";
-import { TemplateRefError } from "../../core/template-refs.ts";
+import { checkConfigRefs, deploymentRefChecks, InvalidReferenceError } from "../../services/config-refs.ts";
 import { printJson, stateLabel, table, time } from "../format.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
 
@@ -183,7 +182,7 @@ export function registerDeployment(program: Command): void {
           for (const [i, input] of inputs.entries())
             await checkConfigRefs(refs, deploymentRefChecks(input, { parameters: `deployments.${i}.parameters`, jobVariables: `deployments.${i}.job_variables` }));
         } catch (error) {
-          if (error instanceof TemplateRefError) throw new BatonError(`${opts.file}: ${error.message}`);
+          if (error instanceof InvalidReferenceError) throw new BatonError(`${opts.file}: ${error.message}`);
           throw error;
         }
         for (const input of inputs) {
@@ -251,7 +250,7 @@ export function registerDeployment(program: Command): void {
       let runId: string;
       try {
         const jobVariables = opts.env.length ? { env: envFlags(opts.env) } : null;
-        const { deployment, run } = await createDeploymentRun({ runs: store, deployments: orchestration }, name, { parameters: params, jobVariables, message: "created from the CLI" }, { jobVariablesField: "--env" });
+        const { deployment, run } = await createDeploymentRun({ runs: store, deployments: orchestration, refs: valuesFor(store).refs }, name, { parameters: params, jobVariables, message: "created from the CLI" }, { parametersField: "--param", jobVariablesField: "--env" });
         runId = run.id;
         console.log(`Created flow run ${run.name} (${run.id}) of deployment "${deployment.name}"`);
       } catch (error) {

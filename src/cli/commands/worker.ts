@@ -8,7 +8,8 @@ import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
 import type { OrchestrationStore, RunStore, SchedulerStore } from "../../store/types.ts";
 import { runEnvironment } from "../../worker/run-env.ts";
-import { openOrchestration } from "../cli-store.ts";
+import { openOrchestration, valuesFor } from "../cli-store.ts";
+import { upsertWorkPool } from "../../services/work-pools.ts";
 import { printJson, table } from "../format.ts";
 import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
@@ -108,11 +109,12 @@ export function registerWorker(program: Command): void {
       } catch (error) {
         throw new BatonError((error as Error).message);
       }
-      const { orchestration, close } = await openOrchestration();
+      const { store, orchestration, close } = await openOrchestration();
       try {
         const allowed = { name, allowEnv: allowEnv ?? (await orchestration.getWorkPool(name))?.allowEnv ?? [] };
         const jobVariables = opts.env.length || opts.cwd ? { ...(opts.env.length ? { env: parseEnvPairs(opts.env, allowed) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) } : undefined;
-        const pool = await orchestration.upsertWorkPool({ name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables, allowEnv });
+        const input = { name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables, allowEnv };
+        const pool = await upsertWorkPool({ pools: orchestration, refs: valuesFor(store).refs }, input, { jobVariablesField: "--env" });
         const allows = pool.allowEnv.length ? `; its runs may set ${pool.allowEnv.join(", ")}` : "";
         console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}${allows}`);
       } finally {

@@ -9,20 +9,31 @@ import type { FastifyInstance } from "fastify";
 import { AutomationExistsError, AutomationSpecError } from "../../core/automation-spec.ts";
 import type { AutomationStore } from "../../store/automation-types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
 import { checkAutomationSpec, createAutomation, inspectAutomation, SHOWN_FIRINGS, summarize, type AutomationReferences } from "../automations.ts";
+import { NameParamsSchema, type NameParams } from "../../schemas/fields.ts";
+import {
+  AutomationDetailSchema,
+  AutomationFiringListSchema,
+  AutomationListSchema,
+  AutomationPatchSchema,
+  AutomationSchema,
+  AutomationSpecInputSchema,
+  FiringsQuerySchema,
+  type Automation,
+  type AutomationDetail,
+  type AutomationFiringList,
+  type AutomationList,
+  type AutomationPatch,
+  type AutomationSpecInput,
+  type FiringsQuery,
+} from "../../schemas/automation.ts";
 
 const ADMIN = { access: { roles: ["admin"] as const } };
 const TAGS = ["automations"];
-const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
-/** The shape for the OpenAPI document; the spec's own checks (strict, naming each field) are core/automation-spec.ts's. */
-const specBody = {
-  type: "object",
-  description: "An automation spec: { name, description?, trigger: { event, match?, posture?, threshold?, within?, for_each? } | { all|any: [triggers], within? }, actions: [{ type, ... }] }",
-  properties: { name: { type: "string" }, description: { type: "string" }, trigger: { type: "object" }, actions: { type: "array", items: { type: "object" } } },
-  additionalProperties: true,
-} as const;
-const anyObject = { type: "object", additionalProperties: true } as const;
+const nameParams = jsonSchema(NameParamsSchema);
+const specBody = jsonSchema(AutomationSpecInputSchema);
+const automationAnswer = jsonSchema(AutomationSchema);
 
 /** A spec error as the API answers it: 400, the field prefixed with `body.`. */
 function specError(error: AutomationSpecError): ApiError {
@@ -43,9 +54,9 @@ export function automationRoutes(app: FastifyInstance, automations: AutomationSt
     return found;
   };
 
-  app.post<{ Body: unknown }>(
+  app.post<{ Body: AutomationSpecInput; Reply: Automation }>(
     "/api/automations",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Create an automation from its spec (the same as the CLI's YAML, as JSON)", body: specBody, response: { 201: anyObject, ...errorResponses(400, 409) } } },
+    { config: ADMIN, schema: { tags: TAGS, summary: "Create an automation from its spec (the same as the CLI's YAML, as JSON)", body: specBody, response: { 201: automationAnswer, ...errorResponses(400, 409) } } },
     async (request, reply) => {
       try {
         return reply.status(201).send(await createAutomation(automations, orchestration, request.body));
@@ -55,31 +66,31 @@ export function automationRoutes(app: FastifyInstance, automations: AutomationSt
     },
   );
 
-  app.get("/api/automations", { schema: { tags: TAGS, summary: "List automations, each with its last firing", response: { 200: { type: "object", properties: { items: { type: "array", items: anyObject } } } } } }, async () => ({
+  app.get<{ Reply: AutomationList }>("/api/automations", { schema: { tags: TAGS, summary: "List automations, each with its last firing", response: { 200: jsonSchema(AutomationListSchema) } } }, async () => ({
     items: await summarize(automations, await automations.listAutomations()),
   }));
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: AutomationDetail }>(
     "/api/automations/:name",
-    { schema: { tags: TAGS, summary: `Get an automation by id or name, with its last ${SHOWN_FIRINGS} firings and their actions' attempts`, params: nameParams, response: { 200: anyObject, ...errorResponses(404) } } },
+    { schema: { tags: TAGS, summary: `Get an automation by id or name, with its last ${SHOWN_FIRINGS} firings and their actions' attempts`, params: nameParams, response: { 200: jsonSchema(AutomationDetailSchema), ...errorResponses(404) } } },
     async (request) => (await inspectAutomation(automations, request.params.name)) ?? Promise.reject(notFound("automation", request.params.name)),
   );
 
-  app.get<{ Params: { name: string }; Querystring: { limit?: number } }>(
+  app.get<{ Params: NameParams; Querystring: FiringsQuery; Reply: AutomationFiringList }>(
     "/api/automations/:name/firings",
     {
       schema: {
         tags: TAGS,
         summary: "An automation's firings, newest first: the events that caused each, its actions and every attempt's outcome",
         params: nameParams,
-        querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 500, default: 50 } }, additionalProperties: false },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: anyObject } } }, ...errorResponses(400, 404) },
+        querystring: jsonSchema(FiringsQuerySchema),
+        response: { 200: jsonSchema(AutomationFiringListSchema), ...errorResponses(400, 404) },
       },
     },
-    async (request) => ({ items: await automations.listFirings((await find(request.params.name)).id, request.query.limit ?? 50) }),
+    async (request) => ({ items: await automations.listFirings((await find(request.params.name)).id, request.query.limit) }),
   );
 
-  const replace = async (name: string, input: unknown) => {
+  const replace = async (name: string, input: unknown): Promise<Automation> => {
     const existing = await find(name);
     try {
       const spec = await checkAutomationSpec(input, orchestration);
@@ -88,28 +99,28 @@ export function automationRoutes(app: FastifyInstance, automations: AutomationSt
       throw asApiError(error);
     }
   };
-  app.put<{ Params: { name: string }; Body: unknown }>(
+  app.put<{ Params: NameParams; Body: AutomationSpecInput; Reply: Automation }>(
     "/api/automations/:name",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Replace an automation's spec (its trigger windows start over)", params: nameParams, body: specBody, response: { 200: anyObject, ...errorResponses(400, 404, 409) } } },
+    { config: ADMIN, schema: { tags: TAGS, summary: "Replace an automation's spec (its trigger windows start over)", params: nameParams, body: specBody, response: { 200: automationAnswer, ...errorResponses(400, 404, 409) } } },
     async (request) => replace(request.params.name, request.body),
   );
-  app.patch<{ Params: { name: string }; Body: Record<string, unknown> }>(
+  app.patch<{ Params: NameParams; Body: AutomationPatch; Reply: Automation }>(
     "/api/automations/:name",
     {
       config: ADMIN,
-      schema: { tags: TAGS, summary: "Change some top-level fields of an automation's spec (name, description, trigger, actions); its trigger windows start over", params: nameParams, body: anyObject, response: { 200: anyObject, ...errorResponses(400, 404, 409) } },
+      schema: { tags: TAGS, summary: "Change some top-level fields of an automation's spec (name, description, trigger, actions); its trigger windows start over", params: nameParams, body: jsonSchema(AutomationPatchSchema), response: { 200: automationAnswer, ...errorResponses(400, 404, 409) } },
     },
     async (request) => replace(request.params.name, { ...(await find(request.params.name)).spec, ...request.body }),
   );
 
   for (const [action, paused] of [["pause", true], ["resume", false]] as const)
-    app.post<{ Params: { name: string } }>(
+    app.post<{ Params: NameParams; Reply: Automation }>(
       `/api/automations/:name/${action}`,
-      { config: ADMIN, schema: { tags: TAGS, summary: paused ? "Pause an automation: events are not counted while it is paused" : "Resume an automation: its windows start over", params: nameParams, response: { 200: anyObject, ...errorResponses(404) } } },
+      { config: ADMIN, schema: { tags: TAGS, summary: paused ? "Pause an automation: events are not counted while it is paused" : "Resume an automation: its windows start over", params: nameParams, response: { 200: automationAnswer, ...errorResponses(404) } } },
       async (request) => (await automations.setAutomationPaused(request.params.name, paused)) ?? Promise.reject(notFound("automation", request.params.name)),
     );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/automations/:name",
     { config: ADMIN, schema: { tags: TAGS, summary: "Delete an automation with its trigger state, firings and pending actions", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {

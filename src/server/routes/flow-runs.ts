@@ -15,6 +15,7 @@ import { deleteFlowRun } from "../../services/delete-flow-run.ts";
 import { setFlowRunState } from "../../services/set-flow-run-state.ts";
 import { deploymentRunParameters, deploymentRunTags } from "../../services/deployment-runs.ts";
 import { checkJobVariablesEnv } from "../../services/job-variables.ts";
+import { checkConfigRefs, jobVariablesRefCheck, type RefStores } from "../../services/config-refs.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
 import { StateHistorySchema, type StateRecord } from "../../schemas/state.ts";
@@ -59,7 +60,7 @@ export interface RunMemory {
 
 const NO_MEMORY: RunMemory = { flowRunCreated: () => undefined, forgetFlowRun: () => undefined, knowsResult: () => false };
 
-export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, memory: RunMemory = NO_MEMORY): void {
+export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore, refs: RefStores, memory: RunMemory = NO_MEMORY): void {
   // Heartbeats sent while this server was down never arrived: missed beats count from its start.
   const startedAt = Date.now();
   app.post<{ Body: FlowRunCreate; Reply: FlowRun }>(
@@ -100,6 +101,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         body.tags = deploymentRunTags(deployment, body.tags);
       }
       await checkJobVariablesEnv(orchestration, body.workPool, body.jobVariables, "body.jobVariables");
+      await checkConfigRefs(refs, jobVariablesRefCheck(body.jobVariables, "body.jobVariables"));
       const id = body.id ?? newId();
       // A duplicate id fails the store's one transaction on the primary key: no check-then-insert race.
       const run = await store.createFlowRun({

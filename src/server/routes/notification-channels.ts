@@ -10,21 +10,26 @@ import { NotificationChannelError, NotificationChannelExistsError } from "../../
 import type { AutomationStore } from "../../store/automation-types.ts";
 import type { NotificationChannelStore } from "../../store/notification-channel-store.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { NameParamsSchema, type NameParams } from "../../schemas/fields.ts";
+import {
+  ChannelTestResultSchema,
+  NotificationChannelInputSchema,
+  NotificationChannelListSchema,
+  NotificationChannelSchema,
+  type ChannelTestResult,
+  type NotificationChannel,
+  type NotificationChannelInput,
+  type NotificationChannelList,
+} from "../../schemas/notification-channel.ts";
 import type { PublicUrl } from "../notification-context.ts";
 import { createChannel, deleteChannel, maskedChannel, NotificationChannelInUseError, replaceChannel, testChannel } from "../notification-channels.ts";
 
 const ADMIN = { access: { roles: ["admin"] as const } };
 const TAGS = ["notifications"];
-const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
-/** The shape for the OpenAPI document; the spec's own checks (strict, naming each field) are core/notification-channels.ts's. */
-const specBody = {
-  type: "object",
-  description: "A notification channel: { name, description?, type: webhook | slack | email, settings: { url, ... } }",
-  properties: { name: { type: "string" }, description: { type: "string" }, type: { type: "string", description: "webhook, slack or email" }, settings: { type: "object" } },
-  additionalProperties: true,
-} as const;
-const anyObject = { type: "object", additionalProperties: true } as const;
+const nameParams = jsonSchema(NameParamsSchema);
+const specBody = jsonSchema(NotificationChannelInputSchema);
+const channelAnswer = jsonSchema(NotificationChannelSchema);
 
 function asApiError(error: unknown): unknown {
   if (error instanceof NotificationChannelError) {
@@ -45,19 +50,19 @@ const rethrown = async <T>(work: () => Promise<T>): Promise<T> => {
 };
 
 export function notificationChannelRoutes(app: FastifyInstance, channels: NotificationChannelStore, automations: Pick<AutomationStore, "listAutomations">, publicUrl: PublicUrl): void {
-  app.post<{ Body: unknown }>(
+  app.post<{ Body: NotificationChannelInput; Reply: NotificationChannel }>(
     "/api/notification-channels",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Create a notification channel (webhook, slack or email)", body: specBody, response: { 201: anyObject, ...errorResponses(400, 409) } } },
+    { config: ADMIN, schema: { tags: TAGS, summary: "Create a notification channel (webhook, slack or email)", body: specBody, response: { 201: channelAnswer, ...errorResponses(400, 409) } } },
     async (request, reply) => reply.status(201).send(await rethrown(() => createChannel(channels, request.body))),
   );
 
-  app.get("/api/notification-channels", { schema: { tags: TAGS, summary: "List notification channels, their credentials masked", response: { 200: { type: "object", properties: { items: { type: "array", items: anyObject } } } } } }, async () => ({
+  app.get<{ Reply: NotificationChannelList }>("/api/notification-channels", { schema: { tags: TAGS, summary: "List notification channels, their credentials masked", response: { 200: jsonSchema(NotificationChannelListSchema) } } }, async () => ({
     items: (await channels.listChannels()).map(maskedChannel),
   }));
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: NotificationChannel }>(
     "/api/notification-channels/:name",
-    { schema: { tags: TAGS, summary: "Get a notification channel by id or name, its credentials masked", params: nameParams, response: { 200: anyObject, ...errorResponses(404) } } },
+    { schema: { tags: TAGS, summary: "Get a notification channel by id or name, its credentials masked", params: nameParams, response: { 200: channelAnswer, ...errorResponses(404) } } },
     async (request) => {
       const found = await channels.getChannel(request.params.name);
       if (!found) throw notFound("notification channel", request.params.name);
@@ -65,13 +70,13 @@ export function notificationChannelRoutes(app: FastifyInstance, channels: Notifi
     },
   );
 
-  app.put<{ Params: { name: string }; Body: unknown }>(
+  app.put<{ Params: NameParams; Body: NotificationChannelInput; Reply: NotificationChannel }>(
     "/api/notification-channels/:name",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Replace a notification channel's spec (give its settings in full: masked values are not kept)", params: nameParams, body: specBody, response: { 200: anyObject, ...errorResponses(400, 404, 409) } } },
+    { config: ADMIN, schema: { tags: TAGS, summary: "Replace a notification channel's spec (give its settings in full: masked values are not kept)", params: nameParams, body: specBody, response: { 200: channelAnswer, ...errorResponses(400, 404, 409) } } },
     async (request) => (await rethrown(() => replaceChannel(channels, request.params.name, request.body))) ?? Promise.reject(notFound("notification channel", request.params.name)),
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/notification-channels/:name",
     { config: ADMIN, schema: { tags: TAGS, summary: "Delete a notification channel no automation notifies", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404, 409) } } },
     async (request, reply) => {
@@ -80,9 +85,9 @@ export function notificationChannelRoutes(app: FastifyInstance, channels: Notifi
     },
   );
 
-  app.post<{ Params: { name: string } }>(
+  app.post<{ Params: NameParams; Reply: ChannelTestResult }>(
     "/api/notification-channels/:name/test",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Send a test message through a channel now; answers { ok, result } or { ok: false, error }", params: nameParams, response: { 200: anyObject, ...errorResponses(404) } } },
+    { config: ADMIN, schema: { tags: TAGS, summary: "Send a test message through a channel now; answers { ok, result } or { ok: false, error }", params: nameParams, response: { 200: jsonSchema(ChannelTestResultSchema), ...errorResponses(404) } } },
     async (request) => (await testChannel(channels, request.params.name, publicUrl)) ?? Promise.reject(notFound("notification channel", request.params.name)),
   );
 }

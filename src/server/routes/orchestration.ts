@@ -73,8 +73,8 @@ import {
   type Renew,
   type RenewAnswer,
 } from "../../schemas/concurrency-limit.ts";
-import { checkConfigRefs, deploymentRefChecks, type RefCheck, type RefStores } from "../config-refs.ts";
-import { TemplateRefError } from "../../core/template-refs.ts";
+import { checkConfigRefs, deploymentRefChecks, type RefStores } from "../../services/config-refs.ts";
+import { upsertWorkPool } from "../../services/work-pools.ts";
 
 const nameParams = jsonSchema(NameParamsSchema);
 const errors = errorResponses(400, 404, 409);
@@ -83,17 +83,6 @@ const poolAnswer = { 200: jsonSchema(WorkPoolWithWorkersSchema), ...errors };
 const limitAnswer = { 200: jsonSchema(ConcurrencyLimitSchema), ...errors };
 /** Why only admins set job variables (the roles that may change deployments and pools): they run code. */
 export const JOB_VARIABLES_NEED_ADMIN = "job variables set the environment and working directory of the run's process on a worker's host (NODE_OPTIONS alone runs any code there)";
-
-
-/** A 400 naming the field for a reference to a variable or secret that does not exist or may not be used there. */
-async function checkRefs(refs: RefStores, checks: readonly RefCheck[]): Promise<void> {
-  try {
-    await checkConfigRefs(refs, checks);
-  } catch (error) {
-    if (error instanceof TemplateRefError) throw new ApiError(400, "VALIDATION_ERROR", error.message, { field: error.field });
-    throw error;
-  }
-}
 
 /** A store that can tell when a pool may have runs to hand out (the database stores can). */
 function canSubscribe(store: RunStore): store is RunStore & { subscribeRunsDue(listener: (pool: string) => void): Promise<() => Promise<void>> } {
@@ -127,7 +116,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       const pool = input.workPool ? await orchestration.getWorkPool(input.workPool) : null;
       if (input.workPool && !pool) throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
       await checkJobVariablesEnv(orchestration, input.workPool, input.jobVariables, "body.jobVariables", pool?.allowEnv ?? []);
-      await checkRefs(refs, deploymentRefChecks(input, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
+      await checkConfigRefs(refs, deploymentRefChecks(input, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
       return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
     },
   );
@@ -206,8 +195,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       },
     },
     async (request, reply) => {
-      await checkRefs(refs, deploymentRefChecks({ parameters: request.body?.parameters, jobVariables: request.body?.jobVariables }, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
-      const { run } = await createDeploymentRun({ runs: store, deployments: orchestration }, request.params.name, request.body ?? {}, { jobVariablesField: "body.jobVariables" });
+      const { run } = await createDeploymentRun({ runs: store, deployments: orchestration, refs }, request.params.name, request.body ?? {}, { parametersField: "body.parameters", jobVariablesField: "body.jobVariables" });
       return reply.status(201).send(run);
     },
   );
@@ -234,8 +222,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
           "VALIDATION_ERROR",
           `body.allowEnv leaves out ${refusedEnvName(existing.jobVariables.env, allowed)}, which work pool "${poolName}" sets in its own job variables: send jobVariables without it too`,
         );
-      await checkRefs(refs, [{ value: jobVariables ?? null, field: "body.jobVariables", secrets: true }]);
-      return orchestration.upsertWorkPool(request.body);
+      return upsertWorkPool({ pools: orchestration, refs }, request.body, { jobVariablesField: "body.jobVariables" });
     },
   );
   app.get<{ Reply: WorkPoolList }>("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers (job variables' env values masked for non-admin keys)", response: { 200: jsonSchema(WorkPoolListSchema), ...errors } } }, async (request) => {

@@ -8,15 +8,27 @@ import type { FastifyInstance } from "fastify";
 import { BatonConfigError } from "../../core/errors.ts";
 import { SecretDecryptionError } from "../../core/secret-cipher.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
-import { checkSecretValue, SecretNotFoundError, type SecretVault } from "../secrets.ts";
-import { checkValueName } from "../variables.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { NameParamsSchema, type NameParams } from "../../schemas/fields.ts";
+import {
+  SecretBodySchema,
+  SecretInfoListSchema,
+  SecretInfoSchema,
+  SecretValueQuerySchema,
+  SecretValueSchema,
+  type SecretBody,
+  type SecretInfo,
+  type SecretInfoList,
+  type SecretValue,
+  type SecretValueQuery,
+} from "../../schemas/secret.ts";
+import { checkSecretValue, SecretNotFoundError, type SecretVault } from "../../services/secrets.ts";
+import { checkValueName } from "../../services/variables.ts";
 import { requireSecretGrant, type GrantLookup } from "../secret-grants.ts";
 import type { WorkerRuns } from "../worker-runs.ts";
 
 const ADMIN = { access: { roles: ["admin"] as const } };
-const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
-const secretInfoSchema = { type: "object", properties: { name: { type: "string" }, createdAt: { type: "integer" }, updatedAt: { type: "integer" } } } as const;
+const nameParams = jsonSchema(NameParamsSchema);
 
 /** A key or stored-value problem, answered without a crash and without the value. */
 function keyProblem(error: unknown): never {
@@ -26,11 +38,11 @@ function keyProblem(error: unknown): never {
 }
 
 export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: GrantLookup, workerRuns: WorkerRuns): void {
-  app.get("/api/secrets", { schema: { tags: ["secrets"], summary: "List secrets: names and times, never values", response: { 200: { type: "object", properties: { items: { type: "array", items: secretInfoSchema } } } } } }, async () => ({
+  app.get<{ Reply: SecretInfoList }>("/api/secrets", { schema: { tags: ["secrets"], summary: "List secrets: names and times, never values", response: { 200: jsonSchema(SecretInfoListSchema) } } }, async () => ({
     items: await vault.list(),
   }));
 
-  app.put<{ Params: { name: string }; Body: { value: string } }>(
+  app.put<{ Params: NameParams; Body: SecretBody; Reply: SecretInfo }>(
     "/api/secrets/:name",
     {
       config: ADMIN,
@@ -38,8 +50,8 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
         tags: ["secrets"],
         summary: "Set a secret (sealed with AES-256-GCM before it is stored); answers its name and times only",
         params: nameParams,
-        body: { type: "object", properties: { value: { type: "string", minLength: 1 } }, required: ["value"], additionalProperties: false },
-        response: { 200: secretInfoSchema, ...errorResponses(400) },
+        body: jsonSchema(SecretBodySchema),
+        response: { 200: jsonSchema(SecretInfoSchema), ...errorResponses(400) },
       },
     },
     async (request) => {
@@ -53,7 +65,7 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/secrets/:name",
     { config: ADMIN, schema: { tags: ["secrets"], summary: "Delete a secret", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
@@ -62,7 +74,7 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: { flowRunId?: string } }>(
+  app.get<{ Params: NameParams; Querystring: SecretValueQuery; Reply: SecretValue }>(
     "/api/secrets/:name/value",
     {
       config: { access: { roles: ["admin", "worker"] } },
@@ -70,8 +82,8 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
         tags: ["secrets"],
         summary: "Read a secret's value: admin keys any; worker keys only for a run (flowRunId) whose job variables reference it",
         params: nameParams,
-        querystring: { type: "object", properties: { flowRunId: { type: "string", minLength: 1, maxLength: 100 } }, additionalProperties: false },
-        response: { 200: { type: "object", properties: { name: { type: "string" }, value: { type: "string" } } }, ...errorResponses(403, 404) },
+        querystring: jsonSchema(SecretValueQuerySchema),
+        response: { 200: jsonSchema(SecretValueSchema), ...errorResponses(403, 404) },
       },
     },
     async (request, reply) => {

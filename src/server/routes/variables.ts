@@ -5,23 +5,22 @@
 import type { FastifyInstance } from "fastify";
 import type { VariableStore } from "../../store/value-types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { errorResponses } from "../schemas.ts";
-import { compileVariableInput } from "../variables.ts";
+import { errorResponses, jsonSchema } from "../schemas.ts";
+import { NameParamsSchema, type NameParams } from "../../schemas/fields.ts";
+import { VariableBodySchema, VariableListSchema, VariableSchema, type Variable, type VariableBody, type VariableList } from "../../schemas/variable.ts";
+import { compileVariableInput } from "../../services/variables.ts";
 
-const nameParams = { type: "object", properties: { name: { type: "string", minLength: 1, maxLength: 200 } }, required: ["name"] } as const;
-const variableSchema = {
-  type: "object",
-  properties: { name: { type: "string" }, value: {}, tags: { type: "array", items: { type: "string" } }, createdAt: { type: "integer" }, updatedAt: { type: "integer" } },
-} as const;
+const nameParams = jsonSchema(NameParamsSchema);
+const variableAnswer = jsonSchema(VariableSchema);
 
 export function variableRoutes(app: FastifyInstance, variables: VariableStore): void {
-  app.get("/api/variables", { schema: { tags: ["variables"], summary: "List variables with their values", response: { 200: { type: "object", properties: { items: { type: "array", items: variableSchema } } } } } }, async () => ({
+  app.get<{ Reply: VariableList }>("/api/variables", { schema: { tags: ["variables"], summary: "List variables with their values", response: { 200: jsonSchema(VariableListSchema) } } }, async () => ({
     items: await variables.listVariables(),
   }));
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: NameParams; Reply: Variable }>(
     "/api/variables/:name",
-    { schema: { tags: ["variables"], summary: "Get a variable", params: nameParams, response: { 200: variableSchema, ...errorResponses(404) } } },
+    { schema: { tags: ["variables"], summary: "Get a variable", params: nameParams, response: { 200: variableAnswer, ...errorResponses(404) } } },
     async (request) => {
       const found = await variables.getVariable(request.params.name);
       if (!found) throw notFound("variable", request.params.name);
@@ -29,7 +28,7 @@ export function variableRoutes(app: FastifyInstance, variables: VariableStore): 
     },
   );
 
-  app.put<{ Params: { name: string }; Body: { value: unknown; tags?: string[] } }>(
+  app.put<{ Params: NameParams; Body: VariableBody; Reply: Variable }>(
     "/api/variables/:name",
     {
       config: { access: { roles: ["admin", "worker"] } },
@@ -37,8 +36,8 @@ export function variableRoutes(app: FastifyInstance, variables: VariableStore): 
         tags: ["variables"],
         summary: "Create or replace a variable (any JSON value; usable as {{ variables.name }} in deployment parameters and job variables)",
         params: nameParams,
-        body: { type: "object", properties: { value: {}, tags: { type: "array", items: { type: "string", minLength: 1, maxLength: 100 } } }, required: ["value"], additionalProperties: false },
-        response: { 200: variableSchema, ...errorResponses(400) },
+        body: jsonSchema(VariableBodySchema),
+        response: { 200: variableAnswer, ...errorResponses(400) },
       },
     },
     async (request) => {
@@ -51,7 +50,7 @@ export function variableRoutes(app: FastifyInstance, variables: VariableStore): 
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: NameParams }>(
     "/api/variables/:name",
     { schema: { tags: ["variables"], summary: "Delete a variable", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {

@@ -1,11 +1,26 @@
 /**
  * Checking `{{ variables.name }}` and `{{ secrets.name }}` references before configuration is
  * stored: each must name a variable or secret that exists, and secrets only where the value
- * stays unseen (job variables, whose env reaches only the run's process). A bad reference is a
- * TemplateRefError naming the field; nothing is stored.
+ * stays unseen (job variables, whose env reaches only the run's process). The use cases that store
+ * or run configuration check here, so every adapter (API, CLI, automations) refuses alike: a bad
+ * reference is an InvalidReferenceError naming the field, and nothing is stored.
  */
-import { checkTemplateRefs, findTemplateRefs } from "../core/template-refs.ts";
+import { checkTemplateRefs, findTemplateRefs, TemplateRefError } from "../core/template-refs.ts";
 import type { SecretStore, VariableStore } from "../store/value-types.ts";
+import { ServiceError } from "./errors.ts";
+
+/** A `{{ variables.x }}` or `{{ secrets.x }}` that names nothing, or a secret where it would be shown; the message starts with the field. */
+export class InvalidReferenceError extends ServiceError {
+  override name = "InvalidReferenceError";
+  readonly reason = "invalid";
+  readonly code = "VALIDATION_ERROR";
+  constructor(
+    message: string,
+    override readonly details: { field: string },
+  ) {
+    super(message);
+  }
+}
 
 /** Whether a variable or secret exists (the database, or the server's lists). */
 export interface RefStores {
@@ -25,8 +40,17 @@ export interface RefCheck {
   secrets: boolean;
 }
 
-/** Resolves when every reference in `checks` is allowed and exists. */
+/** Resolves when every reference in `checks` is allowed and exists; an InvalidReferenceError naming the field otherwise. */
 export async function checkConfigRefs(stores: RefStores, checks: readonly RefCheck[]): Promise<void> {
+  try {
+    await checkEach(stores, checks);
+  } catch (error) {
+    if (error instanceof TemplateRefError) throw new InvalidReferenceError(error.message, { field: error.field });
+    throw error;
+  }
+}
+
+async function checkEach(stores: RefStores, checks: readonly RefCheck[]): Promise<void> {
   for (const check of checks) {
     const refs = findTemplateRefs(check.value, check.field);
     if (!refs.length) continue;
@@ -46,4 +70,9 @@ export function deploymentRefChecks(input: { parameters?: unknown; jobVariables?
     { value: input.parameters ?? null, field: fields.parameters, secrets: false },
     { value: input.jobVariables ?? null, field: fields.jobVariables, secrets: true },
   ];
+}
+
+/** The check of job variables (a pool's, a run's): secrets allowed, their env reaching only the run's process. */
+export function jobVariablesRefCheck(jobVariables: unknown, field: string): RefCheck[] {
+  return [{ value: jobVariables ?? null, field, secrets: true }];
 }
