@@ -22,7 +22,8 @@ import { localVariableAdmin, type VariableAdmin } from "../services/variables.ts
 import { SecretVault, type SecretAdmin } from "../services/secrets.ts";
 import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
 import { loadSecretKey } from "../config/secret-key.ts";
-import type { RefStores } from "../services/config-refs.ts";
+import { storeRefLookup, type RefStores } from "../services/config-refs.ts";
+import { storeChannelValues, type ChannelValues } from "../server/channel-values.ts";
 
 /** A client of the server, or the database itself: commands that follow events read each its own way. */
 export type CliStore = RemoteStore | KyselyStore;
@@ -80,9 +81,16 @@ export async function openNotificationChannels(): Promise<{ channels: Notificati
   const publicUrl = loadSettings().publicUrl.value ?? "http://127.0.0.1:4200";
   const channels =
     store instanceof KyselyStore
-      ? localNotificationChannelAdmin(new KyselyNotificationChannelStore(store), new KyselyAutomationStore(store), () => publicUrl)
+      ? localNotificationChannelAdmin(new KyselyNotificationChannelStore(store), new KyselyAutomationStore(store), () => publicUrl, localChannelValues(store))
       : new RemoteNotificationChannels((store as RemoteStore).api);
   return { channels, close: () => store.close() };
+}
+
+/** What channels' references name, on the database: whether they exist, and their values (secrets opened with this process's key). */
+function localChannelValues(store: KyselyStore): { refs: RefStores; read: ChannelValues } {
+  const variables = new KyselyVariableStore(store);
+  const vault = new SecretVault(new KyselySecretStore(store), () => loadSecretKey());
+  return { refs: storeRefLookup(variables, vault.store), read: storeChannelValues(variables, vault) };
 }
 
 /** Variables and secrets of `store`: through the server in remote mode, else on the database (secrets sealed with this process's key). */

@@ -30,6 +30,7 @@ import { templateProblems, TEMPLATE_ROOTS } from "./automation-templates.ts";
 import { MESSAGE_ROOTS } from "./notification-templates.ts";
 import { BatonError } from "./errors.ts";
 import { METRIC_DEFAULTS, metricTriggerSchema, type MetricTrigger } from "./automation-metrics.ts";
+import { findTemplateRefs, withoutTemplateRefs } from "./template-refs.ts";
 
 /** A spec that cannot be an automation; `field` is the first offending path (`actions[0].deployment`). */
 export class AutomationSpecError extends BatonError {
@@ -247,7 +248,11 @@ function checkAction(a: AutomationAction, i: number, noEvent: string | null): vo
   // A notification also reads the run, flow, deployment and link of the event's flow run (notification-templates.ts).
   const all: readonly string[] = a.type === "notify" ? MESSAGE_ROOTS : TEMPLATE_ROOTS;
   const roots = noEvent ? all.filter((r) => !["event", "run", "flow", "deployment"].includes(r)) : all;
-  const problems = templateProblems(a, field, roots).map((p) => (noEvent && /refers to "(?:event|run|flow|deployment)"/.test(p.message) ? { ...p, message: `${p.message} (${noEvent})` } : p));
+  // A notification's subject and message may read variables (resolved at delivery), not secrets: they are stored and shown in clear.
+  const refs = a.type === "notify" ? findTemplateRefs({ subject: a.subject, message: a.message }, field) : [];
+  const problems = templateProblems(refs.length ? withoutTemplateRefs(a) : a, field, roots).map((p) => (noEvent && /refers to "(?:event|run|flow|deployment)"/.test(p.message) ? { ...p, message: `${p.message} (${noEvent})` } : p));
+  for (const ref of refs.filter((r) => r.kind === "secrets"))
+    problems.push({ field: ref.field, message: `${ref.field}: {{ secrets.${ref.name} }} may not be used in a notify action's subject or message (they are stored with the automation and shown in clear); reference the secret in the channel's settings instead` });
   if (a.type === "emit-event") {
     const problem = userEventNameProblem(a.event, `${field}.event`);
     if (problem) problems.push({ field: `${field}.event`, message: problem });

@@ -16,6 +16,11 @@
  * - email: `url` (smtp:// or smtps://), `from`, `to`, `subject`, `body` (plain text; an HTML
  *   copy is made from it).
  *
+ * Any string of the settings may hold `{{ variables.name }}` and `{{ secrets.name }}` references
+ * (core/template-refs.ts), stored as written and resolved only at delivery; whether they exist is
+ * checked by the use case that stores the channel. A URL or address that starts with one is
+ * checked once resolved, at delivery.
+ *
  * The schema is strict and every template is checked here, so a channel that cannot deliver is
  * refused naming its field before anything is stored. Settings hold credentials (an SMTP
  * password, a Slack webhook's URL, which is its secret, an Authorization header): everything
@@ -26,6 +31,7 @@ import { issueMessage } from "./automation-spec.ts";
 import { BatonError } from "./errors.ts";
 import { redactUrl } from "./redact-url.ts";
 import { BODY_ROOTS, MESSAGE_ROOTS, notificationTemplateProblems } from "./notification-templates.ts";
+import { hasTemplateRef, TEMPLATE_REF, withoutTemplateRefs } from "./template-refs.ts";
 
 /** A channel spec that cannot be a channel; `field` is the first offending path (`settings.url`). */
 export class NotificationChannelError extends BatonError {
@@ -105,7 +111,9 @@ function parsedUrl(text: string): URL | null {
   }
 }
 
-function urlProblem(text: string, protocols: readonly string[], what: string): string | null {
+/** Why `text` is not a URL of one of `protocols`; null when it is, or when a reference gives its start (checked at delivery). */
+export function urlProblem(text: string, protocols: readonly string[], what: string): string | null {
+  if (/^\s*\{\{\s*(variables|secrets)\./.test(text)) return null;
   const parsed = parsedUrl(text);
   if (parsed && protocols.includes(parsed.protocol) && parsed.hostname) return null;
   return `settings.url must be ${what}, got ${JSON.stringify(redactUrl(text).slice(0, 120))}`;
@@ -118,17 +126,19 @@ export function compileChannelSpec(input: unknown): NotificationChannelSpec {
   if (!(CHANNEL_TYPES as readonly string[]).includes(base.type)) throw new NotificationChannelError("type", `type must be one of ${CHANNEL_TYPES.join(", ")}, got ${JSON.stringify(base.type.slice(0, 80))}`);
   const type = base.type as ChannelType;
   const settings = parseWith(SETTINGS[type], base.settings, "settings") as Record<string, unknown>;
+  // Template paths are checked with the references stood in for: they are resolved before templates are filled in.
+  const templates = withoutTemplateRefs(settings);
   const problems: { field: string; message: string }[] = [];
   const bad = (field: string, message: string | null) => message && problems.push({ field, message });
   if (type === "email") {
     bad("settings.url", urlProblem(settings.url as string, ["smtp:", "smtps:"], "an SMTP server's URL: smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS)"));
     const addresses = [["settings.from", settings.from], ...(settings.to as string[]).map((to, i) => [`settings.to[${i}]`, to])] as [string, string][];
-    for (const [field, address] of addresses) if (!/\S@\S/.test(address)) bad(field, `${field} must be an e-mail address (name@example.com or "Name <name@example.com>"), got ${JSON.stringify(address.slice(0, 80))}`);
-    problems.push(...notificationTemplateProblems(settings.url, "settings.url"), ...notificationTemplateProblems({ subject: settings.subject, body: settings.body }, "settings"));
+    for (const [field, address] of addresses) if (!hasTemplateRef(address) && !/\S@\S/.test(address)) bad(field, `${field} must be an e-mail address (name@example.com or "Name <name@example.com>"), got ${JSON.stringify(address.slice(0, 80))}`);
+    problems.push(...notificationTemplateProblems(templates.url, "settings.url"), ...notificationTemplateProblems({ subject: templates.subject, body: templates.body }, "settings"));
   } else {
     bad("settings.url", urlProblem(settings.url as string, ["http:", "https:"], type === "slack" ? "a Slack incoming webhook's https URL" : "an http or https URL"));
-    if (type === "slack") problems.push(...notificationTemplateProblems(settings.url, "settings.url"), ...notificationTemplateProblems({ text: settings.text }, "settings"));
-    else problems.push(...notificationTemplateProblems({ url: settings.url, headers: settings.headers, body: settings.body }, "settings", BODY_ROOTS));
+    if (type === "slack") problems.push(...notificationTemplateProblems(templates.url, "settings.url"), ...notificationTemplateProblems({ text: templates.text }, "settings"));
+    else problems.push(...notificationTemplateProblems({ url: templates.url, headers: templates.headers, body: templates.body }, "settings", BODY_ROOTS));
   }
   if (problems.length) throw new NotificationChannelError(problems[0]!.field, problems.map((p) => p.message).join("; "), problems);
   return { name: base.name, ...(base.description === undefined ? {} : { description: base.description }), type, settings } as NotificationChannelSpec;
@@ -139,17 +149,30 @@ export const NOTIFY_ROOTS = MESSAGE_ROOTS;
 
 export const MASK = "***";
 
+/** A URL masked (see maskChannelSettings), its references kept as written: they name values, they are none. */
+function maskUrl(type: string, text: string): string {
+  const refs: string[] = [];
+  let stood = text.replace(TEMPLATE_REF, (ref) => `batonref${refs.push(ref) - 1}z`);
+  // A URL whose start is a reference is masked as if on a host of that name.
+  const leading = /^\s*batonref\d+z/.test(stood);
+  if (leading) stood = `http://${stood.trim()}`;
+  const parsed = parsedUrl(stood);
+  let masked = type === "slack" ? (parsed ? `${parsed.origin}/${MASK}` : MASK) : redactUrl(stood);
+  if (leading) masked = masked.replace(/^http:\/\//, "");
+  return masked.replace(/batonref(\d+)z/g, (token, i: string) => refs[Number(i)] ?? token);
+}
+
+/** A header value that is references and at most an auth scheme (`Bearer {{ secrets.token }}`) shows nothing secret. */
+const onlyRefs = (value: unknown) => typeof value === "string" && hasTemplateRef(value) && /^\s*([A-Za-z][\w-]*\s+)?$/.test(withoutTemplateRefs(value, ""));
+
 /**
  * `settings` as anyone may see them: the password and secret query parameters of every URL
  * masked, a Slack webhook's path (its secret) masked, and every header value masked (headers
- * are where webhooks carry tokens).
+ * are where webhooks carry tokens) but one that is only references. References stay as written.
  */
 export function maskChannelSettings(type: string, settings: Record<string, unknown>): Record<string, unknown> {
   const masked: Record<string, unknown> = { ...settings };
-  if (typeof settings.url === "string") {
-    const parsed = parsedUrl(settings.url);
-    masked.url = type === "slack" ? (parsed ? `${parsed.origin}/${MASK}` : MASK) : redactUrl(settings.url);
-  }
-  if (settings.headers && typeof settings.headers === "object") masked.headers = Object.fromEntries(Object.keys(settings.headers).map((key) => [key, MASK]));
+  if (typeof settings.url === "string") masked.url = maskUrl(type, settings.url);
+  if (settings.headers && typeof settings.headers === "object") masked.headers = Object.fromEntries(Object.entries(settings.headers).map(([key, value]) => [key, onlyRefs(value) ? value : MASK]));
   return masked;
 }

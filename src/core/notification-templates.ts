@@ -7,8 +7,9 @@
  * the other templates.
  *
  * Every template of a channel and of a notify action is filled in by `renderNotificationTemplate`,
- * and only by it: the one place a new root (a secret reference, say) is added. It is async
- * for that reason — a root read from the store. Pure.
+ * and only by it. `{{ variables.x }}` and `{{ secrets.x }}` are not roots here: they are
+ * resolved before (core/template-refs.ts, server/channel-values.ts). Async so that a root read
+ * from the store can be added. Pure.
  */
 import { renderTemplate, templateProblems, TEMPLATE_ROOTS } from "./automation-templates.ts";
 

@@ -22,7 +22,9 @@ export interface TemplateRef {
 /** What a variable or secret name may be. */
 export const VALUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
 
-const REF = /\{\{\s*(variables|secrets)\.([A-Za-z0-9_][A-Za-z0-9_.-]*?)\s*\}\}/g;
+/** A reference, anywhere in a string (global). */
+export const TEMPLATE_REF = /\{\{\s*(variables|secrets)\.([A-Za-z0-9_][A-Za-z0-9_.-]*?)\s*\}\}/g;
+const REF = TEMPLATE_REF;
 const WHOLE_REF = /^\{\{\s*(variables|secrets)\.([A-Za-z0-9_][A-Za-z0-9_.-]*?)\s*\}\}$/;
 
 const singular = (kind: TemplateRefKind) => (kind === "secrets" ? "secret" : "variable");
@@ -101,4 +103,34 @@ export function resolveTemplateRefs<T>(value: T, values: TemplateValues, field =
     return v;
   };
   return walk(value, field) as T;
+}
+
+/** Whether `text` holds a reference. */
+export const hasTemplateRef = (text: string): boolean => new RegExp(REF.source).test(text);
+
+/**
+ * `value` with every reference replaced by `standIn`: what other checks (template paths, URLs,
+ * addresses) see of a value whose references are resolved later.
+ */
+export function withoutTemplateRefs<T>(value: T, standIn = "x"): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return v.includes("{{") ? v.replace(REF, standIn) : v;
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/**
+ * A function replacing each of `values` (at least `minLength` characters), as written and as
+ * percent-encoded in a URL, by `***` in a text: for errors and records that a resolved secret
+ * may have reached.
+ */
+export function secretRedactor(values: readonly string[], minLength = 1): (text: string) => string {
+  const forms = new Set<string>();
+  for (const value of values.filter((v) => v.length >= minLength)) forms.add(value).add(encodeURIComponent(value)).add(encodeURI(value));
+  const sorted = [...forms].sort((a, b) => b.length - a.length);
+  if (!sorted.length) return (text) => text;
+  return (text) => sorted.reduce((out, value) => (out.includes(value) ? out.split(value).join("***") : out), text);
 }

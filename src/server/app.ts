@@ -54,6 +54,7 @@ import { KyselyVariableStore } from "../store/variable-store.ts";
 import { flowRunJobVariables, KyselySecretStore } from "../store/secret-store.ts";
 import { SecretVault } from "../services/secrets.ts";
 import { storeRefLookup } from "../services/config-refs.ts";
+import { storeChannelValues } from "./channel-values.ts";
 import { variableRoutes } from "./routes/variables.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 
@@ -242,7 +243,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   automationRoutes(app, automations, references);
   // Known once the server listens (inject-only servers, in tests, never do).
   const publicUrl = () => options.publicUrl ?? listeningUrl(app) ?? "http://127.0.0.1:4200";
-  notificationChannelRoutes(app, channels, automations, publicUrl);
+  const channelValues = storeChannelValues(variables, vault);
+  notificationChannelRoutes(app, channels, automations, publicUrl, { refs, read: channelValues });
   variableRoutes(app, variables);
   secretRoutes(app, vault, { getFlowRun: (id) => store.getFlowRun(id), getDeployment: (id) => orchestration.getDeployment(id), getWorkPool: (name) => orchestration.getWorkPool(name), flowRunJobVariables: (id) => flowRunJobVariables(store, id) }, workerRuns);
   statsRoutes(app, store, orchestration);
@@ -254,7 +256,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   await app.ready();
   await hub.start();
   const background = startBackgroundJobs(store, orchestration, eventLog, options, app.log);
-  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, publicUrl }, options.automationService ?? {}, app.log);
+  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, values: channelValues, publicUrl }, options.automationService ?? {}, app.log);
   return {
     app,
     hub,

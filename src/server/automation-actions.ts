@@ -27,6 +27,9 @@ import { ApiError } from "./errors.ts";
 import type { NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { notificationContext, type PublicUrl } from "./notification-context.ts";
 import { deliverNotification } from "./notification-delivery.ts";
+import type { ChannelValues } from "./channel-values.ts";
+import { NotificationChannelError } from "../core/notification-channels.ts";
+import { TemplateRefError } from "../core/template-refs.ts";
 
 /** A target the action names is gone (a deleted deployment or pool), or the firing gives it none. */
 export class ActionTargetError extends BatonError {
@@ -37,6 +40,9 @@ export class ActionTargetError extends BatonError {
 export function isPermanentActionError(error: unknown): boolean {
   return (
     error instanceof TemplateError ||
+    // A reference to a variable or secret since deleted, a URL reference whose value is not one.
+    error instanceof TemplateRefError ||
+    error instanceof NotificationChannelError ||
     error instanceof ActionTargetError ||
     // A deployment gone, parameters its schema refuses, an environment its pool does not allow.
     error instanceof ServiceError ||
@@ -52,6 +58,8 @@ export interface ActionDependencies {
   channels: Pick<NotificationChannelStore, "getChannel">;
   /** Where a run's `{{ variables.x }}` and `{{ secrets.x }}` are looked up. */
   refs: RefStores;
+  /** Where a notification's `{{ variables.x }}` and `{{ secrets.x }}` are read at delivery. */
+  values: ChannelValues;
   /** The dashboard's address, for the links notifications carry. */
   publicUrl: PublicUrl;
 }
@@ -154,7 +162,7 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
       const channel = await deps.channels.getChannel(spec.channel);
       if (!channel) throw new ActionTargetError(`${field}.channel: notification channel "${spec.channel}" does not exist`);
       const full = await notificationContext({ automation: { id: automation.id, name: automation.name }, firing: context.firing as Record<string, unknown>, event: claimed.firing.event ?? undefined }, deps);
-      return { channel: channel.name, ...(await deliverNotification(channel, full, { subject: spec.subject, message: spec.message }, field)) };
+      return { channel: channel.name, ...(await deliverNotification(channel, full, { subject: spec.subject, message: spec.message }, field, deps.values)) };
     }
   }
 }

@@ -3,14 +3,18 @@
  * (core/notification-channels.ts) before anything is stored; what is answered shows the
  * settings masked, whoever asks; a channel an automation notifies cannot be deleted (its
  * notifications would fail for good); and a test sends one message with made-up values now,
- * answering what the channel did or why it failed.
+ * answering what the channel did or why it failed. The `{{ variables.x }}` and `{{ secrets.x }}`
+ * references of a channel's settings must exist when it is stored (an InvalidReferenceError
+ * naming the field otherwise); a test resolves them as a notification does (channel-values.ts).
  */
 import { BatonError } from "../core/errors.ts";
-import { compileChannelSpec, maskChannelSettings } from "../core/notification-channels.ts";
+import { compileChannelSpec, maskChannelSettings, type NotificationChannelSpec } from "../core/notification-channels.ts";
 import type { AutomationStore } from "../store/automation-types.ts";
 import type { NotificationChannel, NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { testNotificationContext, type PublicUrl } from "./notification-context.ts";
 import { deliverNotification } from "./notification-delivery.ts";
+import type { ChannelValues } from "./channel-values.ts";
+import { checkConfigRefs, type RefStores } from "../services/config-refs.ts";
 import type { ChannelTestResult } from "../schemas/notification-channel.ts";
 
 /** A channel that automations notify: deleting it would make their notifications fail. */
@@ -42,8 +46,15 @@ export interface NotificationChannelAdmin {
   test(idOrName: string): Promise<ChannelTestResult | undefined>;
 }
 
-export async function createChannel(channels: NotificationChannelStore, input: unknown, options: { replace?: boolean } = {}): Promise<NotificationChannel> {
+/** The spec checked, its references included; nothing is stored when it is refused. */
+async function checkedSpec(refs: RefStores, input: unknown): Promise<NotificationChannelSpec> {
   const spec = compileChannelSpec(input);
+  await checkConfigRefs(refs, [{ value: spec.settings, field: "settings", secrets: true }]);
+  return spec;
+}
+
+export async function createChannel(channels: NotificationChannelStore, refs: RefStores, input: unknown, options: { replace?: boolean } = {}): Promise<NotificationChannel> {
+  const spec = await checkedSpec(refs, input);
   if (options.replace) {
     const replaced = await channels.replaceChannel(spec.name, spec);
     if (replaced) return maskedChannel(replaced);
@@ -51,8 +62,8 @@ export async function createChannel(channels: NotificationChannelStore, input: u
   return maskedChannel(await channels.createChannel(spec));
 }
 
-export async function replaceChannel(channels: NotificationChannelStore, idOrName: string, input: unknown): Promise<NotificationChannel | undefined> {
-  const spec = compileChannelSpec(input);
+export async function replaceChannel(channels: NotificationChannelStore, refs: RefStores, idOrName: string, input: unknown): Promise<NotificationChannel | undefined> {
+  const spec = await checkedSpec(refs, input);
   const replaced = await channels.replaceChannel(idOrName, spec);
   return replaced && maskedChannel(replaced);
 }
@@ -70,7 +81,7 @@ export async function deleteChannel(channels: NotificationChannelStore, automati
   return channels.deleteChannel(found.id);
 }
 
-export async function testChannel(channels: NotificationChannelStore, idOrName: string, publicUrl: PublicUrl): Promise<ChannelTestResult | undefined> {
+export async function testChannel(channels: NotificationChannelStore, values: ChannelValues, idOrName: string, publicUrl: PublicUrl): Promise<ChannelTestResult | undefined> {
   const channel = await channels.getChannel(idOrName);
   if (!channel) return undefined;
   const context = testNotificationContext(channel.name, publicUrl);
@@ -79,22 +90,27 @@ export async function testChannel(channels: NotificationChannelStore, idOrName: 
     message: () => `This is a test message from Baton, sent by \`baton notification test ${channel.name}\`. Notifications of automations come through this channel.`,
   };
   try {
-    return { channel: channel.name, ok: true, result: await deliverNotification(channel, context, {}, "test", defaults) };
+    return { channel: channel.name, ok: true, result: await deliverNotification(channel, context, {}, "test", values, defaults) };
   } catch (error) {
     return { channel: channel.name, ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }
 
 /** Channel management on the database. */
-export function localNotificationChannelAdmin(channels: NotificationChannelStore, automations: Pick<AutomationStore, "listAutomations">, publicUrl: PublicUrl): NotificationChannelAdmin {
+export function localNotificationChannelAdmin(
+  channels: NotificationChannelStore,
+  automations: Pick<AutomationStore, "listAutomations">,
+  publicUrl: PublicUrl,
+  values: { refs: RefStores; read: ChannelValues },
+): NotificationChannelAdmin {
   return {
-    create: (spec, options) => createChannel(channels, spec, options),
+    create: (spec, options) => createChannel(channels, values.refs, spec, options),
     list: async () => (await channels.listChannels()).map(maskedChannel),
     inspect: async (idOrName) => {
       const found = await channels.getChannel(idOrName);
       return found && maskedChannel(found);
     },
     delete: (idOrName) => deleteChannel(channels, automations, idOrName),
-    test: (idOrName) => testChannel(channels, idOrName, publicUrl),
+    test: (idOrName) => testChannel(channels, values.read, idOrName, publicUrl),
   };
 }

@@ -5,16 +5,23 @@
  * channel's body template (default: the message with its context) as JSON; a Slack incoming
  * webhook a Block Kit message; an e-mail plain text with an HTML copy.
  *
+ * The channel's `{{ variables.x }}` and `{{ secrets.x }}` references are resolved first
+ * (channel-values.ts), for this delivery only; every secret value resolved is masked in what
+ * it answers and throws.
+ *
  * A delivery error is a NotificationDeliveryError, which the automation executor retries with
  * backoff (an unreachable SMTP server, a webhook answering 503); a template with no value
  * (TemplateError) is not retried. Errors name URLs masked: attempts are stored and shown.
  */
 import { BatonError } from "../core/errors.ts";
 import { excerpt } from "../core/excerpt.ts";
-import { maskChannelSettings, type NotificationChannelSpec } from "../core/notification-channels.ts";
+import { maskChannelSettings, NotificationChannelError, urlProblem, type NotificationChannelSpec } from "../core/notification-channels.ts";
 import { defaultMessage, defaultSubject, emailHtml, slackMessage, type NotificationMessage } from "../core/notification-messages.ts";
 import { renderNotificationTemplate, type NotificationContext } from "../core/notification-templates.ts";
+import { redactedError, resolveNotificationRefs, type ChannelValues, type MessageTemplates } from "./channel-values.ts";
 import { sendEmail } from "./notification-email.ts";
+
+export type { MessageTemplates } from "./channel-values.ts";
 
 /** A channel did not take a notification; retrying may help. */
 export class NotificationDeliveryError extends BatonError {
@@ -23,12 +30,6 @@ export class NotificationDeliveryError extends BatonError {
 
 /** How long a webhook or Slack may take to answer. */
 const HTTP_TIMEOUT_MS = 10_000;
-
-/** The subject and message templates that win over the channel's (a notify action's own). */
-export interface MessageTemplates {
-  subject?: string;
-  message?: string;
-}
 
 const text = async (template: string | undefined, fallback: () => string, context: NotificationContext, field: string): Promise<string> => {
   if (template === undefined) return fallback();
@@ -51,14 +52,35 @@ async function post(channel: string, method: string, url: string, shownUrl: stri
 
 /**
  * Sends one notification through `channel`; what it did (the HTTP status, the SMTP server's
- * answer), stored with the attempt. `field` prefixes template errors (`actions[1]`).
+ * answer), stored with the attempt. `field` prefixes template errors (`actions[1]`); `values`
+ * are what the references of the channel and the templates name.
  */
 export async function deliverNotification(
   channel: NotificationChannelSpec,
   context: NotificationContext,
   templates: MessageTemplates,
   field: string,
+  values: ChannelValues,
   defaults: { subject(c: NotificationContext): string; message(c: NotificationContext): string } = { subject: defaultSubject, message: defaultMessage },
+): Promise<Record<string, unknown>> {
+  // Shown URLs are the stored settings' (references, not values), masked.
+  const shownUrl = String(maskChannelSettings(channel.type, channel.settings as Record<string, unknown>).url);
+  const resolved = await resolveNotificationRefs(channel, templates, field, values);
+  try {
+    const result = await deliverResolved(resolved.channel, context, resolved.templates, field, defaults, shownUrl);
+    return JSON.parse(resolved.redact(JSON.stringify(result))) as Record<string, unknown>;
+  } catch (error) {
+    throw redactedError(error, resolved.redact);
+  }
+}
+
+async function deliverResolved(
+  channel: NotificationChannelSpec,
+  context: NotificationContext,
+  templates: MessageTemplates,
+  field: string,
+  defaults: { subject(c: NotificationContext): string; message(c: NotificationContext): string },
+  shownUrl: string,
 ): Promise<Record<string, unknown>> {
   const s = channel.settings as Record<string, unknown>;
   const own = channel.type === "email" ? { subject: s.subject as string | undefined, message: s.body as string | undefined } : channel.type === "slack" ? { message: s.text as string | undefined } : {};
@@ -70,10 +92,13 @@ export async function deliverNotification(
     message: await text(templates.message ?? own.message, () => defaults.message(context), context, at("message")),
     url: context.url,
   };
-  const shownUrl = String(maskChannelSettings(channel.type, s).url);
   // The channel's own settings also read the message made above (a webhook's body, say).
   const full: NotificationContext = { ...context, subject: message.subject, message: message.message };
   const url = String(await renderNotificationTemplate(s.url, full, `channel ${channel.name}: settings.url`));
+  // A URL given by a reference could not be checked when the channel was stored.
+  const protocols = channel.type === "email" ? ["smtp:", "smtps:"] : ["http:", "https:"];
+  const bad = urlProblem(url, protocols, channel.type === "email" ? "an SMTP server's URL (smtp:// or smtps://)" : "an http or https URL");
+  if (bad) throw new NotificationChannelError("settings.url", `channel ${channel.name}: ${bad}`);
   switch (channel.type) {
     case "webhook": {
       const headers = (await renderNotificationTemplate(channel.settings.headers ?? {}, full, `channel ${channel.name}: settings.headers`)) as Record<string, string>;

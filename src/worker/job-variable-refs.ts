@@ -7,7 +7,7 @@
  */
 import { loadSecretKey } from "../config/secret-key.ts";
 import type { JobVariables } from "../core/job-variables.ts";
-import { findTemplateRefs, resolveTemplateRefs } from "../core/template-refs.ts";
+import { findTemplateRefs, resolveTemplateRefs, secretRedactor } from "../core/template-refs.ts";
 import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
 import type { RemoteStore } from "../client/remote-store.ts";
 import type { KyselyStore } from "../store/kysely-store.ts";
@@ -77,9 +77,7 @@ export async function resolveJobVariables(jobVariables: JobVariables, source: Ru
   return { jobVariables: { ...resolved, ...(env ? { env } : {}) }, secretEnvNames, secretValues: [...secrets.values()] };
 }
 
-/** A function replacing each of `values` in a line by `***`. */
+/** A function replacing each of `values` (of 4 characters or more) in a line by `***`. */
 export function redactorOf(values: readonly string[]): (text: string) => string {
-  const sorted = values.filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
-  if (!sorted.length) return (text) => text;
-  return (text) => sorted.reduce((out, value) => (out.includes(value) ? out.split(value).join("***") : out), text);
+  return secretRedactor(values, 4);
 }

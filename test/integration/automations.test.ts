@@ -138,7 +138,7 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect(first).toMatchObject({ events: 2, firings: 0, caughtUp: false });
     await service().stop();
     // Two new evaluators (a restarted process, and a second server) share the rest.
-    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, publicUrl: () => "http://127.0.0.1:4200" };
+    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, values: { variable: async () => undefined, secret: async () => undefined }, publicUrl: () => "http://127.0.0.1:4200" };
     const [b, c] = [startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet), startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet)];
     await Promise.all([b.evaluate(), c.evaluate(), b.evaluate(), c.evaluate()]);
     const fired = await firings(a.name);

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure, flow, shutdown } from "../../src/index.ts";
 import { newId } from "../../src/core/ids.ts";
 import type { AutomationFiring } from "../../src/store/automation-types.ts";
+import { randomBytes } from "node:crypto";
+import { makeSecretKey } from "../../src/core/secret-cipher.ts";
 import { apiHarness, expectError, type ApiHarness } from "../support/api.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { closedPort, startHttpReceiver, startSmtpListener, type HttpReceiver, type SmtpListener } from "../support/notification-receivers.ts";
@@ -22,6 +24,9 @@ const MANUAL = { evaluateMs: HOUR, actionMs: HOUR, actionBackoffMs: 20, actionBa
 const PUBLIC_URL = "https://baton.example.com";
 const SECRET = "s3cret-smtp-pass";
 const SLACK_PATH = "/services/T0001/B0001/slack-secret-token";
+const KEY = randomBytes(32);
+const HOOK_TOKEN = "hook-t0ken-1f9a";
+const PATH_TOKEN = "path-t0ken-77c2";
 
 /** A message as text: quoted-printable soft line breaks and escapes undone. */
 const decoded = (raw: string) => raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
@@ -49,7 +54,7 @@ describe.each(DIALECTS)("notifications on %s", (dialect) => {
 
   beforeAll(async () => {
     [hooks, smtp] = await Promise.all([startHttpReceiver(), startSmtpListener("alice", SECRET)]);
-    api = await apiHarness(dialect, { automationService: MANUAL, publicUrl: PUBLIC_URL });
+    api = await apiHarness(dialect, { automationService: MANUAL, publicUrl: PUBLIC_URL, secretKey: () => makeSecretKey(KEY, "test") });
     home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-notifications-"));
     await configure({ databaseUrl: api.url, resultsDir: path.join(home, "results"), logLevel: "silent" });
     await post("/api/notification-channels", emailChannel("ml-team", `smtp://alice:${SECRET}@127.0.0.1:${smtp.port}`));
@@ -218,5 +223,88 @@ describe.each(DIALECTS)("notifications on %s", (dialect) => {
     expect((await api.call("GET", "/api/health")).status).toBe(200);
     // `notification test` against it answers the failure.
     expect(await post("/api/notification-channels/dead-smtp/test", undefined, 200)).toMatchObject({ ok: false, error: expect.stringContaining("ECONNREFUSED") });
+  });
+
+  it("resolves {{ variables.x }} and {{ secrets.x }} in channel settings at delivery, and never shows a secret's value", async () => {
+    const put = async (url: string, body: unknown) => expect((await api.call("PUT", url, body)).status).toBe(200);
+    await put("/api/variables/hook-base", { value: hooks.url });
+    await put("/api/secrets/hook-token", { value: HOOK_TOKEN });
+    await put("/api/secrets/path-token", { value: PATH_TOKEN });
+    await put("/api/secrets/smtp-pass", { value: SECRET });
+    const spec = { name: "ref-hook", type: "webhook", settings: { url: "{{ variables.hook-base }}/hook", headers: { Authorization: "Bearer {{ secrets.hook-token }}" } } };
+
+    // A reference to a secret that does not exist: 400 naming the field, nothing stored.
+    const missing = await api.call("POST", "/api/notification-channels", { ...spec, settings: { ...spec.settings, headers: { Authorization: "Bearer {{ secrets.nope-token }}" } } });
+    expectError(missing, 400, /^body\.settings\.headers\.Authorization: secret "nope-token" does not exist/);
+    expect(missing.body.error.details.field).toBe("body.settings.headers.Authorization");
+    expect((await api.call("GET", "/api/notification-channels/ref-hook")).status).toBe(404);
+    // A secret in a notify action's message is refused: the automation is shown in clear.
+    const inMessage = await api.call("POST", "/api/automations", { name: "leaky", trigger: { event: "x.y" }, actions: [{ type: "notify", channel: "ml-slack", message: "token {{ secrets.hook-token }}" }] });
+    expectError(inMessage, 400, /^body\.actions\[0\]\.message: \{\{ secrets\.hook-token \}\} may not be used in a notify action's subject or message/);
+
+    // Stored with its references, answered with them (never values).
+    const created = await post("/api/notification-channels", spec);
+    expect(created.settings).toEqual(spec.settings);
+    expect((await api.call("GET", "/api/notification-channels/ref-hook")).body.settings).toEqual(spec.settings);
+
+    // `test` delivers with the URL and header resolved.
+    let before = hooks.requests.length;
+    expect(await post("/api/notification-channels/ref-hook/test", undefined, 200)).toMatchObject({ ok: true, result: { status: 200 } });
+    const [tested] = hooks.requests.slice(before);
+    expect(tested).toMatchObject({ path: "/hook", headers: { authorization: `Bearer ${HOOK_TOKEN}` } });
+
+    // An automation's notify goes through it; its message may read variables.
+    await post("/api/automations", { name: "via-refs", trigger: { event: "refs.ping" }, actions: [{ type: "notify", channel: "ref-hook", subject: "ping from {{ variables.hook-base }}" }] });
+    before = hooks.requests.length;
+    await api.store.emitEvents([{ id: newId(), occurred: Date.now(), event: "refs.ping", resource: { id: "r" }, related: [], payload: {} }]);
+    await service().evaluate();
+    await service().execute();
+    const [notified] = hooks.requests.slice(before);
+    expect(notified).toMatchObject({ path: "/hook", headers: { authorization: `Bearer ${HOOK_TOKEN}` }, body: { subject: `ping from ${hooks.url}` } });
+    expect((await firings("via-refs"))[0]!.actions[0]).toMatchObject({ status: "succeeded", outcomes: [{ ok: true, result: { channel: "ref-hook", status: 200 } }] });
+
+    // A failing delivery whose answer repeats the secret in its URL: no secret value in attempts, events, test results.
+    await post("/api/notification-channels", { name: "ref-fail", type: "webhook", settings: { url: "{{ variables.hook-base }}/fail/{{ secrets.path-token }}", headers: { Authorization: "Bearer {{ secrets.hook-token }}" } } });
+    const a = await post("/api/automations", { name: "via-refs-failing", trigger: { event: "refs.fail" }, actions: [{ type: "notify", channel: "ref-fail" }] });
+    hooks.status = 500;
+    hooks.echoPath = true;
+    try {
+      await api.store.emitEvents([{ id: newId(), occurred: Date.now(), event: "refs.fail", resource: { id: "r" }, related: [], payload: {} }]);
+      await service().evaluate();
+      const deadline = Date.now() + 20_000;
+      while ((await firings("via-refs-failing"))[0]!.actions[0]!.status !== "failed" && Date.now() < deadline) {
+        await service().execute();
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      const tested = await post("/api/notification-channels/ref-fail/test", undefined, 200);
+      expect(tested).toMatchObject({ ok: false, error: "channel ref-fail: POST {{ variables.hook-base }}/fail/{{ secrets.path-token }} answered 500: failing on purpose: /fail/***" });
+      const action = (await firings("via-refs-failing"))[0]!.actions[0]!;
+      expect(action).toMatchObject({ status: "failed", attempts: 3 });
+      expect(action.outcomes[0]).toMatchObject({ ok: false, error: expect.stringContaining("answered 500: failing on purpose: /fail/***") });
+      expect(hooks.requests.at(-1)).toMatchObject({ path: `/fail/${PATH_TOKEN}`, headers: { authorization: `Bearer ${HOOK_TOKEN}` } });
+      const events = (await api.store.listEvents({ event: ["baton.automation.action-failed"], resource: a.id })).items;
+      expect(events).toHaveLength(1);
+      const answers = [
+        tested,
+        events,
+        (await api.call("GET", "/api/automations/via-refs-failing/firings")).body,
+        (await api.call("GET", `/api/automations/via-refs-failing`)).body,
+        (await api.call("GET", "/api/notification-channels")).body,
+        (await api.call("GET", "/api/events?limit=200")).body,
+      ];
+      const text = JSON.stringify(answers);
+      for (const secret of [HOOK_TOKEN, PATH_TOKEN]) expect(text).not.toContain(secret);
+    } finally {
+      hooks.status = 200;
+      hooks.echoPath = false;
+    }
+
+    // An e-mail channel whose SMTP password is a secret.
+    const mail = await post("/api/notification-channels", emailChannel("ref-mail", `smtp://alice:{{ secrets.smtp-pass }}@127.0.0.1:${smtp.port}`));
+    expect(mail.settings.url).toBe(`smtp://alice:***@127.0.0.1:${smtp.port}`);
+    const mails = smtp.mails.length;
+    expect(await post("/api/notification-channels/ref-mail/test", undefined, 200)).toMatchObject({ ok: true });
+    expect(smtp.mails.slice(mails)).toMatchObject([{ user: "alice", to: ["ml-team@example.com"] }]);
+    for (const name of ["via-refs", "via-refs-failing"]) await api.call("DELETE", `/api/automations/${name}`);
   });
 });

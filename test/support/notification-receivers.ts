@@ -20,11 +20,13 @@ export interface HttpReceiver {
   requests: ReceivedRequest[];
   /** The status answered to the next requests (default 200). */
   status: number;
+  /** Whether a failing answer repeats the request's path (as some servers' error pages do). */
+  echoPath: boolean;
   close(): Promise<void>;
 }
 
 export async function startHttpReceiver(): Promise<HttpReceiver> {
-  const receiver = { requests: [] as ReceivedRequest[], status: 200 } as HttpReceiver;
+  const receiver = { requests: [] as ReceivedRequest[], status: 200, echoPath: false } as HttpReceiver;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -37,7 +39,7 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
         // Kept as text.
       }
       receiver.requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
-      res.writeHead(receiver.status, { "content-type": "text/plain" }).end(receiver.status < 300 ? "ok" : "failing on purpose");
+      res.writeHead(receiver.status, { "content-type": "text/plain" }).end(receiver.status < 300 ? "ok" : `failing on purpose${receiver.echoPath ? `: ${req.url}` : ""}`);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -43,6 +43,18 @@ describe("notification channel specs", () => {
     expect(maskChannelSettings("slack", { url: "https://hooks.slack.com/services/T/B/secret", text: "t" })).toEqual({ url: "https://hooks.slack.com/***", text: "t" });
     expect(maskChannelSettings("webhook", { url: "https://h/x?token=t&a=1", headers: { authorization: "Bearer x" } })).toEqual({ url: "https://h/x?token=***&a=1", headers: { authorization: "***" } });
   });
+
+  it("takes {{ variables.x }} and {{ secrets.x }} anywhere in settings, and shows them as written", () => {
+    const settings = { url: "{{ variables.base }}/x?token={{ secrets.t }}", headers: { authorization: "Bearer {{ secrets.t }}", "x-key": "k{{ secrets.t }}" }, body: { to: "{{ variables.who }}" } };
+    expect(compileChannelSpec({ name: "w", type: "webhook", settings }).settings).toEqual(settings);
+    expect(compileChannelSpec({ name: "e", type: "email", settings: { url: "smtp://u:{{ secrets.p }}@h:25", from: "{{ variables.from }}", to: ["{{ variables.to }}"] } }).type).toBe("email");
+    expect(maskChannelSettings("webhook", settings)).toEqual({ ...settings, url: "{{ variables.base }}/x?token=***", headers: { authorization: "Bearer {{ secrets.t }}", "x-key": "***" } });
+    expect(maskChannelSettings("email", { url: "smtp://u:{{ secrets.p }}@h:25" }).url).toBe("smtp://u:***@h:25");
+    // A secret in a notify action's message is refused; a variable is fine.
+    const spec = (message: string) => ({ name: "a", trigger: { event: "x.y" }, actions: [{ type: "notify", channel: "c", message }] });
+    expect(compileAutomationSpec(spec("at {{ variables.site }}")).spec.actions).toHaveLength(1);
+    expect(() => compileAutomationSpec(spec("{{ secrets.t }}"))).toThrow(/actions\[0\]\.message: \{\{ secrets\.t \}\} may not be used in a notify action's subject or message/);
+  });
 });
 
 describe("the notify action", () => {

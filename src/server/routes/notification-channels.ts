@@ -23,6 +23,8 @@ import {
   type NotificationChannelList,
 } from "../../schemas/notification-channel.ts";
 import type { PublicUrl } from "../notification-context.ts";
+import type { ChannelValues } from "../channel-values.ts";
+import { InvalidReferenceError, type RefStores } from "../../services/config-refs.ts";
 import { createChannel, deleteChannel, maskedChannel, NotificationChannelInUseError, replaceChannel, testChannel } from "../notification-channels.ts";
 
 const ADMIN = { access: { roles: ["admin"] as const } };
@@ -36,6 +38,7 @@ function asApiError(error: unknown): unknown {
     const problems = error.problems.map((p) => ({ field: `body.${p.field}`, message: `body.${p.message}` }));
     return new ApiError(400, "VALIDATION_ERROR", problems.map((p) => p.message).join("; "), { field: `body.${error.field}`, problems });
   }
+  if (error instanceof InvalidReferenceError) return new ApiError(400, "VALIDATION_ERROR", `body.${error.message}`, { field: `body.${error.details.field}` });
   if (error instanceof NotificationChannelExistsError) return new ApiError(409, "CONFLICT", `body.${error.message}`, { field: "body.name" });
   if (error instanceof NotificationChannelInUseError) return new ApiError(409, "CONFLICT", error.message, { automations: error.automations });
   return error;
@@ -49,11 +52,18 @@ const rethrown = async <T>(work: () => Promise<T>): Promise<T> => {
   }
 };
 
-export function notificationChannelRoutes(app: FastifyInstance, channels: NotificationChannelStore, automations: Pick<AutomationStore, "listAutomations">, publicUrl: PublicUrl): void {
+/** `values`: the references' existence (checked when a channel is stored) and values (read by a test). */
+export function notificationChannelRoutes(
+  app: FastifyInstance,
+  channels: NotificationChannelStore,
+  automations: Pick<AutomationStore, "listAutomations">,
+  publicUrl: PublicUrl,
+  values: { refs: RefStores; read: ChannelValues },
+): void {
   app.post<{ Body: NotificationChannelInput; Reply: NotificationChannel }>(
     "/api/notification-channels",
     { config: ADMIN, schema: { tags: TAGS, summary: "Create a notification channel (webhook, slack or email)", body: specBody, response: { 201: channelAnswer, ...errorResponses(400, 409) } } },
-    async (request, reply) => reply.status(201).send(await rethrown(() => createChannel(channels, request.body))),
+    async (request, reply) => reply.status(201).send(await rethrown(() => createChannel(channels, values.refs, request.body))),
   );
 
   app.get<{ Reply: NotificationChannelList }>("/api/notification-channels", { schema: { tags: TAGS, summary: "List notification channels, their credentials masked", response: { 200: jsonSchema(NotificationChannelListSchema) } } }, async () => ({
@@ -73,7 +83,7 @@ export function notificationChannelRoutes(app: FastifyInstance, channels: Notifi
   app.put<{ Params: NameParams; Body: NotificationChannelInput; Reply: NotificationChannel }>(
     "/api/notification-channels/:name",
     { config: ADMIN, schema: { tags: TAGS, summary: "Replace a notification channel's spec (give its settings in full: masked values are not kept)", params: nameParams, body: specBody, response: { 200: channelAnswer, ...errorResponses(400, 404, 409) } } },
-    async (request) => (await rethrown(() => replaceChannel(channels, request.params.name, request.body))) ?? Promise.reject(notFound("notification channel", request.params.name)),
+    async (request) => (await rethrown(() => replaceChannel(channels, values.refs, request.params.name, request.body))) ?? Promise.reject(notFound("notification channel", request.params.name)),
   );
 
   app.delete<{ Params: NameParams }>(
@@ -88,6 +98,6 @@ export function notificationChannelRoutes(app: FastifyInstance, channels: Notifi
   app.post<{ Params: NameParams; Reply: ChannelTestResult }>(
     "/api/notification-channels/:name/test",
     { config: ADMIN, schema: { tags: TAGS, summary: "Send a test message through a channel now; answers { ok, result } or { ok: false, error }", params: nameParams, response: { 200: jsonSchema(ChannelTestResultSchema), ...errorResponses(404) } } },
-    async (request) => (await testChannel(channels, request.params.name, publicUrl)) ?? Promise.reject(notFound("notification channel", request.params.name)),
+    async (request) => (await testChannel(channels, values.read, request.params.name, publicUrl)) ?? Promise.reject(notFound("notification channel", request.params.name)),
   );
 }
