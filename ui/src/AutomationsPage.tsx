@@ -5,6 +5,7 @@
  * their notify actions send through (NotificationChannels.tsx).
  */
 import { useState } from "react";
+import { useSubmit } from "./submit.ts";
 import YAML from "yaml";
 import { post, useData, useInterval } from "./api.ts";
 import { firingOutcome, outcomeClass, triggerText, type Automation, type NotificationChannel } from "./automations.ts";
@@ -26,35 +27,18 @@ actions:
 /** The spec editor: YAML or JSON (JSON is YAML), parsed here, checked by the server. */
 function CreateForm({ onCreated }: { onCreated(name: string): void }) {
   const [text, setText] = useState(EXAMPLE);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
+  const { onSubmit, busy, error } = useSubmit(async () => {
     let spec: unknown;
     try {
       spec = YAML.parse(text) as unknown;
     } catch (e) {
-      return setError(`The spec is not YAML or JSON: ${(e as Error).message}`);
+      throw new Error(`The spec is not YAML or JSON: ${(e as Error).message}`);
     }
-    setBusy(true);
-    try {
-      const created = await post<Automation>("/automations", spec);
-      setError(null);
-      onCreated(created.name);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const created = await post<Automation>("/automations", spec);
+    onCreated(created.name);
+  });
   return (
-    <form
-      className="card run-form"
-      data-testid="automation-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
+    <form className="card run-form" data-testid="automation-form" onSubmit={onSubmit}>
       <label>
         <span>
           Spec <span className="muted">(YAML or JSON: name, trigger, actions — see the README's Automations section)</span>

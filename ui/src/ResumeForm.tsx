@@ -9,6 +9,7 @@ import { post, useData } from "./api.ts";
 import { time } from "./format.ts";
 import { formParameters, type JsonSchema } from "./schema-form.ts";
 import { SchemaFields } from "./SchemaFields.tsx";
+import { useSubmit } from "./submit.ts";
 
 interface InputRequest {
   key: string;
@@ -22,44 +23,32 @@ interface InputRequest {
 export function ResumeForm({ runId, pausedAt, onResumed }: { runId: string; pausedAt: number; onResumed: () => void }) {
   const { data: request, error: loadError } = useData<InputRequest>(`/flow-runs/${encodeURIComponent(runId)}/input-request`, pausedAt);
   const [texts, setTexts] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { onSubmit, busy, error } = useSubmit(async () => {
+    if (!request) return;
+    let input: unknown;
+    if (!request.schema?.properties) {
+      try {
+        input = JSON.parse(texts[""]?.trim() || "{}") as unknown;
+      } catch {
+        throw new Error("input must be JSON");
+      }
+    } else {
+      input = formParameters(request.schema, texts, {}, "input");
+      if (typeof input === "string") throw new Error(input);
+    }
+    await post(`/flow-runs/${encodeURIComponent(runId)}/resume`, { input, key: request.key, pausedAt });
+    onResumed();
+  });
   if (loadError) return <p className="error">{loadError}</p>;
   if (!request) return null;
   const schema: JsonSchema = request.schema ?? { type: "object", properties: {} };
   const free = !request.schema?.properties;
-  const submit = async () => {
-    let input: unknown;
-    if (free) {
-      try {
-        input = JSON.parse(texts[""]?.trim() || "{}") as unknown;
-      } catch {
-        return setError("input must be JSON");
-      }
-    } else {
-      input = formParameters(schema, texts, {}, "input");
-      if (typeof input === "string") return setError(input);
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await post(`/flow-runs/${encodeURIComponent(runId)}/resume`, { input, key: request.key, pausedAt });
-      onResumed();
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <form
       className="run-form card"
       data-testid="resume-form"
       noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
+      onSubmit={onSubmit}
     >
       <h2>Waiting for input</h2>
       {request.description && <p data-testid="pause-description">{request.description}</p>}
