@@ -18,6 +18,8 @@ import type { ApiKeyRole, CallerRole } from "./api-keys.ts";
 import { ApiError, sendError } from "./errors.ts";
 import { sessionToken, type Sessions } from "./sessions.ts";
 import type { NamedRun, WorkerRuns } from "./worker-runs.ts";
+import { createHash } from "node:crypto";
+import { ANONYMOUS, OPEN_SERVER_ADMIN, type Principal } from "./principal.ts";
 
 export interface RouteAccess {
   /** The key roles that may call the route, or "public" (no key needed). */
@@ -34,6 +36,8 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     apiKeyRole: CallerRole;
+    /** Who made the request (principal.ts); its role is `apiKeyRole`. */
+    principal: Principal;
   }
 }
 
@@ -84,7 +88,16 @@ export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<str
   });
   // Without keys every caller is an admin, and there is nothing to check on any request.
   app.decorateRequest("apiKeyRole", keys.size === 0 ? "admin" : "anonymous");
-  if (keys.size === 0) return table;
+  app.decorateRequest("principal", null as unknown as Principal);
+  if (keys.size === 0) {
+    app.addHook("onRequest", (request, _reply, done) => {
+      request.principal = OPEN_SERVER_ADMIN;
+      done();
+    });
+    return table;
+  }
+  // A static key is named by a short hash of it: the audit can tell keys apart without holding them.
+  const keyIds = new Map([...keys.keys()].map((key) => [key, createHash("sha256").update(key).digest("hex").slice(0, 12)]));
 
   /** The caller's role from its bearer key or session cookie; null when it has neither, or a wrong one. */
   const authenticate = (request: FastifyRequest): ApiKeyRole | null => {
@@ -99,6 +112,7 @@ export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<str
     const url = request.routeOptions.url;
     // No route: the dashboard's page fallback outside /api (public), a 404 inside it (after the key).
     const roles = url === undefined ? (isApiPath(request.url) ? null : "public") : rolesOf(request.method, url, request.routeOptions.config.access);
+    request.principal = ANONYMOUS;
     if (roles === "public") return done();
     const role = authenticate(request);
     if (!role) {
@@ -106,6 +120,9 @@ export function installAccessControl(app: FastifyInstance, keys: ReadonlyMap<str
       return;
     }
     request.apiKeyRole = role;
+    const header = request.headers.authorization;
+    const keyId = header === undefined ? undefined : keyIds.get(header.slice(7));
+    request.principal = keyId ? { kind: "static-key", id: keyId, name: `${role} key ${keyId}`, role } : { kind: "static-key", id: null, name: `${role} session`, role };
     if (roles && !roles.includes(role)) {
       sendError(reply, 403, "FORBIDDEN", `${request.method} ${url} needs ${needs(roles)}; this request's key is a ${role} key`, { role, allowed: roles });
       return;

@@ -1,0 +1,29 @@
+/**
+ * Who made a request, as the audit log and access checks name it. Set by access control
+ * (access.ts) before any handler runs; every later layer reads `request.principal`.
+ */
+import type { CallerRole } from "./api-keys.ts";
+
+export type PrincipalKind =
+  /** No credential: auth is off, or a public route. */
+  | "anonymous"
+  /** A key from BATON_SERVER_API_KEYS (the server's options). */
+  | "static-key"
+  /** A stored API key (`baton api-key create`). */
+  | "api-key"
+  /** An account created by an admin, signed in with a user name and password. */
+  | "account";
+
+export interface Principal {
+  kind: PrincipalKind;
+  /** The key's or account's id; for a static key a short hash of it; null when anonymous. */
+  id: string | null;
+  /** What people read: the key's or account's name. */
+  name: string;
+  role: CallerRole;
+}
+
+export const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous", id: null, name: "anonymous", role: "anonymous" });
+
+/** Everyone is an admin when the server requires no key. */
+export const OPEN_SERVER_ADMIN: Principal = Object.freeze({ kind: "anonymous", id: null, name: "anonymous", role: "admin" });
