@@ -326,11 +326,21 @@ class TaskExecution<R> {
     const flowSignal = this.flow.controller.signal;
     if (flowSignal.aborted) throw flowSignal.reason ?? new RunCancelledError("the flow run was stopped");
     const controller = new AbortController();
-    const signal = AbortSignal.any([flowSignal, controller.signal]);
-    const info: TaskRunInfo = { id: this.run.id, name: this.name, taskKey: this.run.taskKey, attempt, signal };
+    // The task's own signal (the run's or its timeout) is made only when read: most tasks never
+    // read it, and AbortSignal.any costs an allocation and a weak reference per task.
+    let signal: AbortSignal | undefined;
+    const info: TaskRunInfo = {
+      id: this.run.id,
+      name: this.name,
+      taskKey: this.run.taskKey,
+      attempt,
+      get signal() {
+        return (signal ??= AbortSignal.any([flowSignal, controller.signal]));
+      },
+    };
     const call =
       this.runner === "threads"
-        ? () => this.invokeInThread(args, signal)
+        ? () => this.invokeInThread(args, info.signal)
         : () => engineContext.run({ flow: this.flow, task: info }, () => this.def.fn(...args));
     return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller, signal: flowSignal });
   }

