@@ -42,6 +42,8 @@ export interface Settings {
   serverLogLevel: Setting<string>;
   /** Size of the worker-thread pool of `runner: "threads"` tasks (environment only). */
   threads: Setting<number>;
+  /** Task runs of one flow run in flight at once; later calls wait their turn (bounds a fan-out's memory). */
+  taskWindow: Setting<number>;
   /** Lifetime of a concurrency-slot lease, renewed every third of it (ms; environment only). */
   leaseTtlMs: Setting<number>;
   /** Scheduler (server, and workers on the database): create runs this far ahead (ms)... */
@@ -73,6 +75,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   serverBodyLimitBytes: "BATON_SERVER_BODY_LIMIT_BYTES",
   serverLogLevel: "BATON_SERVER_LOG_LEVEL",
   threads: "BATON_THREADS",
+  taskWindow: "BATON_TASK_WINDOW",
   leaseTtlMs: "BATON_LEASE_TTL_MS",
   scheduleHorizonMs: "BATON_SCHEDULE_HORIZON_MS",
   scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
@@ -158,6 +161,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     serverBodyLimitBytes: setting("serverBodyLimitBytes", DEFAULT_BODY_LIMIT_BYTES, (raw) => positiveInt("BATON_SERVER_BODY_LIMIT_BYTES", raw)),
     serverLogLevel: setting("serverLogLevel", "info", (raw) => logLevel("BATON_SERVER_LOG_LEVEL", raw)),
     threads: setting("threads", os.availableParallelism(), (raw) => positiveInt("BATON_THREADS", raw)),
+    taskWindow: setting("taskWindow", 4096, (raw) => positiveInt("BATON_TASK_WINDOW", raw)),
     leaseTtlMs: setting("leaseTtlMs", 15_000, (raw) => positiveInt("BATON_LEASE_TTL_MS", raw)),
     scheduleHorizonMs: setting("scheduleHorizonMs", 3600_000, (raw) => positiveInt("BATON_SCHEDULE_HORIZON_MS", raw)),
     scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),

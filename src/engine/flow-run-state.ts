@@ -7,6 +7,7 @@ import { pauseKey } from "../core/flow-run-inputs.ts";
 import type { RunLogger } from "./run-logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { Semaphore } from "./semaphore.ts";
+import { Fifo } from "./fifo.ts";
 import { setMaxListeners } from "node:events";
 
 /** Every task run listens to its flow's signal: a fan-out of 10,000 is expected, not a leak. */
@@ -34,8 +35,18 @@ export class FlowRunState {
   /** Artifacts published so far by each attempt of a task run, by its TaskRunInfo (one per attempt). */
   private taskArtifacts = new WeakMap<object, number>();
   private usedKeys = new Set<string>();
-  /** Task runs started in this attempt that have not settled yet. */
-  readonly outstanding = new Set<Promise<unknown>>();
+  /** Task runs (and child flow runs) started in this attempt that have not settled yet. */
+  private outstanding = 0;
+  private settled: (() => void) | null = null;
+  /**
+   * The admission window: top-level task runs in flight, and calls waiting for room. A fan-out
+   * of a million calls holds a million small closures, not a million task runs' state (their
+   * records, promises, writes in flight), and each batch of writes stays a window's size.
+   * Waiting calls start in call order, so a task that awaits another's future never waits on
+   * one queued behind it; a task called from a task runs at once (its parent holds the room).
+   */
+  private admitted = 0;
+  private readonly queued = new Fifo<() => void>();
   readonly semaphore: Semaphore | null;
   /** Aborted when the flow run times out or is cancelled; every task signal follows it. */
   controller = flowController();
@@ -56,17 +67,33 @@ export class FlowRunState {
 
   /** The stable key of the next call of a task in this flow run. */
   nextTaskKey(taskName: string, explicitKey: string | null): string {
+    // Only explicit keys are kept: a generated key ("name-index") is used twice only if an
+    // explicit key took it, or if an explicit key names an index the counter already gave out
+    // (a million generated keys need not sit in a set).
     let key: string;
-    if (explicitKey !== null) key = explicitKey;
-    else {
-      const index = this.counters.get(taskName) ?? 0;
-      this.counters.set(taskName, index + 1);
-      key = `${taskName}-${index}`;
+    if (explicitKey !== null) {
+      key = explicitKey;
+      if (this.usedKeys.has(key) || this.generated(key)) throw this.keyUsedTwice(key);
+      this.usedKeys.add(key);
+      return key;
     }
-    if (this.usedKeys.has(key))
-      throw new TypeError(`task key "${key}" is used twice in flow run ${this.flowRun.id}; give each call its own key option`);
-    this.usedKeys.add(key);
+    const index = this.counters.get(taskName) ?? 0;
+    this.counters.set(taskName, index + 1);
+    key = `${taskName}-${index}`;
+    if (this.usedKeys.has(key)) throw this.keyUsedTwice(key);
     return key;
+  }
+
+  /** Whether `key` has the form of a key this attempt already generated ("name-index"). */
+  private generated(key: string): boolean {
+    const dash = key.lastIndexOf("-");
+    const index = key.slice(dash + 1);
+    if (dash < 0 || !/^(0|[1-9]\d*)$/.test(index)) return false;
+    return Number(index) < (this.counters.get(key.slice(0, dash)) ?? 0);
+  }
+
+  private keyUsedTwice(key: string): TypeError {
+    return new TypeError(`task key "${key}" is used twice in flow run ${this.flowRun.id}; give each call its own key option`);
   }
 
   /** The key of the next `pauseFlowRun` call in this flow run: the caller's, or its call order. */
@@ -190,16 +217,44 @@ export class FlowRunState {
     }
   }
 
+  /** Counts `promise` until it settles: the attempt ends only after all have (window tasks count themselves). */
   track(promise: Promise<unknown>): void {
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.outstanding.add(settled);
-    void settled.then(() => this.outstanding.delete(settled));
+    this.outstanding++;
+    const done = () => {
+      if (--this.outstanding === 0) this.settled?.();
+    };
+    promise.then(done, done);
   }
 
   async settleOutstanding(): Promise<void> {
-    while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
+    while (this.outstanding > 0) await new Promise<void>((resolve) => (this.settled = resolve));
+    this.settled = null;
   }
+
+  /** Whether a top-level task run may start now: the window has room and nobody waits before it. */
+  hasRoom(): boolean {
+    return this.admitted < this.runtime.taskWindow && this.queued.length === 0;
+  }
+
+  /** Counts a task run started through the window (and as outstanding); its settling must call `leave`. */
+  enter(): void {
+    this.admitted++;
+    this.outstanding++;
+  }
+
+  /** Queues the start of a task run until the window has room (counted in it before `start` runs). */
+  enqueue(start: () => void): void {
+    this.queued.push(start);
+    this.outstanding++;
+  }
+
+  /** A task run admitted through the window settled: the next queued call takes its room. */
+  readonly leave = (): void => {
+    this.admitted--;
+    while (this.admitted < this.runtime.taskWindow && this.queued.length > 0) {
+      this.admitted++;
+      this.queued.shift()!();
+    }
+    if (--this.outstanding === 0) this.settled?.();
+  };
 }

@@ -21,6 +21,8 @@ export interface RuntimeOptions {
   heartbeatMs: number;
   /** Minimum pino level echoed to the console (stored logs keep everything >= debug). */
   consoleLevel: number;
+  /** Task runs of a flow run in flight at once; later calls wait their turn (default 4,096). */
+  taskWindow?: number;
 }
 
 export class Runtime {
@@ -32,6 +34,7 @@ export class Runtime {
   readonly results: ResultStore;
   readonly heartbeatMs: number;
   readonly consoleLevel: number;
+  readonly taskWindow: number;
   private pool: Promise<ThreadPool> | null = null;
 
   constructor(options: RuntimeOptions) {
@@ -43,6 +46,7 @@ export class Runtime {
     this.results = new ResultStore(options.store, options.resultsDir, options.inlineResultBytes);
     this.heartbeatMs = options.heartbeatMs;
     this.consoleLevel = options.consoleLevel;
+    this.taskWindow = options.taskWindow ?? 4096;
   }
 
   /** The worker-thread pool, started on first use (a flow without thread tasks never pays for it). */

@@ -1,6 +1,8 @@
+import { Fifo } from "./fifo.ts";
+
 /** A counting semaphore for a flow's `maxConcurrency`; waiters are served first come, first served. */
 export class Semaphore {
-  private waiting: (() => void)[] = [];
+  private readonly waiting = new Fifo<() => void>();
   private inUse = 0;
 
   constructor(readonly limit: number) {}

@@ -75,33 +75,56 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
   const now = Date.now();
   const pending = makeState("Pending", { timestamp: now });
   const id = prior?.id ?? newId();
-  const run: TaskRun = prior
-    ? { ...prior, taskName: name, tags: def.options.tags, error: null, resultId: null, endTime: null }
-    : {
-        id,
-        flowRunId: flow.flowRun.id,
-        taskKey: key,
-        taskName: name,
-        state: pending,
-        runCount: 0,
-        cacheKey: null,
-        resultId: null,
-        error: null,
-        tags: def.options.tags,
-        createdAt: now,
-        startTime: null,
-        endTime: null,
-      };
-  const execution = new TaskExecution<R>(flow, def, run, args, extras, prior === undefined);
-  const future = new TaskFuture<R>(id, name, key, execution.promise, pending);
-  execution.future = future;
   // Leaving Completed is forced (the only way out of it), with the reason in the history.
   const rerun =
     prior?.state.type !== "COMPLETED"
       ? pending
       : makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
+  const nested = engineContext.getStore()?.task != null;
+  const create = (): TaskExecution<R> => {
+    const run: TaskRun = prior
+      ? { ...prior, taskName: name, tags: def.options.tags, error: null, resultId: null, endTime: null }
+      : {
+          id,
+          flowRunId: flow.flowRun.id,
+          taskKey: key,
+          taskName: name,
+          state: pending,
+          runCount: 0,
+          cacheKey: null,
+          resultId: null,
+          error: null,
+          tags: def.options.tags,
+          createdAt: now,
+          startTime: null,
+          endTime: null,
+        };
+    return new TaskExecution<R>(flow, def, run, args, extras, prior === undefined, nested);
+  };
+
+  if (!nested && !flow.hasRoom()) {
+    // The flow run's admission window is full: this call starts when an earlier one settles.
+    let settle!: { resolve(value: R): void; reject(error: unknown): void };
+    const promise = new Promise<R>((resolve, reject) => (settle = { resolve, reject }));
+    const future = new TaskFuture<R>(id, name, key, promise, pending);
+    flow.enqueue(() => {
+      const execution = create();
+      execution.future = future;
+      execution.promise.then(flow.leave, flow.leave);
+      execution.start(rerun);
+      execution.promise.then(settle.resolve, settle.reject);
+    });
+    return future;
+  }
+  const execution = create();
+  const future = new TaskFuture<R>(id, name, key, execution.promise, pending);
+  execution.future = future;
+  if (nested) flow.track(execution.promise);
+  else {
+    flow.enter();
+    execution.promise.then(flow.leave, flow.leave);
+  }
   execution.start(rerun);
-  flow.track(execution.promise);
   return future;
 }
 
@@ -113,13 +136,6 @@ class TaskExecution<R> {
   private readonly upstream: TaskFuture<unknown>[];
   private readonly waitFor: TaskFuture<unknown>[];
   private stored: boolean;
-  /**
-   * Started by another task run (a task calling a task): it runs under its parent's slot of
-   * the flow's `maxConcurrency`. Taking a slot of its own would deadlock once every slot is
-   * held by a parent waiting for its child, as Prefect runs a nested call inside its parent.
-   */
-  private readonly nested = engineContext.getStore()?.task != null;
-
   constructor(
     private readonly flow: FlowRunState,
     private readonly def: TaskDefinition,
@@ -127,6 +143,13 @@ class TaskExecution<R> {
     private readonly args: unknown[],
     extras: SubmitExtras,
     isNew: boolean,
+    /**
+     * Started by another task run (a task calling a task): it runs under its parent's slot of
+     * the flow's `maxConcurrency` and admission window. Taking a slot of its own would deadlock
+     * once every slot is held by a parent waiting for its child, as Prefect runs a nested call
+     * inside its parent.
+     */
+    private readonly nested: boolean,
   ) {
     this.promise = new Promise<R>((resolve, reject) => {
       this.resolve = resolve;

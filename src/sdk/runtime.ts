@@ -58,14 +58,18 @@ export function getRuntime(): Promise<Runtime> {
 async function open(): Promise<Runtime> {
   const settings = loadSettings();
   const { overrides } = shared;
-  const common = { heartbeatMs: overrides.heartbeatMs ?? settings.heartbeatMs.value, consoleLevel: consoleLevelFromName(overrides.logLevel ?? settings.logLevel.value) };
+  const common = {
+    heartbeatMs: overrides.heartbeatMs ?? settings.heartbeatMs.value,
+    consoleLevel: consoleLevelFromName(overrides.logLevel ?? settings.logLevel.value),
+    taskWindow: settings.taskWindow.value,
+  };
   const apiUrl = overrides.databaseUrl ? null : (overrides.apiUrl ?? settings.apiUrl.value);
   if (apiUrl) return openRemote(settings, apiUrl, common);
   return openDirect(settings, overrides.databaseUrl ?? settings.databaseUrl.value, { ...common, resultsDir: overrides.resultsDir ?? settings.resultsDir.value });
 }
 
 /** The runtime of a process that writes to the database itself. */
-async function openDirect(settings: Settings, databaseUrl: string, options: { heartbeatMs: number; consoleLevel: number; resultsDir: string }): Promise<Runtime> {
+async function openDirect(settings: Settings, databaseUrl: string, options: { heartbeatMs: number; consoleLevel: number; taskWindow: number; resultsDir: string }): Promise<Runtime> {
   const store = await openStore(databaseUrl, { retryMs: settings.databaseRetryMs.value });
   const orchestration = new KyselyOrchestrationStore(store);
   const runtime = new Runtime({ ...options, store, databaseUrl, orchestration, scheduler: orchestration, inlineResultBytes: settings.inlineResultBytes.value });
@@ -76,7 +80,7 @@ async function openDirect(settings: Settings, databaseUrl: string, options: { he
 }
 
 /** The runtime of a client of a Baton server (remote mode): its records land in the server. */
-async function openRemote(settings: Settings, apiUrl: string, options: { heartbeatMs: number; consoleLevel: number }): Promise<Runtime> {
+async function openRemote(settings: Settings, apiUrl: string, options: { heartbeatMs: number; consoleLevel: number; taskWindow: number }): Promise<Runtime> {
   const api = new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value });
   const store = new RemoteStore(api);
   await store.ping();

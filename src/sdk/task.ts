@@ -52,10 +52,12 @@ function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOp
   // Copies are not registered: the thread finds their function under the original's name.
   if (definedAs === null) registerTask(def);
 
+  // One object for every call (a fan-out of a million calls need not allocate a million).
+  const extras = { waitFor: compiled.waitFor };
   const submit = (args: unknown[]): TaskFuture<Awaited<R>> => {
     const ctx = currentEngineContext();
     if (!ctx) throw new BatonError(`task "${compiled.name}" was submitted outside a flow; submit() and map() need a running flow (a plain call works anywhere)`);
-    return submitTask<Awaited<R>>(ctx.flow, def, args, { waitFor: compiled.waitFor });
+    return submitTask<Awaited<R>>(ctx.flow, def, args, extras);
   };
 
   const call = ((...args: unknown[]) => {
