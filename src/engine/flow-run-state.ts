@@ -46,7 +46,7 @@ export class FlowRunState {
    * one queued behind it; a task called from a task runs at once (its parent holds the room).
    */
   private admitted = 0;
-  private readonly queued = new Fifo<() => void>();
+  private readonly queued = new Fifo<{ start(): void }>();
   readonly semaphore: Semaphore | null;
   /** Aborted when the flow run times out or is cancelled; every task signal follows it. */
   controller = flowController();
@@ -243,8 +243,8 @@ export class FlowRunState {
   }
 
   /** Queues the start of a task run until the window has room (counted in it before `start` runs). */
-  enqueue(start: () => void): void {
-    this.queued.push(start);
+  enqueue(call: { start(): void }): void {
+    this.queued.push(call);
     this.outstanding++;
   }
 
@@ -253,7 +253,7 @@ export class FlowRunState {
     this.admitted--;
     while (this.admitted < this.runtime.taskWindow && this.queued.length > 0) {
       this.admitted++;
-      this.queued.shift()!();
+      this.queued.shift()!.start();
     }
     if (--this.outstanding === 0) this.settled?.();
   };

@@ -6,6 +6,8 @@
  */
 import type { State } from "../core/states.ts";
 
+const ignore = (): void => undefined;
+
 export class TaskFuture<R> implements PromiseLike<R> {
   /** @internal */
   currentState: State;
@@ -21,7 +23,7 @@ export class TaskFuture<R> implements PromiseLike<R> {
     this.currentState = initial;
     // A failed future nobody awaits must not crash the process as an unhandled rejection:
     // its failure is recorded in the store and reflected in the flow's outcome.
-    promise.catch(() => undefined);
+    promise.catch(ignore);
   }
 
   /** The task run's latest state as known to this process. */

@@ -72,60 +72,99 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
     return future;
   }
 
-  const now = Date.now();
-  const pending = makeState("Pending", { timestamp: now });
-  const id = prior?.id ?? newId();
-  // Leaving Completed is forced (the only way out of it), with the reason in the history.
-  const rerun =
-    prior?.state.type !== "COMPLETED"
-      ? pending
-      : makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
   const nested = engineContext.getStore()?.task != null;
-  const create = (): TaskExecution<R> => {
+  const call = new TaskCall<R>(flow, def, args, extras, key, prior, nested);
+  return nested || flow.hasRoom() ? call.startNow() : call.queue();
+}
+
+/**
+ * A task call between its submission and the start of its run. A call that waits in its flow
+ * run's admission window is this object, its future and the future's promise — nothing more
+ * (a million queued calls of a fan-out hold a million of these).
+ */
+class TaskCall<R> {
+  readonly id: string;
+  readonly pending: State;
+  private future!: TaskFuture<R>;
+  private resolve!: (value: R) => void;
+  private reject!: (error: unknown) => void;
+
+  constructor(
+    private readonly flow: FlowRunState,
+    private readonly def: TaskDefinition,
+    private readonly args: unknown[],
+    private readonly extras: SubmitExtras,
+    private readonly key: string,
+    private readonly prior: TaskRun | undefined,
+    private readonly nested: boolean,
+  ) {
+    this.id = prior?.id ?? newId();
+    this.pending = makeState("Pending", { timestamp: Date.now() });
+  }
+
+  /** Starts the run now: the future is the run's own. */
+  startNow(): TaskFuture<R> {
+    const execution = this.execution();
+    const future = new TaskFuture<R>(this.id, this.def.options.name, this.key, execution.promise, this.pending);
+    execution.future = future;
+    if (this.nested) this.flow.track(execution.promise);
+    else {
+      this.flow.enter();
+      execution.promise.then(this.flow.leave, this.flow.leave);
+    }
+    execution.start(this.rerun());
+    return future;
+  }
+
+  /** Waits in the admission window (full): the future settles as the run, started later, does. */
+  queue(): TaskFuture<R> {
+    const promise = new Promise<R>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.future = new TaskFuture<R>(this.id, this.def.options.name, this.key, promise, this.pending);
+    this.flow.enqueue(this);
+    return this.future;
+  }
+
+  /** The window has room for this queued call (it already counts it). */
+  start(): void {
+    const execution = this.execution();
+    execution.future = this.future;
+    execution.promise.then(this.flow.leave, this.flow.leave);
+    execution.start(this.rerun());
+    execution.promise.then(this.resolve, this.reject);
+  }
+
+  private execution(): TaskExecution<R> {
+    const { flow, def, prior } = this;
     const run: TaskRun = prior
-      ? { ...prior, taskName: name, tags: def.options.tags, error: null, resultId: null, endTime: null }
+      ? { ...prior, taskName: def.options.name, tags: def.options.tags, error: null, resultId: null, endTime: null }
       : {
-          id,
+          id: this.id,
           flowRunId: flow.flowRun.id,
-          taskKey: key,
-          taskName: name,
-          state: pending,
+          taskKey: this.key,
+          taskName: def.options.name,
+          state: this.pending,
           runCount: 0,
           cacheKey: null,
           resultId: null,
           error: null,
           tags: def.options.tags,
-          createdAt: now,
+          createdAt: this.pending.timestamp,
           startTime: null,
           endTime: null,
         };
-    return new TaskExecution<R>(flow, def, run, args, extras, prior === undefined, nested);
-  };
+    return new TaskExecution<R>(flow, def, run, this.args, this.extras, prior === undefined, this.nested);
+  }
 
-  if (!nested && !flow.hasRoom()) {
-    // The flow run's admission window is full: this call starts when an earlier one settles.
-    let settle!: { resolve(value: R): void; reject(error: unknown): void };
-    const promise = new Promise<R>((resolve, reject) => (settle = { resolve, reject }));
-    const future = new TaskFuture<R>(id, name, key, promise, pending);
-    flow.enqueue(() => {
-      const execution = create();
-      execution.future = future;
-      execution.promise.then(flow.leave, flow.leave);
-      execution.start(rerun);
-      execution.promise.then(settle.resolve, settle.reject);
-    });
-    return future;
+  /** The run's first state: Pending, or leaving Completed (forced, the only way out of it) with the reason. */
+  private rerun(): State {
+    const prior = this.prior;
+    if (prior?.state.type !== "COMPLETED") return this.pending;
+    const renamed = prior.taskName !== this.def.options.name;
+    return makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
   }
-  const execution = create();
-  const future = new TaskFuture<R>(id, name, key, execution.promise, pending);
-  execution.future = future;
-  if (nested) flow.track(execution.promise);
-  else {
-    flow.enter();
-    execution.promise.then(flow.leave, flow.leave);
-  }
-  execution.start(rerun);
-  return future;
 }
 
 class TaskExecution<R> {

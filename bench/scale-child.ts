@@ -1,0 +1,39 @@
+/**
+ * One measurement of bench/scale.ts, in its own process so that its peak memory is its own:
+ * `tsx bench/scale-child.ts N CHUNK DATABASE_URL` maps a no-op task over N items, CHUNK calls
+ * of `map` at a time, and prints {n, ms, peakRssMb} as JSON.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { configure, flow, shutdown } from "../src/index.ts";
+import { noop } from "./flows.ts";
+
+const [n, chunk, url] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]!];
+
+const chunked = flow(async function benchScale(p: { n: number; chunk: number }) {
+  let done = 0;
+  for (let start = 0; start < p.n; start += p.chunk) {
+    const size = Math.min(p.chunk, p.n - start);
+    const values = await Promise.all(noop.map(Array.from({ length: size }, (_, i) => start + i)));
+    done += values.length;
+  }
+  return done;
+});
+
+/** The process's peak resident set (VmHWM), in MB. */
+function peakRssMb(): number {
+  const line = fs.readFileSync("/proc/self/status", "utf8").split("\n").find((l) => l.startsWith("VmHWM:"));
+  return line ? Math.round(Number(line.replace(/\D+/g, "")) / 1024) : Math.round(process.memoryUsage().rss / 1e6);
+}
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-scale-"));
+await configure({ databaseUrl: url, resultsDir: path.join(home, "results"), logLevel: "silent" });
+await chunked({ n: 500, chunk: 500 }); // warm-up
+const start = performance.now();
+const done = await chunked({ n, chunk });
+const ms = performance.now() - start;
+await shutdown();
+fs.rmSync(home, { recursive: true, force: true });
+if (done !== n) throw new Error(`expected ${n} results, got ${done}`);
+console.log(JSON.stringify({ n, ms, peakRssMb: peakRssMb() }));
