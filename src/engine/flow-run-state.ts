@@ -8,6 +8,7 @@ import type { RunLogger } from "./run-logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { Semaphore } from "./semaphore.ts";
 import { Fifo } from "./fifo.ts";
+import { ValueLineage } from "./lineage.ts";
 import { setMaxListeners } from "node:events";
 
 /** Every task run listens to its flow's signal: a fan-out of 10,000 is expected, not a leak. */
@@ -55,6 +56,10 @@ export class FlowRunState {
   cancelled = false;
   /** Why it was cancelled, when not on request (its parent flow run stopped). */
   cancelReason: string | null = null;
+  /** Set when the run was paused from elsewhere (the dashboard): it stops, and stays Paused. */
+  pausedFromOutside = false;
+  /** True while its own `pauseFlowRun` waits in place: Paused is then its own doing. */
+  waitingForInput = false;
 
   constructor(
     readonly runtime: Runtime,
@@ -144,31 +149,16 @@ export class FlowRunState {
     this.controller = flowController();
   }
 
-  /**
-   * Lineage for values passed on directly (`const rows = await load(); fit(rows)`): which task
-   * run produced an object, by identity, as Prefect does. Primitives carry no identity, so only
-   * objects (and the objects directly inside a returned plain object or array) are tracked.
-   */
-  private readonly producers = new WeakMap<object, string>();
+  /** Which task run produced the values tasks pass on (see lineage.ts). */
+  private readonly lineage = new ValueLineage();
 
   noteResult(value: unknown, taskRunId: string): void {
-    if (value === null || typeof value !== "object") return;
-    this.producers.set(value, taskRunId);
-    const children = Array.isArray(value) ? value : Object.getPrototypeOf(value) === Object.prototype ? Object.values(value) : [];
-    for (const child of children.slice(0, 1000)) if (child !== null && typeof child === "object" && !this.producers.has(child)) this.producers.set(child, taskRunId);
+    this.lineage.note(value, taskRunId);
   }
 
-  /** Task runs that produced the objects among `args` (top level, or one level inside arrays). */
+  /** Task runs that produced values among `args`. */
   producersOf(args: readonly unknown[]): string[] {
-    const found = new Set<string>();
-    const visit = (value: unknown, depth: number) => {
-      if (value === null || typeof value !== "object") return;
-      const producer = this.producers.get(value);
-      if (producer) found.add(producer);
-      else if (depth === 0 && Array.isArray(value)) for (const item of value.slice(0, 1000)) visit(item, 1);
-    };
-    for (const arg of args) visit(arg, 0);
-    return [...found];
+    return this.lineage.producersOf(args);
   }
 
   private remember(taskRun: TaskRun): void {

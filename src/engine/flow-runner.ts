@@ -235,6 +235,14 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
           state.cancelled = true;
           state.controller.abort(new RunCancelledError(`flow run ${flowRun.id} was cancelled`));
         }
+        // Paused from elsewhere (the dashboard's Pause), not by its own pauseFlowRun: stop the
+        // work as a suspended run does; resumed, it is Scheduled and a worker starts it again,
+        // its finished task runs reused.
+        if (current === "PAUSED" && !state.waitingForInput && !state.controller.signal.aborted) {
+          logger.warn("Paused from outside the run: stopping it until it is resumed");
+          state.pausedFromOutside = true;
+          state.controller.abort(new BatonError(`flow run ${flowRun.id} was paused`));
+        }
       })
       .catch((error: unknown) => logger.warn(`heartbeat failed: ${(error as Error).message}`))
       .finally(() => (beating = false));
@@ -254,9 +262,14 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
           signal: state.controller.signal,
         })) as R;
         await state.settleOutstanding();
+        if (state.pausedFromOutside) return await stayPaused(runtime, state);
         return await finishCompleted(runtime, def, state, value, attempt);
       } catch (error) {
         if (error instanceof FlowRunSuspendedError) return await suspend(runtime, state, error);
+        if (state.pausedFromOutside) {
+          await state.settleOutstanding();
+          return await stayPaused(runtime, state);
+        }
         // Stop the attempt's remaining task runs: they end Failed instead of running on unseen.
         if (!state.controller.signal.aborted) state.controller.abort(new BatonError(`flow run ${flowRun.id} failed: ${describeError(error).message}`));
         await state.settleOutstanding();
@@ -300,6 +313,13 @@ async function suspend<R>(runtime: Runtime, state: FlowRunState, suspended: Flow
   }
   state.logger.info(`Suspended, waiting for input (${suspended.request.key}): resume it with \`baton flow-run resume ${state.flowRun.id} --input '{…}'\` or from the dashboard`);
   return outcomeOf(paused.run);
+}
+
+/** The outcome of a run paused from outside once its work stopped: the run as stored (Paused, or whatever came after). */
+async function stayPaused<R>(runtime: Runtime, state: FlowRunState): Promise<FlowRunOutcome<R>> {
+  await runtime.batcher.drain(state.flowRun.id);
+  state.logger.info(`Paused: resume it with \`baton flow-run resume ${state.flowRun.id}\` or from the dashboard`);
+  return outcomeOf((await runtime.store.getFlowRun(state.flowRun.id)) ?? state.flowRun);
 }
 
 /**

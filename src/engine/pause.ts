@@ -44,11 +44,24 @@ export async function pauseFlowRunHere(state: FlowRunState, call: PauseCall): Pr
   if (state.flowRun.workPool && state.flowRun.entrypoint) throw new FlowRunSuspendedError(id, request);
 
   // Waiting in place: the records written so far are stored before anyone looks at the run.
-  await state.runtime.batcher.drain(id);
-  const paused = await store.pauseFlowRun(id, request);
-  if (!paused.accepted) throw refusalError(id, { name: "Paused" }, paused);
-  const pausedAt = paused.run.state.timestamp;
-  state.logger.info(`Paused, waiting for input (${key}): resume it with \`baton flow-run resume ${id} --input '{…}'\` or from the dashboard`);
+  // Flagged before the run is Paused, so a heartbeat in between does not take it for a pause
+  // from outside.
+  state.waitingForInput = true;
+  try {
+    await state.runtime.batcher.drain(id);
+    const paused = await store.pauseFlowRun(id, request);
+    if (!paused.accepted) throw refusalError(id, { name: "Paused" }, paused);
+    state.logger.info(`Paused, waiting for input (${key}): resume it with \`baton flow-run resume ${id} --input '{…}'\` or from the dashboard`);
+    return await waitForInput(state, call, key, request, paused.run.state.timestamp);
+  } finally {
+    state.waitingForInput = false;
+  }
+}
+
+/** Polls the paused run until it is resumed with input (its value), cancelled or ended otherwise (thrown). */
+async function waitForInput(state: FlowRunState, call: PauseCall, key: string, request: InputRequest, pausedAt: number): Promise<unknown> {
+  const { store } = state.runtime;
+  const id = state.flowRun.id;
   for (;;) {
     await abortableSleep(waitPollMs(), state.controller.signal);
     const run = await store.getFlowRun(id);

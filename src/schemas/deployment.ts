@@ -83,8 +83,10 @@ export type DeploymentInput = Omit<DeploymentInputBody, "schedules"> & { schedul
 
 /** `POST /api/deployments/{name}/runs`: a run of the deployment, its parameters checked against its schema. */
 export const DeploymentRunSchema = z.strictObject({
+  name: z.string().min(1).max(200).describe("the run's name (default: a random one)").optional(),
   parameters: jsonObject.optional(),
   scheduledAt: z.number().optional(),
+  workQueue: resourceName.describe("a queue of the deployment's work pool (default: the deployment's)").optional(),
   tags: z.array(z.string().max(100)).optional(),
   jobVariables: JobVariablesSchema.optional(),
 });

@@ -62,6 +62,7 @@ const csv = z.string().max(2000);
 /** `GET /api/flow-runs`: filters, newest first, a page at a time. */
 export const FlowRunQuerySchema = z.strictObject({
   flow: z.string().max(200).optional(),
+  flowPrefix: z.string().max(200).describe("flow names starting with this, ignoring case").optional(),
   state: csv.describe("state names, comma-separated").optional(),
   stateType: csv.describe("state types, comma-separated").optional(),
   tag: csv.describe("tags the runs must all carry, comma-separated").optional(),

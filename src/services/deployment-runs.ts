@@ -12,11 +12,15 @@ import { makeState } from "../core/states.ts";
 import type { JobVariables } from "../core/job-variables.ts";
 import type { Deployment, FlowRun, NewFlowRun, OrchestrationStore, RunStore } from "../store/types.ts";
 import { checkConfigRefs, deploymentRefChecks, type RefStores } from "./config-refs.ts";
-import { DeploymentNotFoundError } from "./errors.ts";
+import { DeploymentNotFoundError, UnknownWorkQueueError } from "./errors.ts";
 import { checkJobVariablesEnv } from "./job-variables.ts";
 import { checkParameters } from "./parameters.ts";
 
 export interface DeploymentRunRequest {
+  /** The run's name (default: a random one). */
+  name?: string;
+  /** A queue of the deployment's work pool (default: the deployment's). */
+  workQueue?: string;
   /** Over the deployment's defaults. */
   parameters?: Record<string, unknown>;
   /** After the deployment's tags. */
@@ -48,7 +52,7 @@ export function deploymentRun(deployment: Deployment, request: DeploymentRunRequ
   return {
     id: newId(),
     flowName: deployment.flowName,
-    name: randomRunName(),
+    name: request.name ?? randomRunName(),
     parentFlowRunId: null,
     parentTaskRunId: null,
     parameters: deploymentRunParameters(deployment, request.parameters),
@@ -57,7 +61,7 @@ export function deploymentRun(deployment: Deployment, request: DeploymentRunRequ
     entrypoint: deployment.entrypoint,
     deploymentId: deployment.id,
     workPool: deployment.workPool,
-    workQueue: deployment.workQueue,
+    workQueue: request.workQueue ?? deployment.workQueue,
     expectedStartTime: request.expectedStartTime ?? null,
     jobVariables: request.jobVariables ?? null,
     state: makeState("Scheduled", { scheduledAt: request.scheduledAt ?? Date.now(), message: request.message ?? "created from the deployment" }),
@@ -69,20 +73,27 @@ export function deploymentRun(deployment: Deployment, request: DeploymentRunRequ
  * does not exist, an InvalidParametersError for parameters its schema refuses, a
  * RefusedEnvironmentError for job variables its work pool does not allow, an
  * InvalidReferenceError for a `{{ variables.x }}` or `{{ secrets.x }}` of the run's own that names
- * nothing (each named by `parametersField` / `jobVariablesField` in the message). A worker of its
- * pool picks the run up when it is due.
+ * nothing (each named by `parametersField` / `jobVariablesField` in the message), an
+ * UnknownWorkQueueError for a queue its pool does not have. A worker of its pool picks the run
+ * up when it is due.
  */
 export async function createDeploymentRun(
   stores: { runs: Pick<RunStore, "createFlowRun">; deployments: Pick<OrchestrationStore, "getDeployment" | "getWorkPool">; refs: RefStores },
   idOrName: string,
   request: DeploymentRunRequest = {},
-  options: { parametersField?: string; jobVariablesField?: string } = {},
+  options: { parametersField?: string; jobVariablesField?: string; workQueueField?: string } = {},
 ): Promise<{ deployment: Deployment; run: FlowRun }> {
   const fields = { parameters: options.parametersField ?? "parameters", jobVariables: options.jobVariablesField ?? "jobVariables" };
   await checkConfigRefs(stores.refs, deploymentRefChecks(request, fields));
   const deployment = await stores.deployments.getDeployment(idOrName);
   if (!deployment) throw new DeploymentNotFoundError(idOrName);
   const run = deploymentRun(deployment, request);
+  if (request.workQueue !== undefined && request.workQueue !== deployment.workQueue) {
+    // A queue that does not exist would hold the run forever: no worker polls it.
+    const pool = deployment.workPool ? await stores.deployments.getWorkPool(deployment.workPool) : undefined;
+    const queues = pool?.queues.map((q) => q.name) ?? [];
+    if (!queues.includes(request.workQueue)) throw new UnknownWorkQueueError(options.workQueueField ?? "workQueue", { workQueue: request.workQueue, workPool: deployment.workPool, queues });
+  }
   await checkJobVariablesEnv(stores.deployments, deployment.workPool, request.jobVariables, fields.jobVariables);
   return { deployment, run: await stores.runs.createFlowRun(run) };
 }

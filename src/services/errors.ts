@@ -97,3 +97,20 @@ export class InvalidInputError extends ServiceError {
     super(message);
   }
 }
+
+/** A run asked for a work queue its deployment's work pool does not have (or the deployment has no pool). */
+export class UnknownWorkQueueError extends ServiceError {
+  override name = "UnknownWorkQueueError";
+  readonly reason = "invalid";
+  readonly code = "VALIDATION_ERROR";
+  constructor(
+    field: string,
+    override readonly details: { workQueue: string; workPool: string | null; queues: readonly string[] },
+  ) {
+    super(
+      details.workPool === null
+        ? `${field}: the deployment has no work pool, so its runs have no queue to choose`
+        : `${field}: work pool "${details.workPool}" has no queue "${details.workQueue}"; its queues are ${details.queues.map((q) => `"${q}"`).join(", ") || "none"}`,
+    );
+  }
+}

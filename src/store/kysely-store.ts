@@ -97,6 +97,11 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   return { createdAt: Number(match[1]), id: match[2]! };
 }
 
+/** `text` matched literally by LIKE … ESCAPE '\': its wildcards and the escape character escaped. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 /** How long applied batch ids are kept, and how often a process deletes older ones. */
 const APPLIED_BATCHES_KEEP_MS = 24 * 3600_000;
 const APPLIED_BATCHES_PRUNE_EVERY_MS = 10 * 60_000;
@@ -338,6 +343,8 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     const limit = filter.limit ?? 200;
     let query = this.flowRunQuery();
     if (filter.flowName) query = query.where("flows.name", "=", filter.flowName);
+    // lower() on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not.
+    if (filter.flowNamePrefix) query = query.where(sql<boolean>`lower(flows.name) like lower(${`${escapeLike(filter.flowNamePrefix)}%`}) escape '\\'`);
     if (filter.stateTypes?.length) query = query.where("flow_runs.state_type", "in", filter.stateTypes);
     if (filter.stateNames?.length) query = query.where("flow_runs.state_name", "in", filter.stateNames);
     if (filter.parentFlowRunId) query = query.where("flow_runs.parent_flow_run_id", "=", filter.parentFlowRunId);
@@ -345,8 +352,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     if (filter.createdAfter != null) query = query.where("flow_runs.created_at", ">=", filter.createdAfter);
     if (filter.createdBefore != null) query = query.where("flow_runs.created_at", "<", filter.createdBefore);
     // Tags are a JSON array of strings: match the quoted tag, with LIKE's wildcards escaped.
-    for (const tag of filter.tags ?? [])
-      query = query.where(sql<boolean>`flow_runs.tags like ${`%${JSON.stringify(tag).replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+    for (const tag of filter.tags ?? []) query = query.where(sql<boolean>`flow_runs.tags like ${`%${escapeLike(JSON.stringify(tag))}%`} escape '\\'`);
     if (filter.cursor) {
       const { createdAt, id } = decodeCursor(filter.cursor);
       query = query.where((eb) =>

@@ -59,6 +59,8 @@ export interface ArtifactUpdate {
 
 export interface FlowRunFilter {
   flowName?: string;
+  /** Runs of flows whose name starts with this, ignoring case (the dashboard's flow box). */
+  flowNamePrefix?: string;
   stateTypes?: StateType[];
   stateNames?: StateName[];
   parentFlowRunId?: string;

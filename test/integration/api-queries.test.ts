@@ -46,6 +46,16 @@ describe.each(DIALECTS)("queries and housekeeping on %s", (dialect) => {
     expect(window).not.toContain(parent.id);
   });
 
+  it("filters runs by a flow name prefix, ignoring case, with LIKE's wildcards taken literally", async () => {
+    const { call } = api;
+    for (const flowName of ["PrefixAlpha", "prefixBeta", "prefix_gamma", "prefixXgamma", "otherPrefix"]) await call("POST", "/api/flow-runs", { flowName });
+    const flows = async (prefix: string) => [...new Set((await call("GET", `/api/flow-runs?flowPrefix=${encodeURIComponent(prefix)}&limit=500`)).body.items.map((r: any) => r.flowName))].sort();
+    expect(await flows("prefix")).toEqual(["PrefixAlpha", "prefixBeta", "prefixXgamma", "prefix_gamma"]);
+    expect(await flows("PREFIXa")).toEqual(["PrefixAlpha"]);
+    expect(await flows("prefix_")).toEqual(["prefix_gamma"]);
+    expect(await flows("%")).toEqual([]);
+  });
+
   it("pages logs with afterId and filters them by level", async () => {
     const { call } = api;
     const run = (await call("POST", "/api/flow-runs", { flowName: "chatty" })).body;

@@ -9,7 +9,7 @@ import { ApiClient } from "../../src/client/api-client.ts";
 import { RemoteOrchestrationStore } from "../../src/client/remote-orchestration.ts";
 import { RemoteStore } from "../../src/client/remote-store.ts";
 import { createDeploymentRun, deploymentRunParameters, deploymentRunTags } from "../../src/services/deployment-runs.ts";
-import { DeploymentNotFoundError, InvalidParametersError, RefusedEnvironmentError } from "../../src/services/errors.ts";
+import { DeploymentNotFoundError, InvalidParametersError, RefusedEnvironmentError, UnknownWorkQueueError } from "../../src/services/errors.ts";
 import { slotRuns } from "../../src/services/scheduling.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import type { Deployment, OrchestrationStore, RunStore } from "../../src/store/types.ts";
@@ -111,6 +111,19 @@ describe.each(DIALECTS)("deployment runs on %s", (dialect) => {
     const bad = await api.call("POST", "/api/deployments/dr-dep/runs", { parameters: { depth: 0 } });
     expectError(bad, 400, /parameters\.depth must be >= 1/);
     expect(bad.body.error.code).toBe("INVALID_PARAMETERS");
+  });
+
+  it("takes the run's own name, start time and a queue of the pool; refuses a queue the pool does not have, naming the field", async () => {
+    await new KyselyOrchestrationStore(api.store).upsertWorkQueue({ poolName: "dr-pool", name: "urgent", priority: 1 });
+    const at = Date.now() + 3_600_000;
+    const made = await api.call("POST", "/api/deployments/dr-dep/runs", { name: "by hand", workQueue: "urgent", scheduledAt: at });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ name: "by hand", workQueue: "urgent", workPool: "dr-pool", state: { name: "Scheduled", scheduledAt: at } });
+    const unknown = await api.call("POST", "/api/deployments/dr-dep/runs", { workQueue: "nope" });
+    expectError(unknown, 400, /^body\.workQueue: work pool "dr-pool" has no queue "nope"; its queues are "default", "urgent"$/);
+    expectError(await api.call("POST", "/api/deployments/dr-dep/runs", { name: "" }), 400, /body\.name/);
+    for (const { name, runs, deployments } of backends)
+      await expect(createDeploymentRun({ runs, deployments, refs: NO_VALUES }, "dr-dep", { workQueue: "nope" }), name).rejects.toBeInstanceOf(UnknownWorkQueueError);
   });
 
   it("makes the scheduler's runs the same way, one per slot", async () => {

@@ -31,7 +31,8 @@ describe.each(DIALECTS)("pausing for input on %s", (dialect) => {
     api = await apiHarness(dialect, { pauseCheckMs: 100, automationService: { evaluateMs: 50, actionMs: 50, actionBackoffMs: 20, actionBackoffMaxMs: 100, actionAttempts: 3 } });
     resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-pause-"));
     process.env.BATON_TEST_PAUSE_POLL_MS = "50";
-    await configure({ databaseUrl: api.url, resultsDir, logLevel: "silent" });
+    // Short heartbeats: a run learns of a pause from outside on its next beat.
+    await configure({ databaseUrl: api.url, resultsDir, logLevel: "silent", heartbeatMs: 100 });
     orchestration = new KyselyOrchestrationStore(api.store);
     await orchestration.upsertWorkPool({ name: "gate" });
   });
@@ -177,6 +178,40 @@ describe.each(DIALECTS)("pausing for input on %s", (dialect) => {
     const [run] = await api.store.listFlowRuns({ flowName: "cancelledGate" });
     expect((await api.call("POST", `/api/flow-runs/${run!.id}/cancel`)).status).toBe(200);
     expect((await outcome).state.name).toBe("Cancelled");
+  });
+
+  it("a run paused from outside (the dashboard's Pause) stops, stays Paused, and once resumed runs on without re-running finished tasks", async () => {
+    const step = task(async function step(i: number) {
+      count(`step-${i}`);
+      await new Promise((r) => setTimeout(r, 150));
+      return i;
+    });
+    const long = flow(async function longSteps() {
+      let total = 0;
+      for (let i = 0; i < 20; i++) total += await step(i);
+      return total;
+    });
+    const id = await deploymentRun(long, {});
+    const first = workerRuns(long, id);
+    await expect.poll(() => executions.get("step-2") ?? 0, { timeout: 5000 }).toBe(1);
+    const paused = await api.call("POST", `/api/flow-runs/${id}/pause`, { key: "dashboard", schema: null, description: "paused from the dashboard", timeoutAt: null });
+    expect(paused.status, JSON.stringify(paused.body)).toBe(200);
+    const outcome = await first;
+    expect(outcome.state.name).toBe("Paused");
+    const stopped = executions.get("step-19") ?? 0;
+    expect(stopped).toBe(0);
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await api.store.getFlowRun(id))!.state.name).toBe("Paused");
+    const ranBefore = [...executions.keys()].filter((k) => k.startsWith("step-")).length;
+    await resumePausedFlowRun(api.store, id, {}, { by: "api" });
+    const done = await workerRuns(long, id);
+    expect(done).toMatchObject({ state: { name: "Completed" }, result: 190 });
+    // Steps that completed before the pause ran once; the one stopped mid-way ran again.
+    expect(executions.get("step-0")).toBe(1);
+    expect(executions.get("step-1")).toBe(1);
+    expect(executions.get("step-19")).toBe(1);
+    expect([...executions.entries()].filter(([k, n]) => k.startsWith("step-") && n > 1).length).toBeLessThanOrEqual(1);
+    expect(ranBefore).toBeGreaterThanOrEqual(3);
   });
 
   it("an automation resumes a paused run with templated input", async () => {

@@ -130,3 +130,22 @@ describe("task graph layout (dagre)", () => {
     expect(edgePath([{ x: 0, y: 0 }, { x: 6, y: 0 }, { x: 12, y: 6 }])).toBe("M0,0L1,0C2,0 4,0 6,1C8,2 10,4 11,5L12,6");
   });
 });
+
+describe("sub-flows in the task graph", () => {
+  it("are nodes of their own, never merged with a task of the same name, after the task run that called them", () => {
+    const tasks: GraphTask[] = [
+      { id: "a", taskName: "load" },
+      { id: "c", taskName: "calls" },
+      { id: "f1", taskName: "load", kind: "flow" },
+      { id: "f2", taskName: "child", kind: "flow" },
+    ];
+    const { groups, edges } = groupTasks(tasks, [dep("f2", "c", "wait")]);
+    expect(groups.map((g) => [g.id, g.kind, g.members.length])).toEqual([
+      ["0:load", "task", 1],
+      ["0:calls", "task", 1],
+      ["0:flow:load", "flow", 1],
+      ["1:flow:child", "flow", 1],
+    ]);
+    expect(edges).toEqual([{ from: "0:calls", to: "1:flow:child", kind: "wait" }]);
+  });
+});

@@ -1,38 +1,23 @@
 /** A flow run: header and actions, task graph, timeline, task runs, live logs, its events, state history. */
 import { useMemo, useState } from "react";
-import { post, useData } from "./api.ts";
-import { CopyButton } from "./CopyButton.tsx";
-import { duration, time } from "./format.ts";
+import { useData } from "./api.ts";
+import { time } from "./format.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { markdownHtml } from "./markdown.ts";
+import { summarise } from "./result-preview.ts";
 import { ResumeForm } from "./ResumeForm.tsx";
 import { ArtifactCard } from "./ArtifactView.tsx";
 import { RunEvents } from "./RunEvents.tsx";
 import { Link, navigate } from "./router.ts";
 import { useRunData } from "./run-data.ts";
+import { RunHeader } from "./RunHeader.tsx";
+import { attemptsOf } from "./run-times.ts";
 import { TaskGraph } from "./TaskGraph.tsx";
 import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
 import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
 /** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
 const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
-
-/** A readable preview of a devalue-serialised result (its flat table of values, first 2,000 characters). */
-function summarise(text: string): string {
-  try {
-    const table = JSON.parse(text) as unknown[];
-    const resolve = (i: number, depth: number): unknown => {
-      const v = table[i];
-      if (depth > 6 || v === null || typeof v !== "object") return v;
-      if (Array.isArray(v)) return typeof v[0] === "string" && /^[A-Z]/.test(v[0]) ? `${v[0]}(${String(v[1])})` : v.map((x) => (typeof x === "number" ? resolve(x, depth + 1) : x));
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === "number" ? resolve(x, depth + 1) : x]));
-    };
-    const out = JSON.stringify(resolve(0, 0), null, 2);
-    return out.length > 2000 ? `${out.slice(0, 2000)}…` : out;
-  } catch {
-    return text.slice(0, 2000);
-  }
-}
 
 export function RunPage({ id, url }: { id: string; url: URL }) {
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
@@ -43,6 +28,7 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
   // panel then does not re-render on every state change.
   const structure = tasks?.structure;
   const names = useMemo(() => new Map((structure?.items ?? []).map((t) => [t.id, t.taskKey])), [structure]);
+  const attempts = useMemo(() => attemptsOf(history.data ?? []), [history.data]);
   const taskFilter = url.searchParams.get("task") ?? "";
   const setTaskFilter = (name: string) => {
     const next = new URLSearchParams(url.search);
@@ -55,35 +41,11 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
   if (run.error) return <p className="error">{run.error}</p>;
   const r = run.data;
   if (!r) return <p>Loading…</p>;
-  const act = async (action: "cancel" | "retry") => {
-    try {
-      await post(`/flow-runs/${encodeURIComponent(id)}/${action}`);
-      setMessage({ text: action === "cancel" ? "Cancellation requested" : "Retry scheduled: a worker will resume the run", error: false });
-      reloadRun();
-    } catch (e) {
-      setMessage({ text: `${action === "cancel" ? "Cancel" : "Retry"} refused: ${(e as Error).message}`, error: true });
-    }
-  };
   const taskList = items ?? [];
 
   return (
     <section className="run">
-      <div className="toolbar">
-        <h1>
-          {r.name}{" "}
-          <span className={`state ${r.state.type.toLowerCase()}`} data-testid="run-state">
-            {r.state.name}
-          </span>
-        </h1>
-        <span className="muted">
-          {r.flowName} · {duration(r.startTime, r.endTime)} · run {r.runCount}
-        </span>
-        <div className="actions">
-          {!TERMINAL.has(r.state.type) && <button onClick={() => void act("cancel")}>Cancel</button>}
-          {["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && <button onClick={() => void act("retry")}>Retry</button>}
-          <CopyButton value={r.id} label="Copy id" />
-        </div>
-      </div>
+      <RunHeader run={r} attempts={attempts} onChanged={reloadRun} onNotice={(text, error = false) => setMessage({ text, error })} />
       {message && (
         <p className={message.error ? "error" : "notice"} data-testid="run-notice">
           {message.text}
@@ -98,14 +60,6 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
             reloadRun();
           }}
         />
-      )}
-      {r.parentFlowRunId && (
-        <p>
-          Child of{" "}
-          <Link to={`/runs/${r.parentFlowRunId}`} data-testid="parent-link">
-            its parent flow run
-          </Link>
-        </p>
       )}
       {(children.data?.items.length ?? 0) > 0 && (
         <p data-testid="subflows">
@@ -146,17 +100,17 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
       {tasks?.error && <p className="error">{tasks.error}</p>}
       {!tasks ? (
         <p className="muted">Loading task runs…</p>
-      ) : taskList.length === 0 ? (
+      ) : taskList.length === 0 && !children.data?.items.length ? (
         <p className="muted">No task runs{TERMINAL.has(r.state.type) ? "." : " yet."}</p>
       ) : (
-        <TaskGraph structure={tasks.structure} tasks={taskList} onGroup={setTaskFilter} />
+        <TaskGraph structure={tasks.structure} tasks={taskList} subflows={children.data?.items} onGroup={setTaskFilter} />
       )}
 
       {taskList.length > 0 && (
         <>
           <h2>Timeline</h2>
-          <Timeline tasks={taskList} runStart={r.startTime} runEnd={r.endTime} />
-          <TaskTable tasks={taskList} taskName={taskFilter} onClear={() => setTaskFilter("")} />
+          <Timeline tasks={taskList} runStart={r.startTime} runEnd={r.endTime} attempts={attempts} />
+          <TaskTable tasks={taskList} taskName={taskFilter} onClear={() => setTaskFilter("")} url={url} />
         </>
       )}
 

@@ -1,19 +1,48 @@
 /**
  * Flow runs: a live, filterable, paged list. Every filter and the page are in the URL: state
- * type or name, flow, tag, deployment, a time window or a custom since/until, and the cursor
- * with the cursors of the pages before it (`prev`), so "Newer" goes back without history.
- * Keyboard: j / k to move, Enter to open.
+ * type or name, flow (names starting with what is typed), tag, deployment, a time window or a
+ * custom since/until, and the cursor with the cursors of the pages before it (`prev`), so
+ * "Newer" goes back without history. Text filters apply as you type (after a pause, replacing
+ * the URL rather than adding a history entry per keystroke). A set of filters can be saved
+ * under a name (kept in this browser as its URL). Keyboard: j / k to move, Enter to open.
  */
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { post, useCoalescedReload, useData, type FlowRun } from "./api.ts";
 import { duration, time } from "./format.ts";
 import { revealSelected, useListKeys } from "./keys.ts";
 import { useLiveEvents } from "./live.ts";
-import { Link, navigate } from "./router.ts";
+import { Link, navigate, replaceQuery } from "./router.ts";
+import { SavedFilters } from "./SavedFilters.tsx";
 import { STATE_GROUPS } from "./states.ts";
 
 const FILTERS = ["state", "stateType", "flow", "tag", "deployment", "window", "since", "until"] as const;
 const SEP = ".";
+
+/** How long typing pauses before a text filter applies. */
+const DEBOUNCE_MS = 300;
+
+/**
+ * A text filter that applies as you type: its text is local while typing, and `apply` runs
+ * once typing pauses for `DEBOUNCE_MS` (Enter applies at once). The URL's value wins when it
+ * changes from elsewhere (Clear filters, back).
+ */
+function FilterInput({ value, apply, label }: { value: string; apply(text: string): void; label: string }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText((t) => (t.trim() === value ? t : value)), [value]);
+  useEffect(() => {
+    if (text.trim() === value) return;
+    const timer = setTimeout(() => apply(text.trim()), DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [text, value, apply]);
+  return <input value={text} onChange={(e) => setText(e.target.value)} onKeyDown={(e) => e.key === "Enter" && apply(text.trim())} placeholder="any" aria-label={label} />;
+}
+
+/** What the Started column says: the start, or when a Scheduled run is due. */
+function started(run: FlowRun): string {
+  if (run.startTime !== null) return time(run.startTime);
+  if (run.state.type === "SCHEDULED" && run.state.scheduledAt != null) return `scheduled for ${time(run.state.scheduledAt)}`;
+  return "not started";
+}
 
 /** An epoch-ms URL value as a datetime-local input's text (local time). */
 function localInput(ms: string): string {
@@ -45,8 +74,14 @@ export function RunsPage({ url }: { url: URL }) {
     navigate(`/${next.size ? `?${next.toString()}` : ""}`);
   };
 
+  // Typing filters: the URL is replaced in place and the list goes back to its first page.
+  const type = (key: "flow" | "tag") => (text: string) => replaceQuery({ [key]: text || null, cursor: null, prev: null });
+  const typeFlow = useMemo(() => type("flow"), []);
+  const typeTag = useMemo(() => type("tag"), []);
+
   const query = new URLSearchParams({ limit: "50" });
-  for (const key of ["state", "stateType", "flow", "tag", "deployment", "cursor", "until"]) if (q(key)) query.set(key, q(key));
+  for (const key of ["state", "stateType", "tag", "deployment", "cursor", "until"]) if (q(key)) query.set(key, q(key));
+  if (q("flow")) query.set("flowPrefix", q("flow"));
   const windowHours = q("window");
   // A preset window is relative to when the filter was set, not to every refresh.
   const since = useMemo(() => (windowHours ? String(Date.now() - Number(windowHours) * 3600_000) : q("since")), [windowHours, url.search]);
@@ -113,10 +148,10 @@ export function RunsPage({ url }: { url: URL }) {
           </select>
         </label>
         <label>
-          Flow <input key={`flow-${q("flow")}`} defaultValue={q("flow")} placeholder="any" onKeyDown={(e) => e.key === "Enter" && go({ flow: e.currentTarget.value.trim() })} aria-label="flow filter" />
+          Flow <FilterInput value={q("flow")} apply={typeFlow} label="flow filter" />
         </label>
         <label>
-          Tag <input key={`tag-${q("tag")}`} defaultValue={q("tag")} placeholder="any" onKeyDown={(e) => e.key === "Enter" && go({ tag: e.currentTarget.value.trim() })} aria-label="tag filter" />
+          Tag <FilterInput value={q("tag")} apply={typeTag} label="tag filter" />
         </label>
         {(deployments.data?.items.length ?? 0) > 0 && (
           <label>
@@ -158,6 +193,7 @@ export function RunsPage({ url }: { url: URL }) {
           </button>
         )}
       </div>
+      <SavedFilters search={url.search} active={active.length > 0} />
       {checked.size > 0 && (
         <div className="toolbar" data-testid="bulk">
           <span>{checked.size} selected</span>
@@ -195,7 +231,18 @@ export function RunsPage({ url }: { url: URL }) {
         <table className="runs" data-testid="runs" ref={table}>
           <thead>
             <tr>
-              <th />
+              <th>
+                <input
+                  type="checkbox"
+                  aria-label="select all runs on this page"
+                  data-testid="select-all"
+                  checked={items.length > 0 && items.every((r) => checked.has(r.id))}
+                  ref={(el) => {
+                    if (el) el.indeterminate = checked.size > 0 && !items.every((r) => checked.has(r.id));
+                  }}
+                  onChange={(e) => setChecked(e.target.checked ? new Set(items.map((r) => r.id)) : new Set())}
+                />
+              </th>
               <th>Run</th>
               <th>Flow</th>
               <th>State</th>
@@ -238,7 +285,7 @@ export function RunsPage({ url }: { url: URL }) {
                 <td>
                   <span className={`state ${run.state.type.toLowerCase()}`}>{run.state.name}</span>
                 </td>
-                <td>{time(run.startTime ?? run.createdAt)}</td>
+                <td data-testid="started">{started(run)}</td>
                 <td>{duration(run.startTime, run.endTime)}</td>
               </tr>
             ))}

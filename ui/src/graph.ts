@@ -10,6 +10,9 @@
  * tasks" node; `note` says so on the page. That cap keeps dagre's layout (super-linear in
  * nodes and edge length) within a fraction of a second.
  *
+ * Sub-flow runs are nodes too (`kind: "flow"`, grouped like a task's runs but never with a
+ * task of the same name), after the task run that called them when one did.
+ *
  * Edges join the nodes of a dependency's two task runs (one edge per pair of nodes), and are
  * drawn along the points dagre routes them through, around other nodes (graph-layout.ts,
  * which runs in a Web Worker: dagre stays out of the page's script).
@@ -23,13 +26,17 @@ export const MAX_NODES = 100;
 
 export interface GraphTask {
   id: string;
+  /** A task's name, or a sub-flow's flow name. */
   taskName: string;
+  /** "flow": a sub-flow run, drawn as its own node that opens its run. */
+  kind?: "task" | "flow";
 }
 
 export interface GraphGroup {
   id: string;
   label: string;
   taskName: string;
+  kind: "task" | "flow";
   /** Indices into the task list of the runs this node stands for. */
   members: number[];
 }
@@ -97,25 +104,29 @@ export function layers(tasks: readonly GraphTask[], deps: readonly Dependency[])
   return layer;
 }
 
+/** What groups a run by name: a task's name, or a sub-flow's (never merged with a task of the same name). */
+const nameKey = (t: GraphTask) => (t.kind === "flow" ? `flow:${t.taskName}` : t.taskName);
+
 /** Groups task runs into at most `maxNodes` nodes, with the edges between them. */
 export function groupTasks(tasks: readonly GraphTask[], deps: readonly Dependency[], maxNodes = MAX_NODES): Grouping {
   const layer = layers(tasks, deps);
   let note: string | null = null;
-  let keyOf = (i: number) => `${layer[i]}:${tasks[i]!.taskName}`;
+  let keyOf = (i: number) => `${layer[i]}:${nameKey(tasks[i]!)}`;
   let groups = collect(tasks, keyOf);
   if (groups.size > maxNodes) {
-    keyOf = (i: number) => `task:${tasks[i]!.taskName}`;
+    keyOf = (i: number) => `task:${nameKey(tasks[i]!)}`;
     groups = collect(tasks, keyOf);
     note = `${tasks.length.toLocaleString("en")} task runs would make more than ${maxNodes} nodes: grouped by task name`;
     if (groups.size > maxNodes) {
       const kept = new Set([...groups.values()].sort((a, b) => b.members.length - a.members.length || a.taskName.localeCompare(b.taskName)).slice(0, maxNodes - 1).map((g) => g.id));
       const names = groups.size;
       keyOf = (i: number) => {
-        const key = `task:${tasks[i]!.taskName}`;
+        const key = `task:${nameKey(tasks[i]!)}`;
         return kept.has(key) ? key : "other";
       };
       groups = collect(tasks, keyOf);
       const other = groups.get("other")!;
+      other.kind = "task";
       other.label = `other tasks (${(names - kept.size).toLocaleString("en")})`;
       note = `${names.toLocaleString("en")} distinct tasks: the ${maxNodes - 1} largest are drawn, the rest share one node`;
     }
@@ -145,7 +156,7 @@ function collect(tasks: readonly GraphTask[], keyOf: (i: number) => string): Map
     const key = keyOf(i);
     let group = groups.get(key);
     if (!group) {
-      group = { id: key, label: tasks[i]!.taskName, taskName: tasks[i]!.taskName, members: [] };
+      group = { id: key, label: tasks[i]!.taskName, taskName: tasks[i]!.taskName, kind: tasks[i]!.kind ?? "task", members: [] };
       groups.set(key, group);
     }
     group.members.push(i);

@@ -51,9 +51,25 @@ export function unwrapNullable(schema: JsonSchema): { schema: JsonSchema; nullab
   return { schema, nullable: false };
 }
 
+/**
+ * The values a field may take when it is a choice: its `enum`, or the `const` of each
+ * alternative of an `anyOf`/`oneOf` of constants (zod's `z.union([z.literal("a"), …])`, null
+ * among them when one alternative is null); null when it is not a choice.
+ */
+export function enumOptions(raw: JsonSchema): unknown[] | null {
+  const { schema } = unwrapNullable(raw);
+  if (schema.enum) return schema.enum;
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  const choices = alternatives?.filter((a) => a.type !== "null");
+  if (!choices?.length || !choices.every((a) => a.const !== undefined || a.enum !== undefined)) return null;
+  const values = choices.flatMap((a) => a.enum ?? [a.const]);
+  // A null alternative beside several constants is one more choice.
+  return choices.length < alternatives!.length ? [...values, null] : values;
+}
+
 export function fieldKind(raw: JsonSchema): FieldKind {
   const { schema } = unwrapNullable(raw);
-  if (schema.enum) return "enum";
+  if (enumOptions(raw)) return "enum";
   if (Array.isArray(schema.type) || schema.anyOf || schema.oneOf) return "json";
   switch (schema.type) {
     case "integer":
@@ -95,7 +111,7 @@ export function fromText(name: string, raw: JsonSchema, text: string, part = "pa
     case "string":
       return { value: text };
     case "enum": {
-      const options = unwrapNullable(raw).schema.enum ?? [];
+      const options = enumOptions(raw) ?? [];
       const match = options.find((o) => toText(o, raw) === text);
       return match === undefined ? { error: `${part}.${name} must be one of ${options.map((o) => JSON.stringify(o)).join(", ")}` } : { value: match };
     }
@@ -201,4 +217,34 @@ export function formParameters(schema: JsonSchema, texts: Record<string, string>
   const merged: Record<string, unknown> = { ...defaults, ...out };
   for (const [name, field] of Object.entries(schema.properties ?? {})) if (merged[name] === undefined && field.default !== undefined) merged[name] = field.default;
   return check(part, { ...schema, type: "object" }, merged) ?? out;
+}
+
+/**
+ * Every field's problem, by field name (the form shows each at its field): a text that is not a
+ * value of its type, a required field left empty with no default, a value the schema refuses.
+ * Empty when the form can be sent.
+ */
+export function fieldProblems(schema: JsonSchema, texts: Record<string, string>, defaults: Record<string, unknown>, part = "parameters"): Record<string, string> {
+  const problems: Record<string, string> = {};
+  for (const [name, field] of Object.entries(schema.properties ?? {})) {
+    const parsed = fromText(name, field, texts[name] ?? "", part);
+    if (parsed && "error" in parsed) {
+      problems[name] = parsed.error;
+      continue;
+    }
+    const value = parsed ? parsed.value : (defaults[name] ?? field.default);
+    if (value === undefined) {
+      if (schema.required?.includes(name)) problems[name] = `${part}.${name} is required`;
+      continue;
+    }
+    const problem = check(`${part}.${name}`, field, value);
+    if (problem) problems[name] = problem;
+  }
+  return problems;
+}
+
+/** The field a server's message names (`body.parameters.depth must be >= 1` → "depth"), if one of `names`. */
+export function fieldOfMessage(message: string, names: readonly string[], part = "parameters"): string | null {
+  const match = new RegExp(`(?:^|[\\s.])${part}\\.([^\\s.:\\[]+)`).exec(message);
+  return match && names.includes(match[1]!) ? match[1]! : null;
 }

@@ -195,7 +195,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       },
     },
     async (request, reply) => {
-      const { run } = await createDeploymentRun({ runs: store, deployments: orchestration, refs }, request.params.name, request.body ?? {}, { parametersField: "body.parameters", jobVariablesField: "body.jobVariables" });
+      const { run } = await createDeploymentRun({ runs: store, deployments: orchestration, refs }, request.params.name, request.body ?? {}, { parametersField: "body.parameters", jobVariablesField: "body.jobVariables", workQueueField: "body.workQueue" });
       return reply.status(201).send(run);
     },
   );
