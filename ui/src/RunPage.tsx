@@ -14,6 +14,7 @@ import { TaskGraph } from "./TaskGraph.tsx";
 import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
 import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
+import { useCan } from "./can.ts";
 /** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
 const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
 
@@ -36,8 +37,9 @@ function summarise(text: string): string {
 
 export function RunPage({ id, url }: { id: string; url: URL }) {
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const can = useCan();
   const { run, history, children, artifacts, tasks, reloadRun } = useRunData(id);
-  const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
+  const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId && can("results:read") ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
   const items = tasks?.items;
   // Keyed on the fetched list, not the live one: keys do not change with states, and the log
   // panel then does not re-render on every state change.
@@ -79,8 +81,8 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           {r.flowName} · {duration(r.startTime, r.endTime)} · run {r.runCount}
         </span>
         <div className="actions">
-          {!TERMINAL.has(r.state.type) && <button onClick={() => void act("cancel")}>Cancel</button>}
-          {["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && <button onClick={() => void act("retry")}>Retry</button>}
+          {can("runs:operate") && !TERMINAL.has(r.state.type) && <button onClick={() => void act("cancel")}>Cancel</button>}
+          {can("runs:operate") && ["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && <button onClick={() => void act("retry")}>Retry</button>}
           <CopyButton value={r.id} label="Copy id" />
         </div>
       </div>
@@ -89,7 +91,7 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           {message.text}
         </p>
       )}
-      {r.state.type === "PAUSED" && (
+      {can("runs:operate") && r.state.type === "PAUSED" && (
         <ResumeForm
           runId={r.id}
           pausedAt={r.state.timestamp}

@@ -11,6 +11,7 @@ import { revealSelected, useListKeys } from "./keys.ts";
 import { useLiveEvents } from "./live.ts";
 import { Link, navigate } from "./router.ts";
 import { STATE_GROUPS } from "./states.ts";
+import { useCan } from "./can.ts";
 
 const FILTERS = ["state", "stateType", "flow", "tag", "deployment", "window", "since", "until"] as const;
 const SEP = ".";
@@ -24,6 +25,7 @@ function localInput(ms: string): string {
 
 export function RunsPage({ url }: { url: URL }) {
   const q = (key: string) => url.searchParams.get(key) ?? "";
+  const operate = useCan()("runs:operate");
   const cursor = q("cursor");
   const prev = q("prev") ? q("prev").split(SEP) : [];
   const deployments = useData<{ items: { id: string; name: string }[] }>("/deployments");
@@ -195,7 +197,7 @@ export function RunsPage({ url }: { url: URL }) {
         <table className="runs" data-testid="runs" ref={table}>
           <thead>
             <tr>
-              <th />
+              {operate && <th />}
               <th>Run</th>
               <th>Flow</th>
               <th>State</th>
@@ -215,7 +217,7 @@ export function RunsPage({ url }: { url: URL }) {
                 }}
                 data-run={run.id}
               >
-                <td onClick={(e) => e.stopPropagation()}>
+                {operate && <td onClick={(e) => e.stopPropagation()}>
                   <input
                     type="checkbox"
                     aria-label={`select ${run.name}`}
@@ -227,7 +229,7 @@ export function RunsPage({ url }: { url: URL }) {
                       setChecked(next);
                     }}
                   />
-                </td>
+                </td>}
                 <td>
                   <a href={`/runs/${run.id}`} onClick={(e) => e.preventDefault()}>
                     {run.name}
