@@ -24,6 +24,9 @@ import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
 import { loadSecretKey } from "../config/secret-key.ts";
 import { storeRefLookup, type RefStores } from "../services/config-refs.ts";
 import { storeChannelValues, type ChannelValues } from "../server/channel-values.ts";
+import { localCredentialAdmin, type CredentialAdmin } from "../services/credentials.ts";
+import { KyselyCredentialStore } from "../store/credential-store.ts";
+import { RemoteCredentials } from "../client/remote-credentials.ts";
 
 /** A client of the server, or the database itself: commands that follow events read each its own way. */
 export type CliStore = RemoteStore | KyselyStore;
@@ -110,4 +113,11 @@ export function valuesFor(store: CliStore): { variables: VariableAdmin; secrets:
 export async function openValues(): Promise<{ variables: VariableAdmin; secrets: SecretAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
   return { ...valuesFor(store), close: () => store.close() };
+}
+
+/** API keys and accounts: through the server in remote mode (an admin key), else on the database. */
+export async function openCredentials(): Promise<{ credentials: CredentialAdmin; close(): Promise<void> }> {
+  const store = await openCliStore();
+  const credentials = store instanceof KyselyStore ? localCredentialAdmin(new KyselyCredentialStore(store)) : new RemoteCredentials((store as RemoteStore).api);
+  return { credentials, close: () => store.close() };
 }

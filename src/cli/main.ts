@@ -13,6 +13,8 @@ import { registerAutomation } from "./commands/automation.ts";
 import { registerNotification } from "./commands/notification.ts";
 import { registerVariable } from "./commands/variable.ts";
 import { registerSecret } from "./commands/secret.ts";
+import { registerApiKey } from "./commands/api-key.ts";
+import { registerAccount } from "./commands/account.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerNotification(program);
   registerVariable(program);
   registerSecret(program);
+  registerApiKey(program);
+  registerAccount(program);
   return program;
 }
 

@@ -34,8 +34,10 @@ export interface Settings {
   apiRetryMs: Setting<number>;
   /** How long the store rides out an unreachable or restarting PostgreSQL before failing (ms). */
   databaseRetryMs: Setting<number>;
-  /** Server: `role:secret` API keys, comma-separated; none = no authentication. */
+  /** Server: `role:secret` API keys, comma-separated; any turns authentication on. */
   serverApiKeys: Setting<string[]>;
+  /** Server: require a credential (an API key or a dashboard session) on every API route but health and sign-in. */
+  auth: Setting<boolean>;
   /** Server: the largest request body accepted (bytes); larger ones get a 413. */
   serverBodyLimitBytes: Setting<number>;
   /** Server: level of its own log (requests, audit lines, background services). */
@@ -72,6 +74,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   apiRetryMs: "BATON_API_RETRY_MS",
   databaseRetryMs: "BATON_DATABASE_RETRY_MS",
   serverApiKeys: "BATON_SERVER_API_KEYS",
+  auth: "BATON_AUTH",
   serverBodyLimitBytes: "BATON_SERVER_BODY_LIMIT_BYTES",
   serverLogLevel: "BATON_SERVER_LOG_LEVEL",
   threads: "BATON_THREADS",
@@ -117,6 +120,14 @@ function logLevel(name: string, raw: string): string {
   return raw;
 }
 
+/** on/off (also true/false, 1/0, yes/no). */
+function onOff(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (["on", "true", "1", "yes"].includes(value)) return true;
+  if (["off", "false", "0", "no"].includes(value)) return false;
+  throw new BatonConfigError(`${name} must be on or off, got "${raw}"`);
+}
+
 function readConfigFile(home: string): { file: string; values: Record<string, unknown> } {
   const file = path.join(home, "config.toml");
   if (!fs.existsSync(file)) return { file, values: {} };
@@ -158,6 +169,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     apiRetryMs: setting("apiRetryMs", 60_000, (raw) => positiveInt("BATON_API_RETRY_MS", raw)),
     databaseRetryMs: setting("databaseRetryMs", DEFAULT_DATABASE_RETRY_MS, (raw) => positiveInt("BATON_DATABASE_RETRY_MS", raw)),
     serverApiKeys: setting<string[]>("serverApiKeys", [], (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
+    auth: setting("auth", false, (raw) => onOff("BATON_AUTH", raw)),
     serverBodyLimitBytes: setting("serverBodyLimitBytes", DEFAULT_BODY_LIMIT_BYTES, (raw) => positiveInt("BATON_SERVER_BODY_LIMIT_BYTES", raw)),
     serverLogLevel: setting("serverLogLevel", "info", (raw) => logLevel("BATON_SERVER_LOG_LEVEL", raw)),
     threads: setting("threads", os.availableParallelism(), (raw) => positiveInt("BATON_THREADS", raw)),

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import { AutomationActionRecordSchema, AutomationFiringSchema, AutomationSchema, AutomationSpecSchema } from "./automation.ts";
 import { ConcurrencyLimitSchema } from "./concurrency-limit.ts";
+import { AccountSchema, ApiKeySchema } from "./credential.ts";
 import { DeploymentSchema } from "./deployment.ts";
 import { ErrorInfoSchema, ErrorResponseSchema } from "./error.ts";
 import { EventInputSchema, EventRecordSchema, NewEventSchema } from "./event.ts";
@@ -47,4 +48,6 @@ export const COMPONENTS: readonly z.ZodType[] = [
   NotificationChannelSchema,
   VariableSchema,
   SecretInfoSchema,
+  ApiKeySchema,
+  AccountSchema,
 ];

@@ -30,6 +30,10 @@ import { orchestrationRoutes } from "./routes/orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { parseApiKeys } from "./api-keys.ts";
 import { installAccessControl, type RouteRoles } from "./access.ts";
+import { Authenticator } from "./authenticator.ts";
+import { ScopeGuard } from "./scopes.ts";
+import { KyselyCredentialStore } from "../store/credential-store.ts";
+import { credentialRoutes } from "./routes/credentials.ts";
 import { Sessions } from "./sessions.ts";
 import { SignInLimiter } from "./sign-in-limiter.ts";
 import { WorkerRuns } from "./worker-runs.ts";
@@ -85,8 +89,10 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   secretKey?: () => SecretKey;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
-  /** `role:secret` pairs (role admin or worker); empty = no authentication. */
+  /** Static `role:secret` keys (BATON_SERVER_API_KEYS); any turns authentication on. */
   apiKeys?: string[];
+  /** Require a credential on every API route but health and sign-in (BATON_AUTH=on); default: only with static keys. */
+  auth?: boolean;
   /** pino logger options, or false. */
   logger?: boolean | object;
   /** How often the event hub tails the store (ms). */
@@ -96,7 +102,7 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
 export interface BatonServer {
   app: FastifyInstance;
   hub: EventHub;
-  /** Every route registered and the roles that may call it (see access.ts). */
+  /** Every route registered and its line of the permission table (see access.ts). */
   routes: readonly RouteRoles[];
   /** The automations' service of this process (null when `automationService: false`). */
   automationService: AutomationService | null;
@@ -184,8 +190,11 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   });
   const sessions = new Sessions();
   const workerRuns = new WorkerRuns(store);
+  const credentials = new KyselyCredentialStore(store);
+  const authenticator = new Authenticator(keys, credentials, { onError: (error) => app.log.warn({ err: error }, "recording when an API key was last used failed") });
+  const authRequired = options.auth === true || keys.size > 0;
   // Before any route is registered: it lists them as they come.
-  const routes = installAccessControl(app, keys, sessions, workerRuns);
+  const routes = installAccessControl(app, { authRequired, authenticator, sessions, workerRuns, scopes: new ScopeGuard(store, orchestration), badKeys: new SignInLimiter(10, 6_000) });
   app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
     if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
       request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
@@ -216,7 +225,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
 
   const hub = new EventHub(store, options.eventPollMs ?? 200);
   healthRoutes(app, store, SERVER_VERSION);
-  sessionRoutes(app, keys, sessions, new SignInLimiter());
+  sessionRoutes(app, authRequired, authenticator, sessions, new SignInLimiter());
+  credentialRoutes(app, credentials, authenticator, sessions);
   flowRoutes(app, store);
   const checker = new BatchChecker(store);
   flowRunRoutes(app, store, orchestration, refs, {
@@ -251,7 +261,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   taskTableRoutes(app, store);
   artifactRoutes(app, store, artifacts, hub);
   announceResourceChanges(app, hub);
-  app.get("/api/openapi.json", { config: { access: { roles: "public" } }, schema: { hide: true } }, async () => app.swagger());
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();
   await hub.start();

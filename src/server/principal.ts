@@ -3,6 +3,7 @@
  * (access.ts) before any handler runs; every later layer reads `request.principal`.
  */
 import type { CallerRole } from "./api-keys.ts";
+import type { CredentialScope } from "../schemas/credential.ts";
 
 export type PrincipalKind =
   /** No credential: auth is off, or a public route. */
@@ -21,6 +22,8 @@ export interface Principal {
   /** What people read: the key's or account's name. */
   name: string;
   role: CallerRole;
+  /** A scoped key's pools and deployment tags (absent or null: unscoped). */
+  scope?: CredentialScope | null;
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous", id: null, name: "anonymous", role: "anonymous" });

@@ -1,13 +1,15 @@
 /**
  * Dashboard sessions. A browser cannot attach an Authorization header to an EventSource or to
- * the page loads of a dashboard, so it signs in once with an API key (POST /api/session) and
- * gets a cookie instead. The cookie holds a random token, never the key: the server keeps
- * token → role in memory, so signing out ends the session at once, and a restart ends them all
+ * the page loads of a dashboard, so it signs in once with an API key or an account's password
+ * (POST /api/session) and gets a cookie instead. The cookie holds a random token, never the key:
+ * the server keeps token → principal (who, with which role and scope) in memory, so signing out
+ * ends the session at once, revoking a key or deleting an account ends its sessions on this
+ * server, and a restart ends them all
  * (people sign in again). Each server process has its own sessions: behind a load balancer over
  * several servers, pin dashboard users to one.
  */
 import { randomBytes } from "node:crypto";
-import type { ApiKeyRole } from "./api-keys.ts";
+import type { Principal } from "./principal.ts";
 
 export const SESSION_COOKIE = "baton_session";
 
@@ -15,7 +17,7 @@ export const SESSION_COOKIE = "baton_session";
 export const SESSION_TTL_MS = 12 * 3600_000;
 
 interface Session {
-  role: ApiKeyRole;
+  principal: Principal;
   expiresAt: number;
 }
 
@@ -29,26 +31,31 @@ export class Sessions {
   ) {}
 
   /** A new session's token (32 random bytes, URL-safe). */
-  open(role: ApiKeyRole, now = Date.now()): string {
+  open(principal: Principal, now = Date.now()): string {
     const token = randomBytes(32).toString("base64url");
-    this.sessions.set(token, { role, expiresAt: now + this.ttlMs });
+    this.sessions.set(token, { principal, expiresAt: now + this.ttlMs });
     while (this.sessions.size > this.capacity) this.sessions.delete(this.sessions.keys().next().value!);
     return token;
   }
 
-  /** The role of a live session, or null (unknown, expired or signed out). */
-  roleOf(token: string, now = Date.now()): ApiKeyRole | null {
+  /** Who holds a live session, or null (unknown, expired or signed out). */
+  principalOf(token: string, now = Date.now()): Principal | null {
     const session = this.sessions.get(token);
     if (!session) return null;
     if (session.expiresAt <= now) {
       this.sessions.delete(token);
       return null;
     }
-    return session.role;
+    return session.principal;
   }
 
   close(token: string): void {
     this.sessions.delete(token);
+  }
+
+  /** Ends every session of a key or account (`kind` and `id` of its principal): it was revoked or deleted. */
+  closeAllOf(kind: Principal["kind"], id: string): void {
+    for (const [token, session] of this.sessions) if (session.principal.kind === kind && session.principal.id === id) this.sessions.delete(token);
   }
 
   get lifetimeSeconds(): number {

@@ -342,7 +342,38 @@ export interface FlowRunInputsTable {
   supplied_by: string | null;
 }
 
+/** A stored API key: its public prefix and the scrypt hash of its secret, never the secret. */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  role: string;
+  /** JSON array of pool names, or null (every pool). */
+  pools: string | null;
+  /** JSON array of deployment tags, or null (every deployment). */
+  deployment_tags: string | null;
+  created_at: number;
+  created_by: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+/** An account created by an admin: a name, a role and the scrypt hash of its password. */
+export interface AccountsTable {
+  id: string;
+  name: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+  created_by: string | null;
+  last_sign_in_at: number | null;
+}
+
 export interface Database {
+  api_keys: ApiKeysTable;
+  accounts: AccountsTable;
   artifacts: ArtifactsTable;
   deployments: DeploymentsTable;
   schedules: SchedulesTable;

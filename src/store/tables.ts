@@ -6,6 +6,8 @@
 import type { Database } from "./schema.ts";
 
 export const BATON_TABLES = [
+  "api_keys",
+  "accounts",
   "artifacts",
   "deployments",
   "schedules",

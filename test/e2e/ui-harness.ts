@@ -36,6 +36,8 @@ export interface HarnessOptions {
   adminKey?: string;
   /** With `adminKey`: a worker key the server accepts too (a browser may sign in with it). */
   workerKey?: string;
+  /** With `adminKey`: more static keys, `role:secret` (a viewer's, a developer's…). */
+  moreKeys?: string[];
 }
 
 /**
@@ -46,7 +48,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!fs.existsSync(path.join(ROOT, "dist/ui/index.html"))) throw new Error("the dashboard is not built: run npm run build:ui (npm ci does it)");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-ui-"));
-  const serverKeys = [options.adminKey && `admin:${options.adminKey}`, options.adminKey && options.workerKey && `worker:${options.workerKey}`].filter(Boolean).join(",");
+  const serverKeys = [options.adminKey && `admin:${options.adminKey}`, options.adminKey && options.workerKey && `worker:${options.workerKey}`, ...(options.adminKey ? (options.moreKeys ?? []) : [])].filter(Boolean).join(",");
   const keys: Record<string, string> = serverKeys ? { BATON_SERVER_API_KEYS: serverKeys } : {};
   let server: Proc | null = null;
   let browser: Browser | null = null;

@@ -103,7 +103,7 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
         expect((error as ApiRequestError).status).toBe(403);
         return (error as ApiRequestError).message;
       };
-      expect(await refused("/api/deployments/srv-jv/runs", { jobVariables: payload })).toMatch(/needs an admin API key/);
+      expect(await refused("/api/deployments/srv-jv/runs", { jobVariables: payload })).toMatch(/needs an admin, developer or operator API key/);
       expect(await refused("/api/flow-runs", { flowName: "quick", entrypoint: `${FLOWS}:quick`, deploymentId: d.id, workPool: "srv-jv", jobVariables: payload })).toMatch(/body\.jobVariables: only an admin/);
       asWorker.close();
       // A real worker (runs in child processes, which NODE_OPTIONS would reach) runs the pool's one legitimate run.

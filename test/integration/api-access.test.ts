@@ -71,7 +71,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
       const [method, pattern] = route.split(" ") as [string, string];
       const res = await as(WORKER, method, target(pattern, unclaimed, "walk-target"), {});
       expect(res.status, `${route}: ${JSON.stringify(res.body)}`).toBe(403);
-      expect(res.body.error).toMatchObject({ code: "FORBIDDEN", message: expect.stringMatching(/needs an admin API key; this request's key is a worker key/) });
+      expect(res.body.error).toMatchObject({ code: "FORBIDDEN", message: expect.stringMatching(/needs an admin(, \w+)*( or \w+)? API key; this request's key is a worker key/) });
       // An admin key is refused none of them (aimed at targets that do not exist, so that it changes nothing either).
       expect((await as(ADMIN, method, target(pattern, newId(), "no-such-target"), {})).status, route).not.toBe(403);
     }
@@ -173,7 +173,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
       const child = await as(WORKER, "POST", "/api/flow-runs", { flowName: "child", parentFlowRunId: parent.id, workPool: null, jobVariables });
       expectError(child, 403, /^body\.jobVariables: only an admin API key may set it \(job variables set the environment .* of the run's process on a worker's host/);
       const run = await as(WORKER, "POST", "/api/deployments/walk-target/runs", { jobVariables });
-      expectError(run, 403, /POST \/api\/deployments\/:name\/runs needs an admin API key/);
+      expectError(run, 403, /POST \/api\/deployments\/:name\/runs needs an admin, developer or operator API key; this request's key is a worker key/);
     }
     // Nor may a worker key put a child run where workers would claim it, or start a deployment's.
     expectError(await as(WORKER, "POST", "/api/flow-runs", { flowName: "child", parentFlowRunId: parent.id, workPool: "walk-target" }), 403, /^body\.workPool: only an admin/);

@@ -109,7 +109,7 @@ describe.each(DIALECTS)("events API on %s", (dialect) => {
     expectError(await h.call("POST", "/api/events", [ok, { event: "baton.flow-run.Failed", resource: { id: "x" } }], admin), 400, /body\[1\]\.event: names under "baton\." are Baton's own/);
     expectError(await h.call("POST", "/api/events", [ok, { event: "no spaces", resource: { id: "x" } }], admin), 400, /body\.1\.event must match pattern/);
     expectError(await h.call("POST", "/api/events", [ok, { event: "x.y" }], admin), 400, /body\.1\.resource is required/);
-    expectError(await h.call("POST", "/api/events", [ok], { authorization: "Bearer worker-key" }), 403, /needs an admin API key/);
+    expectError(await h.call("POST", "/api/events", [ok], { authorization: "Bearer worker-key" }), 403, /needs an admin or developer API key/);
     expect((await list("resource=refused-batch")).body.items).toEqual([]);
   });
 

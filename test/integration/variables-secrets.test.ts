@@ -40,7 +40,7 @@ describe.each(DIALECTS)("variables and secrets on %s", (dialect) => {
 
   beforeAll(async () => {
     process.env.BATON_SECRET_KEY = KEY.toString("base64");
-    h = await apiHarness(dialect, { apiKeys: ["admin:vs-admin", "worker:vs-worker"], secretKey: () => makeSecretKey(KEY, "test") });
+    h = await apiHarness(dialect, { apiKeys: ["admin:vs-admin", "worker:vs-worker", "viewer:vs-viewer"], secretKey: () => makeSecretKey(KEY, "test") });
   });
   afterAll(async () => {
     await h.close();
@@ -71,8 +71,10 @@ describe.each(DIALECTS)("variables and secrets on %s", (dialect) => {
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(["createdAt", "name", "updatedAt"]);
     expectError(await h.call("PUT", "/api/secrets/db", { value: SECRET }, worker), 403, /admin/);
-    const list = await h.call("GET", "/api/secrets", undefined, worker);
+    // Names and times to those who may list them (a viewer); a worker key reads only what its runs reference.
+    const list = await h.call("GET", "/api/secrets", undefined, { authorization: "Bearer vs-viewer" });
     expect(list.body.items).toEqual([{ name: "db", createdAt: expect.any(Number), updatedAt: expect.any(Number) }]);
+    expectError(await h.call("GET", "/api/secrets", undefined, worker), 403, /this request's key is a worker key/);
     const read = await h.call("GET", "/api/secrets/db/value", undefined, admin);
     expect(read.body).toEqual({ name: "db", value: SECRET });
     expect(read.headers["cache-control"]).toBe("no-store");

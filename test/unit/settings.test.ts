@@ -51,6 +51,18 @@ describe("settings", () => {
     expect(() => loadSettings({ BATON_HOME: home, BATON_THREADS: "0" })).toThrow(/BATON_THREADS must be a positive integer/);
   });
 
+  it("reads BATON_AUTH as on or off, from the environment or config.toml (auth = \"on\")", () => {
+    expect(loadSettings({ BATON_HOME: home }).auth).toEqual({ value: false, source: "default" });
+    expect(loadSettings({ BATON_HOME: home, BATON_AUTH: "on" }).auth).toEqual({ value: true, source: "env" });
+    expect(loadSettings({ BATON_HOME: home, BATON_AUTH: "off" }).auth).toEqual({ value: false, source: "env" });
+    fs.writeFileSync(path.join(home, "config.toml"), 'auth = "on"\n');
+    expect(loadSettings({ BATON_HOME: home }).auth).toEqual({ value: true, source: "config" });
+    fs.writeFileSync(path.join(home, "config.toml"), "auth = true\n");
+    expect(loadSettings({ BATON_HOME: home }).auth).toEqual({ value: true, source: "config" });
+    fs.rmSync(path.join(home, "config.toml"));
+    expect(() => loadSettings({ BATON_HOME: home, BATON_AUTH: "maybe" })).toThrow(/BATON_AUTH must be on or off, got "maybe"/);
+  });
+
   it("describes every BATON_ variable the code reads", () => {
     const described = describeSettings(loadSettings({ BATON_HOME: home })).map((r) => r.env);
     const sources = envNamesIn(path.resolve(import.meta.dirname, "../../src"));

@@ -6,6 +6,7 @@ import { RunPage } from "./RunPage.tsx";
 import { RunsPage } from "./RunsPage.tsx";
 import { onUnauthorized, signOut, type SessionInfo } from "./session.ts";
 import { SignInPage } from "./SignInPage.tsx";
+import { usePublishPermissions } from "./can.ts";
 
 // The runs list and a run's page are where people land (and what the 10,000-task benchmark
 // opens): they are in the main script. The other pages load on first visit.
@@ -45,6 +46,7 @@ export function App() {
   const [signIns, setSignIns] = useState(0);
   useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
   const session = useData<SessionInfo>(signedOut ? null : "/session", signIns).data;
+  usePublishPermissions(signedOut ? null : session);
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
   const taskMatch = /^\/task-runs\/([^/]+)$/.exec(url.pathname);
   const automationMatch = /^\/automations\/([^/]+)$/.exec(url.pathname);
@@ -70,7 +72,7 @@ export function App() {
         </button>
         {session?.keysRequired && !signedOut && (
           <span className="session">
-            <span className="muted" data-testid="session-role">
+            <span className="muted" data-testid="session-role" title={session.name}>
               {session.role}
             </span>
             <button onClick={() => void signOut()} data-testid="sign-out">

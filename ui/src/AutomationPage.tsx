@@ -5,6 +5,7 @@ import { post, useData, useInterval } from "./api.ts";
 import { firingOutcome, outcomeClass, triggerText, type Automation, type FiringAction } from "./automations.ts";
 import { time } from "./format.ts";
 import { Link } from "./router.ts";
+import { useCan } from "./can.ts";
 
 function actionDetail(a: FiringAction): string {
   const last = a.outcomes.at(-1);
@@ -16,6 +17,7 @@ export function AutomationPage({ name }: { name: string }) {
   const [tick, setTick] = useState(0);
   useInterval(() => setTick((n) => n + 1), 2000);
   const [problem, setProblem] = useState<string | null>(null);
+  const write = useCan()("automations:write");
   const { data: a, error } = useData<Automation>(`/automations/${encodeURIComponent(name)}`, tick);
   const toggle = async (paused: boolean) => {
     try {
@@ -39,9 +41,11 @@ export function AutomationPage({ name }: { name: string }) {
             <span className="muted">
               {triggerText(a.spec.trigger)} → {a.spec.actions.map((x) => x.type).join(", ")}
             </span>
-            <div className="actions">
-              <button onClick={() => void toggle(a.paused)}>{a.paused ? "Resume" : "Pause"}</button>
-            </div>
+            {write && (
+              <div className="actions">
+                <button onClick={() => void toggle(a.paused)}>{a.paused ? "Resume" : "Pause"}</button>
+              </div>
+            )}
           </>
         )}
       </div>

@@ -12,6 +12,7 @@ import { firingOutcome, outcomeClass, triggerText, type Automation, type Notific
 import { time } from "./format.ts";
 import { NotificationChannels } from "./NotificationChannels.tsx";
 import { Link, navigate } from "./router.ts";
+import { useCan } from "./can.ts";
 
 const EXAMPLE = `name: etl-failing
 trigger:
@@ -61,7 +62,8 @@ export function AutomationsPage({ url }: { url: URL }) {
   const [tick, setTick] = useState(0);
   useInterval(() => setTick((n) => n + 1), 2000);
   const [problem, setProblem] = useState<string | null>(null);
-  const creating = url.searchParams.get("new") !== null;
+  const write = useCan()("automations:write");
+  const creating = write && url.searchParams.get("new") !== null;
   const { data, error } = useData<{ items: Automation[] }>("/automations", tick);
   const channels = useData<{ items: NotificationChannel[] }>("/notification-channels", tick).data?.items ?? [];
   const items = data?.items ?? [];
@@ -79,9 +81,11 @@ export function AutomationsPage({ url }: { url: URL }) {
       <div className="toolbar">
         <h1>Automations</h1>
         <span className="muted">a trigger on the event log, and the actions it runs</span>
-        <div className="actions">
-          <button onClick={() => navigate(creating ? "/automations" : "/automations?new")}>{creating ? "Close the form" : "New automation"}</button>
-        </div>
+        {write && (
+          <div className="actions">
+            <button onClick={() => navigate(creating ? "/automations" : "/automations?new")}>{creating ? "Close the form" : "New automation"}</button>
+          </div>
+        )}
       </div>
       {creating && (
         <CreateForm
@@ -144,14 +148,16 @@ export function AutomationsPage({ url }: { url: URL }) {
                     )}
                   </td>
                   <td>
-                    <button
-                      onClick={(e) => {
-                        e.stopPropagation();
-                        void toggle(a);
-                      }}
-                    >
-                      {a.paused ? "Resume" : "Pause"}
-                    </button>
+                    {write && (
+                      <button
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          void toggle(a);
+                        }}
+                      >
+                        {a.paused ? "Resume" : "Pause"}
+                      </button>
+                    )}
                   </td>
                 </tr>
               );

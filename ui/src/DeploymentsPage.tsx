@@ -13,6 +13,7 @@ import { Link, navigate, replaceQuery } from "./router.ts";
 import { formParameters, toText, type JsonSchema } from "./schema-form.ts";
 import { SchemaFields } from "./SchemaFields.tsx";
 import type { DeploymentList } from "./types.ts";
+import { useCan } from "./can.ts";
 
 /** A deployment as listed, its parameters' JSON Schema read as the form reads it. */
 type Deployment = Omit<DeploymentList["items"][number], "parameterSchema"> & { parameterSchema: JsonSchema | null };
@@ -69,6 +70,7 @@ function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
 
 export function DeploymentsPage({ url }: { url: URL }) {
   const reload = useResourceReload(["deployments", "work-pools"]);
+  const operate = useCan()("deployments:operate");
   const [acted, setActed] = useState(0);
   const [problems, setProblems] = useState<Record<string, string>>({});
   const open = url.searchParams.get("run");
@@ -111,10 +113,12 @@ export function DeploymentsPage({ url }: { url: URL }) {
               </span>
               <span className={`state ${d.paused ? "paused" : "completed"}`}>{d.paused ? "Paused" : "Active"}</span>
               <Link to={`/?deployment=${d.id}`}>runs</Link>
-              <div className="actions">
-                <button onClick={() => void toggle(d)}>{d.paused ? "Resume" : "Pause"}</button>
-                <button onClick={() => toggleForm(d.name)}>Run…</button>
-              </div>
+              {operate && (
+                <div className="actions">
+                  <button onClick={() => void toggle(d)}>{d.paused ? "Resume" : "Pause"}</button>
+                  <button onClick={() => toggleForm(d.name)}>Run…</button>
+                </div>
+              )}
             </div>
             {problems[d.name] && (
               <p className="error" data-testid="deployment-error">
@@ -125,7 +129,7 @@ export function DeploymentsPage({ url }: { url: URL }) {
               {d.scheduleText.length ? d.scheduleText.join("; ") : "no schedule"}
               {d.nextRuns.length > 0 && ` · next: ${d.nextRuns.map((t) => time(t)).join(", ")}`}
             </p>
-            {open === d.name && <RunForm deployment={d} url={url} />}
+            {operate && open === d.name && <RunForm deployment={d} url={url} />}
           </div>
         ))}
       </div>

@@ -9,6 +9,7 @@ import { channelTarget, type ChannelTestResult, type NotificationChannel } from 
 import { ChannelForm } from "./ChannelForm.tsx";
 import { ConfirmDelete } from "./ConfirmDelete.tsx";
 import { time } from "./format.ts";
+import { useCan } from "./can.ts";
 
 function TestButton({ name }: { name: string }) {
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
@@ -40,6 +41,7 @@ function TestButton({ name }: { name: string }) {
 }
 
 export function NotificationChannels({ channels, onChange }: { channels: NotificationChannel[]; onChange(): void }) {
+  const write = useCan()("channels:write");
   const [open, setOpen] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   return (
@@ -47,11 +49,13 @@ export function NotificationChannels({ channels, onChange }: { channels: Notific
       <div className="toolbar">
         <h2>Notification channels</h2>
         <span className="muted">credentials are masked</span>
-        <div className="actions">
-          <button onClick={() => setOpen(!open)}>{open ? "Close the form" : "New channel"}</button>
-        </div>
+        {write && (
+          <div className="actions">
+            <button onClick={() => setOpen(!open)}>{open ? "Close the form" : "New channel"}</button>
+          </div>
+        )}
       </div>
-      {open && (
+      {write && open && (
         <ChannelForm
           existing={channels.map((c) => c.name)}
           onSaved={(c, replaced) => {
@@ -91,15 +95,19 @@ export function NotificationChannels({ channels, onChange }: { channels: Notific
                 </td>
                 <td>{time(c.updatedAt)}</td>
                 <td>
-                  <TestButton name={c.name} />{" "}
-                  <ConfirmDelete
-                    what={`channel ${c.name}`}
-                    onDelete={async () => {
-                      await del(`/notification-channels/${encodeURIComponent(c.name)}`);
-                      setNotice(`Channel ${c.name} deleted.`);
-                      onChange();
-                    }}
-                  />
+                  {write && (
+                    <>
+                      <TestButton name={c.name} />{" "}
+                      <ConfirmDelete
+                        what={`channel ${c.name}`}
+                        onDelete={async () => {
+                          await del(`/notification-channels/${encodeURIComponent(c.name)}`);
+                          setNotice(`Channel ${c.name} deleted.`);
+                          onChange();
+                        }}
+                      />
+                    </>
+                  )}
                 </td>
               </tr>
             ))}

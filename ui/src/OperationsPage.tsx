@@ -9,10 +9,12 @@ import { post, useData } from "./api.ts";
 import { time } from "./format.ts";
 import { useResourceReload } from "./live.ts";
 import type { ConcurrencyLimit as Limit, WorkerStatus as Worker, WorkPoolWithWorkers as Pool } from "./types.ts";
+import { useCan } from "./can.ts";
 
 function LimitRow({ limit: l, onReset }: { limit: Limit; onReset: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const [outcome, setOutcome] = useState<{ text: string; error: boolean } | null>(null);
+  const write = useCan()("limits:write");
   const reset = async () => {
     setConfirming(false);
     try {
@@ -40,7 +42,7 @@ function LimitRow({ limit: l, onReset }: { limit: Limit; onReset: () => void }) 
             <button onClick={() => void reset()}>Yes, reset</button> <button onClick={() => setConfirming(false)}>Keep</button>
           </span>
         ) : (
-          <button onClick={() => setConfirming(true)}>Reset</button>
+          write && <button onClick={() => setConfirming(true)}>Reset</button>
         )}
         {outcome && (
           <span className={outcome.error ? "error" : "notice"} data-testid="limit-outcome">

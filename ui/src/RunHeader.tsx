@@ -11,6 +11,7 @@ import { del, post, useData, useInterval, type FlowRun } from "./api.ts";
 import { ChangeStateForm } from "./ChangeStateForm.tsx";
 import { ConfirmButton } from "./ConfirmButton.tsx";
 import { CopyButton } from "./CopyButton.tsx";
+import { useCan } from "./can.ts";
 import { time } from "./format.ts";
 import { Link, navigate } from "./router.ts";
 import { RunForm, type RunFormDeployment } from "./RunForm.tsx";
@@ -40,6 +41,7 @@ function parameterTexts(run: FlowRun, schema: JsonSchema | null): Record<string,
 export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: FlowRun; attempts: Attempt[]; onChanged(): void; onNotice(text: string, error?: boolean): void }) {
   const id = encodeURIComponent(r.id);
   const [open, setOpen] = useState<"run-again" | "change-state" | null>(null);
+  const can = useCan();
   const deployment = useData<RunFormDeployment & { id: string }>(r.deploymentId ? `/deployments/${encodeURIComponent(r.deploymentId)}` : null);
   const parent = useData<FlowRun>(r.parentFlowRunId ? `/flow-runs/${encodeURIComponent(r.parentFlowRunId)}` : null);
   const workers = useData<{ items: WorkerStatus[] }>(r.workerId ? "/workers" : null);
@@ -68,11 +70,11 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
           </span>
         </h1>
         <div className="actions" data-testid="run-actions">
-          {!TERMINAL.has(r.state.type) && <ConfirmButton label="Cancel" question="Cancel this run?" confirmLabel="Yes, cancel" onConfirm={act("cancel", "Cancellation requested")} testId="cancel" />}
-          {["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && (
+          {can("runs:operate") && !TERMINAL.has(r.state.type) && <ConfirmButton label="Cancel" question="Cancel this run?" confirmLabel="Yes, cancel" onConfirm={act("cancel", "Cancellation requested")} testId="cancel" />}
+          {can("runs:operate") && ["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && (
             <ConfirmButton label="Retry" question="Retry this run? A worker resumes it; finished tasks are reused." confirmLabel="Yes, retry" onConfirm={act("retry", "Retry scheduled: a worker will resume the run")} testId="retry" />
           )}
-          {restartable && (r.state.type === "RUNNING" || r.state.type === "PENDING") && (
+          {can("runs:operate") && restartable && (r.state.type === "RUNNING" || r.state.type === "PENDING") && (
             <ConfirmButton
               label="Pause"
               question="Pause this run? Its process stops after the task runs in progress; resumed, a worker starts it again and finished tasks are reused."
@@ -81,7 +83,7 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
               testId="pause"
             />
           )}
-          {deployment.data && (
+          {can("deployments:operate") && deployment.data && (
             <button onClick={() => setOpen(open === "run-again" ? null : "run-again")} data-testid="run-again">
               Run again…
             </button>
@@ -91,6 +93,7 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
               Change state…
             </button>
           )}
+          {can("runs:delete") && (
           <ConfirmButton
             label="Delete"
             question="Delete this run with its task runs, logs and artifacts?"
@@ -101,6 +104,7 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
             }}
             testId="delete"
           />
+          )}
           <CopyButton value={r.id} label="Copy id" />
         </div>
       </div>

@@ -16,13 +16,15 @@ import { TaskGraph } from "./TaskGraph.tsx";
 import { TaskTable } from "./TaskTable.tsx";
 import { Timeline } from "./Timeline.tsx";
 import { TERMINAL_TYPES as TERMINAL } from "../../src/core/states.ts";
+import { useCan } from "./can.ts";
 /** States whose message says what went wrong (Failed, TimedOut, Crashed); others' only inform. */
 const ERROR_TYPES = new Set(["FAILED", "CRASHED"]);
 
 export function RunPage({ id, url }: { id: string; url: URL }) {
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const can = useCan();
   const { run, history, children, artifacts, tasks, reloadRun } = useRunData(id);
-  const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
+  const result = useData<{ value: string | null; size: number; path: string | null }>(run.data?.resultId && can("results:read") ? `/results/${encodeURIComponent(run.data.resultId)}` : null);
   const items = tasks?.items;
   // Keyed on the fetched list, not the live one: keys do not change with states, and the log
   // panel then does not re-render on every state change.
@@ -51,7 +53,7 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           {message.text}
         </p>
       )}
-      {r.state.type === "PAUSED" && (
+      {can("runs:operate") && r.state.type === "PAUSED" && (
         <ResumeForm
           runId={r.id}
           pausedAt={r.state.timestamp}

@@ -14,6 +14,7 @@ import { useLiveEvents } from "./live.ts";
 import { Link, navigate, replaceQuery } from "./router.ts";
 import { SavedFilters } from "./SavedFilters.tsx";
 import { STATE_GROUPS } from "./states.ts";
+import { useCan } from "./can.ts";
 
 const FILTERS = ["state", "stateType", "flow", "tag", "deployment", "window", "since", "until"] as const;
 const SEP = ".";
@@ -53,6 +54,7 @@ function localInput(ms: string): string {
 
 export function RunsPage({ url }: { url: URL }) {
   const q = (key: string) => url.searchParams.get(key) ?? "";
+  const operate = useCan()("runs:operate");
   const cursor = q("cursor");
   const prev = q("prev") ? q("prev").split(SEP) : [];
   const deployments = useData<{ items: { id: string; name: string }[] }>("/deployments");
@@ -231,6 +233,7 @@ export function RunsPage({ url }: { url: URL }) {
         <table className="runs" data-testid="runs" ref={table}>
           <thead>
             <tr>
+              {operate && (
               <th>
                 <input
                   type="checkbox"
@@ -243,6 +246,7 @@ export function RunsPage({ url }: { url: URL }) {
                   onChange={(e) => setChecked(e.target.checked ? new Set(items.map((r) => r.id)) : new Set())}
                 />
               </th>
+              )}
               <th>Run</th>
               <th>Flow</th>
               <th>State</th>
@@ -262,7 +266,7 @@ export function RunsPage({ url }: { url: URL }) {
                 }}
                 data-run={run.id}
               >
-                <td onClick={(e) => e.stopPropagation()}>
+                {operate && <td onClick={(e) => e.stopPropagation()}>
                   <input
                     type="checkbox"
                     aria-label={`select ${run.name}`}
@@ -274,7 +278,7 @@ export function RunsPage({ url }: { url: URL }) {
                       setChecked(next);
                     }}
                   />
-                </td>
+                </td>}
                 <td>
                   <a href={`/runs/${run.id}`} onClick={(e) => e.preventDefault()}>
                     {run.name}

@@ -12,6 +12,7 @@ import { useResourceReload } from "./live.ts";
 import type { SessionInfo } from "./types.ts";
 import type { SecretInfo } from "./values.ts";
 import { useSubmit } from "./submit.ts";
+import { useCan } from "./can.ts";
 
 const ADMINS_ONLY = "Only an admin API key may set or delete secrets; sign in with one to change them. Anyone signed in may list their names.";
 
@@ -63,10 +64,11 @@ export function SecretsPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const [forbidden, setForbidden] = useState(false);
   const session = useData<SessionInfo>("/session").data;
+  const can = useCan();
   const { data, error } = useData<{ items: SecretInfo[] }>("/secrets", `${reload}:${saves}`);
   const items = data?.items ?? [];
   // Without keys everyone is an admin; a 403 says the session's role changed since.
-  const admin = session?.role === "admin" && !forbidden;
+  const admin = !!session && can("secrets:write") && !forbidden;
   const changed = (message: string) => {
     setNotice(message);
     setSaves((n) => n + 1);

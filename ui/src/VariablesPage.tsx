@@ -11,6 +11,7 @@ import { time } from "./format.ts";
 import { useResourceReload } from "./live.ts";
 import { useSubmit } from "./submit.ts";
 import { fieldOfError, parseJson, tagList, valuePreview, type Variable } from "./values.ts";
+import { useCan } from "./can.ts";
 
 type FieldErrors = Partial<Record<"name" | "tags" | "value", string>>;
 
@@ -84,6 +85,7 @@ export function VariablesPage() {
   const [saves, setSaves] = useState(0);
   // null: no form; "new": a blank one; a name: that variable's.
   const [editing, setEditing] = useState<string | null>(null);
+  const can = useCan();
   const { data, error } = useData<{ items: Variable[] }>("/variables", `${reload}:${saves}`);
   const items = data?.items ?? [];
   const current = editing && editing !== "new" ? (items.find((v) => v.name === editing) ?? null) : null;
@@ -98,9 +100,11 @@ export function VariablesPage() {
         <span className="muted">
           named JSON values: <code>getVariable()</code> in code, <code>{"{{ variables.name }}"}</code> in deployments
         </span>
-        <div className="actions">
-          <button onClick={() => setEditing(editing ? null : "new")}>{editing ? "Close the form" : "New variable"}</button>
-        </div>
+        {can("variables:write") && (
+          <div className="actions">
+            <button onClick={() => setEditing(editing ? null : "new")}>{editing ? "Close the form" : "New variable"}</button>
+          </div>
+        )}
       </div>
       {editing && <VariableForm key={editing} existing={current} onSaved={saved} />}
       {error && <p className="error">{error}</p>}
@@ -133,15 +137,15 @@ export function VariablesPage() {
                 <td className="muted">{v.tags.join(", ")}</td>
                 <td>{time(v.updatedAt)}</td>
                 <td>
-                  <button onClick={() => setEditing(v.name)}>Edit</button>{" "}
-                  <ConfirmDelete
+                  {can("variables:write") && <button onClick={() => setEditing(v.name)}>Edit</button>}{" "}
+                  {can("variables:delete") && <ConfirmDelete
                     what={`variable ${v.name}`}
                     onDelete={async () => {
                       await del(`/variables/${encodeURIComponent(v.name)}`);
                       if (editing === v.name) setEditing(null);
                       setSaves((n) => n + 1);
                     }}
-                  />
+                  />}
                 </td>
               </tr>
             ))}

@@ -11,14 +11,14 @@ import { openValues } from "../cli-store.ts";
 import { printJson, table, time } from "../format.ts";
 
 /** All of piped standard input, less one trailing newline (what `echo` adds). */
-async function readPiped(): Promise<string> {
+export async function readPiped(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
 }
 
 /** A line typed at the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
+export function promptHidden(question: string): Promise<string> {
   process.stderr.write(question);
   let muted = false;
   // Echo goes nowhere while the value is typed.

@@ -4,14 +4,30 @@ import { BatonError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { openStore } from "../../store/open.ts";
 import { buildServer } from "../../server/app.ts";
+import { KyselyCredentialStore } from "../../store/credential-store.ts";
+import { createApiKey, firstAdminKey } from "../../services/credentials.ts";
 
 /** How long a stopping server waits for requests in flight. */
 const STOP_GRACE_MS = 10_000;
 
 export function registerServer(program: Command): void {
-  program
-    .command("server")
-    .description("the Baton API server")
+  const server = program.command("server").description("the Baton API server");
+  server
+    .command("init-admin")
+    .description("create an admin API key on the configured database and print it once (the first key of a server with BATON_AUTH=on)")
+    .option("--name <name>", "the key's name", "admin")
+    .action(async (opts: { name: string }) => {
+      const settings = loadSettings();
+      const store = await openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
+      try {
+        const created = await createApiKey(new KyselyCredentialStore(store), { name: opts.name, role: "admin" }, null);
+        console.log(created.key);
+        process.stderr.write(`Admin API key "${created.apiKey.name}" created: the line above is its secret, shown this once (revoke it with baton api-key revoke ${created.apiKey.prefix})\n`);
+      } finally {
+        await store.close();
+      }
+    });
+  server
     .command("start")
     .description("start the API server over the configured database")
     .option("--host <host>", "address to listen on", "127.0.0.1")
@@ -27,6 +43,7 @@ export function registerServer(program: Command): void {
       const server = await buildServer({
         store,
         apiKeys: settings.serverApiKeys.value,
+        auth: settings.auth.value,
         bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
         logger: { level: settings.serverLogLevel.value },
         publicUrl: settings.publicUrl.value ?? undefined,
@@ -35,6 +52,11 @@ export function registerServer(program: Command): void {
       const url = address.replace("[::1]", "localhost");
       // One line on stdout that scripts (and the end-to-end tests) can wait for.
       process.stdout.write(`Baton server listening on ${url} (API ${url}/api, OpenAPI ${url}/api/openapi.json, database ${store.location})\n`);
+      // Authentication on and nothing to authenticate with: the first admin key, printed this once.
+      if (settings.auth.value && settings.serverApiKeys.value.length === 0) {
+        const first = await firstAdminKey(new KyselyCredentialStore(store));
+        if (first) process.stdout.write(`BATON_AUTH is on and there was no API key: created admin key "${first.apiKey.name}" (shown this once; revoke it once you have your own with baton api-key revoke ${first.apiKey.prefix}):\n${first.key}\n`);
+      }
       // SIGTERM/SIGINT: stop taking requests, end the event streams, let requests in flight
       // finish, close the database. Whatever still hangs after STOP_GRACE_MS (or at a second
       // signal) is cut: an operator's stop must not wait on a client.

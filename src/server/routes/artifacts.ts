@@ -14,7 +14,7 @@ import { ArtifactTooLargeError, checkArtifactData, imageData, IMAGE_MAX_BYTES } 
 import type { ArtifactViews } from "../../store/artifact-store.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import type { Artifact, RunStore } from "../../store/types.ts";
-import { ADMIN_AND_WORKER, runInBody } from "../access.ts";
+import { runInBody } from "../access.ts";
 import { ApiError, notFound } from "../errors.ts";
 import type { EventHub } from "../events.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
@@ -53,7 +53,7 @@ export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts:
   app.post<{ Body: ArtifactInput }>(
     "/api/artifacts",
     {
-      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInBody("flowRunId") } },
+      config: { access: { workerRuns: runInBody("flowRunId") } },
       schema: {
         tags: TAGS,
         summary: "Publish an artifact of a run (markdown, table, link, progress, image); an image's PNG or SVG bytes as base64 `content`",
@@ -86,7 +86,7 @@ export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts:
   app.patch<{ Params: IdParams; Body: ArtifactPatch; Reply: Artifact }>(
     "/api/artifacts/:id",
     {
-      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInBody("flowRunId") } },
+      config: { access: { workerRuns: runInBody("flowRunId") } },
       schema: {
         tags: TAGS,
         summary: "Change an artifact in place (same id): a progress, a markdown text, a table's rows — replaced, or appended with `append: true`",

@@ -29,7 +29,6 @@ import {
   type FiringsQuery,
 } from "../../schemas/automation.ts";
 
-const ADMIN = { access: { roles: ["admin"] as const } };
 const TAGS = ["automations"];
 const nameParams = jsonSchema(NameParamsSchema);
 const specBody = jsonSchema(AutomationSpecInputSchema);
@@ -56,7 +55,7 @@ export function automationRoutes(app: FastifyInstance, automations: AutomationSt
 
   app.post<{ Body: AutomationSpecInput; Reply: Automation }>(
     "/api/automations",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Create an automation from its spec (the same as the CLI's YAML, as JSON)", body: specBody, response: { 201: automationAnswer, ...errorResponses(400, 409) } } },
+    { schema: { tags: TAGS, summary: "Create an automation from its spec (the same as the CLI's YAML, as JSON)", body: specBody, response: { 201: automationAnswer, ...errorResponses(400, 409) } } },
     async (request, reply) => {
       try {
         return reply.status(201).send(await createAutomation(automations, orchestration, request.body));
@@ -101,13 +100,12 @@ export function automationRoutes(app: FastifyInstance, automations: AutomationSt
   };
   app.put<{ Params: NameParams; Body: AutomationSpecInput; Reply: Automation }>(
     "/api/automations/:name",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Replace an automation's spec (its trigger windows start over)", params: nameParams, body: specBody, response: { 200: automationAnswer, ...errorResponses(400, 404, 409) } } },
+    { schema: { tags: TAGS, summary: "Replace an automation's spec (its trigger windows start over)", params: nameParams, body: specBody, response: { 200: automationAnswer, ...errorResponses(400, 404, 409) } } },
     async (request) => replace(request.params.name, request.body),
   );
   app.patch<{ Params: NameParams; Body: AutomationPatch; Reply: Automation }>(
     "/api/automations/:name",
     {
-      config: ADMIN,
       schema: { tags: TAGS, summary: "Change some top-level fields of an automation's spec (name, description, trigger, actions); its trigger windows start over", params: nameParams, body: jsonSchema(AutomationPatchSchema), response: { 200: automationAnswer, ...errorResponses(400, 404, 409) } },
     },
     async (request) => replace(request.params.name, { ...(await find(request.params.name)).spec, ...request.body }),
@@ -116,13 +114,13 @@ export function automationRoutes(app: FastifyInstance, automations: AutomationSt
   for (const [action, paused] of [["pause", true], ["resume", false]] as const)
     app.post<{ Params: NameParams; Reply: Automation }>(
       `/api/automations/:name/${action}`,
-      { config: ADMIN, schema: { tags: TAGS, summary: paused ? "Pause an automation: events are not counted while it is paused" : "Resume an automation: its windows start over", params: nameParams, response: { 200: automationAnswer, ...errorResponses(404) } } },
+      { schema: { tags: TAGS, summary: paused ? "Pause an automation: events are not counted while it is paused" : "Resume an automation: its windows start over", params: nameParams, response: { 200: automationAnswer, ...errorResponses(404) } } },
       async (request) => (await automations.setAutomationPaused(request.params.name, paused)) ?? Promise.reject(notFound("automation", request.params.name)),
     );
 
   app.delete<{ Params: NameParams }>(
     "/api/automations/:name",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Delete an automation with its trigger state, firings and pending actions", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    { schema: { tags: TAGS, summary: "Delete an automation with its trigger state, firings and pending actions", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
       if (!(await automations.deleteAutomation(request.params.name))) throw notFound("automation", request.params.name);
       return reply.status(204).send();

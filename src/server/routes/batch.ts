@@ -12,7 +12,6 @@ import { BatchChecker } from "../batch-checker.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { BatchAnswerSchema, BatchSchema, type Batch, type BatchAnswer } from "../../schemas/batch.ts";
-import { ADMIN_AND_WORKER } from "../access.ts";
 import { flowRunsOf } from "../../engine/write-batcher.ts";
 import type { WorkerRuns } from "../worker-runs.ts";
 
@@ -22,7 +21,6 @@ export function batchRoutes(app: FastifyInstance, store: Store, checker: BatchCh
     {
       config: {
         access: {
-          roles: ADMIN_AND_WORKER,
           // The flow runs the ops name; those of the task runs a dependency or cache entry
           // names are known once the checker has found them (below).
           workerRuns: (request) => [...flowRunsOf((request.body as Batch).ops)].map((id) => ({ field: "body.ops", id })),

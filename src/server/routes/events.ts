@@ -75,9 +75,6 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
   app.post<{ Body: EventInputs; Reply: Emitted }>(
     "/api/events",
     {
-      // Admin keys only: a worker's code emits its events through its runs' batches, tied to a
-      // run it holds; an event from nowhere is an operator's (or a webhook's) to send.
-      config: { access: { roles: ["admin"] } },
       schema: {
         tags: ["events"],
         summary: "Store events from outside a run (up to 1,000, in one transaction; an id already stored is skipped). Names under baton. are Baton's own",

@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { refusalError } from "../../store/refusal.ts";
 import type { Store } from "../../store/types.ts";
 import { pausedRun, resumePausedFlowRun } from "../../services/resume-flow-run.ts";
-import { ADMIN_AND_WORKER, runInParams } from "../access.ts";
+import { runInParams } from "../access.ts";
 import { notFound } from "../errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
@@ -32,7 +32,7 @@ export function flowRunInputRoutes(app: FastifyInstance, store: Store): void {
   app.post<{ Params: IdParams; Body: InputRequest; Reply: FlowRun }>(
     "/api/flow-runs/:id/pause",
     {
-      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInParams("id") } },
+      config: { access: { workerRuns: runInParams("id") } },
       schema: {
         tags: TAGS,
         summary: "Pause a running flow run until it is resumed with input (what pauseFlowRun sends); refused transitions answer 409",

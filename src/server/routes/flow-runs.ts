@@ -5,7 +5,7 @@ import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
 import { JOB_VARIABLES_NEED_ADMIN } from "./orchestration.ts";
-import { ADMIN_AND_WORKER, runInBody, runInParams } from "../access.ts";
+import { runInBody, runInParams } from "../access.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
 import { classifyDatabaseError } from "../../store/db-errors.ts";
@@ -69,7 +69,6 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       config: {
         // A worker key creates the child flow runs of its runs, nothing else.
         access: {
-          roles: ADMIN_AND_WORKER,
           adminFields: {
             jobVariables: JOB_VARIABLES_NEED_ADMIN,
             deploymentId: "runs of a deployment are started by admins",
@@ -177,7 +176,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   app.post<{ Params: IdParams; Body: SetFlowRunState; Reply: FlowRun }>(
     "/api/flow-runs/:id/set-state",
     {
-      config: { access: { roles: ADMIN_AND_WORKER, adminFields: { force: "forcing a transition skips the orchestration rules" }, workerRuns: runInParams("id") } },
+      config: { access: { adminFields: { force: "forcing a transition skips the orchestration rules" }, workerRuns: runInParams("id") } },
       schema: {
         tags: ["flow runs"],
         summary: "Propose a state; refused transitions answer 409 with the rule",
@@ -243,7 +242,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   app.post<{ Params: IdParams; Body: Heartbeat; Reply: HeartbeatAnswer }>(
     "/api/flow-runs/:id/heartbeat",
     {
-      config: { access: { roles: ADMIN_AND_WORKER, workerRuns: runInParams("id") } },
+      config: { access: { workerRuns: runInParams("id") } },
       schema: {
         tags: ["flow runs"],
         summary: "Record that the process running this flow run is alive",
@@ -263,7 +262,6 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
   app.post<{ Body: CrashStale; Reply: CrashStaleAnswer }>(
     "/api/flow-runs/crash-stale",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["flow runs"],
         summary: "Mark Crashed the running flow runs that missed three heartbeats",

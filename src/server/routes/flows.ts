@@ -50,7 +50,6 @@ export function healthRoutes(app: FastifyInstance, store: RunStore, version: str
   app.get(
     "/api/health",
     {
-      config: { access: { roles: "public" } },
       schema: {
         tags: ["server"],
         summary: "Liveness, and the database in use with its latency",

@@ -27,7 +27,6 @@ import type { ChannelValues } from "../channel-values.ts";
 import { InvalidReferenceError, type RefStores } from "../../services/config-refs.ts";
 import { createChannel, deleteChannel, maskedChannel, NotificationChannelInUseError, replaceChannel, testChannel } from "../notification-channels.ts";
 
-const ADMIN = { access: { roles: ["admin"] as const } };
 const TAGS = ["notifications"];
 const nameParams = jsonSchema(NameParamsSchema);
 const specBody = jsonSchema(NotificationChannelInputSchema);
@@ -62,7 +61,7 @@ export function notificationChannelRoutes(
 ): void {
   app.post<{ Body: NotificationChannelInput; Reply: NotificationChannel }>(
     "/api/notification-channels",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Create a notification channel (webhook, slack or email)", body: specBody, response: { 201: channelAnswer, ...errorResponses(400, 409) } } },
+    { schema: { tags: TAGS, summary: "Create a notification channel (webhook, slack or email)", body: specBody, response: { 201: channelAnswer, ...errorResponses(400, 409) } } },
     async (request, reply) => reply.status(201).send(await rethrown(() => createChannel(channels, values.refs, request.body))),
   );
 
@@ -82,13 +81,13 @@ export function notificationChannelRoutes(
 
   app.put<{ Params: NameParams; Body: NotificationChannelInput; Reply: NotificationChannel }>(
     "/api/notification-channels/:name",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Replace a notification channel's spec (give its settings in full: masked values are not kept)", params: nameParams, body: specBody, response: { 200: channelAnswer, ...errorResponses(400, 404, 409) } } },
+    { schema: { tags: TAGS, summary: "Replace a notification channel's spec (give its settings in full: masked values are not kept)", params: nameParams, body: specBody, response: { 200: channelAnswer, ...errorResponses(400, 404, 409) } } },
     async (request) => (await rethrown(() => replaceChannel(channels, values.refs, request.params.name, request.body))) ?? Promise.reject(notFound("notification channel", request.params.name)),
   );
 
   app.delete<{ Params: NameParams }>(
     "/api/notification-channels/:name",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Delete a notification channel no automation notifies", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404, 409) } } },
+    { schema: { tags: TAGS, summary: "Delete a notification channel no automation notifies", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404, 409) } } },
     async (request, reply) => {
       if (!(await rethrown(() => deleteChannel(channels, automations, request.params.name)))) throw notFound("notification channel", request.params.name);
       return reply.status(204).send();
@@ -97,7 +96,7 @@ export function notificationChannelRoutes(
 
   app.post<{ Params: NameParams; Reply: ChannelTestResult }>(
     "/api/notification-channels/:name/test",
-    { config: ADMIN, schema: { tags: TAGS, summary: "Send a test message through a channel now; answers { ok, result } or { ok: false, error }", params: nameParams, response: { 200: jsonSchema(ChannelTestResultSchema), ...errorResponses(404) } } },
+    { schema: { tags: TAGS, summary: "Send a test message through a channel now; answers { ok, result } or { ok: false, error }", params: nameParams, response: { 200: jsonSchema(ChannelTestResultSchema), ...errorResponses(404) } } },
     async (request) => (await testChannel(channels, values.read, request.params.name, publicUrl)) ?? Promise.reject(notFound("notification channel", request.params.name)),
   );
 }

@@ -14,7 +14,6 @@ import { createDeploymentRun } from "../../services/deployment-runs.ts";
 import { claimForWorker, type ClaimRequest } from "../../services/claims.ts";
 import { ClaimWaits } from "../claim-waits.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
-import { ADMIN_AND_WORKER } from "../access.ts";
 import { withJobVariablesFor } from "../job-variable-masking.ts";
 import { IdParamsSchema, NameParamsSchema, type IdParams, type NameParams } from "../../schemas/fields.ts";
 import { FlowRunSchema, type FlowRun } from "../../schemas/flow-run.ts";
@@ -185,7 +184,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Params: NameParams; Body: DeploymentRun; Reply: FlowRun }>(
     "/api/deployments/:name/runs",
     {
-      config: { access: { roles: ["admin"], adminFields: { jobVariables: JOB_VARIABLES_NEED_ADMIN } } },
+      config: { access: { adminFields: { jobVariables: JOB_VARIABLES_NEED_ADMIN } } },
       schema: {
         tags: ["deployments"],
         summary: "Create a run of a deployment; parameters are validated against its schema",
@@ -265,7 +264,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Params: NameParams; Body: WorkerRegistrationInput; Reply: WorkerRecord }>(
     "/api/work-pools/:name/workers",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats)",
@@ -282,7 +280,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Params: IdParams }>(
     "/api/workers/:id/heartbeat",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: { tags: ["work pools"], summary: "A worker's heartbeat", params: jsonSchema(IdParamsSchema), response: { 204: { type: "null" } } },
     },
     async (request, reply) => {
@@ -302,7 +299,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Params: NameParams; Body: Claim; Reply: ClaimAnswer }>(
     "/api/work-pools/:name/claim",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "Claim due flow runs for a worker (atomic: no run is handed out twice); with waitMs, wait up to that long for one (long-poll)",
@@ -330,7 +326,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Params: IdParams }>(
     "/api/workers/:id/interrupt-claim",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["work pools"],
         summary: "End a worker's long-polled claim now (the worker is stopping)",
@@ -394,7 +389,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Body: Acquire; Reply: AcquireAnswer }>(
     "/api/concurrency-limits/acquire",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Take slots of limits, all or nothing; leases expire unless renewed",
@@ -416,7 +410,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Body: Renew; Reply: RenewAnswer }>(
     "/api/concurrency-leases/renew",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Extend leases (holders heartbeat this); answers the ids extended — a missing one was lost",
@@ -429,7 +422,6 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
   app.post<{ Body: Release }>(
     "/api/concurrency-leases/release",
     {
-      config: { access: { roles: ADMIN_AND_WORKER } },
       schema: {
         tags: ["concurrency"],
         summary: "Give slots back",

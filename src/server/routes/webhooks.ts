@@ -23,7 +23,6 @@ import {
 } from "../../schemas/webhook.ts";
 import { eventFromRequest, WebhookTemplateError } from "../webhook-template.ts";
 
-const ADMIN = { access: { roles: ["admin"] as const } };
 const slugParams = jsonSchema(SlugParamsSchema);
 const webhookAnswer = jsonSchema(WebhookWithUrlSchema);
 
@@ -34,7 +33,6 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
   app.post<{ Body: WebhookInput; Reply: WebhookWithUrl }>(
     "/api/webhooks",
     {
-      config: ADMIN,
       schema: {
         tags: ["webhooks"],
         summary: "Make a webhook: its template (JSONata over the request body, $headers and $query) maps each call to an event. The slug (default: 32 random characters) is its secret",
@@ -54,13 +52,13 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
     },
   );
 
-  app.get<{ Reply: WebhookList }>("/api/webhooks", { config: ADMIN, schema: { tags: ["webhooks"], summary: "List webhooks (admin keys only: slugs are secrets)", response: { 200: jsonSchema(WebhookListSchema) } } }, async () => ({
+  app.get<{ Reply: WebhookList }>("/api/webhooks", { schema: { tags: ["webhooks"], summary: "List webhooks (admin keys only: slugs are secrets)", response: { 200: jsonSchema(WebhookListSchema) } } }, async () => ({
     items: (await webhooks.listWebhooks()).map(withUrl),
   }));
 
   app.get<{ Params: SlugParams; Reply: WebhookWithUrl }>(
     "/api/webhooks/:slug",
-    { config: ADMIN, schema: { tags: ["webhooks"], summary: "Get a webhook", params: slugParams, response: { 200: webhookAnswer, ...errorResponses(404) } } },
+    { schema: { tags: ["webhooks"], summary: "Get a webhook", params: slugParams, response: { 200: webhookAnswer, ...errorResponses(404) } } },
     async (request) => {
       const found = await webhooks.getWebhook(request.params.slug);
       if (!found) throw notFound("webhook", request.params.slug);
@@ -70,7 +68,7 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
 
   app.delete<{ Params: SlugParams }>(
     "/api/webhooks/:slug",
-    { config: ADMIN, schema: { tags: ["webhooks"], summary: "Delete a webhook (its slug stops working at once)", params: slugParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
+    { schema: { tags: ["webhooks"], summary: "Delete a webhook (its slug stops working at once)", params: slugParams, response: { 204: { type: "null" }, ...errorResponses(404) } } },
     async (request, reply) => {
       if (!(await webhooks.deleteWebhook(request.params.slug))) throw notFound("webhook", request.params.slug);
       return reply.status(204).send();
@@ -80,7 +78,6 @@ export function webhookRoutes(app: FastifyInstance, store: RunStore, webhooks: W
   app.post<{ Params: SlugParams; Querystring: Record<string, unknown>; Reply: WebhookCallAnswer }>(
     "/api/webhooks/:slug",
     {
-      config: { access: { roles: "public" } },
       schema: {
         tags: ["webhooks"],
         summary: "Call a webhook (no API key: the slug is the secret): its template turns the JSON body into an event, stored at once",
