@@ -9,6 +9,7 @@ import type {
   DeploymentInput,
   Lease,
   OrchestrationStore,
+  ScheduleRecord,
   WorkerRecord,
   WorkerRegistration,
   WorkPool,
@@ -17,7 +18,7 @@ import type {
 } from "../store/types.ts";
 import { orUndefined, type ApiClient } from "./api-client.ts";
 import { AcquireAnswerSchema, ConcurrencyLimitListSchema, ConcurrencyLimitSchema, RenewAnswerSchema } from "../schemas/concurrency-limit.ts";
-import { DeploymentListSchema, DeploymentSchema } from "../schemas/deployment.ts";
+import { DeploymentListSchema, DeploymentSchema, ScheduleSchema } from "../schemas/deployment.ts";
 import { ClaimAnswerSchema, WorkerSchema } from "../schemas/worker.ts";
 import { NextDueSchema, WorkPoolListSchema, WorkPoolSchema, WorkPoolWithWorkersSchema, WorkQueueSchema } from "../schemas/work-pool.ts";
 
@@ -48,6 +49,15 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined> {
     return orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}/${active ? "resume" : "pause"}`, undefined, DeploymentSchema));
   }
+  addSchedule(deploymentIdOrName: string, schedule: { spec: ScheduleRecord["spec"]; active: boolean }): Promise<ScheduleRecord | undefined> {
+    return orUndefined(this.api.request("POST", `/api/deployments/${enc(deploymentIdOrName)}/schedules`, schedule, ScheduleSchema));
+  }
+  updateSchedule(deploymentIdOrName: string, scheduleId: string, schedule: { spec: ScheduleRecord["spec"]; active?: boolean }): Promise<ScheduleRecord | undefined> {
+    return orUndefined(this.api.request("PUT", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}`, schedule, ScheduleSchema));
+  }
+  deleteSchedule(deploymentIdOrName: string, scheduleId: string): Promise<boolean> {
+    return this.found(this.api.request("DELETE", `/api/deployments/${enc(deploymentIdOrName)}/schedules/${enc(scheduleId)}`));
+  }
 
   upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool> {
     return this.api.request("POST", "/api/work-pools", pool, WorkPoolSchema);
@@ -65,6 +75,9 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
   deleteWorkPool(name: string): Promise<boolean> {
     return this.found(this.api.request("DELETE", `/api/work-pools/${enc(name)}`));
   }
+  deleteWorkQueue(poolName: string, queueName: string): Promise<boolean> {
+    return this.found(this.api.request("DELETE", `/api/work-pools/${enc(poolName)}/queues/${enc(queueName)}`));
+  }
   registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
     return this.api.request("POST", `/api/work-pools/${enc(worker.poolName)}/workers`, { id: worker.id, name: worker.name, runLimit: worker.runLimit, heartbeatMs: worker.heartbeatMs ?? null }, WorkerSchema);
   }
@@ -76,6 +89,9 @@ export class RemoteOrchestrationStore implements OrchestrationStore {
       ? [await this.api.request("GET", `/api/work-pools/${enc(poolName)}`, undefined, WorkPoolWithWorkersSchema)]
       : (await this.api.request("GET", "/api/work-pools", undefined, WorkPoolListSchema)).items;
     return pools.flatMap((p) => p.workers);
+  }
+  getWorker(id: string): Promise<WorkerRecord | undefined> {
+    return orUndefined(this.api.request("GET", `/api/workers/${enc(id)}`, undefined, WorkerSchema));
   }
   async claimFlowRuns(poolName: string, workerId: string, max: number, _now?: number, waitMs?: number): Promise<ClaimedFlowRun[]> {
     const body = { workerId, max: Math.min(100, max), ...(waitMs ? { waitMs: Math.min(25_000, waitMs) } : {}) };

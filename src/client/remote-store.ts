@@ -126,6 +126,7 @@ export class RemoteStore implements RunStore {
     if (filter.tags?.length) q.set("tag", filter.tags.join(","));
     if (filter.parentFlowRunId) q.set("parent", filter.parentFlowRunId);
     if (filter.deploymentId) q.set("deployment", filter.deploymentId);
+    if (filter.workerId) q.set("worker", filter.workerId);
     if (filter.createdAfter != null) q.set("since", String(filter.createdAfter));
     if (filter.createdBefore != null) q.set("until", String(filter.createdBefore));
     if (filter.cursor) q.set("cursor", filter.cursor);

@@ -47,6 +47,43 @@ export type Deployment = z.output<typeof DeploymentSchema>;
 export const DeploymentListSchema = itemsOf(DeploymentSchema.extend({ nextRuns: z.array(epochMs), scheduleText: z.array(z.string()) }));
 export type DeploymentList = z.output<typeof DeploymentListSchema>;
 
+/** A deployment has at most this many schedules. */
+export const MAX_SCHEDULES = 20;
+
+// Checked by core/schedule.ts's compileSchedule, whose messages name the schedule's field.
+const scheduleSpecInput = jsonObject.describe("{ kind: cron, cron, timezone? }, { kind: interval, intervalMs, anchor? } or { kind: rrule, rrule, timezone? }");
+
+/** A schedule as a client sends it: in a deployment's `schedules`, or to `POST|PUT /api/deployments/{name}/schedules[/{id}]`. */
+export const ScheduleInputSchema = z.strictObject({
+  spec: scheduleSpecInput,
+  active: z.boolean().optional(),
+});
+export type ScheduleInput = z.output<typeof ScheduleInputSchema>;
+
+/** `GET /api/deployments/{name}/schedules`: each schedule described, with its next slot times. */
+export const ScheduleListSchema = itemsOf(
+  ScheduleSchema.extend({
+    description: z.string(),
+    next: z.array(epochMs).describe("the spec's next five slot times within a year, whether or not the schedule is active"),
+  }),
+);
+export type ScheduleList = z.output<typeof ScheduleListSchema>;
+
+/** `POST /api/schedules/preview`: the next slot times of a spec, without storing anything. */
+export const SchedulePreviewInputSchema = z.strictObject({
+  spec: scheduleSpecInput,
+  count: z.int().min(1).max(50).default(5).describe("how many slot times (default 5)"),
+  after: epochMs.optional().describe("slots strictly after this time (default now)"),
+});
+export type SchedulePreviewInput = z.output<typeof SchedulePreviewInputSchema>;
+
+export const SchedulePreviewSchema = z.object({
+  spec: ScheduleSpecSchema.describe("the spec as it would be stored (normalised: a time zone, an anchor in epoch ms)"),
+  description: z.string(),
+  next: z.array(epochMs).describe("the next slot times within a year, soonest first"),
+});
+export type SchedulePreview = z.output<typeof SchedulePreviewSchema>;
+
 /** `POST /api/deployments`: creates or updates a deployment (by name). */
 export const DeploymentInputSchema = z.strictObject({
   name: resourceName,
@@ -66,14 +103,8 @@ export const DeploymentInputSchema = z.strictObject({
   retryDelayMs: z.int().min(0).optional(),
   jobVariables: JobVariablesSchema.optional(),
   schedules: z
-    .array(
-      z.strictObject({
-        // Checked by core/schedule.ts's compileSchedule, whose messages name the schedule's field.
-        spec: jsonObject.describe("{ kind: cron, cron, timezone? }, { kind: interval, intervalMs, anchor? } or { kind: rrule, rrule, timezone? }"),
-        active: z.boolean().optional(),
-      }),
-    )
-    .max(20)
+    .array(ScheduleInputSchema)
+    .max(MAX_SCHEDULES)
     .describe("replaces the deployment's schedules")
     .optional(),
 });

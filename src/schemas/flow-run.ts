@@ -70,6 +70,7 @@ export const FlowRunQuerySchema = z.strictObject({
   until: epochMs.describe("created before (epoch ms)").optional(),
   parent: apiId.optional(),
   deployment: apiId.describe("deployment id").optional(),
+  worker: apiId.describe("the id of the worker that claimed them").optional(),
   limit: z.int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });

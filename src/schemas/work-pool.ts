@@ -62,3 +62,7 @@ export type WorkQueueInput = z.output<typeof WorkQueueInputSchema>;
 /** When the pool's next scheduled run is due (epoch ms), or null. */
 export const NextDueSchema = z.object({ dueAt: epochMs.nullable() });
 export type NextDue = z.output<typeof NextDueSchema>;
+
+/** Path parameters of one queue of a pool. */
+export const QueueParamsSchema = z.object({ name: z.string().min(1).max(200), queue: z.string().min(1).max(200) });
+export type QueueParams = z.output<typeof QueueParamsSchema>;

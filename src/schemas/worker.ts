@@ -52,3 +52,12 @@ export const ClaimedFlowRunSchema = FlowRunSchema.extend({ jobVariables: JobVari
 export type ClaimedFlowRun = z.output<typeof ClaimedFlowRunSchema>;
 export const ClaimAnswerSchema = itemsOf(ClaimedFlowRunSchema);
 export type ClaimAnswer = z.output<typeof ClaimAnswerSchema>;
+
+/** `GET /api/workers/{id}`: a worker as registered, with its status on the server's clock. */
+export const WorkerDetailSchema = WorkerSchema.extend({
+  status: WorkerStatusSchema.shape.status,
+  ageMs: z.number().describe("since its last heartbeat"),
+  intervalMs: z.int().describe("the heartbeat interval in force: the worker's own, or the default"),
+  now: epochMs.describe("the server's clock"),
+});
+export type WorkerDetail = z.output<typeof WorkerDetailSchema>;

@@ -349,6 +349,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     if (filter.stateNames?.length) query = query.where("flow_runs.state_name", "in", filter.stateNames);
     if (filter.parentFlowRunId) query = query.where("flow_runs.parent_flow_run_id", "=", filter.parentFlowRunId);
     if (filter.deploymentId) query = query.where("flow_runs.deployment_id", "=", filter.deploymentId);
+    if (filter.workerId) query = query.where("flow_runs.worker_id", "=", filter.workerId);
     if (filter.createdAfter != null) query = query.where("flow_runs.created_at", ">=", filter.createdAfter);
     if (filter.createdBefore != null) query = query.where("flow_runs.created_at", "<", filter.createdBefore);
     // Tags are a JSON array of strings: match the quoted tag, with LIKE's wildcards escaped.

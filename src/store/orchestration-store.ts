@@ -18,7 +18,7 @@ import { claimFlowRuns } from "./claims.ts";
 import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
 import { appendEvents } from "./transitions/event-log.ts";
 import { changeOf, concurrencyLimitEvent, deploymentEvent, workPoolEvent, workQueueEvent } from "../core/resource-events.ts";
-import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
+import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkersTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
   ClaimedFlowRun,
   ConcurrencyLimit,
@@ -100,6 +100,16 @@ const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPo
   allowEnv: json(p.allow_env, []),
   createdAt: Number(p.created_at),
   queues,
+});
+
+const workerFromRow = (r: Selectable<WorkersTable>): WorkerRecord => ({
+  id: r.id,
+  name: r.name,
+  poolName: r.pool_name,
+  runLimit: r.run_limit == null ? null : Number(r.run_limit),
+  heartbeatAt: Number(r.heartbeat_at),
+  heartbeatMs: r.heartbeat_ms == null ? null : Number(r.heartbeat_ms),
+  createdAt: Number(r.created_at),
 });
 
 const leaseFromRow = (l: Selectable<ConcurrencyLeasesTable>): Lease => ({
@@ -241,6 +251,51 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
     return this.getDeployment(deployment.id);
   }
 
+  async addSchedule(deploymentIdOrName: string, schedule: { spec: ScheduleRecord["spec"]; active: boolean }): Promise<ScheduleRecord | undefined> {
+    const deployment = await this.getDeployment(deploymentIdOrName);
+    if (!deployment) return undefined;
+    const now = Date.now();
+    const added: ScheduleRecord = { id: newId(), deploymentId: deployment.id, spec: schedule.spec, active: schedule.active };
+    await this.base.transaction(async (tx) => {
+      // created_at orders a deployment's schedules: the new one goes last.
+      const last = await tx.selectFrom("schedules").select((eb) => eb.fn.max("created_at").as("at")).where("deployment_id", "=", deployment.id).executeTakeFirst();
+      const createdAt = Math.max(now, Number(last?.at ?? 0) + 1);
+      await tx.insertInto("schedules").values({ id: added.id, deployment_id: deployment.id, spec: JSON.stringify(added.spec), active: added.active ? 1 : 0, created_at: createdAt }).execute();
+      await tx.updateTable("deployments").set({ updated_at: now }).where("id", "=", deployment.id).execute();
+      await this.emit(tx, deploymentEvent("updated", deployment, { schedule: { id: added.id, change: "added", active: added.active } }, now));
+    });
+    return added;
+  }
+
+  async updateSchedule(deploymentIdOrName: string, scheduleId: string, schedule: { spec: ScheduleRecord["spec"]; active?: boolean }): Promise<ScheduleRecord | undefined> {
+    const deployment = await this.getDeployment(deploymentIdOrName);
+    const current = deployment?.schedules.find((s) => s.id === scheduleId);
+    if (!deployment || !current) return undefined;
+    const now = Date.now();
+    const updated: ScheduleRecord = { ...current, spec: schedule.spec, active: schedule.active ?? current.active };
+    await this.base.transaction(async (tx) => {
+      await tx.updateTable("schedules").set({ spec: JSON.stringify(updated.spec), active: updated.active ? 1 : 0 }).where("id", "=", scheduleId).execute();
+      await tx.updateTable("deployments").set({ updated_at: now }).where("id", "=", deployment.id).execute();
+      // The future runs the old spec made go; the scheduler makes those of the new one.
+      await dropScheduledRuns(tx, deployment.id, { names: ["Scheduled"], after: now });
+      await this.emit(tx, deploymentEvent("updated", deployment, { schedule: { id: scheduleId, change: "updated", active: updated.active } }, now));
+    });
+    return updated;
+  }
+
+  async deleteSchedule(deploymentIdOrName: string, scheduleId: string): Promise<boolean> {
+    const deployment = await this.getDeployment(deploymentIdOrName);
+    if (!deployment || !deployment.schedules.some((s) => s.id === scheduleId)) return false;
+    const now = Date.now();
+    await this.base.transaction(async (tx) => {
+      await tx.deleteFrom("schedules").where("id", "=", scheduleId).execute();
+      await tx.updateTable("deployments").set({ updated_at: now }).where("id", "=", deployment.id).execute();
+      await dropScheduledRuns(tx, deployment.id, { names: ["Scheduled"], after: now });
+      await this.emit(tx, deploymentEvent("updated", deployment, { schedule: { id: scheduleId, change: "deleted" } }, now));
+    });
+    return true;
+  }
+
   async scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[]): Promise<number> {
     if (runs.length === 0) return 0;
     const flowId = await this.base.upsertFlowId(deployment.flowName);
@@ -313,13 +368,14 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
   }
 
   async upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue> {
-    const values = {
-      priority: queue.priority ?? 1,
-      concurrency_limit: queue.concurrencyLimit ?? null,
-      paused: queue.paused ? 1 : 0,
-    };
     return this.base.transaction(async (tx) => {
-      const before = await tx.selectFrom("work_queues").select("paused").where("pool_name", "=", queue.poolName).where("name", "=", queue.name).executeTakeFirst();
+      const before = await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", queue.poolName).where("name", "=", queue.name).executeTakeFirst();
+      // A field left out keeps its value (pausing a queue keeps its priority and limit).
+      const values = {
+        priority: queue.priority ?? (before ? Number(before.priority) : 1),
+        concurrency_limit: queue.concurrencyLimit === undefined ? (before?.concurrency_limit ?? null) : queue.concurrencyLimit,
+        paused: queue.paused === undefined ? Number(before?.paused ?? 0) : queue.paused ? 1 : 0,
+      };
       await tx
         .insertInto("work_queues")
         .values({ pool_name: queue.poolName, name: queue.name, ...values })
@@ -356,6 +412,16 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
     });
   }
 
+  async deleteWorkQueue(poolName: string, queueName: string): Promise<boolean> {
+    return this.base.transaction(async (tx) => {
+      const row = await tx.selectFrom("work_queues").selectAll().where("pool_name", "=", poolName).where("name", "=", queueName).executeTakeFirst();
+      if (!row) return false;
+      await tx.deleteFrom("work_queues").where("pool_name", "=", poolName).where("name", "=", queueName).execute();
+      await this.emit(tx, workQueueEvent("deleted", queueFromRow(row)));
+      return true;
+    });
+  }
+
   async registerWorker(worker: WorkerRegistration): Promise<WorkerRecord> {
     const now = Date.now();
     const heartbeatMs = worker.heartbeatMs ?? null;
@@ -375,15 +441,12 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
     let query = this.db.selectFrom("workers").selectAll();
     if (poolName) query = query.where("pool_name", "=", poolName);
     const rows = await query.orderBy("heartbeat_at", "desc").limit(500).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      name: r.name,
-      poolName: r.pool_name,
-      runLimit: r.run_limit == null ? null : Number(r.run_limit),
-      heartbeatAt: Number(r.heartbeat_at),
-      heartbeatMs: r.heartbeat_ms == null ? null : Number(r.heartbeat_ms),
-      createdAt: Number(r.created_at),
-    }));
+    return rows.map(workerFromRow);
+  }
+
+  async getWorker(id: string): Promise<WorkerRecord | undefined> {
+    const row = await this.db.selectFrom("workers").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? workerFromRow(row) : undefined;
   }
 
   async claimFlowRuns(poolName: string, workerId: string, max: number, now: number): Promise<ClaimedFlowRun[]> {

@@ -14,7 +14,7 @@ import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type { EventFilter } from "../core/event-filter.ts";
 import type { Artifact } from "../schemas/artifact.ts";
 import type { ConcurrencyLimit, Lease } from "../schemas/concurrency-limit.ts";
-import type { Deployment, DeploymentInput } from "../schemas/deployment.ts";
+import type { Deployment, DeploymentInput, ScheduleRecord } from "../schemas/deployment.ts";
 import type { FlowRecord } from "../schemas/flow.ts";
 import type { FlowRun } from "../schemas/flow-run.ts";
 import type { LogRecord } from "../schemas/log.ts";
@@ -66,6 +66,8 @@ export interface FlowRunFilter {
   parentFlowRunId?: string;
   /** Runs of this deployment (id). */
   deploymentId?: string;
+  /** Runs this worker claimed (id). */
+  workerId?: string;
   /** Runs carrying every one of these tags. */
   tags?: string[];
   /** Created at or after (epoch ms). */
@@ -370,14 +372,23 @@ export interface OrchestrationStore {
   setDeploymentPaused(idOrName: string, paused: boolean): Promise<Deployment | undefined>;
   /** Pauses or resumes one schedule of a deployment; undefined if either does not exist. */
   setScheduleActive(deploymentIdOrName: string, scheduleId: string, active: boolean): Promise<Deployment | undefined>;
+  /** Adds a (compiled) schedule after the deployment's others; undefined if the deployment does not exist. */
+  addSchedule(deploymentIdOrName: string, schedule: { spec: ScheduleRecord["spec"]; active: boolean }): Promise<ScheduleRecord | undefined>;
+  /** Replaces a schedule's spec (and its pause state, if `active` is given); undefined if either does not exist. */
+  updateSchedule(deploymentIdOrName: string, scheduleId: string, schedule: { spec: ScheduleRecord["spec"]; active?: boolean }): Promise<ScheduleRecord | undefined>;
+  /** Deletes one schedule of a deployment; false if either does not exist. */
+  deleteSchedule(deploymentIdOrName: string, scheduleId: string): Promise<boolean>;
   upsertWorkPool(pool: WorkPoolInput): Promise<WorkPool>;
   upsertWorkQueue(queue: { poolName: string; name: string; priority?: number; concurrencyLimit?: number | null; paused?: boolean }): Promise<WorkQueue>;
   getWorkPool(name: string): Promise<WorkPool | undefined>;
   listWorkPools(): Promise<WorkPool[]>;
   deleteWorkPool(name: string): Promise<boolean>;
+  /** Deletes a queue of a pool; false if either does not exist. */
+  deleteWorkQueue(poolName: string, queueName: string): Promise<boolean>;
   registerWorker(worker: WorkerRegistration): Promise<WorkerRecord>;
   heartbeatWorker(id: string, at: number): Promise<void>;
   listWorkers(poolName?: string): Promise<WorkerRecord[]>;
+  getWorker(id: string): Promise<WorkerRecord | undefined>;
   /**
    * Claims up to `max` due runs of a pool for a worker, atomically: each becomes Pending with
    * the worker's id, in queue-priority then due-time order, honouring pool, queue and

@@ -19,11 +19,16 @@ const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ 
 const VariablesPage = lazy(() => import("./VariablesPage.tsx").then((m) => ({ default: m.VariablesPage })));
 const SecretsPage = lazy(() => import("./SecretsPage.tsx").then((m) => ({ default: m.SecretsPage })));
 const ArtifactsPage = lazy(() => import("./ArtifactsPage.tsx").then((m) => ({ default: m.ArtifactsPage })));
+const FlowsPage = lazy(() => import("./FlowsPage.tsx").then((m) => ({ default: m.FlowsPage })));
+const FlowPage = lazy(() => import("./FlowPage.tsx").then((m) => ({ default: m.FlowPage })));
+const DeploymentPage = lazy(() => import("./DeploymentPage.tsx").then((m) => ({ default: m.DeploymentPage })));
+const WorkerPage = lazy(() => import("./WorkerPage.tsx").then((m) => ({ default: m.WorkerPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
   ["/dashboard", "Dashboard"],
   ["/", "Flow runs"],
+  ["/flows", "Flows"],
   ["/deployments", "Deployments"],
   ["/work-pools", "Work pools & limits"],
   ["/events", "Events"],
@@ -50,7 +55,10 @@ export function App() {
   const runMatch = /^\/runs\/([^/]+)$/.exec(url.pathname);
   const taskMatch = /^\/task-runs\/([^/]+)$/.exec(url.pathname);
   const automationMatch = /^\/automations\/([^/]+)$/.exec(url.pathname);
-  const page = runMatch || taskMatch ? "/" : automationMatch ? "/automations" : url.pathname;
+  const flowMatch = /^\/flows\/([^/]+)$/.exec(url.pathname);
+  const deploymentMatch = /^\/deployments\/([^/]+)$/.exec(url.pathname);
+  const workerMatch = /^\/workers\/([^/]+)$/.exec(url.pathname);
+  const page = runMatch || taskMatch ? "/" : automationMatch ? "/automations" : flowMatch ? "/flows" : deploymentMatch ? "/deployments" : workerMatch ? "/work-pools" : url.pathname;
   // Each page is keyed by its path: opening another run (a sub-flow link, a task run's
   // upstream) mounts a fresh page, with none of the previous one's state.
   const key = `${signIns}:${url.pathname}`;
@@ -96,6 +104,14 @@ export function App() {
             <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
           ) : automationMatch ? (
             <AutomationPage key={key} name={decodeURIComponent(automationMatch[1]!)} />
+          ) : flowMatch ? (
+            <FlowPage key={key} name={decodeURIComponent(flowMatch[1]!)} url={url} />
+          ) : deploymentMatch ? (
+            <DeploymentPage key={key} name={decodeURIComponent(deploymentMatch[1]!)} url={url} />
+          ) : workerMatch ? (
+            <WorkerPage key={key} id={decodeURIComponent(workerMatch[1]!)} />
+          ) : page === "/flows" ? (
+            <FlowsPage key={key} url={url} />
           ) : page === "/artifacts" ? (
             <ArtifactsPage key={key} url={url} />
           ) : page === "/automations" ? (

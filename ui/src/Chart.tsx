@@ -21,7 +21,7 @@ const BOTTOM = 24;
 const TOP = 8;
 
 /** A round step for about four ticks up to `peak`. */
-function step(peak: number): number {
+export function step(peak: number): number {
   const raw = peak / 4;
   const base = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
   return [1, 2, 5, 10].map((m) => m * base).find((s) => s >= raw) ?? base * 10;

@@ -101,7 +101,9 @@ export function DashboardPage({ url }: { url: URL }) {
             <tbody>
               {data.flows.map((f) => (
                 <tr key={f.flowName} onClick={() => navigate(`/?flow=${encodeURIComponent(f.flowName)}`)} data-flow={f.flowName}>
-                  <td>{f.flowName}</td>
+                  <td onClick={(e) => e.stopPropagation()}>
+                    <Link to={`/flows/${encodeURIComponent(f.flowName)}`}>{f.flowName}</Link>
+                  </td>
                   <td>{f.runs.toLocaleString("en")}</td>
                   <td title={`${f.completed} of ${f.finished} finished runs completed`}>{f.successRate === null ? "–" : `${Math.round(f.successRate * 100)}%`}</td>
                   <td>{f.p50Ms === null ? "–" : duration(0, f.p50Ms)}</td>

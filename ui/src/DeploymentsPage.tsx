@@ -18,7 +18,7 @@ import { useCan } from "./can.ts";
 /** A deployment as listed, its parameters' JSON Schema read as the form reads it. */
 type Deployment = Omit<DeploymentList["items"][number], "parameterSchema"> & { parameterSchema: JsonSchema | null };
 
-function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
+export function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
   const schema = deployment.parameterSchema ?? { type: "object", properties: {} };
   const fields = Object.entries(schema.properties ?? {});
   const defaultText = (name: string, field: JsonSchema) => toText(deployment.parameters[name] ?? field.default, field);
@@ -107,7 +107,9 @@ export function DeploymentsPage({ url }: { url: URL }) {
         {items.map((d, i) => (
           <div key={d.id} className={`card${i === selected ? " selected" : ""}`} data-deployment={d.name} data-selected={i === selected}>
             <div className="toolbar">
-              <h2>{d.name}</h2>
+              <h2>
+                <Link to={`/deployments/${encodeURIComponent(d.name)}`}>{d.name}</Link>
+              </h2>
               <span className="muted">
                 {d.flowName} · {d.workPool ?? "no pool"}/{d.workQueue}
               </span>

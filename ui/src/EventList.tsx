@@ -13,14 +13,15 @@ export function pageOf(kind: string | undefined, id: string): string | null {
     case "task-run":
       return `/task-runs/${encodeURIComponent(id)}`;
     case "deployment":
-      return `/?deployment=${encodeURIComponent(id)}`;
+      return `/deployments/${encodeURIComponent(id)}`;
+    case "worker":
+      return `/workers/${encodeURIComponent(id)}`;
     case "work-pool":
     case "work-queue":
-    case "worker":
     case "concurrency-limit":
       return "/work-pools";
     case "flow":
-      return `/?flow=${encodeURIComponent(id)}`;
+      return `/flows/${encodeURIComponent(id)}`;
     default:
       return null;
   }

@@ -7,6 +7,7 @@
 import { useState } from "react";
 import { del, put, useData } from "./api.ts";
 import { ConfirmDelete } from "./ConfirmDelete.tsx";
+import { FieldError } from "./FieldError.tsx";
 import { time } from "./format.ts";
 import { useResourceReload } from "./live.ts";
 import { useSubmit } from "./submit.ts";
@@ -14,14 +15,6 @@ import { fieldOfError, parseJson, tagList, valuePreview, type Variable } from ".
 import { useCan } from "./can.ts";
 
 type FieldErrors = Partial<Record<"name" | "tags" | "value", string>>;
-
-function FieldError({ text, testId }: { text: string | undefined; testId: string }) {
-  return text ? (
-    <span className="error" data-testid={testId}>
-      {text}
-    </span>
-  ) : null;
-}
 
 /** Creates a variable, or replaces `existing` (its name then fixed: a rename is a new variable). */
 function VariableForm({ existing, onSaved }: { existing: Variable | null; onSaved(): void }) {

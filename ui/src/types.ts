@@ -17,9 +17,11 @@ export type { LiveEvent, ResourceEvent } from "../../src/schemas/live-event.ts";
 export type { TaskTable } from "../../src/schemas/task-table.ts";
 export type { Stats, RunRef } from "../../src/schemas/stats.ts";
 export type { WorkerStatus } from "../../src/schemas/worker.ts";
-export type { WorkPoolWithWorkers } from "../../src/schemas/work-pool.ts";
+export type { WorkPoolWithWorkers, WorkQueue } from "../../src/schemas/work-pool.ts";
 export type { ConcurrencyLimit } from "../../src/schemas/concurrency-limit.ts";
-export type { DeploymentList } from "../../src/schemas/deployment.ts";
+export type { Deployment, DeploymentList, ScheduleList, ScheduleRecord, SchedulePreview } from "../../src/schemas/deployment.ts";
+export type { FlowDetail, FlowRunBrief, FlowSummaryList } from "../../src/schemas/flow-stats.ts";
+export type { WorkerDetail } from "../../src/schemas/worker.ts";
 export type { SessionInfo } from "../../src/schemas/session.ts";
 
 /** A task run as the run page has it: what the task table carries (see run-data.ts). */

@@ -22,14 +22,24 @@ import {
   DeploymentListSchema,
   DeploymentRunSchema,
   DeploymentSchema,
+  ScheduleInputSchema,
+  ScheduleListSchema,
   ScheduleParamsSchema,
+  SchedulePreviewInputSchema,
+  SchedulePreviewSchema,
+  ScheduleSchema,
   type DeploymentInputBody,
   type DeploymentList,
   type DeploymentRun,
+  type ScheduleInput,
+  type ScheduleList,
   type ScheduleParams,
+  type SchedulePreview,
+  type SchedulePreviewInput,
 } from "../../schemas/deployment.ts";
 import {
   NextDueSchema,
+  QueueParamsSchema,
   WorkPoolInputSchema,
   WorkPoolListSchema,
   WorkPoolSchema,
@@ -37,6 +47,7 @@ import {
   WorkQueueInputSchema,
   WorkQueueSchema,
   type NextDue,
+  type QueueParams,
   type WorkPool,
   type WorkPoolInputBody,
   type WorkPoolList,
@@ -73,7 +84,8 @@ import {
   type RenewAnswer,
 } from "../../schemas/concurrency-limit.ts";
 import { checkConfigRefs, deploymentRefChecks, type RefStores } from "../../services/config-refs.ts";
-import { upsertWorkPool } from "../../services/work-pools.ts";
+import { deleteWorkQueue, upsertWorkPool } from "../../services/work-pools.ts";
+import { addSchedule, deleteSchedule, listSchedules, previewSchedule, updateSchedule } from "../../services/deployment-schedules.ts";
 
 const nameParams = jsonSchema(NameParamsSchema);
 const errors = errorResponses(400, 404, 409);
@@ -181,6 +193,72 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       },
     );
 
+  app.post<{ Params: NameParams; Body: ScheduleInput; Reply: ScheduleRecord }>(
+    "/api/deployments/:name/schedules",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "Add a schedule to a deployment (the scheduler makes its runs on its next pass)",
+        params: nameParams,
+        body: jsonSchema(ScheduleInputSchema),
+        response: { 201: jsonSchema(ScheduleSchema), ...errors },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await addSchedule(orchestration, request.params.name, request.body, { specField: "body.spec" })),
+  );
+  app.get<{ Params: NameParams; Reply: ScheduleList }>(
+    "/api/deployments/:name/schedules",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "A deployment's schedules, each described, with its next five slot times",
+        params: nameParams,
+        response: { 200: jsonSchema(ScheduleListSchema), ...errorResponses(404) },
+      },
+    },
+    async (request) => listSchedules(orchestration, request.params.name, { count: 5, after: Date.now() }),
+  );
+  app.put<{ Params: ScheduleParams; Body: ScheduleInput; Reply: ScheduleRecord }>(
+    "/api/deployments/:name/schedules/:id",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "Change a schedule of a deployment (its future runs are made again from the new spec)",
+        params: jsonSchema(ScheduleParamsSchema),
+        body: jsonSchema(ScheduleInputSchema),
+        response: { 200: jsonSchema(ScheduleSchema), ...errors },
+      },
+    },
+    async (request) => updateSchedule(orchestration, request.params.name, request.params.id, request.body, { specField: "body.spec" }),
+  );
+  app.delete<{ Params: ScheduleParams }>(
+    "/api/deployments/:name/schedules/:id",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "Delete a schedule of a deployment, with the future runs it made",
+        params: jsonSchema(ScheduleParamsSchema),
+        response: { 204: { type: "null" }, ...errorResponses(404) },
+      },
+    },
+    async (request, reply) => {
+      await deleteSchedule(orchestration, request.params.name, request.params.id);
+      return reply.status(204).send();
+    },
+  );
+  app.post<{ Body: SchedulePreviewInput; Reply: SchedulePreview }>(
+    "/api/schedules/preview",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "Check a schedule spec and answer its next slot times (nothing is stored)",
+        body: jsonSchema(SchedulePreviewInputSchema),
+        response: { 200: jsonSchema(SchedulePreviewSchema), ...errorResponses(400) },
+      },
+    },
+    async (request) => previewSchedule(request.body.spec, { count: request.body.count ?? 5, after: request.body.after ?? Date.now(), field: "body.spec" }),
+  );
+
   app.post<{ Params: NameParams; Body: DeploymentRun; Reply: FlowRun }>(
     "/api/deployments/:name/runs",
     {
@@ -259,6 +337,21 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     async (request) => {
       if (!(await orchestration.getWorkPool(request.params.name))) throw notFound("work pool", request.params.name);
       return orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body });
+    },
+  );
+  app.delete<{ Params: QueueParams }>(
+    "/api/work-pools/:name/queues/:queue",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "Delete a queue of a work pool (not its default queue, nor one that deployments use)",
+        params: jsonSchema(QueueParamsSchema),
+        response: { 204: { type: "null" }, ...errorResponses(404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await deleteWorkQueue(orchestration, request.params.name, request.params.queue);
+      return reply.status(204).send();
     },
   );
   app.post<{ Params: NameParams; Body: WorkerRegistrationInput; Reply: WorkerRecord }>(

@@ -2,7 +2,8 @@
  * What the dashboard's overview shows, computed by the database over every run of the window
  * (not from a page of runs in the browser): runs per hour and state type, success rate and
  * duration percentiles per flow, late and crashed runs, recent failures; and workers with
- * their status decided on the server's clock.
+ * their status decided on the server's clock. The flows list and a flow's page read their
+ * figures the same way (store/flow-stats.ts).
  *
  * The SQL is the same on SQLite and PostgreSQL. Percentiles are nearest-rank: the p-th
  * percentile of n sorted durations is the one at rank ceil(p·n/100), found with
@@ -16,10 +17,15 @@ import { sql } from "kysely";
 import type { ErrorInfo } from "../../core/errors.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
 import type { OrchestrationStore, Store, WorkerRecord } from "../../store/types.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { describeSchedule, type ScheduleSpec } from "../../core/schedule.ts";
+import { flowFigures, flowSummaries } from "../../store/flow-stats.ts";
+import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
+import { FlowParamsSchema, type FlowParams } from "../../schemas/flow.ts";
+import { FlowDetailSchema, FlowStatsQuerySchema, FlowSummaryListSchema, type FlowDetail, type FlowStatsQuery, type FlowSummaryList } from "../../schemas/flow-stats.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { STATS_LIST_LIMIT, StatsQuerySchema, StatsSchema, type RunRef, type Stats, type StatsQuery } from "../../schemas/stats.ts";
-import { WorkerStatusListSchema, type WorkerStatus, type WorkerStatusList } from "../../schemas/worker.ts";
+import { WorkerDetailSchema, WorkerStatusListSchema, type WorkerDetail, type WorkerStatus, type WorkerStatusList } from "../../schemas/worker.ts";
 
 const HOUR = 3600_000;
 /** A worker's heartbeat interval when it does not say (the worker's default). */
@@ -59,6 +65,12 @@ function runRef_(row: RunRow): RunRef {
   return { id: row.id, name: row.name, flowName: row.flow_name, stateName: row.state_name, at: numOrNull(row.at), message };
 }
 
+/** The server's own database: statistics are SQL over it. */
+function database(store: Store): KyselyStore {
+  if (!(store instanceof KyselyStore)) throw new ApiError(501, "NOT_IMPLEMENTED", "statistics need the server's own database");
+  return store;
+}
+
 export function statsRoutes(app: FastifyInstance, store: Store, orchestration: OrchestrationStore): void {
   const withWorkers = async (now: number): Promise<WorkerStatus[]> => (await orchestration.listWorkers()).map((w) => ({ ...w, ...workerStatus(w, now) }));
 
@@ -73,8 +85,7 @@ export function statsRoutes(app: FastifyInstance, store: Store, orchestration: O
       },
     },
     async (request) => {
-      if (!(store instanceof KyselyStore)) throw new ApiError(501, "NOT_IMPLEMENTED", "statistics need the server's own database");
-      const db = store.db;
+      const db = database(store).db;
       const now = Date.now();
       const hours = request.query.hours ?? 24;
       // Whole hours, the current one last: bucket i covers [since + i h, since + (i+1) h).
@@ -147,6 +158,79 @@ export function statsRoutes(app: FastifyInstance, store: Store, orchestration: O
         failures: failures.rows.map(runRef_),
         workers,
       };
+    },
+  );
+
+  app.get<{ Querystring: FlowStatsQuery; Reply: FlowSummaryList }>(
+    "/api/stats/flows",
+    {
+      schema: {
+        tags: ["stats"],
+        summary: "Every flow with its runs, success rate and newest run over a window of hours, and its deployments",
+        querystring: jsonSchema(FlowStatsQuerySchema),
+        response: { 200: jsonSchema(FlowSummaryListSchema), ...errorResponses(400, 501) },
+      },
+    },
+    async (request) => {
+      const since = Date.now() - (request.query.hours ?? 168) * HOUR;
+      const [flows, deployments] = await Promise.all([flowSummaries(database(store).db, since), orchestration.listDeployments()]);
+      return { since, items: flows.map((f) => ({ ...f, deployments: deployments.filter((d) => d.flowName === f.flow.name).map((d) => d.name) })) };
+    },
+  );
+
+  app.get<{ Params: FlowParams; Querystring: FlowStatsQuery; Reply: FlowDetail }>(
+    "/api/stats/flows/:id",
+    {
+      schema: {
+        tags: ["stats"],
+        summary: "A flow's page: its figures over a window of hours, duration percentiles, latest durations, deployments and their parameters' JSON Schema",
+        params: jsonSchema(FlowParamsSchema),
+        querystring: jsonSchema(FlowStatsQuerySchema),
+        response: { 200: jsonSchema(FlowDetailSchema), ...errorResponses(400, 404, 501) },
+      },
+    },
+    async (request) => {
+      const db = database(store).db;
+      const flow = await store.getFlow(request.params.id);
+      if (!flow) throw notFound("flow", request.params.id);
+      const since = Date.now() - (request.query.hours ?? 168) * HOUR;
+      const [figures, all] = await Promise.all([flowFigures(db, flow, since), orchestration.listDeployments()]);
+      const deployments = all.filter((d) => d.flowName === flow.name);
+      const described = [...deployments].filter((d) => d.parameterSchema).sort((a, b) => b.updatedAt - a.updatedAt)[0];
+      return {
+        flow,
+        since,
+        ...figures,
+        deployments: deployments.map((d) => ({
+          id: d.id,
+          name: d.name,
+          paused: d.paused,
+          workPool: d.workPool,
+          workQueue: d.workQueue,
+          scheduleText: d.schedules.map((s) => `${describeSchedule(s.spec as unknown as ScheduleSpec)}${s.active ? "" : " (paused)"}`),
+        })),
+        parameterSchema: described?.parameterSchema ?? null,
+        parameterSchemaFrom: described?.name ?? null,
+      };
+    },
+  );
+
+  app.get<{ Params: IdParams; Reply: WorkerDetail }>(
+    "/api/workers/:id",
+    {
+      schema: {
+        tags: ["work pools"],
+        summary: "A worker with its status (online while its last heartbeat is younger than three heartbeat intervals, by the server's clock)",
+        params: jsonSchema(IdParamsSchema),
+        response: { 200: jsonSchema(WorkerDetailSchema), ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      const worker = await orchestration.getWorker(request.params.id);
+      if (!worker) throw notFound("worker", request.params.id);
+      const now = Date.now();
+      const { status, ageMs, heartbeatMs } = workerStatus(worker, now);
+      return { ...worker, status, ageMs, intervalMs: heartbeatMs, now };
     },
   );
 

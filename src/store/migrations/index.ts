@@ -16,6 +16,7 @@ import * as m0012 from "./0012_flow_run_inputs.ts";
 import * as m0013 from "./0013_metric_triggers.ts";
 import * as m0014 from "./0014_artifact_updates.ts";
 import * as m0015 from "./0015_api_keys_accounts.ts";
+import * as m0016 from "./0016_deployment_worker_run_indexes.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0013_metric_triggers", up: m0013.up },
   { name: "0014_artifact_updates", up: m0014.up },
   { name: "0015_api_keys_accounts", up: m0015.up },
+  { name: "0016_deployment_worker_run_indexes", up: m0016.up },
 ];
