@@ -52,6 +52,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "DELETE /api/session": pub("signing out must work with a session that already expired"),
   "GET /api/session": need("signed-in", "global"),
   "GET /api/stats": need("runs:read"),
+  // Aggregates over every run of a flow: not divided by pool or deployment, so no scoped key.
+  "GET /api/stats/flows": need("runs:read"),
+  "GET /api/stats/flows/:id": need("runs:read"),
 
   // Flows
   "GET /api/flows": need("flows:read", "global"),
@@ -107,6 +110,12 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "DELETE /api/deployments/:name": need("deployments:write", DEPLOYMENT),
   "POST /api/deployments/:name/pause": need("deployments:operate", DEPLOYMENT),
   "POST /api/deployments/:name/resume": need("deployments:operate", DEPLOYMENT),
+  "GET /api/deployments/:name/schedules": need("deployments:read", DEPLOYMENT),
+  "POST /api/deployments/:name/schedules": need("deployments:write", DEPLOYMENT),
+  "PUT /api/deployments/:name/schedules/:id": need("deployments:write", DEPLOYMENT),
+  "DELETE /api/deployments/:name/schedules/:id": need("deployments:write", DEPLOYMENT),
+  // Schedule maths on the body alone: reads nothing stored.
+  "POST /api/schedules/preview": need("deployments:read", "global"),
   "POST /api/deployments/:name/schedules/:id/pause": need("deployments:operate", DEPLOYMENT),
   "POST /api/deployments/:name/schedules/:id/resume": need("deployments:operate", DEPLOYMENT),
   "POST /api/deployments/:name/runs": need("deployments:operate", DEPLOYMENT),
@@ -117,12 +126,14 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "GET /api/work-pools/:name": need("pools:read", POOL),
   "DELETE /api/work-pools/:name": need("pools:write", POOL),
   "POST /api/work-pools/:name/queues": need("pools:write", POOL),
+  "DELETE /api/work-pools/:name/queues/:queue": need("pools:write", POOL),
   "POST /api/work-pools/:name/workers": need("work:claim", POOL),
   "POST /api/work-pools/:name/claim": need("work:claim", { pool: "params.name", claims: true }),
   "GET /api/work-pools/:name/next-due": need("work:claim", POOL),
   "POST /api/workers/:id/heartbeat": need("work:claim", { worker: "params.id" }),
   "POST /api/workers/:id/interrupt-claim": need("work:claim", { worker: "params.id" }),
   "GET /api/workers": need("pools:read", "list:workers"),
+  "GET /api/workers/:id": need("pools:read", { worker: "params.id" }),
 
   // Concurrency limits: global (a limit spans pools)
   "POST /api/concurrency-limits": need("limits:write"),
