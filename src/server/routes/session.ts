@@ -27,7 +27,7 @@ export function sessionRoutes(app: FastifyInstance, keys: ReadonlyMap<string, Ap
         tags: ["server"],
         summary: "Sign in (the dashboard): exchange an API key for a session cookie (HttpOnly, SameSite=Strict) that carries the key's role",
         body: jsonSchema(SignInSchema),
-        response: { 200: sessionAnswer, ...errorResponses(400, 401, 429) },
+        response: { 200: sessionAnswer, ...errorResponses(400, 429), 401: { ...errorResponses(401)[401], description: "body.apiKey is not a key this server knows" } },
       },
     },
     async (request, reply) => {
