@@ -84,7 +84,8 @@ export type DeploymentInput = Omit<DeploymentInputBody, "schedules"> & { schedul
 /** `POST /api/deployments/{name}/runs`: a run of the deployment, its parameters checked against its schema. */
 export const DeploymentRunSchema = z.strictObject({
   parameters: jsonObject.optional(),
-  scheduledAt: z.number().optional(),
+  // Epoch ms as every time is: a fraction or 1e300 was stored, then failed the answer (a 500).
+  scheduledAt: epochMs.optional(),
   tags: z.array(z.string().max(100)).optional(),
   jobVariables: JobVariablesSchema.optional(),
 });
