@@ -279,10 +279,14 @@ export class RemoteStore implements RunStore {
     for (let i = 0; i < events.length; i += 1000) await this.api.request("POST", "/api/events", events.slice(i, i + 1000));
   }
 
-  /** An image's bytes travel as base64 in the JSON body (`content`). */
+  /**
+   * An image's bytes travel as base64 in the JSON body (`content`). The server sets `createdAt`
+   * (its clock): the caller's record takes the stored one.
+   */
   async createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void> {
-    const { updatedAt: _updated, ...fields } = artifact;
-    await this.api.request("POST", "/api/artifacts", content ? { ...fields, content: Buffer.from(content).toString("base64") } : fields);
+    const { updatedAt: _updated, createdAt: _created, ...fields } = artifact;
+    const stored = await this.api.request("POST", "/api/artifacts", content ? { ...fields, content: Buffer.from(content).toString("base64") } : fields, ArtifactSchema);
+    artifact.createdAt = stored.createdAt;
   }
 
   updateArtifact(id: string, update: ArtifactUpdate): Promise<Artifact | undefined> {

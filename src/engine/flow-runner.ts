@@ -171,7 +171,7 @@ export async function resumeFlowRun<R>(
   // Its stored parameters are not the ones it was given (they were not JSON) or never were valid.
   if (flowRun.error?.name === ParameterValidationError.name)
     throw new BatonError(`flow run ${id} was refused its parameters (${flowRun.error.message}); start a new run with valid parameters instead of resuming it`);
-  let params = flowRun.parameters;
+  let params: unknown = flowRun.parameters;
   if (options.resolveParameters) {
     try {
       params = await options.resolveParameters(params);

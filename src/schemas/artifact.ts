@@ -26,16 +26,19 @@ const artifactKey = z.string().min(1).max(200);
 /** base64 of IMAGE_MAX_BYTES, with room for padding: a bigger image gets the size error, not a schema error. */
 const CONTENT_MAX_CHARS = Math.ceil((IMAGE_MAX_BYTES * 4) / 3) + 1024;
 
-/** `POST /api/artifacts`; an image's PNG or SVG bytes travel as base64 `content`. */
+/**
+ * `POST /api/artifacts`; an image's PNG or SVG bytes travel as base64 `content`. The server sets
+ * `createdAt` (its clock) and the id, unless the caller names one: the engine does, so that a
+ * retried request or a later attempt of the run replaces its artifact instead of adding one.
+ */
 export const ArtifactInputSchema = z.strictObject({
-  id: apiId,
+  id: apiId.optional().describe("default: a new id; the same id of the same run replaces that artifact (a retried request, a later attempt)"),
   key: artifactKey.nullable().optional(),
   type: ArtifactTypeSchema,
   data: z.unknown(),
   description: z.string().max(10_000).nullable().optional(),
   flowRunId: apiId,
   taskRunId: apiId.nullable().optional(),
-  createdAt: epochMs,
   content: z.string().max(CONTENT_MAX_CHARS).optional(),
 });
 export type ArtifactInput = z.output<typeof ArtifactInputSchema>;

@@ -116,7 +116,8 @@ export type DeploymentInput = Omit<DeploymentInputBody, "schedules"> & { schedul
 export const DeploymentRunSchema = z.strictObject({
   name: z.string().min(1).max(200).describe("the run's name (default: a random one)").optional(),
   parameters: jsonObject.optional(),
-  scheduledAt: z.number().optional(),
+  // Epoch ms as every time is: a fraction or 1e300 was stored, then failed the answer (a 500).
+  scheduledAt: epochMs.optional(),
   workQueue: resourceName.describe("a queue of the deployment's work pool (default: the deployment's)").optional(),
   tags: z.array(z.string().max(100)).optional(),
   jobVariables: JobVariablesSchema.optional(),

@@ -1,7 +1,7 @@
 /** Flow runs: the record, what creating, listing and moving one takes, and what it answers. */
 import { z } from "zod";
 import { ErrorInfoSchema } from "./error.ts";
-import { apiId, epochMs, int32, pageOf, tagsInput } from "./fields.ts";
+import { apiId, epochMs, int32, jsonObject, pageOf, tagsInput } from "./fields.ts";
 import { JobVariablesSchema } from "./job-variables.ts";
 import { ProposedStateSchema, StateSchema, StateTypeSchema } from "./state.ts";
 
@@ -14,7 +14,7 @@ export const FlowRunSchema = z
     parentFlowRunId: z.string().nullable(),
     parentTaskRunId: z.string().nullable(),
     state: StateSchema,
-    parameters: z.unknown(),
+    parameters: jsonObject.describe("the run's parameters by name (JSON)"),
     tags: z.array(z.string()),
     runCount: int32.describe("attempts made: every start counts (1 on the first run; each flow retry and each resume adds one)"),
     createdAt: epochMs,

@@ -1,6 +1,6 @@
 /**
  * JSON Schemas from the zod declarations: what the server validates requests with (ajv),
- * serialises answers with (fast-json-stringify) and documents (OpenAPI 3.0). A named schema
+ * serialises answers with (fast-json-stringify) and documents (OpenAPI 3.1). A named schema
  * (`.meta({ id })`) is written once, under its id (`componentSchema`), and everywhere else as
  * `{ "$ref": "<id>#" }`, the reference form of Fastify's shared schemas.
  *
@@ -51,9 +51,10 @@ function convert(schema: z.ZodType): JsonSchema {
 }
 
 /**
- * zod's output in the forms the server and OpenAPI 3.0 take: references to shared schemas by
- * id, a nullable field as `anyOf` (ajv's messages for each branch name the field as they always
- * did), tuples as arrays of their members' union, and without the always-true
+ * zod's output in the forms the server takes (and OpenAPI 3.1, JSON Schema 2020-12, takes as
+ * they are): references to shared schemas by id, a nullable field as `anyOf` (ajv's messages for
+ * each branch name the field as they always did), tuples as arrays of their members' union
+ * (draft-07's tuple form means something else in 2020-12), and without the always-true
  * `propertyNames: { type: "string" }` of records.
  */
 function tidy(value: unknown): unknown {
@@ -64,7 +65,7 @@ function tidy(value: unknown): unknown {
     if (key === "$ref" && typeof child === "string") node.$ref = `${child.replace(/^#\/definitions\//, "")}#`;
     else if (key === "propertyNames" && isBareString(child)) continue;
     else if (key === "type" && Array.isArray(child)) node.anyOf = child.map((type: unknown) => ({ type }));
-    // OpenAPI 3.0 has no tuples: a tuple's items become the union of its members.
+    // Draft-07's tuple `items` is not 2020-12's: a tuple's items become the union of its members.
     else if (key === "items" && Array.isArray(child)) node.items = { anyOf: child.map(tidy) };
     else if (key === "additionalItems") continue;
     else node[key] = tidy(child);

@@ -23,8 +23,9 @@ export const STATE_MATCHES_CORE: Equal<z.output<typeof StateSchema>, State> = tr
 export const StateRecordSchema = StateSchema.extend({ id: z.int(), flowRunId: z.string(), taskRunId: z.string().nullable() }).meta({ id: "StateRecord" });
 export type StateRecord = z.output<typeof StateRecordSchema>;
 
-/** A proposed state: the type follows from the name. */
+/** A proposed state: the type follows from the name (a state as reads answer it may be sent back, type included). */
 export const ProposedStateSchema = z.strictObject({
+  type: StateTypeSchema.optional().describe("optional, it follows from the name; when given it must be the name's type"),
   name: StateNameSchema,
   message: z.string().max(10_000).nullable().optional(),
   scheduledAt: epochMs.nullable().optional(),

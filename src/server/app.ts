@@ -5,7 +5,6 @@
  * call, and the background jobs (scheduler, crashed-run detector, log and event retention).
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import swagger from "@fastify/swagger";
 import fastifyStatic from "@fastify/static";
 import fs from "node:fs";
 import path from "node:path";
@@ -61,8 +60,13 @@ import { storeRefLookup } from "../services/config-refs.ts";
 import { storeChannelValues } from "./channel-values.ts";
 import { variableRoutes } from "./routes/variables.ts";
 import { secretRoutes } from "./routes/secrets.ts";
+import { openApiRoute, registerOpenApi } from "./openapi.ts";
+import { applyTimeouts, DEFAULT_SERVER_TIMEOUTS, timeoutOptions, type ServerTimeouts } from "./timeouts.ts";
 
 export const SERVER_VERSION = "0.1.0";
+
+/** The longest path parameter the router matches: a 1,000-character cache key, percent-encoded. */
+const MAX_PATH_PARAM_CHARS = 3000;
 
 /** Where the built dashboard may be: beside the sources (a checkout) or the build (a package). */
 const UI_ROOTS = [fileURLToPath(new URL("../../dist/ui", import.meta.url)), fileURLToPath(new URL("../ui", import.meta.url))];
@@ -89,6 +93,8 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   secretKey?: () => SecretKey;
   /** Maximum request body in bytes (default 16 MiB). */
   bodyLimit?: number;
+  /** How long clients may take to send headers and requests, and stay idle (default DEFAULT_SERVER_TIMEOUTS). */
+  timeouts?: Partial<ServerTimeouts>;
   /** Static `role:secret` keys (BATON_SERVER_API_KEYS); any turns authentication on. */
   apiKeys?: string[];
   /** Require a credential on every API route but health and sign-in (BATON_AUTH=on); default: only with static keys. */
@@ -140,9 +146,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
   if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
   const refs = storeRefLookup(variables, vault.store);
+  const timeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
+    // A slow client (a slow-loris) is cut off instead of holding a connection (timeouts.ts).
+    ...timeoutOptions(timeouts),
     // Query strings arrive as text: coerce them ("?limit=5"). Bodies are JSON: no coercion,
     // so a number sent as a string is an error that names the field.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
@@ -150,9 +159,16 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     // (431), a malformed path; and requests arriving while the server closes are a 503 from
     // the onRequest hook below rather than Fastify's own body.
     clientErrorHandler,
-    frameworkErrors: (error, _request, reply) => void sendError(reply, error.statusCode ?? 400, error.code ?? "BAD_REQUEST", error.message),
+    frameworkErrors: (error, _request, reply) =>
+      void (error.code === "FST_ERR_MAX_PARAM_LENGTH"
+        ? sendError(reply, 414, "URI_TOO_LONG", `a path parameter is longer than ${MAX_PATH_PARAM_CHARS} characters (percent-encoded); no name, id or key is that long`)
+        : sendError(reply, error.statusCode ?? 400, error.code ?? "BAD_REQUEST", error.message)),
+    // Names go up to 200 characters and cache keys to 1,000, percent-encoded up to three times longer
+    // (Fastify's default of 100 answered 414 for a 101-character name).
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
     return503OnClosing: false,
   });
+  applyTimeouts(app.server, timeouts);
   let closing = false;
   const bodyAjv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, discriminator: true, strict: false, allErrors: false });
   const queryAjv = new Ajv({ removeAdditional: false, coerceTypes: "array", useDefaults: true, strict: false, allErrors: false });
@@ -163,14 +179,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv.compile(schema) : queryAjv.compile(schema)));
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.0.3",
-      info: { title: "Baton API", version: SERVER_VERSION, description: "Workflow orchestration for AI and data pipelines" },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
+  await registerOpenApi(app, { version: SERVER_VERSION });
 
   const keys = parseApiKeys(options.apiKeys ?? []);
   // Hooks in callback style: every request passes through them, and an async hook costs a
@@ -261,7 +270,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   taskTableRoutes(app, store);
   artifactRoutes(app, store, artifacts, hub);
   announceResourceChanges(app, hub);
-  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  openApiRoute(app, () => options.publicUrl);
 
   await app.ready();
   await hub.start();

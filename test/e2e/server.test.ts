@@ -116,7 +116,7 @@ describe.each(DIALECTS)("server end to end on %s", (dialect) => {
         parameterSchema: { type: "object", properties: { count: { type: "integer", minimum: 1 }, ms: { type: "integer" } }, required: ["count", "ms"] },
       }),
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
     const bad = await cli(["deployment", "run", "e2e-slow", "--param", "count=0"], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/parameters\.count must be >= 1/);

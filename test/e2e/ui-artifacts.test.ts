@@ -25,7 +25,7 @@ describe("dashboard in Chromium: artifacts", () => {
     await h?.close();
   });
 
-  const artifact = (flowRunId: string, fields: Record<string, unknown>) => h.api("/artifacts", { id: newId(), flowRunId, createdAt: Date.now(), key: null, description: null, ...fields });
+  const artifact = (flowRunId: string, fields: Record<string, unknown>) => h.api("/artifacts", { id: newId(), flowRunId, key: null, description: null, ...fields });
   const patch = async (id: string, body: unknown) => {
     const res = await fetch(`${h.url}/api/artifacts/${id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -35,11 +35,11 @@ describe("dashboard in Chromium: artifacts", () => {
   it("lists the latest of each key, renders markdown safely, sorts a table and moves a progress bar live", async () => {
     const older = (await h.api<{ id: string }>("/flow-runs", { flowName: "nightly", name: "nightly-older" })).id;
     const run = (await h.api<{ id: string }>("/flow-runs", { flowName: "nightly", name: "nightly-latest" })).id;
-    await artifact(older, { key: "report", type: "markdown", data: "# Old report", createdAt: Date.now() - 60_000 });
+    await artifact(older, { key: "report", type: "markdown", data: "# Old report" });
     await artifact(run, { key: "report", type: "markdown", data: HOSTILE, description: "the nightly summary" });
     await artifact(run, { key: "scores", type: "table", data: [{ model: "b", score: 0.7 }, { model: "a", score: 0.91 }, { model: "c", score: 0.65 }] });
     const progress = newId();
-    await h.api("/artifacts", { id: progress, flowRunId: run, createdAt: Date.now(), key: "training", type: "progress", data: 20 });
+    await h.api("/artifacts", { id: progress, flowRunId: run, key: "training", type: "progress", data: 20 });
     await artifact(run, { key: "curve", type: "image", data: {}, content: Buffer.from(SVG).toString("base64") });
 
     await page.goto(`${h.url}/`);

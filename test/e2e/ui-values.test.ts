@@ -159,8 +159,8 @@ describe("dashboard in Chromium: secrets with a viewer key", () => {
 
   it("lists the names and says only an admin may change secrets, with no form or delete buttons; nor does it offer to change variables", async () => {
     const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
-    expect((await fetch(`${h.url}/api/secrets/api-token`, { method: "PUT", headers, body: JSON.stringify({ value: SECRET }) })).status).toBe(200);
-    expect((await fetch(`${h.url}/api/variables/region`, { method: "PUT", headers, body: JSON.stringify({ value: "eu" }) })).status).toBe(200);
+    expect((await fetch(`${h.url}/api/secrets/api-token`, { method: "PUT", headers, body: JSON.stringify({ value: SECRET }) })).status).toBe(201);
+    expect((await fetch(`${h.url}/api/variables/region`, { method: "PUT", headers, body: JSON.stringify({ value: "eu" }) })).status).toBe(201);
     const { page } = h;
     await page.goto(`${h.url}/secrets`);
     await page.locator("[data-testid=api-key]").fill(VIEWER_KEY);

@@ -221,7 +221,7 @@ describe("dashboard in Chromium: runs", () => {
       "",
       '<style>body { display: none }</style><p style="color: red">styled</p>',
     ].join("\n");
-    await api("/artifacts", { id: crypto.randomUUID(), key: "report", type: "markdown", data: report, flowRunId: run.id, createdAt: Date.now() });
+    await api("/artifacts", { id: crypto.randomUUID(), key: "report", type: "markdown", data: report, flowRunId: run.id });
     await page.goto(`${url}/runs/${run.id}`);
     const md = page.locator('[data-artifact="report"] [data-testid=markdown]');
     await md.locator("h1").waitFor();

@@ -94,7 +94,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
       called.add(route);
       return ok(route.split(" ")[0]!, url, payload, status);
     };
-    await call("POST /api/work-pools/:name/workers", `/api/work-pools/${pool}/workers`, { id: "w-1", name: "w-1" });
+    await call("POST /api/work-pools/:name/workers", `/api/work-pools/${pool}/workers`, { id: "w-1", name: "w-1" }, 201);
     await call("POST /api/workers/:id/heartbeat", "/api/workers/w-1/heartbeat", undefined, 204);
     expect((await call("POST /api/work-pools/:name/claim", `/api/work-pools/${pool}/claim`, { workerId: "w-1", max: 1 })).items).toEqual([]);
     await call("POST /api/workers/:id/interrupt-claim", "/api/workers/w-1/interrupt-claim", undefined, 204);
@@ -105,7 +105,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await ok("POST", `/api/flow-runs/${run.id}/set-state`, { state: { name: "Running" } });
     await call("POST /api/logs", "/api/logs", { logs: [{ flowRunId: run.id, level: 20, message: "from the worker", timestamp: Date.now() }] }, 202);
     const artifactId = newId();
-    await call("POST /api/artifacts", "/api/artifacts", { id: artifactId, key: null, type: "progress", data: 10, description: null, flowRunId: run.id, taskRunId: null, createdAt: Date.now() }, 201);
+    await call("POST /api/artifacts", "/api/artifacts", { id: artifactId, key: null, type: "progress", data: 10, description: null, flowRunId: run.id, taskRunId: null }, 201);
     await call("PATCH /api/artifacts/:id", `/api/artifacts/${artifactId}`, { flowRunId: run.id, data: 50 });
     const op = taskRunOp(run.id);
     await call("POST /api/batch", "/api/batch", { ops: [op, stateOp(op)] });
@@ -121,7 +121,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await call("POST /api/concurrency-leases/release", "/api/concurrency-leases/release", { ids: [leases[0].id] }, 204);
     await call("POST /api/flow-runs/crash-stale", "/api/flow-runs/crash-stale", {});
     // A run's setVariable (variables are not secret; deleting one is an admin's).
-    await call("PUT /api/variables/:name", "/api/variables/from-a-run", { value: { rows: 3 } });
+    await call("PUT /api/variables/:name", "/api/variables/from-a-run", { value: { rows: 3 } }, 201);
     expect([...called].sort()).toEqual([...WORKER_ROUTES].sort());
     expect((await api.store.listLogs({ flowRunId: run.id })).map((l) => l.message)).toContain("from the worker");
   });
@@ -138,7 +138,7 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     const mine = await claimedFlowRun(api.store, "mine");
     const line = (flowRunId: string) => ({ flowRunId, level: 20, message: "forged", timestamp: Date.now() });
     await refused("/api/logs", { logs: [line(mine.id), line(theirs)] }, /^body\.logs\.1\.flowRunId: /);
-    await refused("/api/artifacts", { id: newId(), key: null, type: "markdown", data: "forged", description: null, flowRunId: theirs, taskRunId: null, createdAt: Date.now() }, /^body\.flowRunId: /);
+    await refused("/api/artifacts", { id: newId(), key: null, type: "markdown", data: "forged", description: null, flowRunId: theirs, taskRunId: null }, /^body\.flowRunId: /);
     expectError(await as(WORKER, "PATCH", `/api/artifacts/${newId()}`, { flowRunId: theirs, data: 1 }), 403, /^body\.flowRunId: .*was not claimed by a worker/);
     const op = taskRunOp(theirs);
     await refused("/api/batch", { ops: [op, stateOp(op)] }, /^body\.ops: flow run /);

@@ -37,7 +37,7 @@ describe.each(DIALECTS)("flow-run lifecycle on %s", (dialect) => {
     const op = taskRunOp(parent.id);
     expect((await call("POST", "/api/batch", { ops: [op, stateOp(op)] })).status).toBe(200);
     const child = (await call("POST", "/api/flow-runs", { flowName: "child", parentFlowRunId: parent.id, parentTaskRunId: op.taskRun.id })).body;
-    const artifact = { id: newId(), type: "markdown", data: "# report", flowRunId: parent.id, taskRunId: op.taskRun.id, createdAt: Date.now() };
+    const artifact = { id: newId(), type: "markdown", data: "# report", flowRunId: parent.id, taskRunId: op.taskRun.id };
     expect((await call("POST", "/api/artifacts", artifact)).status).toBe(201);
     await call("POST", "/api/logs", { logs: [{ flowRunId: parent.id, level: 30, message: "x", timestamp: Date.now() }] });
 

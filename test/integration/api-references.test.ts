@@ -49,7 +49,7 @@ describe.each(DIALECTS)("references on %s", (dialect) => {
     expect((await call("GET", `/api/logs?flowRunId=${runId}`)).body.items).toHaveLength(0);
     expect((await call("POST", "/api/logs", { logs: [{ ...line, flowRunId: otherRunId, taskRunId }] })).status).toBe(202);
 
-    const artifact = { id: newId(), type: "markdown", data: "# x", flowRunId: runId, createdAt: Date.now() };
+    const artifact = { id: newId(), type: "markdown", data: "# x", flowRunId: runId };
     expectError(await call("POST", "/api/artifacts", { ...artifact, taskRunId: ghost }), 404, new RegExp(`body\\.taskRunId: task run ${ghost} was not found`));
     expectError(await call("POST", "/api/artifacts", { ...artifact, taskRunId }), 409, /belongs to flow run/);
     expect((await call("GET", `/api/artifacts?flowRunId=${runId}`)).body.items).toHaveLength(0);

@@ -37,7 +37,7 @@ describe("one schema per resource", () => {
       const json = componentSchema(schema);
       const id = String(json.$id);
       expect(h.server.app.getSchema(id), id).toEqual(json);
-      // The OpenAPI document (OpenAPI 3.0: nullable fields are written its way) has the same fields, required alike.
+      // The OpenAPI document has the same fields, required alike.
       const documented = doc.components.schemas[id]!;
       expect(Object.keys(documented.properties as object), id).toEqual(Object.keys(json.properties as object));
       expect(documented.required, id).toEqual(json.required);

@@ -68,7 +68,7 @@ describe.each(DIALECTS)("artifacts API on %s", (dialect) => {
     await api.store.createFlowRun({ id, flowName: "reports", name, parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
     return id;
   };
-  const post = (flowRunId: string, fields: Record<string, unknown>) => api.call("POST", "/api/artifacts", { id: newId(), flowRunId, createdAt: Date.now(), key: null, ...fields });
+  const post = (flowRunId: string, fields: Record<string, unknown>) => api.call("POST", "/api/artifacts", { id: newId(), flowRunId, key: null, ...fields });
 
   beforeAll(async () => {
     api = await apiHarness(dialect, { bodyLimit: 4 * 1024 * 1024 });
@@ -78,11 +78,11 @@ describe.each(DIALECTS)("artifacts API on %s", (dialect) => {
   it("serves image bytes with their type, a sandbox CSP and nosniff, and refuses what is not an image", async () => {
     const run = await newRun("images");
     const png = newId();
-    expect((await api.call("POST", "/api/artifacts", { id: png, flowRunId: run, createdAt: Date.now(), type: "image", data: {}, content: PNG.toString("base64") })).status).toBe(201);
+    expect((await api.call("POST", "/api/artifacts", { id: png, flowRunId: run, type: "image", data: {}, content: PNG.toString("base64") })).status).toBe(201);
     const svg = newId();
     // The caller's mimeType is checked against the bytes, never trusted.
     expectError(await post(run, { type: "image", data: { mimeType: "image/png" }, content: SVG.toString("base64") }), 400, /the image's bytes are image\/svg\+xml, not the mimeType given/);
-    expect((await api.call("POST", "/api/artifacts", { id: svg, flowRunId: run, createdAt: Date.now(), type: "image", data: {}, content: SVG.toString("base64") })).status).toBe(201);
+    expect((await api.call("POST", "/api/artifacts", { id: svg, flowRunId: run, type: "image", data: {}, content: SVG.toString("base64") })).status).toBe(201);
     for (const [id, bytes, type] of [
       [png, PNG, "image/png"],
       [svg, SVG, "image/svg+xml"],
@@ -101,14 +101,14 @@ describe.each(DIALECTS)("artifacts API on %s", (dialect) => {
     expectError(await post(run, { type: "image", data: { mimeType: "image/png" } }), 400, /^body\.content: an image artifact needs its PNG or SVG bytes/);
     expectError(await post(run, { type: "link", data: { url: "javascript:alert(1)" } }), 400, /http or https URL/);
     const markdown = newId();
-    await api.call("POST", "/api/artifacts", { id: markdown, flowRunId: run, createdAt: Date.now(), type: "markdown", data: "# x" });
+    await api.call("POST", "/api/artifacts", { id: markdown, flowRunId: run, type: "markdown", data: "# x" });
     expectError(await api.call("GET", `/api/artifacts/${markdown}/content`), 404, /has no stored image/);
   });
 
   it("updates in place through PATCH, for the artifact's own run only", async () => {
     const run = await newRun("progress");
     const id = newId();
-    await api.call("POST", "/api/artifacts", { id, flowRunId: run, createdAt: Date.now(), type: "progress", data: 10, key: "p" });
+    await api.call("POST", "/api/artifacts", { id, flowRunId: run, type: "progress", data: 10, key: "p" });
     const res = await api.call("PATCH", `/api/artifacts/${id}`, { flowRunId: run, data: 60 });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ id, data: 60, updatedAt: expect.any(Number) });
@@ -116,7 +116,7 @@ describe.each(DIALECTS)("artifacts API on %s", (dialect) => {
     expectError(await api.call("PATCH", `/api/artifacts/${id}`, { flowRunId: run, data: [{ a: 1 }], append: true }), 400, /append adds rows to a table; this artifact is a progress/);
     expectError(await api.call("PATCH", `/api/artifacts/${id}`, { flowRunId: run, data: 101 }), 400, /progress must be a number from 0 to 100/);
     const table = newId();
-    await api.call("POST", "/api/artifacts", { id: table, flowRunId: run, createdAt: Date.now(), type: "table", data: [{ a: 1 }] });
+    await api.call("POST", "/api/artifacts", { id: table, flowRunId: run, type: "table", data: [{ a: 1 }] });
     // Concurrent appends all land (the row is read and written in one transaction).
     await Promise.all([2, 3, 4].map((a) => api.call("PATCH", `/api/artifacts/${table}`, { flowRunId: run, data: [{ a }], append: true })));
     const rows = (await api.call("GET", `/api/artifacts?flowRunId=${run}`)).body.items.find((a: { id: string }) => a.id === table).data as { a: number }[];
@@ -126,18 +126,18 @@ describe.each(DIALECTS)("artifacts API on %s", (dialect) => {
 
   it("lists the latest artifact of each key across runs, and a key's history in pages", async () => {
     const [a, b] = [await newRun("nightly-1"), await newRun("nightly-2")];
-    const t = Date.now();
     const versions: string[] = [];
     for (let i = 0; i < 5; i++) {
       const id = newId();
       versions.push(id);
-      await api.call("POST", "/api/artifacts", { id, flowRunId: i % 2 ? b : a, createdAt: t + i, type: "markdown", data: `v${i}`, key: "summary" });
+      await api.call("POST", "/api/artifacts", { id, flowRunId: i % 2 ? b : a, type: "markdown", data: `v${i}`, key: "summary" });
     }
-    await api.call("POST", "/api/artifacts", { id: newId(), flowRunId: a, createdAt: t + 1, type: "table", data: [{ x: 1 }], key: "scores" });
+    await api.call("POST", "/api/artifacts", { id: newId(), flowRunId: a, type: "table", data: [{ x: 1 }], key: "scores" });
     const latest = (await api.call("GET", "/api/artifacts?latest=true")).body.items as { key: string; data: unknown; flowRunId: string; flowRunName: string; flowName: string }[];
+    // Newest first, by the server's clock: the scores were published last.
     expect(latest.filter((x) => ["summary", "scores"].includes(x.key)).map((x) => [x.key, x.data, x.flowRunName, x.flowName])).toEqual([
-      ["summary", "v4", "nightly-1", "reports"],
       ["scores", [{ x: 1 }], "nightly-1", "reports"],
+      ["summary", "v4", "nightly-1", "reports"],
     ]);
     // Every key once.
     expect(new Set(latest.map((x) => x.key)).size).toBe(latest.length);

@@ -47,7 +47,7 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
 
   it("creates pools and deployments, validating every field", async () => {
     expect((await call("POST", "/api/work-pools", { name: "api-pool" })).body.queues.map((q: any) => q.name)).toEqual(["default"]);
-    expect((await call("POST", "/api/work-pools/api-pool/queues", { name: "urgent", priority: 1, concurrencyLimit: 2 })).status).toBe(200);
+    expect((await call("POST", "/api/work-pools/api-pool/queues", { name: "urgent", priority: 1, concurrencyLimit: 2 })).status).toBe(201);
     const bad = await call("POST", "/api/deployments", { name: "d1", flowName: "f", entrypoint: "/x.ts:f", workPool: "nope" });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/work pool "nope" does not exist/);
@@ -67,7 +67,7 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
       workQueue: "urgent",
       schedules: [{ spec: { kind: "cron", cron: "0 3 * * *", timezone: "Europe/Berlin" } }],
     });
-    expect(created.status).toBe(200);
+    expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: "train-nightly", workPool: "api-pool", schedules: [{ spec: { kind: "cron", cron: "0 3 * * *", timezone: "Europe/Berlin" }, active: true }] });
     expect((await call("GET", "/api/deployments")).body.items.map((d: any) => d.name)).toContain("train-nightly");
     expect((await call("GET", "/api/deployments/nope")).status).toBe(404);
@@ -179,7 +179,7 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     await call("POST", "/api/work-pools", { name: "ghost-pool" });
     await call("POST", "/api/deployments", { name: "ghost-dep", flowName: "gf", entrypoint: "/x.ts:gf", workPool: "ghost-pool" });
     const created = (await call("POST", "/api/deployments/ghost-dep/runs", {})).body;
-    expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "ghost", name: "ghost", heartbeatMs: 100 })).status).toBe(200);
+    expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "ghost", name: "ghost", heartbeatMs: 100 })).status).toBe(201);
     expect((await call("POST", "/api/work-pools/ghost-pool/workers", { id: "bad", name: "bad", heartbeatMs: 0 })).status).toBe(400);
     expect((await call("POST", "/api/work-pools/ghost-pool/claim", { workerId: "ghost", max: 1 })).body.items.map((r: any) => r.id)).toEqual([created.id]);
     // No more heartbeats from "ghost": three missed 100 ms beats, then the next check (200 ms).

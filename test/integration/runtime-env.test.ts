@@ -23,9 +23,9 @@ describe.each(DIALECTS)("runtime environment variables on %s", (dialect) => {
   beforeAll(async () => {
     api = await apiHarness(dialect);
     orchestration = new KyselyOrchestrationStore(api.store);
-    expect((await api.call("POST", "/api/work-pools", { name: "plain" })).status).toBe(200);
+    expect((await api.call("POST", "/api/work-pools", { name: "plain" })).status).toBe(201);
     const deployment = { name: "plain-dep", flowName: "f", entrypoint: "f.ts:f", workPool: "plain" };
-    expect((await api.call("POST", "/api/deployments", deployment)).status).toBe(200);
+    expect((await api.call("POST", "/api/deployments", deployment)).status).toBe(201);
   });
   afterAll(() => api.close());
 
@@ -55,9 +55,9 @@ describe.each(DIALECTS)("runtime environment variables on %s", (dialect) => {
   it("a pool's allowEnv lets its runs set what it names, by name or PREFIX_*; narrowing it keeps the pool's own variables consistent", async () => {
     const { call } = api;
     const created = await call("POST", "/api/work-pools", { name: "trusted", allowEnv: ["NODE_OPTIONS", "LD_*"], jobVariables: { env: { LD_LIBRARY_PATH: "/opt/cuda/lib" } } });
-    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ allowEnv: ["NODE_OPTIONS", "LD_*"] });
-    expect((await call("POST", "/api/deployments", { name: "trusted-dep", flowName: "f", entrypoint: "f.ts:f", workPool: "trusted", jobVariables: { env: { NODE_OPTIONS: "--max-old-space-size=8192" } } })).status).toBe(200);
+    expect((await call("POST", "/api/deployments", { name: "trusted-dep", flowName: "f", entrypoint: "f.ts:f", workPool: "trusted", jobVariables: { env: { NODE_OPTIONS: "--max-old-space-size=8192" } } })).status).toBe(201);
     expect((await call("POST", "/api/deployments/trusted-dep/runs", { jobVariables: { env: { LD_PRELOAD: "/opt/libjemalloc.so" } } })).status).toBe(201);
     expectError(await call("POST", "/api/deployments/trusted-dep/runs", { jobVariables: { env: { NODE_PATH: "/x" } } }), 400, /NODE_PATH is refused/);
     // Updating the pool keeps its list unless one is sent; a list that leaves out a variable

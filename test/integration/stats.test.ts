@@ -109,13 +109,13 @@ describe.each(DIALECTS)("dashboard API on %s", (dialect) => {
     const off = server.hub.subscribe({ flowRunId: null, send: (e) => e.kind === "resource" && seen.push(e) });
     const offRun = server.hub.subscribe({ flowRunId: newId(), send: (e) => forRun.push(e) });
     try {
-      expect((await call("POST", "/api/work-pools", { name: "ev-pool" })).status).toBe(200);
-      expect((await call("POST", "/api/work-pools/ev-pool/queues", { name: "fast", priority: 1 })).status).toBe(200);
-      expect((await call("POST", "/api/deployments", { name: "ev-dep", flowName: "f", entrypoint: "/x.ts:f", workPool: "ev-pool" })).status).toBe(200);
+      expect((await call("POST", "/api/work-pools", { name: "ev-pool" })).status).toBe(201);
+      expect((await call("POST", "/api/work-pools/ev-pool/queues", { name: "fast", priority: 1 })).status).toBe(201);
+      expect((await call("POST", "/api/deployments", { name: "ev-dep", flowName: "f", entrypoint: "/x.ts:f", workPool: "ev-pool" })).status).toBe(201);
       expect((await call("POST", "/api/deployments/ev-dep/pause")).status).toBe(200);
-      expect((await call("POST", "/api/work-pools/ev-pool/workers", { id: "w-ev", name: "ev" })).status).toBe(200);
+      expect((await call("POST", "/api/work-pools/ev-pool/workers", { id: "w-ev", name: "ev" })).status).toBe(201);
       expect((await call("POST", "/api/workers/w-ev/heartbeat")).status).toBe(204);
-      expect((await call("POST", "/api/concurrency-limits", { name: "gpu", limit: 2 })).status).toBe(200);
+      expect((await call("POST", "/api/concurrency-limits", { name: "gpu", limit: 2 })).status).toBe(201);
       expect((await call("POST", "/api/concurrency-limits/acquire", { names: ["gpu"], holder: "h", slots: 1, ttlMs: 60_000 })).status).toBe(200);
       expect((await call("POST", "/api/concurrency-limits/gpu/reset")).status).toBe(200);
       expect((await call("POST", "/api/deployments/ev-dep/runs", {})).status).toBe(201);

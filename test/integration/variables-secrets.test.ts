@@ -51,7 +51,7 @@ describe.each(DIALECTS)("variables and secrets on %s", (dialect) => {
 
   it("keeps variables: set, get, list, replace, delete, with events that carry no value", async () => {
     let res = await h.call("PUT", "/api/variables/region", { value: "eu-west-1", tags: ["infra"] }, admin);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: "region", value: "eu-west-1", tags: ["infra"] });
     await h.call("PUT", "/api/variables/limits", { value: { batch: 500 } }, worker);
     expect((await h.call("GET", "/api/variables/limits", undefined, worker)).body.value).toEqual({ batch: 500 });
@@ -68,7 +68,7 @@ describe.each(DIALECTS)("variables and secrets on %s", (dialect) => {
 
   it("stores secrets sealed and answers names and times only, except to an admin's value read", async () => {
     const res = await h.call("PUT", "/api/secrets/db", { value: SECRET }, admin);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(201);
     expect(Object.keys(res.body).sort()).toEqual(["createdAt", "name", "updatedAt"]);
     expectError(await h.call("PUT", "/api/secrets/db", { value: SECRET }, worker), 403, /admin/);
     // Names and times to those who may list them (a viewer); a worker key reads only what its runs reference.
@@ -114,7 +114,7 @@ describe.each(DIALECTS)("variables and secrets on %s", (dialect) => {
     expectError(await h.call("POST", "/api/deployments", { ...base, parameters: { pw: "{{ secrets.db }}" } }, admin), 400, /^body\.parameters\.pw: \{\{ secrets\.db \}\} may not be used here/);
     expect((await h.call("GET", "/api/deployments/with-refs", undefined, admin)).status).toBe(404);
     res = await h.call("POST", "/api/deployments", { ...base, parameters: { region: "{{ variables.region }}" }, jobVariables: { env: { DB_PASSWORD: "{{ secrets.db }}" } } }, admin);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(201);
     const listed = await h.call("GET", "/api/deployments", undefined, admin);
     expect(JSON.stringify(listed.body)).toContain("{{ secrets.db }}");
     expect(JSON.stringify(listed.body)).not.toContain(SECRET);

@@ -35,6 +35,7 @@ import {
   type ArtifactQuery,
 } from "../../schemas/artifact.ts";
 import { checkTaskRun } from "./runs-data.ts";
+import { newId } from "../../core/ids.ts";
 
 const TAGS = ["artifacts"];
 const idParams = jsonSchema(IdParamsSchema);
@@ -50,7 +51,7 @@ function decodeContent(a: ArtifactInput): Buffer | undefined {
 export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts: ArtifactViews, hub: EventHub): void {
   const announce = (a: Pick<Artifact, "id" | "flowRunId">) => hub.publishResource({ kind: "resource", resource: "artifacts", name: a.id, flowRunId: a.flowRunId });
 
-  app.post<{ Body: ArtifactInput }>(
+  app.post<{ Body: ArtifactInput; Reply: Artifact }>(
     "/api/artifacts",
     {
       config: { access: { workerRuns: runInBody("flowRunId") } },
@@ -58,7 +59,7 @@ export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts:
         tags: TAGS,
         summary: "Publish an artifact of a run (markdown, table, link, progress, image); an image's PNG or SVG bytes as base64 `content`",
         body: jsonSchema(ArtifactInputSchema),
-        response: { 201: { type: "null" }, ...errorResponses(400, 404, 409, 413) },
+        response: { 201: jsonSchema(ArtifactSchema), ...errorResponses(400, 404, 409, 413) },
       },
     },
     async (request, reply) => {
@@ -72,14 +73,16 @@ export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts:
       if (!(await store.getFlowRun(a.flowRunId))) throw notFound("flow run", a.flowRunId);
       if (a.taskRunId) checkTaskRun(await store.getTaskRun(a.taskRunId), a.taskRunId, a.flowRunId, "body.taskRunId");
       const { content: _bytes, ...fields } = a;
+      // The server's clock and, unless the caller names one, a new id.
+      const artifact: Artifact = { ...fields, id: a.id ?? newId(), data, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null, createdAt: Date.now(), updatedAt: null };
       try {
-        await store.createArtifact({ ...fields, data, key: a.key ?? null, description: a.description ?? null, taskRunId: a.taskRunId ?? null }, content);
+        await store.createArtifact(artifact, content);
       } catch (error) {
-        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `artifact ${a.id} already exists; artifact ids are unique (use a new id, or the same key for a new version)`);
+        if (classifyDatabaseError(error)?.kind === "duplicate") throw new ApiError(409, "CONFLICT", `artifact ${artifact.id} already exists; artifact ids are unique (use a new id, or the same key for a new version)`);
         throw error;
       }
-      announce(a);
-      return reply.status(201).send();
+      announce(artifact);
+      return reply.status(201).send(artifact);
     },
   );
 
@@ -145,7 +148,13 @@ export function artifactRoutes(app: FastifyInstance, store: RunStore, artifacts:
         tags: TAGS,
         summary: "An image artifact's bytes (PNG or SVG), by artifact id, sandboxed",
         params: idParams,
-        response: { ...errorResponses(404) },
+        response: {
+          200: {
+            description: "The image's bytes, as the type sniffed when they were stored (Content-Security-Policy: sandbox)",
+            content: { "image/png": { schema: { type: "string", contentMediaType: "image/png" } }, "image/svg+xml": { schema: { type: "string", contentMediaType: "image/svg+xml" } } },
+          },
+          ...errorResponses(404),
+        },
       },
     },
     async (request, reply) => {

@@ -30,6 +30,7 @@ import {
   type EventListQuery,
 } from "../../schemas/event.ts";
 import { formatResumeToken, parseResumeToken } from "../event-resume-token.ts";
+import { eventStreamAnswer } from "../openapi.ts";
 
 /** The filter of a query string; an invalid pattern is a 400 naming the parameter. */
 function filterOf(query: EventFilterQuery): EventFilter {
@@ -110,6 +111,7 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
           "Each message's id is a resume token: reconnect with it as Last-Event-ID to get every event committed since, once (none missed, none repeated), from any server of the database.",
         querystring: jsonSchema(EventFilterQuerySchema),
         headers: jsonSchema(EventStreamHeadersSchema),
+        response: { 200: eventStreamAnswer("The stream: `event: event` messages whose data is an EventRecord, and id-only messages that move the resume token on"), ...errorResponses(400) },
       },
     },
     async (request, reply) => {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
-import { makeState, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
+import { makeState, STATE_NAME_TYPE, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
 import type { FlowRunFilter, OrchestrationStore, Store } from "../../store/types.ts";
 import { JOB_VARIABLES_NEED_ADMIN } from "./orchestration.ts";
 import { runInBody, runInParams } from "../access.ts";
@@ -186,7 +186,10 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
       },
     },
     async (request) => {
-      const { state, ...options } = request.body;
+      const { state: { type, ...state }, ...options } = request.body;
+      // A state as reads answer it may be sent back: its type, when given, must be its name's.
+      if (type !== undefined && type !== STATE_NAME_TYPE[state.name])
+        throw new ApiError(400, "VALIDATION_ERROR", `body.state.type: a ${state.name} state is of type ${STATE_NAME_TYPE[state.name]}, not ${type}; leave the type out or send the name's`, { field: "body.state.type" });
       if (options.resultId && !memory.knowsResult(options.resultId) && !(await store.getResult(options.resultId))) throw missing("resultId", "result", options.resultId);
       return setFlowRunState(store, request.params.id, state, options);
     },

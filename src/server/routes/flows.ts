@@ -7,6 +7,7 @@ import { errorResponses, jsonSchema } from "../schemas.ts";
 import { FlowInputSchema, FlowListSchema, FlowParamsSchema, FlowSchema, type FlowInput, type FlowParams, type FlowRecord } from "../../schemas/flow.ts";
 import { HealthSchema } from "../../schemas/health.ts";
 import { LiveStreamQuerySchema, type LiveStreamQuery } from "../../schemas/live-event.ts";
+import { eventStreamAnswer } from "../openapi.ts";
 
 export function flowRoutes(app: FastifyInstance, store: RunStore): void {
   app.get(
@@ -37,12 +38,16 @@ export function flowRoutes(app: FastifyInstance, store: RunStore): void {
     {
       schema: {
         tags: ["flows"],
-        summary: "Register a flow (or update its description and tags)",
+        summary: "Register a flow (or update its description and tags): 201 when it is new, 200 when it was registered",
         body: jsonSchema(FlowInputSchema),
-        response: { 200: jsonSchema(FlowSchema), ...errorResponses(400) },
+        response: { 200: jsonSchema(FlowSchema), 201: jsonSchema(FlowSchema), ...errorResponses(400) },
       },
     },
-    async (request) => store.upsertFlow(request.body),
+    // Creates answer 201, updates 200 (as every create-or-update of the API).
+    async (request, reply) => {
+      const existed = await store.getFlow(request.body.name);
+      return reply.status(existed ? 200 : 201).send(await store.upsertFlow(request.body));
+    },
   );
 }
 
@@ -78,6 +83,7 @@ export function liveStreamRoutes(app: FastifyInstance, store: StateLogTail, hub:
           "The dashboard's live feed (for the durable event log, see GET /api/events/stream). Server-sent events: state changes (event: state) and logs (event: log), optionally of one flow run, and changes of deployments, work pools, workers and limits made through the API (event: resource, unfiltered streams only). Each event has an id; " +
           "a client reconnecting with Last-Event-ID gets what it missed (and possibly repeats: drop them by the event's kind and data.id).",
         querystring: jsonSchema(LiveStreamQuerySchema),
+        response: { 200: eventStreamAnswer("The stream: `event: state` (a state record), `event: log` (a log line) and `event: resource` (a changed resource) messages, data in JSON"), ...errorResponses(400) },
       },
     },
     async (request, reply) => {

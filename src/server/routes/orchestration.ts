@@ -90,6 +90,8 @@ import { addSchedule, deleteSchedule, listSchedules, previewSchedule, updateSche
 const nameParams = jsonSchema(NameParamsSchema);
 const errors = errorResponses(400, 404, 409);
 const deploymentAnswer = { 200: jsonSchema(DeploymentSchema), ...errors };
+/** A create-or-update answers 201 when it created, 200 when it updated. */
+const createdOrUpdated = <T>(answer: T) => ({ 200: answer, 201: answer, ...errors });
 const poolAnswer = { 200: jsonSchema(WorkPoolWithWorkersSchema), ...errors };
 const limitAnswer = { 200: jsonSchema(ConcurrencyLimitSchema), ...errors };
 /** Why only admins set job variables (the roles that may change deployments and pools): they run code. */
@@ -109,8 +111,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
 
   app.post<{ Body: DeploymentInputBody; Reply: Deployment }>(
     "/api/deployments",
-    { schema: { tags: ["deployments"], summary: "Create or update a deployment (by name)", body: jsonSchema(DeploymentInputSchema), response: deploymentAnswer } },
-    async (request) => {
+    { schema: { tags: ["deployments"], summary: "Create or update a deployment (by name): 201 when it is new, 200 when it was updated", body: jsonSchema(DeploymentInputSchema), response: createdOrUpdated(jsonSchema(DeploymentSchema)) } },
+    async (request, reply) => {
       const input = request.body;
       const schedules = (input.schedules ?? []).map((s, i) => {
         try {
@@ -128,7 +130,8 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
       if (input.workPool && !pool) throw new ApiError(400, "VALIDATION_ERROR", `body.workPool: work pool "${input.workPool}" does not exist; create it first`);
       await checkJobVariablesEnv(orchestration, input.workPool, input.jobVariables, "body.jobVariables", pool?.allowEnv ?? []);
       await checkConfigRefs(refs, deploymentRefChecks(input, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
-      return orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined });
+      const existed = await orchestration.getDeployment(input.name);
+      return reply.status(existed ? 200 : 201).send(await orchestration.upsertDeployment({ ...input, schedules: input.schedules ? schedules : undefined }));
     },
   );
 
@@ -283,12 +286,12 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     {
       schema: {
         tags: ["work pools"],
-        summary: "Create or update a work pool",
+        summary: "Create or update a work pool: 201 when it is new, 200 when it was updated",
         body: jsonSchema(WorkPoolInputSchema),
-        response: { 200: jsonSchema(WorkPoolSchema), ...errors },
+        response: createdOrUpdated(jsonSchema(WorkPoolSchema)),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { name: poolName, jobVariables, allowEnv } = request.body;
       const existing = await orchestration.getWorkPool(poolName);
       const allowed = allowEnv ?? existing?.allowEnv ?? [];
@@ -299,7 +302,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
           "VALIDATION_ERROR",
           `body.allowEnv leaves out ${refusedEnvName(existing.jobVariables.env, allowed)}, which work pool "${poolName}" sets in its own job variables: send jobVariables without it too`,
         );
-      return upsertWorkPool({ pools: orchestration, refs }, request.body, { jobVariablesField: "body.jobVariables" });
+      return reply.status(existing ? 200 : 201).send(await upsertWorkPool({ pools: orchestration, refs }, request.body, { jobVariablesField: "body.jobVariables" }));
     },
   );
   app.get<{ Reply: WorkPoolList }>("/api/work-pools", { schema: { tags: ["work pools"], summary: "List work pools with queues and workers (job variables' env values masked for non-admin keys)", response: { 200: jsonSchema(WorkPoolListSchema), ...errors } } }, async (request) => {
@@ -328,15 +331,17 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     {
       schema: {
         tags: ["work pools"],
-        summary: "Create or update a queue of a work pool",
+        summary: "Create or update a queue of a work pool: 201 when it is new, 200 when it was updated",
         params: nameParams,
         body: jsonSchema(WorkQueueInputSchema),
-        response: { 200: jsonSchema(WorkQueueSchema), ...errors },
+        response: createdOrUpdated(jsonSchema(WorkQueueSchema)),
       },
     },
-    async (request) => {
-      if (!(await orchestration.getWorkPool(request.params.name))) throw notFound("work pool", request.params.name);
-      return orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body });
+    async (request, reply) => {
+      const pool = await orchestration.getWorkPool(request.params.name);
+      if (!pool) throw notFound("work pool", request.params.name);
+      const existed = pool.queues.some((q) => q.name === request.body.name);
+      return reply.status(existed ? 200 : 201).send(await orchestration.upsertWorkQueue({ poolName: request.params.name, ...request.body }));
     },
   );
   app.delete<{ Params: QueueParams }>(
@@ -359,15 +364,16 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     {
       schema: {
         tags: ["work pools"],
-        summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats)",
+        summary: "Register a worker (its runs are Crashed once it misses three heartbeatMs beats): 201 when it is new, 200 when it registers again",
         params: nameParams,
         body: jsonSchema(WorkerRegistrationSchema),
-        response: { 200: jsonSchema(WorkerSchema), ...errors },
+        response: createdOrUpdated(jsonSchema(WorkerSchema)),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       if (!(await orchestration.getWorkPool(request.params.name))) throw notFound("work pool", request.params.name);
-      return orchestration.registerWorker({ ...request.body, poolName: request.params.name, runLimit: request.body.runLimit ?? null });
+      const existed = (await orchestration.listWorkers()).some((w) => w.id === request.body.id);
+      return reply.status(existed ? 200 : 201).send(await orchestration.registerWorker({ ...request.body, poolName: request.params.name, runLimit: request.body.runLimit ?? null }));
     },
   );
   app.post<{ Params: IdParams }>(
@@ -443,12 +449,15 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     {
       schema: {
         tags: ["concurrency"],
-        summary: "Create or update a concurrency limit (or a rate limit, with slotDecayPerSecond)",
+        summary: "Create or update a concurrency limit (or a rate limit, with slotDecayPerSecond): 201 when it is new, 200 when it was updated",
         body: jsonSchema(ConcurrencyLimitInputSchema),
-        response: limitAnswer,
+        response: createdOrUpdated(jsonSchema(ConcurrencyLimitSchema)),
       },
     },
-    async (request) => orchestration.upsertConcurrencyLimit(request.body),
+    async (request, reply) => {
+      const existed = await orchestration.getConcurrencyLimit(request.body.name);
+      return reply.status(existed ? 200 : 201).send(await orchestration.upsertConcurrencyLimit(request.body));
+    },
   );
   app.get<{ Reply: ConcurrencyLimitList }>("/api/concurrency-limits", { schema: { tags: ["concurrency"], summary: "List limits with their holders", response: { 200: jsonSchema(ConcurrencyLimitListSchema), ...errors } } }, async () => ({
     items: await orchestration.listConcurrencyLimits(),

@@ -109,7 +109,7 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
     {
       schema: {
         tags: ["results"],
-        summary: "A stored result (serialised with devalue)",
+        summary: "A stored result: its value is text in the encoding its `serializer` names (devalue/1: devalue's stringify with Buffer and Error reducers)",
         params: idParams,
         response: { 200: jsonSchema(ResultSchema), ...errorResponses(404) },
       },

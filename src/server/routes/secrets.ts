@@ -49,17 +49,19 @@ export function secretRoutes(app: FastifyInstance, vault: SecretVault, grants: G
         summary: "Set a secret (sealed with AES-256-GCM before it is stored); answers its name and times only",
         params: nameParams,
         body: jsonSchema(SecretBodySchema),
-        response: { 200: jsonSchema(SecretInfoSchema), ...errorResponses(400) },
+        response: { 200: jsonSchema(SecretInfoSchema), 201: jsonSchema(SecretInfoSchema), ...errorResponses(400) },
       },
     },
-    async (request) => {
+    // 201 when it is new, 200 when it replaced one (as every create-or-update of the API).
+    async (request, reply) => {
       try {
         checkValueName(request.params.name, "secret", "params.name");
         checkSecretValue(request.body.value, "body.value");
       } catch (error) {
         throw new ApiError(400, "VALIDATION_ERROR", (error as Error).message);
       }
-      return vault.set(request.params.name, request.body.value).catch(keyProblem);
+      const existed = await vault.store.getSealedSecret(request.params.name);
+      return reply.status(existed ? 200 : 201).send(await vault.set(request.params.name, request.body.value).catch(keyProblem));
     },
   );
 

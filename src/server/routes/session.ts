@@ -46,7 +46,7 @@ export function sessionRoutes(app: FastifyInstance, authRequired: boolean, authe
         tags: ["server"],
         summary: "Sign in (the dashboard): exchange an API key, or an account's user name and password, for a session cookie (HttpOnly, SameSite=Strict)",
         body: jsonSchema(SignInSchema),
-        response: { 200: sessionAnswer, ...errorResponses(400, 401, 429) },
+        response: { 200: sessionAnswer, ...errorResponses(400, 429), 401: { ...errorResponses(401)[401], description: "body.apiKey is not a key this server knows" } },
       },
     },
     async (request, reply) => {

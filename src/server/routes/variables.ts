@@ -36,12 +36,14 @@ export function variableRoutes(app: FastifyInstance, variables: VariableStore): 
         summary: "Create or replace a variable (any JSON value; usable as {{ variables.name }} in deployment parameters and job variables)",
         params: nameParams,
         body: jsonSchema(VariableBodySchema),
-        response: { 200: variableAnswer, ...errorResponses(400) },
+        response: { 200: variableAnswer, 201: variableAnswer, ...errorResponses(400) },
       },
     },
-    async (request) => {
+    // 201 when it is new, 200 when it replaced one (as every create-or-update of the API).
+    async (request, reply) => {
+      const existed = await variables.getVariable(request.params.name);
       try {
-        return await variables.setVariable(compileVariableInput({ name: request.params.name, value: request.body.value, tags: request.body.tags }));
+        return reply.status(existed ? 200 : 201).send(await variables.setVariable(compileVariableInput({ name: request.params.name, value: request.body.value, tags: request.body.tags })));
       } catch (error) {
         if (error instanceof TypeError) throw new ApiError(400, "VALIDATION_ERROR", error.message.startsWith("name") ? `params.${error.message}` : `body.${error.message}`);
         throw error;
