@@ -13,6 +13,7 @@ import { registerAutomation } from "./commands/automation.ts";
 import { registerNotification } from "./commands/notification.ts";
 import { registerVariable } from "./commands/variable.ts";
 import { registerSecret } from "./commands/secret.ts";
+import { registerAudit, registerFlowRunReport } from "./commands/audit.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -33,6 +34,8 @@ export function buildProgram(): Command {
   registerNotification(program);
   registerVariable(program);
   registerSecret(program);
+  registerAudit(program);
+  registerFlowRunReport(program.commands.find((c) => c.name() === "flow-run")!);
   return program;
 }
 

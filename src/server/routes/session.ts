@@ -6,6 +6,7 @@ import { errorResponses, jsonSchema } from "../schemas.ts";
 import { SessionSchema, SignInSchema, type SessionInfo, type SignIn } from "../../schemas/session.ts";
 import { sessionCookie, sessionToken, type Sessions } from "../sessions.ts";
 import type { SignInLimiter } from "../sign-in-limiter.ts";
+import { staticKeyId } from "../principal.ts";
 
 const sessionAnswer = jsonSchema(SessionSchema);
 
@@ -43,6 +44,9 @@ export function sessionRoutes(app: FastifyInstance, keys: ReadonlyMap<string, Ap
         throw new ApiError(401, "UNAUTHORIZED", "body.apiKey: this API key is not valid on this server");
       }
       request.apiKeyRole = role;
+      // The audit's sign-in entry names the key that signed in (the route itself is public).
+      const keyId = staticKeyId(request.body.apiKey);
+      request.principal = { kind: "static-key", id: keyId, name: `${role} key ${keyId}`, role };
       reply.header("set-cookie", sessionCookie(sessions.open(role), { secure: viaHttps(request), maxAgeSeconds: sessions.lifetimeSeconds }));
       return { role, keysRequired: true };
     },

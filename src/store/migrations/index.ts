@@ -15,6 +15,7 @@ import * as m0011 from "./0011_variables_secrets.ts";
 import * as m0012 from "./0012_flow_run_inputs.ts";
 import * as m0013 from "./0013_metric_triggers.ts";
 import * as m0014 from "./0014_artifact_updates.ts";
+import * as m0015 from "./0015_audit_log.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0012_flow_run_inputs", up: m0012.up },
   { name: "0013_metric_triggers", up: m0013.up },
   { name: "0014_artifact_updates", up: m0014.up },
+  { name: "0015_audit_log", up: m0015.up },
 ];
