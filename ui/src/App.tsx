@@ -18,6 +18,7 @@ const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ 
 const VariablesPage = lazy(() => import("./VariablesPage.tsx").then((m) => ({ default: m.VariablesPage })));
 const SecretsPage = lazy(() => import("./SecretsPage.tsx").then((m) => ({ default: m.SecretsPage })));
 const ArtifactsPage = lazy(() => import("./ArtifactsPage.tsx").then((m) => ({ default: m.ArtifactsPage })));
+const AuditPage = lazy(() => import("./AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -30,6 +31,7 @@ const NAV = [
   ["/variables", "Variables"],
   ["/secrets", "Secrets"],
   ["/artifacts", "Artifacts"],
+  ["/audit", "Audit"],
 ] as const;
 
 export function App() {
@@ -94,6 +96,8 @@ export function App() {
             <RunPage key={key} id={decodeURIComponent(runMatch[1]!)} url={url} />
           ) : automationMatch ? (
             <AutomationPage key={key} name={decodeURIComponent(automationMatch[1]!)} />
+          ) : page === "/audit" ? (
+            <AuditPage key={key} url={url} />
           ) : page === "/artifacts" ? (
             <ArtifactsPage key={key} url={url} />
           ) : page === "/automations" ? (
