@@ -34,7 +34,7 @@ export type CliStore = RemoteStore | KyselyStore;
 export async function openCliStore(): Promise<CliStore> {
   const settings = loadSettings();
   if (settings.apiUrl.value) {
-    const store = new RemoteStore(new ApiClient({ baseUrl: settings.apiUrl.value, apiKey: settings.apiKey.value, maxRetryMs: 5_000 }));
+    const store = new RemoteStore(new ApiClient({ baseUrl: settings.apiUrl.value, apiKey: settings.apiKey.value, maxRetryMs: 5_000, caFile: settings.caFile.value, allowInsecure: settings.allowInsecure.value }));
     await store.ping();
     return store;
   }

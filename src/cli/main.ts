@@ -15,6 +15,7 @@ import { registerVariable } from "./commands/variable.ts";
 import { registerSecret } from "./commands/secret.ts";
 import { registerApiKey } from "./commands/api-key.ts";
 import { registerAccount } from "./commands/account.ts";
+import { registerAudit, registerFlowRunReport } from "./commands/audit.ts";
 
 export function buildProgram(): Command {
   const program = new Command("baton")
@@ -37,6 +38,8 @@ export function buildProgram(): Command {
   registerSecret(program);
   registerApiKey(program);
   registerAccount(program);
+  registerAudit(program);
+  registerFlowRunReport(program.commands.find((c) => c.name() === "flow-run")!);
   return program;
 }
 

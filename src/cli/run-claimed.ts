@@ -15,6 +15,8 @@ import { registerRedacted } from "../core/redaction.ts";
 import { findTemplateRefs, resolveTemplateRefs } from "../core/template-refs.ts";
 import { getVariable } from "../sdk/values.ts";
 import { SECRET_ENV_NAMES } from "../worker/job-variable-refs.ts";
+import { flowRunSourceEvent } from "../core/source-events.ts";
+import { sourceHashes } from "../engine/source-hashes.ts";
 
 /** The env variables the worker filled from secrets: their values are redacted from this process's run output. */
 function redactSecretEnv(): void {
@@ -53,6 +55,8 @@ export async function runClaimedFlowRun(id: string, claimedBy: string | undefine
   // worker's, or the run's job variable cwd.
   if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
     throw new BatonError(`flow run ${id}: entrypoint ${run.entrypoint} is relative to the project root, but ${path.resolve(file)} does not exist; start the worker in the project's directory or set the job variable cwd`);
+  // What is about to run, recorded before its code loads (the compliance report reads it).
+  if (fs.existsSync(path.resolve(file))) runtime.batcher.post([{ kind: "event", event: flowRunSourceEvent(run, sourceHashes(run.entrypoint, path.resolve(file))), flowRunId: id }]);
   const target = await loadFlow(file, run.flowName);
   return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy, resolveParameters: resolveParameterRefs }) : target.resume(id);
 }

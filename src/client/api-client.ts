@@ -3,11 +3,13 @@
  * 429) are retried with exponential backoff for up to `maxRetryMs` (BATON_API_RETRY_MS, default
  * 60 s), so a flow survives a server restart; a 500 twice at most; client errors (4xx) never.
  */
+import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import tls from "node:tls";
 import pRetry, { AbortError } from "p-retry";
 import type { z } from "zod";
-import { BatonError } from "../core/errors.ts";
+import { BatonConfigError, BatonError } from "../core/errors.ts";
 import { Pool } from "undici";
 import { parseAnswer } from "./answers.ts";
 
@@ -27,6 +29,60 @@ export interface ApiClientOptions {
   baseUrl: string;
   apiKey?: string | null;
   maxRetryMs?: number;
+  /** A PEM file of extra certificate authorities to trust over https (BATON_CA_FILE), besides the system's. */
+  caFile?: string | null;
+  /** Allow plain http:// to a host that is not this machine (BATON_ALLOW_INSECURE); default: refused. */
+  allowInsecure?: boolean;
+}
+
+/** Sending a key and run data in clear over a network was refused. */
+export class InsecureTransportError extends BatonError {
+  override name = "InsecureTransportError";
+}
+
+/** The server's certificate is not one this client trusts: retrying cannot help. */
+export class UntrustedServerError extends BatonError {
+  override name = "UntrustedServerError";
+}
+
+/** Node's codes for a certificate that does not verify. */
+const CERTIFICATE_ERRORS = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** The error for a TLS failure to trust the server, or null for any other failure. */
+export function untrustedServer(error: unknown, baseUrl: string, caFile: string | null | undefined): UntrustedServerError | null {
+  const code = (error as { code?: string } | null)?.code ?? ((error as { cause?: { code?: string } } | null)?.cause?.code);
+  if (!code || !CERTIFICATE_ERRORS.has(code)) return null;
+  const hint = caFile ? `it is not signed by the CA in BATON_CA_FILE (${caFile}) nor by one the system trusts` : "if a private or self-signed CA signed it, set BATON_CA_FILE to that CA's certificate (PEM)";
+  return new UntrustedServerError(`the Baton API at ${baseUrl} presented a certificate this client does not trust (${code}: ${(error as Error).message}): ${hint}`, { cause: error });
+}
+
+/** Whether `hostname` (of a URL) is this machine: plain HTTP to it never crosses a network. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::ffff:127.0.0.1";
+}
+
+/** The TLS options that trust `caFile`'s certificates besides the system's; a clear error if it cannot be read. */
+export function trustedCas(caFile: string | null | undefined): { ca: string[] } | undefined {
+  if (!caFile) return undefined;
+  let pem: string;
+  try {
+    pem = fs.readFileSync(caFile, "utf8");
+  } catch (error) {
+    throw new BatonConfigError(`BATON_CA_FILE: cannot read ${caFile}: ${(error as Error).message}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new BatonConfigError(`BATON_CA_FILE: ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return { ca: [...tls.rootCertificates, pem] };
 }
 
 export class ApiClient {
@@ -41,6 +97,9 @@ export class ApiClient {
    * machinery cost ~75 µs per request on top of a ~100 µs localhost round trip (measured).
    */
   private readonly pool: Pool;
+  /** The extra CAs of BATON_CA_FILE, for the pool and the event streams' connections. */
+  private readonly tlsOptions: { ca: string[] } | undefined;
+  private readonly caFile: string | null;
 
   constructor(options: ApiClientOptions) {
     // Accepts the server's root or its /api URL.
@@ -55,7 +114,14 @@ export class ApiClient {
     const secure = url.protocol === "https:";
     this.basePath = url.pathname.replace(/\/+$/, "");
     if (!secure && url.protocol !== "http:") throw new TypeError(`BATON_API_URL must be an http:// or https:// URL, got ${JSON.stringify(options.baseUrl)}`);
-    this.pool = new Pool(url.origin, { connections: 16, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    // A key and run data in clear across a network: only when asked for.
+    if (!secure && !isLoopbackHost(url.hostname) && !options.allowInsecure)
+      throw new InsecureTransportError(
+        `BATON_API_URL ${url.origin} is plain http:// to another machine: API keys, parameters and results would cross the network unencrypted. Use https:// (with BATON_CA_FILE for a private CA), or set BATON_ALLOW_INSECURE=1 to allow it`,
+      );
+    this.caFile = options.caFile ?? null;
+    this.tlsOptions = secure ? trustedCas(options.caFile) : undefined;
+    this.pool = new Pool(url.origin, { connections: 16, headersTimeout: 30_000, bodyTimeout: 30_000, ...(this.tlsOptions ? { connect: this.tlsOptions } : {}) });
   }
 
   /** Closes the idle keep-alive connections (a later request opens new ones). */
@@ -85,8 +151,11 @@ export class ApiClient {
     try {
       response = await this.send(method, path, body);
     } catch (error) {
-      // A path that cannot be sent is a bug, not an outage: not retried.
+      // A path that cannot be sent is a bug, not an outage: not retried. Nor is a certificate
+      // this client does not trust.
       if (error instanceof TypeError) throw error;
+      const untrusted = untrustedServer(error, this.baseUrl, this.caFile);
+      if (untrusted) throw untrusted;
       throw new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
     }
     if (response.status === 204) return undefined;
@@ -110,7 +179,7 @@ export class ApiClient {
     const target = new URL(`${this.baseUrl}${path}`);
     const transport = target.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(target, { method: "GET", headers: { ...this.headers, ...headers }, agent: false }, (res) => {
+      const req = transport.request(target, { method: "GET", headers: { ...this.headers, ...headers }, agent: false, ...this.tlsOptions }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve(res);
         const chunks: Buffer[] = [];
@@ -126,7 +195,7 @@ export class ApiClient {
         });
         res.on("error", reject);
       });
-      req.on("error", (error) => reject(new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${error.message}`, { cause: error })));
+      req.on("error", (error) => reject(untrustedServer(error, this.baseUrl, this.caFile) ?? new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${error.message}`, { cause: error })));
       req.end();
     });
   }
@@ -155,7 +224,7 @@ export class ApiClient {
     // once something went wrong, off the hot path of a flow's writes.
     let internalErrors = 0;
     const retryable = (error: unknown) => {
-      if (this.stopRetries.signal.aborted) return false;
+      if (this.stopRetries.signal.aborted || error instanceof UntrustedServerError) return false;
       if (!(error instanceof ApiRequestError)) return error instanceof BatonError; // unreachable
       // Worth retrying: the server or the database is briefly away (502/503/504), or busy
       // (429). A 500 is a server bug that repeats for the same request: retried twice in case

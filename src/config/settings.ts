@@ -59,6 +59,10 @@ export interface Settings {
   publicUrl: Setting<string | null>;
   /** The key that seals secrets (32 bytes, hex or base64; environment only); null: $BATON_HOME/secret.key. */
   secretKey: Setting<string | null>;
+  /** A PEM file of extra certificate authorities clients trust for an https:// BATON_API_URL (a self-signed or private CA). */
+  caFile: Setting<string | null>;
+  /** Clients may send keys and data over plain http:// to a host that is not this machine (default: refused). */
+  allowInsecure: Setting<boolean>;
 }
 
 /** Setting names as they appear in the environment; config.toml uses them lower-cased without BATON_. */
@@ -86,6 +90,8 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   eventRetentionDays: "BATON_EVENT_RETENTION_DAYS",
   publicUrl: "BATON_PUBLIC_URL",
   secretKey: "BATON_SECRET_KEY",
+  caFile: "BATON_CA_FILE",
+  allowInsecure: "BATON_ALLOW_INSECURE",
 };
 
 /**
@@ -184,6 +190,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
       return raw.replace(/\/+$/, "");
     }),
     secretKey: setting<string | null>("secretKey", null, (raw) => raw),
+    caFile: setting<string | null>("caFile", null, (raw) => path.resolve(raw)),
+    allowInsecure: setting("allowInsecure", false, (raw) => {
+      if (!["0", "1", "true", "false"].includes(raw)) throw new BatonConfigError(`BATON_ALLOW_INSECURE must be 1 or 0, got "${raw}"`);
+      return raw === "1" || raw === "true";
+    }),
   };
 }
 

@@ -52,6 +52,8 @@ export const PERMISSIONS = {
   "webhooks:manage": "list, read, create and delete webhooks",
   /** API keys and accounts. */
   "access:admin": "create, list and revoke API keys and accounts",
+  /** Admins only: who did what is itself sensitive (and not a `:read`, which viewers hold). */
+  "audit:inspect": "read the audit log, verify its chain, and download runs' compliance reports",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -82,7 +84,7 @@ const without = (list: readonly Permission[], ...left: Permission[]) => list.fil
 /** The one role → permissions table. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   admin: new Set(ALL_PERMISSIONS),
-  developer: new Set(without(ALL_PERMISSIONS, "access:admin", "secrets:values", "secrets:write", "work:claim")),
+  developer: new Set(without(ALL_PERMISSIONS, "access:admin", "audit:inspect", "secrets:values", "secrets:write", "work:claim")),
   operator: new Set([...READS, "runs:operate", "deployments:operate"]),
   viewer: new Set(without(READS, "results:read")),
   worker: new Set<Permission>([

@@ -4,6 +4,8 @@
  * schema missing here fails the server's start: its references cannot be resolved.
  */
 import type { z } from "zod";
+import { AuditEntrySchema, AuditVerificationSchema } from "./audit.ts";
+import { RunReportSchema } from "./run-report.ts";
 import { AutomationActionRecordSchema, AutomationFiringSchema, AutomationSchema, AutomationSpecSchema } from "./automation.ts";
 import { ConcurrencyLimitSchema } from "./concurrency-limit.ts";
 import { AccountSchema, ApiKeySchema } from "./credential.ts";
@@ -50,4 +52,7 @@ export const COMPONENTS: readonly z.ZodType[] = [
   SecretInfoSchema,
   ApiKeySchema,
   AccountSchema,
+  AuditEntrySchema,
+  AuditVerificationSchema,
+  RunReportSchema,
 ];

@@ -81,7 +81,7 @@ async function openDirect(settings: Settings, databaseUrl: string, options: { he
 
 /** The runtime of a client of a Baton server (remote mode): its records land in the server. */
 async function openRemote(settings: Settings, apiUrl: string, options: { heartbeatMs: number; consoleLevel: number; taskWindow: number }): Promise<Runtime> {
-  const api = new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value });
+  const api = new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value, caFile: settings.caFile.value, allowInsecure: settings.allowInsecure.value });
   const store = new RemoteStore(api);
   await store.ping();
   return new Runtime({

@@ -1,12 +1,14 @@
 /**
  * The Baton API server (Fastify): REST under /api validated by JSON schemas that also produce
  * the OpenAPI document at /api/openapi.json, live events over SSE, optional API keys with the
- * roles each route allows (access.ts) and dashboard sign-in, an audit line for every mutating
- * call, and the background jobs (scheduler, crashed-run detector, log and event retention).
+ * roles each route allows (access.ts) and dashboard sign-in, a hash-chained audit log of every
+ * mutating call (audit.ts), security headers, optional TLS with HTTP/2, and the background jobs
+ * (scheduler, crashed-run detector, log and event retention).
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import fastifyStatic from "@fastify/static";
 import fs from "node:fs";
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
@@ -62,6 +64,11 @@ import { variableRoutes } from "./routes/variables.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { openApiRoute, registerOpenApi } from "./openapi.ts";
 import { applyTimeouts, DEFAULT_SERVER_TIMEOUTS, timeoutOptions, type ServerTimeouts } from "./timeouts.ts";
+import { KyselyAuditLog } from "../store/audit-log.ts";
+import { AuditWriter, installAuditHooks } from "./audit.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { installSecurityHeaders } from "./security-headers.ts";
+import { runReportRoutes } from "./routes/run-report.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -103,6 +110,8 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   logger?: boolean | object;
   /** How often the event hub tails the store (ms). */
   eventPollMs?: number;
+  /** Serve HTTPS (and HTTP/2, HTTP/1.1 still accepted) with this certificate chain and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface BatonServer {
@@ -125,7 +134,7 @@ function listeningUrl(app: FastifyInstance): string | undefined {
   const address = app.server.address();
   if (!address || typeof address === "string") return undefined;
   const host = address.address === "::" || address.address === "0.0.0.0" ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${app.initialConfig.https ? "https" : "http"}://${host}:${address.port}`;
 }
 
 export async function buildServer(options: ServerOptions): Promise<BatonServer> {
@@ -147,8 +156,14 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
   const refs = storeRefLookup(variables, vault.store);
   const timeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts };
+  // Over TLS, HTTP/2 for browsers (one connection, multiplexed event streams) and HTTP/1.1 for
+  // the rest (the API client, curl, proxies) on the same port.
+  const transport = options.tls ? { http2: true as const, https: { allowHTTP1: true, cert: options.tls.cert, key: options.tls.key } } : {};
   const app = Fastify({
+    ...(transport as object),
     logger: options.logger ?? false,
+    // Unique across servers and restarts: the audit log and the x-request-id header name it.
+    genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     // A slow client (a slow-loris) is cut off instead of holding a connection (timeouts.ts).
     ...timeoutOptions(timeouts),
@@ -182,11 +197,15 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   await registerOpenApi(app, { version: SERVER_VERSION });
 
   const keys = parseApiKeys(options.apiKeys ?? []);
+  // First: every answer carries them, refusals by the hooks below included.
+  const uiRoot = UI_ROOTS.find((dir) => fs.existsSync(path.join(dir, "index.html")));
+  installSecurityHeaders(app, uiRoot, options.tls !== undefined);
   // Hooks in callback style: every request passes through them, and an async hook costs a
   // promise and a microtask turn on the hot path of remote flows.
   app.addHook("onRequest", (request, reply, done) => {
     if (closing) {
-      reply.header("connection", "close");
+      // HTTP/1.1 only: HTTP/2 has no Connection header (Node refuses it).
+      if (request.raw.httpVersionMajor < 2) reply.header("connection", "close");
       sendError(reply, 503, "SHUTTING_DOWN", "the server is shutting down; retry shortly (clients in remote mode do)");
       return;
     }
@@ -204,6 +223,10 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const authRequired = options.auth === true || keys.size > 0;
   // Before any route is registered: it lists them as they come.
   const routes = installAccessControl(app, { authRequired, authenticator, sessions, workerRuns, scopes: new ScopeGuard(store, orchestration), badKeys: new SignInLimiter(10, 6_000) });
+  const auditLog = new KyselyAuditLog(store);
+  const auditWriter = new AuditWriter(auditLog, (error, entries) => app.log.error({ err: error, lostAuditEntries: entries }, "audit entries could not be stored"));
+  installAuditHooks(app, auditWriter);
+  // The audit's line in the server log as well (tools that follow logs see the same calls).
   app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
     if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
       request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
@@ -216,7 +239,6 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   app.setErrorHandler(errorHandler);
   // The dashboard (built into dist/ui by `npm ci`/`npm run build:ui`): static files, and
   // index.html for every other page path so that deep links work.
-  const uiRoot = UI_ROOTS.find((dir) => fs.existsSync(path.join(dir, "index.html")));
   // Hashed assets never change (cache them for good); the build wrote .br/.gz copies of them.
   if (uiRoot)
     await app.register(fastifyStatic, {
@@ -269,13 +291,15 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   artifactRoutes(app, store, artifacts, hub);
+  auditRoutes(app, auditLog);
+  runReportRoutes(app, { store, orchestration, audit: auditLog });
   announceResourceChanges(app, hub);
   openApiRoute(app, () => options.publicUrl);
 
   await app.ready();
   await hub.start();
   const background = startBackgroundJobs(store, orchestration, eventLog, options, app.log);
-  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, values: channelValues, publicUrl }, options.automationService ?? {}, app.log);
+  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, values: channelValues, publicUrl, audit: auditLog }, options.automationService ?? {}, app.log);
   return {
     app,
     hub,
@@ -288,6 +312,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
       // Ends the event streams: open SSE responses would otherwise keep the server open.
       hub.stop();
       await app.close();
+      // The entries of the last calls are committed before the store may close.
+      await auditWriter.drain();
     },
   };
 }

@@ -20,6 +20,8 @@ import { excerpt } from "../core/excerpt.ts";
 import { cancelFlowRun } from "../services/cancel-flow-run.ts";
 import { resumePausedFlowRun } from "../services/resume-flow-run.ts";
 import { createDeploymentRun } from "../services/deployment-runs.ts";
+import { automationRunEntry, type AutomationRunOrigin } from "../services/audit-entries.ts";
+import type { KyselyAuditLog } from "../store/audit-log.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 import type { ClaimedAction } from "../store/automation-types.ts";
 import { ServiceError } from "../services/errors.ts";
@@ -62,6 +64,8 @@ export interface ActionDependencies {
   values: ChannelValues;
   /** The dashboard's address, for the links notifications carry. */
   publicUrl: PublicUrl;
+  /** Where the runs it starts are recorded, with the automation as their actor. */
+  audit: Pick<KyselyAuditLog, "append" | "entriesTouching">;
 }
 
 /** The values templates read. */
@@ -97,14 +101,20 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
   switch (spec.type) {
     case "run-deployment": {
       const marker = `automation-action:${action.id}`;
+      const origin: AutomationRunOrigin = { automation: { id: automation.id, name: automation.name }, firingId: claimed.firing.id, actionId: action.id, event: claimed.firing.event ?? null, reason: claimed.firing.reason ?? null };
       if (action.attempts > 1) {
         const deployment = await deps.orchestration.getDeployment(spec.deployment);
         const [earlier] = deployment ? await deps.store.listFlowRuns({ deploymentId: deployment.id, tags: [marker], limit: 1 }) : [];
-        if (earlier) return { flowRun: earlier.id, name: earlier.name, deployment: spec.deployment };
+        if (earlier) {
+          // The earlier attempt may have stopped between the run and its audit entry.
+          if (!(await deps.audit.entriesTouching(earlier.id)).some((e) => e.action === "flow-run.automation")) await deps.audit.append([automationRunEntry(origin, spec.deployment, earlier)]);
+          return { flowRun: earlier.id, name: earlier.name, deployment: spec.deployment };
+        }
       }
       const parameters = render(spec.parameters ?? {}, "parameters");
       const tags = [...(spec.tags ?? []), `automation:${automation.name}`, marker];
       const { run } = await createDeploymentRun({ runs: deps.store, deployments: deps.orchestration, refs: deps.refs }, spec.deployment, { parameters, tags, message: `started by automation ${automation.name}` }, { parametersField: `${field}.parameters` });
+      await deps.audit.append([automationRunEntry(origin, spec.deployment, run)]);
       return { flowRun: run.id, name: run.name, deployment: spec.deployment, parameters };
     }
     case "pause-deployment":

@@ -23,6 +23,7 @@ import { flowRunsOf } from "../engine/write-batcher.ts";
 import type { RunStore, TaskRun, WriteOp } from "../store/types.ts";
 import { ApiError, notFound } from "./errors.ts";
 import { userEventNameProblem } from "../core/event-input.ts";
+import { FLOW_RUN_SOURCE_EVENT } from "../core/source-events.ts";
 import type { CallerRole } from "./api-keys.ts";
 
 interface KnownTaskRun {
@@ -109,8 +110,11 @@ export class BatchChecker {
           if (op.log.taskRunId) taskRunOf(op.log.taskRunId, `${at}.taskRunId`, op.log.flowRunId);
           break;
         case "event": {
-          // Its flow run exists (checked above); a run's code may not pose as Baton itself.
-          const problem = userEventNameProblem(op.event.event, `${at}.event`);
+          // Its flow run exists (checked above); a run's code may not pose as Baton itself —
+          // but for the record of its own source, which its runner makes before loading the
+          // code (the report reads the first, so code loaded later cannot replace it).
+          const ownSource = op.event.event === FLOW_RUN_SOURCE_EVENT && op.event.resource.id === op.flowRunId;
+          const problem = ownSource ? null : userEventNameProblem(op.event.event, `${at}.event`);
           if (problem) throw new ApiError(400, "VALIDATION_ERROR", problem);
           break;
         }

@@ -2,6 +2,7 @@
  * Who made a request, as the audit log and access checks name it. Set by access control
  * (access.ts) before any handler runs; every later layer reads `request.principal`.
  */
+import { createHash } from "node:crypto";
 import type { CallerRole } from "./api-keys.ts";
 import type { CredentialScope } from "../schemas/credential.ts";
 
@@ -30,3 +31,8 @@ export const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous", id: null,
 
 /** Everyone is an admin when the server requires no key. */
 export const OPEN_SERVER_ADMIN: Principal = Object.freeze({ kind: "anonymous", id: null, name: "anonymous", role: "admin" });
+
+/** The id of a static key: a short hash of it (the audit can tell keys apart without holding them), as access.ts names it. */
+export function staticKeyId(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 12);
+}

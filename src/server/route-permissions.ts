@@ -52,6 +52,11 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "DELETE /api/session": pub("signing out must work with a session that already expired"),
   "GET /api/session": need("signed-in", "global"),
   "GET /api/stats": need("runs:read"),
+
+  // Audit (admins: who did what is sensitive); append-only, so no route writes it
+  "GET /api/audit": need("audit:inspect", "global"),
+  "GET /api/audit/verify": need("audit:inspect", "global"),
+  "GET /api/flow-runs/:id/report": need("audit:inspect", RUN_ID),
   // Aggregates over every run of a flow: not divided by pool or deployment, so no scoped key.
   "GET /api/stats/flows": need("runs:read"),
   "GET /api/stats/flows/:id": need("runs:read"),

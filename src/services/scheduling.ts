@@ -8,6 +8,7 @@
 import { nextSlots, type ScheduleSpec } from "../core/schedule.ts";
 import type { Deployment, NewFlowRun, SchedulerStore } from "../store/types.ts";
 import { deploymentRun } from "./deployment-runs.ts";
+import { scheduledRunEntry } from "./audit-entries.ts";
 import { InvalidParametersError } from "./errors.ts";
 
 export interface Horizon {
@@ -23,12 +24,14 @@ export interface Horizon {
  */
 export async function scheduleDeployment(scheduler: SchedulerStore, deployment: Deployment, options: Horizon, now = Date.now()): Promise<number> {
   if (deployment.paused) return 0;
-  const slots = new Set<number>();
+  // Each slot once, credited to the first schedule that has it (the audit log names it).
+  const slots = new Map<number, string>();
   for (const schedule of deployment.schedules) {
     if (!schedule.active) continue;
-    for (const slot of nextSlots(schedule.spec as unknown as ScheduleSpec, now - 1, { until: now + options.scheduleHorizonMs, limit: options.scheduleMaxRuns })) slots.add(slot);
+    for (const slot of nextSlots(schedule.spec as unknown as ScheduleSpec, now - 1, { until: now + options.scheduleHorizonMs, limit: options.scheduleMaxRuns })) if (!slots.has(slot)) slots.set(slot, schedule.id);
   }
-  return scheduler.scheduleRuns(deployment, slotRuns(deployment, [...slots].sort((a, b) => a - b)));
+  const runs = slotRuns(deployment, [...slots.keys()].sort((a, b) => a - b));
+  return scheduler.scheduleRuns(deployment, runs, (run) => scheduledRunEntry(deployment, slots.get(run.expectedStartTime ?? -1) ?? null, run, now));
 }
 
 /** The runs the scheduler makes for these slots of a deployment's schedules, each due at its slot. */

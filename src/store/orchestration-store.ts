@@ -17,6 +17,8 @@ import type { NewEvent } from "../core/event-records.ts";
 import { claimFlowRuns } from "./claims.ts";
 import { createFlowRuns, transitionFlowRuns } from "./transitions/flow-runs.ts";
 import { appendEvents } from "./transitions/event-log.ts";
+import { appendAuditEntries } from "./audit-log.ts";
+import type { NewAuditEntry } from "../core/audit-chain.ts";
 import { changeOf, concurrencyLimitEvent, deploymentEvent, workPoolEvent, workQueueEvent } from "../core/resource-events.ts";
 import type { ConcurrencyLeasesTable, Database, DeploymentsTable, SchedulesTable, WorkersTable, WorkPoolsTable, WorkQueuesTable } from "./schema.ts";
 import type {
@@ -24,6 +26,7 @@ import type {
   ConcurrencyLimit,
   Deployment,
   DeploymentInput,
+  FlowRun,
   Lease,
   NewFlowRun,
   OrchestrationStore,
@@ -296,13 +299,18 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
     return true;
   }
 
-  async scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[]): Promise<number> {
+  async scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[], audit?: (run: FlowRun) => NewAuditEntry): Promise<number> {
     if (runs.length === 0) return 0;
     const flowId = await this.base.upsertFlowId(deployment.flowName);
     // Once per slot (a unique index on deployment and slot decides); future slots wake the
-    // pool's workers too, which set their timer for the earliest one.
+    // pool's workers too, which set their timer for the earliest one. Only the runs made are
+    // audited: a slot another scheduler took first is that one's entry.
     const rows = runs.map((run) => ({ flowId, deploymentName: deployment.name, run }));
-    return (await this.base.transaction((tx) => createFlowRuns(tx, this.base, rows, { skipSlotsTaken: true }))).length;
+    return this.base.transaction(async (tx) => {
+      const created = await createFlowRuns(tx, this.base, rows, { skipSlotsTaken: true });
+      if (audit) await appendAuditEntries(tx, this.base.dialect, created.map(audit));
+      return created.length;
+    });
   }
 
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {

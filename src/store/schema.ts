@@ -207,6 +207,27 @@ export interface ArtifactsTable {
   content: Uint8Array | null;
 }
 
+/** The audit log (migration 0015, core/audit-chain.ts): appended only, each row chained to the one before. */
+export interface AuditLogTable {
+  seq: number;
+  at: number;
+  actor_kind: string;
+  actor_id: string | null;
+  actor_name: string;
+  actor_role: string | null;
+  action: string;
+  /** JSON string[]. */
+  targets: string;
+  status: number | null;
+  outcome: string;
+  client_ip: string | null;
+  request_id: string | null;
+  /** JSON object, or null. */
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface EventsTable {
   seq: Generated<number>;
   id: string;
@@ -403,4 +424,5 @@ export interface Database {
   logs: LogsTable;
   results: ResultsTable;
   cache_entries: CacheEntriesTable;
+  audit_log: AuditLogTable;
 }

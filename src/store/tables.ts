@@ -37,6 +37,7 @@ export const BATON_TABLES = [
   "logs",
   "results",
   "cache_entries",
+  "audit_log",
 ] as const satisfies readonly (keyof Database)[];
 
 /** Kysely's record of applied migrations and its lock. */

@@ -12,6 +12,7 @@ import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
 import type { EventFilter } from "../core/event-filter.ts";
+import type { NewAuditEntry } from "../core/audit-chain.ts";
 import type { Artifact } from "../schemas/artifact.ts";
 import type { ConcurrencyLimit, Lease } from "../schemas/concurrency-limit.ts";
 import type { Deployment, DeploymentInput, ScheduleRecord } from "../schemas/deployment.ts";
@@ -426,9 +427,10 @@ export interface SchedulerStore extends Pick<OrchestrationStore, "getDeployment"
   /**
    * Creates these Scheduled runs of the deployment's schedules, each for the slot in its
    * `expectedStartTime`, skipping slots that have a run already (idempotent per slot); returns
-   * how many it made.
+   * how many it made. `audit` names, for each run made, the entry that records it (appended to
+   * the audit log in the same transaction: a run the scheduler made is never missing from it).
    */
-  scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[]): Promise<number>;
+  scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[], audit?: (run: FlowRun) => NewAuditEntry): Promise<number>;
   /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
   markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
 }

@@ -5,10 +5,10 @@
  */
 import { parseDatabaseUrl } from "../store/dialect.ts";
 
-export type RunTarget = { apiUrl: string; apiKey: string | null } | { databaseUrl: string; home: string; resultsDir: string };
+export type RunTarget = { apiUrl: string; apiKey: string | null; caFile?: string | null } | { databaseUrl: string; home: string; resultsDir: string };
 
 export function runEnvironment(target: RunTarget): Record<string, string> {
-  if ("apiUrl" in target) return { BATON_API_URL: target.apiUrl, ...(target.apiKey ? { BATON_API_KEY: target.apiKey } : {}) };
+  if ("apiUrl" in target) return { BATON_API_URL: target.apiUrl, ...(target.apiKey ? { BATON_API_KEY: target.apiKey } : {}), ...(target.caFile ? { BATON_CA_FILE: target.caFile } : {}) };
   const database = parseDatabaseUrl(target.databaseUrl);
   return {
     BATON_DATABASE_URL: database.dialect === "sqlite" && database.file !== ":memory:" ? `sqlite://${database.file}` : target.databaseUrl,

@@ -15,6 +15,7 @@ import { KyselyAutomationStore } from "../../src/store/automation-store.ts";
 import { KyselyNotificationChannelStore } from "../../src/store/notification-channel-store.ts";
 import type { AutomationFiring } from "../../src/store/automation-types.ts";
 import { startAutomationService } from "../../src/server/automation-service.ts";
+import { KyselyAuditLog } from "../../src/store/audit-log.ts";
 import { apiHarness, expectError, type ApiHarness } from "../support/api.ts";
 import { DIALECTS } from "../support/databases.ts";
 
@@ -138,7 +139,7 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect(first).toMatchObject({ events: 2, firings: 0, caughtUp: false });
     await service().stop();
     // Two new evaluators (a restarted process, and a second server) share the rest.
-    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, values: { variable: async () => undefined, secret: async () => undefined }, publicUrl: () => "http://127.0.0.1:4200" };
+    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, values: { variable: async () => undefined, secret: async () => undefined }, publicUrl: () => "http://127.0.0.1:4200", audit: new KyselyAuditLog(api.store) };
     const [b, c] = [startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet), startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet)];
     await Promise.all([b.evaluate(), c.evaluate(), b.evaluate(), c.evaluate()]);
     const fired = await firings(a.name);

@@ -86,13 +86,14 @@ export async function stopProcess(proc: Proc, graceMs = 10_000): Promise<void> {
 
 /**
  * Starts `baton server start --port 0 ARGS` and waits for its "listening on" line. A server
- * that exits first fails with its stderr; one that does not come up in time is stopped before
+ * that exits first fails with its stderr; one that does not come up in time (90 s: a loaded
+ * machine starts one in tens of seconds) is stopped before
  * the error is thrown, so no failed start leaves a server running after the tests.
  */
 export async function startServerProcess(env: Record<string, string>, args: string[] = [], port = 0): Promise<{ proc: Proc; url: string }> {
   const proc = startProcess([BIN, "server", "start", "--port", String(port), ...args], { BATON_SERVER_LOG_LEVEL: "warn", ...env });
   try {
-    const url = await until(() => /listening on (http:\/\/\S+) /.exec(proc.stdout())?.[1] ?? (proc.child.exitCode !== null ? Promise.reject(new Error(`the server exited: ${proc.stderr()}`)) : undefined), "the server");
+    const url = await until(() => /listening on (https?:\/\/\S+) /.exec(proc.stdout())?.[1] ?? (proc.child.exitCode !== null ? Promise.reject(new Error(`the server exited: ${proc.stderr()}`)) : undefined), "the server", 90_000);
     return { proc, url };
   } catch (error) {
     await stopProcess(proc);

@@ -23,6 +23,7 @@ const FlowsPage = lazy(() => import("./FlowsPage.tsx").then((m) => ({ default: m
 const FlowPage = lazy(() => import("./FlowPage.tsx").then((m) => ({ default: m.FlowPage })));
 const DeploymentPage = lazy(() => import("./DeploymentPage.tsx").then((m) => ({ default: m.DeploymentPage })));
 const WorkerPage = lazy(() => import("./WorkerPage.tsx").then((m) => ({ default: m.WorkerPage })));
+const AuditPage = lazy(() => import("./AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -36,6 +37,7 @@ const NAV = [
   ["/variables", "Variables"],
   ["/secrets", "Secrets"],
   ["/artifacts", "Artifacts"],
+  ["/audit", "Audit"],
 ] as const;
 
 export function App() {
@@ -69,7 +71,7 @@ export function App() {
           Baton
         </Link>
         <nav>
-          {NAV.map(([href, label]) => (
+          {NAV.filter(([href]) => href !== "/audit" || session?.permissions?.includes("audit:inspect")).map(([href, label]) => (
             <Link key={href} to={href} className={page === href ? "active" : ""}>
               {label}
             </Link>
@@ -112,6 +114,8 @@ export function App() {
             <WorkerPage key={key} id={decodeURIComponent(workerMatch[1]!)} />
           ) : page === "/flows" ? (
             <FlowsPage key={key} url={url} />
+          ) : page === "/audit" ? (
+            <AuditPage key={key} url={url} />
           ) : page === "/artifacts" ? (
             <ArtifactsPage key={key} url={url} />
           ) : page === "/automations" ? (

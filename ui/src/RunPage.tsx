@@ -130,6 +130,23 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           </li>
         ))}
       </ul>
+
+      {can("audit:inspect") && (
+        <>
+      <h2>Compliance report</h2>
+      <p className="muted" data-testid="report-links">
+        Who or what started it, source and lock-file hashes, task input and output hashes, its audit entries:{" "}
+        {(["pdf", "md", "json"] as const).map((format, i) => (
+          <span key={format}>
+            {i > 0 && " · "}
+            <a href={`/api/flow-runs/${encodeURIComponent(id)}/report?format=${format}`} download data-testid={`report-${format}`}>
+              {format === "md" ? "Markdown" : format.toUpperCase()}
+            </a>
+          </span>
+        ))}
+      </p>
+        </>
+      )}
     </section>
   );
 }

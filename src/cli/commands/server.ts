@@ -1,4 +1,5 @@
 /** `baton server start`: the API server (and, later, the UI) over the configured database. */
+import fs from "node:fs";
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
@@ -9,6 +10,23 @@ import { createApiKey, firstAdminKey } from "../../services/credentials.ts";
 
 /** How long a stopping server waits for requests in flight. */
 const STOP_GRACE_MS = 10_000;
+
+/** The certificate and key files of --tls-cert and --tls-key, read; undefined without them. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new BatonError(`--tls-cert and --tls-key go together: give ${certFile === undefined ? "--tls-cert" : "--tls-key"} too`);
+  const read = (file: string, flag: string, marker: RegExp, block: string) => {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (error) {
+      throw new BatonError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
+    }
+    if (!marker.test(bytes.toString("latin1"))) throw new BatonError(`${flag}: ${file} is not a PEM file (no ${block} block)`);
+    return bytes;
+  };
+  return { cert: read(certFile, "--tls-cert", /-----BEGIN CERTIFICATE-----/, "BEGIN CERTIFICATE"), key: read(keyFile, "--tls-key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "BEGIN PRIVATE KEY") };
+}
 
 export function registerServer(program: Command): void {
   const server = program.command("server").description("the Baton API server");
@@ -33,11 +51,14 @@ export function registerServer(program: Command): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <port>", "port (0 picks a free one)", "4200")
     .option("--body-limit <bytes>", "largest request body accepted (default BATON_SERVER_BODY_LIMIT_BYTES, 16 MiB)")
-    .action(async (opts: { host: string; port: string; bodyLimit?: string }) => {
+    .option("--tls-cert <file>", "serve HTTPS (and HTTP/2) with this certificate chain (PEM); needs --tls-key")
+    .option("--tls-key <file>", "the certificate's private key (PEM)")
+    .action(async (opts: { host: string; port: string; bodyLimit?: string; tlsCert?: string; tlsKey?: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BatonError(`--port must be an integer from 0 to 65535, got "${opts.port}"`);
       const bodyLimit = opts.bodyLimit === undefined ? undefined : Number(opts.bodyLimit);
       if (bodyLimit !== undefined && (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1)) throw new BatonError(`--body-limit must be a positive number of bytes, got "${opts.bodyLimit}"`);
+      const tls = readTls(opts.tlsCert, opts.tlsKey);
       const settings = loadSettings();
       const store = await openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
       const server = await buildServer({
@@ -47,6 +68,7 @@ export function registerServer(program: Command): void {
         bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
         logger: { level: settings.serverLogLevel.value },
         publicUrl: settings.publicUrl.value ?? undefined,
+        tls,
       });
       const address = await server.app.listen({ host: opts.host, port });
       const url = address.replace("[::1]", "localhost");

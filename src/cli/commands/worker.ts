@@ -51,7 +51,7 @@ export function registerWorker(program: Command): void {
       const { store, orchestration, scheduler, close } = inline ? await runtimeOrchestration() : await openOrchestration();
       const runEnv = runEnvironment(
         settings.apiUrl.value
-          ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value }
+          ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value, caFile: settings.caFile.value }
           : { databaseUrl: settings.databaseUrl.value, home: settings.home.value, resultsDir: settings.resultsDir.value },
       );
       const worker = new Worker(store, orchestration, {

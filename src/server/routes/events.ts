@@ -31,6 +31,7 @@ import {
 } from "../../schemas/event.ts";
 import { formatResumeToken, parseResumeToken } from "../event-resume-token.ts";
 import { eventStreamAnswer } from "../openapi.ts";
+import { eventStreamHead } from "../security-headers.ts";
 
 /** The filter of a query string; an invalid pattern is a 400 naming the parameter. */
 function filterOf(query: EventFilterQuery): EventFilter {
@@ -143,7 +144,7 @@ export function eventLogRoutes(app: FastifyInstance, store: RunStore, eventLog: 
           raw.once("drain", resolve);
           raw.once("close", resolve);
         });
-      raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+      raw.writeHead(200, eventStreamHead(request.raw));
       // An id-only message: a client that reconnects before any event arrived resumes from here.
       let sent = formatResumeToken(position);
       await write(`: connected\nid: ${sent}\n\n`);

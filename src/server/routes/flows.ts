@@ -8,6 +8,7 @@ import { FlowInputSchema, FlowListSchema, FlowParamsSchema, FlowSchema, type Flo
 import { HealthSchema } from "../../schemas/health.ts";
 import { LiveStreamQuerySchema, type LiveStreamQuery } from "../../schemas/live-event.ts";
 import { eventStreamAnswer } from "../openapi.ts";
+import { eventStreamHead } from "../security-headers.ts";
 
 export function flowRoutes(app: FastifyInstance, store: RunStore): void {
   app.get(
@@ -107,7 +108,7 @@ export function liveStreamRoutes(app: FastifyInstance, store: StateLogTail, hub:
         clearInterval(ping);
         unsubscribe();
       });
-      raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+      raw.writeHead(200, eventStreamHead(request.raw));
       // An id-only message: a client that reconnects before any event arrived still resumes
       // from here (EventSource keeps the id; no event is dispatched).
       raw.write(`: connected\nid: ${hub.resumeId()}\n\n`);
