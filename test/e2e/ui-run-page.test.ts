@@ -133,6 +133,9 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     await page.locator("[data-testid=pause-confirm]").click();
     await page.locator("[data-testid=run-state]", { hasText: "Paused" }).waitFor();
     const resume = page.locator("[data-testid=resume-form]");
+    // The header's Resume leads to the form, which is the confirmation.
+    await page.locator("[data-testid=resume]").click();
+    expect(await page.evaluate("document.activeElement.closest('[data-testid=resume-form]') !== null")).toBe(true);
     await resume.locator("button[type=submit]").click();
     await page.locator("[data-testid=run-state]", { hasText: "Scheduled" }).waitFor();
 

@@ -83,6 +83,12 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
               testId="pause"
             />
           )}
+          {can("runs:operate") && r.state.type === "PAUSED" && (
+            // The input form below the header is the confirmation: it says what the run waits for.
+            <button onClick={() => document.querySelector<HTMLElement>("[data-testid=resume-form] textarea, [data-testid=resume-form] input, [data-testid=resume-form] select")?.focus()} data-testid="resume">
+              Resume…
+            </button>
+          )}
           {can("deployments:operate") && deployment.data && (
             <button onClick={() => setOpen(open === "run-again" ? null : "run-again")} data-testid="run-again">
               Run again…

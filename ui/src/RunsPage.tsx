@@ -38,6 +38,11 @@ function FilterInput({ value, apply, label }: { value: string; apply(text: strin
   return <input value={text} onChange={(e) => setText(e.target.value)} onKeyDown={(e) => e.key === "Enter" && apply(text.trim())} placeholder="any" aria-label={label} />;
 }
 
+/** A typed filter applies in place (no history entry per pause in typing), from the first page. */
+const applyTyped = (key: "flow" | "tag") => (text: string) => replaceQuery({ [key]: text || null, cursor: null, prev: null });
+const APPLY_FLOW = applyTyped("flow");
+const APPLY_TAG = applyTyped("tag");
+
 /** What the Started column says: the start, or when a Scheduled run is due. */
 function started(run: FlowRun): string {
   if (run.startTime !== null) return time(run.startTime);
@@ -75,11 +80,6 @@ export function RunsPage({ url }: { url: URL }) {
     }
     navigate(`/${next.size ? `?${next.toString()}` : ""}`);
   };
-
-  // Typing filters: the URL is replaced in place and the list goes back to its first page.
-  const type = (key: "flow" | "tag") => (text: string) => replaceQuery({ [key]: text || null, cursor: null, prev: null });
-  const typeFlow = useMemo(() => type("flow"), []);
-  const typeTag = useMemo(() => type("tag"), []);
 
   const query = new URLSearchParams({ limit: "50" });
   for (const key of ["state", "stateType", "tag", "deployment", "cursor", "until"]) if (q(key)) query.set(key, q(key));
@@ -150,10 +150,10 @@ export function RunsPage({ url }: { url: URL }) {
           </select>
         </label>
         <label>
-          Flow <FilterInput value={q("flow")} apply={typeFlow} label="flow filter" />
+          Flow <FilterInput value={q("flow")} apply={APPLY_FLOW} label="flow filter" />
         </label>
         <label>
-          Tag <FilterInput value={q("tag")} apply={typeTag} label="tag filter" />
+          Tag <FilterInput value={q("tag")} apply={APPLY_TAG} label="tag filter" />
         </label>
         {(deployments.data?.items.length ?? 0) > 0 && (
           <label>

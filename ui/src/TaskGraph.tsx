@@ -58,7 +58,9 @@ function fitView(layout: GraphLayout, width: number): View {
   return { scale, x: Math.max(0, (width - layout.width * scale) / 2), y: 0, fit: true };
 }
 
-export function TaskGraph({ structure, tasks, subflows = [], onGroup }: { structure: Structure; tasks: TaskRun[]; subflows?: FlowRun[]; onGroup: (taskName: string) => void }) {
+const NO_SUBFLOWS: FlowRun[] = [];
+
+export function TaskGraph({ structure, tasks, subflows = NO_SUBFLOWS, onGroup }: { structure: Structure; tasks: TaskRun[]; subflows?: FlowRun[]; onGroup: (taskName: string) => void }) {
   // Sub-flows join the structure laid out; the layout runs again only when the set of them changes.
   const subflowKey = subflows.map((c) => c.id).join(",");
   const input = useMemo<GraphInput>(() => {
