@@ -73,7 +73,7 @@ export function LimitsSection({ reload }: { reload: number }) {
   const changed = () => setChanges((n) => n + 1);
   return (
     <>
-      <div className="toolbar" style={{ marginTop: 32 }}>
+      <div className="toolbar section">
         <h1>Concurrency limits</h1>
         <div className="actions">
           <button onClick={() => setEditing(editing === "new" ? null : "new")} data-testid="new-limit">

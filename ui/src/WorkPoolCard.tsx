@@ -58,7 +58,7 @@ export function WorkPoolCard({ pool: p, workers, onChange }: { pool: Pool; worke
         </p>
       )}
       {editing && "pool" in editing && <PoolForm existing={p} onSaved={saved} />}
-      <div className="toolbar">
+      <div className="toolbar section">
         <h3 className="muted">Queues</h3>
         <button onClick={() => setEditing(queueOpen === null ? null : { queue: null })} data-testid="add-queue">
           {queueOpen === null ? "Close the form" : "Add queue"}
@@ -100,6 +100,9 @@ export function WorkPoolCard({ pool: p, workers, onChange }: { pool: Pool; worke
           ))}
         </tbody>
       </table>
+      <div className="toolbar section">
+        <h3 className="muted">Workers</h3>
+      </div>
       {workers.length === 0 ? (
         <p className="muted">
           No workers. Start one with <code>baton worker start --pool {p.name}</code>.
