@@ -62,6 +62,11 @@ export function compileScheduleAt(spec: unknown, field: string): ScheduleSpec {
   }
 }
 
+/** A stored schedule in words, saying when it is paused: "cron 0 9 * * * (UTC) (paused)". */
+export function scheduleText(schedule: Pick<ScheduleRecord, "spec" | "active">): string {
+  return `${describeSchedule(schedule.spec as unknown as ScheduleSpec)}${schedule.active ? "" : " (paused)"}`;
+}
+
 /** How far ahead a preview looks for slots: a schedule that fires less than yearly shows fewer. */
 const PREVIEW_HORIZON_MS = 366 * 86_400_000;
 

@@ -181,9 +181,16 @@ describe("dashboard in Chromium: flows, deployments, pools", () => {
     await schedules.nth(1).locator("button", { hasText: "Delete" }).click();
     await schedules.nth(1).locator("button", { hasText: "Yes, delete" }).click();
     await until(async () => (await schedules.count()) === 1, "the deleted schedule");
-    const stored = await h.api<{ schedules: { spec: { cron?: string } }[] }>("/deployments/etl-nightly");
+    const stored = await h.api<{ id: string; schedules: { spec: { cron?: string } }[] }>("/deployments/etl-nightly");
     expect(stored.schedules.map((s) => s.spec.cron)).toEqual(["30 6 * * 1-5"]);
+    // The runs the deleted schedule made went with it, from the page too (no state event says so).
+    const scheduled = async () => (await h.api<{ items: Run[] }>(`/flow-runs?deployment=${stored.id}&state=Scheduled`)).items.length;
+    await until(async () => (await page.locator("[data-testid=recent-runs] tr[data-run]").count()) === (await scheduled()), "the runs list in step with the schedules");
     await page.screenshot({ path: path.join(SHOTS, "deployment.png"), fullPage: true });
+    await page.locator("[data-testid=theme-toggle]").click();
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
+    await page.screenshot({ path: path.join(SHOTS, "deployment-dark.png"), fullPage: true });
+    await page.locator("[data-testid=theme-toggle]").click();
   });
 
   it("runs a deployment from its page and lists the run; deletes a deployment after confirmation", async () => {

@@ -98,7 +98,7 @@ function Schedules({ deployment, reload, onChange }: { deployment: Deployment; r
   };
   return (
     <>
-      <div className="toolbar">
+      <div className="toolbar section">
         <h2>Schedules</h2>
         <span className="muted">times in your time zone ({USER_TIME_ZONE})</span>
         {can("deployments:write") && (
@@ -258,7 +258,7 @@ export function DeploymentPage({ name, url }: { name: string; url: URL }) {
       <h2>Job variables</h2>
       <JobVariables jobVariables={d.jobVariables} />
       <h2>Runs</h2>
-      <RecentRuns filter={`deployment=${encodeURIComponent(d.id)}`} allRuns={`/?deployment=${encodeURIComponent(d.id)}`} empty="No runs yet: press Run…, or wait for a schedule." />
+      <RecentRuns reload={reload} filter={`deployment=${encodeURIComponent(d.id)}`} allRuns={`/?deployment=${encodeURIComponent(d.id)}`} empty="No runs yet: press Run…, or wait for a schedule." />
     </section>
   );
 }

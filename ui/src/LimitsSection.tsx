@@ -78,7 +78,7 @@ export function LimitsSection({ reload }: { reload: number }) {
   const write = useCan()("limits:write");
   return (
     <>
-      <div className="toolbar" style={{ marginTop: 32 }}>
+      <div className="toolbar section">
         <h1>Concurrency limits</h1>
         {write && (
           <div className="actions">

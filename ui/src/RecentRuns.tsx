@@ -1,7 +1,9 @@
 /**
  * The newest flow runs of one flow, deployment or worker (`filter` is the query of
  * `GET /api/flow-runs`), live: a run of the list that changes state refreshes it, as does a new
- * run. Older pages load below ("Older runs"); `allRuns` links to the runs list with the filter.
+ * run, and a change of `reload` (a deployment's schedule deleted drops its future runs, and no
+ * state event says so). Older pages load below ("Older runs"); `allRuns` links to the runs list
+ * with the filter.
  */
 import { useState } from "react";
 import { get, useCoalescedReload, useData, type FlowRun } from "./api.ts";
@@ -18,12 +20,12 @@ function started(run: FlowRun): string {
   return "–";
 }
 
-export function RecentRuns({ filter, allRuns, empty, limit = 10 }: { filter: string; allRuns?: string; empty: string; limit?: number }) {
+export function RecentRuns({ filter, allRuns, empty, limit = 10, reload: outer = "" }: { filter: string; allRuns?: string; empty: string; limit?: number; reload?: string }) {
   const [reload, trigger] = useCoalescedReload(1000);
   useLiveEvents(null, (event) => {
     if (event.kind === "state" && event.taskRunId === null) trigger();
   });
-  const { data, error } = useData<Page>(`/flow-runs?${filter}&limit=${limit}`, reload);
+  const { data, error } = useData<Page>(`/flow-runs?${filter}&limit=${limit}`, `${reload}:${outer}`);
   const [older, setOlder] = useState<{ items: FlowRun[]; nextCursor: string | null } | null>(null);
   const [olderError, setOlderError] = useState<string | null>(null);
   const shown = [...(data?.items ?? []), ...(older?.items.filter((o) => !data?.items.some((d) => d.id === o.id)) ?? [])];

@@ -35,6 +35,8 @@ const INPUT_OF: Record<(typeof SPEC_FIELDS)[number], Field> = {
 };
 
 export const USER_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** The time zones the browser knows, offered as the time zone input's suggestions. */
+const TIME_ZONES = Intl.supportedValuesOf("timeZone");
 
 /** A time in the user's time zone, with the weekday (a schedule's days matter). */
 export const slotTime = (ms: number) => new Date(ms).toLocaleString([], { weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -189,7 +191,7 @@ export function ScheduleForm({ deployment, existing, onSaved, onCancel }: { depl
           </span>
           <input aria-label="time zone" list="time-zones" value={draft.timezone} onChange={(e) => set("timezone", e.target.value)} {...invalid("timezone")} />
           <datalist id="time-zones">
-            {Intl.supportedValuesOf("timeZone").map((tz) => (
+            {TIME_ZONES.map((tz) => (
               <option key={tz} value={tz} />
             ))}
           </datalist>

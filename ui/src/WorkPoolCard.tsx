@@ -62,7 +62,7 @@ export function WorkPoolCard({ pool: p, workers, onChange }: { pool: Pool; worke
         </p>
       )}
       {editing && "pool" in editing && <PoolForm existing={p} onSaved={saved} />}
-      <div className="toolbar">
+      <div className="toolbar section">
         <h3 className="muted">Queues</h3>
         {write && (
           <button onClick={() => setEditing(queueOpen === null ? null : { queue: null })} data-testid="add-queue">
@@ -108,6 +108,9 @@ export function WorkPoolCard({ pool: p, workers, onChange }: { pool: Pool; worke
           ))}
         </tbody>
       </table>
+      <div className="toolbar section">
+        <h3 className="muted">Workers</h3>
+      </div>
       {workers.length === 0 ? (
         <p className="muted">
           No workers. Start one with <code>baton worker start --pool {p.name}</code>.

@@ -4,7 +4,7 @@
  * request, call them and answer.
  */
 import type { FastifyInstance } from "fastify";
-import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
+import { compileSchedule, nextSlots, type ScheduleSpec } from "../../core/schedule.ts";
 import { refusedEnvName } from "../../core/job-variables.ts";
 import type { Deployment, OrchestrationStore, RunStore, ScheduleRecord } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
@@ -85,7 +85,7 @@ import {
 } from "../../schemas/concurrency-limit.ts";
 import { checkConfigRefs, deploymentRefChecks, type RefStores } from "../../services/config-refs.ts";
 import { deleteWorkQueue, upsertWorkPool } from "../../services/work-pools.ts";
-import { addSchedule, deleteSchedule, listSchedules, previewSchedule, updateSchedule } from "../../services/deployment-schedules.ts";
+import { addSchedule, deleteSchedule, listSchedules, previewSchedule, scheduleText, updateSchedule } from "../../services/deployment-schedules.ts";
 
 const nameParams = jsonSchema(NameParamsSchema);
 const errors = errorResponses(400, 404, 409);
@@ -147,7 +147,7 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
               .flatMap((s) => nextSlots(s.spec as unknown as ScheduleSpec, now, { until: now + 366 * 86_400_000, limit: 3 }))
               .sort((a, b) => a - b)
               .slice(0, 3),
-        scheduleText: d.schedules.map((s) => `${describeSchedule(s.spec as unknown as ScheduleSpec)}${s.active ? "" : " (paused)"}`),
+        scheduleText: d.schedules.map(scheduleText),
       })),
     };
   });

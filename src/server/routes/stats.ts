@@ -18,7 +18,7 @@ import type { ErrorInfo } from "../../core/errors.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
 import type { OrchestrationStore, Store, WorkerRecord } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { describeSchedule, type ScheduleSpec } from "../../core/schedule.ts";
+import { scheduleText } from "../../services/deployment-schedules.ts";
 import { flowFigures, flowSummaries } from "../../store/flow-stats.ts";
 import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
 import { FlowParamsSchema, type FlowParams } from "../../schemas/flow.ts";
@@ -196,7 +196,7 @@ export function statsRoutes(app: FastifyInstance, store: Store, orchestration: O
       const since = Date.now() - (request.query.hours ?? 168) * HOUR;
       const [figures, all] = await Promise.all([flowFigures(db, flow, since), orchestration.listDeployments()]);
       const deployments = all.filter((d) => d.flowName === flow.name);
-      const described = [...deployments].filter((d) => d.parameterSchema).sort((a, b) => b.updatedAt - a.updatedAt)[0];
+      const described = deployments.filter((d) => d.parameterSchema).sort((a, b) => b.updatedAt - a.updatedAt)[0];
       return {
         flow,
         since,
@@ -207,7 +207,7 @@ export function statsRoutes(app: FastifyInstance, store: Store, orchestration: O
           paused: d.paused,
           workPool: d.workPool,
           workQueue: d.workQueue,
-          scheduleText: d.schedules.map((s) => `${describeSchedule(s.spec as unknown as ScheduleSpec)}${s.active ? "" : " (paused)"}`),
+          scheduleText: d.schedules.map(scheduleText),
         })),
         parameterSchema: described?.parameterSchema ?? null,
         parameterSchemaFrom: described?.name ?? null,
