@@ -8,9 +8,10 @@
  *     `getFlowRun`, `POST /api/flow-runs/:id/set-state` → `setFlowRunState`) unless the route
  *     names its own, so generated clients have stable method names;
  *   - the bearer (API key) and session-cookie security schemes on every route that is not public;
- *   - the 4xx answers every route can give besides its own: 400 (any request can be malformed:
- *     a NUL in its URL, a bad query, a bad body), 401 and 403 (keys), 404 and 414 (a path
- *     naming something, or too long to), 413 and 415 (a POST, PUT or PATCH body too big, or not JSON);
+ *   - the error answers every route can give besides its own: 400 (any request can be
+ *     malformed: a NUL in its URL, a bad query, a bad body), 401 and 403 (keys), 404 and 414 (a
+ *     path naming something, or too long to), 413 and 415 (a POST, PUT or PATCH body too big, or
+ *     not JSON), 503 (shutting down, or the database away: clients retry it);
  *   - a description for each answer: the route's own (its schema's `description`), else one said
  *     by its status and what it holds.
  *
@@ -149,7 +150,7 @@ export function documentedOperation(method: string, url: string, schema: Schema,
   const add = (status: string) => {
     response[status] ??= { $ref: "ErrorResponse#", description: ERROR_DESCRIPTIONS[status]! };
   };
-  const statuses = ["400", ...(isPublic ? [] : ["401", "403"]), ...(url.includes("/:") ? ["404", "414"] : []), ...(schema.body || ["POST", "PUT", "PATCH"].includes(method) ? ["413", "415"] : [])];
+  const statuses = ["400", ...(isPublic ? [] : ["401", "403"]), ...(url.includes("/:") ? ["404", "414"] : []), ...(schema.body || ["POST", "PUT", "PATCH"].includes(method) ? ["413", "415"] : []), "503"];
   for (const status of statuses) add(status);
   return {
     ...schema,

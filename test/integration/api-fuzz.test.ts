@@ -85,7 +85,7 @@ describe.each([
         for (const param of op.parameters ?? []) {
           if (param.in !== "path" && param.in !== "query") continue;
           for (const text of injections) {
-            const filled = path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeSegment(name === param.name ? text : (known[path.split("/")[path.split("/").indexOf(`{${name}}`) - 1] ?? ""]?.[0] ?? "x")));
+            const filled = fillPath(path, known, { [param.name]: text });
             const url = param.in === "query" ? `${filled}?${new URLSearchParams({ [param.name]: text }).toString()}` : filled;
             requests++;
             const problem = await send(pool, { kind: "sql injection", method: "GET", path: url, headers: {} }, op, validate);
@@ -151,8 +151,7 @@ function requestOf(method: string, path: string, op: Operation, doc: Schema, kno
   const bodySchema = op.requestBody?.content["application/json"]?.schema;
 
   const segment = (name: string) => {
-    const before = path.split("/")[path.split("/").indexOf(`{${name}}`) - 1] ?? "";
-    const values = known[before] ?? [];
+    const values = knownFor(path, name, known);
     const hostile = fc.constantFrom(...HOSTILE_STRINGS).filter((s) => s !== "");
     return fc.oneof(
       { weight: values.length > 0 ? 6 : 0, arbitrary: values.length > 0 ? fc.constantFrom(...values) : fc.constant("x") },
@@ -204,9 +203,19 @@ const RAW_BODIES: readonly { body: string; type: string }[] = [
 /** The raw bodies, at the operation's path with its parameters naming fixtures. */
 function rawRequests(method: string, path: string, known: Known): Request[] {
   if (!["POST", "PUT", "PATCH"].includes(method)) return [];
-  const segments = path.split("/");
-  const url = path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeSegment(known[segments[segments.indexOf(`{${name}}`) - 1] ?? ""]?.[0] ?? "x"));
+  const url = fillPath(path, known);
   return RAW_BODIES.map(({ body, type }) => ({ kind: "raw body", method, path: url, headers: { "content-type": type }, body }));
+}
+
+/** The fixtures that exist for a path parameter, by the segment before it (`/api/flow-runs/{id}` → flow-runs). */
+function knownFor(path: string, name: string, known: Known): string[] {
+  const segments = path.split("/");
+  return known[segments[segments.indexOf(`{${name}}`) - 1] ?? ""] ?? [];
+}
+
+/** `path` with each parameter a fixture (or "x"), except those `given`. */
+function fillPath(path: string, known: Known, given: Record<string, string> = {}): string {
+  return path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeSegment(given[name] ?? knownFor(path, name, known)[0] ?? "x"));
 }
 
 /** A path segment, percent-encoded (a lone surrogate, which cannot be, as U+FFFD). */

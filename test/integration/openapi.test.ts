@@ -130,6 +130,22 @@ describe("the OpenAPI document", () => {
     expect(documented.get("GET /api/flow-runs")!.security).toEqual([{ bearer: [] }, { session: [] }]);
   });
 
+  it("is true about security: with keys required, every operation it secures answers 401 without one, and no other does", async () => {
+    const keyed = await apiHarness("sqlite", { automationService: false, apiKeys: ["admin:openapi-admin-key"] });
+    try {
+      const wrong: string[] = [];
+      for (const { method, path: p, op } of operations(doc)) {
+        const url = p.replace(/\{\w+\}/g, "x");
+        const res = await keyed.call(method, url, method === "GET" || method === "DELETE" ? undefined : {});
+        const secured = (op.security ?? []).length > 0;
+        if (secured !== (res.status === 401)) wrong.push(`${method} ${p}: documented ${secured ? "secured" : "public"}, answered ${res.status}`);
+      }
+      expect(wrong).toEqual([]);
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it("sets servers to the address the caller used, or to the public URL the server was given", async () => {
     expect(doc.servers).toEqual([{ url: "http://baton.internal:4200", description: "this server" }]);
     const other = await apiHarness("sqlite", { automationService: false, publicUrl: "https://baton.acme.test" });

@@ -39,7 +39,7 @@ export function flowRoutes(app: FastifyInstance, store: RunStore): void {
     {
       schema: {
         tags: ["flows"],
-        summary: "Register a flow (or update its description and tags): 201 when it is new, 200 when it was registered",
+        summary: "Register a flow (or update its description and tags): 201 when it is new, 200 when it was already registered",
         body: jsonSchema(FlowInputSchema),
         response: { 200: jsonSchema(FlowSchema), 201: jsonSchema(FlowSchema), ...errorResponses(400) },
       },
