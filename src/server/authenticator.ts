@@ -38,6 +38,8 @@ export class Authenticator {
   private readonly staticIds: Map<string, string>;
   private readonly cache = new Map<string, CachedKey>();
   private readonly verifying = new Map<string, Promise<Principal | null>>();
+  /** Counts revocations through this server (see `verify`). */
+  private revocations = 0;
   private readonly touched = new Map<string, number>();
   private readonly options: AuthenticatorOptions;
   /** Checked when no account has the name, so that an unknown name costs as long as a wrong password (no name probing by timing). */
@@ -88,10 +90,13 @@ export class Authenticator {
   }
 
   private async verify(parsed: { prefix: string; secret: string }, cacheKey: string, now: number): Promise<Principal | null> {
+    const revocations = this.revocations;
     const row = await this.store.apiKeyByPrefix(parsed.prefix);
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
     if (!(await verifySecret(parsed.secret, row.hash))) return null;
     const principal: Principal = { kind: "api-key", id: row.id, name: row.name, role: row.role, scope: row.scope };
+    // A key revoked while its row was being read is not cached from that (older) row.
+    if (revocations !== this.revocations) return principal;
     this.cache.set(cacheKey, { principal, expiresAt: row.expiresAt, cachedUntil: now + this.options.cacheMs });
     while (this.cache.size > this.options.capacity) this.cache.delete(this.cache.keys().next().value!);
     this.touch(row.id, now);
@@ -112,6 +117,7 @@ export class Authenticator {
 
   /** A key was revoked through this server: it stops working here at once. */
   forgetKey(id: string): void {
+    this.revocations++;
     for (const [cacheKey, cached] of this.cache) if (cached.principal.id === id) this.cache.delete(cacheKey);
     this.touched.delete(id);
   }
