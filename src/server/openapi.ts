@@ -45,6 +45,7 @@ export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   stats: "Counts and durations of runs over time, and workers' status",
   artifacts: "Artifacts runs publish for people: markdown, tables, links, progress, images",
   access: "API keys and accounts: created, listed and revoked by admins",
+  audit: "The append-only audit log: who did what, and the verification of its hash chain",
 };
 
 /** Why a 4xx or 5xx answer happens, for answers whose route says nothing more. */
