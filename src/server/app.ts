@@ -17,6 +17,7 @@ import { clientErrorHandler, errorHandler, sendError } from "./errors.ts";
 import { announceResourceChanges, EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
 import { registerJsonParser, urlHasNul } from "./json-body.ts";
+import { installRequestLog } from "./request-log.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskTableRoutes } from "./routes/task-table.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
@@ -136,6 +137,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const refs = storeRefLookup(variables, vault.store);
   const app = Fastify({
     logger: options.logger ?? false,
+    // One line per request instead, written by installRequestLog (server/request-log.ts).
+    disableRequestLogging: true,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     // Query strings arrive as text: coerce them ("?limit=5"). Bodies are JSON: no coercion,
     // so a number sent as a string is an error that names the field.
@@ -186,6 +189,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const workerRuns = new WorkerRuns(store);
   // Before any route is registered: it lists them as they come.
   const routes = installAccessControl(app, keys, sessions, workerRuns);
+  installRequestLog(app);
   app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
     if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
       request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");

@@ -4,6 +4,7 @@ import { BatonError } from "../../core/errors.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { openStore } from "../../store/open.ts";
 import { buildServer } from "../../server/app.ts";
+import { prettyLogStream } from "../../server/log-format.ts";
 
 /** How long a stopping server waits for requests in flight. */
 const STOP_GRACE_MS = 10_000;
@@ -17,7 +18,10 @@ export function registerServer(program: Command): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <port>", "port (0 picks a free one)", "4200")
     .option("--body-limit <bytes>", "largest request body accepted (default BATON_SERVER_BODY_LIMIT_BYTES, 16 MiB)")
-    .action(async (opts: { host: string; port: string; bodyLimit?: string }) => {
+    .option("--log-format <format>", "json (one JSON object per line) or pretty (one readable line); default pretty on a terminal, else json")
+    .action(async (opts: { host: string; port: string; bodyLimit?: string; logFormat?: string }) => {
+      const logFormat = opts.logFormat ?? (process.stdout.isTTY ? "pretty" : "json");
+      if (logFormat !== "json" && logFormat !== "pretty") throw new BatonError(`--log-format must be json or pretty, got "${opts.logFormat}"`);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BatonError(`--port must be an integer from 0 to 65535, got "${opts.port}"`);
       const bodyLimit = opts.bodyLimit === undefined ? undefined : Number(opts.bodyLimit);
@@ -28,7 +32,7 @@ export function registerServer(program: Command): void {
         store,
         apiKeys: settings.serverApiKeys.value,
         bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
-        logger: { level: settings.serverLogLevel.value },
+        logger: { level: settings.serverLogLevel.value, ...(logFormat === "pretty" ? { stream: prettyLogStream() } : {}) },
         publicUrl: settings.publicUrl.value ?? undefined,
       });
       const address = await server.app.listen({ host: opts.host, port });
