@@ -120,6 +120,8 @@ export class RemoteStore implements RunStore {
   pageFlowRuns(filter: FlowRunFilter = {}): Promise<Page<FlowRun>> {
     const q = new URLSearchParams();
     if (filter.flowName) q.set("flow", filter.flowName);
+    if (filter.idPrefix) q.set("idPrefix", filter.idPrefix);
+    if (filter.name) q.set("name", filter.name);
     if (filter.stateNames?.length) q.set("state", filter.stateNames.join(","));
     if (filter.stateTypes?.length) q.set("stateType", filter.stateTypes.join(","));
     if (filter.tags?.length) q.set("tag", filter.tags.join(","));

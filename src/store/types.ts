@@ -59,6 +59,10 @@ export interface ArtifactUpdate {
 
 export interface FlowRunFilter {
   flowName?: string;
+  /** Runs whose id starts with this (how people name a run: its first characters). */
+  idPrefix?: string;
+  /** Runs of this name (names are random and may repeat). */
+  name?: string;
   stateTypes?: StateType[];
   stateNames?: StateName[];
   parentFlowRunId?: string;
