@@ -41,14 +41,22 @@ export async function openCliStore(): Promise<CliStore> {
   return openStore(settings.databaseUrl.value, { retryMs: settings.databaseRetryMs.value });
 }
 
-/** Runs `fn` with a store and closes it afterwards. */
-export async function withStore<T>(fn: (store: CliStore) => Promise<T>): Promise<T> {
-  const store = await openCliStore();
+/**
+ * Opens something that must be closed (a store, an admin over one), runs `fn` with it and
+ * closes it whatever happens: what every command on a store does.
+ */
+export async function withOpened<R extends { close(): Promise<void> }, T>(open: () => Promise<R>, fn: (opened: R) => Promise<T> | T): Promise<T> {
+  const opened = await open();
   try {
-    return await fn(store);
+    return await fn(opened);
   } finally {
-    await store.close();
+    await opened.close();
   }
+}
+
+/** Runs `fn` with a store and closes it afterwards. */
+export function withStore<T>(fn: (store: CliStore) => Promise<T>): Promise<T> {
+  return withOpened(openCliStore, fn);
 }
 
 /**

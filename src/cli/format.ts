@@ -1,5 +1,6 @@
 /** Text formatting shared by CLI commands. */
 import Table from "cli-table3";
+import { BatonError } from "../core/errors.ts";
 import type { FlowRun, LogRecord, TaskRun } from "../store/types.ts";
 
 /** "12 Completed, 3 Cached, 1 Failed" */
@@ -28,10 +29,15 @@ export function duration(start: number | null, end: number | null): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** No rule between rows (a long listing stays compact): only under the header. */
+const ROW_RULES_OFF = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
+
 export function table(head: string[], rows: string[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+  const t = new Table({ head, style: { head: [], border: [] }, chars: ROW_RULES_OFF });
   t.push(...rows);
-  return t.toString();
+  const [top = "", header = "", ...rest] = t.toString().split("\n");
+  const rule = top.replace("┌", "├").replace(/┬/g, "┼").replace("┐", "┤");
+  return [top, header, rule, ...rest].join("\n");
 }
 
 export function flowRunRows(runs: FlowRun[]): string[][] {
@@ -41,6 +47,16 @@ export function flowRunRows(runs: FlowRun[]): string[][] {
 export const FLOW_RUN_HEAD = ["id", "name", "flow", "state", "started", "duration"];
 
 const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL" };
+
+/** Minimum levels by the names `--level` takes. */
+const LEVEL_BY_NAME: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, warning: 40, error: 50 };
+
+/** `--level NAME` as the lowest level shown; the error lists the names. */
+export function minLogLevel(name: string): number {
+  const level = LEVEL_BY_NAME[name];
+  if (level === undefined) throw new BatonError(`--level must be one of ${Object.keys(LEVEL_BY_NAME).join(", ")}`);
+  return level;
+}
 
 /** A log line, its task run named by task key (`taskKeys`), or by its whole id when not known. */
 export function logLine(log: LogRecord, taskKeys?: ReadonlyMap<string, string>): string {

@@ -1,46 +1,82 @@
-/** The `baton` command line. */
-import { Command, CommanderError } from "commander";
-import { registerRun } from "./commands/run.ts";
-import { registerFlowRun } from "./commands/flow-run.ts";
-import { registerMisc } from "./commands/misc.ts";
-import { registerServer } from "./commands/server.ts";
-import { registerWorker } from "./commands/worker.ts";
-import { registerDeployment } from "./commands/deployment.ts";
-import { registerLimits } from "./commands/limits.ts";
-import { registerEvents } from "./commands/events.ts";
-import { registerWebhook } from "./commands/webhook.ts";
-import { registerAutomation } from "./commands/automation.ts";
-import { registerNotification } from "./commands/notification.ts";
-import { registerVariable } from "./commands/variable.ts";
-import { registerSecret } from "./commands/secret.ts";
-import { registerApiKey } from "./commands/api-key.ts";
-import { registerAccount } from "./commands/account.ts";
-import { registerAudit, registerFlowRunReport } from "./commands/audit.ts";
+/**
+ * The `baton` command line. Its commands are registered lazily: `baton --help` lists them from
+ * the table of nouns.mjs without importing any command's implementation (each pulls in the
+ * store, the engine or the server), and `baton NOUN ...` imports only the module of that noun.
+ */
+import { CommanderError, type Command } from "commander";
+import { addStub, newProgram, NOUNS, type NounModule } from "./nouns.mjs";
 
-export function buildProgram(): Command {
-  const program = new Command("baton")
-    .description("Baton: workflow orchestration for AI and data pipelines")
-    .version("0.1.0")
-    .showHelpAfterError()
-    .exitOverride();
-  registerRun(program);
-  registerFlowRun(program);
-  registerMisc(program);
-  registerServer(program);
-  registerWorker(program);
-  registerDeployment(program);
-  registerLimits(program);
-  registerEvents(program);
-  registerWebhook(program);
-  registerAutomation(program);
-  registerNotification(program);
-  registerVariable(program);
-  registerSecret(program);
-  registerApiKey(program);
-  registerAccount(program);
-  registerAudit(program);
-  registerFlowRunReport(program.commands.find((c) => c.name() === "flow-run")!);
+export { NOUNS };
+
+type Register = (program: Command) => void;
+
+/** The modules of the commands, each loaded on use; one may register several top-level commands. */
+const MODULES = {
+  run: async () => (await import("./commands/run.ts")).registerRun,
+  // `flow-run report` is the audit module's (it renders from the audit log).
+  flowRun: async () => {
+    const [{ registerFlowRun }, { registerFlowRunReport }] = await Promise.all([import("./commands/flow-run.ts"), import("./commands/audit.ts")]);
+    return (program: Command) => {
+      registerFlowRun(program);
+      registerFlowRunReport(program.commands.find((c) => c.name() === "flow-run")!);
+    };
+  },
+  taskRun: async () => (await import("./commands/task-run.ts")).registerTaskRun,
+  misc: async () => (await import("./commands/misc.ts")).registerMisc,
+  config: async () => (await import("./commands/config.ts")).registerConfig,
+  server: async () => (await import("./commands/server.ts")).registerServer,
+  dashboard: async () => (await import("./commands/dashboard.ts")).registerDashboard,
+  worker: async () => (await import("./commands/worker.ts")).registerWorker,
+  workQueue: async () => (await import("./commands/work-queue.ts")).registerWorkQueue,
+  deployment: async () => (await import("./commands/deployment.ts")).registerDeployment,
+  limits: async () => (await import("./commands/limits.ts")).registerLimits,
+  events: async () => (await import("./commands/events.ts")).registerEvents,
+  webhook: async () => (await import("./commands/webhook.ts")).registerWebhook,
+  automation: async () => (await import("./commands/automation.ts")).registerAutomation,
+  notification: async () => (await import("./commands/notification.ts")).registerNotification,
+  variable: async () => (await import("./commands/variable.ts")).registerVariable,
+  secret: async () => (await import("./commands/secret.ts")).registerSecret,
+  apiKey: async () => (await import("./commands/api-key.ts")).registerApiKey,
+  account: async () => (await import("./commands/account.ts")).registerAccount,
+  audit: async () => (await import("./commands/audit.ts")).registerAudit,
+  // Completion lists every command: it registers them all when it runs.
+  completion: async () => {
+    const { registerCompletion } = await import("./commands/completion.ts");
+    return (program: Command) => registerCompletion(program, buildProgram);
+  },
+} satisfies Record<NounModule, () => Promise<Register>>;
+
+/**
+ * The program with `modules` registered in full (in the listing's order) and every other
+ * command as a stub that only lists it.
+ */
+async function programWith(modules: ReadonlySet<NounModule>): Promise<Command> {
+  const program = newProgram();
+  const registered = new Set<NounModule>();
+  for (const noun of NOUNS) {
+    if (program.commands.some((c) => c.name() === noun.name)) continue;
+    if (modules.has(noun.module) && !registered.has(noun.module)) {
+      registered.add(noun.module);
+      (await MODULES[noun.module]())(program);
+    } else if (!modules.has(noun.module)) addStub(program, noun);
+  }
   return program;
+}
+
+/** The program with every command registered in full (shell completion and tests read the whole tree). */
+export function buildProgram(): Promise<Command> {
+  return programWith(new Set(NOUNS.map((n) => n.module)));
+}
+
+/**
+ * The program for `argv`: the command it names registered in full, the others as stubs
+ * (`baton --help` lists them; a mistyped one gets suggestions).
+ */
+export function programFor(argv: readonly string[]): Promise<Command> {
+  const args = argv.slice(2);
+  const named = args[0] === "help" ? args[1] : args.find((a) => !a.startsWith("-"));
+  const noun = NOUNS.find((n) => n.name === named);
+  return programWith(new Set(noun ? [noun.module] : []));
 }
 
 /**
@@ -63,7 +99,7 @@ export async function runCli(argv: string[]): Promise<number> {
   endQuietlyWhenReaderCloses(process.stdout);
   endQuietlyWhenReaderCloses(process.stderr);
   try {
-    await buildProgram().parseAsync(argv);
+    await (await programFor(argv)).parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;

@@ -121,6 +121,8 @@ export class RemoteStore implements RunStore {
     const q = new URLSearchParams();
     if (filter.flowName) q.set("flow", filter.flowName);
     if (filter.flowNamePrefix) q.set("flowPrefix", filter.flowNamePrefix);
+    if (filter.idPrefix) q.set("idPrefix", filter.idPrefix);
+    if (filter.name) q.set("name", filter.name);
     if (filter.stateNames?.length) q.set("state", filter.stateNames.join(","));
     if (filter.stateTypes?.length) q.set("stateType", filter.stateTypes.join(","));
     if (filter.tags?.length) q.set("tag", filter.tags.join(","));

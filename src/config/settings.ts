@@ -144,6 +144,11 @@ function readConfigFile(home: string): { file: string; values: Record<string, un
   }
 }
 
+/** Where config.toml is: in BATON_HOME (default ~/.baton). */
+export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.BATON_HOME ? path.resolve(env.BATON_HOME) : path.join(os.homedir(), ".baton"), "config.toml");
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & { configFile: string } {
   const envValue = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
   const homeRaw = envValue("BATON_HOME");

@@ -63,6 +63,8 @@ const csv = z.string().max(2000);
 export const FlowRunQuerySchema = z.strictObject({
   flow: z.string().max(200).optional(),
   flowPrefix: z.string().max(200).describe("flow names starting with this, ignoring case").optional(),
+  idPrefix: z.string().regex(/^[0-9a-fA-F-]{1,36}$/).describe("runs whose id starts with this").optional(),
+  name: z.string().max(200).describe("runs of this name").optional(),
   state: csv.describe("state names, comma-separated").optional(),
   stateType: csv.describe("state types, comma-separated").optional(),
   tag: csv.describe("tags the runs must all carry, comma-separated").optional(),

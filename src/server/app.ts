@@ -5,7 +5,7 @@
  * mutating call (audit.ts), security headers, optional TLS with HTTP/2, and the background jobs
  * (scheduler, crashed-run detector, log and event retention).
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import fastifyStatic from "@fastify/static";
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
@@ -18,6 +18,7 @@ import { clientErrorHandler, errorHandler, sendError } from "./errors.ts";
 import { announceResourceChanges, EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
 import { registerJsonParser, urlHasNul } from "./json-body.ts";
+import { installRequestLog } from "./request-log.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { taskTableRoutes } from "./routes/task-table.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
@@ -124,11 +125,6 @@ export interface BatonServer {
   close(): Promise<void>;
 }
 
-/** Whether the request's logger writes info lines (pino's check; the no-op logger has none). */
-function infoEnabled(request: FastifyRequest): boolean {
-  return (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.("info") ?? true;
-}
-
 /** The server's own address, `http://host:port`, once it listens. */
 function listeningUrl(app: FastifyInstance): string | undefined {
   const address = app.server.address();
@@ -164,6 +160,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     logger: options.logger ?? false,
     // Unique across servers and restarts: the audit log and the x-request-id header name it.
     genReqId: () => randomUUID(),
+    // One line per request instead, written by installRequestLog (server/request-log.ts).
+    disableRequestLogging: true,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     // A slow client (a slow-loris) is cut off instead of holding a connection (timeouts.ts).
     ...timeoutOptions(timeouts),
@@ -226,12 +224,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const auditLog = new KyselyAuditLog(store);
   const auditWriter = new AuditWriter(auditLog, (error, entries) => app.log.error({ err: error, lostAuditEntries: entries }, "audit entries could not be stored"));
   installAuditHooks(app, auditWriter);
-  // The audit's line in the server log as well (tools that follow logs see the same calls).
-  app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
-    if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS" && infoEnabled(request))
-      request.log.info({ audit: true, method: request.method, url: request.url, status: reply.statusCode, role: request.apiKeyRole, ip: request.ip }, "audit");
-    done();
-  });
+  // One readable line per request in the server's log; the audit table holds who did what.
+  installRequestLog(app);
 
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser("text/plain");

@@ -8,7 +8,8 @@
  */
 import { compileSchedule, describeSchedule, nextSlots, type ScheduleSpec } from "../core/schedule.ts";
 import { MAX_SCHEDULES, type ScheduleInput, type ScheduleList, type SchedulePreview } from "../schemas/deployment.ts";
-import type { OrchestrationStore, ScheduleRecord } from "../store/types.ts";
+import { BatonError } from "../core/errors.ts";
+import type { Deployment, OrchestrationStore, ScheduleRecord } from "../store/types.ts";
 import { DeploymentNotFoundError, ServiceError } from "./errors.ts";
 
 /** A schedule's spec that core/schedule.ts refuses; the message names the spec's field. */
@@ -122,4 +123,14 @@ export async function deleteSchedule(store: ScheduleStore, deployment: string, s
   const found = await store.getDeployment(deployment);
   if (!found) throw new DeploymentNotFoundError(deployment);
   if (!(await store.deleteSchedule(found.id, scheduleId))) throw new ScheduleNotFoundError(found.name, scheduleId);
+}
+
+/** The schedule of `d` that `ref` names: its id, a unique id prefix or its position (1-based, as `baton deployment schedule ls` numbers them). */
+export function findSchedule(d: Deployment, ref: string): { schedule: ScheduleRecord; position: number } {
+  const position = /^\d+$/.test(ref) ? Number(ref) : null;
+  if (position !== null && position >= 1 && position <= d.schedules.length) return { schedule: d.schedules[position - 1]!, position };
+  const matches = d.schedules.filter((s) => s.id.startsWith(ref.toLowerCase()));
+  if (matches.length === 1) return { schedule: matches[0]!, position: d.schedules.indexOf(matches[0]!) + 1 };
+  if (matches.length > 1) throw new BatonError(`"${ref}" names ${matches.length} schedules of deployment "${d.name}"; give more of the id, or its position (1 to ${d.schedules.length})`);
+  throw new BatonError(`deployment "${d.name}" has no schedule "${ref}"; it has ${d.schedules.length ? `${d.schedules.length}: name one by position (1 to ${d.schedules.length}) or id, see baton deployment schedule ls ${d.name}` : "none"}`);
 }

@@ -114,3 +114,18 @@ export class UnknownWorkQueueError extends ServiceError {
     );
   }
 }
+
+/** A reference to a run (an id prefix, a name, a task key) matches several: the message lists them so the caller can pick one. */
+export class AmbiguousReferenceError extends ServiceError {
+  override name = "AmbiguousReferenceError";
+  readonly reason = "invalid";
+  readonly code = "AMBIGUOUS_REFERENCE";
+  constructor(
+    readonly kind: "flow run" | "task run",
+    readonly reference: string,
+    override readonly details: { candidates: { id: string; name: string }[]; more: boolean },
+  ) {
+    const listed = details.candidates.map((c) => `${c.id} (${c.name})`).join(", ");
+    super(`"${reference}" names ${details.more ? "more than " : ""}${details.candidates.length} ${kind}s: ${listed}${details.more ? ", …" : ""}; give more of the id, or the whole id`);
+  }
+}

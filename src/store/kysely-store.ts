@@ -345,6 +345,9 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     if (filter.flowName) query = query.where("flows.name", "=", filter.flowName);
     // lower() on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not.
     if (filter.flowNamePrefix) query = query.where(sql<boolean>`lower(flows.name) like lower(${`${escapeLike(filter.flowNamePrefix)}%`}) escape '\\'`);
+    // Ids are lower-case UUIDs; LIKE's wildcards in a prefix match themselves only.
+    if (filter.idPrefix) query = query.where(sql<boolean>`flow_runs.id like ${`${filter.idPrefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+    if (filter.name) query = query.where("flow_runs.name", "=", filter.name);
     if (filter.stateTypes?.length) query = query.where("flow_runs.state_type", "in", filter.stateTypes);
     if (filter.stateNames?.length) query = query.where("flow_runs.state_name", "in", filter.stateNames);
     if (filter.parentFlowRunId) query = query.where("flow_runs.parent_flow_run_id", "=", filter.parentFlowRunId);

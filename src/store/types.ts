@@ -62,6 +62,10 @@ export interface FlowRunFilter {
   flowName?: string;
   /** Runs of flows whose name starts with this, ignoring case (the dashboard's flow box). */
   flowNamePrefix?: string;
+  /** Runs whose id starts with this (how people name a run: its first characters). */
+  idPrefix?: string;
+  /** Runs of this name (names are random and may repeat). */
+  name?: string;
   stateTypes?: StateType[];
   stateNames?: StateName[];
   parentFlowRunId?: string;

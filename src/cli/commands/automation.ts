@@ -4,9 +4,9 @@ import type { Command } from "commander";
 import YAML from "yaml";
 import { BatonError } from "../../core/errors.ts";
 import type { AutomationFiring } from "../../store/automation-types.ts";
-import type { AutomationSummary } from "../../server/automations.ts";
-import { openAutomations } from "../cli-store.ts";
+import { openAutomations, withOpened } from "../cli-store.ts";
 import { printJson, table, time } from "../format.ts";
+import { limited } from "../list-options.ts";
 
 /** The spec in `file` (`-`: stdin), YAML or JSON (JSON is YAML). */
 function readSpec(file: string): unknown {
@@ -55,23 +55,20 @@ export function registerAutomation(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: { file: string; replace?: boolean; json?: boolean }) => {
       const spec = readSpec(opts.file);
-      const { automations, close } = await openAutomations();
-      try {
+      await withOpened(openAutomations, async ({ automations }) => {
         const a = await automations.create(spec, { replace: opts.replace });
         if (opts.json) return printJson(a);
         console.log(`Automation "${a.name}" ${a.createdAt === a.updatedAt ? "created" : "replaced"} (${a.id}): ${triggerText(a.spec.trigger)} → ${a.spec.actions.map((x) => x.type).join(", ")}`);
-      } finally {
-        await close();
-      }
+      });
     });
   cmd
     .command("ls")
     .description("list automations with their last firing")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
-      const { automations, close } = await openAutomations();
-      try {
-        const all: AutomationSummary[] = await automations.list();
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { json?: boolean; limit: string }) => {
+      await withOpened(openAutomations, async ({ automations }) => {
+        const { items: all, note } = limited(await automations.list(), opts.limit);
         if (opts.json) return printJson(all);
         if (!all.length) return console.log("No automations yet. Make one with: baton automation create -f spec.yaml");
         console.log(
@@ -80,17 +77,15 @@ export function registerAutomation(program: Command): void {
             all.map((a) => [a.name, triggerText(a.spec.trigger), a.spec.actions.map((x) => x.type).join(", "), a.paused ? "paused" : "active", firingText(a.lastFiring)]),
           ),
         );
-      } finally {
-        await close();
-      }
+        note("automations");
+      });
     });
   cmd
     .command("inspect <name>")
     .description("show an automation's spec and its last firings with each action's outcome")
     .option("--json", "print JSON")
     .action(async (name: string, opts: { json?: boolean }) => {
-      const { automations, close } = await openAutomations();
-      try {
+      await withOpened(openAutomations, async ({ automations }) => {
         const a = await automations.inspect(name);
         if (!a) throw new BatonError(`automation "${name}" does not exist; see baton automation ls`);
         if (opts.json) return printJson(a);
@@ -98,33 +93,25 @@ export function registerAutomation(program: Command): void {
         console.log(YAML.stringify(a.spec).trimEnd());
         console.log(a.firings.length ? `\nLast ${a.firings.length} firing(s), newest first:` : "\nNo firings yet.");
         a.firings.forEach(printFiring);
-      } finally {
-        await close();
-      }
+      });
     });
   for (const [verb, paused] of [["pause", true], ["resume", false]] as const)
     cmd
       .command(`${verb} <name>`)
       .description(paused ? "pause an automation (events are not counted while paused)" : "resume an automation (its windows start over)")
       .action(async (name: string) => {
-        const { automations, close } = await openAutomations();
-        try {
+        await withOpened(openAutomations, async ({ automations }) => {
           if (!(await automations.setPaused(name, paused))) throw new BatonError(`automation "${name}" does not exist; see baton automation ls`);
           console.log(`Automation ${name} ${paused ? "paused" : "resumed"}`);
-        } finally {
-          await close();
-        }
+        });
       });
   cmd
     .command("delete <name>")
     .description("delete an automation with its trigger state, firings and pending actions")
     .action(async (name: string) => {
-      const { automations, close } = await openAutomations();
-      try {
+      await withOpened(openAutomations, async ({ automations }) => {
         if (!(await automations.delete(name))) throw new BatonError(`automation "${name}" does not exist; see baton automation ls`);
         console.log(`Automation ${name} deleted`);
-      } finally {
-        await close();
-      }
+      });
     });
 }

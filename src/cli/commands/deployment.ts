@@ -11,12 +11,16 @@ import { relativeEntrypoint } from "../../core/entrypoint.ts";
 import { ApiRequestError } from "../../client/api-client.ts";
 import { checkParameters } from "../../services/parameters.ts";
 import { createDeploymentRun } from "../../services/deployment-runs.ts";
+import { findSchedule } from "../../services/deployment-schedules.ts";
 import type { Deployment, DeploymentInput } from "../../store/types.ts";
 import { parameterJsonSchema, schedulesFrom } from "../../sdk/serve.ts";
-import { openOrchestration, valuesFor } from "../cli-store.ts";
+import { openOrchestration, valuesFor, withOpened } from "../cli-store.ts";
 import { checkConfigRefs, deploymentRefChecks, InvalidReferenceError } from "../../services/config-refs.ts";
 import { printJson, stateLabel, table, time } from "../format.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
+import { parseDuration, parseInstant } from "../option-values.ts";
+import { limited } from "../list-options.ts";
+import { registerDeploymentSchedule } from "./deployment-schedule.ts";
 
 const ScheduleEntry = z
   .object({
@@ -199,18 +203,20 @@ export function registerDeployment(program: Command): void {
   const cmd = program.command("deployment").description("deployments: flows turned into production jobs");
   cmd
     .command("ls")
-    .option("--json", "print JSON")
     .description("list deployments")
-    .action(async (opts: { json?: boolean }) => {
-      const { orchestration, close } = await openOrchestration();
-      try {
-        const all = await orchestration.listDeployments();
-        if (opts.json) return printJson(all);
-        if (!all.length) return console.log("No deployments yet. Create them with baton deploy (baton.yaml) or flow.serve().");
-        console.log(table(["name", "flow", "pool/queue", "status", "schedules"], all.map((d) => [d.name, d.flowName, `${d.workPool ?? "-"}/${d.workQueue}`, d.paused ? "paused" : "active", describe(d)])));
-      } finally {
-        await close();
-      }
+    .option("--tag <tag>", "only deployments with this tag")
+    .option("--pool <pool>", "only deployments of this work pool")
+    .option("--json", "print JSON")
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { json?: boolean; tag?: string; pool?: string; limit: string }) => {
+      await withOpened(openOrchestration, async ({ orchestration }) => {
+        const all = (await orchestration.listDeployments()).filter((d) => (opts.tag === undefined || d.tags.includes(opts.tag)) && (opts.pool === undefined || d.workPool === opts.pool));
+        const { items: shown, note } = limited(all, opts.limit);
+        if (opts.json) return printJson(shown);
+        if (!shown.length) return console.log(opts.tag || opts.pool ? "No deployments match." : "No deployments yet. Create them with baton deploy (baton.yaml) or flow.serve().");
+        console.log(table(["name", "flow", "pool/queue", "status", "schedules"], shown.map((d) => [d.name, d.flowName, `${d.workPool ?? "-"}/${d.workQueue}`, d.paused ? "paused" : "active", describe(d)])));
+        note("deployments");
+      });
     });
   cmd
     .command("inspect <name>")
@@ -222,7 +228,7 @@ export function registerDeployment(program: Command): void {
         const d = await orchestration.getDeployment(name);
         if (!d) throw new BatonError(`deployment "${name}" does not exist`);
         const upcoming = d.schedules.flatMap((s) => (s.active ? nextSlots(s.spec as unknown as ScheduleSpec, Date.now(), { until: Date.now() + 30 * 86_400_000, limit: 5 }) : [])).sort((a, b) => a - b).slice(0, 5);
-        const runs = (await store.listFlowRuns({ flowName: d.flowName, limit: 50 })).filter((r) => r.deploymentId === d.id).slice(0, 10);
+        const runs = await store.listFlowRuns({ deploymentId: d.id, limit: 10 });
         if (opts.json) return printJson({ ...d, nextRuns: upcoming, recentRuns: runs });
         console.log(`Deployment ${d.name} (${d.id})`);
         console.log(`  flow         ${d.flowName}  [${d.entrypoint}]`);
@@ -243,35 +249,44 @@ export function registerDeployment(program: Command): void {
     .option("--param <key=value>", "a parameter (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
     .option("--params-json <json>", "all parameters as one JSON object")
     .option("--env <NAME=value>", "an environment variable of this run's process (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
+    .option("--start-in <duration>", "due in this long instead of now: 90s, 10m, 1h30m, 2d")
+    .option("--start-at <time>", "due at this ISO date-time instead of now: 2026-12-24T08:00Z")
     .option("--watch", "follow the run until it ends")
-    .action(async (name: string, opts: { param: string[]; paramsJson?: string; env: string[]; watch?: boolean }) => {
+    .action(async (name: string, opts: { param: string[]; paramsJson?: string; env: string[]; startIn?: string; startAt?: string; watch?: boolean }) => {
       const params = parseParams(opts.param, opts.paramsJson);
+      if (opts.startIn !== undefined && opts.startAt !== undefined) throw new BatonError("give --start-in or --start-at, not both");
+      const scheduledAt = opts.startIn !== undefined ? Date.now() + parseDuration(opts.startIn, "--start-in") : opts.startAt !== undefined ? parseInstant(opts.startAt, "--start-at") : undefined;
       const { store, orchestration, close } = await openOrchestration();
       let runId: string;
       try {
         const jobVariables = opts.env.length ? { env: envFlags(opts.env) } : null;
-        const { deployment, run } = await createDeploymentRun({ runs: store, deployments: orchestration, refs: valuesFor(store).refs }, name, { parameters: params, jobVariables, message: "created from the CLI" }, { parametersField: "--param", jobVariablesField: "--env" });
+        const { deployment, run } = await createDeploymentRun({ runs: store, deployments: orchestration, refs: valuesFor(store).refs }, name, { parameters: params, jobVariables, scheduledAt, message: "created from the CLI" }, { parametersField: "--param", jobVariablesField: "--env" });
         runId = run.id;
-        console.log(`Created flow run ${run.name} (${run.id}) of deployment "${deployment.name}"`);
+        const due = run.state.scheduledAt != null && run.state.scheduledAt > Date.now() + 1000 ? `, due ${time(run.state.scheduledAt)} UTC` : "";
+        console.log(`Created flow run ${run.name} (${run.id}) of deployment "${deployment.name}"${due}`);
       } catch (error) {
         if (error instanceof ApiRequestError) throw new BatonError(error.message);
         throw error;
       } finally {
         await close();
       }
-      if (opts.watch) await program.parseAsync(["node", "baton", "flow-run", "watch", runId]);
+      // Imported here: workers load this module (for parseEnvPairs) and need none of it.
+      if (opts.watch) await (await import("./flow-run.ts")).watchFlowRun(runId, {});
     });
   for (const [action, paused] of [["pause", true], ["resume", false]] as const)
     cmd
       .command(`${action} <name>`)
       .description(`${action} a deployment (or, with --schedule, one of its schedules)`)
-      .option("--schedule <id>", "only this schedule (ids in baton deployment inspect --json)")
+      .option("--schedule <schedule>", "only this schedule: its position, id or id prefix (see baton deployment schedule ls)")
       .action(async (name: string, opts: { schedule?: string }) => {
         const { orchestration, close } = await openOrchestration();
         try {
           if (opts.schedule) {
-            if (!(await orchestration.setScheduleActive(name, opts.schedule, !paused))) throw new BatonError(`deployment "${name}" has no schedule ${opts.schedule}`);
-            console.log(`Schedule ${opts.schedule} of "${name}" ${paused ? "paused" : "resumed"}`);
+            const d = await orchestration.getDeployment(name);
+            if (!d) throw new BatonError(`deployment "${name}" does not exist`);
+            const { schedule } = findSchedule(d, opts.schedule);
+            if (!(await orchestration.setScheduleActive(name, schedule.id, !paused))) throw new BatonError(`deployment "${name}" has no schedule ${opts.schedule}`);
+            console.log(`Schedule ${schedule.id} of "${name}" ${paused ? "paused" : "resumed"}`);
           } else {
             if (!(await orchestration.setDeploymentPaused(name, paused))) throw new BatonError(`deployment "${name}" does not exist`);
             console.log(`Deployment "${name}" ${paused ? "paused" : "resumed"}`);
@@ -280,6 +295,7 @@ export function registerDeployment(program: Command): void {
           await close();
         }
       });
+  registerDeploymentSchedule(cmd);
   cmd
     .command("delete <name>")
     .description("delete a deployment and its future scheduled runs")

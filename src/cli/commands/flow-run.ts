@@ -1,24 +1,24 @@
 /** `baton flow-run ...`: list, inspect, logs, watch, cancel, resume (a paused run, with input), retry (durable resume), delete. */
 import type { Command } from "commander";
-import { isTerminal, STATE_NAMES, type State, type StateName } from "../../core/states.ts";
-import { RunNotFoundError, BatonError } from "../../core/errors.ts";
+import { isTerminal, type State } from "../../core/states.ts";
+import { BatonError } from "../../core/errors.ts";
 import { openEventFeed, type BatonEvent } from "../../client/event-stream.ts";
 import { cancelFlowRun } from "../../services/cancel-flow-run.ts";
 import { deleteFlowRun } from "../../services/delete-flow-run.ts";
 import { openInputRequest, resumePausedFlowRun } from "../../services/resume-flow-run.ts";
-import type { FlowRun, LogRecord, RunStore } from "../../store/types.ts";
-import { withStore, type CliStore } from "../cli-store.ts";
+import type { FlowRun, FlowRunFilter, LogRecord } from "../../store/types.ts";
+import { resolveFlowRun } from "../../services/run-references.ts";
+import { openOrchestration, withOpened, withStore, type CliStore } from "../cli-store.ts";
 import { loadSettings } from "../../config/settings.ts";
-import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
+import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, minLogLevel, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
+import { collect, limitOption, noteTruncated, parseLimit, parseStateFilter, tagList } from "../list-options.ts";
+import { artifactLine, readResult, resultSection } from "../result-preview.ts";
 import { loadFlow } from "../load-flow.ts";
 import { TaskLabels } from "../task-labels.ts";
 import { shutdown } from "../../sdk/runtime.ts";
 
-async function getRun(store: RunStore, id: string) {
-  const run = await store.getFlowRun(id);
-  if (!run) throw new RunNotFoundError("flow run", id);
-  return run;
-}
+/** Task runs listed by `inspect` (all of them with --json). */
+const INSPECT_TASK_RUNS = 50;
 
 /** How often a follower re-reads the run, in case its final state was not seen as an event. */
 const RECHECK_MS = 3_000;
@@ -40,7 +40,7 @@ async function followUntilEnd(store: CliStore, id: string, on: { start(run: Flow
   // whole client retry window (BATON_API_RETRY_MS).
   const feed = await openEventFeed(store, id, { retryWindowMs: loadSettings().apiRetryMs.value });
   try {
-    const run = await getRun(store, id);
+    const run = await resolveFlowRun(store, id);
     await on.start(run);
     if (isTerminal(run.state.type)) return run.state;
     let final: State | null = null;
@@ -97,45 +97,92 @@ async function followUntilEnd(store: CliStore, id: string, on: { start(run: Flow
       await Promise.all([printed, checked]);
     }
     if (printFailure) throw printFailure;
-    return final ?? (await getRun(store, id)).state;
+    return final ?? (await resolveFlowRun(store, id)).state;
   } finally {
     feed.close();
   }
 }
 
+/** `text` on one line, at most `max` characters (an ellipsis says it was cut). */
+function excerptLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, " ");
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** Follows a flow run's task states and logs until it ends (`flow-run watch`, `deployment run --watch`); exit code 1 unless it completed. */
+export async function watchFlowRun(ref: string, opts: { json?: boolean }): Promise<void> {
+  await withStore(async (store) => {
+    const id = (await resolveFlowRun(store, ref)).id;
+    const labels = new TaskLabels(store, id);
+    const final = await followUntilEnd(store, id, {
+      start: async (run) => {
+        await labels.loadAll();
+        if (opts.json) console.log(JSON.stringify({ kind: "run", ...run }));
+        else console.log(`Watching ${run.name} (${run.id}): ${stateLabel(run.state)}`);
+      },
+      events: async (batch) => {
+        if (opts.json) return void batch.forEach((event) => console.log(JSON.stringify(event)));
+        await labels.learn(batch.map((event) => event.taskRunId));
+        for (const event of batch) {
+          if (event.kind === "log") console.log(logLine(event, labels.keys));
+          else {
+            const who = event.taskRunId ? `task ${labels.label(event.taskRunId)}` : "flow run";
+            console.log(`${time(event.timestamp)} | ${who} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
+          }
+        }
+      },
+    });
+    if (opts.json) console.log(JSON.stringify({ kind: "end", state: final }));
+    else console.log(`Flow run ended ${stateLabel(final)}`);
+    if (final.type !== "COMPLETED") process.exitCode = 1;
+  });
+}
+
 export function registerFlowRun(program: Command): void {
   const cmd = program.command("flow-run").description("inspect and operate flow runs");
 
-  cmd
-    .command("ls")
-    .description("list flow runs, newest first")
-    .option("--state <names>", "state names, comma-separated (e.g. Failed,Crashed)")
-    .option("--flow <name>", "only runs of this flow")
-    .option("--limit <n>", "how many", "20")
+  limitOption(
+    cmd
+      .command("ls")
+      .description("list flow runs, newest first")
+      .option("--state <states>", "state types or names, comma-separated, any case (e.g. failed or Late,crashed)")
+      .option("--flow <name>", "only runs of this flow")
+      .option("--deployment <name>", "only runs of this deployment")
+      .option("--tag <tag>", "only runs with this tag (repeatable, or comma-separated: all of them)", collect, [] as string[]),
+    20,
+    500,
+  )
     .option("--json", "print JSON")
-    .action(async (opts: { state?: string; flow?: string; limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BatonError(`--limit must be an integer from 1 to 500, got "${opts.limit}"`);
-      const stateNames = opts.state?.split(",").map((s) => s.trim());
-      for (const name of stateNames ?? [])
-        if (!STATE_NAMES.includes(name as StateName)) throw new BatonError(`--state: unknown state "${name}"; expected ${STATE_NAMES.join(", ")}`);
-      await withStore(async (store) => {
-        const runs = await store.listFlowRuns({ flowName: opts.flow, stateNames: stateNames as StateName[] | undefined, limit });
-        if (opts.json) printJson(runs);
-        else if (runs.length === 0) console.log("No flow runs yet. Run one with: baton run path/to/flow.ts");
-        else console.log(table(FLOW_RUN_HEAD, flowRunRows(runs)));
+    .action(async (opts: { state?: string; flow?: string; deployment?: string; tag: string[]; limit: string; json?: boolean }) => {
+      const limit = parseLimit(opts.limit, 500);
+      const filter: FlowRunFilter = { flowName: opts.flow, limit, tags: opts.tag.length ? tagList(opts.tag) : undefined };
+      if (opts.state !== undefined) filter.stateNames = parseStateFilter(opts.state);
+      await withOpened(openOrchestration, async ({ store, orchestration }) => {
+        if (opts.deployment !== undefined) {
+          const deployment = await orchestration.getDeployment(opts.deployment);
+          if (!deployment) throw new BatonError(`--deployment: deployment "${opts.deployment}" does not exist; see baton deployment ls`);
+          filter.deploymentId = deployment.id;
+        }
+        const page = await store.pageFlowRuns(filter);
+        if (opts.json) return printJson(page.items);
+        const filtered = opts.state !== undefined || opts.flow !== undefined || opts.deployment !== undefined || opts.tag.length > 0;
+        if (page.items.length === 0) return console.log(filtered ? "No flow runs match." : "No flow runs yet. Run one with: baton run path/to/flow.ts");
+        console.log(table(FLOW_RUN_HEAD, flowRunRows(page.items)));
+        if (page.nextCursor) noteTruncated(page.items.length, null, "flow runs", 500);
       });
     });
 
   cmd
-    .command("inspect <id>")
-    .description("a flow run's details, state history and task runs")
+    .command("inspect <run>")
+    .description("a flow run's details, state history, task runs, artifacts and result (RUN: its id, an id prefix or its name)")
     .option("--json", "print JSON")
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (ref: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
-        const run = await getRun(store, id);
-        const [history, taskRuns] = await Promise.all([store.stateHistory(id), store.listTaskRuns(id)]);
-        if (opts.json) return printJson({ ...run, history, taskRuns });
+        const run = await resolveFlowRun(store, ref);
+        const id = run.id;
+        const [history, taskRuns, artifacts] = await Promise.all([store.stateHistory(id), store.listTaskRuns(id), store.listArtifacts({ flowRunId: id, limit: 200 })]);
+        const result = run.resultId ? await readResult(store, run.resultId) : null;
+        if (opts.json) return printJson({ ...run, history, taskRuns, artifacts, result: result && "value" in result ? result.value : null });
         console.log(`Flow run ${run.name} (${run.id})`);
         console.log(`  flow        ${run.flowName}${run.entrypoint ? `  [${run.entrypoint}]` : ""}`);
         console.log(`  state       ${stateLabel(run.state)}${run.state.message ? ` - ${run.state.message}` : ""}`);
@@ -152,27 +199,34 @@ export function registerFlowRun(program: Command): void {
         console.log(`\nState history`);
         console.log(table(["time", "state", "message"], history.map((s) => [time(s.timestamp), stateLabel(s), s.message ?? ""])));
         console.log(`\nTask runs: ${summariseTaskRuns(taskRuns)}`);
-        if (taskRuns.length)
+        // Those that did not complete first: they are what one inspects a run for.
+        const shown = [...taskRuns].sort((a, b) => Number(a.state.type === "COMPLETED") - Number(b.state.type === "COMPLETED")).slice(0, INSPECT_TASK_RUNS);
+        if (shown.length)
           console.log(
             table(
               ["key", "state", "attempts", "duration", "message"],
-              taskRuns.slice(0, 200).map((t) => [t.taskKey, stateLabel(t.state), String(t.runCount), duration(t.startTime, t.endTime), (t.state.message ?? "").slice(0, 80)]),
+              shown.map((t) => [t.taskKey, stateLabel(t.state), String(t.runCount), duration(t.startTime, t.endTime), excerptLine(t.state.message ?? "", 80)]),
             ),
           );
+        if (taskRuns.length > shown.length) console.log(`(showing ${shown.length} of ${taskRuns.length.toLocaleString("en")} task runs, unfinished first; all of them: baton task-run ls --flow-run ${run.id} --limit ${taskRuns.length})`);
+        if (artifacts.length) {
+          console.log(`\nArtifacts (${artifacts.length}${artifacts.length === 200 ? ", the first 200" : ""})`);
+          for (const a of artifacts) console.log(`  ${artifactLine(a)}`);
+        }
+        if (result) console.log(resultSection(result, `baton flow-run inspect ${run.id} --json`));
       });
     });
 
   cmd
-    .command("logs <id>")
+    .command("logs <run>")
     .description("a flow run's logs")
     .option("--follow", "keep printing new lines until the run ends")
     .option("--level <level>", "minimum level: debug, info, warn, error", "debug")
     .option("--json", "print JSON (one object per line with --follow)")
-    .action(async (id: string, opts: { follow?: boolean; level: string; json?: boolean }) => {
-      const levels: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, warning: 40, error: 50 };
-      const minLevel = levels[opts.level];
-      if (minLevel === undefined) throw new BatonError(`--level must be one of ${Object.keys(levels).join(", ")}`);
+    .action(async (ref: string, opts: { follow?: boolean; level: string; json?: boolean }) => {
+      const minLevel = minLogLevel(opts.level);
       await withStore(async (store) => {
+        const id = (await resolveFlowRun(store, ref)).id;
         const labels = new TaskLabels(store, id);
         const printed = new Set<number>();
         const collected: LogRecord[] = [];
@@ -194,7 +248,6 @@ export function registerFlowRun(program: Command): void {
           }
         };
         if (!opts.follow) {
-          await getRun(store, id);
           await catchUp();
           if (opts.json) printJson(collected);
           return;
@@ -213,55 +266,30 @@ export function registerFlowRun(program: Command): void {
     });
 
   cmd
-    .command("watch <id>")
+    .command("watch <run>")
     .description("follow a flow run's task states and logs live until it ends")
     .option("--json", "print each event as a JSON line")
-    .action(async (id: string, opts: { json?: boolean }) => {
-      await withStore(async (store) => {
-        const labels = new TaskLabels(store, id);
-        const final = await followUntilEnd(store, id, {
-          start: async (run) => {
-            await labels.loadAll();
-            if (opts.json) console.log(JSON.stringify({ kind: "run", ...run }));
-            else console.log(`Watching ${run.name} (${run.id}): ${stateLabel(run.state)}`);
-          },
-          events: async (batch) => {
-            if (opts.json) return void batch.forEach((event) => console.log(JSON.stringify(event)));
-            await labels.learn(batch.map((event) => event.taskRunId));
-            for (const event of batch) {
-              if (event.kind === "log") console.log(logLine(event, labels.keys));
-              else {
-                const who = event.taskRunId ? `task ${labels.label(event.taskRunId)}` : "flow run";
-                console.log(`${time(event.timestamp)} | ${who} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
-              }
-            }
-          },
-        });
-        if (opts.json) console.log(JSON.stringify({ kind: "end", state: final }));
-        else console.log(`Flow run ended ${stateLabel(final)}`);
-        if (final.type !== "COMPLETED") process.exitCode = 1;
-      });
-    });
+    .action((ref: string, opts: { json?: boolean }) => watchFlowRun(ref, opts));
 
   cmd
-    .command("cancel <id>")
+    .command("cancel <run>")
     .description("cancel a flow run (a running one stops at its next heartbeat)")
     .option("--json", "print the run as JSON")
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (ref: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
-        const run = await cancelFlowRun(store, id, "cancelled from the CLI");
+        const run = await cancelFlowRun(store, (await resolveFlowRun(store, ref)).id, "cancelled from the CLI");
         if (opts.json) printJson(run);
         else console.log(`Flow run ${run.name} (${run.id}) is ${stateLabel(run.state)}`);
       });
     });
 
   cmd
-    .command("resume <id>")
+    .command("resume <run>")
     .description("resume a flow run paused for input (pauseFlowRun): the input must pass the schema it asked with (see inspect)")
     .option("--input <json>", "the input, as JSON", "{}")
     .option("--key <key>", "the pause answered (refused if the run now waits on another)")
     .option("--json", "print the run as JSON")
-    .action(async (id: string, opts: { input: string; key?: string; json?: boolean }) => {
+    .action(async (ref: string, opts: { input: string; key?: string; json?: boolean }) => {
       let input: unknown;
       try {
         input = JSON.parse(opts.input);
@@ -269,19 +297,20 @@ export function registerFlowRun(program: Command): void {
         throw new BatonError(`--input is not JSON (${(error as Error).message}); quote it for the shell: --input '{"approve": true}'`);
       }
       await withStore(async (store) => {
-        const run = await resumePausedFlowRun(store, id, input, { by: "cli", key: opts.key });
+        const run = await resumePausedFlowRun(store, (await resolveFlowRun(store, ref)).id, input, { by: "cli", key: opts.key });
         if (opts.json) printJson(run);
         else console.log(`Flow run ${run.name} (${run.id}) resumed: ${stateLabel(run.state)}${run.workPool ? `, a worker of pool "${run.workPool}" runs it on` : ""}`);
       });
     });
 
   cmd
-    .command("retry <id>")
+    .command("retry <run>")
     .description("resume a Failed, Crashed or Cancelled flow run here: finished tasks are reused, the rest run again")
     .option("--file <path>", "the flow's module, when the run did not record its entrypoint")
     .option("--json", "print the outcome as JSON")
-    .action(async (id: string, opts: { file?: string; json?: boolean }) => {
-      const run = await withStore((store) => getRun(store, id));
+    .action(async (ref: string, opts: { file?: string; json?: boolean }) => {
+      const run = await withStore((store) => resolveFlowRun(store, ref));
+      const id = run.id;
       const entry = run.entrypoint;
       const file = opts.file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
       if (!file) throw new BatonError(`flow run ${id} did not record where its flow is defined; pass --file path/to/flow.ts`);
@@ -294,11 +323,12 @@ export function registerFlowRun(program: Command): void {
     });
 
   cmd
-    .command("delete <id>")
+    .command("delete <run>")
     .description("delete a flow run with its task runs, states, logs and artifacts")
     .option("--json", "print { deleted: id } as JSON")
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (ref: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
+        const id = (await resolveFlowRun(store, ref)).id;
         await deleteFlowRun(store, id);
         if (opts.json) printJson({ deleted: id });
         else console.log(`Deleted flow run ${id}`);

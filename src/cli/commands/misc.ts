@@ -1,15 +1,16 @@
-/** `baton flow ls`, `baton task-run ls`, `baton config view`, `baton db upgrade|reset`. */
+/** `baton flow ls`, `baton db upgrade|reset`. */
 import fs from "node:fs";
 import type { Command } from "commander";
 import { sql } from "kysely";
-import { BatonError, RunNotFoundError } from "../../core/errors.ts";
-import { describeSettings, loadSettings } from "../../config/settings.ts";
+import { BatonError } from "../../core/errors.ts";
+import { loadSettings } from "../../config/settings.ts";
 import { openStore } from "../../store/open.ts";
 import { parseDatabaseUrl } from "../../store/dialect.ts";
 import { redactUrl } from "../../core/redact-url.ts";
 import { BATON_TABLES, MIGRATION_TABLES } from "../../store/tables.ts";
 import { withStore } from "../cli-store.ts";
-import { duration, printJson, stateLabel, table, time } from "../format.ts";
+import { printJson, table, time } from "../format.ts";
+import { limited } from "../list-options.ts";
 
 export function registerMisc(program: Command): void {
   program
@@ -18,48 +19,15 @@ export function registerMisc(program: Command): void {
     .command("ls")
     .description("list flows")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { limit: string; json?: boolean }) => {
       await withStore(async (store) => {
-        const flows = await store.listFlows();
-        if (opts.json) printJson(flows);
-        else if (!flows.length) console.log("No flows yet. Run one with: baton run path/to/flow.ts");
-        else console.log(table(["id", "name", "created"], flows.map((f) => [f.id, f.name, time(f.createdAt)])));
+        const { items: flows, note } = limited(await store.listFlows(), opts.limit);
+        if (opts.json) return printJson(flows);
+        if (!flows.length) return console.log("No flows yet. Run one with: baton run path/to/flow.ts");
+        console.log(table(["id", "name", "created"], flows.map((f) => [f.id, f.name, time(f.createdAt)])));
+        note("flows");
       });
-    });
-
-  program
-    .command("task-run")
-    .description("task runs")
-    .command("ls")
-    .description("list the task runs of a flow run")
-    .requiredOption("--flow-run <id>", "the flow run")
-    .option("--json", "print JSON")
-    .action(async (opts: { flowRun: string; json?: boolean }) => {
-      await withStore(async (store) => {
-        if (!(await store.getFlowRun(opts.flowRun))) throw new RunNotFoundError("flow run", opts.flowRun);
-        const runs = await store.listTaskRuns(opts.flowRun);
-        if (opts.json) return printJson(runs);
-        console.log(
-          table(
-            ["id", "key", "state", "attempts", "started", "duration"],
-            runs.map((t) => [t.id, t.taskKey, stateLabel(t.state), String(t.runCount), time(t.startTime), duration(t.startTime, t.endTime)]),
-          ),
-        );
-      });
-    });
-
-  program
-    .command("config")
-    .description("settings")
-    .command("view")
-    .description("effective settings and where each came from (env, config file or default)")
-    .option("--json", "print JSON")
-    .action((opts: { json?: boolean }) => {
-      const settings = loadSettings();
-      const rows = describeSettings(settings);
-      if (opts.json) return printJson({ configFile: settings.configFile, settings: rows });
-      console.log(`config file: ${settings.configFile}${fs.existsSync(settings.configFile) ? "" : " (absent)"}`);
-      console.log(table(["setting", "env", "config.toml", "value", "source"], rows.map((r) => [r.name, r.env, r.configKey ?? "(env only)", r.value, r.source])));
     });
 
   const db = program.command("db").description("the database");

@@ -2,8 +2,12 @@
 import type { Command } from "commander";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { loadFlow, parseParams } from "../load-flow.ts";
-import { jsonReplacer, printJson, summariseTaskRuns } from "../format.ts";
+import { loadSettings } from "../../config/settings.ts";
+import { consoleOutput } from "../../engine/run-logger.ts";
+import { printJson, summariseTaskRuns } from "../format.ts";
 import { startLiveView } from "../live-view.ts";
+import { dashboardUrl, flowRunUrl } from "../dashboard-url.ts";
+import { previewValue } from "../result-preview.ts";
 
 export function registerRun(program: Command): void {
   program
@@ -14,17 +18,23 @@ export function registerRun(program: Command): void {
     .option("--param <key=value>", "a parameter (repeatable; values parse as JSON when they can)", collect, [])
     .option("--params-json <json>", "all parameters as one JSON object")
     .option("--json", "print the outcome as JSON")
-    .action(async (file: string, options: { flow?: string; param: string[]; paramsJson?: string; json?: boolean }) => {
+    .option("-q, --quiet", "no progress display and no log lines: only the outcome")
+    .action(async (file: string, options: { flow?: string; param: string[]; paramsJson?: string; json?: boolean; quiet?: boolean }) => {
       const params = parseParams(options.param, options.paramsJson);
       const target = await loadFlow(file, options.flow);
       const started = Date.now();
       const runtime = await getRuntime();
-      const view = options.json ? null : startLiveView(runtime, target.flowName);
+      const dashboard = dashboardUrl(loadSettings());
+      const link = dashboard ? (id: string) => flowRunUrl(dashboard, id) : null;
+      const view = options.json || options.quiet ? null : startLiveView(runtime, target.flowName, { dashboard: link });
+      const echo = consoleOutput.write;
+      if (options.quiet) consoleOutput.write = () => undefined;
       let outcome;
       try {
         outcome = await (target.run as (p?: unknown) => ReturnType<typeof target.run>)(params);
       } finally {
         view?.stop();
+        consoleOutput.write = echo;
       }
       const taskRuns = await runtime.store.listTaskRuns(outcome.id);
       if (options.json) {
@@ -33,7 +43,8 @@ export function registerRun(program: Command): void {
         const seconds = ((Date.now() - started) / 1000).toFixed(2);
         process.stdout.write(`\nFlow run ${outcome.name} (${outcome.id}) of "${target.flowName}" ended ${outcome.state.name} in ${seconds} s\n`);
         process.stdout.write(`Task runs: ${summariseTaskRuns(taskRuns)}\n`);
-        if (outcome.state.type === "COMPLETED") process.stdout.write(`Result: ${preview(outcome.result)}\n`);
+        if (link) process.stdout.write(`Dashboard: ${link(outcome.id)}\n`);
+        if (outcome.state.type === "COMPLETED") process.stdout.write(`Result: ${previewValue(outcome.result, `baton flow-run inspect ${outcome.id} --json`)}\n`);
         else process.stdout.write(`Error: ${outcome.error?.message ?? outcome.state.message ?? "unknown"}\n`);
       }
       await shutdown();
@@ -43,16 +54,4 @@ export function registerRun(program: Command): void {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function preview(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value, jsonReplacer, 2) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  // Arrays of scalars on one line: a confusion matrix stays readable.
-  text = text.replace(/\[\s*((?:-?[\d.e+-]+|"[^"\n]*"|true|false|null)(?:,\s*(?:-?[\d.e+-]+|"[^"\n]*"|true|false|null))*)\s*\]/g, (_m, items: string) => `[${items.replace(/\s*\n\s*/g, " ")}]`);
-  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }

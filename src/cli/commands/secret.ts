@@ -7,8 +7,9 @@ import readline from "node:readline";
 import { Writable } from "node:stream";
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
-import { openValues } from "../cli-store.ts";
+import { openValues, withOpened } from "../cli-store.ts";
 import { printJson, table, time } from "../format.ts";
+import { limited } from "../list-options.ts";
 
 /** All of piped standard input, less one trailing newline (what `echo` adds). */
 export async function readPiped(): Promise<string> {
@@ -49,40 +50,33 @@ export function registerSecret(program: Command): void {
         throw new BatonError(`a secret's value is never taken from the command line (shell history and ps would keep it); pipe it in: baton secret set ${name} < FILE, or run baton secret set ${name} and type it at the prompt`);
       const value = process.stdin.isTTY ? await promptHidden(`Value of secret ${name} (hidden): `) : await readPiped();
       if (!value) throw new BatonError(`no value for secret "${name}": standard input was empty`);
-      const { secrets, close } = await openValues();
-      try {
+      await withOpened(openValues, async ({ secrets }) => {
         const s = await secrets.set(name, value);
         if (opts.json) return printJson(s);
         console.log(`Secret ${s.name} set (use it as {{ secrets.${s.name} }} in job variables, or getSecret("${s.name}") in code)`);
-      } finally {
-        await close();
-      }
+      });
     });
   cmd
     .command("ls")
     .description("list secrets: names and times, never values")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
-      const { secrets, close } = await openValues();
-      try {
-        const all = await secrets.list();
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { json?: boolean; limit: string }) => {
+      await withOpened(openValues, async ({ secrets }) => {
+        const { items: all, note } = limited(await secrets.list(), opts.limit);
         if (opts.json) return printJson(all);
         if (!all.length) return console.log("No secrets yet. Set one with: baton secret set NAME (the value from stdin or a hidden prompt)");
         console.log(table(["name", "created", "updated"], all.map((s) => [s.name, time(s.createdAt), time(s.updatedAt)])));
-      } finally {
-        await close();
-      }
+        note("secrets");
+      });
     });
   cmd
     .command("delete <name>")
     .description("delete a secret")
     .action(async (name: string) => {
-      const { secrets, close } = await openValues();
-      try {
+      await withOpened(openValues, async ({ secrets }) => {
         if (!(await secrets.delete(name))) throw new BatonError(`secret "${name}" does not exist`);
         console.log(`Secret ${name} deleted`);
-      } finally {
-        await close();
-      }
+      });
     });
 }

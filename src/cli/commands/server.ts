@@ -7,6 +7,7 @@ import { openStore } from "../../store/open.ts";
 import { buildServer } from "../../server/app.ts";
 import { KyselyCredentialStore } from "../../store/credential-store.ts";
 import { createApiKey, firstAdminKey } from "../../services/credentials.ts";
+import { prettyLogStream } from "../../server/log-format.ts";
 
 /** How long a stopping server waits for requests in flight. */
 const STOP_GRACE_MS = 10_000;
@@ -53,7 +54,10 @@ export function registerServer(program: Command): void {
     .option("--body-limit <bytes>", "largest request body accepted (default BATON_SERVER_BODY_LIMIT_BYTES, 16 MiB)")
     .option("--tls-cert <file>", "serve HTTPS (and HTTP/2) with this certificate chain (PEM); needs --tls-key")
     .option("--tls-key <file>", "the certificate's private key (PEM)")
-    .action(async (opts: { host: string; port: string; bodyLimit?: string; tlsCert?: string; tlsKey?: string }) => {
+    .option("--log-format <format>", "json (one JSON object per line) or pretty (one readable line); default pretty on a terminal, else json")
+    .action(async (opts: { host: string; port: string; bodyLimit?: string; tlsCert?: string; tlsKey?: string; logFormat?: string }) => {
+      const logFormat = opts.logFormat ?? (process.stdout.isTTY ? "pretty" : "json");
+      if (logFormat !== "json" && logFormat !== "pretty") throw new BatonError(`--log-format must be json or pretty, got "${opts.logFormat}"`);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BatonError(`--port must be an integer from 0 to 65535, got "${opts.port}"`);
       const bodyLimit = opts.bodyLimit === undefined ? undefined : Number(opts.bodyLimit);
@@ -66,7 +70,7 @@ export function registerServer(program: Command): void {
         apiKeys: settings.serverApiKeys.value,
         auth: settings.auth.value,
         bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
-        logger: { level: settings.serverLogLevel.value },
+        logger: { level: settings.serverLogLevel.value, ...(logFormat === "pretty" ? { stream: prettyLogStream() } : {}) },
         publicUrl: settings.publicUrl.value ?? undefined,
         tls,
       });

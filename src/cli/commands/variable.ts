@@ -2,8 +2,9 @@
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
 import { excerpt } from "../../core/excerpt.ts";
-import { openValues } from "../cli-store.ts";
+import { openValues, withOpened } from "../cli-store.ts";
 import { printJson, table, time } from "../format.ts";
+import { limited } from "../list-options.ts";
 
 /** A value given on the command line: JSON when it parses as JSON (42, true, {"a":1}, "text"), else the text itself. */
 export function parseVariableValue(raw: string): unknown {
@@ -22,55 +23,45 @@ export function registerVariable(program: Command): void {
     .option("--tag <tag>", "a tag (repeatable; replaces the variable's tags)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--json", "print JSON")
     .action(async (name: string, value: string, opts: { tag: string[]; json?: boolean }) => {
-      const { variables, close } = await openValues();
-      try {
+      await withOpened(openValues, async ({ variables }) => {
         const v = await variables.set({ name, value: parseVariableValue(value), tags: opts.tag });
         if (opts.json) return printJson(v);
         console.log(`Variable ${v.name} set`);
-      } finally {
-        await close();
-      }
+      });
     });
   cmd
     .command("get <name>")
     .description("print a variable's value as JSON")
     .option("--json", "print the whole record as JSON")
     .action(async (name: string, opts: { json?: boolean }) => {
-      const { variables, close } = await openValues();
-      try {
+      await withOpened(openValues, async ({ variables }) => {
         const v = await variables.get(name);
         if (!v) throw new BatonError(`variable "${name}" does not exist; set it with: baton variable set ${name} VALUE`);
         if (opts.json) return printJson(v);
         console.log(JSON.stringify(v.value, null, 2));
-      } finally {
-        await close();
-      }
+      });
     });
   cmd
     .command("ls")
     .description("list variables")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
-      const { variables, close } = await openValues();
-      try {
-        const all = await variables.list();
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { json?: boolean; limit: string }) => {
+      await withOpened(openValues, async ({ variables }) => {
+        const { items: all, note } = limited(await variables.list(), opts.limit);
         if (opts.json) return printJson(all);
         if (!all.length) return console.log("No variables yet. Set one with: baton variable set NAME VALUE");
         console.log(table(["name", "value", "tags", "updated"], all.map((v) => [v.name, excerpt(JSON.stringify(v.value)), v.tags.join(", "), time(v.updatedAt)])));
-      } finally {
-        await close();
-      }
+        note("variables");
+      });
     });
   cmd
     .command("delete <name>")
     .description("delete a variable")
     .action(async (name: string) => {
-      const { variables, close } = await openValues();
-      try {
+      await withOpened(openValues, async ({ variables }) => {
         if (!(await variables.delete(name))) throw new BatonError(`variable "${name}" does not exist`);
         console.log(`Variable ${name} deleted`);
-      } finally {
-        await close();
-      }
+      });
     });
 }

@@ -2,8 +2,9 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
-import { openWebhooks } from "../cli-store.ts";
+import { openWebhooks, withOpened } from "../cli-store.ts";
 import { printJson, table, time } from "../format.ts";
+import { limited } from "../list-options.ts";
 
 /** A template given as a file's path or as the expression itself. */
 function readTemplate(value: string): string {
@@ -23,40 +24,33 @@ export function registerWebhook(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: { template: string; slug?: string; name?: string; json?: boolean }) => {
       const template = readTemplate(opts.template);
-      const { webhooks, close } = await openWebhooks();
-      try {
+      await withOpened(openWebhooks, async ({ webhooks }) => {
         const w = await webhooks.create({ template, slug: opts.slug, name: opts.name });
         if (opts.json) return printJson(w);
         console.log(`Webhook "${w.name}" created: POST /api/webhooks/${w.slug} (no API key needed: keep the slug secret)`);
-      } finally {
-        await close();
-      }
+      });
     });
   cmd
     .command("ls")
     .description("list webhooks")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
-      const { webhooks, close } = await openWebhooks();
-      try {
-        const all = await webhooks.list();
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { json?: boolean; limit: string }) => {
+      await withOpened(openWebhooks, async ({ webhooks }) => {
+        const { items: all, note } = limited(await webhooks.list(), opts.limit);
         if (opts.json) return printJson(all);
         if (!all.length) return console.log("No webhooks yet. Make one with: baton webhook create --template FILE");
         console.log(table(["slug", "name", "created", "template"], all.map((w) => [w.slug, w.name, time(w.createdAt), w.template.replace(/\s+/g, " ").slice(0, 60)])));
-      } finally {
-        await close();
-      }
+        note("webhooks");
+      });
     });
   cmd
     .command("delete <slug>")
     .description("delete a webhook (its slug stops working at once)")
     .action(async (slug: string) => {
-      const { webhooks, close } = await openWebhooks();
-      try {
+      await withOpened(openWebhooks, async ({ webhooks }) => {
         if (!(await webhooks.delete(slug))) throw new BatonError(`webhook "${slug}" does not exist`);
         console.log(`Webhook ${slug} deleted`);
-      } finally {
-        await close();
-      }
+      });
     });
 }

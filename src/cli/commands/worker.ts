@@ -1,4 +1,4 @@
-/** `baton worker start`, `baton work-pool ...`, `baton work-queue ...` and the hidden `flow-run execute`. */
+/** `baton worker start|ls`, `baton work-pool ...` and the hidden `execute-flow-run`. */
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
 import { compileAllowEnv } from "../../core/job-variables.ts";
@@ -8,9 +8,12 @@ import { KyselyStore } from "../../store/kysely-store.ts";
 import { Worker } from "../../worker/worker.ts";
 import type { OrchestrationStore, RunStore, SchedulerStore } from "../../store/types.ts";
 import { runEnvironment } from "../../worker/run-env.ts";
-import { openOrchestration, valuesFor } from "../cli-store.ts";
+import { openOrchestration, valuesFor, withOpened } from "../cli-store.ts";
+import { workerStatus } from "../../services/worker-status.ts";
 import { upsertWorkPool } from "../../services/work-pools.ts";
-import { printJson, table } from "../format.ts";
+import { positiveInt } from "../option-values.ts";
+import { printJson, table, time } from "../format.ts";
+import { limited } from "../list-options.ts";
 import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { parseEnvPairs } from "./deployment.ts";
@@ -22,16 +25,35 @@ async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration:
   return { store: runtime.store, orchestration: runtime.orchestration, scheduler: runtime.scheduler, close: shutdown };
 }
 
-function positiveInt(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new BatonError(`${name} must be an integer >= 1, got "${raw}"`);
-  return value;
-}
 
 export function registerWorker(program: Command): void {
-  program
-    .command("worker")
-    .description("workers run the flow runs of a work pool")
+  const workers = program.command("worker").description("workers run the flow runs of a work pool");
+  workers
+    .command("ls")
+    .description("list workers: their pool, last heartbeat and whether they are online (heard from within three heartbeats)")
+    .option("--pool <pool>", "only the workers of this pool")
+    .option("--all", "offline workers too")
+    .option("--json", "print JSON")
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { pool?: string; all?: boolean; json?: boolean; limit: string }) => {
+      await withOpened(openOrchestration, async ({ orchestration }) => {
+        const now = Date.now();
+        const all = (await orchestration.listWorkers(opts.pool)).map((w) => ({ ...w, ...workerStatus(w, now) }));
+        const { items: shown, note } = limited(opts.all ? all : all.filter((w) => w.status === "online"), opts.limit);
+        if (opts.json) return printJson(shown);
+        if (!shown.length) return console.log(all.length ? `No worker online (${all.length} offline: --all lists them).` : "No workers yet. Start one with: baton worker start --pool POOL");
+        console.log(
+          table(
+            ["name", "pool", "status", "last heartbeat", "run limit", "id"],
+            shown.map((w) => [w.name, w.poolName, w.status, `${time(w.heartbeatAt)} (${Math.round(w.ageMs / 1000)} s ago)`, w.runLimit == null ? "-" : String(w.runLimit), w.id]),
+          ),
+        );
+        note("workers");
+        const offline = all.filter((w) => w.status === "offline").length;
+        if (!opts.all && offline) process.stderr.write(`(${offline} offline worker(s) not shown: --all)\n`);
+      });
+    });
+  workers
     .command("start")
     .description("start a worker that claims and runs the due flow runs of a work pool")
     .requiredOption("--pool <name>", "the work pool")
@@ -125,10 +147,12 @@ export function registerWorker(program: Command): void {
     .command("ls")
     .description("list work pools, their queues and workers")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
+    .option("--limit <n>", "how many to show (1 to 10000)", "100")
+    .action(async (opts: { json?: boolean; limit: string }) => {
       const { orchestration, close } = await openOrchestration();
       try {
-        const [all, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
+        const [pools, workers] = await Promise.all([orchestration.listWorkPools(), orchestration.listWorkers()]);
+        const { items: all, note } = limited(pools, opts.limit);
         if (opts.json) return printJson(all.map((p) => ({ ...p, workers: workers.filter((w) => w.poolName === p.name) })));
         if (!all.length) return console.log("No work pools yet. Create one with: baton work-pool create NAME");
         console.log(
@@ -144,6 +168,7 @@ export function registerWorker(program: Command): void {
             ]),
           ),
         );
+        note("work pools");
       } finally {
         await close();
       }
@@ -170,25 +195,6 @@ export function registerWorker(program: Command): void {
       try {
         if (!(await orchestration.deleteWorkPool(name))) throw new BatonError(`work pool "${name}" does not exist`);
         console.log(`Deleted work pool "${name}"`);
-      } finally {
-        await close();
-      }
-    });
-
-  program
-    .command("work-queue")
-    .description("queues of a work pool")
-    .command("create <name>")
-    .description("create (or update) a queue of a work pool")
-    .requiredOption("--pool <pool>", "the work pool")
-    .option("--priority <n>", "1 is served first", "1")
-    .option("--limit <n>", "most flow runs of the queue at once")
-    .action(async (name: string, opts: { pool: string; priority: string; limit?: string }) => {
-      const { orchestration, close } = await openOrchestration();
-      try {
-        if (!(await orchestration.getWorkPool(opts.pool))) throw new BatonError(`work pool "${opts.pool}" does not exist`);
-        const queue = await orchestration.upsertWorkQueue({ poolName: opts.pool, name, priority: positiveInt("--priority", opts.priority), concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : null });
-        console.log(`Queue "${queue.name}" of pool "${queue.poolName}": priority ${queue.priority}, limit ${queue.concurrencyLimit ?? "none"}`);
       } finally {
         await close();
       }

@@ -139,7 +139,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
     },
     async (request) => {
       const q = request.query;
-      const filter: FlowRunFilter = { limit: q.limit ?? 50, cursor: q.cursor, flowName: q.flow, flowNamePrefix: q.flowPrefix, parentFlowRunId: q.parent, deploymentId: q.deployment, workerId: q.worker, createdAfter: q.since, createdBefore: q.until };
+      const filter: FlowRunFilter = { limit: q.limit ?? 50, cursor: q.cursor, flowName: q.flow, flowNamePrefix: q.flowPrefix, idPrefix: q.idPrefix, name: q.name, parentFlowRunId: q.parent, deploymentId: q.deployment, workerId: q.worker, createdAfter: q.since, createdBefore: q.until };
       if (q.state) filter.stateNames = list(q.state, STATE_NAMES, "state") as StateName[];
       if (q.stateType) filter.stateTypes = list(q.stateType.toUpperCase(), STATE_TYPES, "stateType") as StateType[];
       if (q.tag) filter.tags = q.tag.split(",").filter(Boolean);

@@ -16,7 +16,7 @@ import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { ErrorInfo } from "../../core/errors.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
-import type { OrchestrationStore, Store, WorkerRecord } from "../../store/types.ts";
+import type { OrchestrationStore, Store } from "../../store/types.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { scheduleText } from "../../services/deployment-schedules.ts";
 import { flowFigures, flowSummaries } from "../../store/flow-stats.ts";
@@ -26,19 +26,10 @@ import { FlowDetailSchema, FlowStatsQuerySchema, FlowSummaryListSchema, type Flo
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { STATS_LIST_LIMIT, StatsQuerySchema, StatsSchema, type RunRef, type Stats, type StatsQuery } from "../../schemas/stats.ts";
 import { WorkerDetailSchema, WorkerStatusListSchema, type WorkerDetail, type WorkerStatus, type WorkerStatusList } from "../../schemas/worker.ts";
+import { DEFAULT_WORKER_HEARTBEAT_MS, workerStatus } from "../../services/worker-status.ts";
 
 const HOUR = 3600_000;
-/** A worker's heartbeat interval when it does not say (the worker's default). */
-export const DEFAULT_WORKER_HEARTBEAT_MS = 10_000;
-/** A worker that missed this many heartbeats is offline (the rule flow runs are crashed by). */
-const MISSED_BEATS = 3;
-
-/** Online while its last heartbeat is younger than three of its intervals, by `now` (the server's clock). */
-export function workerStatus(worker: WorkerRecord & { heartbeatMs?: number | null }, now: number): Pick<WorkerStatus, "status" | "ageMs" | "heartbeatMs"> {
-  const heartbeatMs = worker.heartbeatMs ?? DEFAULT_WORKER_HEARTBEAT_MS;
-  const ageMs = Math.max(0, now - worker.heartbeatAt);
-  return { status: ageMs <= MISSED_BEATS * heartbeatMs ? "online" : "offline", ageMs, heartbeatMs };
-}
+export { DEFAULT_WORKER_HEARTBEAT_MS, workerStatus };
 
 interface RunRow {
   id: string;
