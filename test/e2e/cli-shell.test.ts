@@ -109,8 +109,9 @@ describe("the server's request log", () => {
       expect((await fetch(`${base}/api/work-pools`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "logged-pool" }) })).status).toBeLessThan(300);
       expect((await fetch(`${base}/api/flow-runs/missing-run`)).status).toBe(404);
       await until(() => /GET \/api\/flow-runs\/missing-run 404/.test(proc.stdout()), "the 404's line");
-      expect(proc.stdout()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}POST \/api\/work-pools 20\d \d+ ms$/m);
-      expect(proc.stdout()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}GET \/api\/flow-runs\/missing-run 404 \d+ ms$/m);
+      // Then who asked: role, actor and address.
+      expect(proc.stdout()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}POST \/api\/work-pools 20\d \d+ ms {2}role=admin actor=anonymous ip=127\.0\.0\.1$/m);
+      expect(proc.stdout()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}GET \/api\/flow-runs\/missing-run 404 \d+ ms {2}role=admin/m);
       expect(proc.stdout()).not.toMatch(/GET \/api\/flow-runs\?/);
       expect(proc.stdout()).not.toMatch(/incoming request|request completed/);
     } finally {
