@@ -214,11 +214,12 @@ describe("dashboard in Chromium: operations", () => {
     const form = page.locator("[data-testid=run-form]");
     await form.waitFor();
     expect(await form.locator('input[name="count"]').inputValue()).toBe("2");
-    const error = page.locator("[data-testid=form-error]");
+    // Each problem is shown at its field (RunForm.tsx, shared with the run page's "Run again").
     const submitWith = async (field: string, text: string, expected: string) => {
       await form.locator(`[name="${field}"]`).fill(text);
       await form.locator("button[type=submit]").click();
-      await until(async () => (await error.textContent()) === expected, expected);
+      const problem = form.locator(`[data-testid=problem-${field}]`);
+      await until(async () => (await problem.count()) > 0 && (await problem.textContent()) === expected, expected);
       await form.locator(`[name="${field}"]`).fill("");
     };
     await submitWith("count", "0", "parameters.count must be >= 1");

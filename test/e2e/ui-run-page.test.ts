@@ -93,14 +93,14 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     expect(await form.locator("[data-testid=problem-depth]").count()).toBe(0);
     // A refusal only the server makes (an environment variable the pool does not allow) shows at its field.
     await form.locator("[data-testid=run-options] summary").click();
-    await form.locator('textarea[name="jobVariables"]').fill('{ "env": { "NODE_OPTIONS": "--require=/x" } }');
+    await form.locator('textarea[name="run:jobVariables"]').fill('{ "env": { "NODE_OPTIONS": "--require=/x" } }');
     await form.locator("button[type=submit]").click();
     await form.locator("[data-testid=problem-jobVariables]").waitFor();
     expect(await form.locator("[data-testid=problem-jobVariables]").textContent()).toMatch(/^body\.jobVariables\.env\.NODE_OPTIONS is refused/);
-    await form.locator('textarea[name="jobVariables"]').fill('{ "env": { "LOG_LEVEL": "debug" } }');
-    await form.locator('input[name="name"]').fill("by hand");
-    await form.locator('input[name="tags"]').fill("ui, again");
-    await form.locator('select[name="workQueue"]').selectOption("urgent");
+    await form.locator('textarea[name="run:jobVariables"]').fill('{ "env": { "LOG_LEVEL": "debug" } }');
+    await form.locator('input[name="run:name"]').fill("by hand");
+    await form.locator('input[name="run:tags"]').fill("ui, again");
+    await form.locator('select[name="run:workQueue"]').selectOption("urgent");
     await form.locator('select[name="model"]').selectOption("boosted");
     await page.screenshot({ path: path.join(SHOTS, "run-form.png"), fullPage: true });
     await form.locator("button[type=submit]").click();

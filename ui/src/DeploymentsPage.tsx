@@ -10,62 +10,21 @@ import { time } from "./format.ts";
 import { revealSelected, useListKeys } from "./keys.ts";
 import { useResourceReload } from "./live.ts";
 import { Link, navigate, replaceQuery } from "./router.ts";
-import { formParameters, toText, type JsonSchema } from "./schema-form.ts";
-import { SchemaFields } from "./SchemaFields.tsx";
+import { RunForm as SharedRunForm } from "./RunForm.tsx";
+import type { JsonSchema } from "./schema-form.ts";
 import type { DeploymentList } from "./types.ts";
 import { useCan } from "./can.ts";
 
 /** A deployment as listed, its parameters' JSON Schema read as the form reads it. */
 type Deployment = Omit<DeploymentList["items"][number], "parameterSchema"> & { parameterSchema: JsonSchema | null };
 
+/**
+ * The shared Run form (RunForm.tsx) with what is typed kept in the page's URL (`p.FIELD=TEXT`
+ * for each parameter that differs from its default), so a prefilled run can be shared.
+ */
 export function RunForm({ deployment, url }: { deployment: Deployment; url: URL }) {
-  const schema = deployment.parameterSchema ?? { type: "object", properties: {} };
-  const fields = Object.entries(schema.properties ?? {});
-  const defaultText = (name: string, field: JsonSchema) => toText(deployment.parameters[name] ?? field.default, field);
-  // The URL holds what differs from the defaults; everything else starts prefilled.
-  const [texts, setTexts] = useState<Record<string, string>>(() => Object.fromEntries(fields.map(([name, f]) => [name, url.searchParams.get(`p.${name}`) ?? defaultText(name, f)])));
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const change = (name: string, field: JsonSchema, text: string) => {
-    setTexts((t) => ({ ...t, [name]: text }));
-    replaceQuery({ [`p.${name}`]: text === defaultText(name, field) ? null : text });
-  };
-  const submit = async () => {
-    const parameters = formParameters(schema, texts, deployment.parameters);
-    if (typeof parameters === "string") return setError(parameters);
-    setBusy(true);
-    try {
-      const run = await post<{ id: string }>(`/deployments/${encodeURIComponent(deployment.name)}/runs`, { parameters });
-      navigate(`/runs/${run.id}`);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form
-      className="run-form"
-      data-testid="run-form"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      {fields.length === 0 && <p className="muted">This flow takes no parameters.</p>}
-      <SchemaFields schema={schema} texts={texts} fallbacks={deployment.parameters} onChange={change} />
-      <p className="muted">An empty field takes the deployment's default.</p>
-      {error && (
-        <p className="error" data-testid="form-error">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? "Creating…" : "Run"}
-      </button>
-    </form>
-  );
+  const initialTexts = Object.fromEntries([...url.searchParams].filter(([key]) => key.startsWith("p.")).map(([key, text]) => [key.slice(2), text]));
+  return <SharedRunForm deployment={deployment} initialTexts={initialTexts} onFieldChange={(name, text, isDefault) => replaceQuery({ [`p.${name}`]: isDefault ? null : text })} />;
 }
 
 export function DeploymentsPage({ url }: { url: URL }) {

@@ -82,8 +82,9 @@ export function RunForm({
     setProblems(({ [name]: _, ...rest }) => rest);
     onFieldChange?.(name, text, text === defaultText(name, field));
   };
+  // "run:" keeps a run option's input apart from a parameter of the same name (a flow may take `tags`).
   const option = (field: OptionField) => ({
-    name: field,
+    name: `run:${field}`,
     value: options[field],
     "aria-invalid": problems[`option:${field}`] ? true : undefined,
     onChange: (e: { target: { value: string } }) => {
