@@ -15,8 +15,10 @@ const chunked = flow(async function benchScale(p: { n: number; chunk: number }) 
   let done = 0;
   for (let start = 0; start < p.n; start += p.chunk) {
     const size = Math.min(p.chunk, p.n - start);
+    const began = performance.now();
     const values = await Promise.all(noop.map(Array.from({ length: size }, (_, i) => start + i)));
     done += values.length;
+    if (process.env.BENCH_SCALE_VERBOSE) console.error(`chunk at ${start}: ${Math.round(performance.now() - began)} ms`);
   }
   return done;
 });
