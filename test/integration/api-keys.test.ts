@@ -146,7 +146,7 @@ describe.each(DIALECTS)("stored API keys and accounts on %s", (dialect) => {
     expectError(await as(worker, "GET", `/api/logs?flowRunId=${b}`), 404, /query\.flowRunId/);
     expectError(await as(worker, "GET", "/api/deployments/dep-pool-b"), 404, /deployment dep-pool-b/);
     expectError(await as(worker, "GET", "/api/events"), 403, /needs an admin, developer, operator or viewer API key/);
-    expect((await as(worker, "POST", "/api/work-pools/pool-a/workers", { id: "wa", name: "wa" })).status).toBe(200);
+    expect((await as(worker, "POST", "/api/work-pools/pool-a/workers", { id: "wa", name: "wa" })).status).toBe(201);
     const claimed = await as(worker, "POST", "/api/work-pools/pool-a/claim", { workerId: "wa", max: 5 });
     expect(claimed.body.items.map((r: { id: string }) => r.id)).toEqual([a]);
     expect((await as(worker, "POST", `/api/flow-runs/${a}/set-state`, { state: { name: "Running" } })).status).toBe(200);

@@ -122,7 +122,7 @@ describe.each(DIALECTS)("audit log on %s", (dialect) => {
 
   it("records the runs a schedule makes, with the schedule as their actor, in the same transaction", async () => {
     const created = await api.call("POST", "/api/deployments", { name: "hourly", flowName: "hourly", entrypoint: "f.ts:hourly", schedules: [{ spec: { kind: "interval", intervalMs: 600_000 } }] }, admin);
-    expect(created.status).toBe(200);
+    expect(created.status).toBe(201);
     const orchestration = new KyselyOrchestrationStore(api.store);
     const pass = await runSchedulerPass(orchestration, { scheduleHorizonMs: HOUR, scheduleMaxRuns: 3, lateAfterMs: HOUR, deployment: "hourly" });
     expect(pass.created).toBe(3);
@@ -178,7 +178,7 @@ describe.each(DIALECTS)("audit log on %s", (dialect) => {
     try {
       const put = (i: number) => fetch(`${servers[i % 2]!.url}/api/variables/audit-${i}`, { method: "PUT", headers: { ...admin, "content-type": "application/json" }, body: JSON.stringify({ value: i }) });
       const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => put(i)));
-      expect(answers.map((a) => a.status)).toEqual(Array(60).fill(200));
+      expect(answers.map((a) => a.status)).toEqual(Array(60).fill(201));
       await vi.waitFor(async () => expect(await entries(`&action=${encodeURIComponent("PUT /api/variables/:name")}`)).toHaveLength(60), { timeout: 10_000, interval: 50 });
       const result = await new KyselyAuditLog(api.store).verify();
       expect(result).toMatchObject({ ok: true, broken: null });
