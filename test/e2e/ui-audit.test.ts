@@ -30,7 +30,7 @@ describe("dashboard in Chromium: CSP and the audit log", () => {
       if (m.type() === "error" || /Content Security Policy/i.test(m.text())) consoleErrors.push(m.text());
     });
     runId = await h.runFlow("pipeline");
-    await h.api("/artifacts", { id: newId(), flowRunId: runId, createdAt: Date.now(), key: "summary", description: null, type: "markdown", data: "# Summary\n\n**bold** and a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![dot](data:image/gif;base64,R0lGODlhAQABAAAAACw=)" });
+    await h.api("/artifacts", { id: newId(), flowRunId: runId, key: "summary", description: null, type: "markdown", data: "# Summary\n\n**bold** and a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![dot](data:image/gif;base64,R0lGODlhAQABAAAAACw=)" });
   });
   afterAll(async () => {
     await h?.close();
