@@ -11,7 +11,8 @@ import { startHarness, type Harness } from "./ui-harness.ts";
 const ADMIN_KEY = "ui-roles-admin-1";
 
 /** Buttons that change nothing: theme, sign-out, copying, filtering, paging, loading more. */
-const HARMLESS = /^(☾ Dark|☀ Light|Sign out|Copy.*|Filter|Clear filters|Load older.*|Older.*|Newer.*|First page.*|Load more.*|Show .*|.*more.*|Close.*|checkbox follow logs)$/i;
+// Views, not actions: the graph's zoom (−, +, Fit, 100%), the task table's sortable headers, "Jump to running".
+const HARMLESS = /^(☾ Dark|☀ Light|Sign out|Copy.*|Filter|Clear filters|Load older.*|Older.*|Newer.*|First page.*|Load more.*|Show .*|.*more.*|Close.*|checkbox follow logs|−|\+|Fit|\d+%|Key|State|Attempts|Started|Duration|Message|Name|Task|Jump to running.*)$/i;
 
 describe("dashboard in Chromium by role", () => {
   let h: Harness;
