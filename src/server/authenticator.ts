@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { hashSecret, parseApiKey, verifySecret } from "../core/credentials.ts";
 import type { CredentialStore } from "../store/credential-store.ts";
 import type { ApiKeyRole } from "./api-keys.ts";
-import type { Principal } from "./principal.ts";
+import { staticKeyId, type Principal } from "./principal.ts";
 
 interface CachedKey {
   principal: Principal;
@@ -52,7 +52,7 @@ export class Authenticator {
   ) {
     this.options = { ...DEFAULTS, ...options };
     // A static key is named by a short hash of it: the audit can tell keys apart without holding them.
-    this.staticIds = new Map([...staticKeys.keys()].map((key) => [key, createHash("sha256").update(key).digest("hex").slice(0, 12)]));
+    this.staticIds = new Map([...staticKeys.keys()].map((key) => [key, staticKeyId(key)]));
   }
 
   /** The principal of a static key, synchronously (no I/O), or undefined when `text` is not one. */
