@@ -108,6 +108,29 @@ export function can(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].has(permission);
 }
 
+/**
+ * Whether a key or account with `role` and `grants` holds `permission`. A grant adds one
+ * permission to one key or account without a new role: a viewer that may read results
+ * (`--grant results:read`), an operator that may also set variables.
+ */
+export function holds(role: Role, grants: readonly Permission[] | null | undefined, permission: Permission): boolean {
+  return can(role, permission) || (grants?.includes(permission) ?? false);
+}
+
+/** Everything a key or account with `role` and `grants` holds, in the order of PERMISSIONS. */
+export function permissionsOf(role: Role, grants: readonly Permission[] | null | undefined): Permission[] {
+  return ALL_PERMISSIONS.filter((p) => holds(role, grants, p));
+}
+
+/** The permissions of `grants` that `role` lacks (what a grant really adds). */
+export function extraGrants(role: Role, grants: readonly Permission[]): Permission[] {
+  return [...new Set(grants)].filter((p) => !can(role, p));
+}
+
+export function isPermission(value: string): value is Permission {
+  return Object.hasOwn(PERMISSIONS, value);
+}
+
 /** The roles that hold `permission`, in the order of ROLES. */
 export function rolesWith(permission: Permission): Role[] {
   return ROLE_NAMES.filter((role) => can(role, permission));

@@ -4,10 +4,15 @@
  * account's password.
  */
 import { z } from "zod";
-import { ROLE_NAMES, type Role } from "../core/permissions.ts";
+import { ALL_PERMISSIONS, ROLE_NAMES, type Permission, type Role } from "../core/permissions.ts";
 import { epochMs, itemsOf, resourceName } from "./fields.ts";
 
 export const RoleSchema = z.enum(ROLE_NAMES as [Role, ...Role[]]).describe("admin, developer, operator, viewer or worker");
+
+export const PermissionSchema = z.enum(ALL_PERMISSIONS as [Permission, ...Permission[]]).describe("a permission (GET /api/session lists a caller's)");
+
+/** Permissions held on top of the role (e.g. results:read for a viewer). */
+const grants = z.array(PermissionSchema).max(ALL_PERMISSIONS.length).describe("permissions granted on top of the role, e.g. results:read for a viewer");
 
 /** What a scoped key sees: only these pools and/or deployments with one of these tags (null: no limit of that kind). */
 export const CredentialScopeSchema = z.object({
@@ -23,6 +28,7 @@ export const ApiKeySchema = z
     /** The key's public part (`baton_<prefix>_…`): enough to recognise it in a list, useless without the rest. */
     prefix: z.string(),
     role: RoleSchema,
+    grants,
     scope: CredentialScopeSchema,
     createdAt: epochMs,
     createdBy: z.string().nullable().describe("who created it (an account or key name; null: the command line on the database)"),
@@ -43,6 +49,7 @@ export const ApiKeyInputSchema = z.strictObject({
   expiresInDays: z.number().positive().max(36_500).describe("default: never expires").optional(),
   pools: scopeNames.describe("scope the key to these work pools").optional(),
   deploymentTags: scopeNames.describe("scope the key to deployments with one of these tags").optional(),
+  grants: grants.optional(),
 });
 export type ApiKeyInput = z.output<typeof ApiKeyInputSchema>;
 
@@ -55,6 +62,7 @@ export const AccountSchema = z
     id: z.string(),
     name: z.string(),
     role: RoleSchema,
+    grants,
     createdAt: epochMs,
     createdBy: z.string().nullable(),
     lastSignInAt: epochMs.nullable(),
@@ -74,7 +82,7 @@ export const accountName = z
 export const password = z.string().min(12, "must be at least 12 characters long").max(1000);
 
 /** `POST /api/accounts`. */
-export const AccountInputSchema = z.strictObject({ name: accountName, role: RoleSchema, password });
+export const AccountInputSchema = z.strictObject({ name: accountName, role: RoleSchema, password, grants: grants.optional() });
 export type AccountInput = z.output<typeof AccountInputSchema>;
 
 export const CredentialIdParamsSchema = z.object({ id: z.string().min(1).max(200).describe("the key's id, prefix or name") });

@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CallerRole } from "./api-keys.ts";
-import { can, rolesWith, type Permission, type Role } from "../core/permissions.ts";
+import { holds, rolesWith, type Permission, type Role } from "../core/permissions.ts";
 import { ApiError, sendError } from "./errors.ts";
 import { sessionToken, type Sessions } from "./sessions.ts";
 import type { NamedRun, WorkerRuns } from "./worker-runs.ts";
@@ -104,7 +104,7 @@ function refusal(request: FastifyRequest, rule: RouteRule | undefined | null, pr
     return principal.role === "admin" ? null : `${route} has no line in the route permission table (src/server/route-permissions.ts), so only admins may call it; this request's ${credential(principal)}`;
   if (rule.permission === "signed-in" || principal.role === "anonymous") return null;
   const permission: Permission = rule.permission;
-  if (can(principal.role, permission)) return null;
+  if (holds(principal.role, principal.grants, permission)) return null;
   return `${route} needs ${needs(rolesWith(permission))}; this request's ${credential(principal)} (the route needs the permission ${permission})`;
 }
 

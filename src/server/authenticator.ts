@@ -94,7 +94,7 @@ export class Authenticator {
     const row = await this.store.apiKeyByPrefix(parsed.prefix);
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return null;
     if (!(await verifySecret(parsed.secret, row.hash))) return null;
-    const principal: Principal = { kind: "api-key", id: row.id, name: row.name, role: row.role, scope: row.scope };
+    const principal: Principal = { kind: "api-key", id: row.id, name: row.name, role: row.role, grants: row.grants, scope: row.scope };
     // A key revoked while its row was being read is not cached from that (older) row.
     if (revocations !== this.revocations) return principal;
     this.cache.set(cacheKey, { principal, expiresAt: row.expiresAt, cachedUntil: now + this.options.cacheMs });
@@ -112,7 +112,7 @@ export class Authenticator {
     }
     if (!(await verifySecret(password, account.passwordHash))) return null;
     this.store.touchAccount(account.id, now).catch(this.options.onError);
-    return { kind: "account", id: account.id, name: account.name, role: account.role, scope: null };
+    return { kind: "account", id: account.id, name: account.name, role: account.role, grants: account.grants, scope: null };
   }
 
   /** A key was revoked through this server: it stops working here at once. */

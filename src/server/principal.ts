@@ -3,6 +3,7 @@
  * (access.ts) before any handler runs; every later layer reads `request.principal`.
  */
 import { createHash } from "node:crypto";
+import type { Permission } from "../core/permissions.ts";
 import type { CallerRole } from "./api-keys.ts";
 import type { CredentialScope } from "../schemas/credential.ts";
 
@@ -23,6 +24,8 @@ export interface Principal {
   /** What people read: the key's or account's name. */
   name: string;
   role: CallerRole;
+  /** Permissions a stored key or an account holds on top of its role (absent: none). */
+  grants?: readonly Permission[];
   /** A scoped key's pools and deployment tags (absent or null: unscoped). */
   scope?: CredentialScope | null;
 }

@@ -5,7 +5,7 @@
  */
 import { newId } from "../core/ids.ts";
 import { hashSecret, newApiKey } from "../core/credentials.ts";
-import type { Role } from "../core/permissions.ts";
+import { extraGrants, type Role } from "../core/permissions.ts";
 import type { AccountInput, AccountRecord, ApiKeyInput, ApiKeyRecord, CreatedApiKey } from "../schemas/credential.ts";
 import type { CredentialStore } from "../store/credential-store.ts";
 import { classifyDatabaseError } from "../store/db-errors.ts";
@@ -63,6 +63,7 @@ export async function createApiKey(store: CredentialStore, input: ApiKeyInput, c
     prefix: made.prefix,
     hash: await hashSecret(made.secret),
     role: input.role,
+    grants: extraGrants(input.role, input.grants ?? []),
     scope: { pools: input.pools ?? null, deploymentTags: input.deploymentTags ?? null },
     createdAt: now,
     createdBy,
@@ -97,7 +98,7 @@ export async function firstAdminKey(store: CredentialStore, now = Date.now()): P
 export async function createAccount(store: CredentialStore, input: AccountInput, createdBy: string | null, now = Date.now()): Promise<AccountRecord> {
   if (await store.accountByName(input.name)) throw new AccountExistsError(input.name);
   try {
-    return await store.insertAccount({ id: newId(), name: input.name, role: input.role as Role, passwordHash: await hashSecret(input.password), createdAt: now, createdBy });
+    return await store.insertAccount({ id: newId(), name: input.name, role: input.role as Role, grants: extraGrants(input.role as Role, input.grants ?? []), passwordHash: await hashSecret(input.password), createdAt: now, createdBy });
   } catch (error) {
     // Two admins creating the same name at once: the unique index decides.
     if (classifyDatabaseError(error)?.kind === "duplicate") throw new AccountExistsError(input.name);

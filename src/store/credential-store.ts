@@ -4,7 +4,7 @@
  * method authentication calls.
  */
 import type { Selectable } from "kysely";
-import type { Role } from "../core/permissions.ts";
+import type { Permission, Role } from "../core/permissions.ts";
 import type { AccountRecord, ApiKeyRecord, CredentialScope } from "../schemas/credential.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import type { AccountsTable, ApiKeysTable } from "./schema.ts";
@@ -26,6 +26,7 @@ export interface NewApiKeyRow {
   prefix: string;
   hash: string;
   role: Role;
+  grants: Permission[];
   scope: CredentialScope;
   createdAt: number;
   createdBy: string | null;
@@ -36,6 +37,7 @@ export interface NewAccountRow {
   id: string;
   name: string;
   role: Role;
+  grants: Permission[];
   passwordHash: string;
   createdAt: number;
   createdBy: string | null;
@@ -61,6 +63,8 @@ export interface CredentialStore {
 }
 
 const list = (json: string | null): string[] | null => (json === null ? null : (JSON.parse(json) as string[]));
+const grantList = (json: string | null): Permission[] => (json === null ? [] : (JSON.parse(json) as Permission[]));
+const grantJson = (grants: readonly Permission[]): string | null => (grants.length ? JSON.stringify(grants) : null);
 const time = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
 const apiKeyFromRow = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
@@ -68,6 +72,7 @@ const apiKeyFromRow = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   name: row.name,
   prefix: row.prefix,
   role: row.role as Role,
+  grants: grantList(row.grants),
   scope: { pools: list(row.pools), deploymentTags: list(row.deployment_tags) },
   createdAt: Number(row.created_at),
   createdBy: row.created_by,
@@ -80,6 +85,7 @@ const accountFromRow = (row: Selectable<AccountsTable>): AccountRecord => ({
   id: row.id,
   name: row.name,
   role: row.role as Role,
+  grants: grantList(row.grants),
   createdAt: Number(row.created_at),
   createdBy: row.created_by,
   lastSignInAt: time(row.last_sign_in_at),
@@ -106,6 +112,7 @@ export class KyselyCredentialStore implements CredentialStore {
       expires_at: row.expiresAt,
       revoked_at: null,
       last_used_at: null,
+      grants: grantJson(row.grants),
     };
     await this.db.insertInto("api_keys").values(values).execute();
     return apiKeyFromRow(values);
@@ -153,7 +160,16 @@ export class KyselyCredentialStore implements CredentialStore {
   }
 
   async insertAccount(row: NewAccountRow): Promise<AccountRecord> {
-    const values = { id: row.id, name: row.name, role: row.role, password_hash: row.passwordHash, created_at: row.createdAt, created_by: row.createdBy, last_sign_in_at: null };
+    const values = {
+      id: row.id,
+      name: row.name,
+      role: row.role,
+      password_hash: row.passwordHash,
+      created_at: row.createdAt,
+      created_by: row.createdBy,
+      last_sign_in_at: null,
+      grants: grantJson(row.grants),
+    };
     await this.db.insertInto("accounts").values(values).execute();
     return accountFromRow(values);
   }

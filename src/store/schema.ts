@@ -379,6 +379,8 @@ export interface ApiKeysTable {
   expires_at: number | null;
   revoked_at: number | null;
   last_used_at: number | null;
+  /** JSON array of permissions granted on top of the role, or null (none). */
+  grants: string | null;
 }
 
 /** An account created by an admin: a name, a role and the scrypt hash of its password. */
@@ -390,6 +392,8 @@ export interface AccountsTable {
   created_at: number;
   created_by: string | null;
   last_sign_in_at: number | null;
+  /** JSON array of permissions granted on top of the role, or null (none). */
+  grants: string | null;
 }
 
 export interface Database {

@@ -85,14 +85,18 @@ describe.each(DIALECTS)("stored API keys end to end on %s", (dialect) => {
     const made = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
     expect(made.status, made.stderr).toBe(1);
     expect(made.stderr).toMatch(/no terminal to prompt for the password: pipe it in with --password-stdin/);
-    const ok = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer", "--password-stdin"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
+    const badGrant = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer", "--grant", "results:readd", "--password-stdin"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
+    expect(badGrant.stderr).toMatch(/--grant takes permissions \(baton api-key permissions lists them\), got "results:readd"/);
+    const ok = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer", "--grant", "results:read", "--password-stdin"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain("Account dana (viewer) created");
+    expect(ok.stdout).toContain("Account dana (viewer + results:read) created");
     const signIn = await fetch(`${server!.url}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "dana", password: "a long enough password" }) });
     expect(signIn.status).toBe(200);
-    expect(await signIn.json()).toMatchObject({ role: "viewer", name: "dana" });
+    const session = (await signIn.json()) as { permissions: string[] };
+    expect(session).toMatchObject({ role: "viewer", name: "dana" });
+    expect(session.permissions).toContain("results:read");
     const accounts = await cli(["account", "ls"], remote(adminKey));
-    expect(accounts.stdout).toMatch(/dana[\s│|]+viewer/);
+    expect(accounts.stdout).toMatch(/dana[\s│|]+viewer \+ results:read/);
   }, 300_000);
 });
 

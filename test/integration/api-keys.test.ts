@@ -5,6 +5,7 @@
  * limited per client address, and scoped keys seeing and touching only their pools and tags.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../../src/core/ids.ts";
 import { createApiKey, firstAdminKey } from "../../src/services/credentials.ts";
 import { KyselyCredentialStore } from "../../src/store/credential-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
@@ -180,6 +181,37 @@ describe.each(DIALECTS)("stored API keys and accounts on %s", (dialect) => {
     // A key scoped to tags claims nothing: a pool holds every deployment's runs.
     const worker = (await createApiKey(credentials, { name: "tagged worker", role: "worker", deploymentTags: ["team-a"] }, null)).key;
     expectError(await as(worker, "POST", "/api/work-pools/pool-a/claim", { workerId: "wt", max: 1 }), 403, /a key scoped to deployment tags cannot claim runs/);
+  });
+
+  it("lets a viewer read results only when granted results:read, on a key or an account; grants name real permissions", async () => {
+    const adminKey = admin.authorization!.slice(7);
+    const resultId = newId();
+    await api.store.applyWrites([{ kind: "result", result: { id: resultId, serializer: "devalue/1", value: "[42]", path: null, size: 4, createdAt: Date.now() } }]);
+    const plain = (await as(adminKey, "POST", "/api/api-keys", { name: "plain viewer", role: "viewer" })).body;
+    expect(plain.apiKey.grants).toEqual([]);
+    expectError(await as(plain.key, "GET", `/api/results/${resultId}`), 403, /needs the permission results:read/);
+
+    const made = await as(adminKey, "POST", "/api/api-keys", { name: "analyst", role: "viewer", grants: ["results:read", "runs:read"] });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    // What the role already holds is not stored as a grant.
+    expect(made.body.apiKey).toMatchObject({ role: "viewer", grants: ["results:read"] });
+    expect((await as(made.body.key, "GET", `/api/results/${resultId}`)).body.value).toBe("[42]");
+    const session = (await as(made.body.key, "GET", "/api/session")).body;
+    expect(session.permissions).toContain("results:read");
+    expect(session.permissions).not.toContain("runs:write");
+    // Still a viewer for everything else.
+    expectError(await as(made.body.key, "POST", "/api/flow-runs", { flowName: "nope" }), 403, /viewer key/);
+    expect((await as(adminKey, "GET", "/api/api-keys")).body.items.find((k: { id: string }) => k.id === made.body.apiKey.id).grants).toEqual(["results:read"]);
+
+    const account = await as(adminKey, "POST", "/api/accounts", { name: "data.bob", role: "viewer", password: "a long enough password", grants: ["results:read"] });
+    expect(account.body).toMatchObject({ role: "viewer", grants: ["results:read"] });
+    const signIn = await from("10.1.0.31", "POST", "/api/session", { username: "data.bob", password: "a long enough password" });
+    expect(signIn.status, JSON.stringify(signIn.body)).toBe(200);
+    expect(signIn.body.permissions).toContain("results:read");
+    const cookie = String(signIn.headers["set-cookie"]).split(";")[0]!;
+    expect((await from("10.1.0.31", "GET", `/api/results/${resultId}`, undefined, { cookie })).status).toBe(200);
+
+    expectError(await as(adminKey, "POST", "/api/api-keys", { name: "x", role: "viewer", grants: ["results:write"] }), 400, /body\.grants/);
   });
 
   it("keeps static keys working beside stored ones", async () => {

@@ -29,7 +29,7 @@ describe.each(DIALECTS)("run reports on %s", (dialect) => {
     api = await apiHarness(dialect, { apiKeys: [`admin:${ADMIN}`, `worker:${WORKER}`], automationService: false, schedulerMs: HOUR });
     const audit = new KyselyAuditLog(api.store);
     sources = { runs: api.store, deployments: new KyselyOrchestrationStore(api.store), audit };
-    expect((await api.call("POST", "/api/deployments", { name: "rep", flowName: "rep", entrypoint: "flows.ts:rep", version: "1.2.3" }, admin)).status).toBe(200);
+    expect((await api.call("POST", "/api/deployments", { name: "rep", flowName: "rep", entrypoint: "flows.ts:rep", version: "1.2.3" }, admin)).status).toBe(201);
     const run = await api.call("POST", "/api/deployments/rep/runs", { parameters: { b: 2, a: 1 } }, admin);
     expect(run.status).toBe(201);
     runId = run.body.id;

@@ -4,7 +4,7 @@
  * key format and hashing.
  */
 import { describe, expect, it } from "vitest";
-import { ALL_PERMISSIONS, can, PERMISSIONS, ROLE_NAMES, rolesWith, type Permission, type Role } from "../../src/core/permissions.ts";
+import { ALL_PERMISSIONS, can, extraGrants, holds, PERMISSIONS, permissionsOf, ROLE_NAMES, ROLE_PERMISSIONS, rolesWith, type Permission, type Role } from "../../src/core/permissions.ts";
 import { hashSecret, newApiKey, parseApiKey, parseExpiry, verifySecret } from "../../src/core/credentials.ts";
 import { ROUTE_PERMISSIONS, ruleOf } from "../../src/server/route-permissions.ts";
 
@@ -52,6 +52,17 @@ describe("the role table", () => {
 
   it("describes every permission", () => {
     for (const p of ALL_PERMISSIONS) expect(PERMISSIONS[p].length).toBeGreaterThan(5);
+  });
+});
+
+describe("grants on top of a role", () => {
+  it("add what they name and nothing else; what the role holds is not a grant", () => {
+    expect(holds("viewer", [], "results:read")).toBe(false);
+    expect(holds("viewer", ["results:read"], "results:read")).toBe(true);
+    expect(holds("viewer", ["results:read"], "runs:write")).toBe(false);
+    expect(permissionsOf("viewer", ["results:read"])).toEqual([...ROLE_PERMISSIONS.viewer, "results:read" as Permission].sort((a, b) => ALL_PERMISSIONS.indexOf(a) - ALL_PERMISSIONS.indexOf(b)));
+    expect(extraGrants("viewer", ["runs:read", "results:read", "results:read"])).toEqual(["results:read"]);
+    expect(extraGrants("admin", ["results:read"])).toEqual([]);
   });
 });
 

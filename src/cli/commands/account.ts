@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
 import { isRole, ROLE_NAMES } from "../../core/permissions.ts";
 import { openCredentials } from "../cli-store.ts";
+import { grantList, roleText } from "./api-key.ts";
 import { printJson, table, time } from "../format.ts";
 import { promptHidden, readPiped } from "./secret.ts";
 
@@ -25,16 +26,18 @@ export function registerAccount(program: Command): void {
     .description("create an account; the password is prompted for, or read from standard input with --password-stdin")
     .requiredOption("--role <role>", `one of ${ROLE_NAMES.join(", ")}`)
     .option("--password-stdin", "read the password from standard input")
+    .option("--grant <permissions>", "permissions on top of the role, comma-separated (e.g. results:read for a viewer)")
     .option("--json", "print JSON")
-    .action(async (name: string, opts: { role: string; passwordStdin?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { role: string; passwordStdin?: boolean; grant?: string; json?: boolean }) => {
       if (!isRole(opts.role)) throw new BatonError(`--role must be one of ${ROLE_NAMES.join(", ")}, got "${opts.role}"`);
+      const grants = grantList(opts.grant);
       const password = await readPassword(name, opts.passwordStdin === true);
       if (password.length < 12) throw new BatonError("the password must be at least 12 characters long");
       const { credentials, close } = await openCredentials();
       try {
-        const account = await credentials.createAccount({ name, role: opts.role, password });
+        const account = await credentials.createAccount({ name, role: opts.role, password, ...(grants ? { grants } : {}) });
         if (opts.json) return printJson(account);
-        console.log(`Account ${account.name} (${account.role}) created: it signs in to the dashboard with its user name and password`);
+        console.log(`Account ${account.name} (${roleText(account)}) created: it signs in to the dashboard with its user name and password`);
       } finally {
         await close();
       }
@@ -49,7 +52,7 @@ export function registerAccount(program: Command): void {
         const accounts = await credentials.listAccounts();
         if (opts.json) return printJson(accounts);
         if (!accounts.length) return console.log("No accounts yet. Create one with: baton account create NAME --role ROLE");
-        console.log(table(["name", "role", "last sign-in", "created"], accounts.map((a) => [a.name, a.role, time(a.lastSignInAt), time(a.createdAt)])));
+        console.log(table(["name", "role", "last sign-in", "created"], accounts.map((a) => [a.name, roleText(a), time(a.lastSignInAt), time(a.createdAt)])));
       } finally {
         await close();
       }

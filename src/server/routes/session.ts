@@ -1,6 +1,6 @@
 /** Dashboard sign-in and sign-out: an API key, or an account's name and password, exchanged for a session cookie (see sessions.ts). */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { ALL_PERMISSIONS, ROLE_PERMISSIONS } from "../../core/permissions.ts";
+import { ALL_PERMISSIONS, permissionsOf } from "../../core/permissions.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { SessionSchema, SignInSchema, type SessionInfo, type SignIn } from "../../schemas/session.ts";
@@ -23,7 +23,7 @@ function viaHttps(request: FastifyRequest): boolean {
 /** What the dashboard learns of who is signed in: the role, its permissions, a key's scope. */
 function sessionInfo(principal: Principal, keysRequired: boolean): SessionInfo {
   if (!keysRequired || principal.role === "anonymous") return { role: "admin", keysRequired, permissions: [...ALL_PERMISSIONS] };
-  return { role: principal.role, keysRequired, name: principal.name, permissions: [...ROLE_PERMISSIONS[principal.role]], scope: principal.scope ?? null };
+  return { role: principal.role, keysRequired, name: principal.name, permissions: permissionsOf(principal.role, principal.grants), scope: principal.scope ?? null };
 }
 
 export function sessionRoutes(app: FastifyInstance, authRequired: boolean, authenticator: Authenticator, sessions: Sessions, limiter: SignInLimiter): void {
