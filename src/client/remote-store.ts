@@ -40,7 +40,7 @@ import { CrashStaleAnswerSchema, FlowRunPageSchema, FlowRunSchema, HeartbeatAnsw
 import { LogListSchema } from "../schemas/log.ts";
 import { CacheEntrySchema, ResultSchema } from "../schemas/result.ts";
 import { StateHistorySchema } from "../schemas/state.ts";
-import { TaskRunListSchema, TaskRunSchema } from "../schemas/task-run.ts";
+import { TaskRunListSchema, TaskRunPageSchema, TaskRunSchema } from "../schemas/task-run.ts";
 import { FlowRunInputListSchema, FlowRunInputSchema } from "../schemas/flow-run-input.ts";
 
 const enc = encodeURIComponent;
@@ -234,6 +234,10 @@ export class RemoteStore implements RunStore {
 
   async listTaskRuns(flowRunId: string): Promise<TaskRun[]> {
     return (await this.api.request("GET", `/api/flow-runs/${enc(flowRunId)}/task-runs`, undefined, TaskRunListSchema)).items;
+  }
+
+  async findTaskRunsByIdPrefix(prefix: string, limit: number): Promise<TaskRun[]> {
+    return (await this.api.request("GET", `/api/task-runs?idPrefix=${enc(prefix)}&limit=${limit}`, undefined, TaskRunPageSchema)).items;
   }
 
   async listDependencies(flowRunId: string): Promise<TaskDependency[]> {

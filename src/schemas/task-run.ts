@@ -35,3 +35,14 @@ export type TaskDependency = z.output<typeof TaskDependencySchema>;
 /** `GET /api/flow-runs/{id}/task-runs`. */
 export const TaskRunListSchema = z.object({ items: z.array(TaskRunSchema), dependencies: z.array(TaskDependencySchema) });
 export type TaskRunList = z.output<typeof TaskRunListSchema>;
+
+/** `GET /api/task-runs?idPrefix=`: task runs of any flow run named by the start of their id. */
+export const TaskRunSearchSchema = z.strictObject({
+  idPrefix: z.string().regex(/^[0-9a-fA-F-]{4,36}$/, "must be 4 to 36 hex digits and dashes").describe("task runs whose id starts with this"),
+  limit: z.coerce.number().int().min(1).max(100).default(10).describe("at most this many (default 10)"),
+});
+export type TaskRunSearch = z.output<typeof TaskRunSearchSchema>;
+
+/** The answer of `GET /api/task-runs`. */
+export const TaskRunPageSchema = z.object({ items: z.array(TaskRunSchema) });
+export type TaskRunPage = z.output<typeof TaskRunPageSchema>;

@@ -85,6 +85,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "GET /api/flow-runs/:id/inputs/:key": need("runs:read", RUN_ID),
   "GET /api/flow-runs/:id/task-runs": need("runs:read", RUN_ID),
   "GET /api/flow-runs/:id/task-table": need("runs:read", RUN_ID),
+  // Searches task runs of every run: a scoped key names its task runs by whole id or with their flow run.
+  "GET /api/task-runs": need("runs:read"),
   "GET /api/task-runs/:id": need("runs:read", { taskRun: "params.id" }),
   "GET /api/task-runs/:id/states": need("runs:read", { taskRun: "params.id" }),
   "GET /api/logs": need("runs:read", { run: "query.flowRunId" }),

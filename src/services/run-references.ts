@@ -36,14 +36,22 @@ export async function resolveFlowRun(store: Pick<RunStore, "getFlowRun" | "listF
 
 /**
  * The task run that `reference` names: its id, or within the flow run `flowRun` (a reference
- * as above) its task key or a unique id prefix. Without a flow run only a whole id can name
- * one (task keys repeat across runs).
+ * as above) its task key or a unique id prefix. Without a flow run, a whole id or a unique id
+ * prefix among all task runs (task keys repeat across runs, so a key needs its flow run).
  */
-export async function resolveTaskRun(store: Pick<RunStore, "getFlowRun" | "listFlowRuns" | "getTaskRun" | "listTaskRuns">, reference: string, flowRun?: string): Promise<TaskRun> {
+export async function resolveTaskRun(
+  store: Pick<RunStore, "getFlowRun" | "listFlowRuns" | "getTaskRun" | "listTaskRuns" | "findTaskRunsByIdPrefix">,
+  reference: string,
+  flowRun?: string,
+): Promise<TaskRun> {
   const ref = reference.trim();
   const exact = ref ? await store.getTaskRun(ref) : undefined;
   if (exact) return exact;
-  if (flowRun === undefined) throw new BatonError(`task run ${ref} was not found; to name a task run by its task key or an id prefix, give its flow run too (--flow-run RUN)`);
+  if (flowRun === undefined) {
+    if (!ID_PREFIX.test(ref)) throw new BatonError(`task run ${ref} was not found; to name a task run by its task key (fit-3), give its flow run too (--flow-run RUN)`);
+    const found = await store.findTaskRunsByIdPrefix(ref, LISTED + 1);
+    return pick("task run", ref, found, (t) => t.taskKey, found.length > LISTED);
+  }
   const run = await resolveFlowRun(store, flowRun);
   const taskRuns = await store.listTaskRuns(run.id);
   const byKey = taskRuns.filter((t) => t.taskKey === ref);

@@ -863,6 +863,12 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     return rows.map(taskRunFromRow);
   }
 
+  async findTaskRunsByIdPrefix(prefix: string, limit: number): Promise<TaskRun[]> {
+    const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = await this.db.selectFrom("task_runs").selectAll().where(sql<boolean>`id like ${pattern} escape '\\'`).orderBy("id").limit(limit).execute();
+    return rows.map(taskRunFromRow);
+  }
+
   async listDependencies(flowRunId: string): Promise<TaskDependency[]> {
     const rows = await this.db.selectFrom("task_dependencies").selectAll().where("flow_run_id", "=", flowRunId).execute();
     return rows.map((r) => ({ taskRunId: r.task_run_id, upstreamTaskRunId: r.upstream_task_run_id, kind: r.kind as TaskDependency["kind"] }));

@@ -260,6 +260,8 @@ export interface RunStore {
   /** The task runs among `ids` that exist. */
   getTaskRuns(ids: readonly string[]): Promise<TaskRun[]>;
   listTaskRuns(flowRunId: string): Promise<TaskRun[]>;
+  /** Task runs of any flow run whose id starts with `prefix` (at most `limit`), for people naming one by a prefix. */
+  findTaskRunsByIdPrefix(prefix: string, limit: number): Promise<TaskRun[]>;
   listDependencies(flowRunId: string): Promise<TaskDependency[]>;
   stateHistory(runId: string): Promise<StateRecord[]>;
 

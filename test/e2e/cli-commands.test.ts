@@ -119,7 +119,7 @@ describe.each(MODES)("baton CLI commands (%s)", (mode) => {
     expect(json.artifacts.map((a: { key: string }) => a.key).sort()).toEqual(["squares-report", "squares-table"]);
   }, SLOW);
 
-  it("task-run ls takes --limit (with a note), --state and --task; inspect and logs name a task run by key within its flow run", async () => {
+  it("task-run ls takes --limit (with a note), --state and --task; inspect and logs name a task run by key within its flow run, or by id prefix alone", async () => {
     const limited = await run(["task-run", "ls", "--flow-run", fanOut.name, "--limit", "5"]);
     expect(limited.stdout.split("\n").filter((l) => / square-\d+ /.test(l))).toHaveLength(5);
     expect(limited.stderr).toMatch(/Showing 5 of 61 task runs: use --limit/);
@@ -131,7 +131,10 @@ describe.each(MODES)("baton CLI commands (%s)", (mode) => {
     expect(inspect.stdout).toMatch(new RegExp(`Task run total-0 \\(${taskRunId}\\)\\n {2}flow run {4}${fanOut.name} \\(${fanOut.id}\\)`));
     expect(inspect.stdout).toMatch(/Result\n70210/);
     expect(JSON.parse((await run(["task-run", "inspect", taskRunId, "--json"])).stdout)).toMatchObject({ id: taskRunId, result: 70210, history: expect.any(Array) });
-    expect(await refused(["task-run", "inspect", "total-0"])).toMatch(/task run total-0 was not found; to name a task run by its task key or an id prefix, give its flow run too \(--flow-run RUN\)/);
+    expect(await refused(["task-run", "inspect", "total-0"])).toMatch(/task run total-0 was not found; to name a task run by its task key \(fit-3\), give its flow run too \(--flow-run RUN\)/);
+    // A unique id prefix names a task run among all runs, without its flow run.
+    expect((await run(["task-run", "inspect", taskRunId.slice(0, 30)])).stdout).toMatch(new RegExp(`Task run total-0 \\(${taskRunId}\\)`));
+    expect(await refused(["task-run", "inspect", "ffff-ffff"])).toMatch(/task run "?ffff-ffff"? was not found/);
     expect(await refused(["task-run", "inspect", "square-1234", "--flow-run", fanOut.id])).toMatch(/task run square-1234 was not found/);
 
     const logs = await run(["task-run", "logs", "total-0", "--flow-run", fanOut.name]);

@@ -5,7 +5,7 @@ import { ApiError, notFound } from "../errors.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { IdParamsSchema, type IdParams } from "../../schemas/fields.ts";
 import { StateHistorySchema, type StateRecord } from "../../schemas/state.ts";
-import { TaskRunListSchema, TaskRunSchema, type TaskRunList } from "../../schemas/task-run.ts";
+import { TaskRunListSchema, TaskRunPageSchema, TaskRunSchema, TaskRunSearchSchema, type TaskRunList, type TaskRunPage, type TaskRunSearch } from "../../schemas/task-run.ts";
 import { LogIngestAnswerSchema, LogIngestSchema, LogListSchema, LogQuerySchema, type LogIngest, type LogIngestAnswer, type LogList, type LogQuery } from "../../schemas/log.ts";
 import { CacheEntrySchema, CacheParamsSchema, ResultSchema, type CacheEntry, type CacheParams, type ResultRecord } from "../../schemas/result.ts";
 
@@ -33,6 +33,19 @@ export function runDataRoutes(app: FastifyInstance, store: RunStore): void {
       const [items, dependencies] = await Promise.all([store.listTaskRuns(request.params.id), store.listDependencies(request.params.id)]);
       return { items, dependencies };
     },
+  );
+
+  app.get<{ Querystring: TaskRunSearch; Reply: TaskRunPage }>(
+    "/api/task-runs",
+    {
+      schema: {
+        tags: ["task runs"],
+        summary: "Task runs of any flow run whose id starts with idPrefix (how the CLI resolves `baton task-run inspect 0193a4f2-7c1e`)",
+        querystring: jsonSchema(TaskRunSearchSchema),
+        response: { 200: jsonSchema(TaskRunPageSchema), ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ items: await store.findTaskRunsByIdPrefix(request.query.idPrefix, request.query.limit) }),
   );
 
   app.get<{ Params: IdParams; Reply: TaskRun }>(
