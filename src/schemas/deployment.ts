@@ -112,6 +112,22 @@ export type DeploymentInputBody = z.output<typeof DeploymentInputSchema>;
 /** What a store upserts: the body with its schedules compiled (core/schedule.ts's compileSchedule). */
 export type DeploymentInput = Omit<DeploymentInputBody, "schedules"> & { schedules?: { spec: ScheduleRecord["spec"]; active?: boolean }[] };
 
+/**
+ * `PATCH /api/deployments/{name}`: changes some of a deployment's own fields, leaving the rest
+ * (what it runs, where, its schedules and job variables) as they are. What the dashboard's Edit
+ * form sends.
+ */
+export const DeploymentPatchSchema = z.strictObject({
+  description: z.string().max(10_000).nullable().optional(),
+  tags: tagsInput.optional(),
+  parameters: jsonObject.describe("the default parameters of its runs (checked against its parameter schema)").optional(),
+  concurrencyLimit: positiveIntOrNull.optional(),
+  collisionStrategy: CollisionStrategySchema.optional(),
+  retries: z.int().min(0).max(100).optional(),
+  retryDelayMs: z.int().min(0).max(86_400_000).optional(),
+});
+export type DeploymentPatch = z.output<typeof DeploymentPatchSchema>;
+
 /** `POST /api/deployments/{name}/runs`: a run of the deployment, its parameters checked against its schema. */
 export const DeploymentRunSchema = z.strictObject({
   name: z.string().min(1).max(200).describe("the run's name (default: a random one)").optional(),

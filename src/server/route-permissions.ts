@@ -114,6 +114,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "POST /api/deployments": need("deployments:write"),
   "GET /api/deployments": need("deployments:read", "list:deployments"),
   "GET /api/deployments/:name": need("deployments:read", DEPLOYMENT),
+  "PATCH /api/deployments/:name": need("deployments:write", DEPLOYMENT),
   "DELETE /api/deployments/:name": need("deployments:write", DEPLOYMENT),
   "POST /api/deployments/:name/pause": need("deployments:operate", DEPLOYMENT),
   "POST /api/deployments/:name/resume": need("deployments:operate", DEPLOYMENT),

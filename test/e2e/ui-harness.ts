@@ -21,7 +21,8 @@ export interface Harness {
   browser: Browser;
   page: Page;
   /** JSON from the API (POST when a body is given); throws on a non-2xx answer. */
-  api<T = unknown>(p: string, body?: unknown): Promise<T>;
+  /** A GET, or with a body a POST (or `method`). */
+  api<T = unknown>(p: string, body?: unknown, method?: "POST" | "PUT" | "PATCH"): Promise<T>;
   /** Runs a flow of `file` with `baton run` (remote mode) to completion; returns its flow run id. */
   runFlow(flowName: string, args?: string[], file?: string): Promise<string>;
   /** An attribute of every element `selector` matches. */
@@ -74,8 +75,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
     const page = await context.newPage();
     const headers: Record<string, string> = options.adminKey ? { authorization: `Bearer ${options.adminKey}` } : {};
-    const api = async <T = unknown>(p: string, body?: unknown): Promise<T> => {
-      const init = body === undefined ? { headers } : { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
+    const api = async <T = unknown>(p: string, body?: unknown, method = "POST"): Promise<T> => {
+      const init = body === undefined ? { headers } : { method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
       const response = await fetch(`${url}/api${p}`, init);
       const text = await response.text();
       if (!response.ok) throw new Error(`${p}: ${response.status} ${text}`);

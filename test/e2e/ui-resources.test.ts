@@ -193,6 +193,38 @@ describe("dashboard in Chromium: flows, deployments, pools", () => {
     await page.locator("[data-testid=theme-toggle]").click();
   });
 
+  it("edits a deployment's own fields from its page, with errors at the field, and keeps its schedules", async () => {
+    await page.goto(`${url}/deployments/etl-nightly`);
+    await page.locator("[data-testid=deployment-facts]").waitFor();
+    const before = await h.api<{ schedules: { id: string }[]; description: string; tags: string[]; concurrencyLimit: number; collisionStrategy: string; retries: number; retryDelayMs: number }>("/deployments/etl-nightly");
+    await page.locator("[data-testid=edit-deployment]").click();
+    const form = page.locator("[data-testid=deployment-form]");
+    expect(await form.locator("textarea[aria-label=description]").inputValue()).toBe(before.description);
+    expect(await form.locator("input[aria-label='concurrency limit']").inputValue()).toBe("2");
+    // Checked in the browser before sending.
+    await form.locator("input[aria-label=retries]").fill("-1");
+    await form.locator("button[type=submit]").click();
+    expect(await form.locator("[data-testid=retries-error]").textContent()).toBe("a whole number from 0 to 100");
+    await form.locator("input[aria-label=retries]").fill("4");
+    await form.locator("input[aria-label='retry delay']").fill("90");
+    await form.locator("input[aria-label='concurrency limit']").fill("");
+    await form.locator("select[aria-label='collision strategy']").selectOption("enqueue");
+    await form.locator("textarea[aria-label=description]").fill("Loads the orders, now with retries.");
+    await form.locator("input[aria-label=tags]").fill("warehouse, nightly, orders");
+    await page.screenshot({ path: path.join(SHOTS, "deployment-edit.png"), fullPage: true });
+    await form.locator("button[type=submit]").click();
+    await form.waitFor({ state: "detached" });
+    await until(async () => (await page.locator("[data-testid=deployment-retries]").textContent()) === "4 of a crashed or failed run, 90 s apart", "the new retries shown");
+    expect(await page.locator("[data-testid=deployment-concurrency]").textContent()).toBe("no limit");
+    expect(await page.locator("[data-testid=deployment-description]").textContent()).toBe("Loads the orders, now with retries.");
+    const after = await h.api<typeof before>("/deployments/etl-nightly");
+    expect(after).toMatchObject({ tags: ["warehouse", "nightly", "orders"], concurrencyLimit: null, collisionStrategy: "enqueue", retries: 4, retryDelayMs: 90_000 });
+    expect(after.schedules.map((s) => s.id)).toEqual(before.schedules.map((s) => s.id));
+    // As it was, for the tests below.
+    const { description, tags, concurrencyLimit, collisionStrategy, retries, retryDelayMs } = before;
+    await h.api("/deployments/etl-nightly", { description, tags, concurrencyLimit, collisionStrategy, retries, retryDelayMs }, "PATCH");
+  });
+
   it("runs a deployment from its page and lists the run; deletes a deployment after confirmation", async () => {
     await page.goto(`${url}/deployments/etl-nightly`);
     await page.locator("[data-testid=open-run-form]").click();

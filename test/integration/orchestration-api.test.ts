@@ -73,6 +73,27 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     expect((await call("GET", "/api/deployments/nope")).status).toBe(404);
   });
 
+  it("changes some of a deployment's own fields with PATCH, keeping its schedules, pool and pause; bad fields are named", async () => {
+    const before = (await call("GET", "/api/deployments/train-nightly")).body;
+    const patched = await call("PATCH", "/api/deployments/train-nightly", { description: "nightly training", tags: ["ml", "nightly"], concurrencyLimit: 2, collisionStrategy: "cancel-new", retries: 3, retryDelayMs: 5000 });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({ id: before.id, description: "nightly training", tags: ["ml", "nightly"], concurrencyLimit: 2, collisionStrategy: "cancel-new", retries: 3, retryDelayMs: 5000 });
+    // What it runs, where, and when stays as it was.
+    expect(patched.body).toMatchObject({ flowName: "train", entrypoint: before.entrypoint, workPool: "api-pool", workQueue: "urgent", parameters: before.parameters, paused: before.paused });
+    expect(patched.body.schedules.map((s: any) => s.id)).toEqual(before.schedules.map((s: any) => s.id));
+    // Back to no limit, defaults changed within the schema; the rest untouched.
+    const again = await call("PATCH", "/api/deployments/train-nightly", { concurrencyLimit: null, parameters: { seed: 1 } });
+    expect(again.body).toMatchObject({ concurrencyLimit: null, retries: 3, description: "nightly training" });
+
+    expect(await call("PATCH", "/api/deployments/train-nightly", { parameters: { seed: "x" } })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/parameters\.seed must be integer/) } } });
+    expect(await call("PATCH", "/api/deployments/train-nightly", { retries: -1 })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/body\.retries/) } } });
+    expect(await call("PATCH", "/api/deployments/train-nightly", { flowName: "other" })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/flowName/) } } });
+    expect((await call("PATCH", "/api/deployments/train-nightly", {})).status).toBe(400);
+    expect((await call("PATCH", "/api/deployments/nope", { retries: 1 })).status).toBe(404);
+    // As it was, for the tests below.
+    await call("PATCH", "/api/deployments/train-nightly", { description: null, tags: [], concurrencyLimit: null, collisionStrategy: "enqueue", retries: 0, retryDelayMs: 0 });
+  });
+
   it("refuses a run with a bad parameter (4xx naming the field) and creates a good one", async () => {
     const bad = await call("POST", "/api/deployments/train-nightly/runs", { parameters: { seed: 1.5, depths: [0] } });
     expect(bad.status).toBe(400);

@@ -3,12 +3,14 @@
  * limit and collision strategy, retries, job variables with their values masked), its
  * parameters, its schedules — each with its next five run times in the user's time zone, to
  * pause, resume, change or delete, and new ones added with a live preview — its runs, and the
- * Run form (the deployments list's, opened with `?run=NAME` as there). Live: changes made
+ * Run form (the deployments list's, opened with `?run=NAME` as there), and an Edit form for its
+ * own fields (DeploymentForm.tsx). Live: changes made
  * elsewhere (the CLI, another tab) show without a reload.
  */
 import { useState } from "react";
 import { del, post, useData } from "./api.ts";
 import { ConfirmDelete } from "./ConfirmDelete.tsx";
+import { DeploymentForm } from "./DeploymentForm.tsx";
 import { useCan } from "./can.ts";
 import { RunForm } from "./DeploymentsPage.tsx";
 import { time } from "./format.ts";
@@ -166,6 +168,7 @@ export function DeploymentPage({ name, url }: { name: string; url: URL }) {
   const live = useResourceReload(["deployments", "work-pools"]);
   const [acted, setActed] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
   const reload = `${live}:${acted}`;
   const path = `/deployments/${encodeURIComponent(name)}`;
   const { data: d, error } = useData<Deployment>(path, reload);
@@ -202,6 +205,11 @@ export function DeploymentPage({ name, url }: { name: string; url: URL }) {
             </>
           )}
           {can("deployments:write") && (
+            <button onClick={() => setEditing(!editing)} data-testid="edit-deployment">
+              {editing ? "Close the form" : "Edit"}
+            </button>
+          )}
+          {can("deployments:write") && (
             <ConfirmDelete
               what={`deployment ${d.name} and its scheduled runs`}
               onDelete={async () => {
@@ -221,6 +229,16 @@ export function DeploymentPage({ name, url }: { name: string; url: URL }) {
         <div className="card">
           <RunForm deployment={{ ...d, parameterSchema: schema, nextRuns: [], scheduleText: [] }} url={url} />
         </div>
+      )}
+      {editing && can("deployments:write") && (
+        <DeploymentForm
+          deployment={d}
+          onCancel={() => setEditing(false)}
+          onSaved={() => {
+            setEditing(false);
+            setActed((n) => n + 1);
+          }}
+        />
       )}
       {d.description && <p data-testid="deployment-description">{d.description}</p>}
       <dl className="facts card" data-testid="deployment-facts">

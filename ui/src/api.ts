@@ -35,6 +35,10 @@ export function put<T>(path: string, body: unknown): Promise<T> {
   return send<T>(path, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
+export function patch<T>(path: string, body: unknown): Promise<T> {
+  return send<T>(path, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
 export function del(path: string): Promise<void> {
   return send<void>(path, { method: "DELETE" });
 }

@@ -20,6 +20,7 @@ import { FlowRunSchema, type FlowRun } from "../../schemas/flow-run.ts";
 import {
   DeploymentInputSchema,
   DeploymentListSchema,
+  DeploymentPatchSchema,
   DeploymentRunSchema,
   DeploymentSchema,
   ScheduleInputSchema,
@@ -30,6 +31,7 @@ import {
   ScheduleSchema,
   type DeploymentInputBody,
   type DeploymentList,
+  type DeploymentPatch,
   type DeploymentRun,
   type ScheduleInput,
   type ScheduleList,
@@ -156,6 +158,29 @@ export function orchestrationRoutes(app: FastifyInstance, store: RunStore, orche
     "/api/deployments/:name",
     { schema: { tags: ["deployments"], summary: "Get a deployment by id or name (job variables' env values masked for non-admin keys)", params: nameParams, response: deploymentAnswer } },
     async (request) => withJobVariablesFor(request.apiKeyRole, await deployment(request.params.name)),
+  );
+
+  app.patch<{ Params: NameParams; Body: DeploymentPatch; Reply: Deployment }>(
+    "/api/deployments/:name",
+    {
+      schema: {
+        tags: ["deployments"],
+        summary: "Change some of a deployment's own fields (description, tags, default parameters, concurrency, retries); the rest stays",
+        params: nameParams,
+        body: jsonSchema(DeploymentPatchSchema),
+        response: { 200: jsonSchema(DeploymentSchema), ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const current = await deployment(request.params.name);
+      const patch = request.body;
+      if (Object.keys(patch).length === 0) throw new ApiError(400, "VALIDATION_ERROR", "body: name at least one field to change (description, tags, parameters, concurrencyLimit, collisionStrategy, retries, retryDelayMs)");
+      if (patch.parameters && current.parameterSchema) checkParameters(current.parameterSchema, { ...patch.parameters });
+      if (patch.parameters) await checkConfigRefs(refs, deploymentRefChecks({ parameters: patch.parameters }, { parameters: "body.parameters", jobVariables: "body.jobVariables" }));
+      const { id: _id, createdAt: _c, updatedAt: _u, paused: _p, schedules: _s, ...fields } = current;
+      const updated = await orchestration.upsertDeployment({ ...fields, ...patch });
+      return withJobVariablesFor(request.apiKeyRole, updated);
+    },
   );
 
   app.delete<{ Params: NameParams }>(
