@@ -1,13 +1,14 @@
 /**
- * Finds the flow to run in a user's module. The module is imported under the hooks bin/baton.js
- * registers (tsx, then engine/flow-module-hooks.mjs): TypeScript, and loaded as a module in a
- * package without "type": "module" when it has import or export statements.
+ * Finds the flow to run in a user's module. The module is imported under the hooks of
+ * flow-loader.ts (tsx, then engine/flow-module-hooks.mjs): TypeScript, and loaded as a module in
+ * a package without "type": "module" when it has import or export statements.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { BatonError } from "../core/errors.ts";
 import type { Flow } from "../sdk/flow.ts";
+import { ensureFlowLoader } from "./flow-loader.ts";
 
 export type AnyFlow = Flow<any, unknown>;
 
@@ -19,6 +20,7 @@ export function isFlow(value: unknown): value is AnyFlow {
 export async function loadFlow(file: string, name?: string): Promise<AnyFlow> {
   const resolved = path.resolve(file);
   if (!fs.existsSync(resolved)) throw new Error(`flow file ${resolved} does not exist`);
+  await ensureFlowLoader();
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;

@@ -19,7 +19,6 @@ import { maskChannelSettings, NotificationChannelError, urlProblem, type Notific
 import { defaultMessage, defaultSubject, emailHtml, slackMessage, type NotificationMessage } from "../core/notification-messages.ts";
 import { renderNotificationTemplate, type NotificationContext } from "../core/notification-templates.ts";
 import { redactedError, resolveNotificationRefs, type ChannelValues, type MessageTemplates } from "./channel-values.ts";
-import { sendEmail } from "./notification-email.ts";
 
 export type { MessageTemplates } from "./channel-values.ts";
 
@@ -109,6 +108,8 @@ async function deliverResolved(
       return post(channel.name, "POST", url, shownUrl, {}, slackMessage(message));
     case "email":
       try {
+        // Loaded on first use: pulling in nodemailer costs every CLI call and server start that sends no mail.
+        const { sendEmail } = await import("./notification-email.ts");
         return await sendEmail(url, { from: channel.settings.from, to: channel.settings.to, subject: message.subject, text: message.message, html: emailHtml(message) });
       } catch (error) {
         throw new NotificationDeliveryError(`channel ${channel.name}: e-mail through ${shownUrl} failed: ${(error as Error).message}`, { cause: error });

@@ -1,7 +1,6 @@
 /** A compliance report (run-report.ts) rendered as JSON, Markdown (run-report-markdown.ts) or PDF (run-report-pdf.ts): the same report, the same bytes. */
 import type { RunReport, RunReportFormat } from "../schemas/run-report.ts";
 import { renderRunReportMarkdown } from "./run-report-markdown.ts";
-import { renderRunReportPdf } from "./run-report-pdf.ts";
 
 export interface RenderedReport {
   contentType: string;
@@ -18,6 +17,7 @@ export async function renderRunReport(report: RunReport, format: RunReportFormat
     case "md":
       return { contentType: "text/markdown; charset=utf-8", body: renderRunReportMarkdown(report), fileName: `${base}.md` };
     case "pdf":
-      return { contentType: "application/pdf", body: await renderRunReportPdf(report), fileName: `${base}.pdf` };
+      // pdfkit and its font libraries load only when a PDF is asked for, not with every CLI call.
+      return { contentType: "application/pdf", body: await (await import("./run-report-pdf.ts")).renderRunReportPdf(report), fileName: `${base}.pdf` };
   }
 }

@@ -1,0 +1,19 @@
+/**
+ * The loader of users' flow files: tsx (flow files may be TypeScript), then the hooks that load
+ * them as modules and bind their `import "baton"` to this Baton (engine/flow-module-hooks.mjs).
+ * Run from the sources, bin/baton.js registers both before anything else (Baton's own files
+ * need tsx) and marks it done; run from the build, they are registered here, on the first
+ * import of a flow file, so that commands which load none start without them (tsx alone is a
+ * third of a listing command's start).
+ */
+const DONE = Symbol.for("baton.flowLoader");
+
+export async function ensureFlowLoader(): Promise<void> {
+  const flags = globalThis as unknown as Record<symbol, boolean | undefined>;
+  if (flags[DONE]) return;
+  flags[DONE] = true;
+  const [{ register }, { registerFlowModuleHooks }] = await Promise.all([import("tsx/esm/api"), import("../engine/flow-module-hooks.mjs")]);
+  register();
+  const built = import.meta.url.endsWith(".js");
+  registerFlowModuleHooks(new URL(built ? "../index.js" : "../index.ts", import.meta.url).href);
+}

@@ -1,0 +1,2 @@
+/** Registers the flow-module hooks (after tsx's); `batonUrl` is the URL of the Baton entry this process runs. */
+export function registerFlowModuleHooks(batonUrl: string): void;
