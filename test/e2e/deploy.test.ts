@@ -126,7 +126,7 @@ describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (d
     const runs = (await store.listFlowRuns({ flowName: "greet" })).filter((r) => r.parameters && (r.parameters as any).name === "Ada");
     expect(runs[0]!.state.name).toBe("Completed");
     expect((await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"] })).some((r) => r.expectedStartTime !== null && r.expectedStartTime % 5000 === 0)).toBe(true);
-  });
+  }, 150_000); // waits for a cron slot and starts CLI processes: generous for a loaded machine
 });
 
 // The CLI's limit and queue commands over the store; the store's side of them runs on both

@@ -40,7 +40,7 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
     const settings = { E2E_LOG: log, BATON_SCHEDULE_HORIZON_MS: "3000", BATON_SCHEDULE_MAX_RUNS: "10" };
     const workers = [startWorkerProcess(url, "cron", settings, ["--scheduler-ms", "300"]), startWorkerProcess(url, "cron", settings, ["--scheduler-ms", "300"])];
     const completed = async () => (await store.listFlowRuns({ deploymentId: d.id, stateNames: ["Completed"], limit: 500 })).length;
-    await until(async () => (await completed()) >= 2, "scheduled runs to complete", 20_000);
+    await until(async () => (await completed()) >= 2, "scheduled runs to complete", 60_000);
     for (const w of workers) w.child.kill("SIGTERM");
     await Promise.all(workers.map((w) => w.exit));
     const runs = await store.listFlowRuns({ deploymentId: d.id, limit: 500 });
@@ -50,7 +50,7 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
     expect(new Set(executed).size).toBe(executed.length); // none run twice
     expect(executed.length).toBe(await completed());
     await orchestration.deleteDeployment(d.id);
-  });
+  }, 120_000); // each run is a process: generous for a loaded machine
 
   it("marks runs Late after BATON_LATE_AFTER_MS while their pool is paused, honours BATON_SCHEDULE_MAX_RUNS, and runs them on resume", async () => {
     await orchestration.upsertWorkPool({ name: "late", paused: true });
@@ -58,16 +58,16 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
     const env = { BATON_DATABASE_URL: url, BATON_LOG_LEVEL: "warn" };
     const worker = startWorkerProcess(url, "late", { BATON_SCHEDULE_MAX_RUNS: "2", BATON_LATE_AFTER_MS: "300", BATON_SCHEDULE_HORIZON_MS: "60000" }, ["--scheduler-ms", "200"]);
     const runsOf = () => store.listFlowRuns({ deploymentId: d.id, limit: 500 });
-    const late = await until(async () => (await runsOf()).filter((r) => r.state.name === "Late").length >= 2 && runsOf(), "two runs to be Late", 15_000);
+    const late = await until(async () => (await runsOf()).filter((r) => r.state.name === "Late").length >= 2 && runsOf(), "two runs to be Late", 45_000);
     for (const r of late) expect(["Late", "Scheduled"]).toContain(r.state.name); // the paused pool handed out none
     // At most 2 runs ahead per schedule (the default would make 60 within the horizon).
     expect(late.filter((r) => r.state.name === "Scheduled" && r.expectedStartTime! > Date.now()).length).toBeLessThanOrEqual(2);
     expect((await cli(["work-pool", "resume", "late"], env)).code).toBe(0);
-    await until(async () => (await runsOf()).filter((r) => r.state.name === "Completed").length >= 2, "the Late runs to run after the resume", 20_000);
+    await until(async () => (await runsOf()).filter((r) => r.state.name === "Completed").length >= 2, "the Late runs to run after the resume", 60_000);
     worker.child.kill("SIGTERM");
     await worker.exit;
     await orchestration.deleteDeployment(d.id);
-  });
+  }, 150_000);
 
   it("applies a deployment's concurrency limit with its collision strategy, and per-schedule pause", async () => {
     await orchestration.upsertWorkPool({ name: "collide" });
@@ -97,6 +97,12 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
   });
 
   it("a rate limit sustains `decay` slots per second after a burst of `limit`", async () => {
+    // The burst: with one slot back every 2 s, two slots at once can only come from the burst.
+    await orchestration.upsertConcurrencyLimit({ name: `burst-${dialect}`, limit: 2, slotDecayPerSecond: 0.5 });
+    const burstStart = Date.now();
+    for (let i = 0; i < 2; i++) await acquireHeld(orchestration, [`burst-${dialect}`], { renew: false });
+    expect(Date.now() - burstStart).toBeLessThan(1_500);
+
     await orchestration.upsertConcurrencyLimit({ name: `api-${dialect}`, limit: 2, slotDecayPerSecond: 10 });
     const start = Date.now();
     const taken: number[] = [];
@@ -104,11 +110,11 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
       await acquireHeld(orchestration, [`api-${dialect}`], { renew: false }); // what rateLimit() does
       taken.push(Date.now() - start);
     }
-    // A burst of 2 at once, then one every 100 ms: the 6th slot comes 400 ms after the start.
-    expect(taken[1]!).toBeLessThan(100);
+    // Then one every 100 ms: the 3rd slot no sooner than 100 ms after the start, the 6th 400 ms
+    // (lower bounds: a loaded machine only makes them later).
     expect(taken[2]!).toBeGreaterThanOrEqual(90);
     expect(taken[5]!).toBeGreaterThanOrEqual(390);
-    expect(taken[5]!).toBeLessThan(2_000);
+    expect(taken[5]!).toBeLessThan(3_000);
   });
 
   it("tag limits hold under load across processes: tasks tagged e2e-db never run more than 2 at once", async () => {
@@ -124,7 +130,9 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
       return [Number(start), Number(end)] as const;
     });
     expect(intervals).toHaveLength(24);
-    expect(maxOverlap(intervals)).toBe(2); // reached, never exceeded
+    // Never exceeded. (Reaching it depends on the three processes overlapping, which a loaded
+    // machine may not give; the in-process test below shows the limit is reached.)
+    expect(maxOverlap(intervals)).toBeLessThanOrEqual(2);
     expect((await orchestration.getConcurrencyLimit("e2e-db"))!.activeSlots).toBe(0);
   });
 
@@ -137,7 +145,8 @@ describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) =>
         const held = await acquireHeld(orchestration, [`db-${dialect}`]);
         active++;
         peak = Math.max(peak, active);
-        await new Promise((r) => setTimeout(r, 20));
+        // Long enough that a second holder gets in before the first lets go, even on a loaded machine.
+        await new Promise((r) => setTimeout(r, 250));
         active--;
         await held.release();
       }),
