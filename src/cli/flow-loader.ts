@@ -8,12 +8,17 @@
  */
 const DONE = Symbol.for("baton.flowLoader");
 
-export async function ensureFlowLoader(): Promise<void> {
+let registering: Promise<void> | undefined;
+
+/** Resolves once the loader is registered; concurrent callers (runs loaded side by side) share the one registration. */
+export function ensureFlowLoader(): Promise<void> {
   const flags = globalThis as unknown as Record<symbol, boolean | undefined>;
-  if (flags[DONE]) return;
-  flags[DONE] = true;
-  const [{ register }, { registerFlowModuleHooks }] = await Promise.all([import("tsx/esm/api"), import("../engine/flow-module-hooks.mjs")]);
-  register();
-  const built = import.meta.url.endsWith(".js");
-  registerFlowModuleHooks(new URL(built ? "../index.js" : "../index.ts", import.meta.url).href);
+  if (flags[DONE]) return Promise.resolve();
+  return (registering ??= (async () => {
+    const [{ register }, { registerFlowModuleHooks }] = await Promise.all([import("tsx/esm/api"), import("../engine/flow-module-hooks.mjs")]);
+    register();
+    const built = import.meta.url.endsWith(".js");
+    registerFlowModuleHooks(new URL(built ? "../index.js" : "../index.ts", import.meta.url).href);
+    flags[DONE] = true;
+  })());
 }
