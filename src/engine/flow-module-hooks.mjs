@@ -12,6 +12,10 @@
 //    user's node_modules holds: the copies share their run state (process-wide.ts), but not their
 //    classes, so a future or an error made with a second copy would not be recognised as one
 //    by this copy's engine. A checkout runs its sources, whose package entry is a build.
+//
+//  - For the same reason, a checkout running its build binds a flow file's imports of the
+//    checkout's sources (`../src/index.ts`, as its examples and test fixtures write) to the build's
+//    same file: one Baton per process, whichever way a file names it.
 import fs from "node:fs";
 import module from "node:module";
 import path from "node:path";
@@ -31,14 +35,30 @@ export function registerFlowModuleHooks(batonUrl) {
 }
 
 let batonUrl = null;
+/** When Baton runs from a checkout's build: its src/ and dist/ folders (file: URLs ending in /). */
+let sourcesUrl = null;
+let buildUrl = null;
 
 export function initialize(data) {
   batonUrl = data?.batonUrl ?? null;
+  if (batonUrl?.endsWith("/dist/index.js")) {
+    buildUrl = new URL(".", batonUrl).href;
+    sourcesUrl = new URL("../src/", buildUrl).href;
+  }
+}
+
+/** The build's file for a checkout's source file, when Baton runs from that build and the file is built. */
+function builtCounterpart(url) {
+  if (!sourcesUrl || !url.startsWith(sourcesUrl)) return null;
+  const built = buildUrl + url.slice(sourcesUrl.length).replace(/\.ts$/, ".js").replace(/\.mts$/, ".mjs");
+  return built !== url && fs.existsSync(fileURLToPath(built)) ? built : null;
 }
 
 export async function resolve(specifier, context, nextResolve) {
   if (specifier === "baton" && batonUrl) return { url: batonUrl, format: "module", shortCircuit: true };
   const resolved = await nextResolve(specifier, context);
+  const built = builtCounterpart(resolved.url);
+  if (built) return { url: built, format: "module", shortCircuit: true };
   if (resolved.format === "module" || resolved.format === "module-typescript" || !resolved.url.startsWith("file:")) return resolved;
   // tsx marks a CommonJS file imported from a module with a query inside its path
   // ("lib.ts?tsx-commonjs-export-preparse=1"): the file is the path before it.

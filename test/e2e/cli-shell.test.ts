@@ -34,13 +34,27 @@ afterAll(async () => {
 });
 
 /** The modules `baton ARGS` loads: the project's (relative to the root), and whether tsx was loaded. */
-async function importedModules(args: string[]): Promise<{ project: string[]; tsx: boolean }> {
+async function importedModules(args: string[], extraEnv: Record<string, string> = {}): Promise<{ project: string[]; tsx: boolean; build: boolean }> {
   const log = path.join(home, `imports-${Math.random().toString(36).slice(2)}.log`);
   // `baton` alone prints the listing and exits 1 (no command given): what matters is what it loaded.
-  await run(process.execPath, ["--import", RECORD_IMPORTS, BIN, ...args], { env: { ...process.env, ...env, BATON_IMPORT_LOG: log } }).catch(() => undefined);
+  await run(process.execPath, ["--import", RECORD_IMPORTS, BIN, ...args], { env: { ...process.env, ...env, BATON_IMPORT_LOG: log, ...extraEnv } }).catch(() => undefined);
   const urls = fs.readFileSync(log, "utf8").split("\n");
-  const project = urls.filter((u) => u.startsWith(`file://${ROOT}/src/`)).map((u) => u.slice(`file://${ROOT}/`.length).replace(/\?.*$/, ""));
-  return { project: [...new Set(project)], tsx: urls.some((u) => u.includes("/node_modules/tsx/")) };
+  // A module of the build is named as its source (dist/cli/main.js: src/cli/main.ts).
+  const project = urls
+    .map((u) => u.replace(/\?.*$/, ""))
+    .filter((u) => u.startsWith(`file://${ROOT}/src/`) || u.startsWith(`file://${ROOT}/dist/`))
+    .map((u) => u.slice(`file://${ROOT}/`.length))
+    .map((u) => (u.startsWith("dist/") ? `src/${u.slice(5).replace(/\.js$/, ".ts")}` : u));
+  return { project: [...new Set(project)], tsx: urls.some((u) => u.includes("/node_modules/tsx/")), build: urls.some((u) => u.startsWith(`file://${ROOT}/dist/`)) };
+}
+
+/** Whether `npm run build` stamped dist/ after every source file last changed (what bin/baton.js checks). */
+function buildIsCurrent(): boolean {
+  const stamp = path.join(ROOT, "dist/.built");
+  if (!fs.existsSync(stamp)) return false;
+  const newest = (dir: string): number =>
+    Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
+  return fs.statSync(stamp).mtimeMs >= newest(path.join(ROOT, "src"));
 }
 
 describe("lazy commands", () => {
@@ -49,7 +63,15 @@ describe("lazy commands", () => {
     expect(help.code).toBe(0);
     for (const noun of NOUNS.filter((n) => !n.hidden)) expect(help.stdout).toContain(noun.name);
     // Answered from the table of commands alone: no TypeScript loader, no command module.
-    for (const args of [["--help"], ["--version"], []]) expect(await importedModules(args), args.join(" ")).toEqual({ project: ["src/cli/nouns.mjs"], tsx: false });
+    for (const args of [["--help"], ["--version"], []]) expect(await importedModules(args), args.join(" ")).toMatchObject({ project: ["src/cli/nouns.mjs"], tsx: false });
+  });
+
+  it.skipIf(!buildIsCurrent())("from a current build, a command that loads no flow file loads no TypeScript loader; from changed sources, tsx runs them", async () => {
+    expect(await importedModules(["flow-run", "ls"])).toMatchObject({ build: true, tsx: false });
+    expect(await importedModules(["flow-run", "ls"], { BATON_FROM_SOURCES: "1" })).toMatchObject({ build: false, tsx: true });
+    // A flow file still loads: tsx is registered when it is imported.
+    const withFlow = await importedModules(["run", FLOWS, "--flow", "fanOut", "--quiet"]);
+    expect(withFlow).toMatchObject({ build: true, tsx: true });
   });
 
   it("a command loads its own module, not the others'", async () => {
