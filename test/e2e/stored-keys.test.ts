@@ -85,6 +85,9 @@ describe.each(DIALECTS)("stored API keys end to end on %s", (dialect) => {
     const made = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
     expect(made.status, made.stderr).toBe(1);
     expect(made.stderr).toMatch(/no terminal to prompt for the password: pipe it in with --password-stdin/);
+    // What --grant takes: every permission, with the roles that hold it.
+    const permissions = await cli(["api-key", "permissions"], remote(adminKey));
+    expect(permissions.stdout).toMatch(/results:read +│ read task results and cache entries +│ admin, developer, operator, worker/);
     const badGrant = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer", "--grant", "results:readd", "--password-stdin"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
     expect(badGrant.stderr).toMatch(/--grant takes permissions \(baton api-key permissions lists them\), got "results:readd"/);
     const ok = spawnSync(process.execPath, [BIN, "account", "create", "dana", "--role", "viewer", "--grant", "results:read", "--password-stdin"], { cwd: ROOT, input: "a long enough password\n", env: { ...process.env, ...remote(adminKey) }, encoding: "utf8" });
