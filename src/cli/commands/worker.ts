@@ -18,6 +18,7 @@ import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { parseEnvPairs } from "./deployment.ts";
 import { runValueSource } from "../../worker/job-variable-refs.ts";
+import { ensureFlowLoader } from "../flow-loader.ts";
 
 /** The stores of this process's runtime (the ones its flows use). */
 async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration: OrchestrationStore; scheduler: SchedulerStore | null; close(): Promise<void> }> {
@@ -209,8 +210,8 @@ export function registerWorker(program: Command): void {
         // The worker holds our stdin open: when it closes, the worker is gone and so are we.
         process.stdin.on("end", () => process.exit(137));
         if (id === "-") {
-          // A warm spare: load the engine and open the store now, then wait for a run id.
-          await getRuntime();
+          // A warm spare: load the engine, the flow loader and open the store now, then wait for a run id.
+          await Promise.all([getRuntime(), ensureFlowLoader()]);
           id = await new Promise<string>((resolve) => {
             let buffer = "";
             const onData = (chunk: Buffer) => {
