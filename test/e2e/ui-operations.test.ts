@@ -248,7 +248,8 @@ describe("dashboard in Chromium: operations", () => {
       await form.locator("button[type=submit]").click();
       await page.waitForURL(/\/runs\//);
       await page.locator("[data-testid=run-state]", { hasText: "Completed" }).waitFor({ timeout: 20_000 });
-      expect(await page.locator(".task-row[data-task]").count()).toBe(3);
+      // The task table follows the run's state by a moment (its own fetch): wait for it.
+      await until(async () => (await page.locator(".task-row[data-task]").count()) === 3, "the run's three task rows", 10_000);
       expect(JSON.parse((await page.locator("[data-testid=parameters]").textContent())!)).toEqual({ count: 3, ms: 10, label: "ab" });
       await page.goto(`${url}/?deployment=${deployment.id}`);
       await page.locator("tr[data-run]").first().waitFor();
