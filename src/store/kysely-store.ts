@@ -730,7 +730,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     const needFacts = flowRunsNeedingFacts(ops);
     if (needFacts.size) events.push(...batchEvents(ops, await this.flowRunFacts(needFacts)));
     // Events last: their statements run in order after the batch's (see event-log.ts).
-    const statements = [...batchStatements(batch), ...eventStatements(events)];
+    const statements = [...batchStatements(batch, this.dialect), ...eventStatements(events)];
     if (statements.length === 0) return true;
     if (this.runSqliteBatch) {
       // The id is claimed in the batch's own transaction: applied once, or not at all.

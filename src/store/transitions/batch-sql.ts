@@ -26,6 +26,8 @@ export interface Statement {
 interface TableSpec {
   table: string;
   columns: readonly string[];
+  /** Each column's PostgreSQL type, for the arrays of an `unnest` insert. */
+  pgTypes: readonly string[];
   conflict: string;
 }
 
@@ -43,32 +45,38 @@ const SPECS = {
   results: {
     table: "results",
     columns: ["id", "serializer", "value", "path", "size", "created_at"],
+    pgTypes: ["text", "text", "text", "text", "integer", "bigint"],
     conflict: "on conflict (id) do nothing",
   },
   taskRuns: {
     table: "task_runs",
     columns: TASK_RUN_COLUMNS,
+    pgTypes: ["text", "text", "text", "text", "text", "text", "text", "bigint", "bigint", "integer", "text", "text", "text", "text", "bigint", "bigint", "bigint"],
     conflict: `on conflict (id) do update set ${TASK_RUN_UPDATED.map((c) => `${c} = excluded.${c}`).join(", ")}`,
   },
   dependencies: {
     table: "task_dependencies",
     columns: ["task_run_id", "upstream_task_run_id", "flow_run_id", "kind"],
+    pgTypes: ["text", "text", "text", "text"],
     conflict: "on conflict (task_run_id, upstream_task_run_id) do nothing",
   },
   states: {
     table: "states",
     columns: ["flow_run_id", "task_run_id", "type", "name", "message", "timestamp", "scheduled_at"],
+    pgTypes: ["text", "text", "text", "text", "text", "bigint", "bigint"],
     conflict: "",
   },
   cache: {
     table: "cache_entries",
     columns: ["cache_key", "result_id", "task_run_id", "expires_at", "created_at"],
+    pgTypes: ["text", "text", "text", "bigint", "bigint"],
     conflict:
       "on conflict (cache_key) do update set result_id = excluded.result_id, task_run_id = excluded.task_run_id, expires_at = excluded.expires_at, created_at = excluded.created_at",
   },
   logs: {
     table: "logs",
     columns: ["flow_run_id", "task_run_id", "level", "message", "timestamp", "extra"],
+    pgTypes: ["text", "text", "integer", "text", "bigint", "text"],
     conflict: "",
   },
 } as const satisfies Record<string, TableSpec>;
@@ -89,7 +97,32 @@ function insertSql(spec: TableSpec, rows: number): string {
   return text;
 }
 
-function inserts(spec: TableSpec, rows: unknown[][]): Statement[] {
+/**
+ * PostgreSQL: all rows as one array per column, `insert … select * from unnest($1::text[], …)`.
+ * The text is the same whatever the row count, so it is parsed and planned once per connection
+ * (a named statement), where a multi-row VALUES list is a new statement for each count, and
+ * PostgreSQL's parse of thousands of placeholders costs more than the rows' writes.
+ */
+function unnestInsert(spec: TableSpec, rows: unknown[][]): Statement[] {
+  if (rows.length === 0) return [];
+  const casts = spec.pgTypes.map((type) => `?::${type}[]`).join(", ");
+  return [
+    {
+      sql: `insert into ${spec.table} (${spec.columns.join(", ")}) select * from unnest(${casts}) ${spec.conflict}`.trim(),
+      params: spec.columns.map((_, j) => rows.map((row) => row[j])),
+    },
+  ];
+}
+
+/**
+ * From this many rows PostgreSQL gets arrays (a fan-out's batches: +23% mapped tasks/s measured,
+ * bench/ab.ts); below it, a sequential flow's few rows stay a VALUES list, its statement named and
+ * planned once per connection too, and cheaper than unnest's casts for one row (−9% with arrays).
+ */
+const UNNEST_FROM_ROWS = 16;
+
+function inserts(spec: TableSpec, rows: unknown[][], dialect: "sqlite" | "postgres" = "sqlite"): Statement[] {
+  if (dialect === "postgres" && rows.length >= UNNEST_FROM_ROWS) return unnestInsert(spec, rows);
   const out: Statement[] = [];
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / spec.columns.length));
   for (let i = 0; i < rows.length; i += perStatement) {
@@ -109,11 +142,12 @@ export interface BatchRows {
 }
 
 /** The statements of a batch, in the order they must run (results before the rows citing them). */
-export function batchStatements(batch: BatchRows): Statement[] {
+export function batchStatements(batch: BatchRows, dialect: "sqlite" | "postgres" = "sqlite"): Statement[] {
   const flowRunOf = new Map(batch.taskRuns.map((t) => [t.id, t.flowRunId]));
+  const insert = (spec: TableSpec, rows: unknown[][]) => inserts(spec, rows, dialect);
   return [
-    ...inserts(SPECS.results, batch.results.map((r) => [r.id, r.serializer, r.value, r.path, r.size, r.createdAt])),
-    ...inserts(
+    ...insert(SPECS.results, batch.results.map((r) => [r.id, r.serializer, r.value, r.path, r.size, r.createdAt])),
+    ...insert(
       SPECS.taskRuns,
       batch.taskRuns.map((t) => {
         const row = taskRunToRow(t);
@@ -121,7 +155,7 @@ export function batchStatements(batch: BatchRows): Statement[] {
         return TASK_RUN_COLUMNS.map((c) => row[c]);
       }),
     ),
-    ...inserts(
+    ...insert(
       SPECS.dependencies,
       batch.dependencies.map((d) => [
         d.taskRunId,
@@ -130,12 +164,12 @@ export function batchStatements(batch: BatchRows): Statement[] {
         d.kind,
       ]),
     ),
-    ...inserts(
+    ...insert(
       SPECS.states,
       batch.states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null]),
     ),
-    ...inserts(SPECS.cache, batch.cache.map((c) => [c.cacheKey, c.resultId, c.taskRunId, c.expiresAt, c.createdAt])),
-    ...inserts(
+    ...insert(SPECS.cache, batch.cache.map((c) => [c.cacheKey, c.resultId, c.taskRunId, c.expiresAt, c.createdAt])),
+    ...insert(
       SPECS.logs,
       batch.logs.map((l) => [l.flowRunId, l.taskRunId, l.level, storableText(l.message), l.timestamp, l.extra ? JSON.stringify(l.extra) : null]),
     ),
