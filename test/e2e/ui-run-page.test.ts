@@ -135,7 +135,8 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     const resume = page.locator("[data-testid=resume-form]");
     // The header's Resume leads to the form, which is the confirmation.
     await page.locator("[data-testid=resume]").click();
-    expect(await page.evaluate("document.activeElement.closest('[data-testid=resume-form]') !== null")).toBe(true);
+    // Focus moves into the form once it has rendered.
+    await until(async () => (await page.evaluate("document.activeElement?.closest('[data-testid=resume-form]') !== null")) === true, "focus in the resume form", 5_000);
     await resume.locator("button[type=submit]").click();
     await page.locator("[data-testid=run-state]", { hasText: "Scheduled" }).waitFor();
 
@@ -277,7 +278,8 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
       const id = await until(async () => (await h.api<{ items: Run[] }>("/flow-runs?flow=longStep&limit=1")).items[0]?.id, "the long run");
       await page.goto(`${url}/runs/${id}`);
       await page.locator("[data-testid=jump-running]").waitFor({ timeout: 10_000 });
-      expect(await text("[data-testid=jump-running]")).toBe("Jump to running (1)");
+      // The 5 ms step may still be running when the page opens: the live count drops to the long one.
+      await until(async () => (await text("[data-testid=jump-running]")) === "Jump to running (1)", "one running task", 10_000);
       await page.locator("[data-testid=jump-running]").click();
       expect(await h.attrs('.task-row[data-selected="true"]', "data-task")).toEqual(["slowStep-1"]);
     } finally {
