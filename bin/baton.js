@@ -11,26 +11,11 @@
 // flow files as modules and bind their `import "baton"` to this Baton (engine/flow-module-hooks.mjs).
 // BATON_FROM_SOURCES=1 runs the sources whatever the build's age.
 import fs from "node:fs";
+import { buildIsCurrent } from "./build-freshness.js";
 
 const checkout = fs.existsSync(new URL("../src/cli/main.ts", import.meta.url));
 
-/** Whether dist/ was built after the last change to any file under src/. */
-function buildIsCurrent() {
-  let built;
-  try {
-    built = fs.statSync(new URL("../dist/.built", import.meta.url)).mtimeMs;
-  } catch {
-    return false;
-  }
-  const newer = (dir) =>
-    fs.readdirSync(dir, { withFileTypes: true }).some((entry) => {
-      const child = new URL(entry.name + (entry.isDirectory() ? "/" : ""), dir);
-      return entry.isDirectory() ? newer(child) : fs.statSync(child).mtimeMs > built;
-    });
-  return !newer(new URL("../src/", import.meta.url));
-}
-
-const fromSources = checkout && (process.env.BATON_FROM_SOURCES === "1" || !buildIsCurrent());
+const fromSources = checkout && (process.env.BATON_FROM_SOURCES === "1" || !buildIsCurrent(new URL("../", import.meta.url)));
 const root = new URL(fromSources ? "../src/" : "../dist/", import.meta.url);
 const nouns = await import(new URL("cli/nouns.mjs", root).href);
 if (nouns.asksForListingOnly(process.argv.slice(2))) {

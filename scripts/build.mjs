@@ -6,20 +6,11 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
-import path from "node:path";
+import { buildIsCurrent } from "../bin/build-freshness.js";
 
 const STAMP = "dist/.built";
 
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(file) : fs.statSync(file).mtimeMs);
-  }
-  return newest;
-}
-
-if (process.argv.includes("--if-stale") && fs.existsSync(STAMP) && fs.statSync(STAMP).mtimeMs >= newestSource("src")) process.exit(0);
+if (process.argv.includes("--if-stale") && buildIsCurrent(new URL("../", import.meta.url))) process.exit(0);
 const require = createRequire(import.meta.url);
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"], { stdio: "inherit" });
 for (const file of ["engine/thread-worker.mjs", "engine/flow-module-hooks.mjs", "engine/flow-module-hooks.d.mts", "cli/nouns.mjs", "cli/nouns.d.mts"]) fs.copyFileSync(`src/${file}`, `dist/${file}`);

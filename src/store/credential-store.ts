@@ -63,7 +63,6 @@ export interface CredentialStore {
 }
 
 const list = (json: string | null): string[] | null => (json === null ? null : (JSON.parse(json) as string[]));
-const grantList = (json: string | null): Permission[] => (json === null ? [] : (JSON.parse(json) as Permission[]));
 const grantJson = (grants: readonly Permission[]): string | null => (grants.length ? JSON.stringify(grants) : null);
 const time = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
@@ -72,7 +71,7 @@ const apiKeyFromRow = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   name: row.name,
   prefix: row.prefix,
   role: row.role as Role,
-  grants: grantList(row.grants),
+  grants: (list(row.grants) ?? []) as Permission[],
   scope: { pools: list(row.pools), deploymentTags: list(row.deployment_tags) },
   createdAt: Number(row.created_at),
   createdBy: row.created_by,
@@ -85,7 +84,7 @@ const accountFromRow = (row: Selectable<AccountsTable>): AccountRecord => ({
   id: row.id,
   name: row.name,
   role: row.role as Role,
-  grants: grantList(row.grants),
+  grants: (list(row.grants) ?? []) as Permission[],
   createdAt: Number(row.created_at),
   createdBy: row.created_by,
   lastSignInAt: time(row.last_sign_in_at),

@@ -346,7 +346,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     // lower() on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not.
     if (filter.flowNamePrefix) query = query.where(sql<boolean>`lower(flows.name) like lower(${`${escapeLike(filter.flowNamePrefix)}%`}) escape '\\'`);
     // Ids are lower-case UUIDs; LIKE's wildcards in a prefix match themselves only.
-    if (filter.idPrefix) query = query.where(sql<boolean>`flow_runs.id like ${`${filter.idPrefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+    if (filter.idPrefix) query = query.where(sql<boolean>`flow_runs.id like ${`${escapeLike(filter.idPrefix.toLowerCase())}%`} escape '\\'`);
     if (filter.name) query = query.where("flow_runs.name", "=", filter.name);
     if (filter.stateTypes?.length) query = query.where("flow_runs.state_type", "in", filter.stateTypes);
     if (filter.stateNames?.length) query = query.where("flow_runs.state_name", "in", filter.stateNames);
@@ -864,8 +864,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
   }
 
   async findTaskRunsByIdPrefix(prefix: string, limit: number): Promise<TaskRun[]> {
-    const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const rows = await this.db.selectFrom("task_runs").selectAll().where(sql<boolean>`id like ${pattern} escape '\\'`).orderBy("id").limit(limit).execute();
+    const rows = await this.db.selectFrom("task_runs").selectAll().where(sql<boolean>`id like ${`${escapeLike(prefix.toLowerCase())}%`} escape '\\'`).orderBy("id").limit(limit).execute();
     return rows.map(taskRunFromRow);
   }
 

@@ -22,7 +22,7 @@ const at = (file: string, seconds: number) => fs.utimesSync(path.join(dir, file)
 const ran = (env: Record<string, string> = {}) => spawnSync(process.execPath, [path.join(dir, "bin/baton.js")], { encoding: "utf8", env: { ...process.env, BATON_FROM_SOURCES: "", ...env } }).stdout.trim();
 
 describe("which code bin/baton.js runs in a checkout", () => {
-  write("bin/baton.js", fs.readFileSync(path.join(ROOT, "bin/baton.js"), "utf8"));
+  for (const file of ["bin/baton.js", "bin/build-freshness.js"]) write(file, fs.readFileSync(path.join(ROOT, file), "utf8"));
   write("src/cli/main.ts", "");
   write("src/cli/nouns.mjs", table("sources"));
   write("src/core/deep/file.ts", "");

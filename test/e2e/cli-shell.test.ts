@@ -9,7 +9,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildIsCurrent } from "../../bin/build-freshness.js";
 import { buildProgram, NOUNS } from "../../src/cli/main.ts";
 import { freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, cli, ROOT, startServerProcess, stopProcess, until } from "../support/processes.ts";
@@ -48,14 +50,6 @@ async function importedModules(args: string[], extraEnv: Record<string, string> 
   return { project: [...new Set(project)], tsx: urls.some((u) => u.includes("/node_modules/tsx/")), build: urls.some((u) => u.startsWith(`file://${ROOT}/dist/`)) };
 }
 
-/** Whether `npm run build` stamped dist/ after every source file last changed (what bin/baton.js checks). */
-function buildIsCurrent(): boolean {
-  const stamp = path.join(ROOT, "dist/.built");
-  if (!fs.existsSync(stamp)) return false;
-  const newest = (dir: string): number =>
-    Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  return fs.statSync(stamp).mtimeMs >= newest(path.join(ROOT, "src"));
-}
 
 describe("lazy commands", () => {
   it("baton --help lists every command and imports none of their implementations", async () => {
@@ -66,7 +60,7 @@ describe("lazy commands", () => {
     for (const args of [["--help"], ["--version"], []]) expect(await importedModules(args), args.join(" ")).toMatchObject({ project: ["src/cli/nouns.mjs"], tsx: false });
   });
 
-  it.skipIf(!buildIsCurrent())("from a current build, a command that loads no flow file loads no TypeScript loader; from changed sources, tsx runs them", async () => {
+  it.skipIf(!buildIsCurrent(pathToFileURL(`${ROOT}/`)))("from a current build, a command that loads no flow file loads no TypeScript loader; from changed sources, tsx runs them", async () => {
     expect(await importedModules(["flow-run", "ls"])).toMatchObject({ build: true, tsx: false });
     expect(await importedModules(["flow-run", "ls"], { BATON_FROM_SOURCES: "1" })).toMatchObject({ build: false, tsx: true });
     // A flow file still loads: tsx is registered when it is imported.

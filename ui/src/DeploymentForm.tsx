@@ -7,19 +7,12 @@
  */
 import { useState } from "react";
 import { patch } from "./api.ts";
-import { FieldError, fieldErrors } from "./FieldError.tsx";
+import { FieldError, fieldErrors, wholeNumber } from "./FieldError.tsx";
 import { useSubmit } from "./submit.ts";
 import type { Deployment } from "./types.ts";
 
 const FIELDS = ["description", "tags", "concurrencyLimit", "collisionStrategy", "retries", "retryDelayMs"] as const;
 type Field = (typeof FIELDS)[number];
-
-/** "" → null (no limit); else a whole number of at least `min`, or why not. */
-function wholeNumber(text: string, min: number, emptyIs: number | null): { value: number | null } | { problem: string } {
-  if (!text.trim()) return emptyIs === null ? { value: null } : { value: emptyIs };
-  const n = Number(text);
-  return Number.isInteger(n) && n >= min ? { value: n } : { problem: `a whole number of ${min} or more${emptyIs === null ? " (empty: no limit)" : ""}` };
-}
 
 export function DeploymentForm({ deployment, onSaved, onCancel }: { deployment: Deployment; onSaved(): void; onCancel(): void }) {
   const [description, setDescription] = useState(deployment.description ?? "");

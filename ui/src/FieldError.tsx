@@ -1,7 +1,8 @@
 /**
  * A form's error beside the input it is about. The server names the field at fault in its 400s
  * (`body.concurrencyLimit must be >= 1`, `body.spec.cron "x" is invalid`): `fieldOfMessage`
- * finds which of a form's fields that is, so the message shows where the fix is typed.
+ * finds which of a form's fields that is, so the message shows where the fix is typed. Also the
+ * browser-side check of a number field that forms share (`wholeNumber`).
  */
 
 export function FieldError({ text, testId }: { text: string | undefined; testId: string }) {
@@ -26,4 +27,11 @@ export function fieldOfMessage<F extends string>(message: string, fields: readon
 export function fieldErrors<F extends string>(local: Partial<Record<F, string>>, serverError: string | null, fields: readonly F[], fallback: F): Partial<Record<F, string>> {
   if (Object.keys(local).length > 0 || !serverError) return local;
   return { [fieldOfMessage(serverError, fields) ?? fallback]: serverError } as Partial<Record<F, string>>;
+}
+
+/** "" → null (no limit); else a whole number of at least `min`, or why not. */
+export function wholeNumber(text: string, min: number, emptyIs: number | null): { value: number | null } | { problem: string } {
+  if (!text.trim()) return emptyIs === null ? { value: null } : { value: emptyIs };
+  const n = Number(text);
+  return Number.isInteger(n) && n >= min ? { value: n } : { problem: `a whole number of ${min} or more${emptyIs === null ? " (empty: no limit)" : ""}` };
 }

@@ -6,7 +6,7 @@
  */
 import { useState } from "react";
 import { post } from "./api.ts";
-import { FieldError, fieldErrors } from "./FieldError.tsx";
+import { FieldError, fieldErrors, wholeNumber } from "./FieldError.tsx";
 import { useSubmit } from "./submit.ts";
 import type { ConcurrencyLimit, WorkPoolWithWorkers, WorkQueue } from "./types.ts";
 
@@ -21,11 +21,7 @@ function nameProblem(name: string): string | undefined {
 }
 
 /** "" → null (no limit); else a positive integer, or why not. */
-function optionalPositiveInt(text: string): { value: number | null } | { problem: string } {
-  if (!text.trim()) return { value: null };
-  const n = Number(text);
-  return Number.isInteger(n) && n >= 1 ? { value: n } : { problem: "a whole number of 1 or more (empty: no limit)" };
-}
+const optionalPositiveInt = (text: string) => wholeNumber(text, 1, null);
 
 const errorsOf = <F extends string>(entries: [F, string | undefined][]) => Object.fromEntries(entries.filter(([, v]) => v)) as Partial<Record<F, string>>;
 
