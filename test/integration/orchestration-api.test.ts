@@ -94,6 +94,12 @@ describe.each(DIALECTS)("orchestration API on %s", (dialect) => {
     await call("PATCH", "/api/deployments/train-nightly", { description: null, tags: [], concurrencyLimit: null, collisionStrategy: "enqueue", retries: 0, retryDelayMs: 0 });
   });
 
+  it("finds task runs by an id prefix (GET /api/task-runs), refusing a prefix that is not hex", async () => {
+    expect(await call("GET", "/api/task-runs?idPrefix=zz-not-hex")).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/idPrefix/) } } });
+    expect(await call("GET", "/api/task-runs?idPrefix=0000&limit=0")).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/limit/) } } });
+    expect(await call("GET", "/api/task-runs?idPrefix=ffff-ffff")).toMatchObject({ status: 200, body: { items: [] } });
+  });
+
   it("refuses a run with a bad parameter (4xx naming the field) and creates a good one", async () => {
     const bad = await call("POST", "/api/deployments/train-nightly/runs", { parameters: { seed: 1.5, depths: [0] } });
     expect(bad.status).toBe(400);
