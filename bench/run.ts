@@ -15,6 +15,7 @@ import { configure, flow, shutdown } from "../src/index.ts";
 import { empty, mapped, sequential, time } from "./flows.ts";
 import { burnAsync, burnThreads } from "./cpu-tasks.ts";
 import { benchPgDatabase, fmt, opt } from "./support.ts";
+import Database from "better-sqlite3";
 import pg from "pg";
 
 const MAPPED = Number(opt("mapped", "10000"));
@@ -39,7 +40,24 @@ async function benchStore(label: string, url: string): Promise<void> {
   });
   rows.push([label, `empty flow (x${runs})`, "-", fmt((tEmpty * 1000) / runs), fmt(tEmpty)]);
   await shutdown();
-  if (label === "postgres") rows.push([label, "reference: one bare commit (1-row insert)", "-", fmt(await bareCommitMicros(url)), "-"]);
+  const bare = label === "postgres" ? await bareCommitMicros(url) : bareSqliteCommitMicros(url.slice("sqlite://".length));
+  rows.push([label, "reference: one bare commit (1-row insert)", "-", fmt(bare), "-"]);
+  rows.push([label, "sequential task / bare commit", "-", `${((tSeq * 1000) / SEQUENTIAL / bare).toFixed(2)}x`, "-"]);
+}
+
+/** One fsynced 1-row commit on SQLite with Baton's settings (WAL, synchronous=FULL), same disk. */
+function bareSqliteCommitMicros(file: string): number {
+  const db = new Database(`${file}-bare`);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec("create table if not exists bench_commit (id integer primary key, v text)");
+  const insert = db.prepare("insert into bench_commit (v) values (?)");
+  const n = 500;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) insert.run("x");
+  const micros = ((performance.now() - start) * 1000) / n;
+  db.close();
+  return micros;
 }
 
 /** What one commit costs on this PostgreSQL: the bound for a sequential task. */

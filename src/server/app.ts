@@ -5,7 +5,7 @@
  * mutating call (audit.ts), security headers, optional TLS with HTTP/2, and the background jobs
  * (scheduler, crashed-run detector, log and event retention).
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import fastifyStatic from "@fastify/static";
 import fs from "node:fs";
 import { randomUUID } from "node:crypto";
@@ -161,7 +161,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     // Unique across servers and restarts: the audit log and the x-request-id header name it.
     genReqId: () => randomUUID(),
     // One line per request instead, written by installRequestLog (server/request-log.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     // A slow client (a slow-loris) is cut off instead of holding a connection (timeouts.ts).
     ...timeoutOptions(timeouts),
