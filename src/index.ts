@@ -28,6 +28,7 @@ export {
 } from "./sdk/artifacts.ts";
 export { ArtifactDataError, ArtifactTooLargeError, IMAGE_MAX_BYTES } from "./core/artifacts.ts";
 export { emitEvent, type EmitEventOptions } from "./sdk/events.ts";
+export { logMetric, logMetrics, logParams, type MetricOptions } from "./sdk/experiments.ts";
 export { detectDrift, type DriftOptions, type DriftReport, type DriftThresholds, type FeatureDrift, type FeatureKind } from "./sdk/drift.ts";
 export { chiSquareTest, ksTest, populationStabilityIndex, type ChiSquareResult, type PsiOptions, type TestResult } from "./core/drift.ts";
 export { getVariable, setVariable, getSecret } from "./sdk/values.ts";

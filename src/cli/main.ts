@@ -32,6 +32,7 @@ const MODULES = {
   limits: async () => (await import("./commands/limits.ts")).registerLimits,
   events: async () => (await import("./commands/events.ts")).registerEvents,
   webhook: async () => (await import("./commands/webhook.ts")).registerWebhook,
+  experiment: async () => (await import("./commands/experiment.ts")).registerExperiment,
   automation: async () => (await import("./commands/automation.ts")).registerAutomation,
   notification: async () => (await import("./commands/notification.ts")).registerNotification,
   variable: async () => (await import("./commands/variable.ts")).registerVariable,

@@ -23,6 +23,7 @@ export const NOUNS = [
   { name: "limit", module: "limits", description: "concurrency limits (tags, global) and rate limits" },
   { name: "events", module: "events", description: "the durable event log: state changes, deployments, pools, webhooks, your code's emitEvent()" },
   { name: "webhook", module: "webhook", description: "webhooks: POST /api/webhooks/SLUG turns a JSON body into an event through a JSONata template" },
+  { name: "experiment", module: "experiment", description: "experiments: the parameters and metrics runs logged (logParams, logMetric), compared" },
   { name: "automation", module: "automation", description: "automations: a trigger on the event log, and the actions it runs when it fires" },
   { name: "notification", module: "notification", description: "notification channels: a webhook, a Slack incoming webhook or an SMTP server, for automations' notify actions" },
   { name: "variable", module: "variable", description: "variables: named JSON values for flows (getVariable) and for {{ variables.name }} in deployments" },

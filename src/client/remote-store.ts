@@ -6,6 +6,7 @@
  * It implements `RunStore` only: what needs the database itself (the live tail, retention, the
  * applied-batch ledger) is the server's, and a client reads the server's streams instead.
  */
+import type { RunValues } from "../core/experiments.ts";
 import { newId } from "../core/ids.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
 import type { State, StateType } from "../core/states.ts";
@@ -283,6 +284,11 @@ export class RemoteStore implements RunStore {
   /** Sends events in requests of at most 1,000 (the server's limit); ids make a retried request harmless. */
   async emitEvents(events: readonly NewEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += 1000) await this.api.request("POST", "/api/events", events.slice(i, i + 1000));
+  }
+
+  /** A batch per request, at most 1,000 runs' entries each (the route's limit). */
+  async logRunValues(batch: readonly RunValues[]): Promise<void> {
+    for (let i = 0; i < batch.length; i += 1000) await this.api.request("POST", "/api/run-values", { entries: batch.slice(i, i + 1000) });
   }
 
   /**

@@ -70,6 +70,8 @@ export interface FlowOptions extends RunOptions {
   params?: ParamsSchema;
   /** Default task runner for the flow's tasks. */
   taskRunner?: Runner;
+  /** The experiment its runs' params and metrics (`logParams`, `logMetric`) belong to (default: the flow's name). */
+  experiment?: string;
 }
 
 export interface ParamsSchema {
@@ -106,6 +108,7 @@ export interface CompiledFlowOptions extends CompiledRunOptions {
   logPrints: boolean;
   params: ParamsSchema | null;
   taskRunner: Runner;
+  experiment: string | null;
 }
 
 /** Defaults, in one place. */
@@ -121,7 +124,7 @@ const COMMON_KEYS = [
   "onCompletion", "onFailure", "onRetry", "persistResult",
 ] as const;
 const TASK_KEYS = new Set<string>([...COMMON_KEYS, "cacheKey", "cacheExpiresMs", "key", "runner", "waitFor", "emitEvents"]);
-const FLOW_KEYS = new Set<string>([...COMMON_KEYS, "maxConcurrency", "logPrints", "params", "taskRunner"]);
+const FLOW_KEYS = new Set<string>([...COMMON_KEYS, "maxConcurrency", "logPrints", "params", "taskRunner", "experiment"]);
 
 function fail(kind: string, field: string, problem: string): never {
   throw new TypeError(`${kind} option "${field}" ${problem}`);
@@ -138,6 +141,12 @@ function optionalString(kind: string, options: Record<string, unknown>, field: s
   if (value === undefined || value === null) return null;
   if (typeof value !== "string") fail(kind, field, `must be a string, got ${typeof value}`);
   return value;
+}
+
+function experimentName(options: Record<string, unknown>): string | null {
+  const name = optionalString("flow", options, "experiment");
+  if (name !== null && (name.trim() === "" || name.length > 200)) fail("flow", "experiment", "must be a non-empty name of at most 200 characters");
+  return name;
 }
 
 function nonNegativeInt(kind: string, field: string, value: unknown): number {
@@ -247,6 +256,7 @@ export function compileFlowOptions(fn: unknown, options: FlowOptions = {}): Comp
     logPrints: (input.logPrints as boolean | undefined) ?? false,
     params: (params as ParamsSchema | undefined) ?? null,
     taskRunner: checkRunner("flow", "taskRunner", input.taskRunner) ?? "async",
+    experiment: experimentName(input),
   };
 }
 

@@ -52,6 +52,8 @@ import { startAutomationService, type AutomationService, type AutomationServiceO
 import { KyselyNotificationChannelStore, type NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { notificationChannelRoutes } from "./routes/notification-channels.ts";
 import { artifactRoutes } from "./routes/artifacts.ts";
+import { experimentRoutes } from "./routes/experiments.ts";
+import { KyselyExperimentViews, type ExperimentViews } from "../store/experiment-store.ts";
 import { KyselyArtifactViews, type ArtifactViews } from "../store/artifact-store.ts";
 import type { AutomationReferences } from "./automations.ts";
 import type { SecretKey } from "../core/secret-cipher.ts";
@@ -83,6 +85,8 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   store: Store;
   /** The artifacts' cross-run reads; default: over the store's database. */
   artifacts?: ArtifactViews;
+  /** Experiment tracking's reads; default: over the store's database. */
+  experiments?: ExperimentViews;
   /** Deployments, pools, workers, limits, and the scheduler's writes (default: over the same database as `store`). */
   orchestration?: OrchestrationStore & SchedulerStore;
   /** The event log's tail and retention (default: `store`, a database store). */
@@ -150,6 +154,8 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   const vault = new SecretVault(new KyselySecretStore(store), options.secretKey ?? (() => loadSecretKey()));
   const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
   if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
+  const experiments = options.experiments ?? (store instanceof KyselyStore ? new KyselyExperimentViews(store) : null);
+  if (!experiments) throw new TypeError("buildServer needs options.experiments for a store that is not a database");
   const refs = storeRefLookup(variables, vault.store);
   const timeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts };
   // Over TLS, HTTP/2 for browsers (one connection, multiplexed event streams) and HTTP/1.1 for
@@ -285,6 +291,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   statsRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   artifactRoutes(app, store, artifacts, hub);
+  experimentRoutes(app, store, experiments);
   auditRoutes(app, auditLog);
   runReportRoutes(app, { store, orchestration, audit: auditLog });
   announceResourceChanges(app, hub);

@@ -97,6 +97,13 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "GET /api/results/:id": need("results:read", "global"),
   "GET /api/cache/:key": need("results:read", "global"),
 
+  // Experiment tracking: runs write what they logged; reads span runs (a scoped key is refused).
+  "POST /api/run-values": need("runs:write", "runs-written"),
+  "GET /api/experiments": need("runs:read"),
+  "GET /api/experiments/:name/runs": need("runs:read"),
+  "GET /api/experiments/compare": need("runs:read"),
+  "GET /api/runs/:id/metrics": need("runs:read"),
+
   // Artifacts
   "POST /api/artifacts": need("runs:write", "runs-written"),
   "PATCH /api/artifacts/:id": need("runs:write", "runs-written"),

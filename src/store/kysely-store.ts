@@ -6,6 +6,8 @@
  * single statements, and `retry` (a pass-through on SQLite) runs transactions and write
  * batches again where that is safe.
  */
+import type { RunValues } from "../core/experiments.ts";
+import { deleteRunValues, writeRunValues } from "./run-values.ts";
 import { newId } from "../core/ids.ts";
 import { CompiledQuery, Migrator, sql, type Kysely, type Transaction } from "kysely";
 import type BetterSqlite3 from "better-sqlite3";
@@ -382,6 +384,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
       await tx.deleteFrom("artifacts").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("task_dependencies").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("flow_run_inputs").where("flow_run_id", "=", id).execute();
+      await deleteRunValues(tx, id);
       // Child flow runs stay (they are runs of their own) but no longer point at a missing parent.
       await tx
         .updateTable("flow_runs")
@@ -424,6 +427,12 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     if (!events.length) return;
     // Rerunnable: an event already stored (a commit whose answer was lost) is skipped by id.
     await this.transaction((tx) => appendEvents(tx, this, events), { rerunnable: true });
+  }
+
+  logRunValues(batch: readonly RunValues[]): Promise<void> {
+    if (!batch.length) return Promise.resolve();
+    // Rerunnable: every write replaces by key, so a batch applied twice stores the same.
+    return this.transaction((tx) => writeRunValues(tx, batch, Date.now()), { rerunnable: true });
   }
 
   deleteEventsBefore(before: number): Promise<number> {

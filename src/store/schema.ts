@@ -396,10 +396,40 @@ export interface AccountsTable {
   grants: string | null;
 }
 
+/** A run (flow run or task run) that logged parameters or metrics, and its experiment. */
+export interface ExperimentRunsTable {
+  run_id: string;
+  flow_run_id: string;
+  experiment: string;
+  created_at: number;
+}
+
+/** A run's parameter: one JSON value per key. */
+export interface RunParamsTable {
+  run_id: string;
+  key: string;
+  value: string;
+  flow_run_id: string;
+  logged_at: number;
+}
+
+/** A run's metric at a step. */
+export interface RunMetricsTable {
+  run_id: string;
+  name: string;
+  step: number;
+  value: number;
+  flow_run_id: string;
+  timestamp: number;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   accounts: AccountsTable;
   artifacts: ArtifactsTable;
+  experiment_runs: ExperimentRunsTable;
+  run_params: RunParamsTable;
+  run_metrics: RunMetricsTable;
   deployments: DeploymentsTable;
   schedules: SchedulesTable;
   work_pools: WorkPoolsTable;

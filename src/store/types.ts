@@ -6,6 +6,7 @@
  * database store is one Kysely schema for SQLite and PostgreSQL.
  * Times are epoch milliseconds; JSON-ish columns hold text.
  */
+import type { RunValues } from "../core/experiments.ts";
 import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
@@ -290,6 +291,8 @@ export interface RunStore {
   emitEvents(events: readonly NewEvent[]): Promise<void>;
 
   /** Stores an artifact (an image with its `content` bytes), or replaces the same id of the same run. */
+  /** Parameters and metrics runs logged (`logParams`, `logMetric`): a key or a metric's step logged again replaces its value. */
+  logRunValues(batch: readonly RunValues[]): Promise<void>;
   createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
   /**
