@@ -6,7 +6,7 @@
  * row locks.
  *
  * Each pass plans a batch outside any transaction (the oldest candidates and how many task
- * runs each has), packs runs until about TASK_RUNS_PER_TX task runs, then deletes them in one
+ * runs each has), packs runs up to a budget of task runs, then deletes them in one
  * transaction that reads their state again first: a run retried in between (Failed → Scheduled)
  * is no longer final and stays. On PostgreSQL that read locks the rows (FOR UPDATE SKIP LOCKED),
  * so a retry waits for the batch or the batch skips a run a retry holds. A run with more task
@@ -22,12 +22,20 @@ import { TERMINAL_TYPES } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import type { Database } from "./schema.ts";
 
-/** Task runs (with their states, logs and dependencies) one transaction deletes at most, about. */
-export const TASK_RUNS_PER_TX = 2_000;
+/** Task runs (with their states, logs and dependencies) one transaction deletes at most, and at first. */
+export const TASK_RUNS_PER_TX = 1_000;
+/** ...and at least, however slow the database. */
+export const MIN_TASK_RUNS_PER_TX = 50;
 /** Flow runs one transaction deletes at most. */
 export const FLOW_RUNS_PER_TX = 200;
-/** Pause between two transactions: writers waiting for the lock get it first (ms). */
-export const PAUSE_BETWEEN_TX_MS = 5;
+/** What a transaction should take (ms): the batch grows or shrinks towards it as the last ones took. */
+export const TARGET_TX_MS = 20;
+/**
+ * The pause after a transaction is as long as it was (and at least this, ms): a writer of
+ * another process waiting on SQLite's lock sleeps and retries (1, 2, 5, 10… ms); with no gap
+ * it would keep missing the lock between two of ours.
+ */
+export const MIN_PAUSE_MS = 10;
 
 const FINAL = [...TERMINAL_TYPES];
 
@@ -60,6 +68,9 @@ function prunable(db: Tx, endedBefore: number) {
 }
 
 export class KyselyRunRetention {
+  /** Task runs the next transaction carries, adapted to how long the last took. */
+  private budget = TASK_RUNS_PER_TX;
+
   constructor(private readonly base: KyselyStore) {}
 
   /** What `prune` would delete now (a dry run). */
@@ -74,29 +85,33 @@ export class KyselyRunRetention {
   async prune(endedBefore: number, options: PruneOptions = {}): Promise<PruneOutcome> {
     const max = options.maxFlowRuns ?? Infinity;
     const done: PruneCount = { flowRuns: 0, taskRuns: 0 };
-    let first = true;
+    let pauseMs = 0;
     while (done.flowRuns < max) {
       if (options.signal?.aborted) return { ...done, more: true };
-      if (!first) await new Promise((resolve) => setTimeout(resolve, PAUSE_BETWEEN_TX_MS));
-      first = false;
+      if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       const plan = await this.plan(endedBefore, Math.min(FLOW_RUNS_PER_TX, max - done.flowRuns));
       if (!plan.length) return { ...done, more: false };
+      const started = performance.now();
       const [head] = plan;
-      if (plan.length === 1 && head!.tasks > TASK_RUNS_PER_TX) {
+      if (plan.length === 1 && head!.tasks > this.budget) {
         // A large fan-out: its task runs go in chunks; the run itself with the last of them.
-        done.taskRuns += await this.deleteTaskRunChunk(head!.id, endedBefore);
+        done.taskRuns += await this.deleteTaskRunChunk(head!.id, endedBefore, this.budget);
       } else {
         const deleted = await this.deleteBatch(plan.map((p) => p.id), endedBefore);
         done.flowRuns += deleted.flowRuns;
         done.taskRuns += deleted.taskRuns;
       }
+      const took = performance.now() - started;
+      const factor = Math.min(2, Math.max(0.5, TARGET_TX_MS / Math.max(took, 1)));
+      this.budget = Math.round(Math.min(TASK_RUNS_PER_TX, Math.max(MIN_TASK_RUNS_PER_TX, this.budget * factor)));
+      pauseMs = Math.max(MIN_PAUSE_MS, took);
       options.onProgress?.({ ...done });
     }
     const left = await prunable(this.base.db, endedBefore).select("id").limit(1).executeTakeFirst();
     return { ...done, more: left !== undefined };
   }
 
-  /** The oldest candidates with their task-run counts, packed to about TASK_RUNS_PER_TX task runs (at least one run). */
+  /** The oldest candidates with their task-run counts, packed to about `budget` task runs (a run counts one more; at least one run). */
   private async plan(endedBefore: number, limit: number): Promise<{ id: string; tasks: number }[]> {
     const rows = await prunable(this.base.db, endedBefore)
       .select((eb) => ["id", eb.selectFrom("task_runs").select(eb.fn.countAll<number>().as("n")).whereRef("task_runs.flow_run_id", "=", "flow_runs.id").as("tasks")])
@@ -107,9 +122,9 @@ export class KyselyRunRetention {
     let tasks = 0;
     for (const row of rows) {
       const n = Number(row.tasks ?? 0);
-      if (packed.length > 0 && tasks + n > TASK_RUNS_PER_TX) break;
+      if (packed.length > 0 && tasks + n + 1 > this.budget) break;
       packed.push({ id: row.id, tasks: n });
-      tasks += n;
+      tasks += n + 1;
     }
     return packed;
   }
@@ -148,12 +163,12 @@ export class KyselyRunRetention {
     );
   }
 
-  /** One transaction: up to TASK_RUNS_PER_TX task runs of a run with more, with their states, logs and dependencies. */
-  private deleteTaskRunChunk(flowRunId: string, endedBefore: number): Promise<number> {
+  /** One transaction: up to `size` task runs of a run with more, with their states, logs and dependencies. */
+  private deleteTaskRunChunk(flowRunId: string, endedBefore: number, size: number): Promise<number> {
     return this.base.transaction(
       async (tx) => {
         if (!(await this.stillPrunable(tx, [flowRunId], endedBefore)).length) return 0;
-        const chunk = (await tx.selectFrom("task_runs").select("id").where("flow_run_id", "=", flowRunId).limit(TASK_RUNS_PER_TX).execute()).map((r) => r.id);
+        const chunk = (await tx.selectFrom("task_runs").select("id").where("flow_run_id", "=", flowRunId).limit(size).execute()).map((r) => r.id);
         if (!chunk.length) return 0;
         await tx.deleteFrom("states").where("flow_run_id", "=", flowRunId).where("task_run_id", "in", chunk).execute();
         await tx.deleteFrom("logs").where("flow_run_id", "=", flowRunId).where("task_run_id", "in", chunk).execute();
