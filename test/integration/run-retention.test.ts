@@ -68,6 +68,7 @@ async function rowsOf(store: KyselyStore, id: string): Promise<Record<string, nu
 const NOTHING = { flow_runs: 0, task_runs: 0, states: 0, logs: 0, artifacts: 0, task_dependencies: 0, flow_run_inputs: 0 };
 
 describe("--older-than", () => {
+
   it("takes a duration greater than zero and names the option otherwise", () => {
     expect(olderThanCutoff("30d", 100 * DAY)).toBe(70 * DAY);
     expect(olderThanCutoff("12h", DAY)).toBe(DAY / 2);

@@ -1,7 +1,8 @@
 /**
  * 0019: run retention (store/run-retention.ts) unlinks the child flow runs of the task runs it
- * deletes; without an index that was a scan of every flow run per batch. Partial: only child
- * runs have a parent task run, so the runs table's writes barely pay for it. Never edit.
+ * deletes; without an index that was a scan of every flow run per batch (seen in the query plans
+ * of bench/large-store.ts's million-run store). Partial: only child runs have a parent task
+ * run, so the runs table's writes barely pay for it. Never edit.
  */
 import type { Kysely } from "kysely";
 
