@@ -55,6 +55,8 @@ export interface Settings {
   lateAfterMs: Setting<number>;
   /** Server: events that occurred longer ago than this many days are deleted. */
   eventRetentionDays: Setting<number>;
+  /** Server: flow runs in a final state that ended longer ago than this many days are deleted; null keeps them forever. */
+  runRetentionDays: Setting<number | null>;
   /** Server: the dashboard's address as people reach it, for the links in notifications (default: the address it listens on). */
   publicUrl: Setting<string | null>;
   /** The key that seals secrets (32 bytes, hex or base64; environment only); null: $BATON_HOME/secret.key. */
@@ -88,6 +90,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   scheduleMaxRuns: "BATON_SCHEDULE_MAX_RUNS",
   lateAfterMs: "BATON_LATE_AFTER_MS",
   eventRetentionDays: "BATON_EVENT_RETENTION_DAYS",
+  runRetentionDays: "BATON_RUN_RETENTION_DAYS",
   publicUrl: "BATON_PUBLIC_URL",
   secretKey: "BATON_SECRET_KEY",
   caFile: "BATON_CA_FILE",
@@ -190,6 +193,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     scheduleMaxRuns: setting("scheduleMaxRuns", 100, (raw) => positiveInt("BATON_SCHEDULE_MAX_RUNS", raw)),
     lateAfterMs: setting("lateAfterMs", 15_000, (raw) => positiveInt("BATON_LATE_AFTER_MS", raw)),
     eventRetentionDays: setting("eventRetentionDays", 7, (raw) => positiveNumber("BATON_EVENT_RETENTION_DAYS", raw)),
+    runRetentionDays: setting<number | null>("runRetentionDays", null, (raw) => positiveNumber("BATON_RUN_RETENTION_DAYS", raw)),
     publicUrl: setting<string | null>("publicUrl", null, (raw) => {
       if (!/^https?:\/\/[^/]/.test(raw)) throw new BatonConfigError(`BATON_PUBLIC_URL must be an http(s) URL such as https://baton.example.com, got "${raw}"`);
       return raw.replace(/\/+$/, "");

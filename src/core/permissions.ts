@@ -21,6 +21,8 @@ export const PERMISSIONS = {
   "runs:operate": "cancel, retry and resume flow runs",
   /** Delete a flow run and everything it owns. */
   "runs:delete": "delete flow runs",
+  /** Admins only: delete every finished run older than a cut-off at once (run retention). */
+  "runs:prune": "delete finished flow runs older than a cut-off, in bulk",
   "deployments:read": "list and read deployments",
   /** Create, change and delete deployments (their definitions). */
   "deployments:write": "create, change and delete deployments",
@@ -84,7 +86,7 @@ const without = (list: readonly Permission[], ...left: Permission[]) => list.fil
 /** The one role → permissions table. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   admin: new Set(ALL_PERMISSIONS),
-  developer: new Set(without(ALL_PERMISSIONS, "access:admin", "audit:inspect", "secrets:values", "secrets:write", "work:claim")),
+  developer: new Set(without(ALL_PERMISSIONS, "access:admin", "audit:inspect", "runs:prune", "secrets:values", "secrets:write", "work:claim")),
   operator: new Set([...READS, "runs:operate", "deployments:operate"]),
   viewer: new Set(without(READS, "results:read")),
   worker: new Set<Permission>([

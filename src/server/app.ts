@@ -28,6 +28,9 @@ import { batchRoutes } from "./routes/batch.ts";
 import { BatchChecker } from "./batch-checker.ts";
 import { flowRoutes, healthRoutes, liveStreamRoutes } from "./routes/flows.ts";
 import { startBackgroundJobs, type BackgroundOptions } from "./background.ts";
+import { runRetentionRoutes } from "./routes/run-retention.ts";
+import { KyselyRunRetention } from "../store/run-retention.ts";
+import { localFlowRunPruner } from "../services/prune-flow-runs.ts";
 import { orchestrationRoutes } from "./routes/orchestration.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { parseApiKeys } from "./api-keys.ts";
@@ -151,6 +154,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!channels) throw new TypeError("buildServer needs options.channels for a store that is not a database");
   if (!(store instanceof KyselyStore)) throw new TypeError("buildServer needs a database store for variables and secrets");
   const variables = new KyselyVariableStore(store);
+  const runRetention = new KyselyRunRetention(store);
   const vault = new SecretVault(new KyselySecretStore(store), options.secretKey ?? (() => loadSecretKey()));
   const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
   if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
@@ -294,12 +298,13 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   experimentRoutes(app, store, experiments);
   auditRoutes(app, auditLog);
   runReportRoutes(app, { store, orchestration, audit: auditLog });
+  runRetentionRoutes(app, localFlowRunPruner(runRetention));
   announceResourceChanges(app, hub);
   openApiRoute(app, () => options.publicUrl);
 
   await app.ready();
   await hub.start();
-  const background = startBackgroundJobs(store, orchestration, eventLog, options, app.log);
+  const background = startBackgroundJobs(store, orchestration, eventLog, runRetention, options, app.log);
   const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, values: channelValues, publicUrl, audit: auditLog }, options.automationService ?? {}, app.log);
   return {
     app,

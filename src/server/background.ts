@@ -3,13 +3,15 @@
  * ahead of time, once per slot; workers on the database run it too), the late-run marker, the
  * crashed-run detector (runs of dead processes and dead workers; the store reschedules those of
  * deployments with retries left), the pause timeouts (paused runs nobody resumed in time take
- * their default input or fail) and the retention of logs and events.
+ * their default input or fail) and the retention of logs, events and (when
+ * BATON_RUN_RETENTION_DAYS is set) finished flow runs.
  */
 import type { FastifyBaseLogger } from "fastify";
 import { runSchedulerPass } from "../services/scheduling.ts";
 import { expirePauses } from "../services/pause-timeouts.ts";
 import { loadSettings, schedulerSettings } from "../config/settings.ts";
 import type { EventLogMaintenance, SchedulerStore, Store } from "../store/types.ts";
+import type { KyselyRunRetention } from "../store/run-retention.ts";
 
 export interface BackgroundOptions {
   /** How often to look for flow runs that missed their heartbeats (ms). */
@@ -18,6 +20,10 @@ export interface BackgroundOptions {
   logRetentionMs: number;
   /** Events that occurred longer ago than this are deleted (ms; BATON_EVENT_RETENTION_DAYS). */
   eventRetentionMs: number;
+  /** Flow runs in a final state that ended longer ago than this are deleted (ms; BATON_RUN_RETENTION_DAYS); 0 keeps them forever. */
+  runRetentionMs: number;
+  /** How often run retention looks for runs to delete (ms; default: hourly, or the retention period if shorter). */
+  runRetentionCheckMs?: number;
   /** How often the scheduler runs (ms). */
   schedulerMs: number;
   /** How far ahead runs are created (ms)... */
@@ -33,10 +39,11 @@ export interface BackgroundOptions {
 /** The defaults; the scheduler's come from its settings (BATON_SCHEDULE_HORIZON_MS, ...). */
 function defaults(): BackgroundOptions {
   const settings = loadSettings();
-  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, eventRetentionMs: settings.eventRetentionDays.value * 86_400_000, schedulerMs: 5_000, pauseCheckMs: 1_000, ...schedulerSettings(settings) };
+  return { crashCheckMs: 10_000, logRetentionMs: 30 * 24 * 3600_000, eventRetentionMs: settings.eventRetentionDays.value * 86_400_000, runRetentionMs: (settings.runRetentionDays.value ?? 0) * 86_400_000, schedulerMs: 5_000, pauseCheckMs: 1_000, ...schedulerSettings(settings) };
 }
 
-export function startBackgroundJobs(store: Store, scheduler: SchedulerStore, eventLog: EventLogMaintenance, options: Partial<BackgroundOptions>, log: FastifyBaseLogger): { stop(): void } {
+/** `runs` is null for a store that is not a database (no run retention then). */
+export function startBackgroundJobs(store: Store, scheduler: SchedulerStore, eventLog: EventLogMaintenance, runs: KyselyRunRetention | null, options: Partial<BackgroundOptions>, log: FastifyBaseLogger): { stop(): void } {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<BackgroundOptions>;
   const o = { ...defaults(), ...given };
   const timers: NodeJS.Timeout[] = [];
@@ -93,5 +100,19 @@ export function startBackgroundJobs(store: Store, scheduler: SchedulerStore, eve
     const deleted = await eventLog.deleteEventsBefore(Date.now() - o.eventRetentionMs);
     if (deleted) log.info(`event retention deleted ${deleted} events`);
   });
-  return { stop: () => timers.forEach(clearInterval) };
+  // In small transactions (run-retention.ts): writers never wait long behind it. Stopping the
+  // server stops it between two of them.
+  const stopping = new AbortController();
+  if (runs && o.runRetentionMs > 0)
+    every(o.runRetentionCheckMs ?? Math.min(3600_000, o.runRetentionMs), "run retention", async () => {
+      const started = Date.now();
+      const { flowRuns, taskRuns } = await runs.prune(started - o.runRetentionMs, { signal: stopping.signal });
+      if (flowRuns) log.info(`run retention deleted ${flowRuns} flow run(s) and ${taskRuns} task run(s) that ended over ${o.runRetentionMs / 86_400_000} day(s) ago, in ${Date.now() - started} ms`);
+    });
+  return {
+    stop: () => {
+      stopping.abort();
+      timers.forEach(clearInterval);
+    },
+  };
 }

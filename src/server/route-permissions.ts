@@ -78,6 +78,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "DELETE /api/flow-runs/:id": need("runs:delete", RUN_ID),
   // Marks runs whose heartbeats stopped Crashed: the rule the server applies anyway, in any pool.
   "POST /api/flow-runs/crash-stale": need("runs:write", "global"),
+  // Bulk deletion across every pool and deployment: admins only, never a scoped key.
+  "POST /api/flow-runs/prune": need("runs:prune"),
   "POST /api/flow-runs/:id/pause": need("runs:write", RUN_ID),
   "POST /api/flow-runs/:id/resume": need("runs:operate", RUN_ID),
   "GET /api/flow-runs/:id/input-request": need("runs:read", RUN_ID),

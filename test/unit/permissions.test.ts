@@ -18,9 +18,10 @@ function expected(role: Role, p: Permission): boolean {
     case "admin":
       return true;
     // Flows, deployments, runs, variables, automations; secret names but not values. Not a worker,
-    // nor an admin of access, nor a reader of the audit log (admin only, as the issue's Audit page).
+    // nor an admin of access, nor a reader of the audit log (admin only, as the issue's Audit page),
+    // nor a bulk pruner of runs (admin only, as issue 14's run retention).
     case "developer":
-      return !["access:admin", "audit:inspect", "secrets:values", "secrets:write", "work:claim"].includes(p);
+      return !["access:admin", "audit:inspect", "runs:prune", "secrets:values", "secrets:write", "work:claim"].includes(p);
     // Run, cancel, retry, pause and resume runs and deployments; no definition changes (reads like a viewer, plus results).
     case "operator":
       return read || p === "runs:operate" || p === "deployments:operate";

@@ -1,4 +1,4 @@
-/** `baton flow-run ...`: list, inspect, logs, watch, cancel, resume (a paused run, with input), retry (durable resume), delete. */
+/** `baton flow-run ...`: list, inspect, logs, watch, cancel, resume (a paused run, with input), retry (durable resume), delete, prune (flow-run-prune.ts). */
 import type { Command } from "commander";
 import { isTerminal, type State } from "../../core/states.ts";
 import { BatonError } from "../../core/errors.ts";
@@ -16,6 +16,7 @@ import { artifactLine, readResult, resultSection } from "../result-preview.ts";
 import { loadFlow } from "../load-flow.ts";
 import { TaskLabels } from "../task-labels.ts";
 import { shutdown } from "../../sdk/runtime.ts";
+import { registerFlowRunPrune } from "./flow-run-prune.ts";
 
 /** Task runs listed by `inspect` (all of them with --json). */
 const INSPECT_TASK_RUNS = 50;
@@ -334,4 +335,6 @@ export function registerFlowRun(program: Command): void {
         else console.log(`Deleted flow run ${id}`);
       });
     });
+
+  registerFlowRunPrune(cmd);
 }

@@ -19,7 +19,8 @@ import * as m0015 from "./0015_api_keys_accounts.ts";
 import * as m0016 from "./0016_deployment_worker_run_indexes.ts";
 import * as m0017 from "./0017_audit_log.ts";
 import * as m0018 from "./0018_credential_grants.ts";
-import * as m0021 from "./0021_experiments.ts";
+import * as m0019 from "./0019_large_store_indexes.ts";
+import * as m0020 from "./0020_experiments.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -45,5 +46,6 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0016_deployment_worker_run_indexes", up: m0016.up },
   { name: "0017_audit_log", up: m0017.up },
   { name: "0018_credential_grants", up: m0018.up },
-  { name: "0021_experiments", up: m0021.up },
+  { name: "0019_large_store_indexes", up: m0019.up },
+  { name: "0020_experiments", up: m0020.up },
 ];
