@@ -5,7 +5,9 @@
  * ratio to the 10,000 figure, and the process's peak RSS.
  * Options: --sizes 10000,100000,1000000, --chunk 100000, --only sqlite|postgres,
  * --heap MB (the children's --max-old-space-size: V8 otherwise lets garbage grow the heap far
- * past what is live; with a cap it collects sooner).
+ * past what is live; with a cap it collects sooner), --code dist|src (Baton's build, the
+ * default, as users run it: build it first with `node scripts/build.mjs`; or its sources
+ * through tsx).
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -18,6 +20,8 @@ const sizes = opt("sizes", "10000,100000,1000000").split(",").map(Number);
 const chunk = Number(opt("chunk", "100000"));
 const heap = opt("heap", "");
 const only = opt("only", "sqlite");
+const code = opt("code", "dist");
+if (code === "dist" && !fs.existsSync(path.join(import.meta.dirname, "..", "dist/index.js"))) throw new Error("--code dist needs a build: run `node scripts/build.mjs` first");
 const child = path.join(import.meta.dirname, "scale-child.ts");
 
 interface Measure {
@@ -32,7 +36,7 @@ async function measure(store: string, n: number): Promise<Measure> {
   const url = pgDb?.url ?? `sqlite://${path.join(home, "scale.db")}`;
   try {
     const flags = ["--import", "tsx", ...(heap ? [`--max-old-space-size=${heap}`] : [])];
-    const out = execFileSync(process.execPath, [...flags, child, String(n), String(Math.min(chunk, n)), url], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [...flags, child, String(n), String(Math.min(chunk, n)), url, code], { encoding: "utf8", maxBuffer: 1 << 20 });
     return JSON.parse(out.trim().split("\n").at(-1)!) as Measure;
   } finally {
     await pgDb?.drop();
@@ -51,5 +55,5 @@ for (const store of only === "both" ? ["sqlite", "postgres"] : [only]) {
     console.error(`${store} ${n}: ${fmt(rate)} tasks/s, peak ${m.peakRssMb} MB`);
   }
 }
-console.log(`\nFan-out scaling (chunks of ${chunk.toLocaleString("en")}${heap ? `, --max-old-space-size=${heap}` : ""})`);
+console.log(`\nFan-out scaling (${code === "dist" ? "the build" : "the sources"}, chunks of ${chunk.toLocaleString("en")}${heap ? `, --max-old-space-size=${heap}` : ""})`);
 console.log(table.toString());

@@ -232,6 +232,15 @@ export class FlowRunState {
     this.outstanding++;
   }
 
+  /** Counts a task run started by a task run (under its parent's room); its settling must call `leaveNested`. */
+  enterNested(): void {
+    this.outstanding++;
+  }
+
+  readonly leaveNested = (): void => {
+    if (--this.outstanding === 0) this.settled?.();
+  };
+
   /** Queues the start of a task run until the window has room (counted in it before `start` runs). */
   enqueue(call: { start(): void }): void {
     this.queued.push(call);
