@@ -402,27 +402,42 @@ class TaskExecution<R> {
     return { hit: true, value };
   }
 
-  private async invoke(args: unknown[], attempt: number): Promise<unknown> {
+  private invoke(args: unknown[], attempt: number): Promise<unknown> {
     const flowSignal = this.flow.controller.signal;
-    if (flowSignal.aborted) throw flowSignal.reason ?? new RunCancelledError("the flow run was stopped");
-    const controller = new AbortController();
-    // The task's own signal (the run's or its timeout) is made only when read: most tasks never
-    // read it, and AbortSignal.any costs an allocation and a weak reference per task.
+    if (flowSignal.aborted) return Promise.reject(flowSignal.reason ?? new RunCancelledError("the flow run was stopped"));
+    // The task's own signal (the run's or its timeout) and its controller are made only when
+    // read: most tasks never read it, and an AbortController, and AbortSignal.any's weak
+    // reference, cost allocations per task that a fan-out keeps until its batch commits.
+    let controller: AbortController | undefined;
+    let timedOut: unknown;
     let signal: AbortSignal | undefined;
+    const own = (): AbortController => {
+      if (!controller) {
+        controller = new AbortController();
+        if (timedOut !== undefined) controller.abort(timedOut);
+      }
+      return controller;
+    };
     const info: TaskRunInfo = {
       id: this.run.id,
       name: this.name,
       taskKey: this.run.taskKey,
       attempt,
       get signal() {
-        return (signal ??= AbortSignal.any([flowSignal, controller.signal]));
+        return (signal ??= AbortSignal.any([flowSignal, own().signal]));
+      },
+    };
+    const onTimeout = {
+      abort(reason: unknown) {
+        timedOut = reason;
+        controller?.abort(reason);
       },
     };
     const call =
       this.runner === "threads"
         ? () => this.invokeInThread(args, info.signal)
         : () => engineContext.run({ flow: this.flow, task: info }, () => this.def.fn(...args));
-    return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller, signal: flowSignal });
+    return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller: onTimeout, signal: flowSignal });
   }
 
   private async invokeInThread(args: unknown[], signal: AbortSignal): Promise<unknown> {
@@ -483,7 +498,7 @@ class TaskExecution<R> {
     this.flow.runtime.batcher.enqueue(ops, (error?: unknown) => {
       if (error !== undefined) return this.call.settle(false, error);
       const outcome = committed();
-      if (outcome instanceof Promise) outcome.then((v) => this.call.settle(true, v));
+      if (outcome instanceof Promise) outcome.then((v) => this.call.settle(true, v), (hookError: unknown) => this.call.settle(false, hookError));
       else this.call.settle(true, outcome);
     });
     return SETTLED;
