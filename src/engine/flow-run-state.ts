@@ -161,6 +161,17 @@ export class FlowRunState {
     return this.lineage.producersOf(args);
   }
 
+  /**
+   * The task run an earlier attempt made under `key`, forgotten here: a key is used once per
+   * attempt (the next attempt reloads them all), so a resumed fan-out of a million task runs
+   * does not keep every earlier record until its end.
+   */
+  takePrior(key: string): TaskRun | undefined {
+    const prior = this.prior.get(key);
+    if (prior !== undefined) this.prior.delete(key);
+    return prior;
+  }
+
   private remember(taskRun: TaskRun): void {
     this.prior.set(taskRun.taskKey, taskRun);
   }

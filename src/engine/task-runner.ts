@@ -52,7 +52,7 @@ export interface SubmitExtras {
 export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unknown[], extras: SubmitExtras = {}): TaskFuture<R> {
   const name = def.options.name;
   const key = flow.nextTaskKey(name, def.options.key);
-  const prior = flow.prior.get(key);
+  const prior = flow.takePrior(key);
   // The same key under another task's name: the flow's code changed since that attempt, so its
   // result is not this task's (an explicit `key` reused by another task, say).
   const renamed = prior !== undefined && prior.taskName !== name;
@@ -99,8 +99,7 @@ function pendingNow(): State {
  * starts, and the future's promise is settled directly by the run, without promises between.
  */
 class TaskCall<R> {
-  readonly id: string;
-  readonly pending: State;
+  /** Its id, key and Pending state are the future's (one copy of each per call). */
   readonly future: TaskFuture<R>;
   private resolve!: (value: R) => void;
   private reject!: (error: unknown) => void;
@@ -110,18 +109,16 @@ class TaskCall<R> {
     private readonly def: TaskDefinition,
     private readonly args: unknown[],
     private readonly extras: SubmitExtras,
-    private readonly key: string,
+    key: string,
     private readonly prior: TaskRun | undefined,
     readonly nested: boolean,
   ) {
-    this.id = prior?.id ?? newId();
-    this.pending = prior ? makeState("Pending") : pendingNow();
     const promise = new Promise<R>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
     // Observed only if it fails (see settle): a handler on every future costs a promise each.
-    this.future = new TaskFuture<R>(this.id, def.options.name, key, promise, this.pending, false);
+    this.future = new TaskFuture<R>(prior?.id ?? newId(), def.options.name, key, promise, prior ? makeState("Pending") : pendingNow(), false);
   }
 
   /** Starts the run (the window, or the parent task run, counts it already). */
@@ -145,20 +142,22 @@ class TaskCall<R> {
 
   private execution(): TaskExecution<R> {
     const { flow, def, prior } = this;
+    // Still the call's Pending state: the future's state moves only once its run starts.
+    const pending = this.future.currentState;
     const run: TaskRun = prior
       ? { ...prior, taskName: def.options.name, tags: def.options.tags, error: null, resultId: null, endTime: null }
       : {
-          id: this.id,
+          id: this.future.id,
           flowRunId: flow.flowRun.id,
-          taskKey: this.key,
+          taskKey: this.future.taskKey,
           taskName: def.options.name,
-          state: this.pending,
+          state: pending,
           runCount: 0,
           cacheKey: null,
           resultId: null,
           error: null,
           tags: def.options.tags,
-          createdAt: this.pending.timestamp,
+          createdAt: pending.timestamp,
           startTime: null,
           endTime: null,
         };
@@ -168,7 +167,7 @@ class TaskCall<R> {
   /** The run's first state: Pending, or leaving Completed (forced, the only way out of it) with the reason. */
   private rerun(): State {
     const prior = this.prior;
-    if (prior?.state.type !== "COMPLETED") return this.pending;
+    if (prior?.state.type !== "COMPLETED") return this.future.currentState;
     const renamed = prior.taskName !== this.def.options.name;
     return makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
   }
