@@ -61,16 +61,31 @@ export class WriteBatcher {
     this.schedule();
   }
 
+  /**
+   * Tells a waiter its write is committed. Its callback (the engine's, settling a task run's
+   * future) must not throw; if it does, that is a bug, reported as uncaught, and the other
+   * waiters of the batch are still told.
+   */
   private committed(w: QueuedWrite): void {
-    w.done?.();
+    if (w.done) this.notify(w.done, undefined);
   }
 
   private failed(w: QueuedWrite, error: unknown): void {
-    if (w.done) return w.done(error ?? new Error("write failed"));
+    if (w.done) return this.notify(w.done, error ?? new Error("write failed"));
     for (const flowRunId of flowRunsOf(w.ops)) {
       if (this.failures.has(flowRunId)) continue;
       if (this.failures.size >= MAX_KEPT_FAILURES) this.failures.delete(this.failures.keys().next().value!);
       this.failures.set(flowRunId, error);
+    }
+  }
+
+  private notify(done: (error?: unknown) => void, error: unknown): void {
+    try {
+      done(error);
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown;
+      });
     }
   }
 
@@ -112,7 +127,6 @@ export class WriteBatcher {
         await this.store.applyWrites(ops);
         this.commits++;
       }
-      for (const w of batch) this.committed(w);
     } catch (error) {
       for (const w of batch) if (w.ops.length === 0) this.committed(w);
       // The store waited out the outage as long as it may: the halves would fail the same way,
@@ -124,8 +138,10 @@ export class WriteBatcher {
       }
       // One writer's bad op (a value the database refuses, a broken constraint) must not cost
       // the other flow runs their writes: find the failing writers by halves, in queue order.
-      await this.applySeparately(batch.filter((w) => w.ops.length > 0), error);
+      return this.applySeparately(batch.filter((w) => w.ops.length > 0), error);
     }
+    // Outside the try: the writes are committed whatever a waiter's callback does.
+    for (const w of batch) this.committed(w);
   }
 
   /** Applies writers whose combined batch failed with `error`, rejecting only those that fail. */
@@ -136,10 +152,11 @@ export class WriteBatcher {
       try {
         await this.store.applyWrites(half.flatMap((w) => w.ops));
         this.commits++;
-        for (const w of half) this.committed(w);
       } catch (halfError) {
         await this.applySeparately(half, halfError);
+        continue;
       }
+      for (const w of half) this.committed(w);
     }
   }
 }
