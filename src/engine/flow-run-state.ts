@@ -161,6 +161,17 @@ export class FlowRunState {
     return this.lineage.producersOf(args);
   }
 
+  /**
+   * The task run an earlier attempt made under `key`, forgotten here: a key is used once per
+   * attempt (the next attempt reloads them all), so a resumed fan-out of a million task runs
+   * does not keep every earlier record until its end.
+   */
+  takePrior(key: string): TaskRun | undefined {
+    const prior = this.prior.get(key);
+    if (prior !== undefined) this.prior.delete(key);
+    return prior;
+  }
+
   private remember(taskRun: TaskRun): void {
     this.prior.set(taskRun.taskKey, taskRun);
   }
@@ -231,6 +242,15 @@ export class FlowRunState {
     this.admitted++;
     this.outstanding++;
   }
+
+  /** Counts a task run started by a task run (under its parent's room); its settling must call `leaveNested`. */
+  enterNested(): void {
+    this.outstanding++;
+  }
+
+  readonly leaveNested = (): void => {
+    if (--this.outstanding === 0) this.settled?.();
+  };
 
   /** Queues the start of a task run until the window has room (counted in it before `start` runs). */
   enqueue(call: { start(): void }): void {

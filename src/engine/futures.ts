@@ -19,11 +19,13 @@ export class TaskFuture<R> implements PromiseLike<R> {
     /** @internal settles after the task run's final state is committed. */
     readonly promise: Promise<R>,
     initial: State,
+    /** @internal false: the engine observes the promise itself, before it rejects (one promise less per task run). */
+    observe = true,
   ) {
     this.currentState = initial;
     // A failed future nobody awaits must not crash the process as an unhandled rejection:
     // its failure is recorded in the store and reflected in the flow's outcome.
-    promise.catch(ignore);
+    if (observe) promise.catch(ignore);
   }
 
   /** The task run's latest state as known to this process. */

@@ -40,19 +40,26 @@ export class ValueLineage {
   /** A primitive's producer; null once two task runs returned it. */
   private readonly primitives = new Map<Primitive, string | null>();
 
+  /** Values still to look at in the current `note` or `producersOf` (each is synchronous: one at a time). */
+  private budget = 0;
+  private found: Set<string> | null = null;
+
   /** Remembers that task run `taskRunId` produced `value` (and what it holds). */
   note(value: unknown, taskRunId: string): void {
-    let budget = BUDGET;
-    const visit = (v: unknown, depth: number) => {
-      if (budget-- <= 0) return;
-      if (v !== null && typeof v === "object") {
-        // A value inside a result may come from an earlier task (passed through): it keeps its producer.
-        if (depth > 0 && this.objects.has(v)) return;
-        this.objects.set(v, taskRunId);
-        if (depth < DEPTH) for (const child of childrenOf(v)) visit(child, depth + 1);
-      } else if (distinctive(v)) this.notePrimitive(v, taskRunId);
-    };
-    visit(value, 0);
+    this.budget = BUDGET;
+    this.noteValue(value, taskRunId, 0);
+  }
+
+  // Methods, not closures made per call: a fan-out notes a result and looks up the arguments of
+  // every one of its task runs.
+  private noteValue(v: unknown, taskRunId: string, depth: number): void {
+    if (this.budget-- <= 0) return;
+    if (v !== null && typeof v === "object") {
+      // A value inside a result may come from an earlier task (passed through): it keeps its producer.
+      if (depth > 0 && this.objects.has(v)) return;
+      this.objects.set(v, taskRunId);
+      if (depth < DEPTH) for (const child of childrenOf(v)) this.noteValue(child, taskRunId, depth + 1);
+    } else if (distinctive(v)) this.notePrimitive(v, taskRunId);
   }
 
   private notePrimitive(value: Primitive, taskRunId: string): void {
@@ -64,20 +71,21 @@ export class ValueLineage {
 
   /** The task runs that produced values among `args`. */
   producersOf(args: readonly unknown[]): string[] {
-    const found = new Set<string>();
-    let budget = BUDGET;
-    const visit = (v: unknown, depth: number) => {
-      if (budget-- <= 0) return;
-      if (v !== null && typeof v === "object") {
-        const producer = this.objects.get(v);
-        if (producer) found.add(producer);
-        else if (depth < DEPTH) for (const child of childrenOf(v)) visit(child, depth + 1);
-      } else if (distinctive(v)) {
-        const producer = this.primitives.get(v);
-        if (producer) found.add(producer);
-      }
-    };
-    for (const arg of args) visit(arg, 0);
-    return [...found];
+    this.budget = BUDGET;
+    this.found = null;
+    for (const arg of args) this.lookUp(arg, 0);
+    const found = this.found;
+    this.found = null;
+    return found ? [...found] : [];
+  }
+
+  private lookUp(v: unknown, depth: number): void {
+    if (this.budget-- <= 0) return;
+    let producer: string | null | undefined;
+    if (v !== null && typeof v === "object") {
+      producer = this.objects.get(v);
+      if (!producer && depth < DEPTH) for (const child of childrenOf(v)) this.lookUp(child, depth + 1);
+    } else if (distinctive(v)) producer = this.primitives.get(v);
+    if (producer) (this.found ??= new Set()).add(producer);
   }
 }

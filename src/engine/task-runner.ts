@@ -52,7 +52,7 @@ export interface SubmitExtras {
 export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unknown[], extras: SubmitExtras = {}): TaskFuture<R> {
   const name = def.options.name;
   const key = flow.nextTaskKey(name, def.options.key);
-  const prior = flow.prior.get(key);
+  const prior = flow.takePrior(key);
   // The same key under another task's name: the flow's code changed since that attempt, so its
   // result is not this task's (an explicit `key` reused by another task, say).
   const renamed = prior !== undefined && prior.taskName !== name;
@@ -74,18 +74,33 @@ export function submitTask<R>(flow: FlowRunState, def: TaskDefinition, args: unk
 
   const nested = engineContext.getStore()?.task != null;
   const call = new TaskCall<R>(flow, def, args, extras, key, prior, nested);
-  return nested || flow.hasRoom() ? call.startNow() : call.queue();
+  if (nested) flow.enterNested();
+  else if (flow.hasRoom()) flow.enter();
+  else {
+    flow.enqueue(call);
+    return call.future;
+  }
+  call.start();
+  return call.future;
+}
+
+/** One Pending state per millisecond for new calls: a fan-out's queued calls share it (states are never changed in place). */
+let lastPending: State | null = null;
+function pendingNow(): State {
+  const now = Date.now();
+  if (lastPending?.timestamp !== now) lastPending = makeState("Pending", { timestamp: now });
+  return lastPending;
 }
 
 /**
- * A task call between its submission and the start of its run. A call that waits in its flow
- * run's admission window is this object, its future and the future's promise — nothing more
- * (a million queued calls of a fan-out hold a million of these).
+ * A task call from its submission to the end of its run. A call that waits in its flow run's
+ * admission window is this object, its future and the future's promise, nothing more (a
+ * million queued calls of a fan-out hold a million of these): its run's state is made when it
+ * starts, and the future's promise is settled directly by the run, without promises between.
  */
 class TaskCall<R> {
-  readonly id: string;
-  readonly pending: State;
-  private future!: TaskFuture<R>;
+  /** Its id, key and Pending state are the future's (one copy of each per call). */
+  readonly future: TaskFuture<R>;
   private resolve!: (value: R) => void;
   private reject!: (error: unknown) => void;
 
@@ -94,87 +109,93 @@ class TaskCall<R> {
     private readonly def: TaskDefinition,
     private readonly args: unknown[],
     private readonly extras: SubmitExtras,
-    private readonly key: string,
+    key: string,
     private readonly prior: TaskRun | undefined,
-    private readonly nested: boolean,
+    readonly nested: boolean,
   ) {
-    this.id = prior?.id ?? newId();
-    this.pending = makeState("Pending", { timestamp: Date.now() });
-  }
-
-  /** Starts the run now: the future is the run's own. */
-  startNow(): TaskFuture<R> {
-    const execution = this.execution();
-    const future = new TaskFuture<R>(this.id, this.def.options.name, this.key, execution.promise, this.pending);
-    execution.future = future;
-    if (this.nested) this.flow.track(execution.promise);
-    else {
-      this.flow.enter();
-      execution.promise.then(this.flow.leave, this.flow.leave);
-    }
-    execution.start(this.rerun());
-    return future;
-  }
-
-  /** Waits in the admission window (full): the future settles as the run, started later, does. */
-  queue(): TaskFuture<R> {
     const promise = new Promise<R>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.future = new TaskFuture<R>(this.id, this.def.options.name, this.key, promise, this.pending);
-    this.flow.enqueue(this);
-    return this.future;
+    // Observed only if it fails (see settle): a handler on every future costs a promise each.
+    this.future = new TaskFuture<R>(prior?.id ?? newId(), def.options.name, key, promise, prior ? makeState("Pending") : pendingNow(), false);
   }
 
-  /** The window has room for this queued call (it already counts it). */
+  /** Starts the run (the window, or the parent task run, counts it already). */
   start(): void {
     const execution = this.execution();
-    execution.future = this.future;
-    execution.promise.then(this.flow.leave, this.flow.leave);
     execution.start(this.rerun());
-    execution.promise.then(this.resolve, this.reject);
+  }
+
+  /** Settles the future once the run ended (its final state committed) and frees its room. */
+  settle(ok: boolean, outcome: unknown): void {
+    if (ok) this.resolve(outcome as R);
+    else {
+      // A failed future nobody awaits must not crash the process as an unhandled rejection:
+      // its failure is recorded in the store and reflected in the flow's outcome.
+      this.future.promise.catch(ignore);
+      this.reject(outcome);
+    }
+    if (this.nested) this.flow.leaveNested();
+    else this.flow.leave();
   }
 
   private execution(): TaskExecution<R> {
     const { flow, def, prior } = this;
+    // Still the call's Pending state: the future's state moves only once its run starts.
+    const pending = this.future.currentState;
     const run: TaskRun = prior
       ? { ...prior, taskName: def.options.name, tags: def.options.tags, error: null, resultId: null, endTime: null }
       : {
-          id: this.id,
+          id: this.future.id,
           flowRunId: flow.flowRun.id,
-          taskKey: this.key,
+          taskKey: this.future.taskKey,
           taskName: def.options.name,
-          state: this.pending,
+          state: pending,
           runCount: 0,
           cacheKey: null,
           resultId: null,
           error: null,
           tags: def.options.tags,
-          createdAt: this.pending.timestamp,
+          createdAt: pending.timestamp,
           startTime: null,
           endTime: null,
         };
-    return new TaskExecution<R>(flow, def, run, this.args, this.extras, prior === undefined, this.nested);
+    return new TaskExecution<R>(flow, def, run, this.args, this.extras, prior === undefined, this);
   }
 
   /** The run's first state: Pending, or leaving Completed (forced, the only way out of it) with the reason. */
   private rerun(): State {
     const prior = this.prior;
-    if (prior?.state.type !== "COMPLETED") return this.pending;
+    if (prior?.state.type !== "COMPLETED") return this.future.currentState;
     const renamed = prior.taskName !== this.def.options.name;
     return makeState("Pending", { message: renamed ? `re-running: an earlier attempt ran task "${prior.taskName}" under this key` : "re-running: its result was not persisted" });
   }
 }
 
+const ignore = (): void => undefined;
+const NONE: TaskFuture<unknown>[] = [];
+
+/** Whether any argument may hold a future (an object or array); most mapped calls get plain values. */
+function hasFutures(args: readonly unknown[]): boolean {
+  for (const arg of args) if (arg !== null && typeof arg === "object") return true;
+  return false;
+}
+
+/** Marks the end of a run whose outcome is already given to its call (see `complete`). */
+const SETTLED = Symbol("settled");
+
 class TaskExecution<R> {
-  future!: TaskFuture<R>;
-  readonly promise: Promise<R>;
-  private resolve!: (value: R) => void;
-  private reject!: (error: unknown) => void;
   private readonly upstream: TaskFuture<unknown>[];
   private readonly waitFor: TaskFuture<unknown>[];
   private stored: boolean;
+  /**
+   * Started by another task run (a task calling a task): it runs under its parent's slot of
+   * the flow's `maxConcurrency` and admission window. Taking a slot of its own would deadlock
+   * once every slot is held by a parent waiting for its child, as Prefect runs a nested call
+   * inside its parent.
+   */
+  private readonly nested: boolean;
   constructor(
     private readonly flow: FlowRunState,
     private readonly def: TaskDefinition,
@@ -182,21 +203,12 @@ class TaskExecution<R> {
     private readonly args: unknown[],
     extras: SubmitExtras,
     isNew: boolean,
-    /**
-     * Started by another task run (a task calling a task): it runs under its parent's slot of
-     * the flow's `maxConcurrency` and admission window. Taking a slot of its own would deadlock
-     * once every slot is held by a parent waiting for its child, as Prefect runs a nested call
-     * inside its parent.
-     */
-    private readonly nested: boolean,
+    private readonly call: TaskCall<R>,
   ) {
-    this.promise = new Promise<R>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
     this.stored = !isNew;
-    this.upstream = collectFutures(args);
-    this.waitFor = extras.waitFor ? collectFutures([...extras.waitFor]) : [];
+    this.nested = call.nested;
+    this.upstream = hasFutures(args) ? collectFutures(args) : NONE;
+    this.waitFor = extras.waitFor && extras.waitFor.length > 0 ? collectFutures([...extras.waitFor]) : NONE;
   }
 
   private get name(): string {
@@ -211,7 +223,7 @@ class TaskExecution<R> {
       throw new BatonError(`task run ${this.run.id} (${this.name}): ${decision.reason}`);
     this.run = { ...this.run, ...fields, state: next };
     this.stored = true;
-    if (this.future !== undefined) this.future.currentState = next;
+    this.call.future.currentState = next;
     const op: WriteOp = { kind: "taskRun", taskRun: this.run };
     if (force) op.force = true;
     if (this.def.options.emitEvents) op.emitEvents = true;
@@ -224,32 +236,36 @@ class TaskExecution<R> {
   /** Records the run Pending (leaving Completed forced: a re-run of a finished key) and starts it. */
   start(pending: State): void {
     const ops = this.transition(pending, {}, this.stored && this.run.state.type === "COMPLETED");
-    const dataUpstream = new Set([...this.upstream.map((f) => f.id), ...this.flow.producersOf(this.args)]);
-    dataUpstream.delete(this.run.id);
-    for (const id of dataUpstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: id, kind: "data" } });
+    const producers = this.flow.producersOf(this.args);
+    if (this.upstream.length > 0 || producers.length > 0) {
+      const dataUpstream = new Set([...this.upstream.map((f) => f.id), ...producers]);
+      dataUpstream.delete(this.run.id);
+      for (const id of dataUpstream) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: id, kind: "data" } });
+    }
     for (const up of this.waitFor) ops.push({ kind: "dependency", dependency: { taskRunId: this.run.id, upstreamTaskRunId: up.id, kind: "wait" } });
     this.flow.runtime.batcher.post(ops);
-    this.execute().then(this.resolve, this.reject);
+    this.runToEnd().then(this.ended, this.escaped);
   }
+
+  /** runToEnd finished: with the run's value, or with SETTLED when `complete` settled the call. */
+  private readonly ended = (value: R | typeof SETTLED): void => {
+    if (value !== SETTLED) this.call.settle(true, value);
+  };
+
+  /** runToEnd threw; whatever happened, the run does not stay unfinished. */
+  private readonly escaped = (error: unknown): void => {
+    // A final state was proposed: fail() threw its TaskRunError, or the write of the final
+    // state failed (the flow's next attempt finds the row unfinished and closes it).
+    if (isTerminal(this.run.state.type)) return this.call.settle(false, error);
+    // Anything else escaped with the run unfinished (a refused transition, a store error while
+    // waiting): end it here, so no task run outlives the attempt of its flow run.
+    this.fail(this.unlessStopped(makeState("Failed", { message: describeError(error).message })), error, this.attempt).catch((final: unknown) => this.call.settle(false, final));
+  };
 
   /** The attempt in progress (1-based), for hooks and the final state. */
   private attempt = 0;
 
-  /** Runs the task run to its end; whatever happens, it does not stay unfinished. */
-  private async execute(): Promise<R> {
-    try {
-      return await this.runToEnd();
-    } catch (error) {
-      // A final state was proposed: fail() threw its TaskRunError, or the write of the final
-      // state failed (the flow's next attempt finds the row unfinished and closes it).
-      if (isTerminal(this.run.state.type)) throw error;
-      // Anything else escaped with the run unfinished (a refused transition, a store error while
-      // waiting): end it here, so no task run outlives the attempt of its flow run.
-      return this.fail(this.unlessStopped(makeState("Failed", { message: describeError(error).message })), error, this.attempt);
-    }
-  }
-
-  private async runToEnd(): Promise<R> {
+  private async runToEnd(): Promise<R | typeof SETTLED> {
     let args = this.args;
     if (this.upstream.length > 0 || this.waitFor.length > 0) {
       try {
@@ -316,7 +332,7 @@ class TaskExecution<R> {
           const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
           this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error) }));
           this.flow.logger.warn(`Task run ${this.name} (${this.run.taskKey}) failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
-          await this.runHooks(this.def.options.onRetry, awaiting, attempt, error);
+          if (this.def.options.onRetry.length > 0) await this.runHooks(this.def.options.onRetry, awaiting, attempt, error);
           if (holdsSlot) {
             semaphore!.release();
             holdsSlot = false;
@@ -333,7 +349,8 @@ class TaskExecution<R> {
           }
           continue;
         }
-        return await this.complete(value as R, cacheKey, attempt);
+        const direct = !holdsSlot && tagSlots === null && threadSlots === null;
+        return await this.complete(value as R, cacheKey, attempt, direct);
       }
     } finally {
       threadSlots?.release();
@@ -384,27 +401,42 @@ class TaskExecution<R> {
     return { hit: true, value };
   }
 
-  private async invoke(args: unknown[], attempt: number): Promise<unknown> {
+  private invoke(args: unknown[], attempt: number): Promise<unknown> {
     const flowSignal = this.flow.controller.signal;
-    if (flowSignal.aborted) throw flowSignal.reason ?? new RunCancelledError("the flow run was stopped");
-    const controller = new AbortController();
-    // The task's own signal (the run's or its timeout) is made only when read: most tasks never
-    // read it, and AbortSignal.any costs an allocation and a weak reference per task.
+    if (flowSignal.aborted) return Promise.reject(flowSignal.reason ?? new RunCancelledError("the flow run was stopped"));
+    // The task's own signal (the run's or its timeout) and its controller are made only when
+    // read: most tasks never read it, and an AbortController, and AbortSignal.any's weak
+    // reference, cost allocations per task that a fan-out keeps until its batch commits.
+    let controller: AbortController | undefined;
+    let timedOut: unknown;
     let signal: AbortSignal | undefined;
+    const own = (): AbortController => {
+      if (!controller) {
+        controller = new AbortController();
+        if (timedOut !== undefined) controller.abort(timedOut);
+      }
+      return controller;
+    };
     const info: TaskRunInfo = {
       id: this.run.id,
       name: this.name,
       taskKey: this.run.taskKey,
       attempt,
       get signal() {
-        return (signal ??= AbortSignal.any([flowSignal, controller.signal]));
+        return (signal ??= AbortSignal.any([flowSignal, own().signal]));
+      },
+    };
+    const onTimeout = {
+      abort(reason: unknown) {
+        timedOut = reason;
+        controller?.abort(reason);
       },
     };
     const call =
       this.runner === "threads"
         ? () => this.invokeInThread(args, info.signal)
         : () => engineContext.run({ flow: this.flow, task: info }, () => this.def.fn(...args));
-    return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller, signal: flowSignal });
+    return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller: onTimeout, signal: flowSignal });
   }
 
   private async invokeInThread(args: unknown[], signal: AbortSignal): Promise<unknown> {
@@ -431,7 +463,13 @@ class TaskExecution<R> {
     return retryDelayFor(options.retryDelayMs, attempt, options.retryJitter);
   }
 
-  private async complete(value: R, cacheKey: string | null, attempt: number): Promise<R> {
+  /**
+   * Records the run Completed with its result. The call's future settles once that write is
+   * committed: from the batcher's callback when the run holds no slot (`direct`: a fan-out's
+   * common case, with no promise per write), else returned, for runToEnd to release its slots
+   * only after the commit.
+   */
+  private complete(value: R, cacheKey: string | null, attempt: number, direct: boolean): Promise<R | typeof SETTLED> | typeof SETTLED {
     const ops: WriteOp[] = [];
     let resultId: string | null = null;
     if (this.def.options.persistResult) {
@@ -450,17 +488,26 @@ class TaskExecution<R> {
     }
     const completed = makeState("Completed");
     ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null }));
-    await this.flow.runtime.batcher.write(ops);
-    this.flow.noteResult(value, this.run.id);
-    await this.runHooks(this.def.options.onCompletion, completed, attempt, undefined, value);
-    return value;
+    const hooks = this.def.options.onCompletion;
+    const committed = (): R | Promise<R> => {
+      this.flow.noteResult(value, this.run.id);
+      return hooks.length === 0 ? value : this.runHooks(hooks, completed, attempt, undefined, value).then(() => value);
+    };
+    if (!direct) return this.flow.runtime.batcher.write(ops).then(committed);
+    this.flow.runtime.batcher.enqueue(ops, (error?: unknown) => {
+      if (error !== undefined) return this.call.settle(false, error);
+      const outcome = committed();
+      if (outcome instanceof Promise) outcome.then((v) => this.call.settle(true, v), (hookError: unknown) => this.call.settle(false, hookError));
+      else this.call.settle(true, outcome);
+    });
+    return SETTLED;
   }
 
   private async fail(state: State, error: unknown, attempt: number): Promise<never> {
     const info = describeError(error);
     await this.flow.runtime.batcher.write(this.transition(state, { error: info, endTime: state.timestamp }));
     this.flow.logger.error(`Task run ${this.name} (${this.run.taskKey}) ended ${state.name}: ${state.message ?? info.message}`);
-    await this.runHooks(this.def.options.onFailure, state, attempt, error);
+    if (this.def.options.onFailure.length > 0) await this.runHooks(this.def.options.onFailure, state, attempt, error);
     throw new TaskRunError(this.run.id, this.name, state, { cause: error });
   }
 

@@ -37,47 +37,37 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
  */
 export function withTimeout<T>(
   call: () => T | Promise<T>,
-  options: { timeoutMs: number | null; name: string; controller: AbortController; signal?: AbortSignal },
+  options: { timeoutMs: number | null; name: string; controller: Pick<AbortController, "abort">; signal?: AbortSignal },
 ): Promise<T> {
   const { timeoutMs, controller, signal } = options;
-  if (timeoutMs == null && !signal) return Promise.resolve().then(call);
+  if (timeoutMs == null && !signal) return RESOLVED.then(call);
+  if (signal?.aborted) return Promise.reject(signal.reason ?? new RunCancelledError(`${options.name} was stopped`));
+  // Few closures and promises: a fan-out's task runs each make one of these.
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let unwatch: (() => void) | undefined;
-    const stopped = () => {
-      cleanup();
-      reject(signal?.reason ?? new RunCancelledError(`${options.name} was stopped`));
-    };
-    const cleanup = () => {
+    const settle = (ok: boolean, outcome: unknown) => {
       if (timer) clearTimeout(timer);
       unwatch?.();
+      if (ok) resolve(outcome as T);
+      else reject(outcome);
     };
     if (timeoutMs != null) {
       timer = setTimeout(() => {
         const error = new RunTimeoutError(options.name, timeoutMs);
-        cleanup();
         controller.abort(error);
-        reject(error);
+        settle(false, error);
       }, timeoutMs);
     }
-    if (signal) {
-      if (signal.aborted) return stopped();
-      unwatch = onAbort(signal, stopped);
-    }
-    Promise.resolve()
-      .then(call)
-      .then(
-        (value) => {
-          cleanup();
-          resolve(value);
-        },
-        (error: unknown) => {
-          cleanup();
-          reject(error);
-        },
-      );
+    if (signal) unwatch = onAbort(signal, () => settle(false, signal.reason ?? new RunCancelledError(`${options.name} was stopped`)));
+    RESOLVED.then(call).then(
+      (value) => settle(true, value),
+      (error: unknown) => settle(false, error),
+    );
   });
 }
+
+const RESOLVED = Promise.resolve();
 
 /** Sleeps until the clock reaches `at` (timers may fire a little early; this never does). */
 export async function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {

@@ -16,10 +16,10 @@
 import { DatabaseUnreachableError } from "../core/errors.ts";
 import type { RunStore, WriteOp } from "../store/types.ts";
 
+/** Queued ops and who waits for them; a posted write (nobody waits) has `done` null. */
 interface QueuedWrite {
   ops: WriteOp[];
-  resolve(): void;
-  reject(error: unknown): void;
+  done: ((error?: unknown) => void) | null;
 }
 
 /** Failed background writes kept for flow runs that have not drained yet (a bound, not a goal). */
@@ -40,22 +40,53 @@ export class WriteBatcher {
 
   /** Queues ops; resolves once they are committed, rejects if they cannot be. */
   write(ops: WriteOp[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.enqueue(ops, (error) => (error === undefined ? resolve() : reject(error))));
+  }
+
+  /**
+   * Queues ops and calls `done()` once they are committed, `done(error)` if they cannot be:
+   * `write` without a promise, for the engine's hot path (a fan-out's task runs each make
+   * several writes, and a promise costs more than the callback).
+   */
+  enqueue(ops: WriteOp[], done: (error?: unknown) => void): void {
     this.observer?.(ops);
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
-      this.schedule();
-    });
+    this.queue.push({ ops, done });
+    this.schedule();
   }
 
   /** Queues ops without waiting; a failure surfaces at `drain()` of the flow run they belong to. */
   post(ops: WriteOp[]): void {
-    this.write(ops).catch((error: unknown) => {
-      for (const flowRunId of flowRunsOf(ops)) {
-        if (this.failures.has(flowRunId)) continue;
-        if (this.failures.size >= MAX_KEPT_FAILURES) this.failures.delete(this.failures.keys().next().value!);
-        this.failures.set(flowRunId, error);
-      }
-    });
+    this.observer?.(ops);
+    this.queue.push({ ops, done: null });
+    this.schedule();
+  }
+
+  /**
+   * Tells a waiter its write is committed. Its callback (the engine's, settling a task run's
+   * future) must not throw; if it does, that is a bug, reported as uncaught, and the other
+   * waiters of the batch are still told.
+   */
+  private committed(w: QueuedWrite): void {
+    if (w.done) this.notify(w.done, undefined);
+  }
+
+  private failed(w: QueuedWrite, error: unknown): void {
+    if (w.done) return this.notify(w.done, error ?? new Error("write failed"));
+    for (const flowRunId of flowRunsOf(w.ops)) {
+      if (this.failures.has(flowRunId)) continue;
+      if (this.failures.size >= MAX_KEPT_FAILURES) this.failures.delete(this.failures.keys().next().value!);
+      this.failures.set(flowRunId, error);
+    }
+  }
+
+  private notify(done: (error?: unknown) => void, error: unknown): void {
+    try {
+      done(error);
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
   }
 
   /**
@@ -96,34 +127,36 @@ export class WriteBatcher {
         await this.store.applyWrites(ops);
         this.commits++;
       }
-      for (const w of batch) w.resolve();
     } catch (error) {
-      for (const w of batch) if (w.ops.length === 0) w.resolve();
+      for (const w of batch) if (w.ops.length === 0) this.committed(w);
       // The store waited out the outage as long as it may: the halves would fail the same way,
       // or, were the database back by then, apply again under new batch ids ops that the lost
       // attempt may have committed.
       if (error instanceof DatabaseUnreachableError) {
-        for (const w of batch) if (w.ops.length > 0) w.reject(error);
+        for (const w of batch) if (w.ops.length > 0) this.failed(w, error);
         return;
       }
       // One writer's bad op (a value the database refuses, a broken constraint) must not cost
       // the other flow runs their writes: find the failing writers by halves, in queue order.
-      await this.applySeparately(batch.filter((w) => w.ops.length > 0), error);
+      return this.applySeparately(batch.filter((w) => w.ops.length > 0), error);
     }
+    // Outside the try: the writes are committed whatever a waiter's callback does.
+    for (const w of batch) this.committed(w);
   }
 
   /** Applies writers whose combined batch failed with `error`, rejecting only those that fail. */
   private async applySeparately(writers: QueuedWrite[], error: unknown): Promise<void> {
-    if (writers.length === 1) return writers[0]!.reject(error);
+    if (writers.length === 1) return this.failed(writers[0]!, error);
     const middle = writers.length >> 1;
     for (const half of [writers.slice(0, middle), writers.slice(middle)]) {
       try {
         await this.store.applyWrites(half.flatMap((w) => w.ops));
         this.commits++;
-        for (const w of half) w.resolve();
       } catch (halfError) {
         await this.applySeparately(half, halfError);
+        continue;
       }
+      for (const w of half) this.committed(w);
     }
   }
 }

@@ -162,8 +162,8 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
     if (sqlite) {
       // Made once: better-sqlite3 builds the wrapper (and its BEGIN/COMMIT) on every transaction() call.
       const apply = sqlite.transaction((list: Statement[], claim?: Statement) => {
-        if (claim && prepare(claim.sql).run(...claim.params).changes === 0) return false;
-        for (const s of list) prepare(s.sql).run(...s.params);
+        if (claim && prepare(claim.sql).run(claim.params).changes === 0) return false;
+        for (const s of list) prepare(s.sql).run(s.params);
         return true;
       });
       this.runSqliteBatch = (statements, claim) => apply.immediate(statements, claim);

@@ -5,8 +5,6 @@
  * commit), so this one path is written by hand; every other query goes through Kysely.
  * Placeholders are `?`; `toPostgres` renumbers them `$1..$n`.
  */
-import type { Selectable } from "kysely";
-import type { TaskRunsTable } from "../schema.ts";
 import type { CacheEntry, LogRecord, ResultRecord, StateRecord, TaskDependency, TaskRun } from "../types.ts";
 
 /**
@@ -81,8 +79,15 @@ const SPECS = {
   },
 } as const satisfies Record<string, TableSpec>;
 
-/** Rows per statement: keeps every statement under SQLite's 32,766 parameters. */
-const MAX_PARAMS = 30_000;
+/**
+ * Rows per statement. Statements come in a few fixed row counts (this many, then powers of two
+ * for the rest) so that a handful of prepared statements serve every batch size: a new count
+ * is a new statement text, and SQLite's parse of a thousand-row VALUES list costs more than its
+ * writes. Small statements also keep each parameter array in V8's young generation (an array
+ * past 128 KB is allocated with the long-lived objects, and a fan-out's batches made one per
+ * statement, collected only by full garbage collections).
+ */
+const CHUNK_ROWS = 256;
 const sqlCache = new Map<string, string>();
 
 function insertSql(spec: TableSpec, rows: number): string {
@@ -103,15 +108,15 @@ function insertSql(spec: TableSpec, rows: number): string {
  * (a named statement), where a multi-row VALUES list is a new statement for each count, and
  * PostgreSQL's parse of thousands of placeholders costs more than the rows' writes.
  */
-function unnestInsert(spec: TableSpec, rows: unknown[][]): Statement[] {
-  if (rows.length === 0) return [];
+function unnestInsert(spec: TableSpec, values: unknown[], rows: number): Statement {
+  const width = spec.columns.length;
   const casts = spec.pgTypes.map((type) => `?::${type}[]`).join(", ");
-  return [
-    {
-      sql: `insert into ${spec.table} (${spec.columns.join(", ")}) select * from unnest(${casts}) ${spec.conflict}`.trim(),
-      params: spec.columns.map((_, j) => rows.map((row) => row[j])),
-    },
-  ];
+  const columns: unknown[][] = spec.columns.map(() => new Array<unknown>(rows));
+  for (let j = 0; j < width; j++) {
+    const column = columns[j]!;
+    for (let i = 0; i < rows; i++) column[i] = values[i * width + j];
+  }
+  return { sql: `insert into ${spec.table} (${spec.columns.join(", ")}) select * from unnest(${casts}) ${spec.conflict}`.trim(), params: columns };
 }
 
 /**
@@ -121,13 +126,23 @@ function unnestInsert(spec: TableSpec, rows: unknown[][]): Statement[] {
  */
 const UNNEST_FROM_ROWS = 16;
 
-function inserts(spec: TableSpec, rows: unknown[][], dialect: "sqlite" | "postgres" = "sqlite"): Statement[] {
-  if (dialect === "postgres" && rows.length >= UNNEST_FROM_ROWS) return unnestInsert(spec, rows);
+/** The largest power of two not above `n` (n ≥ 1). */
+function powerOfTwoBelow(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
+/** Inserts of rows given as one flat list of values, row after row (`spec.columns` per row). */
+function inserts(spec: TableSpec, values: unknown[], dialect: "sqlite" | "postgres" = "sqlite"): Statement[] {
+  const width = spec.columns.length;
+  const rows = values.length / width;
+  if (rows === 0) return [];
+  if (dialect === "postgres") return [rows >= UNNEST_FROM_ROWS ? unnestInsert(spec, values, rows) : { sql: insertSql(spec, rows), params: values }];
+  if (rows <= CHUNK_ROWS && (rows & (rows - 1)) === 0) return [{ sql: insertSql(spec, rows), params: values }];
   const out: Statement[] = [];
-  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / spec.columns.length));
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const part = rows.slice(i, i + perStatement);
-    out.push({ sql: insertSql(spec, part.length), params: part.flat() });
+  for (let at = 0; at < rows; ) {
+    const size = Math.min(CHUNK_ROWS, powerOfTwoBelow(rows - at));
+    out.push({ sql: insertSql(spec, size), params: values.slice(at * width, (at + size) * width) });
+    at += size;
   }
   return out;
 }
@@ -143,45 +158,52 @@ export interface BatchRows {
 
 /** The statements of a batch, in the order they must run (results before the rows citing them). */
 export function batchStatements(batch: BatchRows, dialect: "sqlite" | "postgres" = "sqlite"): Statement[] {
-  const flowRunOf = new Map(batch.taskRuns.map((t) => [t.id, t.flowRunId]));
-  const insert = (spec: TableSpec, rows: unknown[][]) => inserts(spec, rows, dialect);
+  const insert = (spec: TableSpec, values: unknown[]) => inserts(spec, values, dialect);
+  // Values are pushed straight into each table's flat list: a fan-out's batch holds thousands
+  // of rows, and an array and an object per row were most of the batch's garbage.
+  const results: unknown[] = [];
+  for (const r of batch.results) results.push(r.id, r.serializer, r.value, r.path, r.size, r.createdAt);
+  const taskRuns: unknown[] = [];
+  for (const t of batch.taskRuns) pushTaskRun(taskRuns, t);
+  const dependencies: unknown[] = [];
+  if (batch.dependencies.length > 0) {
+    const flowRunOf = new Map(batch.taskRuns.map((t) => [t.id, t.flowRunId]));
+    for (const d of batch.dependencies)
+      dependencies.push(d.taskRunId, d.upstreamTaskRunId, flowRunOf.get(d.taskRunId) ?? flowRunOf.get(d.upstreamTaskRunId) ?? "", d.kind);
+  }
+  const cache: unknown[] = [];
+  for (const c of batch.cache) cache.push(c.cacheKey, c.resultId, c.taskRunId, c.expiresAt, c.createdAt);
+  const logs: unknown[] = [];
+  for (const l of batch.logs) logs.push(l.flowRunId, l.taskRunId, l.level, storableText(l.message), l.timestamp, l.extra ? JSON.stringify(l.extra) : null);
   return [
-    ...insert(SPECS.results, batch.results.map((r) => [r.id, r.serializer, r.value, r.path, r.size, r.createdAt])),
-    ...insert(
-      SPECS.taskRuns,
-      batch.taskRuns.map((t) => {
-        const row = taskRunToRow(t);
-        row.state_message = storableText(row.state_message);
-        return TASK_RUN_COLUMNS.map((c) => row[c]);
-      }),
-    ),
-    ...insert(
-      SPECS.dependencies,
-      batch.dependencies.map((d) => [
-        d.taskRunId,
-        d.upstreamTaskRunId,
-        flowRunOf.get(d.taskRunId) ?? flowRunOf.get(d.upstreamTaskRunId) ?? "",
-        d.kind,
-      ]),
-    ),
-    ...insert(
-      SPECS.states,
-      batch.states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null]),
-    ),
-    ...insert(SPECS.cache, batch.cache.map((c) => [c.cacheKey, c.resultId, c.taskRunId, c.expiresAt, c.createdAt])),
-    ...insert(
-      SPECS.logs,
-      batch.logs.map((l) => [l.flowRunId, l.taskRunId, l.level, storableText(l.message), l.timestamp, l.extra ? JSON.stringify(l.extra) : null]),
-    ),
+    ...insert(SPECS.results, results),
+    ...insert(SPECS.taskRuns, taskRuns),
+    ...insert(SPECS.dependencies, dependencies),
+    ...insert(SPECS.states, stateValues(batch.states)),
+    ...insert(SPECS.cache, cache),
+    ...insert(SPECS.logs, logs),
   ];
+}
+
+function stateValues(states: readonly Omit<StateRecord, "id">[]): unknown[] {
+  const values: unknown[] = [];
+  for (const s of states) values.push(s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null);
+  return values;
+}
+
+/** A task run's row, in TASK_RUN_COLUMNS order (the batch upserts task runs with their latest snapshot). */
+function pushTaskRun(values: unknown[], t: TaskRun): void {
+  const s = t.state;
+  values.push(
+    t.id, t.flowRunId, t.taskKey, t.taskName, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null,
+    t.runCount, t.cacheKey, t.resultId, t.error ? JSON.stringify(t.error) : null, t.tags.length === 0 ? "[]" : JSON.stringify(t.tags),
+    t.createdAt, t.startTime, t.endTime,
+  );
 }
 
 /** Statements appending rows to the state history (flow runs' and task runs'). */
 export function historyStatements(states: readonly Omit<StateRecord, "id">[]): Statement[] {
-  return inserts(
-    SPECS.states,
-    states.map((s) => [s.flowRunId, s.taskRunId, s.type, s.name, storableText(s.message ?? null), s.timestamp, s.scheduledAt ?? null]),
-  );
+  return inserts(SPECS.states, stateValues(states));
 }
 
 /** Renumbers `?` placeholders as `$1..$n` (the batch SQL has no `?` inside literals). */
@@ -206,27 +228,4 @@ export function combinedPostgresStatement(statements: Statement[]): Statement | 
   });
   const last = parts.pop()!;
   return { sql: `with ${parts.join(", ")} ${last}`, params: statements.flatMap((s) => s.params) };
-}
-
-/** A task run's row (the batch upserts task runs with their latest snapshot). */
-export function taskRunToRow(run: TaskRun): Selectable<TaskRunsTable> {
-  return {
-    id: run.id,
-    flow_run_id: run.flowRunId,
-    task_key: run.taskKey,
-    task_name: run.taskName,
-    state_type: run.state.type,
-    state_name: run.state.name,
-    state_message: run.state.message ?? null,
-    state_timestamp: run.state.timestamp,
-    scheduled_at: run.state.scheduledAt ?? null,
-    run_count: run.runCount,
-    cache_key: run.cacheKey,
-    result_id: run.resultId,
-    error: run.error ? JSON.stringify(run.error) : null,
-    tags: JSON.stringify(run.tags),
-    created_at: run.createdAt,
-    start_time: run.startTime,
-    end_time: run.endTime,
-  };
 }
