@@ -60,7 +60,7 @@ describe("dashboard in Chromium: a run of 12,000 task runs", () => {
     expect(await page.locator("h2#task-runs").textContent()).toContain(`Task runs (${(MAPPED + 1).toLocaleString("en")})`);
     expect(await table.getAttribute("data-rows")).toBe(String(MAPPED + 1));
     // Call order: fit-1 right after fit-0 (in the keys' text order fit-10 would be).
-    expect(await page.locator(".task-row[data-task]").evaluateAll((rows) => rows.slice(0, 3).map((r) => r.getAttribute("data-task")))).toEqual(["fit-0", "fit-1", "fit-2"]);
+    expect((await h.attrs(".task-row[data-task]", "data-task")).slice(0, 3)).toEqual(["fit-0", "fit-1", "fit-2"]);
     expect(await page.locator("select[aria-label='task state filter'] option").allTextContents()).toContain("Failed (12)");
 
     const fit = page.locator('g[data-node="fit"]');
@@ -71,7 +71,7 @@ describe("dashboard in Chromium: a run of 12,000 task runs", () => {
     expect(await page.locator("path[data-edge]").count()).toBe(1);
 
     // Scrolled to the end, the last rows are drawn: the last fit, then the reduce.
-    await table.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await table.evaluate((el: { scrollTop: number; scrollHeight: number }) => (el.scrollTop = el.scrollHeight));
     await page.locator('.task-row[data-task="reduce-0"]').waitFor();
     await page.locator(`.task-row[data-task="fit-${MAPPED - 1}"]`).waitFor();
     expect(await page.locator(`.task-row[data-task="fit-${MAPPED - 1}"]`).textContent()).toContain(`fit ${MAPPED - 1} diverged`);
