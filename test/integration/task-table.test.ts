@@ -7,6 +7,7 @@ import { makeState } from "../../src/core/states.ts";
 import type { TaskRun } from "../../src/store/types.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { apiHarness, type ApiHarness } from "../support/api.ts";
+import { readTaskTable } from "../../src/store/task-table.ts";
 
 describe.each(DIALECTS)("task table API on %s", (dialect) => {
   let api: ApiHarness;
@@ -56,6 +57,32 @@ describe.each(DIALECTS)("task table API on %s", (dialect) => {
     const triples = [];
     for (let k = 0; k < t.deps.length; k += 3) triples.push([t.ids[t.deps[k]], t.ids[t.deps[k + 1]], t.deps[k + 2]]);
     expect(triples.sort()).toEqual([[b.id, a.id, 0], [c.id, a.id, 1]].sort());
+  });
+
+  it("reads a run in pages along the task keys and answers them in call order (created_at, then key)", async () => {
+    const run = await store.createFlowRun({ id: newId(), flowName: "paged", name: "paged", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
+    const now = Date.now();
+    // Keys whose order differs from the call order, with ties on created_at that the key breaks.
+    const created = [5, 1, 3, 1, 2, 5, 0];
+    const runs: TaskRun[] = created.map((at, i) => ({
+      id: newId(), flowRunId: run.id, taskKey: `t-${(i * 7) % 10}`, taskName: i % 2 ? "odd" : "even", state: makeState("Completed", { timestamp: now + i }), runCount: 1, cacheKey: null, resultId: null, error: null, tags: [], createdAt: now + at, startTime: now + at, endTime: now + at + 1,
+    }));
+    await store.applyWrites([
+      ...runs.map((taskRun) => ({ kind: "taskRun" as const, taskRun })),
+      ...runs.slice(1).map((t, i) => ({ kind: "dependency" as const, dependency: { taskRunId: t.id, upstreamTaskRunId: runs[i]!.id, kind: "data" as const } })),
+    ]);
+    const expected = (await store.listTaskRuns(run.id)).map((t) => t.id);
+    for (const page of [1, 2, 3, 7, 100]) {
+      const t = await readTaskTable(store.db, run.id, page);
+      expect(t.ids).toEqual(expected);
+      expect(t.base).toBe(now);
+      expect(t.deps.length).toBe(3 * (runs.length - 1));
+      for (let k = 0; k < t.deps.length; k += 3) {
+        const i = runs.findIndex((r) => r.id === t.ids[t.deps[k]!]);
+        expect(t.ids[t.deps[k + 1]!]).toBe(runs[i - 1]!.id);
+      }
+    }
+    expect((await readTaskTable(store.db, newId())).ids).toEqual([]);
   });
 
   it("answers 404 for an unknown flow run", async () => {

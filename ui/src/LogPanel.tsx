@@ -58,7 +58,7 @@ class LogBuffer {
 
 type Row = LogLine | { gap: true };
 
-export function LogPanel({ flowRunId, taskRunId, url, names }: { flowRunId: string; taskRunId?: string; url: URL; names?: Map<string, string> }) {
+export function LogPanel({ flowRunId, taskRunId, url, names }: { flowRunId: string; taskRunId?: string; url: URL; names?: { get(taskRunId: string): string | undefined } }) {
   const level = Number(url.searchParams.get("level") ?? "20");
   const search = url.searchParams.get("q") ?? "";
   const [follow, setFollow] = useState(true);

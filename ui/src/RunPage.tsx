@@ -29,7 +29,12 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
   // Keyed on the fetched list, not the live one: keys do not change with states, and the log
   // panel then does not re-render on every state change.
   const structure = tasks?.structure;
-  const names = useMemo(() => new Map((structure?.items ?? []).map((t) => [t.id, t.taskKey])), [structure]);
+  // Task keys by id, built when the log panel first shows a task run's line (not for 100,000
+  // task runs on every first render).
+  const names = useMemo(() => {
+    let map: Map<string, string> | null = null;
+    return { get: (taskRunId: string) => (map ??= new Map((structure?.items ?? []).map((t) => [t.id, t.taskKey]))).get(taskRunId) };
+  }, [structure]);
   const attempts = useMemo(() => attemptsOf(history.data ?? []), [history.data]);
   const taskFilter = url.searchParams.get("task") ?? "";
   const setTaskFilter = (name: string) => {

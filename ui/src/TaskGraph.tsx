@@ -9,12 +9,13 @@
  * in and out, back to fit or to 100%, Ctrl/⌘ + wheel zooms at the pointer, and dragging pans.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type PointerEvent } from "react";
-import { edgePath, NODE_H, NODE_W, type GraphLayout, type GraphTask } from "./graph.ts";
-import type { Dependency, FlowRun, TaskRun } from "./types.ts";
+import { edgePath, NODE_H, NODE_W, type GraphLayout, type GraphRows } from "./graph.ts";
+import type { FlowRun, TaskRun } from "./types.ts";
+import type { TaskList } from "./run-data.ts";
 import { navigate } from "./router.ts";
 
-type Structure = { items: TaskRun[]; dependencies: Dependency[] };
-type GraphInput = { items: GraphTask[]; dependencies: Dependency[] };
+/** What was laid out: the fetched task list and the sub-flows after it (rows past the list's). */
+type GraphInput = { structure: TaskList; subflows: FlowRun[] };
 
 /** The tallest the graph's box grows before it scrolls by panning instead. */
 const MAX_HEIGHT = 560;
@@ -38,7 +39,8 @@ function useLayout(input: GraphInput): { laidOut: GraphInput | null; layout: Gra
       setResult({ laidOut: input, layout: e.data.layout ?? null, error: e.data.error ?? null });
     };
     w.addEventListener("message", onMessage);
-    w.postMessage({ seq: mine, tasks: input.items, deps: input.dependencies });
+    const rows = graphRows(input);
+    w.postMessage({ seq: mine, rows }, [rows.name.buffer, rows.deps.buffer]);
     return () => w.removeEventListener("message", onMessage);
   }, [input]);
   // Until the new structure is laid out, the previous layout stays on screen.
@@ -60,32 +62,57 @@ function fitView(layout: GraphLayout, width: number): View {
 
 const NO_SUBFLOWS: FlowRun[] = [];
 
-export function TaskGraph({ structure, tasks, subflows = NO_SUBFLOWS, onGroup }: { structure: Structure; tasks: TaskRun[]; subflows?: FlowRun[]; onGroup: (taskName: string) => void }) {
+/** The rows the layout worker is sent: the task list's, then one per sub-flow after its calling task run. */
+function graphRows({ structure, subflows }: GraphInput): GraphRows {
+  const n = structure.items.length;
+  const names: GraphRows["names"] = structure.taskNames.map((taskName) => ({ taskName, kind: "task" }));
+  const name = new Int32Array(n + subflows.length);
+  name.set(structure.names);
+  const deps: number[] = [];
+  let rowOf: Map<string, number> | null = null;
+  const flowNames = new Map<string, number>();
+  subflows.forEach((c, k) => {
+    let f = flowNames.get(c.flowName);
+    if (f === undefined) flowNames.set(c.flowName, (f = names.push({ taskName: c.flowName, kind: "flow" }) - 1));
+    name[n + k] = f;
+    if (!c.parentTaskRunId) return;
+    rowOf ??= new Map(structure.items.map((t, i) => [t.id, i]));
+    const parent = rowOf.get(c.parentTaskRunId);
+    if (parent !== undefined) deps.push(n + k, parent, 1);
+  });
+  const all = new Int32Array(structure.deps.length + deps.length);
+  all.set(structure.deps);
+  all.set(deps, structure.deps.length);
+  return { name, names, deps: all };
+}
+
+export function TaskGraph({ structure, tasks, subflows = NO_SUBFLOWS, onGroup }: { structure: TaskList; tasks: TaskRun[]; subflows?: FlowRun[]; onGroup: (taskName: string) => void }) {
   // Sub-flows join the structure laid out; the layout runs again only when the set of them changes.
   const subflowKey = subflows.map((c) => c.id).join(",");
-  const input = useMemo<GraphInput>(() => {
-    const items: GraphTask[] = structure.items.map((t) => ({ id: t.id, taskName: t.taskName }));
-    const dependencies = structure.dependencies.slice();
-    for (const c of subflows) {
-      items.push({ id: c.id, taskName: c.flowName, kind: "flow" });
-      if (c.parentTaskRunId) dependencies.push({ taskRunId: c.id, upstreamTaskRunId: c.parentTaskRunId, kind: "wait" });
-    }
-    return { items, dependencies };
-    // Keyed on the sub-flows' ids: their state changes do not change the structure.
-  }, [structure, subflowKey]);
+  // Keyed on the sub-flows' ids: their state changes do not change the structure.
+  const input = useMemo<GraphInput>(() => ({ structure, subflows }), [structure, subflowKey]);
   const { laidOut, layout, error } = useLayout(input);
-  // Node members index the list the layout was computed from; the current lists (live states)
-  // may be newer ones, so runs are looked up by id.
-  const current = useMemo(() => {
-    const byId = new Map<string, { state: { name: string; type: string }; key: string }>(tasks.map((t) => [t.id, { state: t.state, key: t.taskKey }]));
-    for (const c of subflows) byId.set(c.id, { state: c.state, key: c.name });
-    return byId;
-  }, [tasks, subflows]);
-  const runOf = (i: number) => {
-    const id = laidOut?.items[i]?.id ?? "";
-    const run = current.get(id);
-    return run && { id, ...run };
-  };
+  // Node members are rows of the list the layout was computed from. The current list (live
+  // states) has the same rows while no new fetch came in; otherwise runs are looked up by id.
+  const runOf = useMemo(() => {
+    const flows = new Map(subflows.map((c) => [c.id, c]));
+    let byId: Map<string, TaskRun> | null = null;
+    return (i: number): { id: string; state: { name: string; type: string }; key: string } | undefined => {
+      if (!laidOut) return undefined;
+      const items = laidOut.structure.items;
+      if (i >= items.length) {
+        const c = flows.get(laidOut.subflows[i - items.length]?.id ?? "");
+        return c && { id: c.id, state: c.state, key: c.name };
+      }
+      const id = items[i]!.id;
+      let t = tasks[i]?.id === id ? tasks[i] : undefined;
+      if (!t) {
+        byId ??= new Map(tasks.map((x) => [x.id, x]));
+        t = byId.get(id);
+      }
+      return t && { id, state: t.state, key: t.taskKey };
+    };
+  }, [laidOut, tasks, subflows]);
   const summaries = useMemo(
     () =>
       new Map(
@@ -102,7 +129,7 @@ export function TaskGraph({ structure, tasks, subflows = NO_SUBFLOWS, onGroup }:
           return [n.id, { main: sorted[0]?.[0] ?? "Pending", type: sorted[0]?.[1].type ?? "PENDING", counts: sorted }];
         }),
       ),
-    [layout, current],
+    [layout, runOf],
   );
 
   const box = useRef<HTMLDivElement>(null);

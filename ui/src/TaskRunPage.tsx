@@ -10,7 +10,7 @@ import { useLiveEvents } from "./live.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { summarise } from "./result-preview.ts";
 import { Link } from "./router.ts";
-import { fetchTaskList, type TaskList } from "./run-data.ts";
+import { fetchTaskList, upstreamOf, type TaskList } from "./run-data.ts";
 import type { Dependency, StateRecord, TaskRun, TaskRunRecord as FullTaskRun } from "./types.ts";
 import { VirtualRows } from "./VirtualRows.tsx";
 
@@ -67,7 +67,7 @@ export function TaskRunPage({ id, url }: { id: string; url: URL }) {
     if (event.kind === "state" && event.taskRunId === id) trigger();
   });
   const byId = useMemo(() => new Map((siblings?.items ?? []).map((t) => [t.id, t])), [siblings]);
-  const upstream = useMemo(() => (siblings?.dependencies ?? []).filter((d) => d.taskRunId === id), [siblings, id]);
+  const upstream = useMemo(() => (siblings ? upstreamOf(siblings, id) : []), [siblings, id]);
   if (task.error) return <p className="error">{task.error}</p>;
   const t = task.data;
   if (!t) return <p>Loading…</p>;

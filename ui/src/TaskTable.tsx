@@ -63,6 +63,12 @@ export function TaskTable({ tasks, taskName, onClear, url }: { tasks: TaskRun[];
     }
     return out;
   }, [tasks, taskName, stateType, search, sortColumn, sortDir]);
+  // One pass for the state filter's counts (it re-renders with the selection).
+  const byType = useMemo(() => {
+    const counts = new Map<string, number>();
+    for (const t of tasks) counts.set(t.state.type, (counts.get(t.state.type) ?? 0) + 1);
+    return counts;
+  }, [tasks]);
   const running = useMemo(() => shown.flatMap((t, i) => (t.state.type === "RUNNING" ? [i] : [])), [shown]);
   const list = useRef<VirtualRowsHandle>(null);
   const [selected, setSelected] = useListKeys({
@@ -97,7 +103,7 @@ export function TaskTable({ tasks, taskName, onClear, url }: { tasks: TaskRun[];
             <option value="">any</option>
             {STATE_GROUPS.map((g) => (
               <option key={g.type} value={g.type}>
-                {g.label} ({tasks.filter((t) => t.state.type === g.type).length.toLocaleString("en")})
+                {g.label} ({(byType.get(g.type) ?? 0).toLocaleString("en")})
               </option>
             ))}
           </select>

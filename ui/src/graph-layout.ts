@@ -1,11 +1,16 @@
 /** Lays a grouped task graph out left to right with dagre (in the graph worker, and in tests). */
 import dagre from "@dagrejs/dagre";
-import { groupTasks, MAX_NODES, NODE_H, NODE_W, type GraphLayout, type GraphTask, type Point } from "./graph.ts";
+import { groupRows, MAX_NODES, NODE_H, NODE_W, toRows, type GraphLayout, type GraphRows, type GraphTask, type Point } from "./graph.ts";
 import type { Dependency } from "./types.ts";
 
 /** Groups the task runs and lays the nodes out left to right with dagre. */
 export function layoutGraph(tasks: readonly GraphTask[], deps: readonly Dependency[], maxNodes = MAX_NODES): GraphLayout {
-  const { groups, edges, note } = groupTasks(tasks, deps, maxNodes);
+  return layoutRows(toRows(tasks, deps), maxNodes);
+}
+
+/** Groups the rows and lays the nodes out left to right with dagre. */
+export function layoutRows(rows: GraphRows, maxNodes = MAX_NODES): GraphLayout {
+  const { groups, edges, note } = groupRows(rows, maxNodes);
   const g = new dagre.graphlib.Graph<object, { width: number; height: number; x?: number; y?: number }, { points?: Point[] }>();
   g.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 56, edgesep: 8, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));

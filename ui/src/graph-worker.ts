@@ -1,12 +1,11 @@
 /** Lays out a task graph off the main thread, so a large run's page never freezes on dagre. */
-import type { GraphTask } from "./graph.ts";
-import { layoutGraph } from "./graph-layout.ts";
-import type { Dependency } from "./types.ts";
+import type { GraphRows } from "./graph.ts";
+import { layoutRows } from "./graph-layout.ts";
 
-self.onmessage = (e: MessageEvent<{ seq: number; tasks: GraphTask[]; deps: Dependency[] }>) => {
-  const { seq, tasks, deps } = e.data;
+self.onmessage = (e: MessageEvent<{ seq: number; rows: GraphRows }>) => {
+  const { seq, rows } = e.data;
   try {
-    postMessage({ seq, layout: layoutGraph(tasks, deps) });
+    postMessage({ seq, layout: layoutRows(rows) });
   } catch (error) {
     postMessage({ seq, error: (error as Error).message });
   }

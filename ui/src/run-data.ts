@@ -17,7 +17,23 @@ type StateEvent = Extract<LiveEvent, { kind: "state" }>;
 
 export interface TaskList {
   items: TaskRun[];
-  dependencies: Dependency[];
+  /** Task names, each once, and each item's index into them (what the graph groups by). */
+  taskNames: string[];
+  names: readonly number[];
+  /** Dependencies as triples of item indices: the task run, its upstream, 0 = data / 1 = wait. */
+  deps: readonly number[];
+}
+
+export const NO_TASKS: TaskList = { items: [], taskNames: [], names: [], deps: [] };
+
+/** The dependencies of one task run on its upstreams. */
+export function upstreamOf(list: TaskList, taskRunId: string): Dependency[] {
+  const row = list.items.findIndex((t) => t.id === taskRunId);
+  const out: Dependency[] = [];
+  if (row < 0) return out;
+  for (let k = 0; k + 2 < list.deps.length; k += 3)
+    if (list.deps[k] === row) out.push({ taskRunId, upstreamTaskRunId: list.items[list.deps[k + 1]!]!.id, kind: list.deps[k + 2] === 1 ? "wait" : "data" });
+  return out;
 }
 
 declare global {
@@ -56,9 +72,7 @@ export async function fetchTaskList(flowRunId: string): Promise<TaskList> {
       error: error === undefined ? null : { message: error },
     };
   });
-  const dependencies: Dependency[] = [];
-  for (let k = 0; k + 2 < t.deps.length; k += 3) dependencies.push({ taskRunId: t.ids[t.deps[k]!]!, upstreamTaskRunId: t.ids[t.deps[k + 1]!]!, kind: t.deps[k + 2] === 1 ? "wait" : "data" });
-  return { items, dependencies };
+  return { items, taskNames: t.taskNames, names: t.names, deps: t.deps };
 }
 
 /** A task run after a state event: the new state, and the times and attempts it implies. */
@@ -90,7 +104,14 @@ export function useRunData(id: string) {
   const [tasks, setTasks] = useState<{ structure: TaskList; items: TaskRun[]; error: string | null } | null>(null);
   const [big, setBig] = useState(false);
   const [taskReload, reloadTasks] = useCoalescedReload(big ? 2000 : 500);
-  const index = useRef(new Map<string, number>());
+  // Task run id -> index, built on the first state event that needs it: a finished run's page
+  // never does, and for 100,000 task runs the map costs a noticeable part of the first render.
+  const index = useRef<{ items: TaskRun[]; map: Map<string, number> | null }>({ items: [], map: null });
+  const rowOf = (taskRunId: string) => {
+    const ix = index.current;
+    ix.map ??= new Map(ix.items.map((t, i) => [t.id, i]));
+    return ix.map.get(taskRunId);
+  };
   const sinceFetch = useRef<StateEvent[] | null>(null);
   const pending = useRef<StateEvent[]>([]);
   const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -101,7 +122,7 @@ export function useRunData(id: string) {
     fetchTaskList(id).then(
       (list) => {
         if (!live) return;
-        index.current = new Map(list.items.map((t, i) => [t.id, i]));
+        index.current = { items: list.items, map: null };
         // Events that arrived while the list was on its way may be newer than it.
         const late = sinceFetch.current ?? [];
         sinceFetch.current = null;
@@ -109,7 +130,7 @@ export function useRunData(id: string) {
         setBig(list.items.length > 2000);
         setTasks({ structure: list, items, error: null });
       },
-      (e: Error) => live && setTasks((t) => ({ structure: t?.structure ?? { items: [], dependencies: [] }, items: t?.items ?? [], error: e.message })),
+      (e: Error) => live && setTasks((t) => ({ structure: t?.structure ?? NO_TASKS, items: t?.items ?? [], error: e.message })),
     );
     return () => {
       live = false;
@@ -120,7 +141,7 @@ export function useRunData(id: string) {
   const patch = (items: TaskRun[], events: StateEvent[]): TaskRun[] => {
     const next = items.slice();
     for (const e of events) {
-      const i = index.current.get(e.taskRunId!);
+      const i = rowOf(e.taskRunId!);
       if (i !== undefined && next[i]) next[i] = applyState(next[i]!, e);
     }
     return next;
@@ -130,7 +151,7 @@ export function useRunData(id: string) {
     flushTimer.current = null;
     const events = pending.current;
     pending.current = [];
-    if (events.some((e) => !index.current.has(e.taskRunId!))) reloadTasks();
+    if (events.some((e) => rowOf(e.taskRunId!) === undefined)) reloadTasks();
     setTasks((t) => (t ? { ...t, items: patch(t.items, events) } : t));
   };
 
