@@ -60,9 +60,12 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bi
 export class ProcessInfrastructure implements Infrastructure {
   readonly type = "process";
   /**
-   * A warm spare: a child that has already started Node, loaded Baton and opened the store, and
-   * waits for a run id on stdin. Starting a run hands it the id (tens of ms instead of the ~1 s
-   * a cold process takes) and starts the next spare in the background.
+   * A warm spare: a child that has already started Node, loaded Baton, opened the store and
+   * imported the last run's flow file (src/cli/spare.ts), and waits for a run id on stdin.
+   * Starting a run hands it the id (a few ms instead of the ~1 s a cold process takes) and
+   * starts the next spare shortly after. A spare whose flow files changed since exits
+   * SPARE_STALE_EXIT and the run gets a fresh process (which, like any, runs it only while it
+   * is still the Pending run this worker claimed: a run is never started twice).
    */
   private spare: { child: ChildProcess; key: string } | null = null;
   /** The next spare, started a moment after a run: its boot would compete for the CPU with that run's start. */
