@@ -1,13 +1,14 @@
 /**
  * Pickup latency: a run created due now -> claimed by a worker (Pending) -> Running in its own
  * process. One worker (`baton worker start`) on a pool; runs are created one at a time, 1.5 s
- * after the previous finished (the worker's warm spare process is ready by then; the first run
- * starts cold and is left out). Two paths per store:
+ * (`--gap-ms`) after the previous finished (the worker's warm spare process is ready by then on
+ * a quiet machine; under load it may not be: give it longer); the first run starts cold and is
+ * left out. Two paths per store:
  *   - direct: the worker and the run creator on the database. PostgreSQL: the worker LISTENs;
  *     SQLite: it polls (every 1 s, the default);
  *   - remote: a server (`baton server start`) in its own process, the worker behind it
  *     (BATON_API_URL, claims long-polled on the server), runs created through the API.
- * Usage: tsx bench/pickup.ts [--runs N] [--only sqlite|postgres] [--path direct|remote]
+ * Usage: tsx bench/pickup.ts [--runs N] [--gap-ms MS] [--only sqlite|postgres] [--path direct|remote]
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -25,6 +26,8 @@ import type { FlowRun, StateRecord } from "../src/store/types.ts";
 import { benchPgDatabase, opt, startServerProcess } from "./support.ts";
 
 const RUNS = Number(opt("runs", "20"));
+const GAP_MS = Number(opt("gap-ms", "1500"));
+if (!Number.isFinite(GAP_MS) || GAP_MS < 0) throw new Error(`--gap-ms must be a number of milliseconds (0 or more), got "${opt("gap-ms", "")}"`);
 const only = opt("only", "");
 const onlyPath = opt("path", "");
 const FLOW = path.join(import.meta.dirname, "../test/e2e/fixtures/worker-flows.ts");
@@ -88,7 +91,7 @@ async function measure(label: string, driver: Driver, pollMs: number): Promise<v
   const claim: number[] = [];
   const running: number[] = [];
   for (let i = 0; i <= RUNS; i++) {
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, GAP_MS));
     const id = await driver.createRun(i);
     for (;;) {
       const current = await driver.getRun(id);
@@ -131,6 +134,6 @@ if (!only || only === "sqlite") {
 }
 const out = new Table({ head: ["path", "due -> claimed p50", "p95", "due -> Running p50", "p95"], style: { head: [], border: [] } });
 out.push(...rows);
-console.log(`\nPickup latency over ${RUNS} runs (Running includes starting the run's process)`);
+console.log(`\nPickup latency over ${RUNS} runs, ${GAP_MS} ms apart (Running includes starting the run's process)`);
 console.log(out.toString());
 fs.rmSync(home, { recursive: true, force: true });

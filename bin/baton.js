@@ -22,7 +22,8 @@ if (nouns.asksForListingOnly(process.argv.slice(2))) {
   process.exitCode = await nouns.printListing(process.argv);
 } else if (fromSources) {
   const { register } = await import("tsx/esm/api");
-  register();
+  // Every module loaded is reported to src/cli/flow-loader.ts (a worker's warm spare checks them).
+  register({ onImport: (url) => globalThis[Symbol.for("baton.onFlowModuleLoad")]?.(url) });
   const { registerFlowModuleHooks } = await import(new URL("engine/flow-module-hooks.mjs", root).href);
   registerFlowModuleHooks(new URL("index.ts", root).href);
   globalThis[Symbol.for("baton.flowLoader")] = true;

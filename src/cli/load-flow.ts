@@ -16,16 +16,36 @@ export function isFlow(value: unknown): value is AnyFlow {
   return typeof value === "function" && typeof (value as AnyFlow).run === "function" && typeof (value as AnyFlow).flowName === "string";
 }
 
+/**
+ * Flow modules imported ahead of their run (a worker's warm spare, src/cli/spare.ts), by
+ * absolute path: their run takes them from here instead of asking the loader's thread to resolve
+ * the file again. Whoever preloads checks that the files are unchanged before the run.
+ */
+const preloaded = new Map<string, Record<string, unknown>>();
+
+/** Imports `file` (under the flow loader) ahead of its run; rejects as the import does. */
+export async function preloadFlowModule(file: string): Promise<void> {
+  const resolved = path.resolve(file);
+  await ensureFlowLoader();
+  preloaded.set(resolved, (await import(pathToFileURL(resolved).href)) as Record<string, unknown>);
+}
+
+export function isPreloaded(file: string): boolean {
+  return preloaded.has(path.resolve(file));
+}
+
 /** Imports `file` and picks the flow named by `name` (export name or flow name), or the only one. */
 export async function loadFlow(file: string, name?: string): Promise<AnyFlow> {
   const resolved = path.resolve(file);
   if (!fs.existsSync(resolved)) throw new Error(`flow file ${resolved} does not exist`);
-  await ensureFlowLoader();
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw explainCommonJs(error, resolved) ?? error;
+  let module = preloaded.get(resolved);
+  if (!module) {
+    await ensureFlowLoader();
+    try {
+      module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw explainCommonJs(error, resolved) ?? error;
+    }
   }
   const flows = Object.entries(module).filter((entry): entry is [string, AnyFlow] => isFlow(entry[1]));
   if (name) {

@@ -10,13 +10,14 @@ import { splitEntrypoint } from "../core/entrypoint.ts";
 import { resumeFlowRun, type FlowRunOutcome } from "../engine/flow-runner.ts";
 import { getRuntime } from "../sdk/runtime.ts";
 import type { Infrastructure, RunHandle } from "../worker/infrastructure.ts";
-import { loadFlow } from "./load-flow.ts";
+import { isPreloaded, loadFlow } from "./load-flow.ts";
 import { registerRedacted } from "../core/redaction.ts";
 import { findTemplateRefs, resolveTemplateRefs } from "../core/template-refs.ts";
 import { getVariable } from "../sdk/values.ts";
 import { SECRET_ENV_NAMES } from "../worker/job-variable-refs.ts";
 import { flowRunSourceEvent } from "../core/source-events.ts";
 import { sourceHashes } from "../engine/source-hashes.ts";
+import type { SourceHashes } from "../core/source-events.ts";
 
 /** The env variables the worker filled from secrets: their values are redacted from this process's run output. */
 function redactSecretEnv(): void {
@@ -40,6 +41,20 @@ async function resolveParameterRefs(stored: unknown): Promise<unknown> {
   return resolveTemplateRefs(stored, { variables }, "parameters");
 }
 
+/** The source hashes of flow files a warm spare preloaded (by absolute path; the spare checks they are unchanged). */
+const preparedHashes = new Map<string, Omit<SourceHashes, "entrypoint">>();
+
+/** Hashes `file` and its lock file ahead of its run (a warm spare, src/cli/spare.ts). */
+export function prepareSourceHashes(file: string): void {
+  const resolved = path.resolve(file);
+  preparedHashes.set(resolved, sourceHashes("", resolved));
+}
+
+function hashesOf(entrypoint: string, file: string): SourceHashes {
+  const prepared = preparedHashes.get(file);
+  return prepared ? { ...prepared, entrypoint } : sourceHashes(entrypoint, file);
+}
+
 /**
  * Loads the run's flow from its entrypoint and runs it. With `claimedBy` (a worker's id), only
  * while it is still the Pending run that worker claimed; otherwise it resumes the run.
@@ -56,9 +71,11 @@ export async function runClaimedFlowRun(id: string, claimedBy: string | undefine
   if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
     throw new BatonError(`flow run ${id}: entrypoint ${run.entrypoint} is relative to the project root, but ${path.resolve(file)} does not exist; start the worker in the project's directory or set the job variable cwd`);
   // What is about to run, recorded before its code loads (the compliance report reads it).
-  if (fs.existsSync(path.resolve(file))) runtime.batcher.post([{ kind: "event", event: flowRunSourceEvent(run, sourceHashes(run.entrypoint, path.resolve(file))), flowRunId: id }]);
+  if (fs.existsSync(path.resolve(file))) runtime.batcher.post([{ kind: "event", event: flowRunSourceEvent(run, hashesOf(run.entrypoint, path.resolve(file))), flowRunId: id }]);
+  // A preloaded module is at hand: the run read above is current, not worth a second read.
+  const current = isPreloaded(file) ? run : undefined;
   const target = await loadFlow(file, run.flowName);
-  return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy, resolveParameters: resolveParameterRefs }) : target.resume(id);
+  return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy, resolveParameters: resolveParameterRefs, current }) : target.resume(id);
 }
 
 /**

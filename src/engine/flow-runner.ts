@@ -146,9 +146,15 @@ export async function resumeFlowRun<R>(
   runtime: Runtime,
   def: FlowDefinition,
   id: string,
-  options: { claimedBy?: string; /** The stored parameters with `{{ variables.x }}` resolved (a worker's runs); a rejection ends a new run Failed. */ resolveParameters?: (stored: unknown) => Promise<unknown> } = {},
+  options: {
+    claimedBy?: string;
+    /** The stored parameters with `{{ variables.x }}` resolved (a worker's runs); a rejection ends a new run Failed. */
+    resolveParameters?: (stored: unknown) => Promise<unknown>;
+    /** The run as the caller read it a moment ago (a worker's warm process): not read again. */
+    current?: FlowRun;
+  } = {},
 ): Promise<FlowRunOutcome<R>> {
-  let flowRun = await runtime.store.getFlowRun(id);
+  let flowRun = options.current ?? (await runtime.store.getFlowRun(id));
   if (!flowRun) throw new RunNotFoundError("flow run", id);
   if (flowRun.flowName !== def.options.name)
     throw new BatonError(`flow run ${id} belongs to flow "${flowRun.flowName}", not "${def.options.name}"; resume it with that flow`);
@@ -214,9 +220,10 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   if (def.options.logPrints) installPrintCapture();
   const state = new FlowRunState(runtime, flowRun, def.options, logger);
   const detachFromParent = followParent(state, engineContext.getStore()?.flow ?? null);
-  // Any resumed run may have task runs of an earlier start (even one that never said it started,
-  // e.g. a run set Running through the API): their keys keep their rows.
-  if (resumed) await state.reloadPrior();
+  // A resumed run that started before may have task runs of an earlier start (even one that never
+  // said it started, e.g. a run set Running through the API: every start counts in runCount);
+  // their keys keep their rows. One that never started has none: its start skips those reads.
+  if (resumed && flowRun.runCount > 0) await state.reloadPrior();
 
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
   if (!started.accepted) throw refusalError(flowRun.id, makeState("Running"), started);

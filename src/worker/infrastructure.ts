@@ -31,7 +31,21 @@ export interface StartOptions {
   cwd?: string;
   /** Applied to each line of the run's output before it is forwarded or kept (secret values the worker put in its env). */
   redact?: (line: string) => string;
+  /**
+   * The run's entrypoint file: the spare started after this run pre-imports it, as the pool's
+   * next run is most likely of the same deployment.
+   */
+  entrypointFile?: string;
 }
+
+/**
+ * The exit code of a spare that was handed a run but had pre-imported a flow file changed since
+ * (src/cli/spare.ts): it did not touch the run, which gets a fresh process.
+ */
+export const SPARE_STALE_EXIT = 75;
+
+/** How long after a run's start its infrastructure starts the next spare (a run's start takes a few ms of CPU, a spare's boot a second). */
+const SPARE_DELAY_MS = 200;
 
 export interface Infrastructure {
   readonly type: string;
@@ -46,20 +60,26 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bi
 export class ProcessInfrastructure implements Infrastructure {
   readonly type = "process";
   /**
-   * A warm spare: a child that has already started Node, loaded Baton and opened the store, and
-   * waits for a run id on stdin. Starting a run hands it the id (tens of ms instead of the ~1 s
-   * a cold process takes) and starts the next spare in the background.
+   * A warm spare: a child that has already started Node, loaded Baton, opened the store and
+   * imported the last run's flow file (src/cli/spare.ts), and waits for a run id on stdin.
+   * Starting a run hands it the id (a few ms instead of the ~1 s a cold process takes) and
+   * starts the next spare shortly after. A spare whose flow files changed since exits
+   * SPARE_STALE_EXIT and the run gets a fresh process (which, like any, runs it only while it
+   * is still the Pending run this worker claimed: a run is never started twice).
    */
   private spare: { child: ChildProcess; key: string } | null = null;
+  /** The next spare, started a moment after a run: its boot would compete for the CPU with that run's start. */
+  private nextSpare: NodeJS.Timeout | null = null;
 
   constructor(private readonly output: (line: string) => void = (line) => process.stdout.write(line + "\n")) {}
 
-  private spawnChild(idArgument: string, env: Record<string, string>, cwd: string): ChildProcess {
+  private spawnChild(idArgument: string, env: Record<string, string>, cwd: string, entrypointFile?: string): ChildProcess {
     // stdin stays open as a lifeline: if the worker dies, the child sees it close and stops, so
     // a killed worker never leaves runs going on unseen.
+    const own = idArgument === "-" ? (entrypointFile ? { BATON_SPARE_ENTRYPOINT: entrypointFile } : {}) : { BATON_FLOW_RUN_ID: idArgument };
     const child = spawn(process.execPath, [BIN, "execute-flow-run", idArgument], {
       cwd,
-      env: { ...process.env, ...env, ...(idArgument === "-" ? {} : { BATON_FLOW_RUN_ID: idArgument }), BATON_WORKER_LIFELINE: "stdin" },
+      env: { ...process.env, ...env, ...own, BATON_WORKER_LIFELINE: "stdin" },
       stdio: ["pipe", "pipe", "pipe"],
     });
     child.on("error", () => undefined);
@@ -68,6 +88,8 @@ export class ProcessInfrastructure implements Infrastructure {
 
   /** Stops the spare (when the worker stops). */
   close(): void {
+    if (this.nextSpare) clearTimeout(this.nextSpare);
+    this.nextSpare = null;
     this.spare?.child.kill("SIGTERM");
     this.spare = null;
   }
@@ -85,14 +107,20 @@ export class ProcessInfrastructure implements Infrastructure {
     // share them); a run with others starts cold.
     const key = JSON.stringify([env, cwd]);
     let child: ChildProcess;
-    if (this.spare && this.spare.key === key && this.spare.child.exitCode === null) {
-      child = this.spare.child;
+    const fromSpare = this.spare !== null && this.spare.key === key && this.spare.child.exitCode === null && this.spare.child.signalCode === null;
+    if (fromSpare) {
+      child = this.spare!.child;
       child.stdin!.write(`${flowRunId}\n`);
     } else {
       this.close();
       child = this.spawnChild(flowRunId, env, cwd);
     }
-    this.spare = { child: this.spawnChild("-", env, cwd), key };
+    this.spare = null;
+    if (this.nextSpare) clearTimeout(this.nextSpare);
+    this.nextSpare = setTimeout(() => {
+      this.nextSpare = null;
+      this.spare = { child: this.spawnChild("-", env, cwd, options.entrypointFile), key };
+    }, SPARE_DELAY_MS);
     const errorLines: string[] = [];
     const forward = (data: Buffer, keep?: string[]) => {
       for (const raw of data.toString().split("\n")) {
@@ -102,24 +130,49 @@ export class ProcessInfrastructure implements Infrastructure {
         if (keep && keep.push(line) > KEPT_ERROR_LINES) keep.shift();
       }
     };
-    child.stdout!.on("data", (data: Buffer) => forward(data));
-    child.stderr!.on("data", (data: Buffer) => forward(data, errorLines));
-    // At "close" the last stderr lines have been read; but a grandchild that inherited the
-    // pipes may hold them open, so "exit" plus a moment is enough.
+    let stopped = false;
     const exited = new Promise<number | null>((resolve) => {
-      child.once("close", (code) => resolve(code));
-      child.once("exit", (code) => setTimeout(() => resolve(code), 200).unref());
+      const follow = (started: ChildProcess, spare: boolean) => {
+        child = started;
+        started.stdout!.on("data", (data: Buffer) => forward(data));
+        started.stderr!.on("data", (data: Buffer) => forward(data, errorLines));
+        let ended = false;
+        const end = (code: number | null) => {
+          if (ended) return;
+          ended = true;
+          resolve(code);
+        };
+        // At "close" the last stderr lines have been read; but a grandchild that inherited the
+        // pipes may hold them open, so "exit" plus a moment is enough.
+        started.once("close", end);
+        started.once("exit", (code) => {
+          if (spare && code === SPARE_STALE_EXIT && !stopped && !ended) {
+            ended = true;
+            this.output(`${prefix}the warm process had loaded an older version of the flow's files: starting a new one`);
+            follow(this.spawnChild(flowRunId, env, cwd), false);
+            return;
+          }
+          setTimeout(() => end(code), 200).unref();
+        });
+      };
+      follow(child, fromSpare);
     });
     return {
       exited,
-      pid: child.pid,
+      get pid() {
+        return child.pid;
+      },
       stop: (graceMs) => {
+        stopped = true;
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
         timer.unref();
         void exited.then(() => clearTimeout(timer));
       },
-      kill: () => void child.kill("SIGKILL"),
+      kill: () => {
+        stopped = true;
+        child.kill("SIGKILL");
+      },
       lastErrorLines: () => [...errorLines],
     };
   }

@@ -23,6 +23,7 @@ import type { ClaimedFlowRun, FlowRun, OrchestrationStore, RunStore, SchedulerSt
 import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
 import { redactorOf, resolveJobVariables, SECRET_ENV_NAMES, type RunValueSource } from "./job-variable-refs.ts";
 import { describeError } from "../core/errors.ts";
+import { splitEntrypoint } from "../core/entrypoint.ts";
 
 /**
  * Fault-injection point for tests: wait this long between claiming runs and starting them (to
@@ -80,6 +81,15 @@ const NO_VALUES: RunValueSource = {
   variable: () => Promise.reject(new TypeError("this worker has no access to variables")),
   secret: () => Promise.reject(new TypeError("this worker has no access to secrets")),
 };
+
+/** The file of the run's entrypoint, if it names one (a malformed one fails in the run's own process, saying why). */
+function entrypointFileOf(run: FlowRun): string | undefined {
+  try {
+    return run.entrypoint ? splitEntrypoint(run.entrypoint).file : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Longest stderr line quoted in a Crashed state's message. */
 const QUOTED_LINE_CHARS = 300;
@@ -264,7 +274,11 @@ export class Worker {
     // The job's env first: Baton's own variables (how to reach the store, BATON_WORKER_ID, with
     // which the run's process checks that this worker still holds the run) must win.
     const env = { ...jobVariables.env, ...this.options.runEnv, BATON_WORKER_ID: this.id, ...(secretEnvNames.length ? { [SECRET_ENV_NAMES]: secretEnvNames.join(",") } : {}) };
-    const handle = infrastructure.start(run.id, env, { cwd: jobVariables.cwd, redact: secretValues.length ? redactorOf(secretValues) : undefined });
+    const handle = infrastructure.start(run.id, env, {
+      cwd: jobVariables.cwd,
+      redact: secretValues.length ? redactorOf(secretValues) : undefined,
+      entrypointFile: entrypointFileOf(run),
+    });
     const entry: Active = { run, handle, stopping: false, abandoned: false };
     this.active.set(run.id, entry);
     const ended = handle.exited.then((code) => this.finished(entry, code));

@@ -18,7 +18,8 @@ import { InlineInfrastructure, runClaimedFlowRun } from "../run-claimed.ts";
 import { getRuntime, shutdown } from "../../sdk/runtime.ts";
 import { parseEnvPairs } from "./deployment.ts";
 import { runValueSource } from "../../worker/job-variable-refs.ts";
-import { ensureFlowLoader } from "../flow-loader.ts";
+import { waitAsSpare } from "../spare.ts";
+import { SPARE_STALE_EXIT } from "../../worker/infrastructure.ts";
 
 /** The stores of this process's runtime (the ones its flows use). */
 async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration: OrchestrationStore; scheduler: SchedulerStore | null; close(): Promise<void> }> {
@@ -210,19 +211,11 @@ export function registerWorker(program: Command): void {
         // The worker holds our stdin open: when it closes, the worker is gone and so are we.
         process.stdin.on("end", () => process.exit(137));
         if (id === "-") {
-          // A warm spare: load the engine, the flow loader and open the store now, then wait for a run id.
-          await Promise.all([getRuntime(), ensureFlowLoader()]);
-          id = await new Promise<string>((resolve) => {
-            let buffer = "";
-            const onData = (chunk: Buffer) => {
-              buffer += chunk.toString();
-              const newline = buffer.indexOf("\n");
-              if (newline < 0) return;
-              process.stdin.off("data", onData);
-              resolve(buffer.slice(0, newline).trim());
-            };
-            process.stdin.on("data", onData);
-          });
+          // A warm spare: it prepares a run's start, then waits for a run id.
+          const handed = await waitAsSpare();
+          id = handed.id;
+          // It loaded a flow file that has changed since: the worker starts a fresh process for the run.
+          if (handed.stale) process.exit(SPARE_STALE_EXIT);
           process.env.BATON_FLOW_RUN_ID = id;
         }
         process.stdin.resume();
