@@ -384,7 +384,7 @@ export class KyselyStore implements Store, TransitionHost, EventLogMaintenance {
       await tx.deleteFrom("artifacts").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("task_dependencies").where("flow_run_id", "=", id).execute();
       await tx.deleteFrom("flow_run_inputs").where("flow_run_id", "=", id).execute();
-      await deleteRunValues(tx, id);
+      await deleteRunValues(tx, [id]);
       // Child flow runs stay (they are runs of their own) but no longer point at a missing parent.
       await tx
         .updateTable("flow_runs")

@@ -1,9 +1,9 @@
 /**
  * Retention of flow runs: deletes runs in a final state (Completed, Failed, Cancelled, Crashed)
  * that ended before a cut-off, with everything they own — states, task runs, task dependencies,
- * logs, artifacts and pause inputs — in small transactions, so that writers (runs reporting
- * progress, the API) never wait long behind it on SQLite's single write lock or on PostgreSQL's
- * row locks.
+ * logs, artifacts, pause inputs, logged parameters and metrics — in small transactions, so that
+ * writers (runs reporting progress, the API) never wait long behind it on SQLite's single write
+ * lock or on PostgreSQL's row locks.
  *
  * Each pass plans a batch outside any transaction (the oldest candidates and how many task
  * runs each has), packs runs up to a budget of task runs, then deletes them in one
@@ -20,6 +20,7 @@
 import { sql, type Kysely } from "kysely";
 import { TERMINAL_TYPES } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
+import { deleteRunValues } from "./run-values.ts";
 import type { Database } from "./schema.ts";
 
 /** Task runs (with their states, logs and dependencies) one transaction deletes at most, and at first. */
@@ -152,6 +153,7 @@ export class KyselyRunRetention {
         await tx.deleteFrom("artifacts").where("flow_run_id", "in", ids).execute();
         await tx.deleteFrom("task_dependencies").where("flow_run_id", "in", ids).execute();
         await tx.deleteFrom("flow_run_inputs").where("flow_run_id", "in", ids).execute();
+        await deleteRunValues(tx, ids);
         await tx.updateTable("flow_runs").set({ parent_flow_run_id: null, parent_task_run_id: null }).where("parent_flow_run_id", "in", ids).execute();
         // Children started by their task runs (the partial index flow_runs_parent_task of 0019).
         await tx

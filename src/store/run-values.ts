@@ -32,9 +32,11 @@ export async function writeRunValues(tx: Tx, batch: readonly RunValues[], now: n
   }
 }
 
-/** Deletes what a flow run and its task runs logged (in the caller's transaction). */
-export async function deleteRunValues(tx: Tx, flowRunId: string): Promise<void> {
-  await tx.deleteFrom("run_metrics").where("flow_run_id", "=", flowRunId).execute();
-  await tx.deleteFrom("run_params").where("flow_run_id", "=", flowRunId).execute();
-  await tx.deleteFrom("experiment_runs").where("flow_run_id", "=", flowRunId).execute();
+/** Deletes what flow runs and their task runs logged (in the caller's transaction). */
+export async function deleteRunValues(tx: Tx, flowRunIds: readonly string[]): Promise<void> {
+  if (!flowRunIds.length) return;
+  const ids = [...flowRunIds];
+  await tx.deleteFrom("run_metrics").where("flow_run_id", "in", ids).execute();
+  await tx.deleteFrom("run_params").where("flow_run_id", "in", ids).execute();
+  await tx.deleteFrom("experiment_runs").where("flow_run_id", "in", ids).execute();
 }

@@ -46,13 +46,18 @@ async function makeRun(store: KyselyStore, o: { endedAt: number | null; final?: 
   for (let at = 0; at < ops.length; at += 3000) await store.applyWrites(ops.slice(at, at + 3000));
   await store.createArtifact({ id: newId(), key: null, type: "markdown", data: "# report", description: null, flowRunId: id, taskRunId: null, createdAt: startedAt });
   await store.db.insertInto("flow_run_inputs").values({ flow_run_id: id, key: "approval", schema: null, description: null, timeout_at: null, default_value: null, input: "true", created_at: startedAt, supplied_at: startedAt, supplied_by: "test" }).execute();
+  // Experiment tracking: the flow run's parameter and a task run's metric curve.
+  await store.logRunValues([
+    { flowRunId: id, taskRunId: null, experiment: "retained", params: { depth: "3" }, metrics: [] },
+    { flowRunId: id, taskRunId: taskRunIds[0]!, experiment: "retained", params: {}, metrics: [0, 1].map((step) => ({ name: "loss", step, value: 1 / (step + 1), timestamp: startedAt })) },
+  ]);
   if (o.endedAt !== null) await store.setFlowRunState(id, makeState(o.final ?? "Completed", { timestamp: o.endedAt }), { force: true });
   return { id, taskRunIds };
 }
 
 /** Rows any table still holds for flow run `id`. */
 async function rowsOf(store: KyselyStore, id: string): Promise<Record<string, number>> {
-  const count = async (table: "flow_runs" | "task_runs" | "states" | "logs" | "artifacts" | "task_dependencies" | "flow_run_inputs") =>
+  const count = async (table: "flow_runs" | "task_runs" | "states" | "logs" | "artifacts" | "task_dependencies" | "flow_run_inputs" | "experiment_runs" | "run_params" | "run_metrics") =>
     Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as("n")).where(table === "flow_runs" ? "id" : "flow_run_id", "=", id).executeTakeFirstOrThrow()).n);
   return {
     flow_runs: await count("flow_runs"),
@@ -62,10 +67,13 @@ async function rowsOf(store: KyselyStore, id: string): Promise<Record<string, nu
     artifacts: await count("artifacts"),
     task_dependencies: await count("task_dependencies"),
     flow_run_inputs: await count("flow_run_inputs"),
+    experiment_runs: await count("experiment_runs"),
+    run_params: await count("run_params"),
+    run_metrics: await count("run_metrics"),
   };
 }
 
-const NOTHING = { flow_runs: 0, task_runs: 0, states: 0, logs: 0, artifacts: 0, task_dependencies: 0, flow_run_inputs: 0 };
+const NOTHING = { flow_runs: 0, task_runs: 0, states: 0, logs: 0, artifacts: 0, task_dependencies: 0, flow_run_inputs: 0, experiment_runs: 0, run_params: 0, run_metrics: 0 };
 
 describe("--older-than", () => {
 
@@ -105,7 +113,7 @@ describe.each(DIALECTS)("run retention on %s", (dialect) => {
     await h.store.setFlowRunState(paused.id, makeState("Paused", { timestamp: now - 40 * DAY }), { force: true });
 
     // What a finished run of three tasks owns: its 3 states and theirs, 4 log lines, 2 dependencies…
-    const full = { flow_runs: 1, task_runs: 3, states: 6, logs: 4, artifacts: 1, task_dependencies: 2, flow_run_inputs: 1 };
+    const full = { flow_runs: 1, task_runs: 3, states: 6, logs: 4, artifacts: 1, task_dependencies: 2, flow_run_inputs: 1, experiment_runs: 2, run_params: 1, run_metrics: 2 };
     for (const run of [...old, recent]) expect(await rowsOf(h.store, run.id)).toEqual(full);
     const cutoff = now - 30 * DAY;
     expect(await retention.count(cutoff)).toEqual({ flowRuns: 4, taskRuns: 12 });

@@ -1,5 +1,5 @@
 /**
- * 0021: experiment tracking. `experiment_runs` names the runs that logged parameters or metrics
+ * 0020: experiment tracking. `experiment_runs` names the runs that logged parameters or metrics
  * (a flow run, or a task run of a hyper-parameter fan-out) and the experiment each belongs to;
  * `run_params` holds one JSON value per (run, key), `run_metrics` one value per (run, name,
  * step): logging again replaces, so a retried task redraws its curve instead of doubling it.
