@@ -24,9 +24,8 @@ import { ensureFlowLoader, onFlowModuleLoad } from "./flow-loader.ts";
 import { preloadFlowModule } from "./load-flow.ts";
 import { prepareSourceHashes } from "./run-claimed.ts";
 import { findLockFile } from "../engine/source-hashes.ts";
+import { SPARE_ENTRYPOINT_ENV } from "../worker/run-env.ts";
 
-/** The env variable that names the flow file a spare pre-imports (a path, relative to its cwd). */
-export const SPARE_ENTRYPOINT_ENV = "BATON_SPARE_ENTRYPOINT";
 
 /** A pool's connections close after 10 s idle: a waiting spare uses them more often than that. */
 const KEEP_WARM_MS = 5_000;

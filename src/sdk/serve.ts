@@ -13,6 +13,7 @@ import { loadSettings, schedulerSettings } from "../config/settings.ts";
 import type { KyselyStore } from "../store/kysely-store.ts";
 import type { Deployment, DeploymentInput } from "../store/types.ts";
 import { Worker } from "../worker/worker.ts";
+import { SPARE_ENTRYPOINT_ENV } from "../worker/run-env.ts";
 import { runEnvironment } from "../worker/run-env.ts";
 import { runValueSource } from "../worker/job-variable-refs.ts";
 import { getRuntime } from "./runtime.ts";
@@ -71,9 +72,10 @@ export async function serveFlow(
   flow: { flowName: string; entrypoint: string | null; params: ParamsSchema | null; description: string | null },
   options: ServeOptions,
 ): Promise<Deployment | null> {
-  // Inside a worker's child process the module is imported to run one flow run: a top-level
-  // serve() there must not start another server.
-  if (process.env.BATON_FLOW_RUN_ID) return null;
+  // Inside a worker's child process the module is imported to run one flow run — or, in the
+  // worker's warm spare, ahead of its run (cli/spare.ts): a top-level serve() there must not
+  // start another server.
+  if (process.env.BATON_FLOW_RUN_ID || process.env[SPARE_ENTRYPOINT_ENV]) return null;
   if (!flow.entrypoint) throw new BatonError(`flow "${flow.flowName}" was not defined in a module file, so it cannot be served`);
   const runtime = await getRuntime();
   const orchestration = runtime.orchestration;

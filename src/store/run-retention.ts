@@ -66,7 +66,7 @@ const FINAL = [...TERMINAL_TYPES];
 /**
  * Prunable runs: final, ended before the cut-off, oldest first through the `flow_runs_end_time`
  * index (0013). `state_type || ''` keeps SQLite (which has no statistics) off the indexes that
- * lead with state_type: through `flow_runs_active_heartbeat` it read every Completed run of the
+ * lead with the state type: through `flow_runs_active_heartbeat` it read every Completed run of the
  * store and sorted them, for each batch (EXPLAIN QUERY PLAN on a million runs).
  */
 function prunable(db: Tx, endedBefore: number) {

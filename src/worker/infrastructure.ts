@@ -3,6 +3,7 @@
  * each flow run in a child process of the worker; `docker` and `kubernetes` would implement the
  * same interface (start a container or a Job with the same environment and command).
  */
+import { SPARE_ENTRYPOINT_ENV } from "./run-env.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -76,7 +77,7 @@ export class ProcessInfrastructure implements Infrastructure {
   private spawnChild(idArgument: string, env: Record<string, string>, cwd: string, entrypointFile?: string): ChildProcess {
     // stdin stays open as a lifeline: if the worker dies, the child sees it close and stops, so
     // a killed worker never leaves runs going on unseen.
-    const own = idArgument === "-" ? (entrypointFile ? { BATON_SPARE_ENTRYPOINT: entrypointFile } : {}) : { BATON_FLOW_RUN_ID: idArgument };
+    const own = idArgument === "-" ? (entrypointFile ? { [SPARE_ENTRYPOINT_ENV]: entrypointFile } : {}) : { BATON_FLOW_RUN_ID: idArgument };
     const child = spawn(process.execPath, [BIN, "execute-flow-run", idArgument], {
       cwd,
       env: { ...process.env, ...env, ...own, BATON_WORKER_LIFELINE: "stdin" },

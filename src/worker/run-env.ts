@@ -5,6 +5,9 @@
  */
 import { parseDatabaseUrl } from "../store/dialect.ts";
 
+/** Names the flow file a worker's warm spare pre-imports before it is handed a run (cli/spare.ts). */
+export const SPARE_ENTRYPOINT_ENV = "BATON_SPARE_ENTRYPOINT";
+
 export type RunTarget = { apiUrl: string; apiKey: string | null; caFile?: string | null } | { databaseUrl: string; home: string; resultsDir: string };
 
 export function runEnvironment(target: RunTarget): Record<string, string> {

@@ -121,6 +121,10 @@ describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (d
     const good = await cli(["deployment", "run", "greeter", "--param", "name=Ada", "--param", "times=2"], env);
     expect(good.code, good.stderr).toBe(0);
     await until(() => fs.readFileSync(log, "utf8").includes("Adax2"), "the triggered run", 20_000);
+    // One serving process, one worker: the worker's warm spare imports this file ahead of its
+    // next run, and the file's top-level serve() must not start a second worker there.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await orchestration.listWorkers("serve-greeter")).map((w) => w.name)).toHaveLength(1);
     child.kill("SIGINT");
     await new Promise((r) => child.once("exit", r));
     const runs = (await store.listFlowRuns({ flowName: "greet" })).filter((r) => r.parameters && (r.parameters as any).name === "Ada");

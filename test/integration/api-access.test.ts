@@ -30,6 +30,7 @@ const WORKER_ROUTES = [
   "POST /api/artifacts",
   "PATCH /api/artifacts/:id",
   "POST /api/batch",
+  "POST /api/run-values",
   "POST /api/concurrency-limits/acquire",
   "POST /api/concurrency-leases/renew",
   "POST /api/concurrency-leases/release",
@@ -110,6 +111,9 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await call("PATCH /api/artifacts/:id", `/api/artifacts/${artifactId}`, { flowRunId: run.id, data: 50 });
     const op = taskRunOp(run.id);
     await call("POST /api/batch", "/api/batch", { ops: [op, stateOp(op)] });
+    // logParams / logMetric of the run's task.
+    const entry = { flowRunId: run.id, taskRunId: op.taskRun.id, experiment: "worked", params: { lr: "0.1" }, metrics: [{ name: "loss", step: 0, value: 0.5, timestamp: Date.now() }] };
+    await call("POST /api/run-values", "/api/run-values", { entries: [entry] }, 204);
     // A child flow run (what a flow calling a flow makes), and its own child: both the worker's.
     const child = await call("POST /api/flow-runs", "/api/flow-runs", { flowName: "child", parentFlowRunId: run.id, parentTaskRunId: null, deploymentId: null, workPool: null, workQueue: null }, 201);
     const grandchild = await ok("POST", "/api/flow-runs", { flowName: "grandchild", parentFlowRunId: child.id }, 201);
@@ -144,6 +148,8 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     const op = taskRunOp(theirs);
     await refused("/api/batch", { ops: [op, stateOp(op)] }, /^body\.ops: flow run /);
     await refused("/api/flow-runs", { flowName: "child", parentFlowRunId: theirs }, /^body\.parentFlowRunId: /);
+    const values = (flowRunId: string) => ({ flowRunId, taskRunId: null, experiment: "forged", params: {}, metrics: [{ name: "loss", step: 0, value: 1, timestamp: 1 }] });
+    await refused("/api/run-values", { entries: [values(mine.id), values(theirs)] }, /^body\.entries\.1\.flowRunId: /);
     // A batch naming no flow run itself: its cache entry and dependency are about their task run.
     const stored = taskRunOp(theirs);
     expect((await as(ADMIN, "POST", "/api/batch", { ops: [stored, stateOp(stored)] })).status).toBe(200);

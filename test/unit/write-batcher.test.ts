@@ -39,6 +39,35 @@ describe("WriteBatcher failure scoping", () => {
     expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
   });
 
+  it("a waiter whose callback throws is reported as uncaught; its batch is committed once and the other waiters are told", async () => {
+    const store = fakeStore();
+    const batcher = new WriteBatcher(store);
+    const uncaught: unknown[] = [];
+    const original = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (fn) => original(() => {
+      try {
+        fn();
+      } catch (error) {
+        uncaught.push(error);
+      }
+    });
+    try {
+      const told: string[] = [];
+      batcher.enqueue([log("A", "a1")], () => {
+        throw new Error("bug in a waiter");
+      });
+      batcher.enqueue([log("B", "b1")], (error) => told.push(error ? "failed" : "committed"));
+      await batcher.drain();
+      await new Promise((r) => setImmediate(r));
+      expect(store.committed).toEqual(["a1", "b1"]);
+      expect(store.transactions).toBe(1);
+      expect(told).toEqual(["committed"]);
+      expect(uncaught).toEqual([new Error("bug in a waiter")]);
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+  });
+
   it("reports a failed background write at the drain of its own flow run only", async () => {
     const store = fakeStore();
     const batcher = new WriteBatcher(store);
