@@ -102,7 +102,7 @@ export function logParams(params: Record<string, unknown>): Promise<void> {
 /** Records a metric's value at a step (default: the next step of that metric in this run). */
 export function logMetric(name: string, value: number, options: MetricOptions = {}): Promise<void> {
   const ctx = context("logMetric");
-  checkMetric(name, value, options?.step);
+  checkMetric(name, value, options.step);
   const { entry, written } = entryOf(ctx);
   entry.metrics.push({ name, value, step: stepOf(ctx, name, options.step), timestamp: Date.now() });
   return written;
@@ -112,7 +112,7 @@ export function logMetric(name: string, value: number, options: MetricOptions = 
 export function logMetrics(metrics: Record<string, number>, options: MetricOptions = {}): Promise<void> {
   const ctx = context("logMetrics");
   if (metrics === null || typeof metrics !== "object" || Array.isArray(metrics)) throw new TypeError("logMetrics(metrics) must be an object of metric name → number");
-  for (const [name, value] of Object.entries(metrics)) checkMetric(name, value, options?.step, "logMetrics");
+  for (const [name, value] of Object.entries(metrics)) checkMetric(name, value, options.step, "logMetrics");
   const { entry, written } = entryOf(ctx);
   const timestamp = Date.now();
   for (const [name, value] of Object.entries(metrics)) entry.metrics.push({ name, value, step: stepOf(ctx, name, options.step), timestamp });

@@ -66,7 +66,7 @@ describe("baton experiment", () => {
     const sort = await cli(["experiment", "runs", "cli-search", "--sort", "auc"], env);
     expect(sort.stderr).toMatch(/--sort: no run logged the metric "auc"; metrics logged: loss, macroF1/);
     const limit = await cli(["experiment", "runs", "cli-search", "--limit", "0"], env);
-    expect(limit.stderr).toMatch(/--limit must be a whole number from 1 to 1000/);
+    expect(limit.stderr).toMatch(/--limit must be an integer from 1 to 1000, got "0"/);
     const missing = await cli(["experiment", "compare", "0193aaaa-0000-7000-8000-000000000000"], remote);
     expect(missing.stderr).toMatch(/no such run logged parameters or metrics/);
   });

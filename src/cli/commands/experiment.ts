@@ -7,6 +7,7 @@ import { KyselyExperimentViews, type ExperimentRun, type ExperimentViews } from 
 import type { KyselyStore } from "../../store/kysely-store.ts";
 import { withStore } from "../cli-store.ts";
 import { printJson, stateLabel, table, time } from "../format.ts";
+import { parseLimit } from "../list-options.ts";
 
 const views = (store: RemoteStore | KyselyStore): ExperimentViews => (store instanceof RemoteStore ? new RemoteExperiments(store.api) : new KyselyExperimentViews(store));
 
@@ -15,12 +16,6 @@ function cell(value: unknown): string {
   if (value === undefined) return "";
   const text = typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toPrecision(4)) : typeof value === "string" ? value : JSON.stringify(value);
   return text.length > 30 ? `${text.slice(0, 29)}…` : text;
-}
-
-function wholeNumber(text: string, flag: string, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new BatonError(`${flag} must be a whole number from 1 to ${max}, got "${text}"`);
-  return n;
 }
 
 /** `loss` or `-loss` (descending); runs without the metric go last. */
@@ -85,7 +80,7 @@ export function registerExperiment(program: Command): void {
     .option("--limit <n>", "how many of the newest runs (1 to 1000)", "200")
     .option("--json", "print JSON")
     .action(async (experiment: string, opts: { sort?: string; limit: string; json?: boolean }) => {
-      const limit = wholeNumber(opts.limit, "--limit", 1000);
+      const limit = parseLimit(opts.limit, 1000);
       await withStore(async (store) => {
         const runs = await views(store).experimentRuns(experiment, { limit });
         if (!runs.length) throw new BatonError(`experiment "${experiment}" has no runs; see baton experiment ls`);
