@@ -7,8 +7,11 @@
  * oldest day of the large store while a writer in its own process commits a log line per
  * transaction: the writer's max and p99 commit latency during the deletion (target ≤ 100 ms).
  *
- * Both stores are seeded by bench/seed-large.ts (the fresh one with --fresh-runs, default 1,000).
- * Usage: tsx bench/large-store.ts [--only sqlite|postgres] [--runs N] [--fresh-runs N] [--reps N]
+ * Both stores are seeded by bench/seed-large.ts. The fresh one holds the same activity without
+ * the history: the large store's last day (--runs / 30 runs over one day, or --fresh-runs N
+ * over --fresh-days D), so the dashboard's statistics of the last 24 hours read as many runs on
+ * both and the comparison measures what the history costs.
+ * Usage: tsx bench/large-store.ts [--only sqlite|postgres] [--runs N] [--fresh-runs N] [--fresh-days D] [--reps N]
  *        [--large-url URL (an already seeded database of --runs runs: not seeded, not dropped)] [--keep]
  */
 import { spawn } from "node:child_process";
@@ -23,7 +26,8 @@ import { deploymentId, flowName, seedLarge } from "./seed-large.ts";
 import { benchPgDatabase, fmt, opt, startServerProcess } from "./support.ts";
 
 const RUNS = Number(opt("runs", "1000000"));
-const FRESH_RUNS = Number(opt("fresh-runs", "1000"));
+const FRESH_DAYS = Number(opt("fresh-days", "1"));
+const FRESH_RUNS = Number(opt("fresh-runs", String(Math.max(1000, Math.round((RUNS * FRESH_DAYS) / 30)))));
 const REPS = Number(opt("reps", "30"));
 const LARGE_URL = opt("large-url", "");
 const KEEP = process.argv.includes("--keep");
@@ -55,8 +59,8 @@ interface Target {
 }
 
 /** A finished run of a deployment from the middle of the history: what someone opens from a list. */
-async function pickRun(address: string, now: number): Promise<Target["run"]> {
-  const page = await getJson<{ items: { id: string; deploymentId: string | null }[] }>(address, `/flow-runs?deployment=${deploymentId(0)}&stateType=COMPLETED&until=${now - 15 * DAY}&limit=1`);
+async function pickRun(address: string, now: number, spanMs: number): Promise<Target["run"]> {
+  const page = await getJson<{ items: { id: string; deploymentId: string | null }[] }>(address, `/flow-runs?deployment=${deploymentId(0)}&stateType=COMPLETED&until=${now - spanMs / 2}&limit=1`);
   if (!page.items[0]) throw new Error("no completed run of the first deployment in the store");
   return page.items[0];
 }
@@ -173,7 +177,7 @@ for (const dialect of only ? [only] : ["sqlite", "postgres"]) {
   const largeDb: Db = LARGE_URL ? { url: LARGE_URL, drop: async () => undefined } : await database(dialect, "large");
   try {
     const log = (line: string) => console.error(`${dialect}: ${line}`);
-    await seedLarge(freshDb.url, FRESH_RUNS, { log });
+    await seedLarge(freshDb.url, FRESH_RUNS, { log, spanMs: FRESH_DAYS * DAY });
     if (!LARGE_URL) {
       const seeded = await seedLarge(largeDb.url, RUNS, { log });
       log(`seeded ${RUNS.toLocaleString("en")} runs in ${fmt(seeded.seconds)} s`);
@@ -182,8 +186,8 @@ for (const dialect of only ? [only] : ["sqlite", "postgres"]) {
     let running: string;
     try {
       const now = Date.now();
-      const fresh: Target = { address: freshServer.address, now, run: await pickRun(freshServer.address, now) };
-      const large: Target = { address: largeServer.address, now, run: await pickRun(largeServer.address, now) };
+      const fresh: Target = { address: freshServer.address, now, run: await pickRun(freshServer.address, now, FRESH_DAYS * DAY) };
+      const large: Target = { address: largeServer.address, now, run: await pickRun(largeServer.address, now, 30 * DAY) };
       await compare(dialect, fresh, large, reads);
       const page = await getJson<{ items: { id: string }[] }>(large.address, "/flow-runs?stateType=RUNNING&limit=1");
       running = page.items[0]!.id;

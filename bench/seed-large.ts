@@ -26,7 +26,8 @@ export const TASKS_PER_RUN = 10;
 export const FLOWS = 40;
 export const DEPLOYMENTS = 24;
 export const SEED_POOL = "seed-pool";
-const SPAN = 30 * DAY;
+/** How far back the history goes, by default. */
+export const SPAN = 30 * DAY;
 const TASK_NAMES = ["extract", "transform", "load", "validate", "notify"];
 const FLOW_WORDS = ["orders", "billing", "inventory", "users", "events", "reports", "search", "ml-train"];
 const FLOW_KINDS = ["etl", "sync", "backfill", "export", "audit"];
@@ -54,12 +55,12 @@ function dialectSql(dialect: Dialect) {
 
 /**
  * The columns of run `i` (and of task `t.k` of it) as SQL expressions. `now` is the seed's
- * clock: run i was created at now − 30 days + i × 30 days / N.
+ * clock: run i was created at now − span + i × span / N (span: 30 days by default).
  */
-function runExpressions(dialect: Dialect, runs: number, now: number) {
+function runExpressions(dialect: Dialect, runs: number, now: number, span: number) {
   const d = dialectSql(dialect);
   const recent = Math.max(2, Math.floor(runs / 1000));
-  const created = `(${now - SPAN} + (g.i * ${SPAN}) / ${runs})`;
+  const created = `(${now - span} + (g.i * ${span}) / ${runs})`;
   const h = `((g.i * 2654435761) % 4294967296)`;
   const f = `((${h} / 256) % ${FLOWS})`;
   const hasDeployment = `(${f} < ${DEPLOYMENTS} and ${h} % 10 < 7)`;
@@ -97,9 +98,9 @@ function runExpressions(dialect: Dialect, runs: number, now: number) {
 }
 
 /** The statements that insert runs [lo, hi): flow runs, their states and logs, task runs and theirs. */
-function chunkStatements(dialect: Dialect, runs: number, now: number, lo: number, hi: number): { table: string; sql: string }[] {
+function chunkStatements(dialect: Dialect, runs: number, now: number, span: number, lo: number, hi: number): { table: string; sql: string }[] {
   const d = dialectSql(dialect);
-  const e = runExpressions(dialect, runs, now);
+  const e = runExpressions(dialect, runs, now, span);
   const g = d.series(lo, hi);
   const finalRun = `${e.type} in ('COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED')`;
   return [
@@ -253,10 +254,11 @@ export interface SeedOutcome {
 }
 
 /** Seeds `url` with `runs` flow runs; `log` gets progress lines. */
-export async function seedLarge(url: string, runs: number, options: { chunk?: number; log?: (line: string) => void; now?: number } = {}): Promise<SeedOutcome> {
+export async function seedLarge(url: string, runs: number, options: { chunk?: number; log?: (line: string) => void; now?: number; /** How far back the runs go (default 30 days). */ spanMs?: number } = {}): Promise<SeedOutcome> {
   const log = options.log ?? (() => undefined);
   const now = options.now ?? Date.now();
   const chunk = options.chunk ?? 20_000;
+  const span = options.spanMs ?? SPAN;
   const dialect = parseDatabaseUrl(url).dialect;
   const started = performance.now();
   await seedDefinitions(url, now);
@@ -266,7 +268,7 @@ export async function seedLarge(url: string, runs: number, options: { chunk?: nu
     for (let lo = 0; lo < runs; lo += chunk) {
       const hi = Math.min(runs, lo + chunk);
       await db.transaction(async () => {
-        for (const statement of chunkStatements(dialect, runs, now, lo, hi)) rows[statement.table] = (rows[statement.table] ?? 0) + (await db.exec(statement.sql));
+        for (const statement of chunkStatements(dialect, runs, now, span, lo, hi)) rows[statement.table] = (rows[statement.table] ?? 0) + (await db.exec(statement.sql));
       });
       const seconds = (performance.now() - started) / 1000;
       log(`${hi.toLocaleString("en")} / ${runs.toLocaleString("en")} flow runs, ${(rows.task_runs ?? 0).toLocaleString("en")} task runs (${seconds.toFixed(0)} s, ${Math.round(hi / seconds).toLocaleString("en")} runs/s)`);

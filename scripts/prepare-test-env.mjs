@@ -9,6 +9,8 @@
 //  - Chromium at BATON_CHROMIUM, or Debian's /usr/bin/chromium: the dashboard's browser tests
 //    drive it (playwright-core does not download browsers). As root where apt-get exists, the
 //    chromium package is installed; anywhere else installing needs the user's say.
+//  - Python's prometheus_client for Debian's /usr/bin/python3 (package python3-prometheus-client):
+//    the metrics tests parse /metrics with the official text-format parser. Installed the same way.
 //
 // Plain JavaScript, as bin/baton.js: it runs before anything is compiled, and starts in a tenth
 // of the time tsx takes. Exit 0 when all is ready; 1 with one line on stderr when not.
@@ -20,6 +22,8 @@ import { pathToFileURL } from "node:url";
 export const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 /** Where Debian's (and Ubuntu's) chromium package puts the browser. */
 export const DEBIAN_CHROMIUM = "/usr/bin/chromium";
+/** The Python that Debian's python3-* packages install modules for. */
+export const DEBIAN_PYTHON = "/usr/bin/python3";
 
 /** What the tests need and this machine does not have, with what to do about it (one line). */
 export class TestEnvironmentError extends Error {
@@ -38,11 +42,34 @@ export async function prepareTestEnvironment(machine = {}) {
     env,
     isRoot: machine.isRoot ?? process.getuid?.() === 0,
     debianChromium: machine.debianChromium ?? DEBIAN_CHROMIUM,
+    debianPython: machine.debianPython ?? DEBIAN_PYTHON,
     startTimeoutMs: machine.startTimeoutMs ?? 30_000,
     say: machine.say ?? ((line) => console.log(`prepare-test-env: ${line}`)),
   };
   await preparePostgres(ready);
   await prepareChromium(ready);
+  await preparePrometheusParser(ready);
+}
+
+/** Quiet when the module is there (it always is after the first run). */
+async function preparePrometheusParser({ env, isRoot, debianPython, say }) {
+  const has = () => run(debianPython, ["-c", "import prometheus_client"], env).then(() => true, () => false);
+  if (await has()) return;
+  const aptGet = findCommand("apt-get", env);
+  if (!isRoot || !aptGet)
+    throw new TestEnvironmentError(
+      `${debianPython} cannot import prometheus_client (the metrics tests parse /metrics with it): install it (Debian/Ubuntu: sudo apt-get install python3-prometheus-client)`,
+    );
+  say(`${debianPython} cannot import prometheus_client; installing Debian's python3-prometheus-client package (apt-get)`);
+  const aptEnv = { ...env, DEBIAN_FRONTEND: "noninteractive" };
+  try {
+    await run(aptGet, ["update", "-qq"], aptEnv);
+    await run(aptGet, ["install", "-y", "-qq", "python3-prometheus-client"], aptEnv);
+  } catch (error) {
+    throw new TestEnvironmentError(`installing python3-prometheus-client failed (apt-get: ${oneLine(error.message)}): install it yourself`);
+  }
+  if (!(await has())) throw new TestEnvironmentError(`apt-get installed python3-prometheus-client, but ${debianPython} still cannot import prometheus_client`);
+  say(`prometheus_client installed for ${debianPython}`);
 }
 
 async function preparePostgres({ env, startTimeoutMs, say }) {

@@ -20,6 +20,17 @@ export interface WeatherRow {
   weather: WeatherClass;
 }
 
+/** A trained model as plain JSON: what the train flow returns and the score and monitor flows use. */
+export interface WeatherModel {
+  name: "weather";
+  params: HyperParams;
+  /** On the held-out split of the training period. */
+  metrics: { accuracy: number; macroF1: number };
+  trainedOn: { years: number[]; rows: number };
+  /** The forest's own JSON (`RandomForestClassifier.load` reads it back). */
+  forest: Record<string, unknown>;
+}
+
 export interface Example {
   features: number[];
   label: number;
@@ -42,25 +53,17 @@ export function readWeatherCsv(file: string): Record<string, string>[] {
   return parse(fs.readFileSync(file, "utf8"), { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
 }
 
-export const REQUIRED_COLUMNS = ["date", "precipitation", "temp_max", "temp_min", "wind", "weather"] as const;
+/** The rows of the given calendar years (the example's reference period and its newer data). */
+export function rowsOfYears(rows: readonly WeatherRow[], years: readonly number[]): WeatherRow[] {
+  return rows.filter((r) => years.includes(Number(r.date.slice(0, 4))));
+}
 
-/** Typed rows, and the reasons rows were rejected. */
-export function toWeatherRows(records: Record<string, string>[]): { rows: WeatherRow[]; rejected: Record<string, number> } {
-  const missing = REQUIRED_COLUMNS.filter((c) => records.length > 0 && !(c in records[0]!));
-  if (records.length === 0) throw new Error("the data set is empty");
-  if (missing.length) throw new Error(`the data set lacks columns: ${missing.join(", ")}`);
-  const rows: WeatherRow[] = [];
-  const rejected: Record<string, number> = {};
-  const reject = (why: string) => void (rejected[why] = (rejected[why] ?? 0) + 1);
-  for (const r of records) {
-    const values = [Number(r.precipitation), Number(r.temp_max), Number(r.temp_min), Number(r.wind)];
-    if (values.some((v) => !Number.isFinite(v))) reject("non-numeric measurement");
-    else if (!WEATHER_CLASSES.includes(r.weather as WeatherClass)) reject(`unknown weather "${r.weather}"`);
-    else if (Number.isNaN(Date.parse(r.date!))) reject("bad date");
-    else if (values[1]! < values[2]!) reject("temp_max below temp_min");
-    else rows.push({ date: r.date!, precipitation: values[0]!, tempMax: values[1]!, tempMin: values[2]!, wind: values[3]!, weather: r.weather as WeatherClass });
-  }
-  return { rows, rejected };
+/** The columns drift is measured on, named as in the CSV. */
+export const DRIFT_FEATURES = ["temp_max", "temp_min", "precipitation", "wind", "weather"] as const;
+
+/** A row as the record `detectDrift` compares: the CSV's column names and values. */
+export function driftRecord(row: WeatherRow): Record<(typeof DRIFT_FEATURES)[number], number | string> {
+  return { temp_max: row.tempMax, temp_min: row.tempMin, precipitation: row.precipitation, wind: row.wind, weather: row.weather };
 }
 
 /** Features: the day's measurements plus the season as a point on the unit circle. */
@@ -119,9 +122,21 @@ export function trainForest(train: Example[], params: HyperParams): RandomForest
   return forest;
 }
 
+/** A trained forest from its plain JSON (what `trainModel` returns). */
+export function loadForest(model: Record<string, unknown>): RandomForestClassifier {
+  return RandomForestClassifier.load(model as never);
+}
+
+/** Class names predicted for rows, in order. */
+export function predictRows(forest: RandomForestClassifier, rows: readonly WeatherRow[]): WeatherClass[] {
+  return forest.predict(rows.map((r) => toExample(r).features)).map((c: number) => WEATHER_CLASSES[c]!);
+}
+
 export interface Metrics {
   accuracy: number;
   macroF1: number;
+  /** F1 of each class; null for a class neither present nor predicted (left out of macroF1). */
+  f1ByClass: Record<WeatherClass, number | null>;
   /** confusion[actual][predicted], classes in WEATHER_CLASSES order. */
   confusion: number[][];
   testRows: number;
@@ -133,16 +148,20 @@ export function evaluate(predicted: number[], actual: number[]): Metrics {
   predicted.forEach((p, i) => confusion[actual[i]!]![p]!++);
   const correct = confusion.reduce((sum, row, i) => sum + row[i]!, 0);
   const f1s: number[] = [];
+  const f1ByClass = {} as Record<WeatherClass, number | null>;
   for (let c = 0; c < k; c++) {
     const tp = confusion[c]![c]!;
     const fp = confusion.reduce((s, row, i) => s + (i === c ? 0 : row[c]!), 0);
     const fn = confusion[c]!.reduce((s, v, j) => s + (j === c ? 0 : v), 0);
-    if (tp + fp + fn === 0) continue; // a class absent from the test split and never predicted
-    f1s.push((2 * tp) / (2 * tp + fp + fn));
+    // A class absent from the test split and never predicted has no F1.
+    const f1 = tp + fp + fn === 0 ? null : (2 * tp) / (2 * tp + fp + fn);
+    f1ByClass[WEATHER_CLASSES[c]!] = f1;
+    if (f1 !== null) f1s.push(f1);
   }
   return {
     accuracy: correct / Math.max(1, actual.length),
     macroF1: f1s.reduce((a, b) => a + b, 0) / Math.max(1, f1s.length),
+    f1ByClass,
     confusion,
     testRows: actual.length,
   };

@@ -1,6 +1,7 @@
 /** Text formatting shared by CLI commands. */
 import Table from "cli-table3";
 import { BatonError } from "../core/errors.ts";
+import type { RunResources } from "../core/resources.ts";
 import type { FlowRun, LogRecord, TaskRun } from "../store/types.ts";
 
 /** "12 Completed, 3 Cached, 1 Failed" */
@@ -78,4 +79,25 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, jsonReplacer, 2) + "\n");
+}
+
+const seconds = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`);
+const megabytes = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+
+/** What a run used (core/resources.ts), in one line: "wall 1.20 s, CPU 1.18 s (user 1.10 s, system 80 ms), peak 312 MB". */
+export function resourcesLabel(r: RunResources | null | undefined): string {
+  if (!r) return "-";
+  const parts = [`wall ${seconds(r.wallMs)}`];
+  if (r.cpuUserMs != null || r.cpuSystemMs != null)
+    parts.push(`CPU ${seconds((r.cpuUserMs ?? 0) + (r.cpuSystemMs ?? 0))} (user ${seconds(r.cpuUserMs ?? 0)}, system ${r.cpuSystemMs == null ? "not measured" : seconds(r.cpuSystemMs)})`);
+  if (r.peakMemoryBytes != null) parts.push(`peak ${megabytes(r.peakMemoryBytes)}`);
+  if (r.retriedWallMs > 0) parts.push(`retried attempts ${seconds(r.retriedWallMs)}`);
+  return parts.join(", ");
+}
+
+/** A task run's CPU and peak memory for a table cell: "1.18 s, 312 MB". */
+export function resourcesCell(r: RunResources | null | undefined): string {
+  if (!r) return "";
+  const cpu = r.cpuUserMs != null || r.cpuSystemMs != null ? seconds((r.cpuUserMs ?? 0) + (r.cpuSystemMs ?? 0)) : "-";
+  return r.peakMemoryBytes != null ? `${cpu}, ${megabytes(r.peakMemoryBytes)}` : cpu;
 }

@@ -1,11 +1,12 @@
 /**
- * The live view of `baton run`. On a terminal: a block under the logs, redrawn in place, with
- * the flow's task runs per task name (done/total and a bar) and the run's dashboard link when a
- * server is known. Elsewhere (CI logs, pipes): one plain line per task run that ends — not per
- * transition, so a 2,000-item map prints 2,000 lines, not 4,000+.
+ * The live view of `baton run` (and, fed from the run's events, of `flow-run watch`). On a
+ * terminal: a block under the logs, redrawn in place, with the flow's task runs per task name
+ * (done/total and a bar) and the run's dashboard link when a server is known. Elsewhere (CI
+ * logs, pipes, `--no-progress`): one plain line per task run that ends — not per transition, so
+ * a 2,000-item map prints 2,000 lines, not 4,000+.
  *
- * `renderProgress` is pure (a model and a width in, lines out): the terminal part only moves
- * the cursor back over the block it drew last and writes the new one.
+ * `renderProgress` is pure (a model and a width in, lines out): the terminal part (`LiveBlock`)
+ * only moves the cursor back over the block it drew last and writes the new one.
  */
 import type { StateType } from "../core/states.ts";
 import { isTerminal } from "../core/states.ts";
@@ -103,39 +104,87 @@ export class TaskTallies {
   }
 }
 
+/** The block is redrawn with new figures at most this often (10 times a second). */
+const REDRAW_MS = 100;
+
+/** Whether to draw the block: a terminal on both outputs, not CI, not turned off with `--no-progress`. */
+export function drawsProgress(stream: NodeJS.WriteStream, progress = true): boolean {
+  return progress && Boolean(stream.isTTY) && Boolean(process.stdout.isTTY) && !process.env.CI;
+}
+
+/**
+ * A block of lines kept under what is printed above it. Its figures are rendered again only on
+ * the timer (at most 10 times a second, however fast runs change); a line printed between moves
+ * the block down without rendering it anew.
+ */
+export class LiveBlock {
+  private lines: string[] = [];
+  private drawn = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly render: (width: number) => string[],
+  ) {}
+
+  start(): void {
+    this.update();
+    this.timer = setInterval(() => this.update(), REDRAW_MS);
+    this.timer.unref();
+  }
+
+  /** Prints `text` (one or more lines) above the block. */
+  print(text: string): void {
+    this.stream.write(`${eraseBlock(this.drawn)}${text}\n${this.lines.join("\n")}`);
+    this.drawn = this.lines.length;
+  }
+
+  /** Renders the figures again and draws them in place. */
+  update(): void {
+    this.lines = this.render(this.stream.columns || 120);
+    this.stream.write(`${eraseBlock(this.drawn)}${this.lines.join("\n")}`);
+    this.drawn = this.lines.length;
+  }
+
+  /** Stops the timer and leaves `last` (the final picture) in place of the block. */
+  stop(last: string[]): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.stream.write(`${eraseBlock(this.drawn)}${last.join("\n")}\n`);
+    this.drawn = 0;
+  }
+}
+
+/** The final picture: the block without the spinner. */
+export function finalPicture(model: ProgressModel, width: number): string[] {
+  return renderProgress(model, width).map((line, i) => (i === 0 ? line.slice(2) : line));
+}
+
+/** The plain line of a task run that ended (no terminal, or `--no-progress`). */
+export function endedLine(taskKey: string, state: { timestamp: number; name: string; message?: string | null }): string {
+  return `${new Date(state.timestamp).toISOString().slice(11, 23)} | task ${taskKey} -> ${state.name}${state.message ? ` (${state.message})` : ""}`;
+}
+
 export interface LiveViewOptions {
   stream?: NodeJS.WriteStream;
   /** The dashboard's address (a server is known): the view links to the run. */
   dashboard?: ((flowRunId: string) => string) | null;
+  /** false (`--no-progress`): plain lines even on a terminal. */
+  progress?: boolean;
 }
 
 export function startLiveView(runtime: Runtime, flowName: string, options: LiveViewOptions = {}): { stop(): void } {
   const stream = options.stream ?? process.stderr;
   const tallies = new TaskTallies();
   const started = Date.now();
-  const tty = Boolean(stream.isTTY) && !process.env.CI;
   let frame = 0;
-  let drawn = 0;
   let link: string | null = null;
 
   const model = (): ProgressModel => ({ flowName, tasks: tallies.tasks, elapsedMs: Date.now() - started, link, frame: frame++ });
-  const clear = () => {
-    if (tty && drawn) stream.write(eraseBlock(drawn));
-    drawn = 0;
-  };
-  const draw = () => {
-    if (!tty) return;
-    const lines = renderProgress(model(), stream.columns || 120);
-    stream.write(`${eraseBlock(drawn)}${lines.join("\n")}`);
-    drawn = lines.length;
-  };
+  const block = drawsProgress(stream, options.progress) ? new LiveBlock(stream, (width) => renderProgress(model(), width)) : null;
 
   const previousWrite = consoleOutput.write;
-  consoleOutput.write = (line) => {
-    clear();
-    stream.write(line + "\n");
-    draw();
-  };
+  if (block) consoleOutput.write = (line) => block.print(line);
   runtime.batcher.observer = (ops: readonly WriteOp[]) => {
     for (const op of ops) {
       if (op.kind !== "taskRun") continue;
@@ -143,19 +192,13 @@ export function startLiveView(runtime: Runtime, flowName: string, options: LiveV
       // The first task run belongs to the flow run started here (sub-flows start later).
       if (link === null && options.dashboard) link = options.dashboard(flowRunId);
       const ended = tallies.apply(id, taskName, state.type);
-      if (!tty && ended) stream.write(`${new Date(state.timestamp).toISOString().slice(11, 23)} | task ${taskKey} -> ${state.name}${state.message ? ` (${state.message})` : ""}\n`);
+      if (!block && ended) stream.write(`${endedLine(taskKey, state)}\n`);
     }
   };
-  const timer = tty ? setInterval(draw, 100) : null;
-  timer?.unref();
+  block?.start();
   return {
     stop: () => {
-      if (timer) clearInterval(timer);
-      if (tty) {
-        clear();
-        // The last picture stays, without the spinner.
-        stream.write(`${renderProgress(model(), stream.columns || 120).map((l, i) => (i === 0 ? l.slice(2) : l)).join("\n")}\n`);
-      }
+      block?.stop(finalPicture(model(), stream.columns || 120));
       runtime.batcher.observer = null;
       consoleOutput.write = previousWrite;
     },

@@ -34,19 +34,23 @@ export function isPreloaded(file: string): boolean {
   return preloaded.has(path.resolve(file));
 }
 
-/** Imports `file` and picks the flow named by `name` (export name or flow name), or the only one. */
-export async function loadFlow(file: string, name?: string): Promise<AnyFlow> {
+/** Imports the user's module `file` under the flow loader (or takes it preloaded): its exports. */
+export async function importFlowModule(file: string): Promise<Record<string, unknown>> {
   const resolved = path.resolve(file);
   if (!fs.existsSync(resolved)) throw new Error(`flow file ${resolved} does not exist`);
-  let module = preloaded.get(resolved);
-  if (!module) {
-    await ensureFlowLoader();
-    try {
-      module = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
-    } catch (error) {
-      throw explainCommonJs(error, resolved) ?? error;
-    }
+  const module = preloaded.get(resolved);
+  if (module) return module;
+  await ensureFlowLoader();
+  try {
+    return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw explainCommonJs(error, resolved) ?? error;
   }
+}
+
+/** Imports `file` and picks the flow named by `name` (export name or flow name), or the only one. */
+export async function loadFlow(file: string, name?: string): Promise<AnyFlow> {
+  const module = await importFlowModule(file);
   const flows = Object.entries(module).filter((entry): entry is [string, AnyFlow] => isFlow(entry[1]));
   if (name) {
     const match = flows.find(([exportName, f]) => exportName === name || f.flowName === name);

@@ -5,6 +5,7 @@
  */
 import { CommanderError, type Command } from "commander";
 import { addStub, newProgram, NOUNS, type NounModule } from "./nouns.mjs";
+import { flushTracing, startTracing } from "../telemetry/tracing.ts";
 
 export { NOUNS };
 
@@ -33,6 +34,8 @@ const MODULES = {
   events: async () => (await import("./commands/events.ts")).registerEvents,
   webhook: async () => (await import("./commands/webhook.ts")).registerWebhook,
   experiment: async () => (await import("./commands/experiment.ts")).registerExperiment,
+  model: async () => (await import("./commands/model.ts")).registerModel,
+  asset: async () => (await import("./commands/asset.ts")).registerAsset,
   automation: async () => (await import("./commands/automation.ts")).registerAutomation,
   notification: async () => (await import("./commands/notification.ts")).registerNotification,
   variable: async () => (await import("./commands/variable.ts")).registerVariable,
@@ -40,6 +43,7 @@ const MODULES = {
   apiKey: async () => (await import("./commands/api-key.ts")).registerApiKey,
   account: async () => (await import("./commands/account.ts")).registerAccount,
   audit: async () => (await import("./commands/audit.ts")).registerAudit,
+  usage: async () => (await import("./commands/usage.ts")).registerUsage,
   // Completion lists every command: it registers them all when it runs.
   completion: async () => {
     const { registerCompletion } = await import("./commands/completion.ts");
@@ -99,6 +103,8 @@ function onPipeError(error: NodeJS.ErrnoException): void {
 export async function runCli(argv: string[]): Promise<number> {
   endQuietlyWhenReaderCloses(process.stdout);
   endQuietlyWhenReaderCloses(process.stderr);
+  // With an OTLP endpoint in the environment (OTEL_EXPORTER_OTLP_ENDPOINT), commands are traced.
+  await startTracing();
   try {
     await (await programFor(argv)).parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
@@ -106,6 +112,9 @@ export async function runCli(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode;
     process.stderr.write(`baton: ${(error as Error).message}\n`);
     return 1;
+  } finally {
+    // A run's process lives a second: its spans are sent before it exits.
+    await flushTracing();
   }
 }
 

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 
 /** A module of commands (src/cli/main.ts maps each to its import). */
-export type NounModule = "run" | "flowRun" | "taskRun" | "misc" | "config" | "server" | "dashboard" | "worker" | "workQueue" | "deployment" | "limits" | "events" | "webhook" | "experiment" | "automation" | "notification" | "variable" | "secret" | "apiKey" | "account" | "audit" | "completion";
+export type NounModule = "run" | "flowRun" | "taskRun" | "misc" | "config" | "server" | "dashboard" | "worker" | "workQueue" | "deployment" | "limits" | "events" | "webhook" | "experiment" | "asset" | "model" | "automation" | "notification" | "variable" | "secret" | "apiKey" | "account" | "audit" | "usage" | "completion";
 
 /** A top-level command: its name and description for the listing, and the module that registers it. */
 export interface LazyNoun {

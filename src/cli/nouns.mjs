@@ -24,6 +24,8 @@ export const NOUNS = [
   { name: "events", module: "events", description: "the durable event log: state changes, deployments, pools, webhooks, your code's emitEvent()" },
   { name: "webhook", module: "webhook", description: "webhooks: POST /api/webhooks/SLUG turns a JSON body into an event through a JSONata template" },
   { name: "experiment", module: "experiment", description: "experiments: the parameters and metrics runs logged (logParams, logMetric), compared" },
+  { name: "asset", module: "asset", description: "assets: the data and models runs read and materialise, their versions and lineage" },
+  { name: "model", module: "model", description: "the model registry: versions, aliases, gated promotion and rollback" },
   { name: "automation", module: "automation", description: "automations: a trigger on the event log, and the actions it runs when it fires" },
   { name: "notification", module: "notification", description: "notification channels: a webhook, a Slack incoming webhook or an SMTP server, for automations' notify actions" },
   { name: "variable", module: "variable", description: "variables: named JSON values for flows (getVariable) and for {{ variables.name }} in deployments" },
@@ -31,6 +33,7 @@ export const NOUNS = [
   { name: "api-key", module: "apiKey", description: "API keys stored by the server (roles: admin, developer, operator, viewer, worker)" },
   { name: "account", module: "account", description: "dashboard accounts (user name and password) created by an admin" },
   { name: "audit", module: "audit", description: "the audit log: who did what (every mutating API call, sign-in, and run a schedule or automation started), hash-chained" },
+  { name: "usage", module: "usage", description: "compute hours, estimated cost, waste and failFast's savings of the runs that ended in a window, per day and per group" },
   { name: "completion", module: "completion", description: "print a shell completion script: baton completion bash|zsh" },
 ];
 

@@ -5,6 +5,9 @@
 import { deserialize } from "../core/serializer.ts";
 import { loadSettings } from "../config/settings.ts";
 import { ResultStore } from "../engine/result-store.ts";
+import { databaseResultStorage, remoteResultStorage } from "../config/result-storage.ts";
+import { KyselyStore } from "../store/kysely-store.ts";
+import { RemoteStore } from "../client/remote-store.ts";
 import type { Artifact, RunStore } from "../store/types.ts";
 import { jsonReplacer } from "./format.ts";
 
@@ -29,17 +32,19 @@ export function cut(text: string, max: number, whereAll: string): string {
 }
 
 /**
- * A result's value: inline ones decoded, file ones read from the results directory when this
- * process has it (on the database); through the API a file result is described, not read.
+ * A result's value: inline ones decoded, large ones read from the result storage BATON_RESULTS_URL
+ * names (through the API: the server's with `db`, the object store with `s3://`).
  */
 export async function readResult(store: Pick<RunStore, "getResult" | "dialect">, resultId: string): Promise<{ value: unknown } | { unavailable: string }> {
   const record = await store.getResult(resultId);
   if (!record) return { unavailable: `result ${resultId} is missing` };
   if (record.value != null) return { value: deserialize(record.value) };
-  if (store.dialect === "remote") return { unavailable: `${record.size.toLocaleString("en")} bytes in a file of the server's results directory` };
   const settings = loadSettings();
+  const storage =
+    store instanceof KyselyStore ? databaseResultStorage(settings, store, settings.resultsDir.value) : store instanceof RemoteStore ? remoteResultStorage(settings, store.api) : null;
+  if (!storage?.blobs) return { unavailable: `${record.size.toLocaleString("en")} bytes in the server's result storage (set BATON_RESULTS_URL as the server's to read it here)` };
   try {
-    return { value: new ResultStore(store, settings.resultsDir.value, settings.inlineResultBytes.value).decode(record) };
+    return { value: await new ResultStore(store, storage.blobs, settings.inlineResultBytes.value, storage.legacy).decode(record) };
   } catch (error) {
     return { unavailable: (error as Error).message };
   }

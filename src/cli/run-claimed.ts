@@ -6,11 +6,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BatonError, RunNotFoundError } from "../core/errors.ts";
-import { splitEntrypoint } from "../core/entrypoint.ts";
+import { splitEntrypoint, TASK_JOB_TAG } from "../core/entrypoint.ts";
 import { resumeFlowRun, type FlowRunOutcome } from "../engine/flow-runner.ts";
 import { getRuntime } from "../sdk/runtime.ts";
-import type { Infrastructure, RunHandle } from "../worker/infrastructure.ts";
+import type { Infrastructure, RunHandle, StartOptions } from "../worker/infrastructure.ts";
+import { contextFromEnv } from "../telemetry/trace-context.ts";
+import { context } from "@opentelemetry/api";
 import { isPreloaded, loadFlow } from "./load-flow.ts";
+import { loadTaskJob } from "./task-job.ts";
 import { registerRedacted } from "../core/redaction.ts";
 import { findTemplateRefs, resolveTemplateRefs } from "../core/template-refs.ts";
 import { getVariable } from "../sdk/values.ts";
@@ -18,6 +21,7 @@ import { SECRET_ENV_NAMES } from "../worker/job-variable-refs.ts";
 import { flowRunSourceEvent } from "../core/source-events.ts";
 import { sourceHashes } from "../engine/source-hashes.ts";
 import type { SourceHashes } from "../core/source-events.ts";
+import type { FlowRun } from "../store/types.ts";
 
 /** The env variables the worker filled from secrets: their values are redacted from this process's run output. */
 function redactSecretEnv(): void {
@@ -57,15 +61,17 @@ function hashesOf(entrypoint: string, file: string): SourceHashes {
 
 /**
  * Loads the run's flow from its entrypoint and runs it. With `claimedBy` (a worker's id), only
- * while it is still the Pending run that worker claimed; otherwise it resumes the run.
+ * while it is still the Pending run that worker claimed (`claimed`: the run as it claimed it,
+ * handed to a warm spare); otherwise it resumes the run.
  */
-export async function runClaimedFlowRun(id: string, claimedBy: string | undefined): Promise<FlowRunOutcome<unknown>> {
+export async function runClaimedFlowRun(id: string, claimedBy: string | undefined, claimed?: FlowRun): Promise<FlowRunOutcome<unknown>> {
   redactSecretEnv();
   const runtime = await getRuntime();
-  const run = await runtime.store.getFlowRun(id);
+  // A warm spare was handed the run as its worker claimed it a moment ago: no second read.
+  const run = claimed?.id === id && claimedBy !== undefined ? claimed : await runtime.store.getFlowRun(id);
   if (!run) throw new RunNotFoundError("flow run", id);
   if (!run.entrypoint) throw new BatonError(`flow run ${id} has no entrypoint: it cannot be executed by a worker`);
-  const { file } = splitEntrypoint(run.entrypoint);
+  const { file, name } = splitEntrypoint(run.entrypoint);
   // A relative entrypoint (a deployment's) is read from this process's working directory: the
   // worker's, or the run's job variable cwd.
   if (!path.isAbsolute(file) && !fs.existsSync(path.resolve(file)))
@@ -74,6 +80,10 @@ export async function runClaimedFlowRun(id: string, claimedBy: string | undefine
   if (fs.existsSync(path.resolve(file))) runtime.batcher.post([{ kind: "event", event: flowRunSourceEvent(run, hashesOf(run.entrypoint, path.resolve(file))), flowRunId: id }]);
   // A preloaded module is at hand: the run read above is current, not worth a second read.
   const current = isPreloaded(file) ? run : undefined;
+  if (run.tags.includes(TASK_JOB_TAG)) {
+    const job = await loadTaskJob(run, file, name);
+    return resumeFlowRun(runtime, job, id, { claimedBy, current });
+  }
   const target = await loadFlow(file, run.flowName);
   return claimedBy ? resumeFlowRun(runtime, { fn: target.fn, options: target.options, entrypoint: target.entrypoint }, id, { claimedBy, resolveParameters: resolveParameterRefs, current }) : target.resume(id);
 }
@@ -88,8 +98,8 @@ export async function runClaimedFlowRun(id: string, claimedBy: string | undefine
 export class InlineInfrastructure implements Infrastructure {
   readonly type = "process";
 
-  start(flowRunId: string, env: Record<string, string>): RunHandle {
-    const exited = runClaimedFlowRun(flowRunId, env.BATON_WORKER_ID).then(
+  start(flowRunId: string, env: Record<string, string>, options: StartOptions = {}): RunHandle {
+    const exited = context.with(contextFromEnv(options.traceEnv ?? {}), () => runClaimedFlowRun(flowRunId, env.BATON_WORKER_ID)).then(
       (outcome) => (outcome.state.type === "COMPLETED" ? 0 : 1),
       (error: unknown) => {
         process.stderr.write(`flow run ${flowRunId} failed to run: ${(error as Error).message}\n`);

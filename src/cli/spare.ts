@@ -25,6 +25,9 @@ import { preloadFlowModule } from "./load-flow.ts";
 import { prepareSourceHashes } from "./run-claimed.ts";
 import { findLockFile } from "../engine/source-hashes.ts";
 import { SPARE_ENTRYPOINT_ENV } from "../worker/run-env.ts";
+import type { FlowRun } from "../store/types.ts";
+import { parseSpareLine } from "../worker/infrastructure.ts";
+import type { TraceCarrier } from "../telemetry/trace-context.ts";
 
 
 /** A pool's connections close after 10 s idle: a waiting spare uses them more often than that. */
@@ -50,26 +53,27 @@ async function warmStore(): Promise<void> {
   await Promise.all([store.getFlowRun(newId()), store.getFlowRun(newId())]).catch(() => undefined);
 }
 
-/** The first line on stdin: the id of the run the worker hands over. */
-function readRunId(): Promise<string> {
-  return new Promise<string>((resolve) => {
+/** The first line on stdin: the id of the run the worker hands over, its trace context and the run as it claimed it. */
+function readRunId(): Promise<{ id: string; run?: FlowRun; trace?: TraceCarrier }> {
+  return new Promise((resolve) => {
     let buffer = "";
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
       const newline = buffer.indexOf("\n");
       if (newline < 0) return;
       process.stdin.off("data", onData);
-      resolve(buffer.slice(0, newline).trim());
+      // A run it cannot read is read from the store, as a cold start does.
+      resolve(parseSpareLine(buffer.slice(0, newline)));
     };
     process.stdin.on("data", onData);
   });
 }
 
 /**
- * Warms this process, waits for its run's id and returns it; `stale` when a file the
+ * Warms this process, waits for its run's id (and the run as claimed) and returns it; `stale` when a file the
  * pre-import loaded changed since (this process must then not run the flow).
  */
-export async function waitAsSpare(): Promise<{ id: string; stale: boolean }> {
+export async function waitAsSpare(): Promise<{ id: string; run?: FlowRun; trace?: TraceCarrier; stale: boolean }> {
   const loaded = new Map<string, Stamp>();
   const record = (url: string) => {
     if (!url.startsWith("file:")) return;
@@ -96,12 +100,12 @@ export async function waitAsSpare(): Promise<{ id: string; stale: boolean }> {
   }
   const keepWarm = setInterval(() => void warmStore().catch(() => undefined), KEEP_WARM_MS);
   keepWarm.unref();
-  const id = await readRunId();
+  const { id, run, trace } = await readRunId();
   clearInterval(keepWarm);
   let stale = false;
   for (const [file, stamp] of loaded) {
     const now = stampOf(file);
     if (now?.mtimeMs !== stamp?.mtimeMs || now?.size !== stamp?.size) stale = true;
   }
-  return { id, stale };
+  return { id, run, trace, stale };
 }

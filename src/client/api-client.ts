@@ -12,6 +12,9 @@ import type { z } from "zod";
 import { BatonConfigError, BatonError } from "../core/errors.ts";
 import { Pool } from "undici";
 import { parseAnswer } from "./answers.ts";
+import { context } from "@opentelemetry/api";
+import { tracing } from "../telemetry/tracing.ts";
+import { carrierOf } from "../telemetry/trace-context.ts";
 
 export class ApiRequestError extends BatonError {
   override name = "ApiRequestError";
@@ -136,12 +139,10 @@ export class ApiClient {
   private async send(method: string, path: string, body: string | undefined): Promise<{ status: number; text: string }> {
     // What node:http refuses too: a path that would split the request line (a bug, not an outage).
     if (!/^\/[\x21-\x7e]*$/.test(path)) throw new TypeError(`request path contains unescaped characters: ${JSON.stringify(path)}`);
-    const answer = await this.pool.request({
-      method: method as "GET",
-      path: this.basePath + path,
-      headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
-      body,
-    });
+    let headers = body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" };
+    // Traced: the server's span of this request continues the caller's trace (a task run's, a claim's).
+    if (tracing.enabled) headers = { ...headers, ...carrierOf(context.active()) };
+    const answer = await this.pool.request({ method: method as "GET", path: this.basePath + path, headers, body });
     return { status: answer.statusCode, text: await answer.body.text() };
   }
 
@@ -198,6 +199,35 @@ export class ApiClient {
       req.on("error", (error) => reject(untrustedServer(error, this.baseUrl, this.caFile) ?? new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${error.message}`, { cause: error })));
       req.end();
     });
+  }
+
+  /**
+   * A request of raw bytes (result blobs): `body` sent as application/octet-stream, the answer's
+   * bytes returned; null when the server says 404. Not retried: the caller's run fails (or is
+   * retried by its policy) with the error, which names the server.
+   */
+  async bytes(method: "GET" | "PUT", path: string, body?: Buffer): Promise<Buffer | null> {
+    let answer: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      answer = await this.pool.request({
+        method,
+        path: this.basePath + path,
+        headers: body === undefined ? { ...this.headers, accept: "application/octet-stream, application/json" } : { ...this.headers, "content-type": "application/octet-stream" },
+        body,
+      });
+    } catch (error) {
+      throw untrustedServer(error, this.baseUrl, this.caFile) ?? new BatonError(`cannot reach the Baton API at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
+    }
+    const bytes = Buffer.from(await answer.body.arrayBuffer());
+    if (answer.statusCode === 404 && method === "GET") return null;
+    if (answer.statusCode >= 200 && answer.statusCode < 300) return bytes;
+    let error: { code?: string; message?: string; details?: unknown } | undefined;
+    try {
+      error = (JSON.parse(bytes.toString("utf8")) as { error?: typeof error }).error;
+    } catch {
+      error = undefined;
+    }
+    throw new ApiRequestError(answer.statusCode, error?.code ?? "HTTP_ERROR", `${method} ${path}: ${error?.message ?? `HTTP ${answer.statusCode}`}`, error?.details);
   }
 
   /** How long requests ride out an unreachable server (ms). */

@@ -6,6 +6,7 @@
  * It implements `RunStore` only: what needs the database itself (the live tail, retention, the
  * applied-batch ledger) is the server's, and a client reads the server's streams instead.
  */
+import { AssetVersionConflictError, AssetVersionNotFoundError, type AssetMaterialization, type AssetReadRequest, type AssetVersion, type MaterializeOutcome } from "../core/assets.ts";
 import type { RunValues } from "../core/experiments.ts";
 import { newId } from "../core/ids.ts";
 import { proposalAlreadyApplied } from "../core/deployment-retry.ts";
@@ -35,6 +36,7 @@ import type {
 import { ApiClient, ApiRequestError, orUndefined } from "./api-client.ts";
 import { parseAnswer } from "./answers.ts";
 import { ArtifactListSchema, ArtifactSchema } from "../schemas/artifact.ts";
+import { AssetReadsSchema, MaterializeOutcomeSchema } from "../schemas/asset.ts";
 import { EventPageSchema } from "../schemas/event.ts";
 import { FlowListSchema, FlowSchema } from "../schemas/flow.ts";
 import { CrashStaleAnswerSchema, FlowRunPageSchema, FlowRunSchema, HeartbeatAnswerSchema, TransitionRefusalSchema } from "../schemas/flow-run.ts";
@@ -291,6 +293,14 @@ export class RemoteStore implements RunStore {
     for (let i = 0; i < batch.length; i += 1000) await this.api.request("POST", "/api/run-values", { entries: batch.slice(i, i + 1000) });
   }
 
+  recordAssetReads(request: AssetReadRequest): Promise<(AssetVersion | null)[]> {
+    return assetErrors(async () => (await this.api.request("POST", "/api/asset-reads", request, AssetReadsSchema)).items as (AssetVersion | null)[]);
+  }
+
+  materializeAsset(materialization: AssetMaterialization): Promise<MaterializeOutcome> {
+    return assetErrors(async () => (await this.api.request("POST", "/api/asset-materializations", materialization, MaterializeOutcomeSchema)) as MaterializeOutcome);
+  }
+
   /**
    * An image's bytes travel as base64 in the JSON body (`content`). The server sets `createdAt`
    * (its clock): the caller's record takes the stored one.
@@ -319,4 +329,15 @@ function refusalOf(error: unknown): Extract<SetStateResult, { accepted: false }>
   if (!(error instanceof ApiRequestError) || error.status !== 409 || !(error.details as { run?: FlowRun } | null)?.run) throw error;
   const details = error.details as { rule: string; decision: "reject" | "abort" | "wait"; delayMs: number | null; run: FlowRun };
   return { accepted: false, run: details.run, kind: details.decision, reason: error.message, rule: details.rule, delayMs: details.delayMs ?? undefined };
+}
+
+/** A refused asset write keeps the class it has with a local store (a missing pinned version, a version name taken). */
+async function assetErrors<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.code === "NOT_FOUND" && /has no version|no asset version/.test(error.message)) throw new AssetVersionNotFoundError(error.message, { cause: error });
+    if (error instanceof ApiRequestError && error.status === 409 && /already has a version/.test(error.message)) throw new AssetVersionConflictError(error.message, { cause: error });
+    throw error;
+  }
 }

@@ -10,6 +10,7 @@ import path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BatonConfigError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";
+import { parseResultsUrl } from "../core/result-storage.ts";
 import { DEFAULT_DATABASE_RETRY_MS } from "../store/pg-reconnect.ts";
 
 export type SettingSource = "env" | "config" | "default";
@@ -23,6 +24,8 @@ export interface Settings {
   home: Setting<string>;
   databaseUrl: Setting<string>;
   resultsDir: Setting<string>;
+  /** Where large results live: file:///path, db or s3://bucket/prefix (null: the database's default). */
+  resultsUrl: Setting<string | null>;
   heartbeatMs: Setting<number>;
   /** Results up to this many bytes are stored inline in the database; larger ones as files. */
   inlineResultBytes: Setting<number>;
@@ -72,6 +75,7 @@ export const SETTING_ENV: Record<keyof Settings, string> = {
   home: "BATON_HOME",
   databaseUrl: "BATON_DATABASE_URL",
   resultsDir: "BATON_RESULTS_DIR",
+  resultsUrl: "BATON_RESULTS_URL",
   heartbeatMs: "BATON_HEARTBEAT_MS",
   inlineResultBytes: "BATON_INLINE_RESULT_BYTES",
   logLevel: "BATON_LOG_LEVEL",
@@ -172,6 +176,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings & {
     home,
     databaseUrl: setting("databaseUrl", `sqlite://${path.join(home.value, "baton.db")}`, (raw) => raw),
     resultsDir: setting("resultsDir", path.join(home.value, "results"), (raw) => path.resolve(raw)),
+    resultsUrl: setting<string | null>("resultsUrl", null, (raw) => {
+      // Checked here, at startup: an unknown scheme is an UnknownResultStorageError naming it.
+      parseResultsUrl(raw, { dialect: "sqlite", resultsDir: "" });
+      return raw;
+    }),
     heartbeatMs: setting("heartbeatMs", 30_000, (raw) => positiveInt("BATON_HEARTBEAT_MS", raw)),
     inlineResultBytes: setting("inlineResultBytes", 64 * 1024, (raw) => positiveInt("BATON_INLINE_RESULT_BYTES", raw)),
     logLevel: setting("logLevel", "info", (raw) => logLevel("BATON_LOG_LEVEL", raw)),

@@ -36,6 +36,33 @@ export interface EvaluationResult {
 }
 
 /**
+ * The buckets a pass over `events` reads: every bucket of a trigger the clock moves (proactive)
+ * or that has one bucket (no `for_each`, compound, metric), and of a reactive `for_each` trigger
+ * only the buckets the batch's events fall in — so a pass costs what the batch touches, not what
+ * every run ever seen left behind.
+ */
+export function bucketsToRead(automations: readonly ActiveAutomation[], events: readonly EventRecord[]): { whole: string[]; some: Map<string, Set<string>> } {
+  const whole: string[] = [];
+  const some = new Map<string, Set<string>>();
+  for (const automation of automations) {
+    const t = automation.trigger;
+    if (t.kind !== "event" || t.posture !== "reactive" || !t.forEach) {
+      whole.push(automation.id);
+      continue;
+    }
+    for (const event of events) {
+      if (event.received < automation.activeSince || !triggerMatches(t, event)) continue;
+      const bucket = bucketOf(t, event);
+      if (bucket === null) continue;
+      let keys = some.get(automation.id);
+      if (!keys) some.set(automation.id, (keys = new Set()));
+      keys.add(bucket);
+    }
+  }
+  return { whole, some };
+}
+
+/**
  * `stored`: the buckets' states before the batch (by `bucketKey`). `caughtUp`: the batch ends at
  * the log's end; only then may a proactive deadline fire (an event still unread may be the one
  * that was expected).

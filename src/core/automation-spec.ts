@@ -31,6 +31,7 @@ import { MESSAGE_ROOTS } from "./notification-templates.ts";
 import { BatonError } from "./errors.ts";
 import { METRIC_DEFAULTS, metricTriggerSchema, type MetricTrigger } from "./automation-metrics.ts";
 import { findTemplateRefs, withoutTemplateRefs } from "./template-refs.ts";
+import { ALIAS_NAME, modelNameProblem } from "./models.ts";
 
 /** A spec that cannot be an automation; `field` is the first offending path (`actions[0].deployment`). */
 export class AutomationSpecError extends BatonError {
@@ -108,6 +109,8 @@ const actionSchemas = [
   }),
   /** A message through a notification channel; `subject` and `message` override the channel's templates. */
   z.strictObject({ type: z.literal("notify"), channel: name, subject: z.string().max(2000).optional(), message: z.string().max(20_000).optional() }),
+  /** Moves a model's alias (default production) back to the version before its last promotion; `model` may be a template ({{ event.resource.name }}). */
+  z.strictObject({ type: z.literal("rollback-model"), model: z.string().min(1).max(500), alias: z.string().regex(ALIAS_NAME, "must be an alias: lowercase letters, digits, _ and -, starting with a letter").optional() }),
 ] as const;
 
 /** The accepted action types, in the order the errors list them. */
@@ -267,6 +270,10 @@ function checkAction(a: AutomationAction, i: number, noEvent: string | null): vo
     if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) problems.push({ field: `${field}.url`, message: `${field}.url must be an http or https URL, got ${JSON.stringify(a.url.slice(0, 80))}` });
     const timeout = durationAt(a.timeout, `${field}.timeout`, 10_000);
     if (timeout <= 0 || timeout > 300_000) problems.push({ field: `${field}.timeout`, message: `${field}.timeout must be more than 0s and at most 5m` });
+  }
+  if (a.type === "rollback-model" && !a.model.includes("{{")) {
+    const problem = modelNameProblem(a.model, `${field}.model`);
+    if (problem) problems.push({ field: `${field}.model`, message: problem });
   }
   if ((a.type === "cancel-flow-run" || a.type === "resume-flow-run") && noEvent && a.flow_run === undefined)
     problems.push({ field: `${field}.flow_run`, message: `${field}.flow_run is required: ${noEvent}, so there is no event whose flow run it could ${a.type === "cancel-flow-run" ? "cancel" : "resume"}` });

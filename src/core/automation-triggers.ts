@@ -152,3 +152,13 @@ export function deadlineOf(trigger: Trigger, state: BucketState | undefined, act
   if (trigger.kind !== "event" || trigger.posture !== "proactive") return null;
   return (state?.windowStart ?? activeSince) + trigger.withinMs;
 }
+
+/**
+ * Whether a bucket can be forgotten: a reactive event trigger's bucket whose kept events all
+ * fell out of the window before `before` is the same as no bucket for any event from then on.
+ * Proactive buckets (they fire on absence), compound and metric ones (one bucket each) are kept.
+ */
+export function bucketIdle(trigger: Trigger, state: BucketState, before: number): boolean {
+  if (trigger.kind !== "event" || trigger.posture !== "reactive") return false;
+  return (state.events ?? []).every((e) => e.occurred < before - trigger.withinMs);
+}

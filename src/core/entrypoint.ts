@@ -19,3 +19,10 @@ export function relativeEntrypoint(file: string, name: string, root: string): st
   const relative = path.relative(root, path.resolve(root, file)).split(path.sep).join("/");
   return `${relative}:${name}`;
 }
+
+/**
+ * The tag of a flow run that is one attempt of a task with `workPool` (a task job): its
+ * entrypoint names the task's module and the task (`file:taskName`), its parameters hold the
+ * task's serialized arguments, and a worker's process runs that task once instead of a flow.
+ */
+export const TASK_JOB_TAG = "baton.task-job";

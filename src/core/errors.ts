@@ -22,6 +22,26 @@ export class BatonConfigError extends BatonError {
   override name = "BatonConfigError";
 }
 
+/** BATON_RESULTS_URL names no result storage Baton knows; names the value and the accepted forms. */
+export class UnknownResultStorageError extends BatonConfigError {
+  override name = "UnknownResultStorageError";
+  constructor(readonly url: string) {
+    super(`BATON_RESULTS_URL "${url}" is not a result storage: use file:///absolute/path (a folder), db (chunks in Baton's database) or s3://bucket/prefix (an S3-compatible store)`);
+  }
+}
+
+/** The result storage (a folder, the database, an object store, the API) could not be read or written; names it. */
+export class ResultStorageError extends BatonError {
+  override name = "ResultStorageError";
+  constructor(
+    readonly storage: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`result storage ${storage}: ${reason}`, options);
+  }
+}
+
 /** The store could not be opened or migrated; names the path or URL. */
 export class StoreOpenError extends BatonError {
   override name = "StoreOpenError";
@@ -155,6 +175,23 @@ export class RunCancelledError extends BatonError {
   override name = "RunCancelledError";
 }
 
+/**
+ * What the other task runs of a `failFast` flow run end with when one of its task runs failed
+ * for good: they are stopped (Cancelled, their state message this error's, starting with
+ * `failFast:`) and code awaiting them gets this error. `cause` is the failed task run's
+ * `TaskRunError`, which is also the flow run's error.
+ */
+export class FailFastError extends RunCancelledError {
+  override name = "FailFastError";
+  constructor(
+    readonly failedTaskRunId: string,
+    readonly failedTaskName: string,
+    options: { cause: TaskRunError },
+  ) {
+    super(`failFast: task run ${failedTaskRunId} of "${failedTaskName}" ended ${options.cause.state.name}${options.cause.state.message ? ` (${options.cause.state.message})` : ""}, so the flow run stopped its other task runs`, options);
+  }
+}
+
 /** A value that cannot be stored as a result, parameter or argument. */
 export class SerializationError extends BatonError {
   override name = "SerializationError";
@@ -209,6 +246,7 @@ const RESTORABLE_ERRORS: Readonly<Record<string, abstract new (...args: any[]) =
   NonRetryableError,
   RunTimeoutError,
   RunCancelledError,
+  FailFastError,
   SerializationError,
   ParameterValidationError,
   TypeError,

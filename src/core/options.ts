@@ -3,6 +3,7 @@
  * kind. Validation happens when a task or flow is defined, so a typo fails at import time with
  * a `TypeError` naming the option, not hours later inside a run.
  */
+import { assetList, type Asset } from "./assets.ts";
 import type { RetryDelay } from "./retry-policy.ts";
 
 export type Runner = "async" | "threads";
@@ -59,6 +60,14 @@ export interface TaskOptions extends RunOptions {
   waitFor?: readonly unknown[];
   /** Emit an event (`baton.task-run.<State>`) at every transition, not only Failed, TimedOut, Crashed and Cancelled. */
   emitEvents?: boolean;
+  /** Assets the task reads: the latest version of each, or the one pinned with `.version(...)`, recorded when it starts. */
+  reads?: readonly Asset[];
+  /** Assets the task writes: materialised from its result when it completes, unless it calls `materialize` for them. */
+  writes?: readonly Asset[];
+  /** Each attempt runs as a child flow run on this work pool, claimed by its workers (`baton worker start --pool NAME`). */
+  workPool?: string;
+  /** A queue of `workPool` for those runs (default: the pool's default queue). */
+  workQueue?: string;
 }
 
 export interface FlowOptions extends RunOptions {
@@ -72,6 +81,11 @@ export interface FlowOptions extends RunOptions {
   taskRunner?: Runner;
   /** The experiment its runs' params and metrics (`logParams`, `logMetric`) belong to (default: the flow's name). */
   experiment?: string;
+  /**
+   * Stop at the first task run that fails for good (default false): its other task runs are
+   * cancelled at once (`FailFastError`) and the flow run ends Failed with that failure.
+   */
+  failFast?: boolean;
 }
 
 export interface ParamsSchema {
@@ -101,6 +115,10 @@ export interface CompiledTaskOptions extends CompiledRunOptions {
   runner: Runner | null;
   waitFor: readonly unknown[];
   emitEvents: boolean;
+  reads: readonly Asset[];
+  writes: readonly Asset[];
+  workPool: string | null;
+  workQueue: string | null;
 }
 
 export interface CompiledFlowOptions extends CompiledRunOptions {
@@ -109,6 +127,7 @@ export interface CompiledFlowOptions extends CompiledRunOptions {
   params: ParamsSchema | null;
   taskRunner: Runner;
   experiment: string | null;
+  failFast: boolean;
 }
 
 /** Defaults, in one place. */
@@ -123,8 +142,8 @@ const COMMON_KEYS = [
   "name", "description", "version", "tags", "retries", "retryDelayMs", "retryJitter", "retryIf", "timeoutMs",
   "onCompletion", "onFailure", "onRetry", "persistResult",
 ] as const;
-const TASK_KEYS = new Set<string>([...COMMON_KEYS, "cacheKey", "cacheExpiresMs", "key", "runner", "waitFor", "emitEvents"]);
-const FLOW_KEYS = new Set<string>([...COMMON_KEYS, "maxConcurrency", "logPrints", "params", "taskRunner", "experiment"]);
+const TASK_KEYS = new Set<string>([...COMMON_KEYS, "cacheKey", "cacheExpiresMs", "key", "runner", "waitFor", "emitEvents", "reads", "writes", "workPool", "workQueue"]);
+const FLOW_KEYS = new Set<string>([...COMMON_KEYS, "maxConcurrency", "logPrints", "params", "taskRunner", "experiment", "failFast"]);
 
 function fail(kind: string, field: string, problem: string): never {
   throw new TypeError(`${kind} option "${field}" ${problem}`);
@@ -238,7 +257,21 @@ export function compileTaskOptions(fn: unknown, options: TaskOptions = {}): Comp
     runner: checkRunner("task", "runner", input.runner),
     waitFor: waitForList(input.waitFor),
     emitEvents: (input.emitEvents as boolean | undefined) ?? false,
+    reads: assetList(input.reads, "reads"),
+    writes: assetList(input.writes, "writes"),
+    ...workPlacement(input),
   };
+}
+
+/** `workPool` and `workQueue`: names (non-empty), a queue only with a pool. */
+function workPlacement(input: Record<string, unknown>): { workPool: string | null; workQueue: string | null } {
+  const workPool = optionalString("task", input, "workPool");
+  const workQueue = optionalString("task", input, "workQueue");
+  if (workPool !== null && workPool.trim() === "") fail("task", "workPool", "must be the name of a work pool, got an empty string");
+  if (workQueue !== null && workQueue.trim() === "") fail("task", "workQueue", "must be the name of a queue of workPool, got an empty string");
+  if (workQueue !== null && workPool === null) fail("task", "workQueue", "needs workPool: a queue belongs to a work pool");
+  if (workPool !== null && input.runner === "threads") fail("task", "runner", `"threads" cannot be combined with workPool: the task runs on a worker of pool "${workPool}"`);
+  return { workPool, workQueue };
 }
 
 export function compileFlowOptions(fn: unknown, options: FlowOptions = {}): CompiledFlowOptions {
@@ -250,6 +283,7 @@ export function compileFlowOptions(fn: unknown, options: FlowOptions = {}): Comp
   if (params !== undefined && (typeof params !== "object" || params === null || typeof (params as ParamsSchema).safeParse !== "function"))
     fail("flow", "params", "must be a zod schema (an object with safeParse)");
   if (input.logPrints !== undefined && typeof input.logPrints !== "boolean") fail("flow", "logPrints", "must be a boolean");
+  if (input.failFast !== undefined && typeof input.failFast !== "boolean") fail("flow", "failFast", `must be a boolean, got ${typeof input.failFast}`);
   return {
     ...compileCommon("flow", fn, input),
     maxConcurrency: input.maxConcurrency === undefined ? null : positiveInt("flow", "maxConcurrency", input.maxConcurrency),
@@ -257,6 +291,7 @@ export function compileFlowOptions(fn: unknown, options: FlowOptions = {}): Comp
     params: (params as ParamsSchema | undefined) ?? null,
     taskRunner: checkRunner("flow", "taskRunner", input.taskRunner) ?? "async",
     experiment: experimentName(input),
+    failFast: (input.failFast as boolean | undefined) ?? false,
   };
 }
 

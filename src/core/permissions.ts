@@ -54,6 +54,8 @@ export const PERMISSIONS = {
   "webhooks:manage": "list, read, create and delete webhooks",
   /** API keys and accounts. */
   "access:admin": "create, list and revoke API keys and accounts",
+  /** Prometheus' scrape of `GET /metrics`: counts by flow, pool and state, no run's data. */
+  "metrics:read": "scrape the server's Prometheus metrics",
   /** Admins only: who did what is itself sensitive (and not a `:read`, which viewers hold). */
   "audit:inspect": "read the audit log, verify its chain, and download runs' compliance reports",
 } as const;

@@ -1,4 +1,5 @@
 /** The in-memory bookkeeping of one executing flow run. */
+import type { FlowRunMeter } from "./resource-meter.ts";
 import type { CompiledFlowOptions } from "../core/options.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import type { FlowRun, TaskRun, WriteOp } from "../store/types.ts";
@@ -10,6 +11,7 @@ import { Semaphore } from "./semaphore.ts";
 import { Fifo } from "./fifo.ts";
 import { ValueLineage } from "./lineage.ts";
 import { setMaxListeners } from "node:events";
+import { FailFastError, type TaskRunError } from "../core/errors.ts";
 
 /** Every task run listens to its flow's signal: a fan-out of 10,000 is expected, not a leak. */
 function flowController(): AbortController {
@@ -52,6 +54,8 @@ export class FlowRunState {
   /** Aborted when the flow run times out or is cancelled; every task signal follows it. */
   controller = flowController();
   attempt = 1;
+  /** Measures the run from its Running state on (set once it starts): sent with its final state. */
+  meter: FlowRunMeter | null = null;
   /** Set when a cancel request was seen: the run ends Cancelled, not Failed. */
   cancelled = false;
   /** Why it was cancelled, when not on request (its parent flow run stopped). */
@@ -60,6 +64,8 @@ export class FlowRunState {
   pausedFromOutside = false;
   /** True while its own `pauseFlowRun` waits in place: Paused is then its own doing. */
   waitingForInput = false;
+  /** With `failFast`: the failure that stopped this attempt, which is the flow run's error. */
+  failedFast: TaskRunError | null = null;
 
   constructor(
     readonly runtime: Runtime,
@@ -147,6 +153,26 @@ export class FlowRunState {
     this.flowArtifacts = 0;
     this.usedKeys = new Set();
     this.controller = flowController();
+    this.failedFast = null;
+  }
+
+  /**
+   * A task run of this attempt failed for good (task-runner.ts decides which failures count).
+   * With `failFast`, the attempt stops at once: aborting its signal ends every other task run
+   * Cancelled (running ones through their signal, a thread's by terminating it; waiting ones
+   * before they start) with a `FailFastError`, and the flow function is no longer awaited.
+   */
+  taskFailed(failure: TaskRunError): void {
+    if (!this.options.failFast || this.controller.signal.aborted) return;
+    this.failedFast = failure;
+    this.logger.warn(`failFast: task run ${failure.taskRunId} of "${failure.taskName}" ended ${failure.state.name}; stopping the flow run's other task runs`);
+    this.controller.abort(new FailFastError(failure.taskRunId, failure.taskName, { cause: failure }));
+    // Calls waiting in the window start now, past its size (by one window at most, which bounds
+    // the memory): each ends Cancelled at once, in the commit of the others' Cancelled states.
+    for (let i = 0; i < this.runtime.taskWindow && this.queued.length > 0; i++) {
+      this.admitted++;
+      this.queued.shift()!.start();
+    }
   }
 
   /** Which task run produced the values tasks pass on (see lineage.ts). */

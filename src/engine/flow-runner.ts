@@ -12,6 +12,7 @@
  * only unfinished work runs again. While running, the flow run heartbeats; a run whose
  * heartbeats stop (SIGKILL, power loss) is found Crashed by `crashStaleFlowRuns`.
  */
+import { FlowRunMeter } from "./resource-meter.ts";
 import { newId } from "../core/ids.ts";
 import {
   BatonError,
@@ -40,6 +41,9 @@ import { installPrintCapture } from "./print-capture.ts";
 import { processWide } from "./process-wide.ts";
 import type { Runtime } from "./runtime.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
+import { noteRetry, withFlowRunSpan } from "./run-spans.ts";
+import { tracing } from "../telemetry/tracing.ts";
+import { trace } from "@opentelemetry/api";
 
 export interface FlowDefinition {
   fn: (params?: any) => unknown;
@@ -215,7 +219,12 @@ function checkParamsShape(flowName: string, params: unknown): void {
     throw new TypeError(`flow "${flowName}" takes one parameters object (or none), got ${Array.isArray(params) ? "an array" : typeof params}`);
 }
 
-async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number, resumed: boolean): Promise<FlowRunOutcome<R>> {
+function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number, resumed: boolean): Promise<FlowRunOutcome<R>> {
+  if (tracing.enabled) return withFlowRunSpan(flowRun, runCount, () => executeAttempts<R>(runtime, def, flowRun, params, runCount, resumed));
+  return executeAttempts<R>(runtime, def, flowRun, params, runCount, resumed);
+}
+
+async function executeAttempts<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRun, params: unknown, runCount: number, resumed: boolean): Promise<FlowRunOutcome<R>> {
   const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });
   if (def.options.logPrints) installPrintCapture();
   const state = new FlowRunState(runtime, flowRun, def.options, logger);
@@ -228,6 +237,7 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
   const started = await runtime.store.setFlowRunState(flowRun.id, makeState("Running"), { runCount, heartbeatMs: runtime.heartbeatMs });
   if (!started.accepted) throw refusalError(flowRun.id, makeState("Running"), started);
   state.flowRun = started.run;
+  state.meter = new FlowRunMeter(started.run.resources ?? null);
   // One beat at a time: a beat riding out a database restart is not joined by the next ones.
   let beating = false;
   const heartbeat = setInterval(() => {
@@ -270,24 +280,31 @@ async function execute<R>(runtime: Runtime, def: FlowDefinition, flowRun: FlowRu
         })) as R;
         await state.settleOutstanding();
         if (state.pausedFromOutside) return await stayPaused(runtime, state);
+        // failFast: a task run failed for good, so the run fails even if the flow function got over it.
+        if (state.failedFast) throw state.failedFast;
         return await finishCompleted(runtime, def, state, value, attempt);
-      } catch (error) {
-        if (error instanceof FlowRunSuspendedError) return await suspend(runtime, state, error);
+      } catch (thrown) {
+        if (thrown instanceof FlowRunSuspendedError) return await suspend(runtime, state, thrown);
         if (state.pausedFromOutside) {
           await state.settleOutstanding();
           return await stayPaused(runtime, state);
         }
         // Stop the attempt's remaining task runs: they end Failed instead of running on unseen.
-        if (!state.controller.signal.aborted) state.controller.abort(new BatonError(`flow run ${flowRun.id} failed: ${describeError(error).message}`));
+        if (!state.controller.signal.aborted) state.controller.abort(new BatonError(`flow run ${flowRun.id} failed: ${describeError(thrown).message}`));
         await state.settleOutstanding();
         if (state.cancelled) return await finishCancelled(runtime, state);
+        // Stopped by failFast: whatever the flow function threw then (a FailFastError, most
+        // likely), the run fails with the task run's failure.
+        const error = state.failedFast ?? thrown;
         // Ended by someone else while it waited for input (a pause timeout): that end stands.
         if (error instanceof PauseEndedError) return outcomeOf((await runtime.store.getFlowRun(flowRun.id)) ?? state.flowRun);
         const delay = await flowRetryDelay(def.options, error, attempt, logger);
         if (delay === null) return await finishFailed(runtime, def, state, error, attempt);
+        state.meter.attemptRetried();
         const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
         await runtime.store.setFlowRunState(flowRun.id, awaiting, { error: describeError(error) });
         logger.warn(`Flow run failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
+        if (tracing.enabled) noteRetry(trace.getActiveSpan(), attempt, error, delay);
         await runHooks(def.options.onRetry, def, state, awaiting, attempt, error);
         await sleepUntil(awaiting.scheduledAt!);
         const retrying = await runtime.store.setFlowRunState(flowRun.id, makeState("Retrying"));
@@ -366,7 +383,7 @@ async function finishCompleted<R>(runtime: Runtime, def: FlowDefinition, state: 
   if (def.options.persistResult && value !== undefined) {
     let record;
     try {
-      record = runtime.results.prepare(value, `the result of flow "${def.options.name}"`);
+      record = await runtime.results.save(value, `the result of flow "${def.options.name}"`);
     } catch (error) {
       return finishFailed(runtime, def, state, error, attempt);
     }
@@ -375,7 +392,7 @@ async function finishCompleted<R>(runtime: Runtime, def: FlowDefinition, state: 
   }
   await runtime.batcher.drain(id);
   const completed = makeState("Completed");
-  const set = await runtime.store.setFlowRunState(id, completed, { resultId, error: null });
+  const set = await runtime.store.setFlowRunState(id, completed, { resultId, error: null, resources: state.meter?.total() });
   if (!set.accepted) {
     state.logger.error(`flow run finished but could not be marked Completed: ${set.reason}`);
     return outcomeOf(set.run);
@@ -388,7 +405,7 @@ async function finishCompleted<R>(runtime: Runtime, def: FlowDefinition, state: 
 async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: FlowRunState, error: unknown, attempt: number): Promise<FlowRunOutcome<R>> {
   const info = describeError(error);
   const failed = makeState(error instanceof RunTimeoutError ? "TimedOut" : "Failed", { message: info.message });
-  const set = await runtime.store.setFlowRunState(state.flowRun.id, failed, { error: info });
+  const set = await runtime.store.setFlowRunState(state.flowRun.id, failed, { error: info, resources: state.meter?.total() });
   state.logger.error(`Finished in state ${failed.name}('${info.message}')`);
   if (!set.accepted) return outcomeOf(set.run);
   await runHooks(def.options.onFailure, def, state, failed, attempt, error);
@@ -398,7 +415,7 @@ async function finishFailed<R>(runtime: Runtime, def: FlowDefinition, state: Flo
 async function finishCancelled<R>(runtime: Runtime, state: FlowRunState): Promise<FlowRunOutcome<R>> {
   await runtime.batcher.drain(state.flowRun.id).catch(() => undefined);
   const cancelled = makeState("Cancelled", { message: state.cancelReason ?? "cancelled on request" });
-  const set = await runtime.store.setFlowRunState(state.flowRun.id, cancelled);
+  const set = await runtime.store.setFlowRunState(state.flowRun.id, cancelled, { resources: state.meter?.total() });
   state.logger.warn("Finished in state Cancelled()");
   return set.accepted ? { id: state.flowRun.id, name: state.flowRun.name, state: cancelled, result: undefined, error: null } : outcomeOf(set.run);
 }

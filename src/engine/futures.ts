@@ -11,6 +11,8 @@ const ignore = (): void => undefined;
 export class TaskFuture<R> implements PromiseLike<R> {
   /** @internal */
   currentState: State;
+  /** @internal set by `wait()`: the caller judges the outcome itself, so its failure does not stop a `failFast` flow run. */
+  handled = false;
 
   constructor(
     readonly id: string,
@@ -38,8 +40,12 @@ export class TaskFuture<R> implements PromiseLike<R> {
     return this.promise;
   }
 
-  /** Waits for the task run to finish without throwing; returns its final state. */
+  /**
+   * Waits for the task run to finish without throwing; returns its final state. Called before
+   * the run fails, it also marks the failure as handled: a `failFast` flow run goes on.
+   */
   async wait(): Promise<State> {
+    this.handled = true;
     await this.promise.catch(() => undefined);
     return this.currentState;
   }

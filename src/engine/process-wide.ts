@@ -21,6 +21,8 @@
  *   worker's SIGTERM cancels them whichever copy started them.
  * - `task-registry` (engine/task-registry.ts): tasks by module and name, which a worker thread
  *   looks up whichever copy defined them.
+ * - `thread-values` (engine/thread-values.ts): in a worker thread, the AsyncLocalStorage of the
+ *   running thread task's port, on which `logParams`/`logMetric` of whichever copy send values.
  * - `print-capture` (engine/print-capture.ts): whether the console is wrapped already; a wrapper
  *   per copy would store each line printed in a `logPrints` run once per copy.
  *

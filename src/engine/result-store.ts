@@ -1,84 +1,77 @@
 /**
- * Persists results: small ones inline in the database row, large ones as files under the
- * results directory. A file is written to a temporary name, fsynced, renamed, and its directory
- * fsynced (the rename itself lives in the directory) before the row that points at it is
- * committed, so no crash — a power loss included — leaves a row pointing at a missing or
- * partial file.
+ * Persists results: small ones inline in the database row, large ones as content-addressed
+ * blobs of the result storage BATON_RESULTS_URL chose (a folder, the database, an S3-compatible
+ * store, or the server's through the API: core/result-storage.ts). A blob is stored (durably)
+ * before the row that points at it is committed, so no crash leaves a row pointing at a missing
+ * or partial blob.
  *
- * A file is named by the sha256 of its bytes (the same bytes are stored once), and names are
- * made here, never taken from anywhere else: the API refuses a result with a path, and `decode`
- * reads only a plain content-address name directly inside the results directory (no separator,
- * no `..`, no absolute path, no link out of the directory) whose bytes hash to that name. A row
- * written by someone else — a client of the API, a hand-edited database — therefore cannot make
- * a run return the contents of another file.
+ * A blob is named by the sha256 of its bytes (the same bytes are stored once), and names are
+ * made here: `decode` reads only a content-address name and checks that the bytes hash to it.
+ * A row written by someone else — a client of the API, a hand-edited database — therefore
+ * cannot make a run return the contents of another file or another result.
  *
- * Without a directory (a flow run through the API), results travel inline only, up to
- * `inlineBytes`.
+ * Without a blob store (a flow run through the API with BATON_RESULTS_URL unset or file:),
+ * results travel inline only, up to `inlineBytes`.
  */
-import { createHash, randomBytes } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
+import { createHash } from "node:crypto";
 import { newId } from "../core/ids.ts";
 import { deserialize, serialize, SERIALIZER_NAME } from "../core/serializer.ts";
-import { BatonError, SerializationError } from "../core/errors.ts";
+import { BatonError, ResultStorageError, SerializationError } from "../core/errors.ts";
 import { excerpt } from "../core/excerpt.ts";
+import { CONTENT_NAME, type ResultBlobStore } from "../core/result-storage.ts";
+import type { FileBlobStore } from "./file-blobs.ts";
 import type { ResultRecord, RunStore } from "../store/types.ts";
 
-/** A result file's name: the sha256 of its bytes, in hex. */
-const CONTENT_NAME = /^[0-9a-f]{64}\.json$/;
 /** Names of files written before results were content-addressed: the result's id (a UUID). */
 const ID_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/;
+
+/** A result ready to be written: its record, and the blob to store first when it is not inline. */
+export interface PreparedResult {
+  record: ResultRecord;
+  blob: { sha256: string; bytes: Buffer } | null;
+}
 
 export class ResultStore {
   constructor(
     private readonly store: Pick<RunStore, "getResult">,
-    /** Where result files go; null: nowhere, results stay inline. */
-    readonly dir: string | null,
+    /** Where large results go; null: nowhere, results stay inline. */
+    readonly blobs: ResultBlobStore | null,
     readonly inlineBytes: number,
+    /**
+     * The results folder of this machine, read when a name is not in `blobs`: files written
+     * before another storage was chosen (and the UUID-named files of older versions).
+     */
+    private readonly legacy: FileBlobStore | null = null,
   ) {}
 
-  /** Serialises `value` into a result record (throws `SerializationError` naming `what`). */
-  prepare(value: unknown, what: string): ResultRecord {
+  /** Serialises `value` into a result record (throws `SerializationError` naming `what`); nothing is written yet. */
+  prepare(value: unknown, what: string): PreparedResult {
     const text = serialize(value, what);
     const size = Buffer.byteLength(text);
     const record: ResultRecord = { id: newId(), serializer: SERIALIZER_NAME, value: text, path: null, size, createdAt: Date.now() };
-    if (size <= this.inlineBytes) return record;
-    if (this.dir === null)
+    if (size <= this.inlineBytes) return { record, blob: null };
+    if (this.blobs === null)
       throw new SerializationError(
         `${what} is ${size.toLocaleString("en")} bytes; a flow run through the API sends results inline, at most ${this.inlineBytes.toLocaleString("en")} bytes. ` +
-          "Store large data yourself and return where it is, or set persistResult: false.",
+          "Set BATON_RESULTS_URL (db: through the server, or s3://bucket/prefix), store large data yourself and return where it is, or set persistResult: false.",
       );
     const bytes = Buffer.from(text);
-    const name = `${sha256(bytes)}.json`;
-    const file = path.join(this.dir, name);
-    this.ensureDir(this.dir);
-    if (!fs.existsSync(file)) {
-      // A name of its own: another process may be writing the same bytes at the same time.
-      const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-      const fd = fs.openSync(temporary, "w");
-      try {
-        fs.writeSync(fd, bytes);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(temporary, file);
-      fsyncDirectory(this.dir);
-    }
+    const sha = sha256(bytes);
     record.value = null;
-    record.path = name;
-    return record;
+    record.path = `${sha}.json`;
+    return { record, blob: { sha256: sha, bytes } };
   }
 
-  /** Creates the results directory if needed; directories it creates are made durable too. */
-  private ensureDir(dir: string): void {
-    const created = fs.mkdirSync(dir, { recursive: true });
-    if (created === undefined) return;
-    // A new directory's entry lives in its parent: sync the parent of each one created.
-    for (let at = path.resolve(dir); ; at = path.dirname(at)) {
-      fsyncDirectory(path.dirname(at));
-      if (at === created || path.dirname(at) === at) break;
-    }
+  /** Stores the blob of a prepared result (durably), before its row is written. */
+  async writeBlob(prepared: PreparedResult): Promise<void> {
+    if (prepared.blob) await this.blobs!.put(prepared.blob.sha256, prepared.blob.bytes);
+  }
+
+  /** `prepare` and `writeBlob`: a record whose row may now be written. */
+  async save(value: unknown, what: string): Promise<ResultRecord> {
+    const prepared = this.prepare(value, what);
+    await this.writeBlob(prepared);
+    return prepared.record;
   }
 
   async load(resultId: string): Promise<unknown> {
@@ -87,46 +80,48 @@ export class ResultStore {
     return this.decode(record);
   }
 
-  decode(record: ResultRecord): unknown {
-    if (record.value != null) return deserialize(record.value);
+  /** The serialised text of a record (inline, or its blob read and checked). */
+  async text(record: ResultRecord): Promise<string> {
+    if (record.value != null) return record.value;
     const name = record.path ?? "";
-    const refuse = (why: string) => new BatonError(`result ${record.id} cannot be read: ${why}`);
-    if (!CONTENT_NAME.test(name) && !ID_NAME.test(name))
-      throw refuse(`its stored path "${excerpt(name)}" is not the name of a result file (results are files named by the sha256 of their bytes, directly in the results directory)`);
-    if (this.dir === null) throw refuse(`it is stored in a file (${name}) and this process has no results directory (it runs flows through the API)`);
-    // Neither the name nor what it points to is trusted: reading starts only once the file is
-    // known to be a regular file directly in the results directory, links resolved.
-    let bytes: Buffer;
-    const file = path.join(this.dir, name);
+    const refuse = (why: string, cause?: unknown) => new BatonError(`result ${record.id} cannot be read: ${why}`, { cause });
+    const content = CONTENT_NAME.test(name);
+    if (!content && !ID_NAME.test(name))
+      throw refuse(`its stored path "${excerpt(name)}" is not the name of a result blob (results are blobs named by the sha256 of their bytes)`);
+    let bytes: Buffer | null = null;
+    let where = this.legacy?.description ?? "";
     try {
-      const real = fs.realpathSync(file);
-      if (path.dirname(real) !== fs.realpathSync(this.dir)) throw refuse(`${file} links to a file outside the results directory`);
-      if (!fs.statSync(real).isFile()) throw refuse(`${file} is not a regular file`);
-      bytes = fs.readFileSync(real);
+      if (content && this.blobs) {
+        where = this.blobs.description;
+        bytes = await this.blobs.get(name.slice(0, 64));
+      }
+      if (bytes === null && this.legacy && (!content || this.legacy !== this.blobs)) {
+        where = this.legacy.description;
+        bytes = this.legacy.read(name);
+      }
     } catch (error) {
-      if (error instanceof BatonError) throw error;
-      throw refuse(`${file}: ${(error as Error).message}`);
+      if (error instanceof ResultStorageError) throw refuse(error.message, error);
+      throw refuse(`${where}: ${(error as Error).message}`, error);
     }
-    if (CONTENT_NAME.test(name) && `${sha256(bytes)}.json` !== name) throw refuse(`the bytes of ${file} do not match its name (sha256): it was changed after it was stored`);
+    if (bytes === null) {
+      if (!this.blobs && !this.legacy) throw refuse(`it is stored as a blob (${name}) and this process has no result storage (it runs flows through the API: set BATON_RESULTS_URL as the server's)`);
+      throw refuse(`its blob ${name} is not in ${this.blobs?.description ?? where}${this.legacy && this.legacy !== this.blobs && this.blobs ? ` nor in ${this.legacy.description}` : ""}`);
+    }
+    if (content && `${sha256(bytes)}.json` !== name) throw refuse(`the bytes of blob ${name} in ${where} do not match its name (sha256): it was changed after it was stored`);
+    return bytes.toString("utf8");
+  }
+
+  async decode(record: ResultRecord): Promise<unknown> {
+    const text = await this.text(record);
     try {
-      return deserialize(bytes.toString("utf8"));
+      return deserialize(text);
     } catch {
-      // Not the parser's message: it may quote the file.
-      throw refuse(`${file} does not hold a serialised result`);
+      // Not the parser's message: it may quote the blob.
+      throw new BatonError(`result ${record.id} cannot be read: ${record.path ?? "its value"} does not hold a serialised result`);
     }
   }
 }
 
 function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** Makes a directory's entries (a rename, a new file) durable. */
-function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -4,6 +4,8 @@
  */
 import type { OrchestrationStore, RunStore, SchedulerStore } from "../store/types.ts";
 import { ResultStore } from "./result-store.ts";
+import type { ResultBlobStore } from "../core/result-storage.ts";
+import type { FileBlobStore } from "./file-blobs.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 import type { ThreadPool } from "./thread-pool.ts";
 
@@ -16,7 +18,9 @@ export interface RuntimeOptions {
   /** The database URL when the store is a database (child processes of a worker reuse it). */
   databaseUrl?: string | null;
   /** Where large results are written; null: nowhere, they travel inline (a flow run through the API). */
-  resultsDir: string | null;
+  resultBlobs: ResultBlobStore | null;
+  /** This machine's results folder, read for results `resultBlobs` does not hold (written before a switch). */
+  legacyResults?: FileBlobStore | null;
   inlineResultBytes: number;
   heartbeatMs: number;
   /** Minimum pino level echoed to the console (stored logs keep everything >= debug). */
@@ -43,7 +47,7 @@ export class Runtime {
     this.scheduler = options.scheduler;
     this.databaseUrl = options.databaseUrl ?? null;
     this.batcher = new WriteBatcher(options.store);
-    this.results = new ResultStore(options.store, options.resultsDir, options.inlineResultBytes);
+    this.results = new ResultStore(options.store, options.resultBlobs, options.inlineResultBytes, options.legacyResults ?? null);
     this.heartbeatMs = options.heartbeatMs;
     this.consoleLevel = options.consoleLevel;
     this.taskWindow = options.taskWindow ?? 4096;

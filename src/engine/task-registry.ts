@@ -17,6 +17,11 @@ export function findTask(moduleUrl: string, name: string): TaskDefinition | unde
   return registry.get(`${moduleUrl}#${name}`);
 }
 
+/** The names of the tasks `moduleUrl` defined, for messages. */
+export function taskNamesOf(moduleUrl: string): string[] {
+  return [...registry.values()].filter((def) => def.moduleUrl === moduleUrl).map((def) => def.definedAs);
+}
+
 const THREAD_KEY = Symbol.for("baton.inWorkerThread");
 
 /** True inside a Baton worker thread, where flows must not start. */

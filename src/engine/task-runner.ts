@@ -17,18 +17,28 @@
  */
 import { newId } from "../core/ids.ts";
 import { inputsCacheKey } from "../core/cache-key.ts";
-import { describeError, NonRetryableError, RunCancelledError, RunTimeoutError, SerializationError, TaskRunError, BatonError } from "../core/errors.ts";
+import { describeError, FailFastError, NonRetryableError, RunCancelledError, RunTimeoutError, SerializationError, TaskRunError, BatonError } from "../core/errors.ts";
 import type { CompiledTaskOptions, Hook, HookContext } from "../core/options.ts";
 import { retryDelayFor } from "../core/retry-policy.ts";
+import { addAttempt, type RunResources } from "../core/resources.ts";
 import { isTerminal, makeState, type State } from "../core/states.ts";
 import { decideTransition } from "../core/transitions.ts";
-import type { TaskRun, WriteOp } from "../store/types.ts";
+import type { ResultRecord, TaskRun, WriteOp } from "../store/types.ts";
+import type { PreparedResult } from "./result-store.ts";
 import type { FlowRunState } from "./flow-run-state.ts";
+import { hasTaskAssets, resetTaskAssets, resolveReads, settleTaskAssets } from "./assets.ts";
 import { collectFutures, resolveFutures, TaskFuture } from "./futures.ts";
 import { engineContext, type TaskRunInfo } from "./run-context.ts";
+import { runTaskJob } from "./task-jobs.ts";
 import { sleepUntil, withTimeout } from "./timing.ts";
+import { receiveThreadValues } from "./thread-values.ts";
 import { acquireHeld, type HeldSlots } from "./concurrency.ts";
 import type { Semaphore } from "./semaphore.ts";
+import { AttemptMeter } from "./resource-meter.ts";
+import { endRunSpan, noteRetry, startTaskRunSpan } from "./run-spans.ts";
+import { tracing } from "../telemetry/tracing.ts";
+import { carrierOf } from "../telemetry/trace-context.ts";
+import { context, trace, type Context, type Span } from "@opentelemetry/api";
 
 export interface TaskDefinition {
   fn: (...args: any[]) => unknown;
@@ -101,6 +111,9 @@ function pendingNow(): State {
 class TaskCall<R> {
   /** Its id, key and Pending state are the future's (one copy of each per call). */
   readonly future: TaskFuture<R>;
+  /** With tracing on: the context the call was made in (its span's parent, also for a call that waited in the window), and its span once started. */
+  private readonly traceParent: Context | undefined = tracing.enabled ? context.active() : undefined;
+  span: Span | undefined;
   private resolve!: (value: R) => void;
   private reject!: (error: unknown) => void;
 
@@ -124,11 +137,16 @@ class TaskCall<R> {
   /** Starts the run (the window, or the parent task run, counts it already). */
   start(): void {
     const execution = this.execution();
-    execution.start(this.rerun());
+    if (this.traceParent === undefined) return execution.start(this.rerun());
+    const runner = this.def.options.runner ?? this.flow.options.taskRunner;
+    this.span = startTaskRunSpan(this.traceParent, { id: this.future.id, taskKey: this.future.taskKey, flowRunId: this.flow.flowRun.id }, this.def.options.name, runner);
+    // Its run, and so its function, run with its span active: a user's spans nest under it.
+    context.with(trace.setSpan(this.traceParent, this.span), () => execution.start(this.rerun()));
   }
 
   /** Settles the future once the run ended (its final state committed) and frees its room. */
   settle(ok: boolean, outcome: unknown): void {
+    if (this.span) endRunSpan(this.span, "task_run", this.future.currentState);
     if (ok) this.resolve(outcome as R);
     else {
       // A failed future nobody awaits must not crash the process as an unhandled rejection:
@@ -264,8 +282,12 @@ class TaskExecution<R> {
 
   /** The attempt in progress (1-based), for hooks and the final state. */
   private attempt = 0;
+  /** What its attempts used so far (resource-meter.ts), written with each state after the first attempt. */
+  private resources: RunResources | null = null;
 
   private async runToEnd(): Promise<R | typeof SETTLED> {
+    // Started after its flow run stopped (a call that waited in the window): it never runs.
+    if (this.flow.controller.signal.aborted) return this.fail(this.stoppedState(), this.flow.controller.signal.reason, 0);
     let args = this.args;
     if (this.upstream.length > 0 || this.waitFor.length > 0) {
       try {
@@ -290,10 +312,24 @@ class TaskExecution<R> {
       }
     }
 
+    // Declared reads resolve once, before the first attempt: every attempt reads the same versions.
+    if (this.def.options.reads.length > 0) {
+      try {
+        await resolveReads(this.flow, this.run.id, this.def.options.reads);
+      } catch (error) {
+        return this.fail(this.unlessStopped(makeState("Failed", { message: `its asset reads cannot be resolved: ${describeError(error).message}` })), error, 0);
+      }
+    }
+
     const semaphore = this.nested ? null : this.flow.semaphore;
     let holdsSlot = false;
     if (semaphore) {
-      await semaphore.acquire();
+      try {
+        await semaphore.acquire(this.flow.controller.signal);
+      } catch (stopped) {
+        // The flow run stopped while this run waited for a slot: it never starts.
+        return this.fail(this.stoppedState(), stopped, 0);
+      }
       holdsSlot = true;
     }
     // Tag limits: a task tagged "db" waits (Pending) for a slot of the limit "db", if one exists.
@@ -308,9 +344,14 @@ class TaskExecution<R> {
         }
       }
       // A thread task stays Pending until a thread is free, so Running means running.
-      if (this.runner === "threads") {
-        threadSlots = (await this.flow.runtime.threadPool()).slots;
-        await threadSlots.acquire();
+      if (this.runner === "threads" && !this.def.options.workPool) {
+        const slots = (await this.flow.runtime.threadPool()).slots;
+        try {
+          await slots.acquire(this.flow.controller.signal);
+        } catch (stopped) {
+          return await this.fail(this.stoppedState(), stopped, 0);
+        }
+        threadSlots = slots;
       }
       for (let attempt = 1; ; attempt++) {
         this.attempt = attempt;
@@ -321,17 +362,24 @@ class TaskExecution<R> {
           this.transition(running, { runCount: this.run.runCount + 1, startTime: this.run.startTime ?? running.timestamp, cacheKey }),
         );
         let value: unknown;
+        const meter = new AttemptMeter();
         try {
-          value = await this.invoke(args, attempt);
+          if (attempt > 1) resetTaskAssets(this.flow, this.run.id);
+          value = await this.invoke(args, attempt, meter);
         } catch (error) {
+          const usage = meter.finish();
           const delay = await this.retryDelay(error, attempt);
+          this.resources = addAttempt(this.resources, usage, delay !== null);
           if (delay === null) {
+            // Stopped: the flow's reason is the message; the error need not be described (its stack formatted) first.
+            if (this.flow.controller.signal.aborted) return await this.fail(this.stoppedState(), error, attempt);
             const name = error instanceof RunTimeoutError ? "TimedOut" : error instanceof RunCancelledError ? "Cancelled" : "Failed";
-            return await this.fail(this.unlessStopped(makeState(name, { message: describeError(error).message })), error, attempt);
+            return await this.fail(makeState(name, { message: describeError(error).message }), error, attempt);
           }
           const awaiting = makeState("AwaitingRetry", { scheduledAt: Date.now() + delay, message: describeError(error).message });
-          this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error) }));
+          this.flow.runtime.batcher.post(this.transition(awaiting, { error: describeError(error), resources: this.resources }));
           this.flow.logger.warn(`Task run ${this.name} (${this.run.taskKey}) failed on attempt ${attempt}: ${describeError(error).message}; retrying in ${delay} ms`);
+          if (this.call.span) noteRetry(this.call.span, attempt, error, delay);
           if (this.def.options.onRetry.length > 0) await this.runHooks(this.def.options.onRetry, awaiting, attempt, error);
           if (holdsSlot) {
             semaphore!.release();
@@ -344,10 +392,22 @@ class TaskExecution<R> {
             return await this.fail(this.stoppedState(), stopped, attempt);
           }
           if (semaphore) {
-            await semaphore.acquire();
+            try {
+              await semaphore.acquire(this.flow.controller.signal);
+            } catch (stopped) {
+              return await this.fail(this.stoppedState(), stopped, attempt);
+            }
             holdsSlot = true;
           }
           continue;
+        }
+        this.resources = addAttempt(this.resources, meter.finish(), false);
+        if (hasTaskAssets(this.flow, this.run.id, this.def.options.writes)) {
+          try {
+            await settleTaskAssets(this.flow, this.run.id, this.def.options.writes, value);
+          } catch (error) {
+            return await this.fail(this.unlessStopped(makeState("Failed", { message: `materialising its assets failed: ${describeError(error).message}` })), error, attempt);
+          }
         }
         const direct = !holdsSlot && tagSlots === null && threadSlots === null;
         return await this.complete(value as R, cacheKey, attempt, direct);
@@ -364,7 +424,10 @@ class TaskExecution<R> {
    * timed out, it was cancelled): Cancelled, as Prefect ends the task runs of a stopped flow.
    */
   private stoppedState(): State {
-    return makeState("Cancelled", { message: `stopped because the flow run ended: ${describeError(this.flow.controller.signal.reason).message}` });
+    const reason = this.flow.controller.signal.reason;
+    // A failFast stop says so first ("failFast: task run … of "load" ended Failed …"): readers match that prefix.
+    if (reason instanceof FailFastError) return makeState("Cancelled", { message: reason.message });
+    return makeState("Cancelled", { message: `stopped because the flow run ended: ${describeError(reason).message}` });
   }
 
   /** `state`, unless the flow run has stopped: then the run ended because of that. */
@@ -401,7 +464,7 @@ class TaskExecution<R> {
     return { hit: true, value };
   }
 
-  private invoke(args: unknown[], attempt: number): Promise<unknown> {
+  private invoke(args: unknown[], attempt: number, meter: AttemptMeter): Promise<unknown> {
     const flowSignal = this.flow.controller.signal;
     if (flowSignal.aborted) return Promise.reject(flowSignal.reason ?? new RunCancelledError("the flow run was stopped"));
     // The task's own signal (the run's or its timeout) and its controller are made only when
@@ -432,18 +495,26 @@ class TaskExecution<R> {
         controller?.abort(reason);
       },
     };
-    const call =
-      this.runner === "threads"
-        ? () => this.invokeInThread(args, info.signal)
-        : () => engineContext.run({ flow: this.flow, task: info }, () => this.def.fn(...args));
+    const call = this.def.options.workPool
+      ? () => runTaskJob(this.flow, this.def, args, info)
+      : this.runner === "threads"
+        ? () => this.invokeInThread(args, info, meter)
+        : () => engineContext.run({ flow: this.flow, task: info }, () => meter.sync(() => this.def.fn(...args)));
     return withTimeout(call, { timeoutMs: this.def.options.timeoutMs, name: `task ${this.name}`, controller: onTimeout, signal: flowSignal });
   }
 
-  private async invokeInThread(args: unknown[], signal: AbortSignal): Promise<unknown> {
+  private async invokeInThread(args: unknown[], info: TaskRunInfo, meter: AttemptMeter): Promise<unknown> {
     if (!this.def.moduleUrl)
       throw new BatonError(`task "${this.name}" uses runner "threads" but the module that defines it is unknown; define it at the top level of a module file`);
     const pool = await this.flow.runtime.threadPool();
-    return pool.run({ moduleUrl: this.def.moduleUrl, taskName: this.def.definedAs, args }, signal);
+    // The task's span (active here) is the parent of the spans its function makes in the thread.
+    const traceCarrier = tracing.enabled ? carrierOf(context.active()) : undefined;
+    return pool.run(
+      { moduleUrl: this.def.moduleUrl, taskName: this.def.definedAs, args, trace: traceCarrier },
+      info.signal,
+      (port) => receiveThreadValues(port, { flow: this.flow, task: info }),
+      (usage) => meter.addThreadUsage(usage),
+    );
   }
 
   /** The delay before the next attempt, or null when the error is final. */
@@ -470,15 +541,25 @@ class TaskExecution<R> {
    * only after the commit.
    */
   private complete(value: R, cacheKey: string | null, attempt: number, direct: boolean): Promise<R | typeof SETTLED> | typeof SETTLED {
+    if (!this.def.options.persistResult) return this.completeWith(null, value, cacheKey, attempt, direct);
+    let prepared: PreparedResult;
+    try {
+      prepared = this.flow.runtime.results.prepare(value, `the result of task "${this.name}"`);
+    } catch (error) {
+      return this.fail(makeState("Failed", { message: (error as Error).message }), error, attempt);
+    }
+    if (!prepared.blob) return this.completeWith(prepared.record, value, cacheKey, attempt, direct);
+    // A large result: its blob is stored before the row that points at it is written.
+    return this.flow.runtime.results.writeBlob(prepared).then(
+      () => this.completeWith(prepared.record, value, cacheKey, attempt, direct),
+      (error: unknown) => this.fail(makeState("Failed", { message: (error as Error).message }), error, attempt),
+    );
+  }
+
+  private completeWith(record: ResultRecord | null, value: R, cacheKey: string | null, attempt: number, direct: boolean): Promise<R | typeof SETTLED> | typeof SETTLED {
     const ops: WriteOp[] = [];
     let resultId: string | null = null;
-    if (this.def.options.persistResult) {
-      let record;
-      try {
-        record = this.flow.runtime.results.prepare(value, `the result of task "${this.name}"`);
-      } catch (error) {
-        return this.fail(makeState("Failed", { message: (error as Error).message }), error, attempt);
-      }
+    if (record) {
       ops.push({ kind: "result", result: record });
       resultId = record.id;
       if (cacheKey) {
@@ -487,7 +568,7 @@ class TaskExecution<R> {
       }
     }
     const completed = makeState("Completed");
-    ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null }));
+    ops.push(...this.transition(completed, { resultId, endTime: completed.timestamp, error: null, resources: this.resources }));
     const hooks = this.def.options.onCompletion;
     const committed = (): R | Promise<R> => {
       this.flow.noteResult(value, this.run.id);
@@ -504,11 +585,23 @@ class TaskExecution<R> {
   }
 
   private async fail(state: State, error: unknown, attempt: number): Promise<never> {
-    const info = describeError(error);
-    await this.flow.runtime.batcher.write(this.transition(state, { error: info, endTime: state.timestamp }));
+    // A run a failFast stop ended keeps the stop's message, not the engine's stack: the failed
+    // run has the error (and formatting stacks would delay the stop of the others).
+    const info = error instanceof FailFastError ? { name: error.name, message: error.message } : describeError(error);
+    const written = this.flow.runtime.batcher.write(this.transition(state, { error: info, endTime: state.timestamp, resources: this.resources }));
+    const failure = new TaskRunError(this.run.id, this.name, state, { cause: error });
+    // A failure that fails a failFast flow run: this run's last attempt ended Failed or TimedOut
+    // (never a Cancelled run, which a stop ended), in the flow function's own calls (a nested
+    // run's error goes to its calling task, which may handle it: that task failing counts), and
+    // its future was not given to `wait()`. Told before the write commits: the others stop now.
+    if (state.type === "FAILED" && !this.nested && !this.call.future.handled) this.flow.taskFailed(failure);
+    await written;
     this.flow.logger.error(`Task run ${this.name} (${this.run.taskKey}) ended ${state.name}: ${state.message ?? info.message}`);
     if (this.def.options.onFailure.length > 0) await this.runHooks(this.def.options.onFailure, state, attempt, error);
-    throw new TaskRunError(this.run.id, this.name, state, { cause: error });
+    const stoppedBy = this.flow.controller.signal.reason;
+    // Stopped by a failFast flow run: who awaits this run learns which task failed.
+    if (state.type === "CANCELLED" && stoppedBy instanceof FailFastError) throw stoppedBy;
+    throw failure;
   }
 
   private async runHooks(hooks: readonly Hook[], state: State, attempt: number, error?: unknown, result?: unknown): Promise<void> {

@@ -40,10 +40,16 @@ const resultOp = z.strictObject({
   result: z.strictObject({
     id: apiId,
     serializer: z.string(),
-    value: z.string().describe("the serialised result: results sent to the API travel inline"),
-    // Where a result is stored is the server's choice, never a client's: a path chosen by a
-    // client would be read back on resume (see engine/result-store.ts).
-    path: z.null().default(null).describe("always null: the server chooses where results are stored"),
+    value: z.string().nullable().describe("the serialised result inline; null when it is a blob of the result storage (`path`)"),
+    // Only a content address: the reader finds it in its result storage and checks that the
+    // bytes hash to it, so a client's path cannot make anyone read another file (see
+    // engine/result-store.ts).
+    path: z
+      .string()
+      .regex(/^[0-9a-f]{64}\.json$/)
+      .nullable()
+      .default(null)
+      .describe("null, or `<sha256>.json`: a blob stored first (PUT /api/result-blobs/{sha256} or the shared object store)"),
     size: int32,
     createdAt: epochMs,
   }),

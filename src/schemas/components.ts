@@ -22,6 +22,7 @@ import { StateRecordSchema, StateSchema } from "./state.ts";
 import { TaskDependencySchema, TaskRunSchema } from "./task-run.ts";
 import { VariableSchema } from "./variable.ts";
 import { WorkerSchema } from "./worker.ts";
+import { RunResourcesSchema } from "./usage.ts";
 import { WorkPoolSchema, WorkQueueSchema } from "./work-pool.ts";
 
 export const COMPONENTS: readonly z.ZodType[] = [
@@ -34,6 +35,7 @@ export const COMPONENTS: readonly z.ZodType[] = [
   FlowRunInputSchema,
   TaskRunSchema,
   TaskDependencySchema,
+  RunResourcesSchema,
   LogSchema,
   NewEventSchema,
   EventInputSchema,

@@ -30,6 +30,7 @@ export const RunValuesInputSchema = z.strictObject({
 export type RunValuesInput = z.output<typeof RunValuesInputSchema>;
 
 export const ExperimentSummarySchema = z.object({ name: z.string(), runs: z.int(), lastRunAt: epochMs });
+export type ExperimentSummary = z.output<typeof ExperimentSummarySchema>;
 export const ExperimentListSchema = itemsOf(ExperimentSummarySchema);
 
 export const MetricSummarySchema = z.object({
@@ -70,3 +71,4 @@ export const MetricHistorySchema = z.object({
   runId: z.string(),
   metrics: z.record(z.string(), z.array(z.object({ step: z.int(), value: z.number(), timestamp: epochMs }))),
 });
+export type MetricHistory = z.output<typeof MetricHistorySchema>;

@@ -4,6 +4,7 @@ import { ErrorInfoSchema } from "./error.ts";
 import { apiId, epochMs, int32, jsonObject, pageOf, tagsInput } from "./fields.ts";
 import { JobVariablesSchema } from "./job-variables.ts";
 import { ProposedStateSchema, StateSchema, StateTypeSchema } from "./state.ts";
+import { RunResourcesSchema } from "./usage.ts";
 
 export const FlowRunSchema = z
   .object({
@@ -32,6 +33,7 @@ export const FlowRunSchema = z
     workerId: z.string().nullable(),
     expectedStartTime: epochMs.nullable().describe("the schedule slot this run was created for"),
     retriesUsed: int32.describe("deployment retries used: each crash or failure that scheduled a retry (a start failure too)"),
+    resources: RunResourcesSchema.nullable().optional().describe("what its process used, recorded with its final state (null before, and for a run whose process died)"),
   })
   .meta({ id: "FlowRun" });
 export type FlowRun = z.output<typeof FlowRunSchema>;
@@ -89,6 +91,7 @@ export const SetFlowRunStateSchema = z.strictObject({
   error: ErrorInfoSchema.nullable().optional(),
   runCount: int32.optional(),
   heartbeatMs: int32.min(1).optional(),
+  resources: RunResourcesSchema.optional().describe("with a final state: what the run's process used"),
   expect: z
     .strictObject({ workerId: apiId.optional(), stateTimestamp: epochMs.optional() })
     .describe("compare-and-set: refused (409, rule RunChangedSinceRead) unless the run is still held by this worker / in the state of this timestamp")

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ErrorInfoSchema } from "./error.ts";
 import { epochMs, int32 } from "./fields.ts";
 import { StateSchema } from "./state.ts";
+import { RunResourcesSchema } from "./usage.ts";
 
 export const TaskRunSchema = z
   .object({
@@ -19,6 +20,7 @@ export const TaskRunSchema = z
     createdAt: epochMs,
     startTime: epochMs.nullable(),
     endTime: epochMs.nullable(),
+    resources: RunResourcesSchema.nullable().optional().describe("what its attempts used, recorded with its final state"),
   })
   .meta({ id: "TaskRun" });
 export type TaskRun = z.output<typeof TaskRunSchema>;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ALLOW_ENV_ENTRY } from "../core/job-variables.ts";
 import { epochMs, itemsOf, positiveIntOrNull, resourceName } from "./fields.ts";
 import { JobVariablesSchema } from "./job-variables.ts";
+import { PoolPricesInputSchema, PoolPricesSchema } from "./usage.ts";
 import { WorkerSchema } from "./worker.ts";
 
 export const WorkQueueSchema = z
@@ -19,7 +20,7 @@ export type WorkQueue = z.output<typeof WorkQueueSchema>;
 export const WorkPoolSchema = z
   .object({
     name: z.string(),
-    type: z.string().describe('"process" now; the type decides how a worker starts a run (see worker/infrastructure.ts)'),
+    type: z.string().describe('"process" or "docker": how a worker starts a run (see worker/infrastructure.ts)'),
     paused: z.boolean(),
     concurrencyLimit: z.int().nullable(),
     jobVariables: JobVariablesSchema.describe("defaults for how its runs' processes start (env, cwd)"),
@@ -27,6 +28,7 @@ export const WorkPoolSchema = z
       .array(z.string())
       .describe("environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…; see core/job-variables.ts) that its runs may set anyway: names or PREFIX_*"),
     createdAt: epochMs,
+    ...PoolPricesSchema.shape,
     queues: z.array(WorkQueueSchema),
   })
   .meta({ id: "WorkPool" });
@@ -41,7 +43,7 @@ export type WorkPoolList = z.output<typeof WorkPoolListSchema>;
 /** `POST /api/work-pools`: creates or updates a pool. */
 export const WorkPoolInputSchema = z.strictObject({
   name: resourceName,
-  type: z.enum(["process"]).optional(),
+  type: z.enum(["process", "docker"]).optional(),
   paused: z.boolean().optional(),
   concurrencyLimit: positiveIntOrNull.optional(),
   jobVariables: JobVariablesSchema.optional(),
@@ -50,6 +52,7 @@ export const WorkPoolInputSchema = z.strictObject({
     .max(100)
     .describe("environment variables that change how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…) its runs may set anyway: names or PREFIX_* patterns; replaces the pool's (default: kept, or none for a new pool)")
     .optional(),
+  ...PoolPricesInputSchema.shape,
 });
 export type WorkPoolInputBody = z.output<typeof WorkPoolInputSchema>;
 /** What a store upserts: any type name (the API takes only those its workers can start). */

@@ -14,6 +14,8 @@ import { RemoteStore } from "../client/remote-store.ts";
 import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import { processWide } from "../engine/process-wide.ts";
+import { flushTracing, startTracing } from "../telemetry/tracing.ts";
+import { databaseResultStorage, remoteResultStorage } from "../config/result-storage.ts";
 
 const REMOTE_INLINE_RESULT_BYTES = 8 * 1024 * 1024;
 
@@ -56,6 +58,8 @@ export function getRuntime(): Promise<Runtime> {
 }
 
 async function open(): Promise<Runtime> {
+  // A flow run from a script (not the CLI) is traced too when the environment asks for it.
+  await startTracing();
   const settings = loadSettings();
   const { overrides } = shared;
   const common = {
@@ -70,9 +74,11 @@ async function open(): Promise<Runtime> {
 
 /** The runtime of a process that writes to the database itself. */
 async function openDirect(settings: Settings, databaseUrl: string, options: { heartbeatMs: number; consoleLevel: number; taskWindow: number; resultsDir: string }): Promise<Runtime> {
+  const { resultsDir, ...common } = options;
   const store = await openStore(databaseUrl, { retryMs: settings.databaseRetryMs.value });
   const orchestration = new KyselyOrchestrationStore(store);
-  const runtime = new Runtime({ ...options, store, databaseUrl, orchestration, scheduler: orchestration, inlineResultBytes: settings.inlineResultBytes.value });
+  const results = databaseResultStorage(settings, store, resultsDir);
+  const runtime = new Runtime({ ...common, store, databaseUrl, orchestration, scheduler: orchestration, inlineResultBytes: settings.inlineResultBytes.value, resultBlobs: results.blobs, legacyResults: results.legacy });
   // Runs left Running by a process that died are marked Crashed, so they can be resumed.
   // (A server does this itself for its clients.)
   await store.crashStaleFlowRuns(Date.now());
@@ -84,6 +90,7 @@ async function openRemote(settings: Settings, apiUrl: string, options: { heartbe
   const api = new ApiClient({ baseUrl: apiUrl, apiKey: settings.apiKey.value, maxRetryMs: settings.apiRetryMs.value, caFile: settings.caFile.value, allowInsecure: settings.allowInsecure.value });
   const store = new RemoteStore(api);
   await store.ping();
+  const blobs = remoteResultStorage(settings, api).blobs;
   return new Runtime({
     ...options,
     store,
@@ -91,16 +98,18 @@ async function openRemote(settings: Settings, apiUrl: string, options: { heartbe
     orchestration: new RemoteOrchestrationStore(api),
     // The server runs the scheduler for its clients.
     scheduler: null,
-    // Results travel to the server inline (its body limit is 16 MiB by default); a file here
-    // would be out of reach of the server and of workers on other machines.
-    resultsDir: null,
-    inlineResultBytes: REMOTE_INLINE_RESULT_BYTES,
+    // Large results go where BATON_RESULTS_URL says (through the server with db, or straight to
+    // S3); without it they travel inline (the server's body limit is 16 MiB by default): a file
+    // here would be out of reach of the server and of workers on other machines.
+    resultBlobs: blobs,
+    inlineResultBytes: blobs ? settings.inlineResultBytes.value : REMOTE_INLINE_RESULT_BYTES,
   });
 }
 
-/** Flushes pending writes, stops the thread pool and closes the store. */
+/** Flushes pending writes, stops the thread pool and closes the store (and sends the spans ended so far, with tracing on). */
 export async function shutdown(): Promise<void> {
   const runtime = shared.current;
   shared.current = null;
   if (runtime) await (await runtime.catch(() => null))?.close();
+  await flushTracing();
 }

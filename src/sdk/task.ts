@@ -63,6 +63,8 @@ function makeTask<A extends unknown[], R>(fn: (...args: A) => R, options: TaskOp
   const call = ((...args: unknown[]) => {
     const ctx = currentEngineContext();
     if (!ctx) {
+      if (compiled.workPool !== null)
+        return Promise.reject(new BatonError(`task "${compiled.name}" has workPool "${compiled.workPool}" and was called outside a flow: its runs are flow runs of that pool, started by a flow run; call it inside a flow`));
       if (!warnedOutsideFlow.has(compiled.name)) {
         warnedOutsideFlow.add(compiled.name);
         process.emitWarning(`task "${compiled.name}" was called outside a flow: it runs as a plain function call, without orchestration`, "BatonWarning");

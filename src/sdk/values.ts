@@ -63,6 +63,11 @@ export async function getVariable<T = unknown>(name: string, defaultValue?: T): 
   throw new TypeError(`getVariable("${name}"): variable "${name}" does not exist; set it with: baton variable set ${name} VALUE, or pass a default`);
 }
 
+/** Whether variable `name` exists (on the database or the server). */
+export async function variableExists(name: string): Promise<boolean> {
+  return (await (await valuesOf()).variables.get(name)) !== undefined;
+}
+
 /** Creates or replaces variable `name` (any JSON value); `tags` replace its tags. */
 export async function setVariable(name: string, value: unknown, options: { tags?: string[] } = {}): Promise<void> {
   await (await valuesOf()).variables.set({ name, value, tags: options.tags });

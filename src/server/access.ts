@@ -9,8 +9,8 @@
  *      (`config.access.workerRuns`, worker-runs.ts), and a scoped key reaches only what is in its
  *      scope (scopes.ts);
  *   4. preSerialization: a scoped key's lists are filtered to its scope.
- * Paths outside /api (the dashboard's files and page fallback) are public. With authentication
- * off (no BATON_AUTH=on and no static keys) every caller is an admin and nothing is checked.
+ * Paths outside /api (the dashboard's files and page fallback) are public, but for those the
+ * route table lists (GET /metrics). With authentication off (no BATON_AUTH=on and no static keys) every caller is an admin and nothing is checked.
  * A route missing from the table is refused to all but admins (and fails the route-matrix test).
  * Wrong bearer keys are rate limited per client address, as failed sign-ins are.
  */
@@ -84,7 +84,8 @@ const PUBLIC: RouteRule = { public: "outside the API" };
 function requestRule(request: FastifyRequest): RouteRule | undefined | null {
   const url = request.routeOptions.url;
   if (url === undefined) return isApiPath(request.url) ? null : PUBLIC;
-  if (!isApiPath(url)) return PUBLIC;
+  // Outside /api, only what the table lists is checked (GET /metrics).
+  if (!isApiPath(url)) return ruleOf(request.method, url) ?? PUBLIC;
   return ruleOf(request.method, url);
 }
 
@@ -116,7 +117,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
   const { authRequired, authenticator, sessions, workerRuns, scopes, badKeys } = options;
   const table: RouteRoles[] = [];
   app.addHook("onRoute", (route) => {
-    for (const method of [route.method].flat()) table.push({ method, url: route.url, rule: isApiPath(route.url) ? ruleOf(method, route.url) : PUBLIC });
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, rule: isApiPath(route.url) ? ruleOf(method, route.url) : (ruleOf(method, route.url) ?? PUBLIC) });
   });
   app.decorateRequest("apiKeyRole", authRequired ? "anonymous" : "admin");
   app.decorateRequest("principal", null as unknown as Principal);

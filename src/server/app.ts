@@ -14,12 +14,15 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import type { Store } from "../store/types.ts";
 import { DEFAULT_BODY_LIMIT_BYTES } from "../config/settings.ts";
-import { clientErrorHandler, errorHandler, sendError } from "./errors.ts";
+import { ApiError, clientErrorHandler, errorHandler, sendError } from "./errors.ts";
 import { announceResourceChanges, EventHub } from "./events.ts";
 import { SHARED_SCHEMAS } from "./schemas.ts";
 import { registerJsonParser, urlHasNul } from "./json-body.ts";
 import { installRequestLog } from "./request-log.ts";
+import { installRequestSpans } from "./request-spans.ts";
+import { tracing } from "../telemetry/tracing.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { usageRoutes } from "./routes/usage.ts";
 import { taskTableRoutes } from "./routes/task-table.ts";
 import { flowRunRoutes } from "./routes/flow-runs.ts";
 import { flowRunInputRoutes } from "./routes/flow-run-inputs.ts";
@@ -28,6 +31,7 @@ import { batchRoutes } from "./routes/batch.ts";
 import { BatchChecker } from "./batch-checker.ts";
 import { flowRoutes, healthRoutes, liveStreamRoutes } from "./routes/flows.ts";
 import { startBackgroundJobs, type BackgroundOptions } from "./background.ts";
+import { LeaderElector, replicaName } from "./leadership.ts";
 import { runRetentionRoutes } from "./routes/run-retention.ts";
 import { KyselyRunRetention } from "../store/run-retention.ts";
 import { localFlowRunPruner } from "../services/prune-flow-runs.ts";
@@ -56,6 +60,13 @@ import { KyselyNotificationChannelStore, type NotificationChannelStore } from ".
 import { notificationChannelRoutes } from "./routes/notification-channels.ts";
 import { artifactRoutes } from "./routes/artifacts.ts";
 import { experimentRoutes } from "./routes/experiments.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { KyselyModelStore, type ModelStore } from "../store/model-store.ts";
+import { ResultStore } from "../engine/result-store.ts";
+import { databaseResultStorage, type ResultStorage } from "../config/result-storage.ts";
+import { resultBlobRoutes } from "./routes/result-blobs.ts";
+import { assetRoutes } from "./routes/assets.ts";
+import { KyselyAssetViews, type AssetViews } from "../store/asset-store.ts";
 import { KyselyExperimentViews, type ExperimentViews } from "../store/experiment-store.ts";
 import { KyselyArtifactViews, type ArtifactViews } from "../store/artifact-store.ts";
 import type { AutomationReferences } from "./automations.ts";
@@ -75,6 +86,7 @@ import { AuditWriter, installAuditHooks } from "./audit.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { installSecurityHeaders } from "./security-headers.ts";
 import { runReportRoutes } from "./routes/run-report.ts";
+import { installRequestMetrics, metricsRoute, ServerMetrics } from "./metrics.ts";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -90,6 +102,14 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   artifacts?: ArtifactViews;
   /** Experiment tracking's reads; default: over the store's database. */
   experiments?: ExperimentViews;
+  /** The model registry (default: over the store's database). */
+  models?: ModelStore;
+  /** The results directory of the processes that run flows on the database (BATON_RESULTS_DIR), to serve results stored in files; default: none. */
+  resultsDir?: string | null;
+  /** Where large results are (BATON_RESULTS_URL; default: the database's default with `resultsDir`). */
+  resultStorage?: ResultStorage;
+  /** Assets' reads; default: over the store's database. */
+  assets?: AssetViews;
   /** Deployments, pools, workers, limits, and the scheduler's writes (default: over the same database as `store`). */
   orchestration?: OrchestrationStore & SchedulerStore;
   /** The event log's tail and retention (default: `store`, a database store). */
@@ -118,8 +138,14 @@ export interface ServerOptions extends Partial<BackgroundOptions> {
   logger?: boolean | object;
   /** How often the event hub tails the store (ms). */
   eventPollMs?: number;
+  /** Serve Prometheus metrics at GET /metrics (default true; metrics.ts). */
+  metrics?: boolean;
   /** Serve HTTPS (and HTTP/2, HTTP/1.1 still accepted) with this certificate chain and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** This replica's name in the leader election (default: host:pid:random). */
+  replicaName?: string;
+  /** How often a replica that does not lead tries to, and the leader checks its lock (ms; default 1000). */
+  leaderRetryMs?: number;
 }
 
 export interface BatonServer {
@@ -127,8 +153,12 @@ export interface BatonServer {
   hub: EventHub;
   /** Every route registered and its line of the permission table (see access.ts). */
   routes: readonly RouteRoles[];
-  /** The automations' service of this process (null when `automationService: false`). */
+  /** The automations' service of this process: null when `automationService: false`, or while another replica leads. */
   automationService: AutomationService | null;
+  /** This server's Prometheus metrics (null when `metrics: false`). */
+  metrics: ServerMetrics | null;
+  /** The election of the replica that runs the singleton services (leadership.ts); `stop()` resigns. */
+  leadership: LeaderElector;
   close(): Promise<void>;
 }
 
@@ -154,12 +184,17 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   if (!channels) throw new TypeError("buildServer needs options.channels for a store that is not a database");
   if (!(store instanceof KyselyStore)) throw new TypeError("buildServer needs a database store for variables and secrets");
   const variables = new KyselyVariableStore(store);
-  const runRetention = new KyselyRunRetention(store);
+  const resultStorage = options.resultStorage ?? databaseResultStorage({ resultsUrl: { value: null } }, store, options.resultsDir ?? null);
+  const results = new ResultStore(store, resultStorage.blobs, Number.MAX_SAFE_INTEGER, resultStorage.legacy);
+  const runRetention = new KyselyRunRetention(store, resultStorage.collectable);
   const vault = new SecretVault(new KyselySecretStore(store), options.secretKey ?? (() => loadSecretKey()));
   const artifacts = options.artifacts ?? (store instanceof KyselyStore ? new KyselyArtifactViews(store) : null);
   if (!artifacts) throw new TypeError("buildServer needs options.artifacts for a store that is not a database");
   const experiments = options.experiments ?? (store instanceof KyselyStore ? new KyselyExperimentViews(store) : null);
   if (!experiments) throw new TypeError("buildServer needs options.experiments for a store that is not a database");
+  const models = options.models ?? new KyselyModelStore(store);
+  const assets = options.assets ?? (store instanceof KyselyStore ? new KyselyAssetViews(store) : null);
+  if (!assets) throw new TypeError("buildServer needs options.assets for a store that is not a database");
   const refs = storeRefLookup(variables, vault.store);
   const timeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts };
   // Over TLS, HTTP/2 for browsers (one connection, multiplexed event streams) and HTTP/1.1 for
@@ -200,7 +235,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
     queryAjv.addSchema(schema);
     app.addSchema(schema);
   }
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv.compile(schema) : queryAjv.compile(schema)));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    // A raw-bytes body (`format: binary`, parsed as a Buffer: result blobs) is bytes, not a JSON string.
+    if (httpPart === "body" && (schema as { format?: string }).format === "binary")
+      return (data: unknown) => (Buffer.isBuffer(data) ? true : { error: new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "body: send the bytes as application/octet-stream") });
+    return httpPart === "body" ? bodyAjv.compile(schema) : queryAjv.compile(schema);
+  });
 
   await registerOpenApi(app, { version: SERVER_VERSION });
 
@@ -208,6 +248,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   // First: every answer carries them, refusals by the hooks below included.
   const uiRoot = UI_ROOTS.find((dir) => fs.existsSync(path.join(dir, "index.html")));
   installSecurityHeaders(app, uiRoot, options.tls !== undefined);
+  if (tracing.enabled) installRequestSpans(app);
   // Hooks in callback style: every request passes through them, and an async hook costs a
   // promise and a microtask turn on the hot path of remote flows.
   app.addHook("onRequest", (request, reply, done) => {
@@ -236,6 +277,12 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   installAuditHooks(app, auditWriter);
   // One readable line per request in the server's log; the audit table holds who did what.
   installRequestLog(app);
+  const metrics = options.metrics === false ? null : new ServerMetrics(store);
+  if (metrics) {
+    installRequestMetrics(app, metrics);
+    // One observer per store: a second server on the same store (tests) leaves the first's.
+    store.observer ??= metrics;
+  }
 
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser("text/plain");
@@ -259,7 +306,9 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   });
 
   const hub = new EventHub(store, options.eventPollMs ?? 200);
-  healthRoutes(app, store, SERVER_VERSION);
+  // Declared before the routes that report it; started once the server is ready.
+  let leadership: LeaderElector | null = null;
+  healthRoutes(app, store, SERVER_VERSION, () => leadership!.status());
   sessionRoutes(app, authRequired, authenticator, sessions, new SignInLimiter());
   credentialRoutes(app, credentials, authenticator, sessions);
   flowRoutes(app, store);
@@ -293,28 +342,61 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   variableRoutes(app, variables);
   secretRoutes(app, vault, { getFlowRun: (id) => store.getFlowRun(id), getDeployment: (id) => orchestration.getDeployment(id), getWorkPool: (name) => orchestration.getWorkPool(name), flowRunJobVariables: (id) => flowRunJobVariables(store, id) }, workerRuns);
   statsRoutes(app, store, orchestration);
+  usageRoutes(app, store, orchestration);
   taskTableRoutes(app, store);
   artifactRoutes(app, store, artifacts, hub);
   experimentRoutes(app, store, experiments);
+  modelRoutes(app, { store, models, results, assets });
+  resultBlobRoutes(app, resultStorage.blobs);
+  assetRoutes(app, store, assets);
   auditRoutes(app, auditLog);
   runReportRoutes(app, { store, orchestration, audit: auditLog });
   runRetentionRoutes(app, localFlowRunPruner(runRetention));
   announceResourceChanges(app, hub);
   openApiRoute(app, () => options.publicUrl);
+  if (metrics) metricsRoute(app, metrics);
 
   await app.ready();
   await hub.start();
-  const background = startBackgroundJobs(store, orchestration, eventLog, runRetention, options, app.log);
-  const automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, values: channelValues, publicUrl, audit: auditLog }, options.automationService ?? {}, app.log);
+  // The singleton services run in the one replica that leads (leadership.ts); a replica that
+  // loses the lead stops them at once, and another starts them within about leaderRetryMs.
+  let background: { stop(): void } | null = null;
+  let automationService: AutomationService | null = null;
+  const replica = options.replicaName ?? replicaName();
+  const elector = new LeaderElector(store.leaderLock(replica), {
+    name: replica,
+    retryMs: options.leaderRetryMs ?? 1000,
+    log: app.log,
+    onElected: () => {
+      background = startBackgroundJobs(store, orchestration, eventLog, runRetention, options, app.log);
+      automationService = options.automationService === false ? null : startAutomationService(automations, { store, orchestration, channels, refs, values: channelValues, publicUrl, audit: auditLog, models }, options.automationService ?? {}, app.log);
+    },
+    onDeposed: async () => {
+      background?.stop();
+      background = null;
+      const stopping = automationService;
+      automationService = null;
+      await stopping?.stop();
+    },
+  });
+  leadership = elector;
+  await elector.start();
   return {
     app,
     hub,
     routes,
-    automationService,
+    get automationService() {
+      return automationService;
+    },
+    set automationService(service) {
+      automationService = service;
+    },
+    leadership: elector,
+    metrics,
     close: async () => {
       closing = true;
-      background.stop();
-      await automationService?.stop();
+      if (metrics && store.observer === metrics) store.observer = null;
+      await elector.stop();
       // Ends the event streams: open SSE responses would otherwise keep the server open.
       hub.stop();
       await app.close();

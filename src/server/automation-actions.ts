@@ -25,6 +25,9 @@ import type { KyselyAuditLog } from "../store/audit-log.ts";
 import type { OrchestrationStore, Store } from "../store/types.ts";
 import type { ClaimedAction } from "../store/automation-types.ts";
 import { ServiceError } from "../services/errors.ts";
+import { rollbackModelAliasOf } from "../services/models.ts";
+import { DEFAULT_ALIAS, modelNameProblem } from "../core/models.ts";
+import type { ModelStore } from "../store/model-store.ts";
 import { ApiError } from "./errors.ts";
 import type { NotificationChannelStore } from "../store/notification-channel-store.ts";
 import { notificationContext, type PublicUrl } from "./notification-context.ts";
@@ -66,6 +69,8 @@ export interface ActionDependencies {
   publicUrl: PublicUrl;
   /** Where the runs it starts are recorded, with the automation as their actor. */
   audit: Pick<KyselyAuditLog, "append" | "entriesTouching">;
+  /** The model registry (rollback-model). */
+  models: ModelStore;
 }
 
 /** The values templates read. */
@@ -166,6 +171,20 @@ export async function runAction(claimed: ClaimedAction, deps: ActionDependencies
       const text = await response.text().catch(() => "");
       if (!response.ok) throw new BatonError(`${field}: POST ${url} answered ${response.status}: ${excerpt(text, 200)}`);
       return { status: response.status };
+    }
+    case "rollback-model": {
+      const model = String(render(spec.model, "model"));
+      const problem = modelNameProblem(model, `${field}.model`);
+      if (problem) throw new ActionTargetError(problem);
+      const alias = spec.alias ?? DEFAULT_ALIAS;
+      const actor = { kind: "automation", id: automation.id, name: automation.name };
+      // A retry after a rollback that went through (its outcome unrecorded) must not roll back twice.
+      if (action.attempts > 1) {
+        const done = (await deps.models.getModel(model))?.moves.find((m) => m.kind === "rolled-back" && m.alias === alias && m.actor.id === automation.id && m.at >= claimed.firing.firedAt);
+        if (done) return { model, alias, from: done.from, to: done.to };
+      }
+      const moved = await rollbackModelAliasOf(deps.models, model, alias, { actor, flowRunId: null });
+      return { model, alias, ...moved };
     }
     case "notify": {
       // At least once: an attempt whose delivery went through but whose outcome was not recorded is sent again.

@@ -27,6 +27,8 @@ export interface AutomationServiceOptions {
   actionBackoffMaxMs: number;
   /** How long an executor holds an action it claimed (ms); past it, another process takes it over. */
   actionLeaseMs: number;
+  /** How often idle `for_each` buckets are deleted (ms). */
+  pruneMs: number;
 }
 
 export const AUTOMATION_SERVICE_DEFAULTS: AutomationServiceOptions = {
@@ -37,6 +39,7 @@ export const AUTOMATION_SERVICE_DEFAULTS: AutomationServiceOptions = {
   actionBackoffMs: 2000,
   actionBackoffMaxMs: 5 * 60_000,
   actionLeaseMs: 5 * 60_000,
+  pruneMs: 10 * 60_000,
 };
 
 /** The wait before attempt `attempt + 1` (attempt counts from 1). */
@@ -120,6 +123,7 @@ export function startAutomationService(automations: AutomationStore, deps: Actio
   };
   every(o.evaluateMs, "automation evaluator", evaluate);
   every(o.actionMs, "automation actions", execute);
+  every(o.pruneMs, "automation bucket pruning", () => automations.pruneIdleBuckets());
 
   return {
     evaluate: () => track(evaluate()),

@@ -6,6 +6,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { BatonError, CommitOutcomeUnknownError, DatabaseUnreachableError, InvalidCursorError, InvalidTransitionError, RunNotFoundError, SerializationError } from "../core/errors.ts";
+import { AssetVersionConflictError, AssetVersionNotFoundError } from "../core/assets.ts";
 import { classifyDatabaseError, duplicateMessage } from "../store/db-errors.ts";
 import { excerpt } from "../core/excerpt.ts";
 import { describeIssues, type AjvIssue } from "../core/schema-issues.ts";
@@ -52,7 +53,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     const { message, details } = validationMessage(error);
     return sendError(reply, 400, "VALIDATION_ERROR", message, details);
   }
-  if (error instanceof RunNotFoundError) return sendError(reply, 404, "NOT_FOUND", error.message);
+  if (error instanceof RunNotFoundError || error instanceof AssetVersionNotFoundError) return sendError(reply, 404, "NOT_FOUND", error.message);
+  if (error instanceof AssetVersionConflictError) return sendError(reply, 409, "CONFLICT", error.message);
   if (error instanceof ServiceError) return sendError(reply, SERVICE_REFUSAL_STATUS[error.reason], error.code, error.message, error.details);
   if (error instanceof InvalidTransitionError)
     return sendError(reply, 409, "INVALID_TRANSITION", error.message, {

@@ -44,7 +44,9 @@ export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   secrets: "Secrets: sealed values, listed by name; their values only to who may read them",
   stats: "Counts and durations of runs over time, and workers' status",
   artifacts: "Artifacts runs publish for people: markdown, tables, links, progress, images",
+  models: "The model registry: versions with metrics and lineage, aliases (production, staging…), gated promotion, rollback and the history of alias moves",
   experiments: "Experiment tracking: the parameters and metrics runs log (logParams, logMetric), by experiment, side by side and as curves",
+  assets: "Assets: the versions of data and models runs read and materialise, and their lineage",
   access: "API keys and accounts: created, listed and revoked by admins",
   audit: "The append-only audit log: who did what, and the verification of its hash chain",
 };

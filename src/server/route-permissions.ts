@@ -52,6 +52,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "DELETE /api/session": pub("signing out must work with a session that already expired"),
   "GET /api/session": need("signed-in", "global"),
   "GET /api/stats": need("runs:read"),
+  // Prometheus' scrape, outside /api by convention; aggregates over every pool, so no scoped key.
+  "GET /metrics": need("metrics:read"),
 
   // Audit (admins: who did what is sensitive); append-only, so no route writes it
   "GET /api/audit": need("audit:inspect", "global"),
@@ -60,6 +62,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   // Aggregates over every run of a flow: not divided by pool or deployment, so no scoped key.
   "GET /api/stats/flows": need("runs:read"),
   "GET /api/stats/flows/:id": need("runs:read"),
+  // Sums over every run that ended in the window, with the pools' prices: no scoped key either.
+  "GET /api/usage": need("runs:read"),
 
   // Flows
   "GET /api/flows": need("flows:read", "global"),
@@ -98,13 +102,37 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   // Results are addressed by random ids a run's own records hold (they name no run themselves).
   "GET /api/results/:id": need("results:read", "global"),
   "GET /api/cache/:key": need("results:read", "global"),
+  // Blobs are addressed by the sha256 of their bytes, which only a holder of the bytes or of a
+  // result row pointing at them knows; writing one is part of writing a run's results.
+  "GET /api/result-blobs/:sha256": need("results:read", "global"),
+  "PUT /api/result-blobs/:sha256": need("runs:write", "global"),
 
   // Experiment tracking: runs write what they logged; reads span runs (a scoped key is refused).
   "POST /api/run-values": need("runs:write", "runs-written"),
   "GET /api/experiments": need("runs:read"),
   "GET /api/experiments/:name/runs": need("runs:read"),
   "GET /api/experiments/compare": need("runs:read"),
+  // Models: not divided by pool or deployment; a run registers versions and records the moves
+  // its own gate decided (for the runs it holds); people promote and roll back.
+  "GET /api/models": need("runs:read", "global"),
+  "GET /api/models/:name": need("runs:read", "global"),
+  "GET /api/models/:name/aliases/:alias": need("runs:read", "global"),
+  "GET /api/models/:name/versions/:version": need("runs:read", "global"),
+  "GET /api/models/:name/versions/:version/lineage": need("runs:read", "global"),
+  "GET /api/models/:name/versions/:version/value": need("results:read", "global"),
+  "POST /api/models/:name/versions": need("runs:write", "runs-written"),
+  "POST /api/models/:name/moves": need("runs:write", "runs-written"),
+  "POST /api/models/:name/promote": need("runs:operate", "global"),
+  "POST /api/models/:name/rollback": need("runs:operate", "global"),
   "GET /api/runs/:id/metrics": need("runs:read"),
+
+  // Assets: runs record what they read and materialise; reads span runs (a scoped key is refused).
+  "POST /api/asset-reads": need("runs:write", "runs-written"),
+  "POST /api/asset-materializations": need("runs:write", "runs-written"),
+  "GET /api/assets": need("runs:read"),
+  "GET /api/assets/:key": need("runs:read"),
+  "GET /api/assets/:key/lineage": need("runs:read"),
+  "GET /api/flow-runs/:id/assets": need("runs:read", RUN_ID),
 
   // Artifacts
   "POST /api/artifacts": need("runs:write", "runs-written"),

@@ -33,6 +33,11 @@ export interface DeploymentRunRequest {
   message?: string;
   /** The schedule slot it is for (the scheduler's runs; a unique index keeps one run per slot). */
   expectedStartTime?: number | null;
+  /** Its id (default: a fresh one): `runDeployment` names its child so a resumed parent finds it. */
+  id?: string;
+  /** The flow run and task run that started it (`runDeployment`). */
+  parentFlowRunId?: string | null;
+  parentTaskRunId?: string | null;
 }
 
 /** The deployment's defaults under `given`, checked against its schema (an InvalidParametersError names each bad field). */
@@ -50,11 +55,11 @@ export function deploymentRunTags(deployment: Deployment, given: readonly string
 /** The new Scheduled run of `deployment` (with a fresh id and name): parameters checked, tags merged. */
 export function deploymentRun(deployment: Deployment, request: DeploymentRunRequest = {}): NewFlowRun {
   return {
-    id: newId(),
+    id: request.id ?? newId(),
     flowName: deployment.flowName,
     name: request.name ?? randomRunName(),
-    parentFlowRunId: null,
-    parentTaskRunId: null,
+    parentFlowRunId: request.parentFlowRunId ?? null,
+    parentTaskRunId: request.parentTaskRunId ?? null,
     parameters: deploymentRunParameters(deployment, request.parameters),
     tags: deploymentRunTags(deployment, request.tags),
     version: deployment.version,

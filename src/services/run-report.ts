@@ -87,6 +87,47 @@ function triggerOf(data: RunReportData): RunReport["trigger"] {
 const span = (start: number | null, end: number | null) => (start !== null && end !== null ? end - start : null);
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Tasks in creation order, but never before a task they depend on: tasks created in the same
+ * batch share a millisecond, and a report that listed `add` before the `double` it reads would
+ * read wrongly and differ between runs of the same flow.
+ */
+export function upstreamFirst(tasks: readonly TaskRun[], dependencies: readonly TaskDependency[]): TaskRun[] {
+  const ordered = [...tasks].sort((a, b) => a.createdAt - b.createdAt || byKey(a.taskKey, b.taskKey) || byKey(a.id, b.id));
+  const byId = new Map(ordered.map((t) => [t.id, t]));
+  const upstreams = new Map<string, TaskRun[]>();
+  for (const d of dependencies) {
+    const upstream = byId.get(d.upstreamTaskRunId);
+    if (!upstream || d.taskRunId === d.upstreamTaskRunId) continue;
+    const list = upstreams.get(d.taskRunId);
+    if (list) list.push(upstream);
+    else upstreams.set(d.taskRunId, [upstream]);
+  }
+  const position = new Map(ordered.map((t, i) => [t.id, i]));
+  for (const list of upstreams.values()) list.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
+  const seen = new Set<string>();
+  const out: TaskRun[] = [];
+  // Depth first with an explicit stack (a long chain created out of order must not overflow the call stack): a task's upstreams
+  // go just before it; `seen` is set on entry so a cycle (never written by the engine) cannot loop.
+  for (const root of ordered) {
+    if (seen.has(root.id)) continue;
+    seen.add(root.id);
+    const stack: Array<{ task: TaskRun; next: number }> = [{ task: root, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack.at(-1)!;
+      const upstream = upstreams.get(top.task.id)?.[top.next++];
+      if (upstream === undefined) {
+        out.push(top.task);
+        stack.pop();
+      } else if (!seen.has(upstream.id)) {
+        seen.add(upstream.id);
+        stack.push({ task: upstream, next: 0 });
+      }
+    }
+  }
+  return out;
+}
+
 export function assembleRunReport(data: RunReportData): RunReport {
   const { run } = data;
   const tasksById = new Map(data.tasks.map((t) => [t.id, t]));
@@ -94,8 +135,7 @@ export function assembleRunReport(data: RunReportData): RunReport {
     const result = task?.resultId ? data.results.get(task.resultId) : undefined;
     return result ? { resultId: result.id, sha256: resultSha256(result), size: result.size, serializer: result.serializer } : null;
   };
-  const tasks = [...data.tasks]
-    .sort((a, b) => a.createdAt - b.createdAt || byKey(a.taskKey, b.taskKey) || byKey(a.id, b.id))
+  const tasks = upstreamFirst(data.tasks, data.dependencies)
     .map((t) => ({
       id: t.id,
       taskKey: t.taskKey,

@@ -16,6 +16,13 @@ export interface Horizon {
   scheduleHorizonMs: number;
   /** ...and at most this many per schedule. */
   scheduleMaxRuns: number;
+  /**
+   * Slots up to this long ago that have no run yet are made too (ms; default 0: none): the
+   * slots after the deployment's latest run that nobody scheduled while no scheduler ran (a
+   * leader died and the next one took over seconds later). The pass catches up for as long as
+   * a run takes to become Late; older slots are skipped.
+   */
+  catchUpMs?: number;
 }
 
 /**
@@ -24,11 +31,18 @@ export interface Horizon {
  */
 export async function scheduleDeployment(scheduler: SchedulerStore, deployment: Deployment, options: Horizon, now = Date.now()): Promise<number> {
   if (deployment.paused) return 0;
+  // From the latest slot made, when it is recent: the slots after it were missed. A deployment
+  // with no run (new) starts now: its schedules did not exist before.
+  let after = now - 1;
+  if (options.catchUpMs) {
+    const latest = await scheduler.latestSlot(deployment.id);
+    if (latest !== null && latest < after) after = Math.max(latest, now - options.catchUpMs);
+  }
   // Each slot once, credited to the first schedule that has it (the audit log names it).
   const slots = new Map<number, string>();
   for (const schedule of deployment.schedules) {
     if (!schedule.active) continue;
-    for (const slot of nextSlots(schedule.spec as unknown as ScheduleSpec, now - 1, { until: now + options.scheduleHorizonMs, limit: options.scheduleMaxRuns })) if (!slots.has(slot)) slots.set(slot, schedule.id);
+    for (const slot of nextSlots(schedule.spec as unknown as ScheduleSpec, after, { until: now + options.scheduleHorizonMs, limit: options.scheduleMaxRuns })) if (!slots.has(slot)) slots.set(slot, schedule.id);
   }
   const runs = slotRuns(deployment, [...slots.keys()].sort((a, b) => a - b));
   return scheduler.scheduleRuns(deployment, runs, (run) => scheduledRunEntry(deployment, slots.get(run.expectedStartTime ?? -1) ?? null, run, now));
@@ -74,7 +88,7 @@ export async function runSchedulerPass(
   const deployments = options.deployment
     ? [await scheduler.getDeployment(options.deployment)].filter((d): d is Deployment => d !== undefined)
     : await scheduler.listDeployments();
-  const outcome = await scheduleEach(scheduler, deployments, options, now);
+  const outcome = await scheduleEach(scheduler, deployments, { catchUpMs: options.lateAfterMs, ...options }, now);
   const late = await scheduler.markLateRuns(now, options.lateAfterMs);
   return { ...outcome, late };
 }

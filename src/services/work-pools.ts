@@ -4,6 +4,7 @@
  * and `{{ secrets.x }}` must name values that exist (an InvalidReferenceError naming
  * `jobVariablesField`), before anything is stored. Deleting a queue keeps what runs need.
  */
+import { poolPricesProblem } from "../core/cost.ts";
 import type { OrchestrationStore, WorkPool } from "../store/types.ts";
 import { checkConfigRefs, jobVariablesRefCheck, type RefStores } from "./config-refs.ts";
 import { ServiceError } from "./errors.ts";
@@ -11,10 +12,19 @@ import { ServiceError } from "./errors.ts";
 export async function upsertWorkPool(
   stores: { pools: Pick<OrchestrationStore, "upsertWorkPool">; refs: RefStores },
   input: Parameters<OrchestrationStore["upsertWorkPool"]>[0],
-  options: { jobVariablesField?: string } = {},
+  options: { jobVariablesField?: string; priceField?: (field: string) => string } = {},
 ): Promise<WorkPool> {
+  const problem = poolPricesProblem(input, options.priceField);
+  if (problem) throw new InvalidPoolPricesError(problem);
   await checkConfigRefs(stores.refs, jobVariablesRefCheck(input.jobVariables, options.jobVariablesField ?? "jobVariables"));
   return stores.pools.upsertWorkPool(input);
+}
+
+/** A pool's price that is not a number >= 0, or a currency that is not an ISO 4217 code. */
+export class InvalidPoolPricesError extends ServiceError {
+  override name = "InvalidPoolPricesError";
+  readonly reason = "invalid";
+  readonly code = "VALIDATION_ERROR";
 }
 
 /** A queue named by its pool and name that does not exist. */

@@ -18,8 +18,8 @@
 import type { Selectable } from "kysely";
 import { AutomationExistsError, compileAutomationSpec, type AutomationSpec } from "../core/automation-spec.ts";
 import { automationChangeEvent, automationTriggeredEvent, type AutomationChange } from "../core/automation-events.ts";
-import { bucketKey, evaluateBatch, type ActiveAutomation } from "../core/automation-evaluation.ts";
-import type { BucketState, Fired } from "../core/automation-triggers.ts";
+import { bucketKey, bucketsToRead, evaluateBatch, type ActiveAutomation } from "../core/automation-evaluation.ts";
+import { bucketIdle, type BucketState, type Fired } from "../core/automation-triggers.ts";
 import { metricDue, metricStep, type Measurement } from "../core/automation-metrics.ts";
 import { measureMetric } from "./metric-queries.ts";
 import type { EventRecord, NewEvent } from "../core/event-records.ts";
@@ -30,6 +30,31 @@ import type { AutomationActionsTable, AutomationFiringsTable, AutomationsTable }
 import { appendEvents } from "./transitions/event-log.ts";
 import type { Tx } from "./transitions/host.ts";
 import type { ActionOutcome, ActionStatus, Automation, AutomationActionRecord, AutomationFiring, AutomationStore, ClaimedAction } from "./automation-types.ts";
+
+/** Buckets one statement reads by key, at most (well under both dialects' parameter limits). */
+const BUCKET_KEYS_PER_READ = 500;
+
+/** The stored states of the buckets a pass reads (by `bucketKey`). */
+async function readBuckets(tx: Tx, wanted: ReturnType<typeof bucketsToRead>): Promise<Map<string, BucketState>> {
+  const stored = new Map<string, BucketState>();
+  const add = (rows: { automation_id: string; bucket: string; state: string }[]) => {
+    for (const b of rows) stored.set(bucketKey(b.automation_id, b.bucket), JSON.parse(b.state) as BucketState);
+  };
+  if (wanted.whole.length) add(await tx.selectFrom("automation_buckets").select(["automation_id", "bucket", "state"]).where("automation_id", "in", wanted.whole).execute());
+  for (const [automationId, keys] of wanted.some) {
+    const all = [...keys];
+    for (let i = 0; i < all.length; i += BUCKET_KEYS_PER_READ)
+      add(
+        await tx
+          .selectFrom("automation_buckets")
+          .select(["automation_id", "bucket", "state"])
+          .where("automation_id", "=", automationId)
+          .where("bucket", "in", all.slice(i, i + BUCKET_KEYS_PER_READ))
+          .execute(),
+      );
+  }
+  return stored;
+}
 
 /** The one cursor row: the evaluator's position in the event log. */
 const CURSOR = "events";
@@ -217,19 +242,9 @@ export class KyselyAutomationStore implements AutomationStore {
           const a = automationFromRow(r);
           return { id: a.id, name: a.name, trigger: compileAutomationSpec(a.spec).trigger, activeSince: a.activeSince };
         });
-        const stored = new Map<string, BucketState>();
-        if (automations.length)
-          for (const b of await tx
-            .selectFrom("automation_buckets")
-            .selectAll()
-            .where(
-              "automation_id",
-              "in",
-              automations.map((a) => a.id),
-            )
-            .execute())
-            stored.set(bucketKey(b.automation_id, b.bucket), JSON.parse(b.state) as BucketState);
-        const result = evaluateBatch(automations, stored, batch.events.map((e) => e.event), now, caughtUp);
+        const events = batch.events.map((e) => e.event);
+        const stored = await readBuckets(tx, bucketsToRead(automations, events));
+        const result = evaluateBatch(automations, stored, events, now, caughtUp);
         for (const b of result.buckets.values())
           await tx
             .insertInto("automation_buckets")
@@ -277,6 +292,48 @@ export class KyselyAutomationStore implements AutomationStore {
       );
     }
     await this.emit(tx, events);
+  }
+
+  /**
+   * Deletes the `for_each` buckets of reactive triggers whose kept events all left the window
+   * (bucketIdle) and that nothing wrote for `idleMs`: a bucket per run id or per key otherwise
+   * stays forever. Returns how many went. A bucket written meanwhile is kept (its updated_at).
+   */
+  async pruneIdleBuckets(options: { now?: number; idleMs?: number; limit?: number } = {}): Promise<number> {
+    const now = options.now ?? Date.now();
+    const before = now - (options.idleMs ?? 3600_000);
+    const triggers = new Map(
+      (await this.base.db.selectFrom("automations").select(["id", "spec"]).execute()).map((r) => [r.id, compileAutomationSpec(JSON.parse(r.spec) as AutomationSpec).trigger]),
+    );
+    const rows = await this.base.db
+      .selectFrom("automation_buckets")
+      .select(["automation_id", "bucket", "state", "updated_at"])
+      .where("bucket", "!=", "")
+      .where("updated_at", "<", before)
+      .limit(options.limit ?? 5000)
+      .execute();
+    const idle = rows.filter((r) => {
+      const trigger = triggers.get(r.automation_id);
+      return trigger !== undefined && bucketIdle(trigger, JSON.parse(r.state) as BucketState, before);
+    });
+    let deleted = 0;
+    for (let i = 0; i < idle.length; i += BUCKET_KEYS_PER_READ) {
+      const chunk = idle.slice(i, i + BUCKET_KEYS_PER_READ);
+      deleted += await this.base.transaction(async (tx) => {
+        let n = 0;
+        for (const r of chunk) {
+          const result = await tx
+            .deleteFrom("automation_buckets")
+            .where("automation_id", "=", r.automation_id)
+            .where("bucket", "=", r.bucket)
+            .where("updated_at", "=", r.updated_at)
+            .executeTakeFirst();
+          n += Number(result.numDeletedRows);
+        }
+        return n;
+      });
+    }
+    return deleted;
   }
 
   async evaluateMetricTriggers(options: { now?: number } = {}): Promise<{ measured: number; firings: number }> {

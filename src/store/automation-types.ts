@@ -40,6 +40,8 @@ export interface AutomationStore {
    * A trigger another process measured meanwhile (a second server) is left to that one's result.
    */
   evaluateMetricTriggers(options?: { now?: number }): Promise<{ measured: number; firings: number }>;
+  /** Deletes reactive `for_each` buckets idle for `idleMs` (default 1 h) whose events left the window; returns how many. */
+  pruneIdleBuckets(options?: { now?: number; idleMs?: number; limit?: number }): Promise<number>;
   /** Due actions (pending, or running past their lease: their executor died), each claimed for `leaseMs`. */
   claimDueActions(now: number, leaseMs: number, limit: number): Promise<ClaimedAction[]>;
   /**

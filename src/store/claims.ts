@@ -31,15 +31,26 @@
 import { sql } from "kysely";
 import { mergeJobVariables, refusedEnvName, runtimeEnvReason, type JobVariables } from "../core/job-variables.ts";
 import { makeState } from "../core/states.ts";
-import { transitionFlowRuns } from "./transitions/flow-runs.ts";
+import { transitionFlowRuns, type FlowRunRow } from "./transitions/flow-runs.ts";
 import type { TransitionHost, Tx } from "./transitions/host.ts";
 import type { ClaimedFlowRun } from "./types.ts";
+import { namedStatement } from "./pg-named.ts";
 
 const ACTIVE = sql`('PENDING', 'RUNNING', 'CANCELLING')`;
 
-/** The ids of the runs a pool may hand out now, best first (steps 1-4 above). */
-async function claimableIds(tx: Tx, poolName: string, now: number, limit: number): Promise<string[]> {
-  const { rows } = await sql<{ id: string }>`
+type ClaimableRow = FlowRunRow & { deployment_job_variables: string | null };
+
+/**
+ * The runs a pool may hand out now, best first (steps 1-4 above), with what starting them needs:
+ * one statement, locking the chosen rows on PostgreSQL (FOR UPDATE SKIP LOCKED, re-checking
+ * they are still Scheduled), where it took four (ids, rows, deployments, the transition's read)
+ * — each a round trip inside the claim's transaction, which holds the pool's lock.
+ */
+async function claimableRows(tx: Tx, pg: boolean, poolName: string, now: number, max: number, poolLimit: number | null): Promise<ClaimableRow[]> {
+  // The pool's room is counted in this statement, after the pool's lock was taken: a count in the
+  // statement that waited for the lock would see the runs as they were before the wait.
+  const limit = poolLimit === null ? sql`${max}` : sql`(select case when n < 0 then 0 when n > ${max} then ${max} else n end from (select ${poolLimit} - count(*) as n from active) room)`;
+  const query = sql<ClaimableRow>`
     with active as (
       select coalesce(work_queue, 'default') as queue, deployment_id
       from flow_runs
@@ -75,12 +86,21 @@ async function claimableIds(tx: Tx, poolName: string, now: number, limit: number
       select deployment_ok.*, row_number() over (partition by queue order by due_at, created_at, id) as queue_rank
       from deployment_ok
     )
-    select id from queue_ranked
-    where queue_room is null or queue_rank <= queue_room
-    order by priority, due_at, created_at, id
+    select r.*, f.name as flow_name, d.name as deployment_name, d.job_variables as deployment_job_variables
+    from queue_ranked c
+    join flow_runs r on r.id = c.id
+    join flows f on f.id = r.flow_id
+    left join deployments d on d.id = r.deployment_id
+    where (c.queue_room is null or c.queue_rank <= c.queue_room)
+      and r.state_type = 'SCHEDULED'
+    order by c.priority, c.due_at, c.created_at, c.id
     limit ${limit}
-  `.execute(tx);
-  return rows.map((r) => r.id);
+    ${pg ? sql`for update of r skip locked` : sql``}
+  `.compile(tx);
+  // Planning this query costs more than running it: on PostgreSQL it is planned once per connection.
+  namedStatement(query.sql);
+  const { rows } = await tx.executeQuery(query);
+  return rows;
 }
 
 const jobVariables = (text: string | null | undefined): JobVariables | null => (text ? (JSON.parse(text) as JobVariables) : null);
@@ -105,55 +125,28 @@ export async function claimFlowRuns(tx: Tx, host: TransitionHost, poolName: stri
   if (pg) poolQuery = poolQuery.forUpdate();
   const pool = await poolQuery.executeTakeFirst();
   if (!pool || pool.paused) return [];
-  let room = max;
-  if (pool.concurrency_limit != null) {
-    const active = await tx
-      .selectFrom("flow_runs")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("work_pool", "=", poolName)
-      .where("state_type", "in", ["PENDING", "RUNNING", "CANCELLING"])
-      .executeTakeFirstOrThrow();
-    room = Math.min(room, Number(pool.concurrency_limit) - Number(active.n));
+  const rows = max > 0 ? await claimableRows(tx, pg, poolName, now, max, pool.concurrency_limit == null ? null : Number(pool.concurrency_limit)) : [];
+  const allowEnv = allowedEnv(pool.allow_env);
+  const starting: { row: ClaimableRow; merged: JobVariables }[] = [];
+  for (const row of rows) {
+    const layers = [jobVariables(pool.job_variables), jobVariables(row.deployment_job_variables), jobVariables(row.job_variables)] as const;
+    const merged = mergeJobVariables(...layers);
+    const refused = refusedEnvName(merged.env, allowEnv);
+    if (refused === null) starting.push({ row, merged });
+    else await refuseEnv(tx, host, row.id, poolName, refused, ["work pool", "deployment", "run"][layers.findLastIndex((l) => l?.env && refused in l.env)]!, now);
   }
   const claimed: ClaimedFlowRun[] = [];
-  if (room > 0) {
-    const ids = await claimableIds(tx, poolName, now, room);
-    if (ids.length) {
-      let rowsQuery = tx
-        .selectFrom("flow_runs")
-        .innerJoin("flows", "flows.id", "flow_runs.flow_id")
-        .selectAll("flow_runs")
-        .select("flows.name as flow_name")
-        .where("flow_runs.id", "in", ids)
-        .where("flow_runs.state_type", "=", "SCHEDULED");
-      if (pg) rowsQuery = rowsQuery.forUpdate("flow_runs").skipLocked();
-      const order = new Map(ids.map((id, i) => [id, i]));
-      const rows = (await rowsQuery.execute()).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      if (rows.length) {
-        const deploymentIds = [...new Set(rows.map((r) => r.deployment_id).filter((d): d is string => d !== null))];
-        const deployments = new Map(
-          deploymentIds.length ? (await tx.selectFrom("deployments").select(["id", "job_variables"]).where("id", "in", deploymentIds).execute()).map((d) => [d.id, d.job_variables]) : [],
-        );
-        const allowEnv = allowedEnv(pool.allow_env);
-        const starting: { row: (typeof rows)[number]; merged: JobVariables }[] = [];
-        for (const row of rows) {
-          const layers = [jobVariables(pool.job_variables), jobVariables(row.deployment_id ? deployments.get(row.deployment_id) : null), jobVariables(row.job_variables)] as const;
-          const merged = mergeJobVariables(...layers);
-          const refused = refusedEnvName(merged.env, allowEnv);
-          if (refused === null) starting.push({ row, merged });
-          else await refuseEnv(tx, host, row.id, poolName, refused, ["work pool", "deployment", "run"][layers.findLastIndex((l) => l?.env && refused in l.env)]!, now);
-        }
-        const outcomes = await transitionFlowRuns(
-          tx,
-          host,
-          starting.map(({ row }) => ({ id: row.id, state: makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` }), fields: { workerId } })),
-          now,
-        );
-        for (const { row, merged } of starting) {
-          const outcome = outcomes.get(row.id);
-          if (outcome?.accepted) claimed.push({ ...outcome.run, jobVariables: merged });
-        }
-      }
+  if (starting.length) {
+    const outcomes = await transitionFlowRuns(
+      tx,
+      host,
+      starting.map(({ row }) => ({ id: row.id, state: makeState("Pending", { timestamp: now, message: `claimed by worker ${workerId}` }), fields: { workerId } })),
+      now,
+      new Map(starting.map(({ row }) => [row.id, row])),
+    );
+    for (const { row, merged } of starting) {
+      const outcome = outcomes.get(row.id);
+      if (outcome?.accepted) claimed.push({ ...outcome.run, jobVariables: merged });
     }
   }
   await cancelCollisions(tx, host, poolName, now);
@@ -173,7 +166,7 @@ async function refuseEnv(tx: Tx, host: TransitionHost, runId: string, poolName: 
 
 /** Due runs of `cancel-new` deployments that are at their limit end Cancelled. */
 async function cancelCollisions(tx: Tx, host: TransitionHost, poolName: string, now: number): Promise<void> {
-  const { rows } = await sql<{ id: string; concurrency_limit: number }>`
+  const query = sql<{ id: string; concurrency_limit: number }>`
     select r.id, d.concurrency_limit
     from flow_runs r
     join deployments d on d.id = r.deployment_id
@@ -186,7 +179,9 @@ async function cancelCollisions(tx: Tx, host: TransitionHost, poolName: string, 
       and coalesce(q.paused, 0) = 0
       and d.concurrency_limit is not null
       and d.concurrency_limit <= (select count(*) from flow_runs a where a.deployment_id = d.id and a.state_type in ${ACTIVE})
-  `.execute(tx);
+  `.compile(tx);
+  namedStatement(query.sql); // every claim runs it, and it finds nothing almost always: plan it once
+  const { rows } = await tx.executeQuery(query);
   const proposals = rows.map((row) => ({
     id: row.id,
     state: makeState("Cancelled", { timestamp: now, message: `the deployment already runs ${row.concurrency_limit} run(s) (collision strategy cancel-new)` }),

@@ -9,6 +9,7 @@ import { DatabaseUnreachableError, StoreOpenError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";
 import type { Database } from "./schema.ts";
 import { ConnectionRetry, DEFAULT_DATABASE_RETRY_MS, NO_RETRY, reconnectingDialect, survivePoolErrors, type OutageRetry } from "./pg-reconnect.ts";
+import { nameRegisteredStatements } from "./pg-named.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -65,6 +66,7 @@ export async function openKysely(url: string, options: OpenOptions = {}): Promis
   // allowExitOnIdle: a script that ran its flows may exit without closing the store.
   const pool = new pg.default.Pool({ connectionString: parsed.url, max: 10, allowExitOnIdle: true });
   survivePoolErrors(pool);
+  nameRegisteredStatements(pool);
   const location = redactUrl(parsed.url);
   const retry = new ConnectionRetry(location, options.retryMs ?? DEFAULT_DATABASE_RETRY_MS);
   try {

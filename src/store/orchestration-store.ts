@@ -9,7 +9,8 @@
  * Creating, changing, pausing and deleting a deployment, pool, queue or limit appends its event
  * (core/resource-events.ts) in the same transaction: the change and its event commit together.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from "kysely";
+import type { PoolPrices } from "../core/cost.ts";
 import { newId } from "../core/ids.ts";
 import { makeState } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
@@ -94,6 +95,14 @@ const queueFromRow = (q: Selectable<WorkQueuesTable>): WorkQueue => ({
   paused: Boolean(q.paused),
 });
 
+const numOrNull = (v: number | null | undefined): number | null => (v == null ? null : Number(v));
+
+/** A pool's price columns after `input` (a field left out keeps `before`'s; null clears it). */
+function priceColumns(input: WorkPoolInput, before: PoolPrices | undefined): Pick<Insertable<WorkPoolsTable>, "cost_per_hour" | "cost_per_cpu_hour" | "cost_per_gpu_hour" | "gpus" | "currency"> {
+  const pick = <K extends keyof PoolPrices>(key: K): PoolPrices[K] | null => (input[key] === undefined ? (before?.[key] ?? null) : (input[key] as PoolPrices[K]));
+  return { cost_per_hour: pick("costPerHour"), cost_per_cpu_hour: pick("costPerCpuHour"), cost_per_gpu_hour: pick("costPerGpuHour"), gpus: pick("gpus"), currency: pick("currency") };
+}
+
 const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPool => ({
   name: p.name,
   type: p.type,
@@ -102,6 +111,11 @@ const poolFromRow = (p: Selectable<WorkPoolsTable>, queues: WorkQueue[]): WorkPo
   jobVariables: json(p.job_variables, {}),
   allowEnv: json(p.allow_env, []),
   createdAt: Number(p.created_at),
+  costPerHour: numOrNull(p.cost_per_hour),
+  costPerCpuHour: numOrNull(p.cost_per_cpu_hour),
+  costPerGpuHour: numOrNull(p.cost_per_gpu_hour),
+  gpus: numOrNull(p.gpus),
+  currency: p.currency ?? null,
   queues,
 });
 
@@ -313,6 +327,12 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
     });
   }
 
+  async latestSlot(deploymentId: string): Promise<number | null> {
+    // The unique index on (deployment_id, expected_start_time) answers it.
+    const row = await this.base.db.selectFrom("flow_runs").select((eb) => eb.fn.max("expected_start_time").as("slot")).where("deployment_id", "=", deploymentId).executeTakeFirst();
+    return row?.slot == null ? null : Number(row.slot);
+  }
+
   async markLateRuns(now: number, lateAfterMs: number): Promise<string[]> {
     const late = makeState("Late", { timestamp: now, message: `not started ${Math.round(lateAfterMs / 1000)} s after its scheduled time` });
     return this.base.transaction(async (tx) => {
@@ -349,6 +369,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
             concurrency_limit: updated.concurrencyLimit,
             job_variables: JSON.stringify(pool.jobVariables ?? existing.jobVariables),
             allow_env: JSON.stringify(pool.allowEnv ?? existing.allowEnv),
+            ...priceColumns(pool, existing),
           })
           .where("name", "=", pool.name)
           .execute();
@@ -366,6 +387,7 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
             job_variables: JSON.stringify(pool.jobVariables ?? {}),
             allow_env: JSON.stringify(pool.allowEnv ?? []),
             created_at: Date.now(),
+            ...priceColumns(pool, undefined),
           })
           .execute();
         await tx.insertInto("work_queues").values({ pool_name: pool.name, name: "default", priority: 1, concurrency_limit: null, paused: 0 }).execute();

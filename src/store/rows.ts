@@ -3,6 +3,7 @@ import type { Selectable } from "kysely";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ArtifactsTable, FlowRunsTable, FlowsTable, LogsTable, StatesTable, TaskRunsTable } from "./schema.ts";
+import type { RunResources } from "../core/resources.ts";
 import type { Artifact, FlowRecord, FlowRun, LogRecord, StateRecord, TaskRun } from "./types.ts";
 
 const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
@@ -24,6 +25,45 @@ function stateOf(row: {
 }
 
 const num = (v: number | null): number | null => (v == null ? null : Number(v));
+
+/** The resource columns of a flow run or task run (0023); null when the run recorded none. */
+export function resourcesOf(row: {
+  wall_ms?: number | null;
+  cpu_user_ms?: number | null;
+  cpu_system_ms?: number | null;
+  peak_memory_bytes?: number | null;
+  retried_wall_ms?: number | null;
+  retried_cpu_ms?: number | null;
+}): RunResources | null {
+  if (row.wall_ms == null) return null;
+  return {
+    wallMs: Number(row.wall_ms),
+    cpuUserMs: num(row.cpu_user_ms ?? null),
+    cpuSystemMs: num(row.cpu_system_ms ?? null),
+    peakMemoryBytes: num(row.peak_memory_bytes ?? null),
+    retriedWallMs: Number(row.retried_wall_ms ?? 0),
+    retriedCpuMs: Number(row.retried_cpu_ms ?? 0),
+  };
+}
+
+/** A run's resources as its row's columns (all null: none recorded). */
+export function resourceColumns(r: RunResources | null | undefined): {
+  wall_ms: number | null;
+  cpu_user_ms: number | null;
+  cpu_system_ms: number | null;
+  peak_memory_bytes: number | null;
+  retried_wall_ms: number | null;
+  retried_cpu_ms: number | null;
+} {
+  return {
+    wall_ms: r?.wallMs ?? null,
+    cpu_user_ms: r?.cpuUserMs ?? null,
+    cpu_system_ms: r?.cpuSystemMs ?? null,
+    peak_memory_bytes: r?.peakMemoryBytes ?? null,
+    retried_wall_ms: r?.retriedWallMs ?? null,
+    retried_cpu_ms: r?.retriedCpuMs ?? null,
+  };
+}
 
 export function flowFromRow(row: Selectable<FlowsTable>): FlowRecord {
   return {
@@ -63,6 +103,7 @@ export function flowRunFromRow(row: Selectable<FlowRunsTable> & { flow_name: str
     workerId: row.worker_id ?? null,
     expectedStartTime: num(row.expected_start_time ?? null),
     retriesUsed: Number(row.retries_used ?? 0),
+    resources: resourcesOf(row),
   };
 }
 
@@ -81,6 +122,7 @@ export function taskRunFromRow(row: Selectable<TaskRunsTable>): TaskRun {
     createdAt: Number(row.created_at),
     startTime: num(row.start_time),
     endTime: num(row.end_time),
+    resources: resourcesOf(row),
   };
 }
 

@@ -15,12 +15,16 @@
  *
  * Child flow runs are runs of their own: they stay and lose their parent link (as
  * `deleteFlowRun` does). Results and cache entries stay: a cached task run of a later flow run
- * shares its result row, and the cache lives by its own expiry.
+ * shares its result row, and the cache lives by its own expiry. After a prune that deleted runs,
+ * the result blobs nothing points at any more are collected (store/result-blobs.ts).
  */
 import { sql, type Kysely } from "kysely";
 import { TERMINAL_TYPES } from "../core/states.ts";
 import type { KyselyStore } from "./kysely-store.ts";
 import { deleteRunValues } from "./run-values.ts";
+import { forgetAssetRuns } from "./asset-writes.ts";
+import { collectResultBlobs, DEFAULT_BLOB_GRACE_MS } from "./result-blobs.ts";
+import type { CollectableBlobStore } from "../core/result-storage.ts";
 import type { Database } from "./schema.ts";
 
 /** Task runs (with their states, logs and dependencies) one transaction deletes at most, and at first. */
@@ -77,7 +81,11 @@ export class KyselyRunRetention {
   /** Task runs the next transaction carries, adapted to how long the last took. */
   private budget = TASK_RUNS_PER_TX;
 
-  constructor(private readonly base: KyselyStore) {}
+  constructor(
+    private readonly base: KyselyStore,
+    /** The result storage whose blobs no row points at any more are collected after a prune. */
+    private readonly resultBlobs: CollectableBlobStore | null = null,
+  ) {}
 
   /** What `prune` would delete now (a dry run). */
   async count(endedBefore: number): Promise<PruneCount> {
@@ -96,7 +104,10 @@ export class KyselyRunRetention {
       if (options.signal?.aborted) return { ...done, more: true };
       if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       const plan = await this.plan(endedBefore, Math.min(FLOW_RUNS_PER_TX, max - done.flowRuns));
-      if (!plan.length) return { ...done, more: false };
+      if (!plan.length) {
+        await this.collect();
+        return { ...done, more: false };
+      }
       const started = performance.now();
       const [head] = plan;
       if (plan.length === 1 && head!.tasks > this.budget) {
@@ -114,8 +125,17 @@ export class KyselyRunRetention {
       options.onProgress?.({ ...done });
     }
     const left = await prunable(this.base.db, endedBefore).select("id").limit(1).executeTakeFirst();
+    await this.collect();
     return { ...done, more: left !== undefined };
   }
+
+  /** After a pass: result blobs that nothing points at any more (store/result-blobs.ts). */
+  private async collect(): Promise<void> {
+    if (this.resultBlobs) await collectResultBlobs(this.base, this.resultBlobs, { graceMs: this.blobGraceMs });
+  }
+
+  /** How long a blob is left alone after it was written (ms); tests shorten it. */
+  blobGraceMs = DEFAULT_BLOB_GRACE_MS;
 
   /** The oldest candidates with their task-run counts, packed to about `budget` task runs (a run counts one more; at least one run). */
   private async plan(endedBefore: number, limit: number): Promise<{ id: string; tasks: number }[]> {
@@ -154,6 +174,7 @@ export class KyselyRunRetention {
         await tx.deleteFrom("task_dependencies").where("flow_run_id", "in", ids).execute();
         await tx.deleteFrom("flow_run_inputs").where("flow_run_id", "in", ids).execute();
         await deleteRunValues(tx, ids);
+        await forgetAssetRuns(tx, ids);
         await tx.updateTable("flow_runs").set({ parent_flow_run_id: null, parent_task_run_id: null }).where("parent_flow_run_id", "in", ids).execute();
         // Children started by their task runs (the partial index flow_runs_parent_task of 0019).
         await tx

@@ -42,6 +42,13 @@ export interface FlowRunsTable {
   job_variables: string | null;
   /** Deployment retries scheduled so far (see engine/retry-scheduling.ts). */
   retries_used: Generated<number>;
+  /** Resources the runner measured (0023), written with the final state; see core/resources.ts. */
+  wall_ms: number | null;
+  cpu_user_ms: number | null;
+  cpu_system_ms: number | null;
+  peak_memory_bytes: number | null;
+  retried_wall_ms: number | null;
+  retried_cpu_ms: number | null;
 }
 
 export interface TaskRunsTable {
@@ -62,6 +69,13 @@ export interface TaskRunsTable {
   created_at: number;
   start_time: number | null;
   end_time: number | null;
+  /** Resources the runner measured (0023), written with the final state; see core/resources.ts. */
+  wall_ms: number | null;
+  cpu_user_ms: number | null;
+  cpu_system_ms: number | null;
+  peak_memory_bytes: number | null;
+  retried_wall_ms: number | null;
+  retried_cpu_ms: number | null;
 }
 
 export interface StatesTable {
@@ -98,6 +112,14 @@ export interface ResultsTable {
   value: string | null;
   path: string | null;
   size: number;
+  created_at: number;
+}
+
+/** A chunk of a content-addressed result blob (BATON_RESULTS_URL=db). */
+export interface ResultBlobsTable {
+  sha256: string;
+  chunk: number;
+  bytes: Buffer;
   created_at: number;
 }
 
@@ -155,6 +177,12 @@ export interface WorkPoolsTable {
   /** JSON array of runtime-loading env names (or PREFIX_* patterns) its runs may set. */
   allow_env: Generated<string>;
   created_at: number;
+  /** Prices (0023): per wall hour, CPU hour, GPU hour (× gpus per run), in `currency`. */
+  cost_per_hour: number | null;
+  cost_per_cpu_hour: number | null;
+  cost_per_gpu_hour: number | null;
+  gpus: number | null;
+  currency: string | null;
 }
 
 export interface WorkQueuesTable {
@@ -423,13 +451,110 @@ export interface RunMetricsTable {
   timestamp: number;
 }
 
+/** A model name and its last version number (0022). */
+export interface ModelsTable {
+  name: string;
+  latest_version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A registered version of a model: its stored value (a result record's fields), metrics, params, lineage. */
+export interface ModelVersionsTable {
+  name: string;
+  version: number;
+  /** "value" (registered as a value) or "path" (a file's bytes: loaded as a Buffer). */
+  source: string;
+  source_path: string | null;
+  serializer: string;
+  value: string | null;
+  path: string | null;
+  size: number;
+  sha256: string;
+  /** JSON object of metric → number. */
+  metrics: string;
+  /** JSON object. */
+  params: string;
+  signature: string | null;
+  description: string | null;
+  flow_run_id: string | null;
+  task_run_id: string | null;
+  experiment: string | null;
+  created_at: number;
+}
+
+/** Which version an alias of a model points to. */
+export interface ModelAliasesTable {
+  name: string;
+  alias: string;
+  version: number;
+  updated_at: number;
+}
+
+/** An alias move (promoted, rolled-back) or a refused promotion. */
+export interface ModelAliasMovesTable {
+  id: string;
+  name: string;
+  alias: string;
+  kind: string;
+  from_version: number | null;
+  to_version: number | null;
+  reason: string | null;
+  /** 1: a promotion a rollback undid; 0 otherwise. */
+  undone: number;
+  /** JSON: { kind, id, name }. */
+  actor: string;
+  flow_run_id: string | null;
+  at: number;
+  seq: number;
+}
+
+/** A version of an asset (migration 0021). */
+export interface AssetVersionsTable {
+  id: string;
+  asset_key: string;
+  version: string;
+  hash: string;
+  rows: number | null;
+  schema: string | null;
+  metadata: string | null;
+  flow_run_id: string | null;
+  task_run_id: string | null;
+  run_deleted: number;
+  created_at: number;
+  materialized_at: number;
+}
+
+/** Lineage: a version made from another. */
+export interface AssetVersionInputsTable {
+  version_id: string;
+  input_version_id: string;
+}
+
+/** A run that read (`read`) or produced/confirmed (`wrote`) a version. */
+export interface AssetRunLinksTable {
+  version_id: string;
+  run_id: string;
+  kind: "read" | "wrote";
+  flow_run_id: string;
+  task_run_id: string | null;
+  at: number;
+}
+
 export interface Database {
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  model_aliases: ModelAliasesTable;
+  model_alias_moves: ModelAliasMovesTable;
   api_keys: ApiKeysTable;
   accounts: AccountsTable;
   artifacts: ArtifactsTable;
   experiment_runs: ExperimentRunsTable;
   run_params: RunParamsTable;
   run_metrics: RunMetricsTable;
+  asset_versions: AssetVersionsTable;
+  asset_version_inputs: AssetVersionInputsTable;
+  asset_run_links: AssetRunLinksTable;
   deployments: DeploymentsTable;
   schedules: SchedulesTable;
   work_pools: WorkPoolsTable;
@@ -457,6 +582,7 @@ export interface Database {
   task_dependencies: TaskDependenciesTable;
   logs: LogsTable;
   results: ResultsTable;
+  result_blobs: ResultBlobsTable;
   cache_entries: CacheEntriesTable;
   audit_log: AuditLogTable;
 }

@@ -6,8 +6,10 @@
  * database store is one Kysely schema for SQLite and PostgreSQL.
  * Times are epoch milliseconds; JSON-ish columns hold text.
  */
+import type { AssetMaterialization, AssetReadRequest, AssetVersion, MaterializeOutcome } from "../core/assets.ts";
 import type { RunValues } from "../core/experiments.ts";
 import type { FlowRunInput, InputRequest } from "../core/flow-run-inputs.ts";
+import type { RunResources } from "../core/resources.ts";
 import type { State, StateName, StateType } from "../core/states.ts";
 import type { ErrorInfo } from "../core/errors.ts";
 import type { JobVariables } from "../core/job-variables.ts";
@@ -178,6 +180,8 @@ export interface SetStateOptions {
   error?: ErrorInfo | null;
   /** Default: one more on entering RUNNING (every start counts, whoever proposes it). */
   runCount?: number;
+  /** With a final state: what the run's process used (engine/resource-meter.ts). */
+  resources?: RunResources;
   /**
    * Compare-and-set: the transition applies only while the run still is as the caller read it —
    * held by this worker and/or in the state of this timestamp (refused otherwise, rule
@@ -293,6 +297,14 @@ export interface RunStore {
   /** Stores an artifact (an image with its `content` bytes), or replaces the same id of the same run. */
   /** Parameters and metrics runs logged (`logParams`, `logMetric`): a key or a metric's step logged again replaces its value. */
   logRunValues(batch: readonly RunValues[]): Promise<void>;
+  /**
+   * Resolves a run's declared asset reads (the latest version, or the pinned one by name or
+   * hash) and records them as read by it; null for an asset with no version yet. A pinned
+   * version that does not exist: AssetVersionNotFoundError, nothing recorded.
+   */
+  recordAssetReads(request: AssetReadRequest): Promise<(AssetVersion | null)[]>;
+  /** Records a materialisation: a new version when its content is new, else a confirmation (store/asset-writes.ts). */
+  materializeAsset(materialization: AssetMaterialization): Promise<MaterializeOutcome>;
   createArtifact(artifact: Artifact, content?: Uint8Array): Promise<void>;
   listArtifacts(filter: { flowRunId?: string; key?: string; limit?: number }): Promise<Artifact[]>;
   /**
@@ -442,4 +454,6 @@ export interface SchedulerStore extends Pick<OrchestrationStore, "getDeployment"
   scheduleRuns(deployment: Deployment, runs: readonly NewFlowRun[], audit?: (run: FlowRun) => NewAuditEntry): Promise<number>;
   /** Marks Late the Scheduled runs due more than `lateAfterMs` ago; returns their ids. */
   markLateRuns(now: number, lateAfterMs: number): Promise<string[]>;
+  /** The latest slot (expected start time) the deployment has a run for; null when none. */
+  latestSlot(deploymentId: string): Promise<number | null>;
 }

@@ -1,13 +1,24 @@
 /**
  * How a worker starts a flow run: the work pool's type picks an infrastructure. `process` runs
- * each flow run in a child process of the worker; `docker` and `kubernetes` would implement the
- * same interface (start a container or a Job with the same environment and command).
+ * each flow run in a child process of the worker; `docker` in a container (worker/docker.ts);
+ * `kubernetes` would implement the same interface (a Job with the same environment and command).
  */
 import { SPARE_ENTRYPOINT_ENV } from "./run-env.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { JobVariables } from "../core/job-variables.ts";
+import type { FlowRun } from "../store/types.ts";
+import type { TraceCarrier } from "../telemetry/trace-context.ts";
+
+/** What a run's container used, from its stats: cumulative CPU time, peak memory, and how long it ran. */
+export interface ResourceUsage {
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  peakMemoryBytes: number;
+  wallMs: number;
+}
 
 export interface RunHandle {
   /** Resolves with the exit code (null when killed by a signal). */
@@ -21,6 +32,10 @@ export interface RunHandle {
   readonly startError?: string;
   /** The last lines the process wrote to stderr: why it ended, when it ended early. */
   lastErrorLines(): string[];
+  /** How the run's process ended, as the start of a sentence, when the infrastructure knows more than the exit code ("the flow run's container was OOM-killed…"). */
+  endReason?(): string | undefined;
+  /** What the run used (Docker: sampled from the container's stats); final once `exited` resolved. */
+  usage?(): ResourceUsage | undefined;
 }
 
 /** Lines of a run's stderr kept to explain an early exit. */
@@ -37,6 +52,16 @@ export interface StartOptions {
    * next run is most likely of the same deployment.
    */
   entrypointFile?: string;
+  /** The run as claimed (Pending, this worker's): a warm spare starts from it instead of reading it again. */
+  run?: FlowRun;
+  /**
+   * The trace context the run's process continues (TRACEPARENT, TRACESTATE: telemetry/trace-context.ts),
+   * with tracing on. Apart from `env`, which keys the warm spare: each run has its own. Another
+   * infrastructure (a container) adds them to the run's environment as the process one does.
+   */
+  traceEnv?: Record<string, string>;
+  /** The run's merged and resolved job variables (a Docker pool reads its image, volumes, limits from them). */
+  jobVariables?: JobVariables;
 }
 
 /**
@@ -54,6 +79,11 @@ export interface Infrastructure {
   start(flowRunId: string, env: Record<string, string>, options?: StartOptions): RunHandle;
   /** Releases what the infrastructure keeps ready between runs. */
   close?(): void;
+  /**
+   * Cleans up after workers of `pool` that are gone (Docker: their containers, found by labels);
+   * `heldBy(runId)` names the worker that holds a run now. Called on each heartbeat.
+   */
+  sweep?(pool: string, heldBy: (flowRunId: string) => Promise<string | null>, log: (line: string) => void): Promise<void>;
 }
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/baton.js");
@@ -74,13 +104,15 @@ export class ProcessInfrastructure implements Infrastructure {
 
   constructor(private readonly output: (line: string) => void = (line) => process.stdout.write(line + "\n")) {}
 
-  private spawnChild(idArgument: string, env: Record<string, string>, cwd: string, entrypointFile?: string): ChildProcess {
+  private spawnChild(idArgument: string, env: Record<string, string>, cwd: string, entrypointFile?: string, traceEnv?: Record<string, string>): ChildProcess {
     // stdin stays open as a lifeline: if the worker dies, the child sees it close and stops, so
     // a killed worker never leaves runs going on unseen.
-    const own = idArgument === "-" ? (entrypointFile ? { [SPARE_ENTRYPOINT_ENV]: entrypointFile } : {}) : { BATON_FLOW_RUN_ID: idArgument };
+    const own = idArgument === "-" ? (entrypointFile ? { [SPARE_ENTRYPOINT_ENV]: entrypointFile } : {}) : { BATON_FLOW_RUN_ID: idArgument, ...traceEnv };
+    // A trace context the worker itself was started in is not the run's: only its own crosses.
+    const { TRACEPARENT: _parent, TRACESTATE: _state, ...inherited } = process.env;
     const child = spawn(process.execPath, [BIN, "execute-flow-run", idArgument], {
       cwd,
-      env: { ...process.env, ...env, ...own, BATON_WORKER_LIFELINE: "stdin" },
+      env: { ...inherited, ...env, ...own, BATON_WORKER_LIFELINE: "stdin" },
       stdio: ["pipe", "pipe", "pipe"],
     });
     child.on("error", () => undefined);
@@ -111,10 +143,11 @@ export class ProcessInfrastructure implements Infrastructure {
     const fromSpare = this.spare !== null && this.spare.key === key && this.spare.child.exitCode === null && this.spare.child.signalCode === null;
     if (fromSpare) {
       child = this.spare!.child;
-      child.stdin!.write(`${flowRunId}\n`);
+      // One line: the id, its trace context (if traced), and the claimed run as JSON (no newline in it) to start from.
+      child.stdin!.write(spareLine(flowRunId, options));
     } else {
       this.close();
-      child = this.spawnChild(flowRunId, env, cwd);
+      child = this.spawnChild(flowRunId, env, cwd, undefined, options.traceEnv);
     }
     this.spare = null;
     if (this.nextSpare) clearTimeout(this.nextSpare);
@@ -150,7 +183,7 @@ export class ProcessInfrastructure implements Infrastructure {
           if (spare && code === SPARE_STALE_EXIT && !stopped && !ended) {
             ended = true;
             this.output(`${prefix}the warm process had loaded an older version of the flow's files: starting a new one`);
-            follow(this.spawnChild(flowRunId, env, cwd), false);
+            follow(this.spawnChild(flowRunId, env, cwd, undefined, options.traceEnv), false);
             return;
           }
           setTimeout(() => end(code), 200).unref();
@@ -179,7 +212,45 @@ export class ProcessInfrastructure implements Infrastructure {
   }
 }
 
-export function infrastructureFor(type: string): Infrastructure {
-  if (type === "process") return new ProcessInfrastructure();
-  throw new TypeError(`work pool type "${type}" is not supported yet; supported: process`);
+/**
+ * The line that hands a run to a warm spare (read by src/cli/spare.ts): `id [traceparent=…]
+ * [tracestate=…] [run as JSON]`. A spare started before the run cannot have its trace context
+ * in its environment.
+ */
+export function spareLine(flowRunId: string, options: Pick<StartOptions, "run" | "traceEnv"> = {}): string {
+  const parts = [flowRunId];
+  if (options.traceEnv?.TRACEPARENT) parts.push(`traceparent=${options.traceEnv.TRACEPARENT}`);
+  if (options.traceEnv?.TRACESTATE) parts.push(`tracestate=${encodeURIComponent(options.traceEnv.TRACESTATE)}`);
+  if (options.run?.id === flowRunId) parts.push(JSON.stringify(options.run));
+  return parts.join(" ") + "\n";
+}
+
+/** Reads a line of `spareLine`; a run's JSON that cannot be read is left out (the run is then read from the store). */
+export function parseSpareLine(line: string): { id: string; run?: FlowRun; trace?: TraceCarrier } {
+  let rest = line.trim();
+  const word = (): string => {
+    const space = rest.indexOf(" ");
+    const first = space < 0 ? rest : rest.slice(0, space);
+    rest = space < 0 ? "" : rest.slice(space + 1).trimStart();
+    return first;
+  };
+  const id = word();
+  let traceparent: string | undefined;
+  let tracestate: string | undefined;
+  while (rest.startsWith("traceparent=") || rest.startsWith("tracestate=")) {
+    const field = word();
+    if (field.startsWith("traceparent=")) traceparent = field.slice("traceparent=".length);
+    else tracestate = decodeURIComponent(field.slice("tracestate=".length));
+  }
+  const trace = traceparent ? { traceparent, ...(tracestate ? { tracestate } : {}) } : undefined;
+  let run: FlowRun | undefined;
+  if (rest) {
+    try {
+      const parsed = JSON.parse(rest) as FlowRun;
+      run = parsed?.id === id ? parsed : undefined;
+    } catch {
+      run = undefined;
+    }
+  }
+  return { id, ...(run ? { run } : {}), ...(trace ? { trace } : {}) };
 }

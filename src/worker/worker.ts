@@ -20,16 +20,22 @@ import { newId } from "../core/ids.ts";
 import { isTerminal, makeState } from "../core/states.ts";
 import { runSchedulerPass, type SchedulerOptions } from "../services/scheduling.ts";
 import type { ClaimedFlowRun, FlowRun, OrchestrationStore, RunStore, SchedulerStore } from "../store/types.ts";
-import { infrastructureFor, type Infrastructure, type RunHandle } from "./infrastructure.ts";
+import type { Infrastructure, RunHandle } from "./infrastructure.ts";
+import { infrastructureFor } from "./infrastructures.ts";
 import { redactorOf, resolveJobVariables, SECRET_ENV_NAMES, type RunValueSource } from "./job-variable-refs.ts";
 import { describeError } from "../core/errors.ts";
 import { splitEntrypoint } from "../core/entrypoint.ts";
+import { tracing } from "../telemetry/tracing.ts";
+import { traceEnvOf } from "../telemetry/trace-context.ts";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 
 /**
  * Fault-injection point for tests: wait this long between claiming runs and starting them (to
  * cancel a run, or SIGKILL the worker, in that window).
  */
 const PAUSE_AFTER_CLAIM_MS = Number(process.env.BATON_TEST_PAUSE_AFTER_CLAIM_MS) || 0;
+
+import type { WorkerMetrics } from "./metrics.ts";
 
 export interface WorkerOptions {
   pool: string;
@@ -65,6 +71,8 @@ export interface WorkerOptions {
    * database's, where the scheduler writes.
    */
   scheduler?: SchedulerOptions & { store: SchedulerStore; everyMs: number; /** only this deployment's schedules */ deployment?: string };
+  /** Counts claims, starts and ends for `--metrics-port` (metrics.ts). */
+  metrics?: WorkerMetrics;
 }
 
 interface Active {
@@ -74,6 +82,8 @@ interface Active {
   stopping: boolean;
   /** The worker is shutting down and killed the run's process: the run ends Crashed. */
   abandoned: boolean;
+  /** With tracing on: the span of the claimed run, from the claim to its process's exit (the run's trace starts here). */
+  span?: Span;
 }
 
 /** Without a source of values, a reference in job variables cannot be resolved (and says so). */
@@ -98,9 +108,15 @@ const QUOTED_LINE_CHARS = 300;
 function exitReason(entry: Active, code: number | null): string {
   if (entry.abandoned) return "its worker shut down before the run finished (its process was killed)";
   if (entry.handle.startError) return `the flow run's process could not start: ${entry.handle.startError}`;
-  const how = code === null ? "was killed by a signal" : `exited with code ${code}`;
+  const how = entry.handle.endReason?.() ?? `the flow run's process ${code === null ? "was killed by a signal" : `exited with code ${code}`}`;
   const lines = entry.handle.lastErrorLines().map((line) => (line.length > QUOTED_LINE_CHARS ? `${line.slice(0, QUOTED_LINE_CHARS)}…` : line));
-  return `the flow run's process ${how} before the run finished${lines.length ? `; its last output: ${lines.join(" | ")}` : ""}`;
+  return `${how} before the run finished${lines.length ? `; its last output: ${lines.join(" | ")}` : ""}`;
+}
+
+/** The run as claimed, for its process to start from (its job variables stay here: they may name secrets). */
+function withoutJobVariables(run: ClaimedFlowRun): FlowRun {
+  const { jobVariables: _jobVariables, ...rest } = run;
+  return rest;
 }
 
 export class Worker {
@@ -146,6 +162,12 @@ export class Worker {
       this.every(heartbeatMs, async () => {
         await this.orchestration.heartbeatWorker(this.id, Date.now()).catch((e: unknown) => this.log(`worker heartbeat failed: ${(e as Error).message}`));
         await this.recoverCrashed().catch((e: unknown) => this.log(`crash detection failed: ${(e as Error).message}`));
+        await infrastructure
+          .sweep?.(pool.name, async (id) => {
+            const held = await this.store.getFlowRun(id);
+            return held && !isTerminal(held.state.type) ? held.workerId : null;
+          }, this.log)
+          .catch((e: unknown) => this.log(`cleaning up after gone workers failed: ${(e as Error).message}`));
       }),
       this.every(this.options.cancelCheckMs ?? 500, () => this.watchCancellations()),
     ];
@@ -175,13 +197,17 @@ export class Worker {
           this.claiming = waitMs > 0;
           try {
             claimed = await this.orchestration.claimFlowRuns(pool.name, this.id, room, asked, waitMs || undefined);
+            this.options.metrics?.claimDuration.observe({ work_pool: pool.name }, (Date.now() - asked) / 1000);
+            if (claimed.length) this.options.metrics?.claimed.inc({ work_pool: pool.name }, claimed.length);
           } catch (error) {
             this.log(`claiming failed, retrying: ${(error as Error).message}`);
           } finally {
             this.claiming = false;
           }
           if (claimed.length && PAUSE_AFTER_CLAIM_MS) await new Promise((r) => setTimeout(r, PAUSE_AFTER_CLAIM_MS));
-          for (const run of claimed) await this.launch(infrastructure, run);
+          // The claim's span starts at its answer: a long-poll's wait before the run was due is not the run's.
+          const answered = Date.now();
+          for (const run of claimed) await this.launch(infrastructure, run, answered);
           if (claimed.length === room) continue; // there may be more: claim again at once
           // A long-poll that got runs, or waited its time on the server: ask again at once.
           if (waitMs > 0 && !this.stopped && (claimed.length > 0 || Date.now() - asked >= waitMs / 2)) continue;
@@ -261,13 +287,37 @@ export class Worker {
     interrupt();
   }
 
-  private async launch(infrastructure: Infrastructure, run: ClaimedFlowRun): Promise<void> {
+  /** A span for a run this worker claimed (its claim answered at `claimedAt`), the root of the run's trace. */
+  private claimSpan(run: ClaimedFlowRun, claimedAt: number): Span {
+    return tracing.tracer.startSpan(
+      `claim flow-run ${run.flowName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        startTime: claimedAt,
+        attributes: {
+          "baton.flow_run.id": run.id,
+          "baton.flow_run.name": run.name,
+          "baton.flow.name": run.flowName,
+          ...(run.deploymentId ? { "baton.deployment.id": run.deploymentId } : {}),
+          "baton.worker.id": this.id,
+          "baton.worker.name": this.name,
+          "baton.work_pool.name": this.options.pool,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+  }
+
+  private async launch(infrastructure: Infrastructure, run: ClaimedFlowRun, claimedAt: number): Promise<void> {
     this.log(`Starting flow run ${run.name} (${run.id}) of "${run.flowName}"`);
     this.started.push(run.id);
+    const span = tracing.enabled ? this.claimSpan(run, claimedAt) : undefined;
     let resolved;
     try {
       resolved = await resolveJobVariables(run.jobVariables, this.options.values ?? NO_VALUES, run.id);
     } catch (error) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: "its job variables could not be resolved" });
+      span?.end();
       return this.refuseStart(run, `its job variables could not be resolved: ${describeError(error).message}`);
     }
     const { jobVariables, secretEnvNames, secretValues } = resolved;
@@ -278,9 +328,16 @@ export class Worker {
       cwd: jobVariables.cwd,
       redact: secretValues.length ? redactorOf(secretValues) : undefined,
       entrypointFile: entrypointFileOf(run),
+      run: withoutJobVariables(run),
+      // The run's process continues the claim's trace: its flow run's span is the claim's child.
+      traceEnv: span ? traceEnvOf(trace.setSpan(context.active(), span)) : undefined,
+      jobVariables,
     });
-    const entry: Active = { run, handle, stopping: false, abandoned: false };
+    if (span && handle.pid !== undefined) span.setAttribute("process.pid", handle.pid);
+    const entry: Active = { run, handle, stopping: false, abandoned: false, span };
     this.active.set(run.id, entry);
+    this.options.metrics?.started.inc({ work_pool: this.options.pool });
+    this.options.metrics?.active.set({ work_pool: this.options.pool }, this.active.size);
     const ended = handle.exited.then((code) => this.finished(entry, code));
     this.ending.add(ended);
     void ended.finally(() => this.ending.delete(ended));
@@ -296,6 +353,12 @@ export class Worker {
 
   private async finished(entry: Active, code: number | null): Promise<void> {
     if (this.active.get(entry.run.id) === entry) this.active.delete(entry.run.id);
+    if (entry.span) {
+      entry.span.setAttribute("process.exit.code", code ?? -1);
+      if (code !== 0) entry.span.setStatus({ code: SpanStatusCode.ERROR, message: exitReason(entry, code) });
+      entry.span.end();
+    }
+    this.options.metrics?.active.set({ work_pool: this.options.pool }, this.active.size);
     try {
       let run = await this.store.getFlowRun(entry.run.id);
       // Gone, or claimed again by this worker since (a retry due at once): not this process's to end.
@@ -309,9 +372,13 @@ export class Worker {
           : makeState("Crashed", { message: exitReason(entry, code) });
         // Compare-and-set: the run must still be the one this process had.
         // No force: Cancelled follows any active state by the rules (a worker key may not force).
-        const set = await this.store.setFlowRunState(run.id, state, { expect: { workerId: this.id, stateTimestamp: run.state.timestamp } });
+        // A run that died cannot record what it used; its container's stats (Docker pools) can.
+        const used = entry.handle.usage?.();
+        const resources = used ? { ...used, retriedWallMs: 0, retriedCpuMs: 0 } : undefined;
+        const set = await this.store.setFlowRunState(run.id, state, { expect: { workerId: this.id, stateTimestamp: run.state.timestamp }, ...(resources ? { resources } : {}) });
         run = set.run;
       }
+      this.options.metrics?.finished.inc({ work_pool: this.options.pool, state: run.state.name });
       this.log(`Flow run ${run.name} (${run.id}) ended ${run.state.name}${run.state.name === "AwaitingRetry" ? ` (${run.state.message})` : ""}`);
     } catch (error) {
       this.log(`could not record the end of flow run ${entry.run.id}: ${(error as Error).message}`);

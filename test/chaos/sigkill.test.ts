@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
+import { databaseResultStorage } from "../../src/config/result-storage.ts";
 import { ResultStore } from "../../src/engine/result-store.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
 import { startProcess, until } from "../support/processes.ts";
@@ -100,7 +101,8 @@ describe.each(DIALECTS)("SIGKILL of a flow process on %s", (dialect) => {
     const completed = before.filter((t) => t.state.type === "COMPLETED");
     expect(completed.length).toBeGreaterThanOrEqual(300);
     expect(completed.length).toBeLessThan(1500);
-    const results = new ResultStore(store, env.BATON_RESULTS_DIR, 64 * 1024);
+    const storage = databaseResultStorage({ resultsUrl: { value: null } }, store, env.BATON_RESULTS_DIR!);
+    const results = new ResultStore(store, storage.blobs, 64 * 1024, storage.legacy);
     for (const t of completed) {
       const i = Number(t.taskKey.split("-")[1]);
       expect(await results.load(t.resultId!)).toBe(i * 2);

@@ -132,6 +132,6 @@ describe.each(DIALECTS)("following runs from the CLI on %s", (dialect) => {
     const code = await Promise.race([watch.exit, new Promise((r) => setTimeout(() => r("hung"), 15_000))]);
     if (code === "hung") watch.child.kill("SIGKILL");
     expect(code, watch.stderr()).toBe(0);
-    expect(watch.stdout()).toMatch(/flow run -> Crashed \(the worker died\)[\s\S]*flow run -> AwaitingRetry[\s\S]*flow run -> Completed\nFlow run ended Completed\n$/);
+    expect(watch.stdout()).toMatch(/flow run -> Crashed \(the worker died\)[\s\S]*flow run -> AwaitingRetry[\s\S]*flow run -> Completed\nFlow run ended Completed\nTask runs: none\n$/);
   });
 });

@@ -6,7 +6,6 @@
  * every format; `baton audit ls` and `baton audit verify`, which exits 1 naming a row edited in
  * the database.
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http2 from "node:http2";
@@ -20,22 +19,11 @@ import { FlowRunSchema } from "../../src/schemas/flow-run.ts";
 import { RunReportSchema } from "../../src/schemas/run-report.ts";
 import { cli, ROOT, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { startWorkerProcess } from "./worker-harness.ts";
+import { makeCertificates } from "../support/certificates.ts";
 
 const ADMIN = "tls-admin-key-0001";
 const WORKER = "tls-worker-key-0001";
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-
-/** A CA, and a server certificate it signed for 127.0.0.1 and localhost. */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const at = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl("req", "-x509", ...ec, "-keyout", at("ca.key"), "-out", at("ca.pem"), "-days", "2", "-subj", "/CN=Baton test CA");
-  openssl("req", ...ec, "-keyout", at("server.key"), "-out", at("server.csr"), "-subj", "/CN=localhost");
-  fs.writeFileSync(at("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", at("server.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"), "-CAcreateserial", "-out", at("server.pem"), "-days", "2", "-extfile", at("ext.cnf"));
-  return { ca: at("ca.pem"), cert: at("server.pem"), key: at("server.key") };
-}
 
 const FLOW_SOURCE = (root: string) => `import { flow, task } from ${JSON.stringify(path.join(root, "src/index.ts"))};
 const double = task(async function double(n: number) { return n * 2; });

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   workerKey?: string;
   /** With `adminKey`: more static keys, `role:secret` (a viewer's, a developer's…). */
   moreKeys?: string[];
+  /** More environment for the server and for the CLI's runs (BATON_RESULTS_URL…). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -62,10 +64,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     }
   };
   try {
-    const started = await startServerProcess({ BATON_HOME: dir, ...keys });
+    const started = await startServerProcess({ BATON_HOME: dir, ...keys, ...options.env });
     server = started.proc;
     const url = started.url;
-    const env: Record<string, string> = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn" };
+    const env: Record<string, string> = { BATON_API_URL: `${url}/api`, BATON_HOME: path.join(dir, "client"), BATON_HEARTBEAT_MS: "300", BATON_LOG_LEVEL: "warn", ...options.env };
     if (options.adminKey) env.BATON_API_KEY = options.adminKey;
     browser = await chromium.launch({
       executablePath: process.env.BATON_CHROMIUM ?? "/usr/bin/chromium",

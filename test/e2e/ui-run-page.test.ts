@@ -31,7 +31,8 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
   let url: string;
 
   beforeAll(async () => {
-    h = await startHarness();
+    // Large results in the database, through the API: the run page reads them wherever they ran.
+    h = await startHarness({ env: { BATON_RESULTS_URL: "db" } });
     ({ page, url } = h);
     await h.api("/work-pools", { name: "rp-pool" });
     await h.api("/work-pools/rp-pool/queues", { name: "urgent", priority: 1 });
@@ -203,16 +204,24 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     await page.locator("[data-testid=zoom-in]").click();
     expect(Number(await graph.getAttribute("data-scale"))).toBeCloseTo(fitted * 1.25, 2);
     expect(await graph.getAttribute("data-fit")).toBe("false");
-    // Drag the background: the graph moves with the pointer.
+    // Drag the background (a corner no node covers): the graph moves with the pointer.
     const before = await content();
     const b = await box();
-    await page.mouse.move(b.x + 5, b.y + b.height - 5);
+    const corners = [[b.x + 5, b.y + b.height - 5], [b.x + b.width - 5, b.y + b.height - 5], [b.x + 5, b.y + 5], [b.x + b.width - 5, b.y + 5]] as const;
+    const onNode = (x: number, y: number) => page.evaluate<boolean>(`Boolean(document.elementFromPoint(${x}, ${y})?.closest("g[data-node]"))`);
+    let start: readonly [number, number] | undefined;
+    for (const c of corners) if (!(await onNode(c[0], c[1]))) (start ??= c);
+    expect(start, "a corner of the graph with no node on it").toBeDefined();
+    const [sx, sy] = start!;
+    const dx = sx < b.x + b.width / 2 ? 100 : -100;
+    const dy = sy > b.y + b.height / 2 ? -20 : 20;
+    await page.mouse.move(sx, sy);
     await page.mouse.down();
-    await page.mouse.move(b.x + 105, b.y + b.height - 25, { steps: 5 });
+    await page.mouse.move(sx + dx, sy + dy, { steps: 5 });
     await page.mouse.up();
     const after = await content();
-    expect(after.x - before.x).toBeCloseTo(100, 0);
-    expect(after.y - before.y).toBeCloseTo(-20, 0);
+    expect(after.x - before.x).toBeCloseTo(dx, 0);
+    expect(after.y - before.y).toBeCloseTo(dy, 0);
     // Ctrl + wheel zooms the graph (and not the page).
     const zoomed = Number(await graph.getAttribute("data-scale"));
     await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
@@ -270,6 +279,17 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     expect(await text("[data-testid=task-tags]")).toBe("#flaky #ui");
     expect(await page.locator("[data-testid=attempt-error]").allTextContents()).toEqual(["flaky step failed on its first attempt", ""]);
     expect(await page.locator("[data-testid=upstream]").count()).toBe(0);
+  });
+
+  it("previews a large result from the server's result storage", async () => {
+    const id = await h.runFlow("bigResult", [], RUN_FLOWS);
+    const run = await h.api<Run & { resultId: string }>(`/flow-runs/${id}`);
+    const stored = await h.api<{ value: string | null; path: string | null; size: number }>(`/results/${run.resultId}`);
+    expect(stored.value).toBeNull(); // over the inline limit: the row names the blob
+    expect(stored.path).toMatch(/^[0-9a-f]{64}\.json$/);
+    await page.goto(`${url}/runs/${id}`);
+    await page.locator("summary", { hasText: "Result (" }).click();
+    await until(async () => (await page.locator("[data-testid=result]").textContent())?.includes('"row 0 xxxxxxxxxxxxxxxxxxxx"'), "the result's preview");
   });
 
   it("jumps to the running task during a live run", async () => {

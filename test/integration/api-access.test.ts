@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * Who may call what with the two key roles (issue 17). A worker key may do what a worker and
  * the processes of the runs it claimed need — register and heartbeat, claim, report on the runs
@@ -31,10 +32,15 @@ const WORKER_ROUTES = [
   "PATCH /api/artifacts/:id",
   "POST /api/batch",
   "POST /api/run-values",
+  "POST /api/models/:name/versions",
+  "POST /api/models/:name/moves",
+  "POST /api/asset-reads",
+  "POST /api/asset-materializations",
   "POST /api/concurrency-limits/acquire",
   "POST /api/concurrency-leases/renew",
   "POST /api/concurrency-leases/release",
   "PUT /api/variables/:name",
+  "PUT /api/result-blobs/:sha256",
 ];
 /** Signing in and out of the dashboard needs no key (the key is in the body); calling a webhook neither (its slug is the secret). */
 const PUBLIC_ROUTES = ["POST /api/session", "DELETE /api/session", "POST /api/webhooks/:slug"];
@@ -114,6 +120,14 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     // logParams / logMetric of the run's task.
     const entry = { flowRunId: run.id, taskRunId: op.taskRun.id, experiment: "worked", params: { lr: "0.1" }, metrics: [{ name: "loss", step: 0, value: 0.5, timestamp: Date.now() }] };
     await call("POST /api/run-values", "/api/run-values", { entries: [entry] }, 204);
+    // registerModel and promoteModel (its gate ran in the run) of the run's task.
+    const model = { serializer: "devalue/1", value: "[1]", metrics: { f1: 0.9 }, flowRunId: run.id, taskRunId: op.taskRun.id };
+    expect(await call("POST /api/models/:name/versions", "/api/models/worked/versions", model, 201)).toMatchObject({ version: 1, flowRunId: run.id });
+    expect(await call("POST /api/models/:name/moves", "/api/models/worked/moves", { kind: "promoted", alias: "production", version: 1, flowRunId: run.id })).toEqual({ from: null, to: 1 });
+    // materialize and declared reads of the run's task.
+    const made = { key: "dataset://worked", version: null, hash: "sha256:1", rows: 1, schema: null, metadata: null, flowRunId: run.id, taskRunId: op.taskRun.id, inputs: [] };
+    expect((await call("POST /api/asset-materializations", "/api/asset-materializations", made, 200)).created).toBe(true);
+    expect((await call("POST /api/asset-reads", "/api/asset-reads", { flowRunId: run.id, taskRunId: op.taskRun.id, reads: [{ key: "dataset://worked", version: null }] }, 200)).items).toHaveLength(1);
     // A child flow run (what a flow calling a flow makes), and its own child: both the worker's.
     const child = await call("POST /api/flow-runs", "/api/flow-runs", { flowName: "child", parentFlowRunId: run.id, parentTaskRunId: null, deploymentId: null, workPool: null, workQueue: null }, 201);
     const grandchild = await ok("POST", "/api/flow-runs", { flowName: "grandchild", parentFlowRunId: child.id }, 201);
@@ -127,6 +141,11 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await call("POST /api/flow-runs/crash-stale", "/api/flow-runs/crash-stale", {});
     // A run's setVariable (variables are not secret; deleting one is an admin's).
     await call("PUT /api/variables/:name", "/api/variables/from-a-run", { value: { rows: 3 } }, 201);
+    // A large result's bytes, sent before the row that names them (409 here: this server keeps results inline, no storage).
+    const blob = Buffer.from(JSON.stringify({ rows: 3 }));
+    called.add("PUT /api/result-blobs/:sha256");
+    const stored = await api.call("PUT", `/api/result-blobs/${createHash("sha256").update(blob).digest("hex")}`, blob, { ...WORKER, "content-type": "application/octet-stream" });
+    expect([204, 409], JSON.stringify(stored.body)).toContain(stored.status);
     expect([...called].sort()).toEqual([...WORKER_ROUTES].sort());
     expect((await api.store.listLogs({ flowRunId: run.id })).map((l) => l.message)).toContain("from the worker");
   });
@@ -150,6 +169,12 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     await refused("/api/flow-runs", { flowName: "child", parentFlowRunId: theirs }, /^body\.parentFlowRunId: /);
     const values = (flowRunId: string) => ({ flowRunId, taskRunId: null, experiment: "forged", params: {}, metrics: [{ name: "loss", step: 0, value: 1, timestamp: 1 }] });
     await refused("/api/run-values", { entries: [values(mine.id), values(theirs)] }, /^body\.entries\.1\.flowRunId: /);
+    await refused("/api/models/forged/versions", { serializer: "devalue/1", value: "[1]", flowRunId: theirs }, /^body\.flowRunId: /);
+    await refused("/api/models/forged/moves", { kind: "promoted", alias: "production", version: 1, flowRunId: theirs }, /^body\.flowRunId: /);
+    // Without a run, a worker key moves no alias.
+    expectError(await as(WORKER, "POST", "/api/models/forged/moves", { kind: "rolled-back", alias: "production" }), 403, /^body\.flowRunId: a worker key registers models and moves aliases only for a run it holds/);
+    await refused("/api/asset-materializations", { key: "dataset://forged", version: null, hash: "sha256:1", rows: null, schema: null, metadata: null, flowRunId: theirs, taskRunId: null, inputs: [] }, /^body\.flowRunId: /);
+    await refused("/api/asset-reads", { flowRunId: theirs, taskRunId: null, reads: [{ key: "dataset://forged", version: null }] }, /^body\.flowRunId: /);
     // A batch naming no flow run itself: its cache entry and dependency are about their task run.
     const stored = taskRunOp(theirs);
     expect((await as(ADMIN, "POST", "/api/batch", { ops: [stored, stateOp(stored)] })).status).toBe(200);

@@ -133,7 +133,7 @@ describe.each([
     expect([...new Set(problems)].slice(0, 30)).toEqual([]);
     // The requests reach the routes' handlers, not only validation: many are accepted.
     const accepted = [...statuses].filter(([status]) => status.startsWith("2")).reduce((n, [, count]) => n + count, 0);
-    expect(accepted / requests).toBeGreaterThan(0.15);
+    expect(accepted / requests).toBeGreaterThan(0.1);
     // And the answer checks can fail: a flow run without its fields is not one.
     expect(validate({ $ref: "#/components/schemas/FlowRun" }, { id: "x" })).toMatch(/required/);
     const health = await fetch(`${base}/api/health`);

@@ -56,6 +56,18 @@ describe.each(DIALECTS)("queries and housekeeping on %s", (dialect) => {
     expect(await flows("%")).toEqual([]);
   });
 
+  it("filters by a prefix that more flows match than it looks up by id (the join), with the other filters", async () => {
+    const { call } = api;
+    // 502 flows: past the 500 ids the store resolves a prefix to before it joins instead.
+    for (let i = 0; i < 502; i += 50)
+      await Promise.all(Array.from({ length: Math.min(50, 502 - i) }, (_, j) => call("POST", "/api/flow-runs", { flowName: `wide-${i + j}`, tags: (i + j) % 2 ? ["odd"] : [] })));
+    const page = (await call("GET", "/api/flow-runs?flowPrefix=WIDE-&tag=odd&limit=500")).body.items;
+    expect(page).toHaveLength(251);
+    expect(page.every((r: any) => r.flowName.startsWith("wide-") && r.tags.includes("odd"))).toBe(true);
+    expect((await call("GET", "/api/flow-runs?flowPrefix=wide-50&limit=500")).body.items.map((r: any) => r.flowName).sort()).toEqual(["wide-50", "wide-500", "wide-501"]);
+    expect((await call("GET", "/api/flow-runs?flowPrefix=nothing-matches")).body.items).toEqual([]);
+  });
+
   it("pages logs with afterId and filters them by level", async () => {
     const { call } = api;
     const run = (await call("POST", "/api/flow-runs", { flowName: "chatty" })).body;

@@ -16,6 +16,7 @@ import { KyselyNotificationChannelStore } from "../../src/store/notification-cha
 import type { AutomationFiring } from "../../src/store/automation-types.ts";
 import { startAutomationService } from "../../src/server/automation-service.ts";
 import { KyselyAuditLog } from "../../src/store/audit-log.ts";
+import { KyselyModelStore } from "../../src/store/model-store.ts";
 import { apiHarness, expectError, type ApiHarness } from "../support/api.ts";
 import { DIALECTS } from "../support/databases.ts";
 
@@ -100,6 +101,36 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect((await firings(a.name)).map((f) => f.bucket).sort()).toEqual(["a", "b"]);
   });
 
+  it("reads only the for_each buckets a batch touches, and prunes the idle ones of reactive triggers", async () => {
+    const a = await create({ name: "per-run", trigger: { event: "step.failed", threshold: 2, within: "1s", for_each: "related.flow-run" }, actions: [emitAction] });
+    const b = await create({ name: "per-run-slow", trigger: { event: "step.failed", threshold: 5, within: "1h", for_each: "related.flow-run" }, actions: [emitAction] });
+    const c = await create({ name: "per-run-expected", trigger: { event: "step.failed", posture: "proactive", within: "1h", for_each: "related.flow-run" }, actions: [emitAction] });
+    const of = (run: string) => event("step.failed", { related: [{ role: "flow-run", id: run }] });
+    await api.store.emitEvents(Array.from({ length: 40 }, (_, i) => of(`run-${i}`)));
+    await service().evaluate();
+    // A later batch names one run: its bucket is read back and completes the window.
+    await api.store.emitEvents([of("run-7")]);
+    await service().evaluate();
+    expect((await firings(a.name)).map((f) => f.bucket)).toEqual(["run-7"]);
+    const count = async (id: string) => (await api.store.db.selectFrom("automation_buckets").select("bucket").where("automation_id", "=", id).execute()).length;
+    expect([await count(a.id), await count(b.id), await count(c.id)]).toEqual([40, 40, 40]);
+
+    const automations = new KyselyAutomationStore(api.store);
+    // Two seconds on: per-run's events left its 1 s window; per-run-slow's are inside its hour;
+    // a proactive bucket is what fires on absence, so it stays.
+    const pruned = await automations.pruneIdleBuckets({ now: Date.now() + 2000, idleMs: 0 });
+    // (and the buckets of earlier tests' automations whose windows fired and emptied)
+    expect(pruned).toBeGreaterThanOrEqual(40);
+    expect([await count(a.id), await count(b.id), await count(c.id)]).toEqual([0, 40, 40]);
+    // Nothing changes for the next events: a pruned bucket starts empty, as it would have.
+    await api.store.emitEvents([of("run-3"), of("run-3")]);
+    await service().evaluate();
+    expect((await firings(a.name)).map((f) => f.bucket).sort()).toEqual(["run-3", "run-7"]);
+    // A bucket written within idleMs is not looked at.
+    expect(await automations.pruneIdleBuckets({ now: Date.now() + 2000 })).toBe(0);
+    for (const x of [a, b, c]) await api.call("DELETE", `/api/automations/${x.name}`);
+  });
+
   it("refuses a run-deployment action whose parameters reference a missing variable, naming the field, and starts no run", async () => {
     const a = await create({ name: "refs-checked", trigger: { event: "refs.arrived" }, actions: [{ type: "run-deployment", deployment: "train", parameters: { key: "{{ event.payload.key }}" } }] });
     await api.store.emitEvents([event("refs.arrived", { payload: { key: "{{ variables.nope }}" } })]);
@@ -139,7 +170,7 @@ describe.each(DIALECTS)("automations on %s", (dialect) => {
     expect(first).toMatchObject({ events: 2, firings: 0, caughtUp: false });
     await service().stop();
     // Two new evaluators (a restarted process, and a second server) share the rest.
-    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, values: { variable: async () => undefined, secret: async () => undefined }, publicUrl: () => "http://127.0.0.1:4200", audit: new KyselyAuditLog(api.store) };
+    const deps = { store: api.store, orchestration, channels: new KyselyNotificationChannelStore(api.store), refs: { hasVariable: async () => false, hasSecret: async () => false }, values: { variable: async () => undefined, secret: async () => undefined }, publicUrl: () => "http://127.0.0.1:4200", audit: new KyselyAuditLog(api.store), models: new KyselyModelStore(api.store) };
     const [b, c] = [startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet), startAutomationService(new KyselyAutomationStore(api.store), deps, MANUAL, quiet)];
     await Promise.all([b.evaluate(), c.evaluate(), b.evaluate(), c.evaluate()]);
     const fired = await firings(a.name);

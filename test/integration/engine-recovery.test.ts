@@ -14,6 +14,7 @@ import { decideTransition } from "../../src/core/transitions.ts";
 import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
 import { configureEngine, type EngineDatabase } from "../support/engine.ts";
 import { openStore } from "../../src/store/open.ts";
+import { FileBlobStore } from "../../src/engine/file-blobs.ts";
 import { ResultStore } from "../../src/engine/result-store.ts";
 import fs from "node:fs";
 import os from "node:os";
@@ -305,7 +306,7 @@ describe.each(DIALECTS)("task runs when their flow run ends, on %s", (dialect) =
     const run = await store.createFlowRun({ id: newId(), flowName: "outsideFlow", name: "outside", parentFlowRunId: null, parentTaskRunId: null, parameters: {}, tags: [], version: null, state: makeState("Pending") });
     expect((await store.setFlowRunState(run.id, makeState("Running"))).run.runCount).toBe(1);
     const runtime = await getRuntime();
-    const result = runtime.results.prepare(2, "outsideStep-0");
+    const result = runtime.results.prepare(2, "outsideStep-0").record;
     const done = makeState("Completed");
     await store.applyWrites([
       { kind: "result", result },
@@ -386,7 +387,7 @@ describe("durability of what a finished task leaves", () => {
     }
   });
 
-  it("fsyncs a result file, then the directory holding its name, and any directory it had to create", () => {
+  it("fsyncs a result file, then the directory holding its name, and any directory it had to create", async () => {
     /** The temporary name a result file is written under: its own name, a random part, .tmp. */
     const temporaryOf = (file: string) => new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{12}\\.tmp$`);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "baton-fsync-"));
@@ -403,23 +404,23 @@ describe("durability of what a finished task leaves", () => {
       realFsync(fd);
     });
     try {
-      const results = new ResultStore({ getResult: async () => undefined }, dir, 16);
-      const first = results.prepare("x".repeat(100), "a result");
+      const results = new ResultStore({ getResult: async () => undefined }, new FileBlobStore(dir), 16);
+      const first = await results.save("x".repeat(100), "a result");
       const file = path.join(dir, first.path!);
       // The parents of the directories it created, then the file (under its temporary name),
       // then the directory that holds its final name.
       expect(synced).toEqual([path.join(root, "home"), root, expect.stringMatching(temporaryOf(file)), dir]);
       synced.length = 0;
-      const second = results.prepare("y".repeat(100), "a result");
+      const second = await results.save("y".repeat(100), "a result");
       expect(synced).toEqual([expect.stringMatching(temporaryOf(path.join(dir, second.path!))), dir]);
-      expect(results.decode(second)).toBe("y".repeat(100));
+      expect(await results.decode(second)).toBe("y".repeat(100));
       // The same bytes again: stored already, nothing written.
       synced.length = 0;
-      expect(results.prepare("y".repeat(100), "a result").path).toBe(second.path);
+      expect((await results.save("y".repeat(100), "a result")).path).toBe(second.path);
       expect(synced).toEqual([]);
       // Small results stay inline: nothing to sync.
       synced.length = 0;
-      expect(results.prepare("z", "a result")).toMatchObject({ value: expect.any(String), path: null });
+      expect(results.prepare("z", "a result").record).toMatchObject({ value: expect.any(String), path: null });
       expect(synced).toEqual([]);
     } finally {
       open.mockRestore();

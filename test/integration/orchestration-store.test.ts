@@ -52,6 +52,23 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
   const claimIds = async (pool: string, max: number) => (await orchestration.claimFlowRuns(pool, "w", max, Date.now())).map((r) => r.id);
   const old = () => Date.now() - 60_000;
 
+  it("claims racing on one pool never hand a run out twice nor past the pool's limit, each with its deployment's job variables", async () => {
+    await orchestration.upsertWorkPool({ name: "p-race", concurrencyLimit: 7, jobVariables: { env: { FROM_POOL: "1" } } });
+    const d = await deploy("racer", "p-race", { jobVariables: { env: { FROM_DEPLOYMENT: "2" } } });
+    await createRuns(d, 12, old());
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => orchestration.claimFlowRuns("p-race", `w${i}`, 3, Date.now())));
+    const ids = claims.flat().map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(7);
+    for (const run of claims.flat()) {
+      expect(run.state.name).toBe("Pending");
+      expect(run.flowName).toBe("f");
+      expect(run.deploymentId).toBe(d.id);
+      expect(run.jobVariables.env).toEqual({ FROM_POOL: "1", FROM_DEPLOYMENT: "2" });
+    }
+    expect(await claimIds("p-race", 5)).toEqual([]);
+  });
+
   it("a backlog of a paused deployment does not starve the pool", async () => {
     await orchestration.upsertWorkPool({ name: "p-paused-dep" });
     const blocked = await deploy("blocked-paused", "p-paused-dep");

@@ -21,6 +21,7 @@ interface Machine {
   env: Record<string, string>;
   isRoot: boolean;
   debianChromium: string;
+  debianPython?: string;
   startTimeoutMs?: number;
   say(line: string): void;
 }
@@ -49,6 +50,13 @@ function fakeBrowser(): string {
   return file;
 }
 
+/** A Python that imports prometheus_client (or not) as far as the script can tell. */
+function fakePython(hasModule: boolean): string {
+  const file = tempPath("python3");
+  fs.writeFileSync(file, `#!/bin/sh\nexit ${hasModule ? 0 : 1}\n`, { mode: 0o755 });
+  return file;
+}
+
 /**
  * A directory of fake commands (shell scripts), the whole of PATH for the script under test, so
  * it can never reach the real apt-get or pg_ctlcluster. Each logs its name, arguments and
@@ -66,7 +74,7 @@ function fakeCommands(bodies: Record<string, string>): { PATH: string; calls(): 
 async function prepare(machine: Partial<Machine> & { env: Record<string, string> }): Promise<{ said: string[]; error: Error | null }> {
   const said: string[] = [];
   try {
-    await prepareTestEnvironment({ isRoot: false, debianChromium: tempPath("chromium"), say: (line) => said.push(line), ...machine });
+    await prepareTestEnvironment({ isRoot: false, debianChromium: tempPath("chromium"), debianPython: fakePython(true), say: (line) => said.push(line), ...machine });
     return { said, error: null };
   } catch (error) {
     return { said, error: error as Error };
@@ -230,6 +238,35 @@ describe("preparing the test environment: Chromium", () => {
     expect(refusal(error)).toBe(
       "installing chromium failed (apt-get: E: Unable to locate package chromium): install it yourself, or set BATON_CHROMIUM to a Chromium or Chrome binary",
     );
+  });
+});
+
+describe("preparing the test environment: Python's prometheus_client", () => {
+  /** A Python that imports the module once apt-get's install of python3-prometheus-client ran. */
+  const machine = () => {
+    const marker = tempPath("installed");
+    const python = tempPath("python3");
+    fs.writeFileSync(python, `#!/bin/sh\ntest -e "${marker}"\n`, { mode: 0o755 });
+    const apt = fakeCommands({ "apt-get": `case "$*" in *python3-prometheus-client*) : > "${marker}";; esac` });
+    return { python, apt, browser: fakeBrowser() };
+  };
+
+  it("installs Debian's python3-prometheus-client with apt-get as root, and is quiet when it is there", async () => {
+    const { python, apt, browser } = machine();
+    const { said, error } = await prepare({ env: { PATH: apt.PATH, BATON_TEST_PG_URL: PG_ADMIN_URL }, isRoot: true, debianChromium: browser, debianPython: python });
+    expect(error).toBeNull();
+    expect(apt.calls()).toEqual(["apt-get update -qq noninteractive", "apt-get install -y -qq python3-prometheus-client noninteractive"]);
+    expect(said.slice(2)).toEqual([`${python} cannot import prometheus_client; installing Debian's python3-prometheus-client package (apt-get)`, `prometheus_client installed for ${python}`]);
+    const again = await prepare({ env: { PATH: apt.PATH, BATON_TEST_PG_URL: PG_ADMIN_URL }, isRoot: true, debianChromium: browser, debianPython: python });
+    expect(again.said.slice(2)).toEqual([]);
+    expect(apt.calls()).toHaveLength(2);
+  });
+
+  it("stops with one line saying what to install when not root", async () => {
+    const { python, apt, browser } = machine();
+    const { error } = await prepare({ env: { PATH: apt.PATH, BATON_TEST_PG_URL: PG_ADMIN_URL }, isRoot: false, debianChromium: browser, debianPython: python });
+    expect(refusal(error)).toBe(`${python} cannot import prometheus_client (the metrics tests parse /metrics with it): install it (Debian/Ubuntu: sudo apt-get install python3-prometheus-client)`);
+    expect(apt.calls()).toEqual([]);
   });
 });
 

@@ -46,13 +46,13 @@ describe.each(DIALECTS)("stored result paths on %s", (dialect) => {
     fs.rmSync(outside, { recursive: true, force: true });
   });
 
-  it("POST /api/batch refuses a result with a path, naming the field, and stores nothing", async () => {
+  it("POST /api/batch refuses a result with a path that is no content address, naming the field, and stores nothing", async () => {
     const run = await call("POST", "/api/flow-runs", { flowName: "remote-results" });
     await call("POST", `/api/flow-runs/${run.body.id}/set-state`, { state: { name: "Running" } });
     for (const [value, resultPath] of [[null, "../../secret.json"], [null, "/etc/passwd"], [serialize(1), secretFile]] as const) {
       const id = newId();
       const res = await call("POST", "/api/batch", { ops: [{ kind: "result", result: { id, serializer: "devalue/1", value, path: resultPath, size: 10, createdAt: Date.now() } }] });
-      expectError(res, 400, value === null ? /^body\.ops\.0\.result\.value must be string/ : /^body\.ops\.0\.result\.path must be null/);
+      expectError(res, 400, /^body\.ops\.0\.result\.path must match pattern/);
       expect((await call("GET", `/api/results/${id}`)).status).toBe(404);
     }
     // Inline, the way remote flows send results: stored.
@@ -88,7 +88,7 @@ describe.each(DIALECTS)("stored result paths on %s", (dialect) => {
       const resumed = await f.resume(failed.id);
       expect(resumed.state.name, bad).toBe("Failed");
       expect(resumed.state.message).toMatch(
-        i < 3 ? new RegExp(`result ${resultId} cannot be read: its stored path ".*" is not the name of a result file`) : /links to a file outside the results directory/,
+        i < 3 ? new RegExp(`result ${resultId} cannot be read: its stored path ".*" is not the name of a result blob`) : /links to a file outside the results directory/,
       );
       expect(resumed.result).toBeUndefined();
     }

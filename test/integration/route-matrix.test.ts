@@ -50,7 +50,8 @@ describe("the route × role matrix, with BATON_AUTH=on", () => {
   /** A registered route, aimed at things that do not exist (so that no call changes anything). */
   const registered = () =>
     api.server.routes
-      .filter((r) => r.url.startsWith("/api/") && r.method !== "HEAD" && r.method !== "OPTIONS")
+      // The API's routes, and those outside it that the table lists (GET /metrics).
+      .filter((r) => (r.url.startsWith("/api/") || `${r.method} ${r.url}` in ROUTE_PERMISSIONS) && r.method !== "HEAD" && r.method !== "OPTIONS")
       .map((r) => ({ ...r, route: `${r.method} ${r.url}`, path: r.url.replace(/:(\w+)/g, (_, p: string) => (p === "id" ? newId() : `no-such-${p}`)) }));
 
   it("has a line of the permission table for every route the server registers, and none for a route it does not", () => {

@@ -51,13 +51,16 @@ async function makeRun(store: KyselyStore, o: { endedAt: number | null; final?: 
     { flowRunId: id, taskRunId: null, experiment: "retained", params: { depth: "3" }, metrics: [] },
     { flowRunId: id, taskRunId: taskRunIds[0]!, experiment: "retained", params: {}, metrics: [0, 1].map((step) => ({ name: "loss", step, value: 1 / (step + 1), timestamp: startedAt })) },
   ]);
+  // Assets: a version its first task run materialised, which its second read.
+  const made = await store.materializeAsset({ key: `dataset://retained/${id}`, version: null, hash: `sha256:${id}`, rows: 1, schema: null, metadata: null, flowRunId: id, taskRunId: taskRunIds[0]!, inputs: [] });
+  await store.recordAssetReads({ flowRunId: id, taskRunId: taskRunIds[1]!, reads: [{ key: made.version.key, version: null }] });
   if (o.endedAt !== null) await store.setFlowRunState(id, makeState(o.final ?? "Completed", { timestamp: o.endedAt }), { force: true });
   return { id, taskRunIds };
 }
 
 /** Rows any table still holds for flow run `id`. */
 async function rowsOf(store: KyselyStore, id: string): Promise<Record<string, number>> {
-  const count = async (table: "flow_runs" | "task_runs" | "states" | "logs" | "artifacts" | "task_dependencies" | "flow_run_inputs" | "experiment_runs" | "run_params" | "run_metrics") =>
+  const count = async (table: "flow_runs" | "task_runs" | "states" | "logs" | "artifacts" | "task_dependencies" | "flow_run_inputs" | "experiment_runs" | "run_params" | "run_metrics" | "asset_run_links") =>
     Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as("n")).where(table === "flow_runs" ? "id" : "flow_run_id", "=", id).executeTakeFirstOrThrow()).n);
   return {
     flow_runs: await count("flow_runs"),
@@ -70,10 +73,11 @@ async function rowsOf(store: KyselyStore, id: string): Promise<Record<string, nu
     experiment_runs: await count("experiment_runs"),
     run_params: await count("run_params"),
     run_metrics: await count("run_metrics"),
+    asset_run_links: await count("asset_run_links"),
   };
 }
 
-const NOTHING = { flow_runs: 0, task_runs: 0, states: 0, logs: 0, artifacts: 0, task_dependencies: 0, flow_run_inputs: 0, experiment_runs: 0, run_params: 0, run_metrics: 0 };
+const NOTHING = { flow_runs: 0, task_runs: 0, states: 0, logs: 0, artifacts: 0, task_dependencies: 0, flow_run_inputs: 0, experiment_runs: 0, run_params: 0, run_metrics: 0, asset_run_links: 0 };
 
 describe("--older-than", () => {
 
@@ -113,12 +117,15 @@ describe.each(DIALECTS)("run retention on %s", (dialect) => {
     await h.store.setFlowRunState(paused.id, makeState("Paused", { timestamp: now - 40 * DAY }), { force: true });
 
     // What a finished run of three tasks owns: its 3 states and theirs, 4 log lines, 2 dependencies…
-    const full = { flow_runs: 1, task_runs: 3, states: 6, logs: 4, artifacts: 1, task_dependencies: 2, flow_run_inputs: 1, experiment_runs: 2, run_params: 1, run_metrics: 2 };
+    const full = { flow_runs: 1, task_runs: 3, states: 6, logs: 4, artifacts: 1, task_dependencies: 2, flow_run_inputs: 1, experiment_runs: 2, run_params: 1, run_metrics: 2, asset_run_links: 2 };
     for (const run of [...old, recent]) expect(await rowsOf(h.store, run.id)).toEqual(full);
     const cutoff = now - 30 * DAY;
     expect(await retention.count(cutoff)).toEqual({ flowRuns: 4, taskRuns: 12 });
     expect(await retention.prune(cutoff)).toEqual({ flowRuns: 4, taskRuns: 12, more: false });
     for (const run of old) expect(await rowsOf(h.store, run.id)).toEqual(NOTHING);
+    // Asset versions outlive their runs, which they no longer name.
+    for (const run of old)
+      expect(await h.store.db.selectFrom("asset_versions").select(["flow_run_id", "task_run_id", "run_deleted"]).where("asset_key", "=", `dataset://retained/${run.id}`).execute()).toEqual([{ flow_run_id: null, task_run_id: null, run_deleted: 1 }]);
     expect(await rowsOf(h.store, recent.id)).toEqual(full);
     for (const run of [running, scheduled, paused]) expect((await rowsOf(h.store, run.id)).task_runs).toBe(3);
     expect((await h.store.getFlowRun(scheduled.id))?.state.name).toBe("Scheduled");

@@ -60,9 +60,13 @@ export async function killStartedProcesses(): Promise<number> {
   return left.length;
 }
 
-/** Starts `node ARGV` in the project root (or `cwd`) with extra environment, capturing its output. */
-export function startProcess(argv: string[], env: Record<string, string>, cwd = ROOT): Proc {
-  const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts `node ARGV` in the project root (or `cwd`) with extra environment, capturing its output.
+ * `wrapper` runs it through a command that execs it (`ip netns exec NAME`): the pid is node's.
+ */
+export function startProcess(argv: string[], env: Record<string, string>, cwd = ROOT, wrapper: string[] = []): Proc {
+  const [command, ...args] = [...wrapper, process.execPath, ...argv];
+  const child = spawn(command!, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { AutomationSpecError, compileAutomationSpec, type CompoundTrigger, type EventTrigger, type Trigger } from "../../src/core/automation-spec.ts";
-import { applyEvent, applyTick, bucketOf, triggerMatches, type BucketState, type Fired } from "../../src/core/automation-triggers.ts";
+import { applyEvent, applyTick, bucketIdle, bucketOf, triggerMatches, type BucketState, type Fired } from "../../src/core/automation-triggers.ts";
+import { bucketsToRead } from "../../src/core/automation-evaluation.ts";
 import { renderTemplate, TemplateError } from "../../src/core/automation-templates.ts";
 import { formatDuration, parseDuration } from "../../src/core/durations.ts";
 import type { EventRecord } from "../../src/core/event-records.ts";
@@ -195,5 +196,43 @@ describe("compound triggers", () => {
   it("any: fires with whichever child fires, then every child starts over", () => {
     const t = compile({ any: [{ event: "a", threshold: 2, within: "1m" }, { event: "b" }] });
     expect(run(t, [ev("a", 0), ev("b", 1), ev("a", 2), ev("a", 3)]).map((f) => f.events.map((e) => e.event + e.occurred))).toEqual([["b1"], ["a2", "a3"]]);
+  });
+});
+
+describe("idle buckets", () => {
+  const reactive = compile({ event: "job.failed", threshold: 3, within: "10m", for_each: "related.flow" });
+  const related = (flow: string) => ({ related: [{ role: "flow", id: flow }] });
+
+  it("a reactive bucket is idle once every kept event left the window, and stays as good as empty", () => {
+    const t0 = 1_000_000_000;
+    const state = applyEvent(reactive, undefined, ev("job.failed", t0, related("a"))).state;
+    expect(bucketIdle(reactive, state, t0 + 10 * MIN)).toBe(false);
+    expect(bucketIdle(reactive, state, t0 + 10 * MIN + 1)).toBe(true);
+    // What makes dropping it safe: the next event counts the same with the state or without it.
+    const later = ev("job.failed", t0 + 11 * MIN, related("a"));
+    expect(applyEvent(reactive, state, later)).toEqual(applyEvent(reactive, undefined, later));
+    expect(bucketIdle(reactive, {}, t0)).toBe(true);
+  });
+
+  it("never drops a proactive, compound or metric bucket", () => {
+    const proactive = compile({ event: "nightly.done", posture: "proactive", within: "1h", for_each: "related.flow" });
+    expect(bucketIdle(proactive, { windowStart: 0, count: 0 }, Number.MAX_SAFE_INTEGER)).toBe(false);
+    const compound = compile({ any: [{ event: "a.b" }, { event: "c.d" }] });
+    expect(bucketIdle(compound, { children: [] }, Number.MAX_SAFE_INTEGER)).toBe(false);
+  });
+
+  it("reads every bucket of triggers with one bucket or a clock, and only the touched ones of reactive for_each", () => {
+    const proactive = compile({ event: "job.failed", posture: "proactive", within: "1h", for_each: "related.flow" });
+    const plain = compile({ event: "job.failed" });
+    const automations = [
+      { id: "r", name: "r", trigger: reactive, activeSince: 0 },
+      { id: "p", name: "p", trigger: proactive, activeSince: 0 },
+      { id: "n", name: "n", trigger: plain, activeSince: 0 },
+      { id: "late", name: "late", trigger: reactive, activeSince: Number.MAX_SAFE_INTEGER },
+    ];
+    const events = [ev("job.failed", 5, related("a")), ev("job.failed", 6, related("b")), ev("job.failed", 7, related("a")), ev("other.thing", 8, related("c")), ev("job.failed", 9)];
+    const wanted = bucketsToRead(automations, events);
+    expect(wanted.whole).toEqual(["p", "n"]);
+    expect([...wanted.some].map(([id, keys]) => [id, [...keys].sort()])).toEqual([["r", ["a", "b"]]]);
   });
 });

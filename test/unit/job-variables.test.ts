@@ -1,6 +1,8 @@
 /** Job variables: validation that names the field, the pool <- deployment <- run merge, and the variables a pool must allow. */
 import { describe, expect, it } from "vitest";
-import { compileAllowEnv, compileJobVariables, mergeJobVariables, refusedEnvName, runtimeEnvReason } from "../../src/core/job-variables.ts";
+import { compileAllowEnv, compileJobVariables, memoryBytes, mergeJobVariables, refusedEnvName, runtimeEnvReason } from "../../src/core/job-variables.ts";
+import { JobVariablesSchema } from "../../src/schemas/job-variables.ts";
+import { containerSettings } from "../../src/worker/docker.ts";
 
 describe("job variables", () => {
   it("merges pool, deployment and run, later layers winning key by key", () => {
@@ -21,9 +23,66 @@ describe("job variables", () => {
     [{ env: { A: { nested: 1 } } }, /job_variables\.env\.A must be a string, got object/],
     [{ env: "A=1" }, /job_variables\.env must be an object/],
     [{ cwd: "" }, /job_variables\.cwd must be a non-empty path/],
-    [{ image: "x" }, /job_variables has an unknown field "image"/],
+    [{ imag: "x" }, /job_variables has an unknown field "imag"; expected env, cwd, image, volumes/],
   ])("rejects %j", (input, message) => {
     expect(() => compileJobVariables(input)).toThrow(message);
+  });
+});
+
+describe("Docker job variables", () => {
+  it("takes image, volumes, cpus, memory, gpus, network and pull", () => {
+    const input = { image: "registry.example.com/team/flows:1.2", volumes: ["/data:/data:ro", "/work:/work"], cpus: 1.5, memory: "512m", gpus: "all", network: "bridge", pull: "never" };
+    expect(compileJobVariables(input)).toEqual(input);
+    expect(compileJobVariables({ memory: 64 * 1024 * 1024, gpus: 2 })).toEqual({ memory: 67108864, gpus: 2 });
+  });
+
+  it.each([
+    [{ image: "has space" }, /job_variables\.image must be a Docker image name/],
+    [{ image: 3 }, /job_variables\.image must be a Docker image name/],
+    [{ volumes: "/a:/b" }, /job_variables\.volumes must be a list of HOST_PATH:CONTAINER_PATH\[:ro\]/],
+    [{ volumes: ["/a:/b", "data:/b"] }, /job_variables\.volumes\[1\] must be HOST_PATH:CONTAINER_PATH .*absolute paths, got "data:\/b"/],
+    [{ volumes: ["/a:/b:rx"] }, /job_variables\.volumes\[0\]/],
+    [{ cpus: 0 }, /job_variables\.cpus must be a number of CPUs above 0/],
+    [{ cpus: "2" }, /job_variables\.cpus must be a number of CPUs above 0 .*got "2"/],
+    [{ memory: "lots" }, /job_variables\.memory must be a byte count or a size like 512m or 2g, got "lots"/],
+    [{ memory: "1m" }, /job_variables\.memory must be at least 6 MiB/],
+    [{ gpus: 0 }, /job_variables\.gpus must be "all" or a number of GPUs/],
+    [{ gpus: "some" }, /job_variables\.gpus must be "all" or a number of GPUs/],
+    [{ network: "my net" }, /job_variables\.network must be a Docker network name/],
+    [{ pull: "sometimes" }, /job_variables\.pull must be one of never, missing, always, got "sometimes"/],
+  ])("rejects %j, naming the variable", (input, message) => {
+    expect(() => compileJobVariables(input)).toThrow(message);
+  });
+
+  it("memory sizes read as docker run --memory reads them", () => {
+    expect(memoryBytes("512m")).toBe(512 * 1024 ** 2);
+    expect(memoryBytes("2g")).toBe(2 * 1024 ** 3);
+    expect(memoryBytes("1.5G")).toBe(1.5 * 1024 ** 3);
+    expect(memoryBytes("8192k")).toBe(8 * 1024 ** 2);
+    expect(memoryBytes(7_000_000)).toBe(7_000_000);
+  });
+
+  it("merges scalars later layers winning, volumes by their path in the container", () => {
+    const merged = mergeJobVariables(
+      { image: "pool:1", pull: "missing", volumes: ["/srv/project:/app:ro", "/srv/data:/data"], memory: "1g" },
+      { image: "deployment:2", volumes: ["/srv/other:/app"] },
+      { cpus: 2, volumes: ["/tmp/cache:/cache"] },
+    );
+    expect(merged).toEqual({ image: "deployment:2", pull: "missing", memory: "1g", cpus: 2, volumes: ["/srv/data:/data", "/srv/other:/app", "/tmp/cache:/cache"] });
+  });
+
+  it("containerSettings: host network and missing pull by default, limits in Docker's units, no image named", () => {
+    expect(containerSettings({ image: "x:1" })).toEqual({ image: "x:1", pull: "missing", hostConfig: { NetworkMode: "host", Binds: [] } });
+    const { hostConfig } = containerSettings({ image: "x:1", cpus: 1.5, memory: "256m", gpus: "all", network: "none", volumes: ["/a:/b:ro"] });
+    expect(hostConfig).toEqual({ NetworkMode: "none", Binds: ["/a:/b:ro"], NanoCpus: 1.5e9, Memory: 256 * 1024 ** 2, DeviceRequests: [{ Driver: "", Count: -1, Capabilities: [["gpu"]] }] });
+    expect(() => containerSettings({})).toThrow(/needs the job variable image \(baton work-pool create POOL --type docker --image IMAGE\)/);
+  });
+
+  it("the API schema takes what compileJobVariables takes, and refuses a bad pull policy", () => {
+    const input = { image: "node:22", volumes: ["/a:/b:ro"], cpus: 0.5, memory: "2g", gpus: 1, network: "host", pull: "always" };
+    expect(JobVariablesSchema.parse(input)).toEqual(input);
+    expect(JobVariablesSchema.safeParse({ pull: "sometimes" }).success).toBe(false);
+    expect(JobVariablesSchema.safeParse({ volumes: ["relative:/b"] }).success).toBe(false);
   });
 });
 

@@ -71,7 +71,8 @@ describe("the route table", () => {
   it("names only permissions that exist, and keeps public routes to sign-in, health, the API's description and webhooks", () => {
     const publicRoutes: string[] = [];
     for (const [route, rule] of Object.entries(ROUTE_PERMISSIONS)) {
-      expect(route).toMatch(/^(GET|POST|PUT|PATCH|DELETE) \/api\//);
+      // The API, and Prometheus' scrape at its conventional path.
+      expect(route).toMatch(/^(GET|POST|PUT|PATCH|DELETE) \/api\/|^GET \/metrics$/);
       if ("public" in rule) publicRoutes.push(route);
       else if (rule.permission !== "signed-in") expect(ALL_PERMISSIONS, route).toContain(rule.permission);
     }

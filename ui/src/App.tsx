@@ -19,11 +19,17 @@ const AutomationPage = lazy(() => import("./AutomationPage.tsx").then((m) => ({ 
 const VariablesPage = lazy(() => import("./VariablesPage.tsx").then((m) => ({ default: m.VariablesPage })));
 const SecretsPage = lazy(() => import("./SecretsPage.tsx").then((m) => ({ default: m.SecretsPage })));
 const ArtifactsPage = lazy(() => import("./ArtifactsPage.tsx").then((m) => ({ default: m.ArtifactsPage })));
+const ModelsPage = lazy(() => import("./ModelsPage.tsx").then((m) => ({ default: m.ModelsPage })));
+const ModelPage = lazy(() => import("./ModelsPage.tsx").then((m) => ({ default: m.ModelPage })));
+const AssetsPage = lazy(() => import("./AssetsPage.tsx").then((m) => ({ default: m.AssetsPage })));
 const FlowsPage = lazy(() => import("./FlowsPage.tsx").then((m) => ({ default: m.FlowsPage })));
 const FlowPage = lazy(() => import("./FlowPage.tsx").then((m) => ({ default: m.FlowPage })));
 const DeploymentPage = lazy(() => import("./DeploymentPage.tsx").then((m) => ({ default: m.DeploymentPage })));
 const WorkerPage = lazy(() => import("./WorkerPage.tsx").then((m) => ({ default: m.WorkerPage })));
 const AuditPage = lazy(() => import("./AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
+const ExperimentsPage = lazy(() => import("./ExperimentsPage.tsx").then((m) => ({ default: m.ExperimentsPage })));
+const ExperimentPage = lazy(() => import("./ExperimentPage.tsx").then((m) => ({ default: m.ExperimentPage })));
+const UsagePage = lazy(() => import("./UsagePage.tsx").then((m) => ({ default: m.UsagePage })));
 const TaskRunPage = lazy(() => import("./TaskRunPage.tsx").then((m) => ({ default: m.TaskRunPage })));
 
 const NAV = [
@@ -37,6 +43,10 @@ const NAV = [
   ["/variables", "Variables"],
   ["/secrets", "Secrets"],
   ["/artifacts", "Artifacts"],
+  ["/assets", "Assets"],
+  ["/experiments", "Experiments"],
+  ["/models", "Models"],
+  ["/usage", "Usage"],
   ["/audit", "Audit"],
 ] as const;
 
@@ -60,7 +70,10 @@ export function App() {
   const flowMatch = /^\/flows\/([^/]+)$/.exec(url.pathname);
   const deploymentMatch = /^\/deployments\/([^/]+)$/.exec(url.pathname);
   const workerMatch = /^\/workers\/([^/]+)$/.exec(url.pathname);
-  const page = runMatch || taskMatch ? "/" : automationMatch ? "/automations" : flowMatch ? "/flows" : deploymentMatch ? "/deployments" : workerMatch ? "/work-pools" : url.pathname;
+  const modelMatch = /^\/models\/([^/]+)$/.exec(url.pathname);
+  const experimentMatch = /^\/experiments\/([^/]+)$/.exec(url.pathname);
+  const page =
+    runMatch || taskMatch ? "/" : automationMatch ? "/automations" : flowMatch ? "/flows" : deploymentMatch ? "/deployments" : workerMatch ? "/work-pools" : experimentMatch ? "/experiments" : modelMatch ? "/models" : url.pathname;
   // Each page is keyed by its path: opening another run (a sub-flow link, a task run's
   // upstream) mounts a fresh page, with none of the previous one's state.
   const key = `${signIns}:${url.pathname}`;
@@ -110,14 +123,26 @@ export function App() {
             <FlowPage key={key} name={decodeURIComponent(flowMatch[1]!)} url={url} />
           ) : deploymentMatch ? (
             <DeploymentPage key={key} name={decodeURIComponent(deploymentMatch[1]!)} url={url} />
+          ) : experimentMatch ? (
+            <ExperimentPage key={key} name={decodeURIComponent(experimentMatch[1]!)} url={url} />
           ) : workerMatch ? (
             <WorkerPage key={key} id={decodeURIComponent(workerMatch[1]!)} />
+          ) : modelMatch ? (
+            <ModelPage key={key} name={decodeURIComponent(modelMatch[1]!)} />
+          ) : page === "/models" ? (
+            <ModelsPage key={key} />
           ) : page === "/flows" ? (
             <FlowsPage key={key} url={url} />
+          ) : page === "/usage" ? (
+            <UsagePage key={key} url={url} />
           ) : page === "/audit" ? (
             <AuditPage key={key} url={url} />
           ) : page === "/artifacts" ? (
             <ArtifactsPage key={key} url={url} />
+          ) : page === "/assets" ? (
+            <AssetsPage key={key} url={url} />
+          ) : page === "/experiments" ? (
+            <ExperimentsPage key={key} />
           ) : page === "/automations" ? (
             <AutomationsPage key={key} url={url} />
           ) : page === "/deployments" ? (

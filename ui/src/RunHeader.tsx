@@ -12,7 +12,7 @@ import { ChangeStateForm } from "./ChangeStateForm.tsx";
 import { ConfirmButton } from "./ConfirmButton.tsx";
 import { CopyButton } from "./CopyButton.tsx";
 import { useCan } from "./can.ts";
-import { time } from "./format.ts";
+import { cpuText, memoryText, time } from "./format.ts";
 import { Link, navigate } from "./router.ts";
 import { RunForm, type RunFormDeployment } from "./RunForm.tsx";
 import { activeMs, formatMs, relative, type Attempt } from "./run-times.ts";
@@ -171,6 +171,16 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
             </span>
           )}
         </Fact>
+        {r.resources && (
+          <>
+            <Fact label="CPU" testId="run-cpu">
+              {cpuText(r.resources)}
+            </Fact>
+            <Fact label="Peak memory" testId="run-memory">
+              <span title="the process's peak resident memory (a process running several flows shares it)">{memoryText(r.resources)}</span>
+            </Fact>
+          </>
+        )}
       </dl>
       {open === "run-again" && deployment.data && (
         <div className="card" data-testid="run-again-form">

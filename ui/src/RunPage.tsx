@@ -1,12 +1,13 @@
 /** A flow run: header and actions, task graph, timeline, task runs, live logs, its events, state history. */
+import { ResultPreview } from "./ResultPreview.tsx";
 import { useMemo, useState } from "react";
 import { useData } from "./api.ts";
 import { time } from "./format.ts";
 import { LogPanel } from "./LogPanel.tsx";
 import { markdownHtml } from "./markdown.ts";
-import { summarise } from "./result-preview.ts";
 import { ResumeForm } from "./ResumeForm.tsx";
 import { ArtifactCard } from "./ArtifactView.tsx";
+import { RunAssets } from "./RunAssets.tsx";
 import { RunEvents } from "./RunEvents.tsx";
 import { Link, navigate } from "./router.ts";
 import { useRunData } from "./run-data.ts";
@@ -90,7 +91,7 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
       {result.data && (
         <details open>
           <summary>Result ({result.data.size.toLocaleString()} bytes, devalue)</summary>
-          <pre data-testid="result">{result.data.value ? summarise(result.data.value) : `stored in a file on the machine that ran it (${result.data.path})`}</pre>
+          <ResultPreview result={result.data} testId="result" />
         </details>
       )}
 
@@ -102,6 +103,8 @@ export function RunPage({ id, url }: { id: string; url: URL }) {
           ))}
         </>
       )}
+
+      <RunAssets flowRunId={r.id} />
 
       <h2>Task graph</h2>
       {tasks?.error && <p className="error">{tasks.error}</p>}

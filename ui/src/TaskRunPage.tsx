@@ -3,12 +3,12 @@
  * reduce over a 10,000-way map lists them all), its result, every attempt with its outcome and
  * error, the cache key and hit or miss, its logs; live.
  */
+import { ResultPreview } from "./ResultPreview.tsx";
 import { useEffect, useMemo, useState } from "react";
 import { useCoalescedReload, useData } from "./api.ts";
-import { duration, time } from "./format.ts";
+import { cpuText, duration, memoryText, time } from "./format.ts";
 import { useLiveEvents } from "./live.ts";
 import { LogPanel } from "./LogPanel.tsx";
-import { summarise } from "./result-preview.ts";
 import { Link } from "./router.ts";
 import { fetchTaskList, upstreamOf, type TaskList } from "./run-data.ts";
 import type { Dependency, StateRecord, TaskRun, TaskRunRecord as FullTaskRun } from "./types.ts";
@@ -111,6 +111,22 @@ export function TaskRunPage({ id, url }: { id: string; url: URL }) {
           <dt>Attempts</dt>
           <dd>{t.runCount}</dd>
         </div>
+        {t.resources && (
+          <>
+            <div>
+              <dt>CPU</dt>
+              <dd data-testid="task-cpu" title="a task on the flow's event loop: the process's CPU while its synchronous part ran; on a thread: the thread's own">
+                {cpuText(t.resources)}
+              </dd>
+            </div>
+            <div>
+              <dt>Peak memory</dt>
+              <dd data-testid="task-memory" title="the process's resident memory (threads share it)">
+                {memoryText(t.resources)}
+              </dd>
+            </div>
+          </>
+        )}
         {t.tags.length > 0 && (
           <div>
             <dt>Tags</dt>
@@ -142,7 +158,7 @@ export function TaskRunPage({ id, url }: { id: string; url: URL }) {
       {result.data && (
         <details open>
           <summary>Result ({result.data.size.toLocaleString()} bytes, devalue)</summary>
-          <pre data-testid="task-result">{result.data.value ? summarise(result.data.value) : `stored in a file on the machine that ran it (${result.data.path})`}</pre>
+          <ResultPreview result={result.data} testId="task-result" />
         </details>
       )}
       <h2>Attempts</h2>

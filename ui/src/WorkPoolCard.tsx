@@ -12,6 +12,17 @@ import { PoolForm, QueueForm } from "./PoolForms.tsx";
 import { Link } from "./router.ts";
 import type { WorkerStatus, WorkPoolWithWorkers as Pool } from "./types.ts";
 
+/** A pool's prices in one line ("1.2 USD/h, 0.04 USD/CPU h, 1 × 2.5 USD/GPU h"), or null without any. */
+function pricesText(p: Pool): string | null {
+  const c = p.currency ? ` ${p.currency}` : "";
+  const parts = [
+    p.costPerHour != null ? `${p.costPerHour}${c}/h` : null,
+    p.costPerCpuHour != null ? `${p.costPerCpuHour}${c}/CPU h` : null,
+    p.costPerGpuHour != null ? `${p.gpus ?? 0} × ${p.costPerGpuHour}${c}/GPU h` : null,
+  ].filter((s) => s !== null);
+  return parts.length ? parts.join(", ") : null;
+}
+
 export function WorkPoolCard({ pool: p, workers, onChange }: { pool: Pool; workers: WorkerStatus[]; onChange(): void }) {
   // What is open: the pool's form, the new-queue form, or one queue's form (by name).
   const [editing, setEditing] = useState<{ pool: true } | { queue: string | null } | null>(null);
@@ -38,6 +49,7 @@ export function WorkPoolCard({ pool: p, workers, onChange }: { pool: Pool; worke
         <h2>{p.name}</h2>
         <span className="muted">
           {p.type} · limit {p.concurrencyLimit ?? "none"}
+          {pricesText(p) && <span data-testid="pool-prices"> · {pricesText(p)}</span>}
         </span>
         <span className={`state ${p.paused ? "paused" : "completed"}`} data-testid="pool-state">
           {p.paused ? "Paused" : "Ready"}

@@ -23,6 +23,7 @@ export type { Deployment, DeploymentList, ScheduleList, ScheduleRecord, Schedule
 export type { FlowDetail, FlowRunBrief, FlowSummaryList } from "../../src/schemas/flow-stats.ts";
 export type { WorkerDetail } from "../../src/schemas/worker.ts";
 export type { SessionInfo } from "../../src/schemas/session.ts";
+export type { ExperimentRunRecord, ExperimentSummary, MetricHistory } from "../../src/schemas/experiment.ts";
 
 /** A task run as the run page has it: what the task table carries (see run-data.ts). */
 export type TaskRun = Pick<TaskRunRecord, "id" | "taskKey" | "taskName" | "state" | "runCount" | "startTime" | "endTime"> & { error: Pick<ErrorInfo, "message"> | null };
@@ -31,3 +32,5 @@ export type Dependency = TaskDependency;
 
 /** A stored log line (lines read from the API always have their id). */
 export type LogLine = Pick<LogRecord, "taskRunId" | "level" | "message" | "timestamp"> & { id: number };
+export type { AssetSummary, AssetDetail, LineageGraph, LineageNode, LineageEdge, RunAssets } from "../../src/store/asset-store.ts";
+export type { AssetVersion } from "../../src/core/assets.ts";

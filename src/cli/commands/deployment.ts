@@ -251,8 +251,9 @@ export function registerDeployment(program: Command): void {
     .option("--env <NAME=value>", "an environment variable of this run's process (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
     .option("--start-in <duration>", "due in this long instead of now: 90s, 10m, 1h30m, 2d")
     .option("--start-at <time>", "due at this ISO date-time instead of now: 2026-12-24T08:00Z")
-    .option("--watch", "follow the run until it ends")
-    .action(async (name: string, opts: { param: string[]; paramsJson?: string; env: string[]; startIn?: string; startAt?: string; watch?: boolean }) => {
+    .option("--watch", "follow the run until it ends (live bars per task on a terminal)")
+    .option("--no-progress", "with --watch: one line per state change instead of the live bars")
+    .action(async (name: string, opts: { param: string[]; paramsJson?: string; env: string[]; startIn?: string; startAt?: string; watch?: boolean; progress: boolean }) => {
       const params = parseParams(opts.param, opts.paramsJson);
       if (opts.startIn !== undefined && opts.startAt !== undefined) throw new BatonError("give --start-in or --start-at, not both");
       const scheduledAt = opts.startIn !== undefined ? Date.now() + parseDuration(opts.startIn, "--start-in") : opts.startAt !== undefined ? parseInstant(opts.startAt, "--start-at") : undefined;
@@ -271,7 +272,7 @@ export function registerDeployment(program: Command): void {
         await close();
       }
       // Imported here: workers load this module (for parseEnvPairs) and need none of it.
-      if (opts.watch) await (await import("./flow-run.ts")).watchFlowRun(runId, {});
+      if (opts.watch) await (await import("./flow-run.ts")).watchFlowRun(runId, { progress: opts.progress });
     });
   for (const [action, paused] of [["pause", true], ["resume", false]] as const)
     cmd

@@ -10,11 +10,12 @@ import type { FlowRun, FlowRunFilter, LogRecord } from "../../store/types.ts";
 import { resolveFlowRun } from "../../services/run-references.ts";
 import { openOrchestration, withOpened, withStore, type CliStore } from "../cli-store.ts";
 import { loadSettings } from "../../config/settings.ts";
-import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, minLogLevel, printJson, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
+import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, minLogLevel, printJson, resourcesCell, resourcesLabel, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
 import { collect, limitOption, noteTruncated, parseLimit, parseStateFilter, tagList } from "../list-options.ts";
 import { artifactLine, readResult, resultSection } from "../result-preview.ts";
 import { loadFlow } from "../load-flow.ts";
 import { TaskLabels } from "../task-labels.ts";
+import { drawsProgress, finalPicture, LiveBlock, renderProgress, TaskTallies, type ProgressModel } from "../live-view.ts";
 import { shutdown } from "../../sdk/runtime.ts";
 import { registerFlowRunPrune } from "./flow-run-prune.ts";
 
@@ -110,31 +111,58 @@ function excerptLine(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** Follows a flow run's task states and logs until it ends (`flow-run watch`, `deployment run --watch`); exit code 1 unless it completed. */
-export async function watchFlowRun(ref: string, opts: { json?: boolean }): Promise<void> {
+/**
+ * Follows a flow run's task states and logs until it ends (`flow-run watch`, `deployment run
+ * --watch`); exit code 1 unless it completed. On a terminal the task runs are live bars per task
+ * name under the log lines (from the run's events: the database's, or the server's stream in
+ * remote mode); elsewhere, or with `progress: false`, one line per state change.
+ */
+export async function watchFlowRun(ref: string, opts: { json?: boolean; progress?: boolean }): Promise<void> {
   await withStore(async (store) => {
     const id = (await resolveFlowRun(store, ref)).id;
     const labels = new TaskLabels(store, id);
-    const final = await followUntilEnd(store, id, {
-      start: async (run) => {
-        await labels.loadAll();
-        if (opts.json) console.log(JSON.stringify({ kind: "run", ...run }));
-        else console.log(`Watching ${run.name} (${run.id}): ${stateLabel(run.state)}`);
-      },
-      events: async (batch) => {
-        if (opts.json) return void batch.forEach((event) => console.log(JSON.stringify(event)));
-        await labels.learn(batch.map((event) => event.taskRunId));
-        for (const event of batch) {
-          if (event.kind === "log") console.log(logLine(event, labels.keys));
-          else {
-            const who = event.taskRunId ? `task ${labels.label(event.taskRunId)}` : "flow run";
-            console.log(`${time(event.timestamp)} | ${who} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
-          }
-        }
-      },
+    const tallies = new TaskTallies();
+    const watchStarted = Date.now();
+    let run: FlowRun | null = null;
+    let frame = 0;
+    const model = (): ProgressModel => ({
+      flowName: run?.flowName ?? "",
+      tasks: tallies.tasks,
+      elapsedMs: Date.now() - (run?.startTime ?? watchStarted),
+      link: null,
+      frame: frame++,
     });
-    if (opts.json) console.log(JSON.stringify({ kind: "end", state: final }));
-    else console.log(`Flow run ended ${stateLabel(final)}`);
+    const block = !opts.json && drawsProgress(process.stdout, opts.progress) ? new LiveBlock(process.stdout, (width) => renderProgress(model(), width)) : null;
+    const say = (line: string) => (block ? block.print(line) : console.log(line));
+    let final: State;
+    try {
+      final = await followUntilEnd(store, id, {
+        start: async (current) => {
+          run = current;
+          for (const t of await labels.loadAll()) tallies.apply(t.id, t.taskName, t.state.type);
+          if (opts.json) console.log(JSON.stringify({ kind: "run", ...current }));
+          else say(`Watching ${current.name} (${current.id}): ${stateLabel(current.state)}`);
+          block?.start();
+        },
+        events: async (batch) => {
+          if (opts.json) return void batch.forEach((event) => console.log(JSON.stringify(event)));
+          await labels.learn(batch.map((event) => event.taskRunId));
+          for (const event of batch) {
+            if (event.kind === "log") say(logLine(event, labels.keys));
+            else if (event.taskRunId === null) {
+              if (event.type === "RUNNING" && run && run.startTime === null) run = { ...run, startTime: event.timestamp };
+              say(`${time(event.timestamp)} | flow run -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
+            } else if (!block) say(`${time(event.timestamp)} | task ${labels.label(event.taskRunId)} -> ${stateLabel(event)}${event.message ? ` (${event.message})` : ""}`);
+            else tallies.apply(event.taskRunId, labels.names.get(event.taskRunId) ?? "(unknown task)", event.type);
+          }
+        },
+      });
+    } finally {
+      block?.stop(finalPicture(model(), process.stdout.columns || 120));
+    }
+    if (opts.json) return void console.log(JSON.stringify({ kind: "end", state: final }));
+    console.log(`Flow run ended ${stateLabel(final)}`);
+    console.log(`Task runs: ${summariseTaskRuns(await store.listTaskRuns(id))}`);
     if (final.type !== "COMPLETED") process.exitCode = 1;
   });
 }
@@ -188,6 +216,7 @@ export function registerFlowRun(program: Command): void {
         console.log(`  flow        ${run.flowName}${run.entrypoint ? `  [${run.entrypoint}]` : ""}`);
         console.log(`  state       ${stateLabel(run.state)}${run.state.message ? ` - ${run.state.message}` : ""}`);
         console.log(`  started     ${time(run.startTime)}   duration ${duration(run.startTime, run.endTime)}   runs ${run.runCount}`);
+        console.log(`  resources   ${resourcesLabel(run.resources)}`);
         console.log(`  parameters  ${JSON.stringify(run.parameters)}`);
         if (run.parentFlowRunId) console.log(`  parent      ${run.parentFlowRunId}`);
         if (run.error?.stack) console.log(`  error       ${run.error.stack.split("\n").join("\n              ")}`);
@@ -205,8 +234,8 @@ export function registerFlowRun(program: Command): void {
         if (shown.length)
           console.log(
             table(
-              ["key", "state", "attempts", "duration", "message"],
-              shown.map((t) => [t.taskKey, stateLabel(t.state), String(t.runCount), duration(t.startTime, t.endTime), excerptLine(t.state.message ?? "", 80)]),
+              ["key", "state", "attempts", "duration", "CPU, peak memory", "message"],
+              shown.map((t) => [t.taskKey, stateLabel(t.state), String(t.runCount), duration(t.startTime, t.endTime), resourcesCell(t.resources), excerptLine(t.state.message ?? "", 80)]),
             ),
           );
         if (taskRuns.length > shown.length) console.log(`(showing ${shown.length} of ${taskRuns.length.toLocaleString("en")} task runs, unfinished first; all of them: baton task-run ls --flow-run ${run.id} --limit ${taskRuns.length})`);
@@ -270,7 +299,8 @@ export function registerFlowRun(program: Command): void {
     .command("watch <run>")
     .description("follow a flow run's task states and logs live until it ends")
     .option("--json", "print each event as a JSON line")
-    .action((ref: string, opts: { json?: boolean }) => watchFlowRun(ref, opts));
+    .option("--no-progress", "one line per state change instead of the live bars, also on a terminal")
+    .action((ref: string, opts: { json?: boolean; progress: boolean }) => watchFlowRun(ref, opts));
 
   cmd
     .command("cancel <run>")

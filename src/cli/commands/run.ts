@@ -19,14 +19,15 @@ export function registerRun(program: Command): void {
     .option("--params-json <json>", "all parameters as one JSON object")
     .option("--json", "print the outcome as JSON")
     .option("-q, --quiet", "no progress display and no log lines: only the outcome")
-    .action(async (file: string, options: { flow?: string; param: string[]; paramsJson?: string; json?: boolean; quiet?: boolean }) => {
+    .option("--no-progress", "plain lines (one per task run that ends) instead of the live bars, also on a terminal")
+    .action(async (file: string, options: { flow?: string; param: string[]; paramsJson?: string; json?: boolean; quiet?: boolean; progress: boolean }) => {
       const params = parseParams(options.param, options.paramsJson);
       const target = await loadFlow(file, options.flow);
       const started = Date.now();
       const runtime = await getRuntime();
       const dashboard = dashboardUrl(loadSettings());
       const link = dashboard ? (id: string) => flowRunUrl(dashboard, id) : null;
-      const view = options.json || options.quiet ? null : startLiveView(runtime, target.flowName, { dashboard: link });
+      const view = options.json || options.quiet ? null : startLiveView(runtime, target.flowName, { dashboard: link, progress: options.progress });
       const echo = consoleOutput.write;
       if (options.quiet) consoleOutput.write = () => undefined;
       let outcome;

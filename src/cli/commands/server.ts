@@ -1,4 +1,5 @@
 /** `baton server start`: the API server (and, later, the UI) over the configured database. */
+import { databaseResultStorage } from "../../config/result-storage.ts";
 import fs from "node:fs";
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
@@ -8,6 +9,9 @@ import { buildServer } from "../../server/app.ts";
 import { KyselyCredentialStore } from "../../store/credential-store.ts";
 import { createApiKey, firstAdminKey } from "../../services/credentials.ts";
 import { prettyLogStream } from "../../server/log-format.ts";
+import { flushTracing } from "../../telemetry/tracing.ts";
+import { ApiClient } from "../../client/api-client.ts";
+import { HealthSchema } from "../../schemas/health.ts";
 
 /** How long a stopping server waits for requests in flight. */
 const STOP_GRACE_MS = 10_000;
@@ -47,6 +51,25 @@ export function registerServer(program: Command): void {
       }
     });
   server
+    .command("status")
+    .description("ask the server at BATON_API_URL (or --url) how it is, and which replica leads (runs the scheduler, sweeps, retention and automations)")
+    .option("--url <url>", "the server to ask (default BATON_API_URL, else http://127.0.0.1:4200)")
+    .option("--json", "print the health answer as JSON")
+    .action(async (opts: { url?: string; json?: boolean }) => {
+      const settings = loadSettings();
+      const api = new ApiClient({ baseUrl: opts.url ?? settings.apiUrl.value ?? "http://127.0.0.1:4200", apiKey: settings.apiKey.value, maxRetryMs: 2_000, caFile: settings.caFile.value, allowInsecure: settings.allowInsecure.value });
+      try {
+        const health = await api.request("GET", "/api/health", undefined, HealthSchema);
+        if (opts.json) return void console.log(JSON.stringify(health, null, 2));
+        const { leadership: l } = health;
+        console.log(`server ${api.baseUrl}: ${health.status}, version ${health.version}, ${health.database.dialect} at ${health.database.location} (${health.database.latencyMs} ms)`);
+        console.log(`replica ${l.replica}: ${l.isLeader ? `the leader since ${new Date(l.since ?? 0).toISOString()}` : "not the leader"}`);
+        console.log(`leader: ${l.holder ?? "none (an election is under way)"}`);
+      } finally {
+        api.close();
+      }
+    });
+  server
     .command("start")
     .description("start the API server over the configured database")
     .option("--host <host>", "address to listen on", "127.0.0.1")
@@ -72,6 +95,8 @@ export function registerServer(program: Command): void {
         bodyLimit: bodyLimit ?? settings.serverBodyLimitBytes.value,
         logger: { level: settings.serverLogLevel.value, ...(logFormat === "pretty" ? { stream: prettyLogStream() } : {}) },
         publicUrl: settings.publicUrl.value ?? undefined,
+        resultsDir: settings.resultsDir.value,
+        resultStorage: databaseResultStorage(settings, store, settings.resultsDir.value),
         tls,
       });
       const address = await server.app.listen({ host: opts.host, port });
@@ -99,6 +124,7 @@ export function registerServer(program: Command): void {
         }, STOP_GRACE_MS).unref();
         await server.close();
         await store.close();
+        await flushTracing();
         process.exit(0);
       };
       process.on("SIGINT", () => void stop("SIGINT"));

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { resolveFlowRun, resolveTaskRun } from "../../services/run-references.ts";
 import type { LogRecord } from "../../store/types.ts";
 import { withStore } from "../cli-store.ts";
-import { duration, logLine, minLogLevel, printJson, stateLabel, table, time } from "../format.ts";
+import { duration, logLine, minLogLevel, printJson, resourcesLabel, stateLabel, table, time } from "../format.ts";
 import { limitOption, noteTruncated, parseLimit, parseStateFilter } from "../list-options.ts";
 import { readResult, resultSection } from "../result-preview.ts";
 
@@ -59,6 +59,7 @@ export function registerTaskRun(program: Command): void {
         console.log(`  task        ${t.taskName}${t.tags.length ? `   tags ${t.tags.join(", ")}` : ""}`);
         console.log(`  state       ${stateLabel(t.state)}${t.state.message ? ` - ${t.state.message}` : ""}`);
         console.log(`  started     ${time(t.startTime)}   duration ${duration(t.startTime, t.endTime)}   attempts ${t.runCount}`);
+        console.log(`  resources   ${resourcesLabel(t.resources)}`);
         if (t.cacheKey) console.log(`  cache key   ${t.cacheKey}`);
         if (t.error) console.log(`  error       ${(t.error.stack ?? t.error.message).split("\n").join("\n              ")}`);
         console.log(`\nState history`);

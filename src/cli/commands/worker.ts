@@ -1,7 +1,9 @@
 /** `baton worker start|ls`, `baton work-pool ...` and the hidden `execute-flow-run`. */
+import { describePrices, priceFlag, pricesFromOptions, withPriceOptions, type PriceOptions } from "../pool-prices.ts";
 import type { Command } from "commander";
 import { BatonError } from "../../core/errors.ts";
-import { compileAllowEnv } from "../../core/job-variables.ts";
+import { compileAllowEnv, compileJobVariables } from "../../core/job-variables.ts";
+import { WORK_POOL_TYPES } from "../../worker/infrastructures.ts";
 import { loadSettings, schedulerSettings } from "../../config/settings.ts";
 import { cancelActiveRuns } from "../../engine/flow-runner.ts";
 import { KyselyStore } from "../../store/kysely-store.ts";
@@ -20,6 +22,9 @@ import { parseEnvPairs } from "./deployment.ts";
 import { runValueSource } from "../../worker/job-variable-refs.ts";
 import { waitAsSpare } from "../spare.ts";
 import { SPARE_STALE_EXIT } from "../../worker/infrastructure.ts";
+import type { FlowRun } from "../../store/types.ts";
+import { contextFromEnv, contextOf } from "../../telemetry/trace-context.ts";
+import { context } from "@opentelemetry/api";
 
 /** The stores of this process's runtime (the ones its flows use). */
 async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration: OrchestrationStore; scheduler: SchedulerStore | null; close(): Promise<void> }> {
@@ -27,6 +32,49 @@ async function runtimeOrchestration(): Promise<{ store: RunStore; orchestration:
   return { store: runtime.store, orchestration: runtime.orchestration, scheduler: runtime.scheduler, close: shutdown };
 }
 
+
+interface PoolCreateOptions {
+  type: string;
+  limit?: string;
+  env: string[];
+  cwd?: string;
+  image?: string;
+  volume: string[];
+  cpus?: string;
+  memory?: string;
+  gpus?: string;
+  network?: string;
+  pull?: string;
+  allowEnv: string[];
+}
+
+/** The Docker job variables of `work-pool create`'s flags, validated (the error names the variable). */
+function dockerJobVariables(opts: PoolCreateOptions) {
+  const number = (flag: string, value: string) => {
+    const n = Number(value);
+    if (!value.trim() || !Number.isFinite(n)) throw new TypeError(`${flag} must be a number, got "${value}"`);
+    return n;
+  };
+  const values = () =>
+    compileJobVariables(
+      {
+        image: opts.image,
+        volumes: opts.volume.length ? opts.volume : undefined,
+        cpus: opts.cpus === undefined ? undefined : number("--cpus", opts.cpus),
+        memory: opts.memory,
+        gpus: opts.gpus === undefined || opts.gpus === "all" ? opts.gpus : number("--gpus", opts.gpus),
+        network: opts.network,
+        pull: opts.pull,
+      },
+      "jobVariables",
+    );
+  try {
+    return values();
+  } catch (error) {
+    // The message names the flag the user typed: --volume for jobVariables.volumes[0].
+    throw new TypeError((error as Error).message.replace(/^jobVariables\.(\w+)(\[\d+\])?/, (_, key: string) => `--${key === "volumes" ? "volume" : key}`));
+  }
+}
 
 export function registerWorker(program: Command): void {
   const workers = program.command("worker").description("workers run the flow runs of a work pool");
@@ -66,7 +114,13 @@ export function registerWorker(program: Command): void {
     .option("--shutdown-grace-ms <ms>", "on SIGTERM/SIGINT: time running runs get to finish before they are stopped and marked Crashed (retried by their deployments)", "10000")
     .option("--heartbeat-ms <ms>", "how often the worker heartbeats and looks for crashed runs", "10000")
     .option("--scheduler-ms <ms>", "on the database (no BATON_API_URL): how often it runs the scheduler", "5000")
-    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; shutdownGraceMs: string; heartbeatMs: string; schedulerMs: string }) => {
+    .option("--metrics-port <port>", "serve this worker's Prometheus metrics at http://HOST:PORT/metrics (0: any free port)")
+    .option("--metrics-host <host>", "the address the metrics listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    .action(async (opts: { pool: string; limit: string; name?: string; pollMs: string; cancelGraceMs: string; shutdownGraceMs: string; heartbeatMs: string; schedulerMs: string; metricsPort?: string; metricsHost?: string }) => {
+      // Checked before anything opens: a typo in an address fails at once, naming the option.
+      // prom-client is loaded only for a worker that serves metrics (its import takes ~0.2 s).
+      const metricsModule = opts.metricsPort !== undefined || opts.metricsHost !== undefined ? await import("../../worker/metrics.ts") : null;
+      const metricsAddress = metricsModule ? metricsModule.compileMetricsAddress(opts.metricsPort, opts.metricsHost) : null;
       const settings = loadSettings();
       // Runs executed inside the worker (a test hook) share the worker's store: two SQLite
       // connections in one process would wait on each other's write lock with the event loop
@@ -78,7 +132,9 @@ export function registerWorker(program: Command): void {
           ? { apiUrl: settings.apiUrl.value, apiKey: settings.apiKey.value, caFile: settings.caFile.value }
           : { databaseUrl: settings.databaseUrl.value, home: settings.home.value, resultsDir: settings.resultsDir.value },
       );
+      const metrics = metricsModule && metricsAddress ? new metricsModule.WorkerMetrics() : undefined;
       const worker = new Worker(store, orchestration, {
+        metrics,
         pool: opts.pool,
         name: opts.name,
         limit: positiveInt("--limit", opts.limit),
@@ -97,6 +153,16 @@ export function registerWorker(program: Command): void {
         // Without a server in between, schedules fire only if workers run the scheduler.
         scheduler: scheduler ? { store: scheduler, everyMs: positiveInt("--scheduler-ms", opts.schedulerMs), ...schedulerSettings(settings) } : undefined,
       });
+      let served: { url: string; close(): Promise<void> } | undefined;
+      if (metricsModule && metrics && metricsAddress) {
+        try {
+          served = await metricsModule.serveWorkerMetrics(metrics, metricsAddress);
+        } catch (error) {
+          await close();
+          throw error;
+        }
+        process.stdout.write(`Worker metrics at ${served.url}\n`);
+      }
       // First signal: no new runs, the running ones get the grace period; a second: stop them now.
       const stop = () => {
         process.stdout.write("Worker stopping: no new runs\n");
@@ -107,40 +173,53 @@ export function registerWorker(program: Command): void {
       try {
         await worker.run();
       } finally {
+        await served?.close();
         await close();
       }
     });
 
   const pools = program.command("work-pool").description("work pools and their queues");
-  pools
-    .command("create <name>")
+  withPriceOptions(pools.command("create <name>"), { gpus: false })
     .description("create (or update) a work pool")
-    .option("--type <type>", "infrastructure: process", "process")
+    .option("--type <type>", `infrastructure: ${WORK_POOL_TYPES.join(" or ")}`, "process")
     .option("--limit <n>", "most flow runs of the pool at once")
     .option("--env <NAME=value>", "an environment variable of its runs' processes (repeatable; replaces the pool's job variables)", (v: string, p: string[]) => [...p, v], [] as string[])
     .option("--cwd <dir>", "working directory of its runs' processes (relative: to the worker's)")
+    .option("--image <image>", "docker: the image of its runs' containers")
+    .option("--volume <HOST:CONTAINER[:ro]>", "docker: a bind mount of its runs' containers (repeatable)", (v: string, p: string[]) => [...p, v], [] as string[])
+    .option("--cpus <n>", "docker: CPUs each run's container may use")
+    .option("--memory <size>", "docker: memory limit of each run's container (512m, 2g)")
+    .option("--gpus <all|n>", "GPUs each run holds: priced with --cost-per-gpu-hour (a number), and given to its container on a docker pool")
+    .option("--network <name>", "docker: network of its runs' containers (default host)")
+    .option("--pull <policy>", "docker: when to pull the image: never, missing (default), always")
     .option(
       "--allow-env <NAME>",
       "an environment variable that changes how a run's process loads code (NODE_OPTIONS, LD_PRELOAD, BATON_*…) which its runs may set anyway: a name or PREFIX_* (repeatable; replaces the pool's list)",
       (v: string, p: string[]) => [...p, v],
       [] as string[],
     )
-    .action(async (name: string, opts: { type: string; limit?: string; env: string[]; cwd?: string; allowEnv: string[] }) => {
-      if (opts.type !== "process") throw new BatonError(`--type must be "process" (docker and kubernetes are not supported yet), got "${opts.type}"`);
+    .action(async (name: string, opts: PoolCreateOptions & PriceOptions) => {
+      if (!(WORK_POOL_TYPES as readonly string[]).includes(opts.type)) throw new BatonError(`--type must be one of ${WORK_POOL_TYPES.join(", ")} (kubernetes is not supported yet), got "${opts.type}"`);
       let allowEnv: string[] | undefined;
+      let docker;
       try {
         allowEnv = opts.allowEnv.length ? compileAllowEnv(opts.allowEnv, "--allow-env") : undefined;
+        // On a process pool --gpus is only the count its prices use.
+        docker = opts.type === "docker" ? dockerJobVariables(opts) : {};
       } catch (error) {
         throw new BatonError((error as Error).message);
       }
+      if (opts.type === "docker" && !docker.image) throw new BatonError(`a docker work pool needs --image IMAGE: the image its runs' containers start from`);
       const { store, orchestration, close } = await openOrchestration();
       try {
         const allowed = { name, allowEnv: allowEnv ?? (await orchestration.getWorkPool(name))?.allowEnv ?? [] };
-        const jobVariables = opts.env.length || opts.cwd ? { ...(opts.env.length ? { env: parseEnvPairs(opts.env, allowed) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) } : undefined;
-        const input = { name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables, allowEnv };
-        const pool = await upsertWorkPool({ pools: orchestration, refs: valuesFor(store).refs }, input, { jobVariablesField: "--env" });
+        const set = { ...(opts.env.length ? { env: parseEnvPairs(opts.env, allowed) } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}), ...docker };
+        const jobVariables = Object.keys(set).length ? set : undefined;
+        const input = { name, type: opts.type, concurrencyLimit: opts.limit ? positiveInt("--limit", opts.limit) : undefined, jobVariables, allowEnv, ...pricesFromOptions({ ...opts, gpus: opts.gpus === "all" ? undefined : opts.gpus }) };
+        const pool = await upsertWorkPool({ pools: orchestration, refs: valuesFor(store).refs }, input, { jobVariablesField: "--env", priceField: priceFlag });
         const allows = pool.allowEnv.length ? `; its runs may set ${pool.allowEnv.join(", ")}` : "";
-        console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}${allows}`);
+        const prices = describePrices(pool);
+        console.log(`Work pool "${pool.name}" (${pool.type}) with queues: ${pool.queues.map((q) => q.name).join(", ")}${allows}${prices === "-" ? "" : `; prices ${prices}`}`);
       } finally {
         await close();
       }
@@ -159,7 +238,7 @@ export function registerWorker(program: Command): void {
         if (!all.length) return console.log("No work pools yet. Create one with: baton work-pool create NAME");
         console.log(
           table(
-            ["pool", "type", "status", "limit", "queues (priority)", "workers seen in 1 min"],
+            ["pool", "type", "status", "limit", "queues (priority)", "workers seen in 1 min", "prices"],
             all.map((p) => [
               p.name,
               p.type,
@@ -167,10 +246,25 @@ export function registerWorker(program: Command): void {
               p.concurrencyLimit == null ? "-" : String(p.concurrencyLimit),
               p.queues.map((q) => `${q.name} (${q.priority}${q.paused ? ", paused" : ""})`).join(", "),
               String(workers.filter((w) => w.poolName === p.name && Date.now() - w.heartbeatAt < 60_000).length),
+              describePrices(p),
             ]),
           ),
         );
         note("work pools");
+      } finally {
+        await close();
+      }
+    });
+  withPriceOptions(pools.command("update <name>"))
+    .description("change a work pool's limit or prices")
+    .option("--limit <n>", "most flow runs of the pool at once (none: no limit)")
+    .action(async (name: string, opts: { limit?: string } & PriceOptions) => {
+      const { store, orchestration, close } = await openOrchestration();
+      try {
+        if (!(await orchestration.getWorkPool(name))) throw new BatonError(`work pool "${name}" does not exist; create it with: baton work-pool create ${name}`);
+        const concurrencyLimit = opts.limit === undefined ? undefined : opts.limit === "none" ? null : positiveInt("--limit", opts.limit);
+        const pool = await upsertWorkPool({ pools: orchestration, refs: valuesFor(store).refs }, { name, concurrencyLimit, ...pricesFromOptions(opts) }, { priceField: priceFlag });
+        console.log(`Work pool "${pool.name}": limit ${pool.concurrencyLimit ?? "none"}, prices ${describePrices(pool)}`);
       } finally {
         await close();
       }
@@ -207,6 +301,9 @@ export function registerWorker(program: Command): void {
     .description("run a claimed flow run in this process (what a worker starts)")
     .action(async (idArgument: string) => {
       let id = idArgument;
+      let claimed: FlowRun | undefined;
+      // The trace this run continues: its worker's claim (TRACEPARENT, or the line a spare is handed).
+      let traced = contextFromEnv();
       if (process.env.BATON_WORKER_LIFELINE === "stdin") {
         // The worker holds our stdin open: when it closes, the worker is gone and so are we.
         process.stdin.on("end", () => process.exit(137));
@@ -214,6 +311,8 @@ export function registerWorker(program: Command): void {
           // A warm spare: it prepares a run's start, then waits for a run id.
           const handed = await waitAsSpare();
           id = handed.id;
+          claimed = handed.run;
+          if (handed.trace) traced = contextOf(handed.trace);
           // It loaded a flow file that has changed since: the worker starts a fresh process for the run.
           if (handed.stale) process.exit(SPARE_STALE_EXIT);
           process.env.BATON_FLOW_RUN_ID = id;
@@ -223,7 +322,7 @@ export function registerWorker(program: Command): void {
       process.once("SIGTERM", () => cancelActiveRuns(`flow run ${id} was cancelled (SIGTERM from its worker)`));
       try {
         // Started by a worker: run it only if it is still the Pending run that worker claimed.
-        const outcome = await runClaimedFlowRun(id, process.env.BATON_WORKER_ID);
+        const outcome = await context.with(traced, () => runClaimedFlowRun(id, process.env.BATON_WORKER_ID, claimed));
         await shutdown();
         console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${outcome.state.name}${outcome.error ? `: ${outcome.error.message}` : ""}`);
         // A run suspended for input (Paused) ended this process as it should.

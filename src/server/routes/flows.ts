@@ -5,7 +5,7 @@ import { notFound } from "../errors.ts";
 import { formatResumeId, parseResumeId, type BatonEvent, type EventHub, type ResourceEvent } from "../events.ts";
 import { errorResponses, jsonSchema } from "../schemas.ts";
 import { FlowInputSchema, FlowListSchema, FlowParamsSchema, FlowSchema, type FlowInput, type FlowParams, type FlowRecord } from "../../schemas/flow.ts";
-import { HealthSchema } from "../../schemas/health.ts";
+import { HealthSchema, type Leadership } from "../../schemas/health.ts";
 import { LiveStreamQuerySchema, type LiveStreamQuery } from "../../schemas/live-event.ts";
 import { eventStreamAnswer } from "../openapi.ts";
 import { eventStreamHead } from "../security-headers.ts";
@@ -52,13 +52,13 @@ export function flowRoutes(app: FastifyInstance, store: RunStore): void {
   );
 }
 
-export function healthRoutes(app: FastifyInstance, store: RunStore, version: string): void {
+export function healthRoutes(app: FastifyInstance, store: RunStore, version: string, leadership: () => Promise<Leadership>): void {
   app.get(
     "/api/health",
     {
       schema: {
         tags: ["server"],
-        summary: "Liveness, and the database in use with its latency",
+        summary: "Liveness, the database in use with its latency, and which replica leads (runs the scheduler, sweeps, retention and automations)",
         response: { 200: jsonSchema(HealthSchema), ...errorResponses(503) },
       },
     },
@@ -69,7 +69,8 @@ export function healthRoutes(app: FastifyInstance, store: RunStore, version: str
       } catch (error) {
         return reply.status(503).send({ error: { code: "DATABASE_UNAVAILABLE", message: `the database at ${store.location} does not answer: ${(error as Error).message}`, details: null } });
       }
-      return { status: "ok", version, database: { dialect: store.dialect, location: store.location, latencyMs: Number((performance.now() - started).toFixed(2)) } };
+      const latencyMs = Number((performance.now() - started).toFixed(2));
+      return { status: "ok", version, database: { dialect: store.dialect, location: store.location, latencyMs }, leadership: await leadership() };
     },
   );
 }

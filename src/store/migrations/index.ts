@@ -21,6 +21,10 @@ import * as m0017 from "./0017_audit_log.ts";
 import * as m0018 from "./0018_credential_grants.ts";
 import * as m0019 from "./0019_large_store_indexes.ts";
 import * as m0020 from "./0020_experiments.ts";
+import * as m0021 from "./0021_assets.ts";
+import * as m0022 from "./0022_models.ts";
+import * as m0023 from "./0023_run_resources_costs.ts";
+import * as m0024 from "./0024_result_blobs.ts";
 
 export interface NumberedMigration {
   name: string;
@@ -48,4 +52,8 @@ export const MIGRATIONS: readonly NumberedMigration[] = [
   { name: "0018_credential_grants", up: m0018.up },
   { name: "0019_large_store_indexes", up: m0019.up },
   { name: "0020_experiments", up: m0020.up },
+  { name: "0021_assets", up: m0021.up },
+  { name: "0022_models", up: m0022.up },
+  { name: "0023_run_resources_costs", up: m0023.up },
+  { name: "0024_result_blobs", up: m0024.up },
 ];

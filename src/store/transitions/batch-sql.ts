@@ -29,14 +29,18 @@ interface TableSpec {
   conflict: string;
 }
 
+/** What a task run used (0023): in the same upsert as its final state, never a statement of its own. */
+const RESOURCE_COLUMNS = ["wall_ms", "cpu_user_ms", "cpu_system_ms", "peak_memory_bytes", "retried_wall_ms", "retried_cpu_ms"] as const;
+
 const TASK_RUN_COLUMNS = [
   "id", "flow_run_id", "task_key", "task_name", "state_type", "state_name", "state_message", "state_timestamp",
   "scheduled_at", "run_count", "cache_key", "result_id", "error", "tags", "created_at", "start_time", "end_time",
+  ...RESOURCE_COLUMNS,
 ] as const;
 // The name and tags too: a key re-run after the flow's code changed may now be another task.
 const TASK_RUN_UPDATED = [
   "task_name", "state_type", "state_name", "state_message", "state_timestamp", "scheduled_at", "run_count", "cache_key",
-  "result_id", "error", "tags", "start_time", "end_time",
+  "result_id", "error", "tags", "start_time", "end_time", ...RESOURCE_COLUMNS,
 ] as const;
 
 const SPECS = {
@@ -49,7 +53,7 @@ const SPECS = {
   taskRuns: {
     table: "task_runs",
     columns: TASK_RUN_COLUMNS,
-    pgTypes: ["text", "text", "text", "text", "text", "text", "text", "bigint", "bigint", "integer", "text", "text", "text", "text", "bigint", "bigint", "bigint"],
+    pgTypes: ["text", "text", "text", "text", "text", "text", "text", "bigint", "bigint", "integer", "text", "text", "text", "text", "bigint", "bigint", "bigint", ...RESOURCE_COLUMNS.map(() => "bigint")],
     conflict: `on conflict (id) do update set ${TASK_RUN_UPDATED.map((c) => `${c} = excluded.${c}`).join(", ")}`,
   },
   dependencies: {
@@ -199,6 +203,9 @@ function pushTaskRun(values: unknown[], t: TaskRun): void {
     t.runCount, t.cacheKey, t.resultId, t.error ? JSON.stringify(t.error) : null, t.tags.length === 0 ? "[]" : JSON.stringify(t.tags),
     t.createdAt, t.startTime, t.endTime,
   );
+  const r = t.resources;
+  if (r) values.push(r.wallMs, r.cpuUserMs, r.cpuSystemMs, r.peakMemoryBytes, r.retriedWallMs, r.retriedCpuMs);
+  else values.push(null, null, null, null, null, null);
 }
 
 /** Statements appending rows to the state history (flow runs' and task runs'). */

@@ -22,13 +22,14 @@
  * the rule and the reason (the run as it is). Runs that do not exist are left out.
  */
 import type { Selectable, Updateable } from "kysely";
-import { STATE_NAME_TYPE, TERMINAL_TYPES, type State } from "../../core/states.ts";
+import { STATE_NAME_TYPE, TERMINAL_TYPES, type State, type StateType } from "../../core/states.ts";
+import type { FlowRunMove } from "../observer.ts";
 import { decideTransition } from "../../core/transitions.ts";
 import { proposalAlreadyApplied } from "../../core/deployment-retry.ts";
 import { flowRunTransitionEvent, type FlowRunFacts, type NewEvent } from "../../core/event-records.ts";
 import { InvalidTransitionError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
-import { flowRunFromRow } from "../rows.ts";
+import { flowRunFromRow, resourceColumns } from "../rows.ts";
 import type { FlowRunsTable } from "../schema.ts";
 import type { FlowRun, NewFlowRun, StateRecord } from "../types.ts";
 import { historyStatements, storableText, type Statement } from "./batch-sql.ts";
@@ -43,7 +44,9 @@ export type FlowRunOutcome =
   | { accepted: false; run: FlowRun; kind: "reject" | "abort" | "wait"; reason: string; rule: string; delayMs?: number };
 
 /** A flow run's row as the primitive reads it: with its flow's name and its deployment's. */
-type Row = Selectable<FlowRunsTable> & { flow_name: string; deployment_name: string | null };
+/** A run's row as a transition reads it: its flow's and deployment's names joined. */
+export type FlowRunRow = Selectable<FlowRunsTable> & { flow_name: string; deployment_name: string | null };
+type Row = FlowRunRow;
 
 /** Ids per locking read: well under both databases' parameter limits. */
 const CHUNK = 400;
@@ -78,6 +81,8 @@ export function flowRunColumns(current: FlowRun, to: State, fields: FlowRunField
   if (fields.runCount !== undefined) columns.run_count = fields.runCount;
   if (fields.heartbeatMs !== undefined) columns.heartbeat_ms = fields.heartbeatMs;
   if (fields.retriesUsed !== undefined) columns.retries_used = fields.retriesUsed;
+  // What the run's process used, sent with its final state (the same statement writes both).
+  if (fields.resources !== undefined) Object.assign(columns, resourceColumns(fields.resources));
   return columns;
 }
 
@@ -109,6 +114,20 @@ function factsOf(row: Row): FlowRunFacts {
   };
 }
 
+/** What the store's observer hears of a move of `row` (as it is after the move) from `from` to `to`. */
+function moveOf(row: Row, from: StateType | null, to: State): FlowRunMove {
+  return {
+    flowName: row.flow_name,
+    workPool: row.work_pool,
+    from,
+    toType: to.type,
+    toName: to.name,
+    at: to.timestamp,
+    startTime: row.start_time === null ? null : Number(row.start_time),
+    expectedStartTime: row.expected_start_time === null ? null : Number(row.expected_start_time),
+  };
+}
+
 /** Reads (and on PostgreSQL locks, in id order) the runs' rows. Hand-written: it runs at every transition. */
 async function lockRows(tx: Tx, host: TransitionHost, ids: readonly string[]): Promise<Map<string, Row>> {
   const rows = new Map<string, Row>();
@@ -125,14 +144,25 @@ async function lockRows(tx: Tx, host: TransitionHost, ids: readonly string[]): P
   return rows;
 }
 
-export async function transitionFlowRuns(tx: Tx, host: TransitionHost, proposals: readonly FlowRunProposal[], now = Date.now()): Promise<Map<string, FlowRunOutcome>> {
+/**
+ * `locked`: the runs' rows as the caller read them in this transaction, locked on PostgreSQL (the
+ * claim does: it reads and locks the runs it hands out), so they are not read again.
+ */
+export async function transitionFlowRuns(
+  tx: Tx,
+  host: TransitionHost,
+  proposals: readonly FlowRunProposal[],
+  now = Date.now(),
+  locked?: ReadonlyMap<string, FlowRunRow>,
+): Promise<Map<string, FlowRunOutcome>> {
   const outcomes = new Map<string, FlowRunOutcome>();
   if (proposals.length === 0) return outcomes;
-  const rows = await lockRows(tx, host, proposals.map((p) => p.id));
+  const rows = locked && proposals.every((p) => locked.has(p.id)) ? new Map(locked) : await lockRows(tx, host, proposals.map((p) => p.id));
   const changed = new Map<string, Updateable<FlowRunsTable>>();
   const history: Omit<StateRecord, "id">[] = [];
   const events: NewEvent[] = [];
   const ended: { id: string; deploymentId: string | null; retriesUsed: number; ended: State; errorName: string | null }[] = [];
+  const moves: { id: string; from: StateType; to: State }[] = [];
   for (const proposal of proposals) {
     const row = rows.get(proposal.id);
     if (!row) continue;
@@ -157,6 +187,7 @@ export async function transitionFlowRuns(tx: Tx, host: TransitionHost, proposals
     rows.set(row.id, next);
     changed.set(row.id, { ...changed.get(row.id), ...columns });
     history.push({ ...proposal.state, flowRunId: row.id, taskRunId: null });
+    moves.push({ id: row.id, from: current.state.type, to: proposal.state });
     events.push(flowRunTransitionEvent(newId(), factsOf(next), current.state, proposal.state));
     outcomes.set(row.id, { accepted: true, run: flowRunFromRow(next) });
     if (proposal.state.type === "CRASHED" || proposal.state.type === "FAILED") {
@@ -165,6 +196,7 @@ export async function transitionFlowRuns(tx: Tx, host: TransitionHost, proposals
     }
   }
   await writeChanges(tx, host, changed, history, events, rows);
+  if (moves.length) host.flowRunsMoved(tx, () => moves.map(({ id, from, to }) => moveOf(rows.get(id)!, from, to)));
   // Reactions inside the same commit: a deployment retry is a transition like any other.
   const retries = await deploymentRetryProposals(tx, ended, now);
   if (retries.length) for (const [id, outcome] of await transitionFlowRuns(tx, host, retries, now)) if (outcome.accepted) outcomes.set(id, outcome);
@@ -245,6 +277,7 @@ export function newFlowRunRow(run: NewFlowRun, flowId: string): Selectable<FlowR
     expected_start_time: run.expectedStartTime ?? null,
     job_variables: run.jobVariables ? JSON.stringify(run.jobVariables) : null,
     retries_used: 0,
+    ...resourceColumns(null),
   };
 }
 
@@ -263,6 +296,7 @@ export interface FlowRunToCreate {
  */
 export async function createFlowRuns(tx: Tx, host: TransitionHost, runs: readonly FlowRunToCreate[], options: { skipSlotsTaken?: boolean } = {}): Promise<FlowRun[]> {
   const created: FlowRun[] = [];
+  const fullRows: Row[] = [];
   const history: Omit<StateRecord, "id">[] = [];
   const events: NewEvent[] = [];
   const due = new Set<string>();
@@ -278,11 +312,13 @@ export async function createFlowRuns(tx: Tx, host: TransitionHost, runs: readonl
     if (inserted.length === 0) continue;
     const full: Row = { ...row, flow_name: run.flowName, deployment_name: deploymentName ?? null };
     created.push(flowRunFromRow(full));
+    fullRows.push(full);
     history.push({ ...run.state, flowRunId: run.id, taskRunId: null });
     events.push(flowRunTransitionEvent(newId(), factsOf(full), null, run.state));
     if (run.state.type === "SCHEDULED" && run.workPool) due.add(run.workPool);
   }
   await writeWithEvents(tx, host, historyStatements(history), events);
   for (const pool of due) await host.notifyRunsDue(tx, pool);
+  if (created.length) host.flowRunsMoved(tx, () => fullRows.map((row) => moveOf(row, null, flowRunFromRow(row).state)));
   return created;
 }

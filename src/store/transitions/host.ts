@@ -7,9 +7,11 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Dialect } from "../dialect.ts";
 import type { ErrorInfo } from "../../core/errors.ts";
+import type { RunResources } from "../../core/resources.ts";
 import type { State } from "../../core/states.ts";
 import type { Database } from "../schema.ts";
 import type { Statement } from "./batch-sql.ts";
+import type { FlowRunMove } from "../observer.ts";
 
 export type Tx = Kysely<Database> | Transaction<Database>;
 
@@ -26,6 +28,8 @@ export interface TransitionHost {
    * wake them all for the one slot).
    */
   slotFreed(tx: Tx, pool: string): void;
+  /** Flow runs moved in the transaction: the store's observer hears of them after the commit (when it has one). */
+  flowRunsMoved(tx: Tx, moves: () => readonly FlowRunMove[]): void;
   /** Runs one hand-written statement (`?` placeholders) in the transaction; returns its rows. */
   run(tx: Tx, statement: Statement): Promise<Record<string, unknown>[]>;
 }
@@ -44,6 +48,8 @@ export interface FlowRunFields {
   workerId?: string | null;
   /** Deployment retries used (set by the retry reaction). */
   retriesUsed?: number;
+  /** With a final state: what the run's process used (the runner measures it). */
+  resources?: RunResources;
 }
 
 export interface FlowRunProposal {

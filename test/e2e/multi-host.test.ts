@@ -1,0 +1,116 @@
+/**
+ * Workers on other hosts: two network namespaces stand for two machines that reach the server
+ * only over their veth links to this one (the hub, with PostgreSQL and the server), over HTTPS
+ * with a private CA and a worker API key, as machines on a real network would. Deployment
+ * runs are shared by the hosts' workers; a host whose link is cut for 10 s while it runs tasks
+ * carries on when it is back: every run Completed, no finished task run again, none stuck.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Deployment } from "../../src/store/types.ts";
+import { makeCertificates } from "../support/certificates.ts";
+import { makeNetwork, netnsUnavailable, type Network } from "../support/netns.ts";
+import { ROOT, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
+import { openWorkerDatabase, type WorkerDatabase } from "./worker-harness.ts";
+
+const FLOWS = path.join(ROOT, "test/e2e/fixtures/host-flows.ts");
+const WORKER_KEY = "multi-host-worker-key-01";
+const unavailable = netnsUnavailable();
+
+describe.skipIf(unavailable !== null)(`workers on two other hosts (network namespaces), PostgreSQL and the server on this one${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
+  let net: Network;
+  let db: WorkerDatabase;
+  let server: { proc: Proc; url: string } | undefined;
+  const workers: Proc[] = [];
+  let log: string;
+  let deployment: Deployment;
+
+  beforeAll(async () => {
+    net = await makeNetwork(2);
+    db = await openWorkerDatabase("postgres");
+    log = path.join(db.dir, "steps.log");
+    await db.orchestration.upsertWorkPool({ name: "hosts" });
+    deployment = await db.orchestration.upsertDeployment({ name: "on-host", flowName: "onHost", entrypoint: `${FLOWS}:onHost`, workPool: "hosts" });
+    const certs = makeCertificates(db.dir, [net.hub]);
+    server = await startServerProcess({ BATON_DATABASE_URL: db.url, BATON_HOME: path.join(db.dir, "hub"), BATON_SERVER_API_KEYS: `worker:${WORKER_KEY}` }, [
+      "--host", net.hub, "--tls-cert", certs.cert, "--tls-key", certs.key,
+    ]);
+    // Heartbeats every 5 s: three missed (15 s) crash a run, so a 10 s cut must not.
+    for (const host of net.hosts)
+      workers.push(
+        host.baton(["worker", "start", "--pool", "hosts", "--limit", "3", "--poll-ms", "200", "--heartbeat-ms", "5000"], {
+          BATON_API_URL: `${server.url}/api`,
+          BATON_API_KEY: WORKER_KEY,
+          BATON_CA_FILE: certs.ca,
+          BATON_HOME: path.join(db.dir, host.name),
+          BATON_HEARTBEAT_MS: "5000",
+          BATON_LOG_LEVEL: "warn",
+          E2E_LOG: log,
+          E2E_HOST: host.name,
+        }),
+      );
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => stopProcess(w)));
+    if (server) await stopProcess(server.proc);
+    await db?.close();
+    await net?.destroy();
+  });
+
+  const steps = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : []);
+  const startRuns = (n: number, parameters: Record<string, unknown>) => Promise.all(Array.from({ length: n }, () => db.createRun(deployment, parameters)));
+  const allEnded = (ids: string[]) =>
+    until(async () => {
+      const runs = await Promise.all(ids.map((id) => db.store.getFlowRun(id)));
+      return runs.every((r) => r && ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state.type)) && runs.map((r) => r!);
+    }, `${ids.length} runs to end`, 150_000).catch(async (error: Error) => {
+      const states = await Promise.all(ids.map(async (id) => (await db.store.getFlowRun(id))?.state.name));
+      throw new Error(`${error.message}: ${states.join(", ")}\nworkers:\n${workers.map((w) => w.stderr().slice(-3000)).join("\n---\n")}`);
+    });
+
+  it("the hosts cannot reach the hub's loopback: only its address on their links", async () => {
+    // Over https with the CA: 200 from the hub's address; the hub's loopback is not this host's.
+    const probe = (url: string) =>
+      `const https = require("node:https"); https.get(${JSON.stringify(url)}, { agent: false, ca: require("node:fs").readFileSync(${JSON.stringify(path.join(db.dir, "ca.pem"))}) }, (r) => { console.log(r.statusCode); r.resume(); }).on("error", (e) => console.log(e.code))`;
+    const port = new URL(server!.url).port;
+    const [viaLink, viaLoopback] = await Promise.all(
+      [`${server!.url}/api/health`, `https://127.0.0.1:${port}/api/health`].map(async (url) => {
+        const p = net.hosts[0]!.start(["-e", probe(url)], {});
+        await p.exit;
+        return p.stdout().trim();
+      }),
+    );
+    expect(viaLink).toBe("200");
+    expect(viaLoopback).toBe("ECONNREFUSED");
+  });
+
+  it("both hosts' workers take a share of the runs, each run once", async () => {
+    const runs = await startRuns(8, { steps: 2, ms: 100 });
+    const ended = await allEnded(runs.map((r) => r.id));
+    expect(ended.map((r) => r.state.name)).toEqual(runs.map(() => "Completed"));
+    const lines = steps().filter((l) => runs.some((r) => l.includes(r.id)));
+    expect(lines).toHaveLength(16);
+    expect(new Set(lines).size).toBe(16);
+    const hostsUsed = new Set(lines.map((l) => l.split(" ")[3]));
+    expect(hostsUsed).toEqual(new Set(net.hosts.map((h) => h.name)));
+  }, 180_000);
+
+  it("a host cut off for 10 s while it runs tasks carries on when it is back: all Completed, no finished task ran again", async () => {
+    const runs = await startRuns(4, { steps: 3, ms: 1500 });
+    const [cutHost] = net.hosts;
+    await until(async () => {
+      const mine = await Promise.all(runs.map((r) => db.store.getFlowRun(r.id)));
+      return mine.some((r) => r!.state.type === "RUNNING" && steps().some((l) => l.includes(r!.id) && l.endsWith(cutHost!.name)));
+    }, "a run on the host to be cut to have finished a task", 60_000);
+    await cutHost!.cut(10_000);
+    const ended = await allEnded(runs.map((r) => r.id));
+    expect(ended.map((r) => `${r.id} ${r.state.name} ${r.state.message ?? ""}`)).toEqual(runs.map((r) => `${r.id} Completed `));
+    const lines = steps().filter((l) => runs.some((r) => l.includes(r.id)));
+    // Each run's three steps once, whichever host ran them: a task that finished is never run again.
+    const perStep = lines.map((l) => l.split(" ").slice(0, 3).join(" "));
+    expect(perStep).toHaveLength(12);
+    expect(new Set(perStep).size).toBe(12);
+    expect(lines.some((l) => l.endsWith(cutHost!.name))).toBe(true);
+  }, 240_000);
+});
