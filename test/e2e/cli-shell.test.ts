@@ -87,12 +87,12 @@ describe("lazy commands", () => {
 });
 
 describe("baton run's progress", () => {
-  it("on a terminal: per task name done/total with a bar, redrawn in place, and the dashboard link", async () => {
+  it("on a terminal: per task name done/total with a bar, and the dashboard link", async () => {
     const command = [process.execPath, BIN, "run", FLOWS, "--flow", "fanOut"].map((a) => `'${a}'`).join(" ");
     // script(1) gives the command a pseudo-terminal; its transcript is what a person would see.
     const { stdout } = await run("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, ...env, BATON_PUBLIC_URL: "http://baton.example:4200", CI: "", COLUMNS: "100" } });
-    expect(stdout).toMatch(/square +█+░* +\d+\/60/); // a bar, while it ran
-    expect(stdout).toMatch(/\r\u001b\[\d+A\u001b\[J/); // moved back over the block to redraw it
+    // The redraws in place, while it runs, are cli-progress.test.ts's (a flow slow enough to see
+    // several): 60 squares may be done before the first redraw on a fast machine.
     expect(stdout).toMatch(/fanOut · [\d.]+ s · 61\/61 task runs done/); // the last picture stays
     expect(stdout).toMatch(/ {2}square +█{20} 60\/60/);
     expect(stdout).toMatch(/ {2}http:\/\/baton\.example:4200\/runs\/[0-9a-f-]{36}/);

@@ -105,7 +105,7 @@ describe("the README, followed as written", () => {
       // A small search: the README's line, with a grid of one model.
       const res = await sh(`${line(commands, "npx baton deployment run")} --param 'nEstimators=[3]' --param 'maxDepth=[2]'`, project, env);
       expect(res.code, `${res.stdout}\n${res.stderr}\n${worker.stdout()}\n${worker.stderr()}`).toBe(0);
-      expect(res.stdout).toMatch(/Flow run ended Completed\n$/);
+      expect(res.stdout).toMatch(/Flow run ended Completed\nTask runs: \d+ Completed\n$/);
     } finally {
       await stopProcess(worker);
     }

@@ -50,6 +50,8 @@ describe.each(DIALECTS)("heartbeats on %s", (dialect) => {
     const run = await running();
     // Last heard of 10 s ago, with a 200 ms heartbeat: stale by the clock...
     await api.store.setFlowRunState(run.id, makeState("Running"), { force: true, heartbeatMs: 200, heartbeatAt: Date.now() - 10_000 });
+    // The harness's server leads (it runs the sweeps): it steps down for the one under test.
+    await api.server.leadership.stop();
     const server = await buildServer({ store: api.store, crashCheckMs: 50 });
     try {
       // ...but this server just started: the run may have beaten while no server listened.

@@ -144,6 +144,8 @@ describe.each(DIALECTS)("queries and housekeeping on %s", (dialect) => {
         { flowRunId: run.id, level: 30, message: "recent", timestamp: now },
       ],
     });
+    // The harness's server leads (it runs retention): it steps down for the one under test.
+    await api.server.leadership.stop();
     const keeper = await buildServer({ store, logRetentionMs: 24 * 3600_000 });
     try {
       const deadline = Date.now() + 5_000;
