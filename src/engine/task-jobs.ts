@@ -52,7 +52,7 @@ const checkedPlacements = new WeakMap<FlowRunState, Map<string, Promise<void>>>(
 /** Runs attempt `info.attempt` of task run `info` on a worker of the task's pool; its result. */
 export async function runTaskJob(flow: FlowRunState, def: TaskJobSource, args: unknown[], info: TaskRunInfo): Promise<unknown> {
   const workPool = def.options.workPool!;
-  const entrypoint = taskJobEntrypoint(def);
+  const entrypoint = taskJobEntrypoint(def, flow.flowRun.entrypoint);
   await checkPlacement(flow, def);
   const base = `task-job:${info.id}:${info.attempt}`;
   for (let rerun = 0; ; rerun++) {
@@ -111,8 +111,10 @@ async function createTaskJob(flow: FlowRunState, def: TaskJobSource, args: unkno
 /**
  * `file:taskName`, the file relative to this process's working directory when it lies under it:
  * a worker resolves it against its own (or the job variable cwd), as a deployment's entrypoint.
+ * Absolute when the flow run's own entrypoint is: the server compares the two (a worker key may
+ * only place tasks of modules in its run's entrypoint folder).
  */
-function taskJobEntrypoint(def: TaskJobSource): string {
+function taskJobEntrypoint(def: TaskJobSource, flowEntrypoint: string | null): string {
   const url = def.moduleUrl;
   const file = url?.startsWith("file:") ? fileURLToPath(url.replace(/\?.*$/, "")) : null;
   if (!file || !fs.existsSync(file))
@@ -120,7 +122,8 @@ function taskJobEntrypoint(def: TaskJobSource): string {
       `task "${def.options.name}" has workPool "${def.options.workPool}", but the module that defines it is unknown${file ? ` (${file} does not exist)` : ""}: a worker must import it to run the task; define the task at the top level of a module file`,
     );
   const relative = path.relative(process.cwd(), file);
-  const stored = relative.startsWith("..") || path.isAbsolute(relative) ? file : relative.split(path.sep).join("/");
+  const absolute = flowEntrypoint !== null && path.isAbsolute(flowEntrypoint.slice(0, Math.max(0, flowEntrypoint.lastIndexOf(":"))));
+  const stored = absolute || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative.split(path.sep).join("/");
   return `${stored}:${def.definedAs}`;
 }
 

@@ -27,8 +27,11 @@ import { isScoped, type ScopeGuard } from "./scopes.ts";
 import type { SignInLimiter } from "./sign-in-limiter.ts";
 
 export interface RouteAccess {
-  /** Body fields only an admin may set, each with why (the 403 says it). A field is set when it holds anything but null or false. */
-  adminFields?: Readonly<Record<string, string>>;
+  /**
+   * Body fields only an admin may set, each with why (the 403 says it). A field is set when it
+   * holds anything but null or false. `workerMay` names bodies a worker key may set it in too.
+   */
+  adminFields?: Readonly<Record<string, string | { why: string; workerMay(body: Record<string, unknown>): boolean }>>;
   /** The flow runs a call writes to, read from the validated request (a worker key's must be workers' runs; a scoped key's in its scope). */
   workerRuns?: (request: FastifyRequest) => readonly NamedRun[];
 }
@@ -178,9 +181,11 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     const fields = request.routeOptions.config.access?.adminFields;
     if (role === "admin" || role === "anonymous" || !fields) return done();
     const body = (typeof request.body === "object" && request.body !== null ? request.body : {}) as Record<string, unknown>;
-    for (const [field, why] of Object.entries(fields))
-      if (body[field] !== undefined && body[field] !== null && body[field] !== false)
-        return done(new ApiError(403, "FORBIDDEN", `body.${field}: only an admin API key may set it (${why}); this request's ${credential(request.principal)}`));
+    for (const [field, rule] of Object.entries(fields)) {
+      if (body[field] === undefined || body[field] === null || body[field] === false) continue;
+      if (typeof rule === "string") return done(new ApiError(403, "FORBIDDEN", `body.${field}: only an admin API key may set it (${rule}); this request's ${credential(request.principal)}`));
+      if (role !== "worker" || !rule.workerMay(body)) return done(new ApiError(403, "FORBIDDEN", `body.${field}: only an admin API key may set it (${rule.why}); this request's ${credential(request.principal)}`));
+    }
     done();
   });
   // After validation: the runs' ids are well-formed.

@@ -321,6 +321,12 @@ export class KyselyOrchestrationStore implements OrchestrationStore, SchedulerSt
     // audited: a slot another scheduler took first is that one's entry.
     const rows = runs.map((run) => ({ flowId, deploymentName: deployment.name, run }));
     return this.base.transaction(async (tx) => {
+      // Paused since the pass read it: no runs. On PostgreSQL the row's share lock orders this
+      // against a pause, whose delete of the Scheduled runs then sees these.
+      let current = tx.selectFrom("deployments").select("paused").where("id", "=", deployment.id);
+      if (this.base.dialect === "postgres") current = current.forShare();
+      const row = await current.executeTakeFirst();
+      if (!row || row.paused) return 0;
       const created = await createFlowRuns(tx, this.base, rows, { skipSlotsTaken: true });
       if (audit) await appendAuditEntries(tx, this.base.dialect, created.map(audit));
       return created.length;

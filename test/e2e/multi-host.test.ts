@@ -1,16 +1,19 @@
 /**
- * Workers on other hosts: two network namespaces stand for two machines that reach the server
- * only over their veth links to this one (the hub, with PostgreSQL and the server), over HTTPS
- * with a private CA and a worker API key, as machines on a real network would. Deployment
+ * Workers on other hosts: three network namespaces stand for three machines that reach the
+ * server only over their veth links to this one (the hub, with PostgreSQL and the server), over
+ * HTTPS with a private CA and a worker API key, as machines on a real network would. Deployment
  * runs are shared by the hosts' workers; a host whose link is cut for 10 s while it runs tasks
- * carries on when it is back: every run Completed, no finished task run again, none stuck.
+ * carries on when it is back: every run Completed, no finished task run again, none stuck. A
+ * map of 30 trials with `workPool: "gpu"` is spread over the gpu workers of the three hosts and
+ * survives one host dying (every process on it SIGKILLed).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deserialize } from "../../src/core/serializer.ts";
 import type { Deployment } from "../../src/store/types.ts";
 import { makeCertificates } from "../support/certificates.ts";
-import { makeNetwork, netnsUnavailable, type Network } from "../support/netns.ts";
+import { makeNetwork, netnsUnavailable, type Host, type Network } from "../support/netns.ts";
 import { ROOT, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase } from "./worker-harness.ts";
 
@@ -18,38 +21,38 @@ const FLOWS = path.join(ROOT, "test/e2e/fixtures/host-flows.ts");
 const WORKER_KEY = "multi-host-worker-key-01";
 const unavailable = netnsUnavailable();
 
-describe.skipIf(unavailable !== null)(`workers on two other hosts (network namespaces), PostgreSQL and the server on this one${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
+describe.skipIf(unavailable !== null)(`workers on three other hosts (network namespaces), PostgreSQL and the server on this one${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
   let net: Network;
   let db: WorkerDatabase;
   let server: { proc: Proc; url: string } | undefined;
   const workers: Proc[] = [];
   let log: string;
   let deployment: Deployment;
+  let workerEnv: (host: Host) => Record<string, string>;
 
   beforeAll(async () => {
-    net = await makeNetwork(2);
+    net = await makeNetwork(3);
     db = await openWorkerDatabase("postgres");
     log = path.join(db.dir, "steps.log");
     await db.orchestration.upsertWorkPool({ name: "hosts" });
+    await db.orchestration.upsertWorkPool({ name: "gpu" });
     deployment = await db.orchestration.upsertDeployment({ name: "on-host", flowName: "onHost", entrypoint: `${FLOWS}:onHost`, workPool: "hosts" });
     const certs = makeCertificates(db.dir, [net.hub]);
     server = await startServerProcess({ BATON_DATABASE_URL: db.url, BATON_HOME: path.join(db.dir, "hub"), BATON_SERVER_API_KEYS: `worker:${WORKER_KEY}` }, [
       "--host", net.hub, "--tls-cert", certs.cert, "--tls-key", certs.key,
     ]);
     // Heartbeats every 5 s: three missed (15 s) crash a run, so a 10 s cut must not.
-    for (const host of net.hosts)
-      workers.push(
-        host.baton(["worker", "start", "--pool", "hosts", "--limit", "3", "--poll-ms", "200", "--heartbeat-ms", "5000"], {
-          BATON_API_URL: `${server.url}/api`,
-          BATON_API_KEY: WORKER_KEY,
-          BATON_CA_FILE: certs.ca,
-          BATON_HOME: path.join(db.dir, host.name),
-          BATON_HEARTBEAT_MS: "5000",
-          BATON_LOG_LEVEL: "warn",
-          E2E_LOG: log,
-          E2E_HOST: host.name,
-        }),
-      );
+    workerEnv = (host) => ({
+      BATON_API_URL: `${server!.url}/api`,
+      BATON_API_KEY: WORKER_KEY,
+      BATON_CA_FILE: certs.ca,
+      BATON_HOME: path.join(db.dir, host.name),
+      BATON_HEARTBEAT_MS: "5000",
+      BATON_LOG_LEVEL: "warn",
+      E2E_LOG: log,
+      E2E_HOST: host.name,
+    });
+    for (const host of net.hosts) workers.push(host.baton(["worker", "start", "--pool", "hosts", "--limit", "3", "--poll-ms", "200", "--heartbeat-ms", "5000"], workerEnv(host)));
   }, 120_000);
   afterAll(async () => {
     await Promise.all(workers.map((w) => stopProcess(w)));
@@ -85,13 +88,13 @@ describe.skipIf(unavailable !== null)(`workers on two other hosts (network names
     expect(viaLoopback).toBe("ECONNREFUSED");
   });
 
-  it("both hosts' workers take a share of the runs, each run once", async () => {
-    const runs = await startRuns(8, { steps: 2, ms: 100 });
+  it("every host's worker takes a share of the runs, each run once", async () => {
+    const runs = await startRuns(12, { steps: 2, ms: 300 });
     const ended = await allEnded(runs.map((r) => r.id));
     expect(ended.map((r) => r.state.name)).toEqual(runs.map(() => "Completed"));
     const lines = steps().filter((l) => runs.some((r) => l.includes(r.id)));
-    expect(lines).toHaveLength(16);
-    expect(new Set(lines).size).toBe(16);
+    expect(lines).toHaveLength(24);
+    expect(new Set(lines).size).toBe(24);
     const hostsUsed = new Set(lines.map((l) => l.split(" ")[3]));
     expect(hostsUsed).toEqual(new Set(net.hosts.map((h) => h.name)));
   }, 180_000);
@@ -113,4 +116,40 @@ describe.skipIf(unavailable !== null)(`workers on two other hosts (network names
     expect(new Set(perStep).size).toBe(12);
     expect(lines.some((l) => l.endsWith(cutHost!.name))).toBe(true);
   }, 240_000);
+
+  it("a map of 30 trials with workPool runs on the gpu workers of the three hosts, and survives one host dying", async () => {
+    const gpu = net.hosts.map((host) => host.baton(["worker", "start", "--pool", "gpu", "--limit", "4", "--poll-ms", "200", "--heartbeat-ms", "2000"], { ...workerEnv(host), BATON_HEARTBEAT_MS: "2000" }));
+    workers.push(...gpu);
+    const search = await db.orchestration.upsertDeployment({ name: "search", flowName: "search", entrypoint: `${FLOWS}:search`, workPool: "hosts", retries: 3, retryDelayMs: 0 });
+    const parent = await db.createRun(search, { n: 30, ms: 1500 });
+    const done = () => steps().filter((l) => l.startsWith("done ")).map((l) => l.split(" "));
+    // Each host has finished trials of its own; then the last host dies, trials in flight on it.
+    await until(() => net.hosts.every((h) => done().some(([, , host]) => host === h.name)), "every host to finish a trial", 180_000).catch(async (error: Error) => {
+      const children = await db.store.listFlowRuns({ parentFlowRunId: parent.id, limit: 200 });
+      const states = children.map((c) => c.state.name).join(" ");
+      const p = (await db.store.getFlowRun(parent.id))!;
+      const errors = (await db.store.listLogs({ flowRunId: parent.id, minLevel: 40, limit: 5 })).map((l) => l.message).join(" | ");
+      throw new Error(`${error.message}: parent ${p.state.name} ${p.state.message ?? ""} (${errors}); trials done per host ${net.hosts.map((h) => done().filter(([, , host]) => host === h.name).length)}; children ${states}\ngpu workers:\n${gpu.map((w) => w.stderr().slice(-2000)).join("\n---\n")}`);
+    });
+    const dead = net.hosts[2]!;
+    const sharesBefore = net.hosts.map((h) => done().filter(([, , host]) => host === h.name).length);
+    expect(await dead.kill()).toBeGreaterThan(0);
+    const [ended] = await allEnded([parent.id]);
+    expect(`${ended!.state.name} ${ended!.state.message ?? ""}`).toBe("Completed ");
+    const valueOf = async (run: { resultId: string | null }) => deserialize((await db.store.getResult(run.resultId!))!.value!) as number;
+    const squares = Array.from({ length: 30 }, (_, i) => i * i);
+    expect(await valueOf(ended!)).toBe(squares.reduce((a, b) => a + b, 0));
+    expect(sharesBefore.every((n) => n > 0)).toBe(true);
+    // Every trial completed once: one Completed child run per trial, and none begun again after it.
+    const children = (await db.store.listFlowRuns({ parentFlowRunId: parent.id, limit: 200 })).filter((c) => c.state.type === "COMPLETED");
+    const values = await Promise.all(children.map(valueOf));
+    expect([...values].sort((a, b) => a - b)).toEqual(squares);
+    const begins = steps().filter((l) => l.startsWith("begin ")).map((l) => l.split(" "));
+    children.forEach((c, k) => {
+      const again = begins.filter(([, item, at]) => Number(item) ** 2 === values[k] && Number(at) > (c.endTime ?? c.state.timestamp));
+      expect(again, `trial ${Math.sqrt(values[k]!)} began again after it completed`).toEqual([]);
+    });
+    // The dead host ran none after it died; the others carried on.
+    expect(done().filter(([, , host]) => host === dead.name).length).toBe(sharesBefore[2]);
+  }, 300_000);
 });

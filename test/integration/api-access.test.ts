@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../src/core/ids.ts";
+import { TASK_JOB_TAG } from "../../src/core/entrypoint.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { buildServer } from "../../src/server/app.ts";
 import { DIALECTS } from "../support/databases.ts";
@@ -217,6 +218,29 @@ describe.each(DIALECTS)("access by key role on %s", (dialect) => {
     expect((await as(ADMIN, "POST", "/api/deployments/walk-target/runs", { jobVariables: HARMLESS })).status).toBe(201);
     const [claimed] = await orchestration.claimFlowRuns("walk-target", "w-claims", 10, Date.now());
     expect(claimed!.jobVariables.env).toMatchObject(HARMLESS.env);
+  });
+
+  it("lets a worker key place the task jobs of its run's tasks in a pool, for modules in its run's entrypoint folder only", async () => {
+    const parent = await claimedFlowRun(api.store, "parent"); // entrypoint flows.ts:claimed
+    await orchestration.upsertWorkPool({ name: "task-jobs" });
+    const child = await as(WORKER, "POST", "/api/flow-runs", { flowName: "child", parentFlowRunId: parent.id });
+    expect(child.status).toBe(201);
+    const job = (from: string, entrypoint: string, tags = [TASK_JOB_TAG]) =>
+      as(WORKER, "POST", "/api/flow-runs", { flowName: "parent", parentFlowRunId: from, parentTaskRunId: newId(), entrypoint, tags, workPool: "task-jobs", parameters: { task: "fit", args: "[]" }, scheduledAt: Date.now() });
+    // From the run and from its child (which has no entrypoint: its parent's folder counts).
+    for (const from of [parent.id, child.body.id]) {
+      const placed = await job(from, "tasks/fit.ts:fit");
+      expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+      expect(placed.body).toMatchObject({ workPool: "task-jobs", workQueue: "default", state: { name: "Scheduled" } });
+    }
+    expectError(await job(parent.id, "../elsewhere/tasks.ts:fit"), 403, /^body\.entrypoint: \.\.\/elsewhere\/tasks\.ts is not in \., the folder of flows\.ts:claimed; a worker key may only place task jobs/);
+    expectError(await job(parent.id, "/etc/baton/evil.ts:fit"), 403, /^body\.entrypoint: \/etc\/baton\/evil\.ts is not in \., the folder of flows\.ts:claimed/);
+    // Not a task job (no tag): the pool stays an admin's field.
+    expectError(await job(parent.id, "tasks/fit.ts:fit", []), 403, /^body\.workPool: only an admin API key may set it \(.*a worker key may only place task jobs of its runs\)/);
+    // Nor for a run that is not a worker's.
+    const theirs = (await as(ADMIN, "POST", "/api/flow-runs", { flowName: "theirs" })).body.id;
+    expectError(await job(theirs, "tasks/fit.ts:fit"), 403, /^body\.parentFlowRunId: flow run .* was not claimed by a worker/);
+    expect((await orchestration.claimFlowRuns("task-jobs", "w-jobs", 10, Date.now())).map((r) => r.tags)).toEqual([[TASK_JOB_TAG], [TASK_JOB_TAG]]);
   });
 
   it("shows job variables' env values only to admins; a worker's claim still gets them", async () => {

@@ -122,6 +122,9 @@ describe.each(DIALECTS)("orchestration store on %s", (dialect) => {
     await orchestration.setDeploymentPaused(d.id, true);
     const left = await store.listFlowRuns({ deploymentId: d.id });
     expect(left.map((r) => r.id)).toEqual([byHand!.id]);
+    // A scheduler pass that read the deployment before the pause makes no runs after it.
+    expect(await orchestration.scheduleRuns(d, slotRuns(d, [now + 120_000]))).toBe(0);
+    expect((await store.listFlowRuns({ deploymentId: d.id })).map((r) => r.id)).toEqual([byHand!.id]);
   });
 
   it("a rate limit is a leaky bucket: a burst of `limit`, then `decay` slots per second", async () => {

@@ -22,6 +22,8 @@ export interface Host {
   baton(args: string[], env: Record<string, string>): Proc;
   /** Takes the host's link down for `ms`, then up again (resolves when it is back up). */
   cut(ms: number): Promise<void>;
+  /** SIGKILLs every process running in the host, as when the machine dies; how many there were. */
+  kill(): Promise<number>;
 }
 
 export interface Network {
@@ -90,6 +92,7 @@ export async function makeNetwork(count: number): Promise<Network> {
           await new Promise((r) => setTimeout(r, ms));
           await ip("link", "set", link, "up");
         },
+        kill: () => killAll(name),
       });
     }
     return { hub, hosts, destroy: () => destroy(names, bridge) };
@@ -99,17 +102,25 @@ export async function makeNetwork(count: number): Promise<Network> {
   }
 }
 
+/** SIGKILLs the processes running in namespace `name`; how many. */
+async function killAll(name: string): Promise<number> {
+  const pids = await new Promise<string>((resolve) => execFile("ip", ["netns", "pids", name], (_e, stdout) => resolve(stdout ?? "")));
+  let killed = 0;
+  for (const pid of pids.split(/\s+/).filter(Boolean)) {
+    try {
+      process.kill(Number(pid), "SIGKILL");
+      killed += 1;
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
+}
+
 async function destroy(names: string[], bridge: string): Promise<void> {
   for (const name of names) {
     // Processes left in the namespace (a failed test's) would keep it alive.
-    const pids = await new Promise<string>((resolve) => execFile("ip", ["netns", "pids", name], (_e, stdout) => resolve(stdout ?? "")));
-    for (const pid of pids.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    await killAll(name);
     await ipQuiet("netns", "del", name); // removes its end of the veth pair, and with it ours
   }
   await ipQuiet("link", "del", bridge);

@@ -1,5 +1,7 @@
 /** Flow runs: create, list (filters, cursor pages), get, history, set state, cancel, retry, delete, heartbeat. */
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
+import { splitEntrypoint, TASK_JOB_TAG } from "../../core/entrypoint.ts";
 import { newId } from "../../core/ids.ts";
 import { randomRunName } from "../../core/run-names.ts";
 import { makeState, STATE_NAME_TYPE, STATE_NAMES, STATE_TYPES, type StateName, type StateType } from "../../core/states.ts";
@@ -72,8 +74,9 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
           adminFields: {
             jobVariables: JOB_VARIABLES_NEED_ADMIN,
             deploymentId: "runs of a deployment are started by admins",
-            workPool: "a run in a work pool is claimed and started by workers on their hosts",
-            workQueue: "a run in a work pool is claimed and started by workers on their hosts",
+            // ...and the task jobs of its runs' tasks with `workPool` (checked in the handler).
+            workPool: { why: "a run in a work pool is claimed and started by workers on their hosts; a worker key may only place task jobs of its runs", workerMay: isTaskJobBody },
+            workQueue: { why: "a run in a work pool is claimed and started by workers on their hosts; a worker key may only place task jobs of its runs", workerMay: isTaskJobBody },
           },
           workerRuns: runInBody("parentFlowRunId"),
         },
@@ -99,6 +102,7 @@ export function flowRunRoutes(app: FastifyInstance, store: Store, orchestration:
         body.parameters = deploymentRunParameters(deployment, body.parameters);
         body.tags = deploymentRunTags(deployment, body.tags);
       }
+      if (body.workPool && request.apiKeyRole === "worker") await checkWorkerTaskJob(store, body);
       await checkJobVariablesEnv(orchestration, body.workPool, body.jobVariables, "body.jobVariables");
       await checkConfigRefs(refs, jobVariablesRefCheck(body.jobVariables, "body.jobVariables"));
       const id = body.id ?? newId();
@@ -281,4 +285,33 @@ function list(value: string, allowed: readonly string[], field: string): string[
   for (const item of items)
     if (!allowed.includes(item)) throw new ApiError(400, "VALIDATION_ERROR", `querystring.${field} has an unknown value "${excerpt(item)}"; expected ${allowed.join(", ")}`);
   return items;
+}
+
+/** A task job (engine/task-jobs.ts): a child of a task run, tagged as one. */
+function isTaskJobBody(body: Record<string, unknown>): boolean {
+  return typeof body.parentFlowRunId === "string" && typeof body.parentTaskRunId === "string" && Array.isArray(body.tags) && body.tags.includes(TASK_JOB_TAG);
+}
+
+/**
+ * A worker key places a task job in a pool only to run code its run already runs: the task's
+ * module must lie in the folder of the entrypoint of the run's nearest ancestor that has one (a
+ * deployment's, which an admin made), so a worker host cannot make other pools' workers import
+ * modules of its choosing. The parent is a worker's run (the workerRuns check, before this).
+ */
+async function checkWorkerTaskJob(store: Store, body: FlowRunCreate): Promise<void> {
+  const refuse = (why: string) => new ApiError(403, "FORBIDDEN", `body.entrypoint: ${why}; a worker key may only place task jobs of modules in its run's entrypoint folder (this needs an admin API key)`);
+  if (!body.entrypoint) throw refuse("a task job in a work pool needs the entrypoint of its task");
+  let ancestor = await store.getFlowRun(body.parentFlowRunId!);
+  for (let depth = 0; ancestor && !ancestor.entrypoint && ancestor.parentFlowRunId && depth < 100; depth++) ancestor = await store.getFlowRun(ancestor.parentFlowRunId);
+  if (!ancestor?.entrypoint) throw refuse("its parent run has no entrypoint to compare it with");
+  const folder = path.posix.dirname(path.posix.normalize(splitEntrypoint(ancestor.entrypoint).file.split(path.sep).join("/")));
+  let file: string;
+  try {
+    file = path.posix.normalize(splitEntrypoint(body.entrypoint).file.split(path.sep).join("/"));
+  } catch (error) {
+    throw new ApiError(400, "BAD_REQUEST", `body.entrypoint: ${(error as Error).message}`);
+  }
+  if (path.posix.isAbsolute(file) !== path.posix.isAbsolute(folder) && folder !== ".") throw refuse(`${file} and ${ancestor.entrypoint} must both be absolute or both relative`);
+  const inside = folder === "." ? !file.startsWith("../") && !path.posix.isAbsolute(file) : file.startsWith(`${folder}/`);
+  if (!inside) throw refuse(`${file} is not in ${folder}, the folder of ${ancestor.entrypoint}`);
 }
