@@ -192,7 +192,17 @@ export async function runClusterChaos(options: ChaosOptions): Promise<ChaosRepor
     // The faults, in turn.
     const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
     const failoverMs: number[] = [];
-    const runsEnded = async () => made.length >= options.runs && (await Promise.all(made.map((r) => store!.getFlowRun(r.id)))).every((r) => r && TERMINAL.has(r.state.type));
+    let lastProgress = Date.now();
+    const runsEnded = async () => {
+      const runs = await Promise.all(made.map((r) => store!.getFlowRun(r.id)));
+      if (Date.now() - lastProgress > 20_000) {
+        lastProgress = Date.now();
+        const by = new Map<string, number>();
+        for (const r of runs) by.set(r?.state.name ?? "missing", (by.get(r?.state.name ?? "missing") ?? 0) + 1);
+        say(`${Math.round((Date.now() - startedAt) / 1000)} s: ${made.length} runs made: ${[...by].map(([k, n]) => `${n} ${k}`).join(", ")}`);
+      }
+      return made.length >= options.runs && runs.every((r) => r && TERMINAL.has(r.state.type));
+    };
     const pids = () => {
       const byRun = new Map<string, number>();
       for (const line of lines(chaosLog)) {
@@ -288,6 +298,11 @@ export async function runClusterChaos(options: ChaosOptions): Promise<ChaosRepor
     );
     const endedAt = Date.now();
     say(settled ? `all ${made.length} runs ended` : `runs still open after ${(options.settleMs ?? 300_000) / 1000} s`);
+    if (!settled)
+      for (const r of (await Promise.all(made.map((m) => store!.getFlowRun(m.id)))).filter((r) => r && !TERMINAL.has(r.state.type)).slice(0, 10)) {
+        const tasks = await store.listTaskRuns(r!.id);
+        say(`open: run ${r!.id} ${r!.state.name} (${r!.state.message ?? ""}) worker ${r!.workerId}; tasks ${tasks.map((t) => `${t.taskKey}:${t.state.name}`).join(" ")}`);
+      }
     if (!settled) for (const w of workers) say(`worker on ${w.host.name} printed:\n${w.proc.stdout().slice(-1500)}\n${w.proc.stderr().slice(-3000)}`);
     // The schedule's slots up to now, before the pause drops those no worker took yet.
     const stopTicksAt = Date.now();

@@ -22,7 +22,9 @@ describe.skipIf(unavailable !== null)(`the cluster under faults${unavailable ? `
       const report = await runClusterChaos({
         runs: full ? 200 : 30,
         faults: full ? 3 * FAULT_KINDS.length : FAULT_KINDS.length,
-        faultGapMs: full ? 5000 : 4000,
+        faultGapMs: full ? 8000 : 4000,
+        // 200 run processes on two cores take about ten minutes.
+        settleMs: full ? 1_200_000 : 300_000,
         log: (line) => process.stderr.write(`chaos: ${line}\n`),
       });
       const table = formatReport(report);
@@ -44,6 +46,6 @@ describe.skipIf(unavailable !== null)(`the cluster under faults${unavailable ? `
       // Killing the leader moves the scheduler to the other replica within 5 s.
       expect(Math.max(...report.failoverMs), table).toBeLessThan(5000);
     },
-    full ? 1_800_000 : 600_000,
+    full ? 2_400_000 : 600_000,
   );
 });
