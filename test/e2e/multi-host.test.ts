@@ -5,9 +5,11 @@
  * runs are shared by the hosts' workers; a host whose link is cut for 10 s while it runs tasks
  * carries on when it is back: every run Completed, no finished task run again, none stuck. A
  * map of 30 trials with `workPool: "gpu"` is spread over the gpu workers of the three hosts and
- * survives one host dying (every process on it SIGKILLed).
+ * survives one host dying (every process on it SIGKILLed); a 5 MB result written on one host is
+ * read by a resume and a cache hit on another, and by the dashboard's API.
  */
 import fs from "node:fs";
+import https from "node:https";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deserialize } from "../../src/core/serializer.ts";
@@ -152,4 +154,51 @@ describe.skipIf(unavailable !== null)(`workers on three other hosts (network nam
     // The dead host ran none after it died; the others carried on.
     expect(done().filter(([, , host]) => host === dead.name).length).toBe(sharesBefore[2]);
   }, 300_000);
+
+  it("a 5 MB result written on one host is read by a resume and a cache hit on another, and by the dashboard's API", async () => {
+    // Hosts 0 and 1 (host 2 died above). Results go to the database, through the API.
+    await db.orchestration.upsertWorkPool({ name: "big" });
+    const [first, second] = net.hosts;
+    const bigWorker = (host: Host) => host.baton(["worker", "start", "--pool", "big", "--limit", "2", "--poll-ms", "200", "--heartbeat-ms", "2000"], { ...workerEnv(host), BATON_HEARTBEAT_MS: "2000", BATON_RESULTS_URL: "db" });
+    workers.push(bigWorker(first!));
+    const deploy = (name: string, flowName: string) => db.orchestration.upsertDeployment({ name, flowName, entrypoint: `${FLOWS}:${flowName}`, workPool: "big", retries: 2, retryDelayMs: 0 });
+    const gate = path.join(db.dir, "big.gate");
+    const run = await db.createRun(await deploy("big-then-wait", "bigThenWait"), { gate });
+    const bigRuns = () => steps().filter((l) => l.startsWith("big "));
+    await until(async () => (await db.store.listTaskRuns(run.id)).some((t) => t.taskName === "big" && t.state.type === "COMPLETED"), "the 5 MB task to complete on the first host", 120_000);
+    expect(bigRuns()).toEqual([`big ${first!.name}`]);
+    // The first host dies with the run waiting; the second resumes it.
+    workers.push(bigWorker(second!));
+    await first!.kill();
+    fs.writeFileSync(gate, "");
+    const [resumed] = await allEnded([run.id]);
+    expect(`${resumed!.state.name} ${resumed!.state.message ?? ""}`).toBe("Completed ");
+    expect(deserialize((await db.store.getResult(resumed!.resultId!))!.value!)).toBe(5 * 1024 * 1024 + 1);
+    // A cache hit on the second host reads it too.
+    const again = await db.createRun(await deploy("big-again", "bigAgain"), {});
+    const [hit] = await allEnded([again.id]);
+    expect(`${hit!.state.name} ${hit!.state.message ?? ""}`).toBe("Completed ");
+    expect(deserialize((await db.store.getResult(hit!.resultId!))!.value!)).toBe(5 * 1024 * 1024 + 1);
+    // The body ran once, on the first host: the resume and the cache hit read the stored bytes.
+    expect(bigRuns()).toEqual([`big ${first!.name}`]);
+    // The dashboard reads it through the API (this machine, not the host that wrote it).
+    const [task] = (await db.store.listTaskRuns(run.id)).filter((t) => t.taskName === "big");
+    const record = JSON.parse(await httpsGet(`${server!.url}/api/results/${task!.resultId}`)) as { value: string | null; path: string };
+    expect(record.value).toBeNull();
+    const blob = await httpsGet(`${server!.url}/api/result-blobs/${record.path.slice(0, 64)}`);
+    expect(blob.length).toBeGreaterThan(5 * 1024 * 1024);
+  }, 300_000);
+
+  /** GET over HTTPS trusting the test's CA, with the worker key (the server's only key). */
+  function httpsGet(url: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      https
+        .get(url, { ca: fs.readFileSync(path.join(db.dir, "ca.pem")), headers: { authorization: `Bearer ${WORKER_KEY}` } }, (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body.slice(0, 300)}`))));
+        })
+        .on("error", reject);
+    });
+  }
 });
