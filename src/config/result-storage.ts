@@ -3,8 +3,9 @@
  * database or for a client of a server:
  * - on the database: the folder, the database's `result_blobs` or the object store; with another
  *   storage than the folder, the folder is still read for results written before the switch;
- * - through the API: `db` goes through the server, `s3://` straight to the object store, and
- *   `file:` (or nothing) keeps results inline (the server's folder is out of reach).
+ * - through the API: `db` goes through the server, `s3://` straight to the object store,
+ *   `file:///path` to that folder (one every machine mounts, and the server too, to show them),
+ *   and nothing keeps results inline (the server's folder is out of reach).
  */
 import { parseResultsUrl, type CollectableBlobStore, type ResultBlobStore } from "../core/result-storage.ts";
 import { FileBlobStore } from "../engine/file-blobs.ts";
@@ -46,5 +47,6 @@ export function remoteResultStorage(settings: Pick<Settings, "resultsUrl">, api:
   const choice = parseResultsUrl(settings.resultsUrl.value, { dialect: "remote", resultsDir: "" });
   if (choice.kind === "db") return { blobs: new RemoteResultBlobs(api), legacy: null, collectable: null };
   if (choice.kind === "s3") return { blobs: new S3BlobStore(choice.bucket, choice.prefix), legacy: null, collectable: null };
+  if (choice.kind === "file" && choice.dir !== "") return { blobs: new FileBlobStore(choice.dir), legacy: null, collectable: null };
   return { blobs: null, legacy: null, collectable: null };
 }

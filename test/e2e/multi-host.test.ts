@@ -12,6 +12,7 @@ import fs from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import S3rver from "s3rver";
 import { deserialize } from "../../src/core/serializer.ts";
 import type { Deployment } from "../../src/store/types.ts";
 import { makeCertificates } from "../support/certificates.ts";
@@ -155,6 +156,57 @@ describe.skipIf(unavailable !== null)(`workers on three other hosts (network nam
     expect(done().filter(([, , host]) => host === dead.name).length).toBe(sharesBefore[2]);
   }, 300_000);
 
+  it.each(["s3", "file"] as const)("a 5 MB result in %s storage written on one host is read by a resume and a cache hit on another, and by a server", async (kind) => {
+    // The storage every process shares: an S3-compatible server on the hub's address, or a
+    // folder all hosts mount (here: the same disk, as a network share would be).
+    const s3 = kind === "s3" ? new S3rver({ address: net.hub, port: 0, directory: path.join(db.dir, "s3"), silent: true, configureBuckets: [{ name: "baton-results", configs: [] }] }) : null;
+    const storage: Record<string, string> = s3
+      ? { BATON_RESULTS_URL: "s3://baton-results/multi-host/", AWS_ENDPOINT_URL_S3: `http://${net.hub}:${(await s3.run()).port}`, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" }
+      : { BATON_RESULTS_URL: `file://${path.join(db.dir, "shared-results")}` };
+    const seed = kind === "s3" ? 101 : 102;
+    const pool = `big-${kind}`;
+    await db.orchestration.upsertWorkPool({ name: pool });
+    const [first, second] = net.hosts;
+    const bigWorker = (host: Host) =>
+      host.baton(["worker", "start", "--pool", pool, "--limit", "2", "--poll-ms", "200", "--heartbeat-ms", "2000", "--shutdown-grace-ms", "500"], { ...workerEnv(host), BATON_HEARTBEAT_MS: "2000", ...storage });
+    const deploy = (name: string, flowName: string) => db.orchestration.upsertDeployment({ name: `${name}-${kind}`, flowName, entrypoint: `${FLOWS}:${flowName}`, workPool: pool, retries: 2, retryDelayMs: 0 });
+    const gate = path.join(db.dir, `big-${kind}.gate`);
+    const bigRuns = () => steps().filter((l) => l.startsWith("big "));
+    const before = bigRuns().length;
+    const writer = bigWorker(first!);
+    let reader: Proc | undefined;
+    let server: { proc: Proc; url: string } | undefined;
+    try {
+      const run = await db.createRun(await deploy("big-then-wait", "bigThenWait"), { gate, seed });
+      await until(async () => (await db.store.listTaskRuns(run.id)).some((t) => t.taskName === "big" && t.state.type === "COMPLETED"), "the 5 MB task to complete on the first host", 120_000);
+      // The first host's worker stops (its waiting run Crashed, retried); the second resumes it.
+      reader = bigWorker(second!);
+      await stopProcess(writer);
+      fs.writeFileSync(gate, "");
+      const [resumed] = await allEnded([run.id]);
+      expect(`${resumed!.state.name} ${resumed!.state.message ?? ""}`).toBe("Completed ");
+      const again = await db.createRun(await deploy("big-again", "bigAgain"), { seed });
+      const [hit] = await allEnded([again.id]);
+      expect(`${hit!.state.name} ${hit!.state.message ?? ""}`).toBe("Completed ");
+      for (const r of [resumed!, hit!]) expect(deserialize((await db.store.getResult(r.resultId!))!.value!)).toBe(5 * 1024 * 1024 + String(seed).length);
+      // The body ran once, on the first host.
+      expect(bigRuns().slice(before)).toEqual([`big ${first!.name}`]);
+      // A server of this storage on this machine (the dashboard's) serves the bytes.
+      server = await startServerProcess({ BATON_DATABASE_URL: db.url, BATON_HOME: path.join(db.dir, `reader-${kind}`), ...storage });
+      const [task] = (await db.store.listTaskRuns(run.id)).filter((t) => t.taskName === "big");
+      const record = (await (await fetch(`${server.url}/api/results/${task!.resultId}`)).json()) as { value: string | null; path: string };
+      expect(record.value).toBeNull();
+      const blob = await fetch(`${server.url}/api/result-blobs/${record.path.slice(0, 64)}`);
+      expect(blob.status).toBe(200);
+      expect((await blob.arrayBuffer()).byteLength).toBeGreaterThan(5 * 1024 * 1024);
+    } finally {
+      await stopProcess(writer);
+      if (reader) await stopProcess(reader);
+      if (server) await stopProcess(server.proc);
+      await s3?.close();
+    }
+  }, 300_000);
+
   it("a 5 MB result written on one host is read by a resume and a cache hit on another, and by the dashboard's API", async () => {
     // Hosts 0 and 1 (host 2 died above). Results go to the database, through the API.
     await db.orchestration.upsertWorkPool({ name: "big" });
@@ -164,7 +216,8 @@ describe.skipIf(unavailable !== null)(`workers on three other hosts (network nam
     const deploy = (name: string, flowName: string) => db.orchestration.upsertDeployment({ name, flowName, entrypoint: `${FLOWS}:${flowName}`, workPool: "big", retries: 2, retryDelayMs: 0 });
     const gate = path.join(db.dir, "big.gate");
     const run = await db.createRun(await deploy("big-then-wait", "bigThenWait"), { gate });
-    const bigRuns = () => steps().filter((l) => l.startsWith("big "));
+    const earlier = steps().filter((l) => l.startsWith("big ")).length; // the other storages' tests
+    const bigRuns = () => steps().filter((l) => l.startsWith("big ")).slice(earlier);
     await until(async () => (await db.store.listTaskRuns(run.id)).some((t) => t.taskName === "big" && t.state.type === "COMPLETED"), "the 5 MB task to complete on the first host", 120_000);
     expect(bigRuns()).toEqual([`big ${first!.name}`]);
     // The first host dies with the run waiting; the second resumes it.
