@@ -94,9 +94,9 @@ async function checkSwitch(url: string, answers: Answer[], moved: { startedAt: n
   const v2 = answers.filter((a) => a.version === 2);
   expect(v1.length + v2.length).toBe(expected);
   // Sent before the move began: v1. Sent well after it was done (the server polls every 200 ms): v2.
-  // (100 ms and 1 s of margin: a loaded machine may hold a request that long before it arrives.)
+  // (100 ms and 2.5 s of margin: a loaded machine may hold a request, or the server's reload, that long.)
   expect(answers.filter((a) => a.sent < moved.startedAt - 100).every((a) => a.version === 1)).toBe(true);
-  expect(answers.filter((a) => a.sent > moved.doneAt + 1000).every((a) => a.version === 2)).toBe(true);
+  expect(answers.filter((a) => a.sent > moved.doneAt + 2500).every((a) => a.version === 2)).toBe(true);
   expect(v1.length).toBeGreaterThan(0);
   expect(v2.length).toBeGreaterThan(0);
   const metrics = await (await fetch(`${url}/metrics`)).text();
