@@ -8,7 +8,8 @@
  * States: follower -> leader (the lock was taken: `onElected`) -> follower (the lock's
  * connection dropped, or stopped answering a check, or the elector stopped: `onDeposed` at
  * once, then the connection is closed so the lock is surely free) -> follower... A follower
- * whose lock connection fails connects again on its next try.
+ * whose lock connection fails connects again on its next try. A deposed leader sits out its next
+ * few tries, so that another replica, not the one whose connection just failed, takes over.
  */
 import os from "node:os";
 import { randomBytes } from "node:crypto";
@@ -36,11 +37,16 @@ export function replicaName(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 }
 
+/** How many tries a deposed leader sits out, so that a healthy replica takes the lead rather than it again. */
+const BACK_OFF_RETRIES = 5;
+
 export class LeaderElector {
   private leaderSince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  /** A deposed leader tries again only after this (ms since epoch): another replica takes over first. */
+  private backOffUntil = 0;
 
   constructor(
     private readonly lock: LeaderLock,
@@ -83,6 +89,8 @@ export class LeaderElector {
       if (!holds) this.depose("its lock connection stopped answering");
       return;
     }
+    // Just deposed (its connection was killed, or stopped answering): the others go first.
+    if (Date.now() < this.backOffUntil) return;
     let taken = false;
     try {
       taken = await this.lock.tryAcquire();
@@ -102,6 +110,7 @@ export class LeaderElector {
   private depose(reason: string): void {
     if (!this.isLeader) return;
     this.leaderSince = null;
+    this.backOffUntil = Date.now() + BACK_OFF_RETRIES * this.options.retryMs;
     this.options.log.warn(`replica ${this.name} is no longer the leader: ${reason}; its singleton services stopped`);
     void Promise.resolve(this.options.onDeposed()).catch(() => undefined);
     void this.lock.release();

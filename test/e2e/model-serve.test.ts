@@ -126,11 +126,11 @@ describe("baton model serve", () => {
     fs.rmSync(home, { recursive: true, force: true });
   });
 
-  it("serves 200 requests/s for 10 s while the alias moves from v1 to v2, with no failed request", async () => {
+  it("serves 200 requests/s for 12 s while the alias moves from v1 to v2, with no failed request", async () => {
     const { proc, url } = await serve("scaler", env);
     try {
       const moved = { startedAt: Infinity, doneAt: Infinity };
-      const { answers, tookMs, during } = await drive(url, 200, 10, {
+      const { answers, tookMs, during } = await drive(url, 200, 12, {
         ms: 4000,
         fn: async (elapsed) => {
           moved.startedAt = elapsed();
@@ -143,8 +143,8 @@ describe("baton model serve", () => {
       // (Whether it kept its rate is the benchmark's to say, not a test's on a busy machine.)
       expect(tookMs).toBeGreaterThan(0);
       // The move was done in time for v2 to answer a good share of the load.
-      expect(moved.doneAt).toBeLessThan(8000);
-      await checkSwitch(url, answers, moved, 2000);
+      expect(moved.doneAt).toBeLessThan(9000);
+      await checkSwitch(url, answers, moved, 2400);
       expect(proc.stdout()).toMatch(/scaler@production: reloaded, now serving v2 \(was v1\)/);
     } finally {
       await stopProcess(proc);

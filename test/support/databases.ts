@@ -16,7 +16,7 @@ export const PG_ADMIN_URL = process.env.BATON_TEST_PG_URL ?? "postgres://postgre
 export async function freshDatabaseUrl(dialect: TestDialect): Promise<{ url: string; cleanup(): Promise<void> }> {
   if (dialect === "sqlite") {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "baton-test-"));
-    return { url: `sqlite://${path.join(dir, "baton.db")}`, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return { url: `sqlite://${path.join(dir, "baton.db")}`, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) }; // a process that just exited may still be closing its files
   }
   const name = `baton_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new pg.Client(PG_ADMIN_URL);
