@@ -20,7 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BatonError, errorFromInfo, FlowRunError, NonRetryableError, RunCancelledError } from "../core/errors.ts";
-import { TASK_JOB_TAG } from "../core/entrypoint.ts";
+import { splitEntrypoint, TASK_JOB_TAG } from "../core/entrypoint.ts";
 import { idForName } from "../core/ids.ts";
 import { serialize } from "../core/serializer.ts";
 import { makeState } from "../core/states.ts";
@@ -122,7 +122,12 @@ function taskJobEntrypoint(def: TaskJobSource, flowEntrypoint: string | null): s
       `task "${def.options.name}" has workPool "${def.options.workPool}", but the module that defines it is unknown${file ? ` (${file} does not exist)` : ""}: a worker must import it to run the task; define the task at the top level of a module file`,
     );
   const relative = path.relative(process.cwd(), file);
-  const absolute = flowEntrypoint !== null && path.isAbsolute(flowEntrypoint.slice(0, Math.max(0, flowEntrypoint.lastIndexOf(":"))));
+  let absolute = false;
+  try {
+    absolute = flowEntrypoint !== null && path.isAbsolute(splitEntrypoint(flowEntrypoint).file);
+  } catch {
+    // not file:name (a run made by hand): a relative path, as before
+  }
   const stored = absolute || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative.split(path.sep).join("/");
   return `${stored}:${def.definedAs}`;
 }

@@ -18,7 +18,6 @@
  */
 import fs from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { newId } from "../../src/core/ids.ts";
@@ -29,7 +28,7 @@ import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts
 import type { Deployment, FlowRun } from "../../src/store/types.ts";
 import { makeCertificates } from "../support/certificates.ts";
 import { makeNetwork, type Host, type Network } from "../support/netns.ts";
-import { startPrivateCluster, type PrivateCluster } from "../support/pg-cluster.ts";
+import { freePort, startPrivateCluster, type PrivateCluster } from "../support/pg-cluster.ts";
 import { startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(import.meta.dirname, "fixtures", "cluster-flows.ts");
@@ -85,14 +84,6 @@ const TICK_MS = 5000;
 const HEARTBEAT_MS = 5000;
 const LEASE_TTL_MS = 5000;
 const WORKER_KEY = "chaos-worker-key-0001";
-
-async function freePort(host: string): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -48,9 +48,10 @@ function runAs(): { uid: number; gid: number } | null {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port free on `host` now (the OS's pick). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
