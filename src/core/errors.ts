@@ -93,8 +93,10 @@ export class RunNotFoundError extends BatonError {
   constructor(
     readonly kind: "flow run" | "task run",
     readonly id: string,
+    /** What to do about it, where the caller knows. */
+    hint?: string,
   ) {
-    super(`${kind} ${id} was not found`);
+    super(`${kind} ${id} was not found${hint ? `; ${hint}` : ""}`);
   }
 }
 

@@ -24,6 +24,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { isId } from "../core/ids.ts";
 import {
   aliasProblem,
   checkedGates,
@@ -38,13 +39,14 @@ import {
   type ModelVersionInfo,
 } from "../core/models.ts";
 import { paramsAsJson } from "../core/experiments.ts";
-import { SerializationError } from "../core/errors.ts";
+import { RunNotFoundError, SerializationError } from "../core/errors.ts";
+import { AssetVersionNotFoundError } from "../core/assets.ts";
 import { currentEngineContext, type EngineContext } from "../engine/run-context.ts";
 import type { Runtime } from "../engine/runtime.ts";
 import type { ResultRecord } from "../store/types.ts";
 import type { KyselyStore } from "../store/kysely-store.ts";
 import type { RemoteStore } from "../client/remote-store.ts";
-import { KyselyModelStore, type ModelStore, type MoveContext } from "../store/model-store.ts";
+import { KyselyModelStore, modelAssetKey, type ModelStore, type MoveContext } from "../store/model-store.ts";
 import { RemoteModels } from "../client/remote-models.ts";
 import { ModelAliasNotFoundError, promoteModelVersion, requireVersion, rollbackModelAliasOf, type GateFunction, type PromotionOutcome } from "../services/models.ts";
 import { pauseFlowRun } from "./pause.ts";
@@ -62,6 +64,11 @@ export interface RegisterModelOptions {
   /** What it takes and gives (any JSON, for people and serving). */
   signature?: unknown;
   description?: string;
+  /**
+   * The flow run that trained it, when registering outside that run (a script or notebook after
+   * training): the version's lineage is that run's. Default: the run this is called in.
+   */
+  runId?: string;
 }
 
 export interface LoadModelOptions {
@@ -130,6 +137,8 @@ export async function registerModel(name: string, options: RegisterModelOptions)
   const params = options.params === undefined ? {} : (JSON.parse(JSON.stringify(options.params)) as Record<string, unknown>);
   paramsAsJson(params, "registerModel options.params");
   if (options.description !== undefined && typeof options.description !== "string") throw new TypeError("registerModel options.description must be a string");
+  if (options.runId !== undefined && !isId(options.runId))
+    throw new TypeError(`registerModel options.runId must be a flow run's id (a UUID, as baton flow-run ls shows), got ${JSON.stringify(options.runId)?.slice(0, 80) ?? String(options.runId)}`);
   let value = options.value;
   let sourcePath: string | null = null;
   if (options.path !== undefined) {
@@ -153,6 +162,12 @@ export async function registerModel(name: string, options: RegisterModelOptions)
   // The run's own records first: the server checks the run a version names.
   if (ctx) await ctx.flow.runtime.batcher.write([]);
   const context = contextOf(ctx);
+  let lineage = { flowRunId: ctx?.flow.flowRun.id ?? null, taskRunId: ctx?.task?.id ?? null, experiment: ctx ? (ctx.flow.options.experiment ?? ctx.flow.flowRun.flowName) : null };
+  if (options.runId !== undefined && options.runId !== lineage.flowRunId) {
+    const run = await runtime.store.getFlowRun(options.runId);
+    if (!run) throw new RunNotFoundError("flow run", options.runId, `registerModel options.runId names the run that trained "${name}" (baton flow-run ls shows their ids)`);
+    lineage = { flowRunId: run.id, taskRunId: null, experiment: run.flowName };
+  }
   return models.registerModelVersion({
     name,
     source: sourcePath ? "path" : "value",
@@ -162,9 +177,7 @@ export async function registerModel(name: string, options: RegisterModelOptions)
     params,
     signature: options.signature === undefined ? null : (JSON.parse(JSON.stringify(options.signature)) as unknown),
     description: options.description ?? null,
-    flowRunId: ctx?.flow.flowRun.id ?? null,
-    taskRunId: ctx?.task?.id ?? null,
-    experiment: ctx ? (ctx.flow.options.experiment ?? ctx.flow.flowRun.flowName) : null,
+    ...lineage,
     actor: context.actor,
   });
 }
@@ -175,7 +188,7 @@ export async function loadModel<T = unknown>(name: string, options: LoadModelOpt
   if (options.version !== undefined) check(versionProblem(options.version, "loadModel options.version"));
   if (options.alias !== undefined) check(aliasProblem(options.alias, "loadModel options.alias"));
   if (options.version !== undefined && options.alias !== undefined) throw new TypeError("loadModel(name, options): give options.version or options.alias, not both");
-  const { runtime, models } = await access();
+  const { runtime, models, ctx } = await access();
   let version = options.version;
   if (version === undefined) {
     const alias = options.alias ?? DEFAULT_ALIAS;
@@ -186,6 +199,16 @@ export async function loadModel<T = unknown>(name: string, options: LoadModelOpt
   const stored = await models.modelValue(name, version);
   if (!stored) throw new ModelAliasNotFoundError(name, String(version));
   const value = await runtime.results.decode({ id: `model:${name}:${version}`, serializer: stored.serializer, value: stored.value, path: stored.path, size: stored.size, createdAt: info.createdAt });
+  if (ctx) {
+    // Read by the run, as version vN of model://NAME: what it makes from it (predictions) has the model in its lineage.
+    await ctx.flow.runtime.batcher.write([]);
+    await runtime.store
+      .recordAssetReads({ flowRunId: ctx.flow.flowRun.id, taskRunId: ctx.task?.id ?? null, reads: [{ key: modelAssetKey(name), version: `v${version}` }] })
+      // A version registered before models were assets has none: the load itself is fine.
+      .catch((error: unknown) => {
+        if (!(error instanceof AssetVersionNotFoundError)) throw error;
+      });
+  }
   return { value: value as T, name, version, metrics: info.metrics, params: info.params, sha256: info.sha256 };
 }
 

@@ -17,7 +17,7 @@
  *   - it exists with another hash: AssetVersionConflictError (versions are immutable).
  * Either way the run is linked as its producer, and its inputs are the explicit ones plus what
  * its task run read: declared reads, and the versions upstream task runs (task_dependencies,
- * through task runs that materialised nothing) produced.
+ * through task runs that materialised nothing) produced or, producing none, read.
  */
 import type { Selectable } from "kysely";
 import { AssetVersionConflictError, AssetVersionNotFoundError, type AssetMaterialization, type AssetReadRequest, type AssetVersion, type MaterializeOutcome } from "../core/assets.ts";
@@ -124,10 +124,13 @@ async function readsOfTaskRun(tx: Tx, taskRunId: string): Promise<string[]> {
       .filter((id) => !seen.has(id));
     if (!ups.length) break;
     for (const id of ups) seen.add(id);
-    const wrote = await tx.selectFrom("asset_run_links").select(["version_id", "run_id"]).where("run_id", "in", ups).where("kind", "=", "wrote").execute();
+    const links = await tx.selectFrom("asset_run_links").select(["version_id", "run_id", "kind"]).where("run_id", "in", ups).execute();
+    const wrote = links.filter((l) => l.kind === "wrote");
     for (const w of wrote) found.add(w.version_id);
-    // A task run that produced versions is where lineage stops: its own inputs are theirs.
+    // A task run that produced versions is where lineage stops: its own inputs are theirs. One
+    // that produced none passed on what it read (a model it loaded, a file it parsed).
     const producers = new Set(wrote.map((w) => w.run_id));
+    for (const l of links) if (l.kind === "read" && !producers.has(l.run_id)) found.add(l.version_id);
     frontier = ups.filter((id) => !producers.has(id));
   }
   return [...found];

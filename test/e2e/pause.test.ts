@@ -34,6 +34,7 @@ describe("a deployment's run paused for input", () => {
     fs.writeFileSync(log, "");
     await h.api("/work-pools", { name: "gates" });
     await h.api("/deployments", { name: "promote", flowName: "promote", entrypoint: `${PAUSE_FLOWS}:promote`, workPool: "gates" });
+    await h.api("/deployments", { name: "approve-model", flowName: "approveModel", entrypoint: `${PAUSE_FLOWS}:approveModel`, workPool: "gates" });
     worker = startProcess([BIN, "worker", "start", "--pool", "gates", "--limit", "1", "--poll-ms", "200", "--heartbeat-ms", "500"], { ...h.env, PAUSE_LOG: log });
   }, 60_000);
   afterAll(async () => {
@@ -57,7 +58,7 @@ describe("a deployment's run paused for input", () => {
     await page.goto(`${h.url}/runs/${id}`);
     const form = page.getByTestId("resume-form");
     await form.waitFor();
-    expect(await page.getByTestId("pause-description").textContent()).toBe("Promote the model (accuracy 0.93)?");
+    expect((await page.getByTestId("pause-description").textContent())?.trim()).toBe("Promote the model (accuracy 0.93)?");
     await form.locator("select[name=approve]").selectOption("true");
     await form.locator("input[name=reviewer]").fill("x");
     await form.getByRole("button", { name: "Resume" }).click();
@@ -79,6 +80,30 @@ describe("a deployment's run paused for input", () => {
     expect(Number(resumed.split(" ")[2])).not.toBe(pausingPid);
     const input = await h.api<{ input: unknown; suppliedBy: string }>(`/flow-runs/${id}/inputs/pause-1`);
     expect(input).toMatchObject({ input: { approve: true, reviewer: "ana" }, suppliedBy: "api" });
+  }, 180_000);
+
+  it("a model promotion waits for a person: the form shows both versions' metrics as a table, and its approval moves production", async () => {
+    const { id } = await h.api<{ id: string }>("/deployments/approve-model/runs", { parameters: { name: "pause-model" } });
+    await until(async () => (await run(id)).state.name === "Paused", "the promotion to wait for a person", 60_000);
+    const page = h.page;
+    await page.goto(`${h.url}/runs/${id}`);
+    const form = page.getByTestId("resume-form");
+    await form.waitFor();
+    const description = page.getByTestId("pause-description");
+    expect(await description.locator("strong").allTextContents()).toEqual(["pause-model", "production"]);
+    const table = await description.locator("table tr").evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent?.trim())));
+    expect(table).toEqual([
+      ["metric", "candidate v2", "current v1"],
+      ["accuracy", "0.86", "0.81"],
+      ["macroF1", "0.7", "0.62"],
+    ]);
+    await form.locator("select[name=approve]").selectOption("true");
+    await form.locator("input[name=comment]").fill("better on both");
+    await form.getByRole("button", { name: "Resume" }).click();
+    await until(async () => (await run(id)).state.name === "Completed", "the approved run to complete", 60_000);
+    const model = await h.api<{ aliases: Record<string, number>; moves: { kind: string; to: number; reason: string | null }[] }>("/models/pause-model");
+    expect(model.aliases.production).toBe(2);
+    expect(model.moves[0]).toMatchObject({ kind: "promoted", to: 2, reason: "better on both" });
   }, 180_000);
 
   it("resumes with `baton flow-run resume`, refusing input its schema does not allow", async () => {

@@ -32,6 +32,13 @@ export function startWorkerProcess(url: string, pool: string, extra: Record<stri
   return startProcess([BIN, ...args], { BATON_DATABASE_URL: url, BATON_HEARTBEAT_MS: "200", BATON_LOG_LEVEL: "warn", ...extra });
 }
 
+/** A catch handler that adds what a worker printed to a wait's timeout, for the CI log. */
+export function withOutputOf(worker: Proc): (error: Error) => never {
+  return (error) => {
+    throw new Error(`${error.message}\nworker stdout:\n${worker.stdout().slice(-3000)}\nworker stderr:\n${worker.stderr().slice(-3000)}`);
+  };
+}
+
 export interface WorkerDatabase {
   url: string;
   store: KyselyStore;

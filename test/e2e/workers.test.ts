@@ -15,7 +15,7 @@ import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { cli, until } from "../support/processes.ts";
-import { openWorkerDatabase, type WorkerDatabase, FLOWS, startWorkerProcess } from "./worker-harness.ts";
+import { openWorkerDatabase, type WorkerDatabase, FLOWS, startWorkerProcess, withOutputOf } from "./worker-harness.ts";
 
 describe.each(DIALECTS)("workers on %s", (dialect) => {
   let db: WorkerDatabase;
@@ -116,7 +116,8 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     const d = await deploy("long", "staged");
     const run = await createRun(d, { stages: 100, ms: 100 });
     const worker = startWorkerProcess(url, "main");
-    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start");
+    // A minute: a worker process and then its run's process start on a machine CI may load.
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start", 60_000).catch(withOutputOf(worker));
     const cancel = await cli(["flow-run", "cancel", run.id], { BATON_DATABASE_URL: url, BATON_LOG_LEVEL: "warn" });
     expect(cancel.code, cancel.stderr).toBe(0);
     await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 15_000);
@@ -132,7 +133,7 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     const run = await createRun(await deploy("stubborn", "stubborn", { workPool: "stubborn" }), { ms: 20_000 });
     // The run blocks its event loop: neither SIGTERM's handler nor its heartbeat (30 s) runs.
     const worker = startWorkerProcess(url, "stubborn", { E2E_LOG: log, BATON_HEARTBEAT_MS: "30000" }, ["--cancel-grace-ms", "1500"]);
-    await until(() => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("blocking"), "the run to block");
+    await until(() => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("blocking"), "the run to block", 60_000).catch(withOutputOf(worker));
     const cancelledAt = Date.now();
     await cancelFlowRun(store, run.id);
     await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 15_000);
@@ -171,7 +172,8 @@ describe.each(DIALECTS)("workers on %s", (dialect) => {
     const run = await createRun(await deploy("cancel-fast", "staged", { workPool: "cancel-fast" }), { stages: 100, ms: 100 });
     // The run's own heartbeat (30 s) would not see the cancel in time: the worker must.
     const worker = startWorkerProcess(url, "cancel-fast", { BATON_HEARTBEAT_MS: "30000" }, ["--poll-ms", "30000"]);
-    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start");
+    // A minute: a worker process and then its run's process start on a machine CI may load.
+    await until(async () => (await store.getFlowRun(run.id))!.state.name === "Running", "the run to start", 60_000).catch(withOutputOf(worker));
     const cancelledAt = Date.now();
     await cancelFlowRun(store, run.id);
     await until(async () => (await store.getFlowRun(run.id))!.state.name === "Cancelled", "the run to end Cancelled", 10_000);

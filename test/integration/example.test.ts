@@ -126,6 +126,14 @@ describe("examples/train.ts", () => {
     expect(result.accuracy).toBeCloseTo(right / 365, 10);
     expect(result.accuracy).toBeGreaterThan(0.5);
     expect(result.model).toEqual({ version: 1, params: trained.model.params, trainedOn: trained.model.trainedOn }); // production: version 1, the same model
+    // The predictions are a version of their data set, made from the scored CSV and model v1.
+    const assets = new KyselyAssetViews((await getRuntime()).store as KyselyStore);
+    const predictions = (await assets.getAsset("dataset://weather/predictions", { limit: 10 }))!;
+    expect(predictions.versions[0]).toMatchObject({ rows: 365, flowRunId: run.id, metadata: { file: result.path, model: "weather v1" } });
+    const lineage = (await assets.lineage("dataset://weather/predictions", { direction: "upstream", depth: 10, version: predictions.versions[0]!.version }))!;
+    const upstream = lineage.nodes.flatMap((n) => (n.version ? [`${n.version.key}@${n.version.version}`] : []));
+    expect(upstream).toContain("model://weather@v1");
+    expect(upstream.some((k) => k.startsWith(`file://${datasetPath()}@`))).toBe(true);
 
     // A model trained elsewhere, given as JSON: a shallow one scores differently.
     const shallow = (await train.run({ ...params, maxDepth: [2], nEstimators: [3] })).result!.model;
@@ -134,6 +142,8 @@ describe("examples/train.ts", () => {
     expect(given.result!.rows).toBe(365);
     expect(given.result!.model.params.maxDepth).toBe(2);
     expect(given.result!.path).not.toBe(result.path);
+    // Other predictions, another version of the data set.
+    expect((await assets.getAsset("dataset://weather/predictions", { limit: 10 }))!.total).toBe(predictions.total + 1);
   });
 
   it("monitors 2015 against 2012: drift in temp_max and weather emitted once, live metrics emitted as model.metric", async () => {

@@ -6,12 +6,13 @@
  * the API's lineage route in remote mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { asset, flow, materialize, promoteModel, registerModel, task } from "../../src/index.ts";
+import { asset, flow, loadModel, materialize, promoteModel, registerModel, task } from "../../src/index.ts";
 import { getRuntime } from "../../src/sdk/runtime.ts";
 import { KyselyAssetViews } from "../../src/store/asset-store.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { RemoteStore } from "../../src/client/remote-store.ts";
 import { ModelLineageSchema } from "../../src/schemas/model.ts";
+import { LineageGraphSchema } from "../../src/schemas/asset.ts";
 import { configureEngine, ENGINE_BACKENDS, type EngineDatabase } from "../support/engine.ts";
 
 const raw = asset("file://data/weather.csv");
@@ -34,6 +35,25 @@ const trainFlow = flow(async function trainForLineage(p: { text: string; name: s
   const version = await fit(rows, p.name);
   await promoteModel(p.name, version.version, { gate: { metric: "mse", max: 1 } });
   return version.version;
+});
+
+const scores = asset("dataset://weather/scores");
+/** Loads the production model in a task that writes nothing; the next task writes the scores from its output. */
+const scoreWith = task(async function scoreWith(name: string) {
+  const model = await loadModel<{ mean: number }>(name);
+  return [model.value.mean, model.version];
+});
+const writeScores = task(async function writeScores(values: number[]) {
+  await materialize(scores, { value: values, rows: values.length });
+  return values.length;
+});
+const scoreFlow = flow(async function scoreForLineage(p: { name: string }) {
+  return writeScores(await scoreWith(p.name));
+});
+/** Trains without registering: the model is registered afterwards, naming this run. */
+const fitOnly = flow(async function fitOnly(p: { text: string }) {
+  const rows = await cleanRows(await readRaw(p.text));
+  return { mean: rows.reduce((a, b) => a + b, 0) / rows.length };
 });
 
 describe.each(ENGINE_BACKENDS)("model lineage on %s", (backend) => {
@@ -66,5 +86,28 @@ describe.each(ENGINE_BACKENDS)("model lineage on %s", (backend) => {
     // And downstream: what was made from the raw data reaches the model.
     const down = (await views.lineage("file://data/weather.csv", { direction: "downstream", depth: 10 }))!;
     expect(down.nodes.some((n) => n.version?.key === `model://${name}`)).toBe(true);
+  });
+
+  it("scores made with a loaded model reach that model version, and a version registered after its run names the run with runId", async () => {
+    const name = `scored-${backend}`;
+    const trained = await fitOnly.run({ text: "5\n7\n-1" });
+    expect(trained.state.name, trained.error?.message).toBe("Completed");
+    await expect(registerModel(name, { value: trained.result, metrics: { mse: 1 }, runId: "not-an-id" })).rejects.toThrow(/registerModel options\.runId must be a flow run's id \(a UUID/);
+    const unknown = "0190a000-0000-7000-8000-000000000000";
+    await expect(registerModel(name, { value: trained.result, metrics: { mse: 1 }, runId: unknown })).rejects.toThrow(`flow run ${unknown} was not found; registerModel options.runId names the run that trained "${name}"`);
+    const v = await registerModel(name, { value: trained.result, metrics: { mse: 1 }, runId: trained.id });
+    expect(v).toMatchObject({ version: 1, flowRunId: trained.id });
+    await promoteModel(name, 1, { gate: { metric: "mse", max: 1 } });
+
+    const scored = await scoreFlow.run({ name });
+    expect(scored.state.name, scored.error?.message).toBe("Completed");
+    const graph =
+      backend === "remote"
+        ? await (engine.store as RemoteStore).api.request("GET", `/api/assets/${encodeURIComponent(scores.key)}/lineage?direction=upstream&depth=10`, undefined, LineageGraphSchema)
+        : (await new KyselyAssetViews((await getRuntime()).store as KyselyStore).lineage(scores.key, { direction: "upstream", depth: 10 }))!;
+    const upstream = graph.nodes.flatMap((n) => (n.version ? [`${n.version.key}@${n.version.version}`] : []));
+    // The scores came from model v1 (loaded in the task upstream), and through it from the data the training run read.
+    expect(upstream).toContain(`model://${name}@v1`);
+    expect(upstream.map((k) => k.split("@")[0])).toEqual(expect.arrayContaining(["dataset://weather/clean", "file://data/weather.csv"]));
   });
 });

@@ -3,10 +3,13 @@
  * stored, checked in the browser as the Run form is, and sent to `POST /flow-runs/{id}/resume`
  * with the pause's key and state timestamp (a form left open on an earlier pause cannot answer a
  * later one). The server checks the input again and its refusal, naming the field, is shown.
+ * The pause's description is markdown (sanitised, as artifacts are): a model promotion's shows
+ * both versions' metrics as a table.
  */
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { post, useData } from "./api.ts";
 import { time } from "./format.ts";
+import { markdownHtml } from "./markdown.ts";
 import { formParameters, type JsonSchema } from "./schema-form.ts";
 import { SchemaFields } from "./SchemaFields.tsx";
 import { useSubmit } from "./submit.ts";
@@ -23,6 +26,7 @@ interface InputRequest {
 export function ResumeForm({ runId, pausedAt, onResumed }: { runId: string; pausedAt: number; onResumed: () => void }) {
   const { data: request, error: loadError } = useData<InputRequest>(`/flow-runs/${encodeURIComponent(runId)}/input-request`, pausedAt);
   const [texts, setTexts] = useState<Record<string, string>>({});
+  const description = useMemo(() => (request?.description ? markdownHtml(request.description) : null), [request?.description]);
   const { onSubmit, busy, error } = useSubmit(async () => {
     if (!request) return;
     let input: unknown;
@@ -51,7 +55,7 @@ export function ResumeForm({ runId, pausedAt, onResumed }: { runId: string; paus
       onSubmit={onSubmit}
     >
       <h2>Waiting for input</h2>
-      {request.description && <p data-testid="pause-description">{request.description}</p>}
+      {description && <div className="markdown" data-testid="pause-description" dangerouslySetInnerHTML={{ __html: description }} />}
       <p className="muted">
         pause {request.key} · since {time(request.createdAt)}
         {request.timeoutAt !== null && ` · ${request.default === undefined ? "fails" : "takes its default"} at ${time(request.timeoutAt)}`}
