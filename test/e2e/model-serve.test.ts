@@ -49,7 +49,7 @@ async function drive(
   rate: number,
   seconds: number,
   at: { ms: number; fn: (elapsed: () => number) => Promise<unknown> },
-): Promise<{ answers: Answer[]; tookMs: number; during: Promise<unknown> }> {
+): Promise<{ answers: Answer[]; during: Promise<unknown> }> {
   const total = rate * seconds;
   const interval = 1000 / rate;
   const start = performance.now();
@@ -75,8 +75,7 @@ async function drive(
       ),
     );
   }
-  const tookMs = elapsed();
-  return { answers: await Promise.all(pending), tookMs, during: during ?? at.fn(elapsed) };
+  return { answers: await Promise.all(pending), during: during ?? at.fn(elapsed) };
 }
 
 /** `baton_model_requests_total{outcome="ok",version="N"}` from a /metrics page. */
@@ -130,7 +129,7 @@ describe("baton model serve", () => {
     const { proc, url } = await serve("scaler", env);
     try {
       const moved = { startedAt: Infinity, doneAt: Infinity };
-      const { answers, tookMs, during } = await drive(url, 200, 12, {
+      const { answers, during } = await drive(url, 200, 12, {
         ms: 4000,
         fn: async (elapsed) => {
           moved.startedAt = elapsed();
@@ -140,8 +139,7 @@ describe("baton model serve", () => {
         },
       });
       await during;
-      // (Whether it kept its rate is the benchmark's to say, not a test's on a busy machine.)
-      expect(tookMs).toBeGreaterThan(0);
+      // (The rate it sustains, and its latency, are bench/serve.ts's to say, not a test's on a busy machine.)
       // The move was done in time for v2 to answer a good share of the load.
       expect(moved.doneAt).toBeLessThan(9000);
       await checkSwitch(url, answers, moved, 2400);

@@ -91,7 +91,8 @@ describe("a deployment's run paused for input", () => {
     await form.waitFor();
     const description = page.getByTestId("pause-description");
     expect(await description.locator("strong").allTextContents()).toEqual(["pause-model", "production"]);
-    const table = await description.locator("table tr").evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent?.trim())));
+    const rows = description.locator("table tr");
+    const table = await Promise.all(Array.from({ length: await rows.count() }, async (_, k) => (await rows.nth(k).locator("th, td").allTextContents()).map((t) => t.trim())));
     expect(table).toEqual([
       ["metric", "candidate v2", "current v1"],
       ["accuracy", "0.86", "0.81"],
