@@ -43,7 +43,7 @@ export {
 } from "./sdk/models.ts";
 export { ModelMetricMissingError, type MetricGate, type ModelVersionInfo, type ModelAliasMove } from "./core/models.ts";
 export { ModelAliasNotFoundError, ModelGateError, ModelNotFoundError, ModelVersionNotFoundError, NothingToRollBackError } from "./services/models.ts";
-export { materialize } from "./sdk/assets.ts";
+export { materialize, readVersion } from "./sdk/assets.ts";
 export { asset, Asset, AssetVersionConflictError, AssetVersionNotFoundError, type AssetVersion, type MaterializeOptions, type MaterializeOutcome } from "./core/assets.ts";
 export { detectDrift, type DriftOptions, type DriftReport, type DriftThresholds, type FeatureDrift, type FeatureKind } from "./sdk/drift.ts";
 export { reportModelMetric, type ModelMetricBounds, type ModelMetricReport } from "./sdk/model-metrics.ts";

@@ -6,7 +6,7 @@
  * not know). Only flow runs that touch assets have state here, so other task runs pay one
  * WeakMap lookup.
  */
-import { compileMaterialization, type Asset, type MaterializeOptions, type MaterializeOutcome } from "../core/assets.ts";
+import { compileMaterialization, type Asset, type AssetVersion, type MaterializeOptions, type MaterializeOutcome } from "../core/assets.ts";
 import type { FlowRunState } from "./flow-run-state.ts";
 
 /** What a task run's attempt materialised itself: the keys, and the calls still under way. */
@@ -17,10 +17,26 @@ interface TaskAssets {
 
 const byFlow = new WeakMap<FlowRunState, Map<string, TaskAssets>>();
 
+/** The versions each task run (with declared reads) resolved, by key: what `readVersion` answers. */
+const readsByFlow = new WeakMap<FlowRunState, Map<string, Map<string, AssetVersion | null>>>();
+
 /** Resolves and records a task run's declared reads; rejects (AssetVersionNotFoundError) for a pinned version that does not exist. */
 export async function resolveReads(flow: FlowRunState, taskRunId: string, reads: readonly Asset[]): Promise<void> {
   await flow.runtime.batcher.write([]);
-  await flow.runtime.store.recordAssetReads({ flowRunId: flow.flowRun.id, taskRunId, reads: reads.map((r) => ({ key: r.key, version: r.pinned })) });
+  const resolved = await flow.runtime.store.recordAssetReads({ flowRunId: flow.flowRun.id, taskRunId, reads: reads.map((r) => ({ key: r.key, version: r.pinned })) });
+  let runs = readsByFlow.get(flow);
+  if (!runs) readsByFlow.set(flow, (runs = new Map()));
+  runs.set(taskRunId, new Map(reads.map((r, i) => [r.key, resolved[i] ?? null])));
+}
+
+/** The version of `key` a task run resolved among its declared reads (null: the asset had none); undefined when it does not declare it. */
+export function resolvedRead(flow: FlowRunState, taskRunId: string, key: string): AssetVersion | null | undefined {
+  return readsByFlow.get(flow)?.get(taskRunId)?.get(key);
+}
+
+/** A task run that ended: what it read is no longer asked for. */
+export function forgetTaskReads(flow: FlowRunState, taskRunId: string): void {
+  readsByFlow.get(flow)?.delete(taskRunId);
 }
 
 /** Records a materialisation by the flow run, or by one of its task runs. */

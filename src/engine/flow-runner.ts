@@ -90,6 +90,8 @@ export async function startFlowRun<R>(
   rawParams: unknown,
   parent: { flowRunId: string; taskRunId: string | null } | null,
   child: ChildCall | null = null,
+  /** Versions the run reads as its own before it starts (a re-run's: its task runs' unpinned reads resolve to them). */
+  pins: readonly { key: string; version: string }[] = [],
 ): Promise<FlowRunOutcome<R>> {
   checkParamsShape(def.options.name, rawParams);
   const { params, invalid } = prepareParams(def, rawParams);
@@ -116,6 +118,13 @@ export async function startFlowRun<R>(
     state: makeState("Pending"),
   });
   if (invalid !== null) return refuseParameters(runtime, flowRun, invalid);
+  if (pins.length > 0) {
+    try {
+      await runtime.store.recordAssetReads({ flowRunId: flowRun.id, taskRunId: null, reads: [...pins] });
+    } catch (error) {
+      return refuseParameters(runtime, flowRun, `the data versions it was to re-run on cannot be read: ${describeError(error).message}`, "AssetVersionNotFoundError");
+    }
+  }
   return execute<R>(runtime, def, flowRun, params, 1, false);
 }
 
@@ -134,10 +143,10 @@ function prepareParams(def: FlowDefinition, rawParams: unknown): { params: objec
   return { params, invalid: null };
 }
 
-/** Ends a run that has not started Failed for its parameters, running no task. */
-async function refuseParameters<R>(runtime: Runtime, flowRun: FlowRun, message: string): Promise<FlowRunOutcome<R>> {
+/** Ends a run that has not started Failed for its parameters (or its inputs), running no task. */
+async function refuseParameters<R>(runtime: Runtime, flowRun: FlowRun, message: string, errorName = ParameterValidationError.name): Promise<FlowRunOutcome<R>> {
   const failed = makeState("Failed", { message });
-  const error: ErrorInfo = { name: ParameterValidationError.name, message };
+  const error: ErrorInfo = { name: errorName, message };
   const set = await runtime.store.setFlowRunState(flowRun.id, failed, { error });
   if (!set.accepted) return outcomeOf(set.run);
   const logger = createRunLogger(runtime, { flowRunId: flowRun.id, taskRunId: null, label: `Flow run '${flowRun.name}'` });

@@ -26,7 +26,7 @@ import { decideTransition } from "../core/transitions.ts";
 import type { ResultRecord, TaskRun, WriteOp } from "../store/types.ts";
 import type { PreparedResult } from "./result-store.ts";
 import type { FlowRunState } from "./flow-run-state.ts";
-import { hasTaskAssets, resetTaskAssets, resolveReads, settleTaskAssets } from "./assets.ts";
+import { forgetTaskReads, hasTaskAssets, resetTaskAssets, resolveReads, settleTaskAssets } from "./assets.ts";
 import { collectFutures, resolveFutures, TaskFuture } from "./futures.ts";
 import { engineContext, type TaskRunInfo } from "./run-context.ts";
 import { runTaskJob } from "./task-jobs.ts";
@@ -416,6 +416,7 @@ class TaskExecution<R> {
       threadSlots?.release();
       await tagSlots?.release().catch(() => undefined);
       if (holdsSlot) semaphore!.release();
+      if (this.def.options.reads.length > 0) forgetTaskReads(this.flow, this.run.id);
     }
   }
 

@@ -122,3 +122,10 @@ export const CrashStaleSchema = z.strictObject({ onlyId: apiId.optional() });
 export type CrashStale = z.output<typeof CrashStaleSchema>;
 export const CrashStaleAnswerSchema = z.object({ crashed: z.array(z.string()) });
 export type CrashStaleAnswer = z.output<typeof CrashStaleAnswerSchema>;
+
+/** `POST /api/flow-runs/{id}/rerun`: the new run, and the asset versions it reads (those its source read). */
+export const FlowRunRerunSchema = z.object({
+  run: FlowRunSchema,
+  pinned: z.array(z.object({ key: z.string(), version: z.string() })).describe("per asset, the version the source read last: the re-run's task runs read it"),
+});
+export type FlowRunRerun = z.output<typeof FlowRunRerunSchema>;

@@ -9,8 +9,11 @@
  * const value = await pipeline({ path: "data.csv" });   // throws FlowRunError on failure
  * const run = await pipeline.run({ path: "data.csv" }); // { id, state, result }, never throws for a failed run
  * await pipeline.resume(run.id);                       // re-runs a Failed/Crashed run, reusing finished tasks
+ * await pipeline.rerun(run.id);                        // a new run on that run's parameters and data versions
  */
-import { BatonError } from "../core/errors.ts";
+import { BatonError, RunNotFoundError } from "../core/errors.ts";
+import { readPins } from "../store/asset-store.ts";
+import { assetViewsOf } from "./assets.ts";
 import { newId } from "../core/ids.ts";
 import { compileFlowOptions, type CompiledFlowOptions, type FlowOptions } from "../core/options.ts";
 import { flowRunErrorOf, resumeFlowRun, startFlowRun, type FlowDefinition, type FlowRunOutcome } from "../engine/flow-runner.ts";
@@ -28,6 +31,12 @@ export interface Flow<P, R> {
   run(...params: ParamArgs<P>): Promise<FlowRunOutcome<Awaited<R>>>;
   /** Re-runs a Failed, Crashed or Cancelled run with its stored parameters; finished tasks are reused. */
   resume(flowRunId: string): Promise<FlowRunOutcome<Awaited<R>>>;
+  /**
+   * Runs the flow again as a new run, on what run `flowRunId` ran on: its parameters, and the
+   * asset versions it read (its task runs' unpinned reads resolve to those, not to the latest;
+   * `readVersion` tells a task which). Nothing is reused: every task runs.
+   */
+  rerun(flowRunId: string): Promise<FlowRunOutcome<Awaited<R>>>;
   /** A copy of the flow with options overridden. */
   with(options: FlowOptions): Flow<P, R>;
   /**
@@ -79,6 +88,15 @@ export function flow<P = undefined, R = unknown>(fn: (params: P) => R, options: 
     resume: async (flowRunId: string) => {
       guard();
       return resumeFlowRun<Awaited<R>>(await getRuntime(), def, flowRunId);
+    },
+    rerun: async (flowRunId: string) => {
+      guard();
+      const runtime = await getRuntime();
+      const source = await runtime.store.getFlowRun(flowRunId);
+      if (!source) throw new RunNotFoundError("flow run", flowRunId);
+      if (source.flowName !== compiled.name) throw new BatonError(`flow run ${flowRunId} is a run of flow "${source.flowName}", not "${compiled.name}"; re-run it with that flow`);
+      const used = await assetViewsOf(runtime).flowRunAssets(flowRunId);
+      return startFlowRun<Awaited<R>>(runtime, def, source.parameters, null, null, used ? readPins(used) : []);
     },
     with: (overrides: FlowOptions) => flow(fn, { ...options, ...overrides }),
     serve: async (serveOptions: ServeOptions = {}) => {

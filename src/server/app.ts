@@ -66,6 +66,7 @@ import { ResultStore } from "../engine/result-store.ts";
 import { databaseResultStorage, type ResultStorage } from "../config/result-storage.ts";
 import { resultBlobRoutes } from "./routes/result-blobs.ts";
 import { assetRoutes } from "./routes/assets.ts";
+import { flowRunRerunRoutes } from "./routes/flow-run-rerun.ts";
 import { KyselyAssetViews, type AssetViews } from "../store/asset-store.ts";
 import { KyselyExperimentViews, type ExperimentViews } from "../store/experiment-store.ts";
 import { KyselyArtifactViews, type ArtifactViews } from "../store/artifact-store.ts";
@@ -349,6 +350,7 @@ export async function buildServer(options: ServerOptions): Promise<BatonServer> 
   modelRoutes(app, { store, models, results, assets });
   resultBlobRoutes(app, resultStorage.blobs);
   assetRoutes(app, store, assets);
+  flowRunRerunRoutes(app, { runs: store, assets, deployments: orchestration, refs });
   auditRoutes(app, auditLog);
   runReportRoutes(app, { store, orchestration, audit: auditLog });
   runRetentionRoutes(app, localFlowRunPruner(runRetention));

@@ -79,6 +79,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RouteRule>> = {
   "POST /api/flow-runs/:id/heartbeat": need("runs:write", RUN_ID),
   "POST /api/flow-runs/:id/cancel": need("runs:operate", RUN_ID),
   "POST /api/flow-runs/:id/retry": need("runs:operate", RUN_ID),
+  "POST /api/flow-runs/:id/rerun": need("runs:operate", RUN_ID),
   "DELETE /api/flow-runs/:id": need("runs:delete", RUN_ID),
   // Marks runs whose heartbeats stopped Crashed: the rule the server applies anyway, in any pool.
   "POST /api/flow-runs/crash-stale": need("runs:write", "global"),

@@ -62,11 +62,25 @@ export class NoWorkerCanRunError extends ServiceError {
   constructor(
     readonly runId: string,
     override readonly details: { workPool: string | null; entrypoint: string | null },
+    command: "retry" | "rerun" = "retry",
   ) {
     super(
       `flow run ${runId} ${!details.workPool ? "has no work pool" : "did not record its entrypoint"}, so no worker can pick it up: ` +
-        `resume it with \`baton flow-run retry ${runId}\` on a machine that has the flow's code`,
+        `${command === "retry" ? "resume" : "re-run"} it with \`baton flow-run ${command} ${runId}\` on a machine that has the flow's code`,
     );
+  }
+}
+
+/** A child flow run is re-run by its parent, not on its own. */
+export class RerunOfChildError extends ServiceError {
+  override name = "RerunOfChildError";
+  readonly reason = "conflict";
+  readonly code = "CHILD_RUN";
+  constructor(
+    readonly runId: string,
+    readonly parentFlowRunId: string,
+  ) {
+    super(`flow run ${runId} is a child of flow run ${parentFlowRunId}: re-run the parent (baton flow-run rerun ${parentFlowRunId}), which makes its children again`);
   }
 }
 

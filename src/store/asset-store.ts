@@ -42,6 +42,19 @@ export interface RunAssets {
   written: AssetUse[];
 }
 
+/**
+ * What a re-run of a flow run reads: per asset, the version the run read last (its own reads
+ * and its task runs'), named by its version name.
+ */
+export function readPins(assets: RunAssets): { key: string; version: string }[] {
+  const last = new Map<string, AssetUse>();
+  for (const use of assets.read) {
+    const seen = last.get(use.version.key);
+    if (!seen || use.at >= seen.at) last.set(use.version.key, use);
+  }
+  return [...last.values()].map((u) => ({ key: u.version.key, version: u.version.version }));
+}
+
 export interface LineageRun {
   flowRunId: string | null;
   taskRunId: string | null;

@@ -6,8 +6,9 @@
  * hash, or null for the latest). Outcome: each resolved, recorded as read by the run; a pinned
  * version that does not exist is an AssetVersionNotFoundError (nothing recorded); an asset with
  * no version yet resolves to null. A run that already read a version of the asset (its flow run
- * retried or resumed: the task run keeps its id) reads that one again, not the latest: a re-run
- * works on the data the run used.
+ * retried or resumed: the task run keeps its id) reads that one again, not the latest: a retry
+ * works on the data the run used. So does a task run of a flow run that read a version itself
+ * (a re-run records the versions its source read as its own, before any task starts).
  *
  * writeMaterialization — inputs: a key, a version name (null: the content hash), the hash, the
  * producing run and explicit input version ids. Outcomes:
@@ -102,7 +103,9 @@ export async function recordAssetReads(tx: Tx, request: AssetReadRequest, now: n
   const resolved: (AssetVersion | null)[] = [];
   for (const read of request.reads) {
     if (read.version === null) {
-      resolved.push((await readBefore(tx, request.taskRunId ?? request.flowRunId, read.key)) ?? (await latestVersion(tx, read.key)) ?? null);
+      // The task run's earlier read (a retry), else its flow run's (a re-run pins the versions its source read), else the latest.
+      const before = (await readBefore(tx, request.taskRunId ?? request.flowRunId, read.key)) ?? (request.taskRunId ? await readBefore(tx, request.flowRunId, read.key) : undefined);
+      resolved.push(before ?? (await latestVersion(tx, read.key)) ?? null);
       continue;
     }
     const pinned = await versionNamed(tx, read.key, read.version);

@@ -1,4 +1,4 @@
-/** `baton flow-run ...`: list, inspect, logs, watch, cancel, resume (a paused run, with input), retry (durable resume), delete, prune (flow-run-prune.ts). */
+/** `baton flow-run ...`: list, inspect, logs, watch, cancel, resume (a paused run, with input), retry (durable resume), rerun (a new run on the same parameters and data versions), delete, prune (flow-run-prune.ts). */
 import type { Command } from "commander";
 import { isTerminal, type State } from "../../core/states.ts";
 import { BatonError } from "../../core/errors.ts";
@@ -8,7 +8,7 @@ import { deleteFlowRun } from "../../services/delete-flow-run.ts";
 import { openInputRequest, resumePausedFlowRun } from "../../services/resume-flow-run.ts";
 import type { FlowRun, FlowRunFilter, LogRecord } from "../../store/types.ts";
 import { resolveFlowRun } from "../../services/run-references.ts";
-import { openOrchestration, withOpened, withStore, type CliStore } from "../cli-store.ts";
+import { openOrchestration, valuesFor, withOpened, withStore, type CliStore } from "../cli-store.ts";
 import { loadSettings } from "../../config/settings.ts";
 import { duration, FLOW_RUN_HEAD, flowRunRows, logLine, minLogLevel, printJson, resourcesCell, resourcesLabel, stateLabel, summariseTaskRuns, table, time } from "../format.ts";
 import { collect, limitOption, noteTruncated, parseLimit, parseStateFilter, tagList } from "../list-options.ts";
@@ -18,6 +18,11 @@ import { TaskLabels } from "../task-labels.ts";
 import { drawsProgress, finalPicture, LiveBlock, renderProgress, TaskTallies, type ProgressModel } from "../live-view.ts";
 import { shutdown } from "../../sdk/runtime.ts";
 import { registerFlowRunPrune } from "./flow-run-prune.ts";
+import { RemoteStore } from "../../client/remote-store.ts";
+import { rerunFlowRun, type Rerun } from "../../services/rerun-flow-run.ts";
+import { FlowRunRerunSchema } from "../../schemas/flow-run.ts";
+import { KyselyAssetViews } from "../../store/asset-store.ts";
+import type { KyselyStore } from "../../store/kysely-store.ts";
 
 /** Task runs listed by `inspect` (all of them with --json). */
 const INSPECT_TASK_RUNS = 50;
@@ -354,6 +359,35 @@ export function registerFlowRun(program: Command): void {
     });
 
   cmd
+    .command("rerun <run>")
+    .description("run a flow run again as a new run, on its parameters and the asset versions it read: a worker of its pool runs it, or this process when it has none")
+    .option("--here", "run it in this process, though a worker of its pool could")
+    .option("--file <path>", "the flow's module, when the run did not record its entrypoint (runs it here)")
+    .option("--json", "print the new run (with a worker) or its outcome (here) as JSON")
+    .action(async (ref: string, opts: { here?: boolean; file?: string; json?: boolean }) => {
+      const source = await withStore((store) => resolveFlowRun(store, ref));
+      if (source.workPool && source.entrypoint && !opts.here && opts.file === undefined) {
+        const { run, pinned } = await rerunThroughWorker(source.id);
+        if (opts.json) printJson({ run, pinned });
+        else
+          console.log(
+            `Flow run ${run.name} (${run.id}) re-runs ${source.name} (${source.id}) on its parameters and ${pinned.length} asset version(s) it read: ` +
+              `${stateLabel(run.state)}, a worker of pool "${run.workPool}" runs it`,
+          );
+        return;
+      }
+      const entry = source.entrypoint;
+      const file = opts.file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
+      if (!file) throw new BatonError(`flow run ${source.id} did not record where its flow is defined; pass --file path/to/flow.ts`);
+      const target = await loadFlow(file, source.flowName);
+      const outcome = await target.rerun(source.id);
+      await shutdown();
+      if (opts.json) printJson(outcome);
+      else console.log(`Flow run ${outcome.name} (${outcome.id}), a re-run of ${source.id}, ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
+      if (outcome.state.type !== "COMPLETED") process.exitCode = 1;
+    });
+
+  cmd
     .command("delete <run>")
     .description("delete a flow run with its task runs, states, logs and artifacts")
     .option("--json", "print { deleted: id } as JSON")
@@ -367,4 +401,15 @@ export function registerFlowRun(program: Command): void {
     });
 
   registerFlowRunPrune(cmd);
+}
+
+/** A re-run for a worker: through the server (which records its reads before the run exists), or on the database. */
+async function rerunThroughWorker(id: string): Promise<Rerun> {
+  const { store, orchestration, close } = await openOrchestration();
+  try {
+    if (store instanceof RemoteStore) return (await store.api.request("POST", `/api/flow-runs/${encodeURIComponent(id)}/rerun`, {}, FlowRunRerunSchema)) as Rerun;
+    return await rerunFlowRun({ runs: store, assets: new KyselyAssetViews(store as KyselyStore), deployments: orchestration, refs: valuesFor(store).refs }, id);
+  } finally {
+    await close();
+  }
 }
