@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { cli, ROOT, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
@@ -44,7 +44,7 @@ actions:
     payload: { window: "{{ firing.windowEnd }}" }
 `;
 
-describe.each(DIALECTS)("automations behind a server process on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("automations behind a server process on %s", (dialect) => {
   let db: WorkerDatabase;
   let server: { proc: Proc; url: string };
   let worker: Proc;

@@ -14,11 +14,12 @@ import { makeState } from "../../src/core/states.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { freshDatabaseUrl, type TestDialect } from "../support/databases.ts";
+import { freshDatabaseUrl, FULL, type TestDialect } from "../support/databases.ts";
 import { cli, ROOT, startServerProcess, stopProcess, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/cli-flows.ts");
-const MODES = ["sqlite", "postgres", "server"] as const;
+/** The CLI on the embedded database and through a server; directly on PostgreSQL too in the full suite (its queries are the store tests'). */
+const MODES = FULL ? (["sqlite", "postgres", "server"] as const) : (["sqlite", "server"] as const);
 /** Each test runs the CLI ten times or more, a process each. */
 const SLOW = 300_000;
 

@@ -11,10 +11,10 @@ import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts
 import type { TaskRun } from "../../src/store/types.ts";
 import { makeState } from "../../src/core/states.ts";
 import { newId } from "../../src/core/ids.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { e2eDialects, freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, startProcess, until } from "../support/processes.ts";
 
-describe.each(DIALECTS)("following runs from the CLI on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("following runs from the CLI on %s", (dialect) => {
   let store: KyselyStore;
   let url: string;
   let cleanup: () => Promise<void>;

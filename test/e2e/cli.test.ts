@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.ts";
 import { makeState } from "../../src/core/states.ts";
 import { newId } from "../../src/core/ids.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { e2eDialects, freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, cli, ROOT, startProcess } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/cli-flows.ts");
 
-describe.each(DIALECTS)("baton CLI on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("baton CLI on %s", (dialect) => {
   let url: string;
   let cleanup: () => Promise<void>;
   let home: string;

@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { e2eDialects, freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, cli, ROOT, startProcess, until } from "../support/processes.ts";
 
 const FIXTURES = path.join(ROOT, "test/e2e/fixtures");
 
 
-describe.each(DIALECTS)("deployments from baton.yaml and flow.serve() on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("deployments from baton.yaml and flow.serve() on %s", (dialect) => {
   let dir: string;
   let env: Record<string, string>;
   let store: KyselyStore;

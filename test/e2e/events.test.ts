@@ -14,7 +14,7 @@ import { newId } from "../../src/core/ids.ts";
 import type { EventRecord, NewEvent } from "../../src/core/event-records.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { e2eDialects, freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, cli, ROOT, startProcess, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openSse } from "../support/sse.ts";
 
@@ -22,7 +22,7 @@ const FLOWS = path.join(ROOT, "test/e2e/fixtures/event-flows.ts");
 
 const event = (name: string, resource: string): NewEvent => ({ id: newId(), occurred: Date.now(), event: name, resource: { id: resource }, related: [], payload: {} });
 
-describe.each(DIALECTS)("the event log behind a server process on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("the event log behind a server process on %s", (dialect) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-events-e2e-"));
   let db: { url: string; cleanup(): Promise<void> };
   let store: KyselyStore;

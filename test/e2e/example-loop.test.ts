@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deserialize } from "../../src/core/serializer.ts";
 import type { FlowRun } from "../../src/store/types.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { cli, ROOT, startProcess, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase } from "./worker-harness.ts";
 import { startHttpReceiver } from "../support/notification-receivers.ts";
@@ -20,7 +20,7 @@ const AUTOMATION = path.join(ROOT, "examples/automations/retrain-on-drift.yaml")
 const ROLLBACK = path.join(ROOT, "examples/automations/rollback-on-breach.yaml");
 const BAD_MODEL = path.join(ROOT, "test/e2e/fixtures/bad-weather-model.ts");
 
-describe.each(DIALECTS)("the weather example's monitor -> retrain loop behind a server process on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("the weather example's monitor -> retrain loop behind a server process on %s", (dialect) => {
   let db: WorkerDatabase;
   let server: { proc: Proc; url: string };
   let serving: Proc;

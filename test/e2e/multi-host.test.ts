@@ -19,6 +19,10 @@ import { makeCertificates } from "../support/certificates.ts";
 import { makeNetwork, netnsUnavailable, type Host, type Network } from "../support/netns.ts";
 import { ROOT, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase } from "./worker-harness.ts";
+import { FULL } from "../support/databases.ts";
+
+/** The full suite's only (`npm run test:full`): the cut link is also the chaos suite's, and the storages' own tests read and write them. */
+const itFull = FULL ? it : it.skip;
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/host-flows.ts");
 const WORKER_KEY = "multi-host-worker-key-01";
@@ -102,7 +106,7 @@ describe.skipIf(unavailable !== null)(`workers on three other hosts (network nam
     expect(hostsUsed).toEqual(new Set(net.hosts.map((h) => h.name)));
   }, 180_000);
 
-  it("a host cut off for 10 s while it runs tasks carries on when it is back: all Completed, no finished task ran again", async () => {
+  itFull("a host cut off for 10 s while it runs tasks carries on when it is back: all Completed, no finished task ran again", async () => {
     const runs = await startRuns(4, { steps: 3, ms: 1500 });
     // The host cut is one whose run is mid-way: Running, with a finished task (whichever host
     // the claims happened to favour).
@@ -161,7 +165,7 @@ describe.skipIf(unavailable !== null)(`workers on three other hosts (network nam
     expect(done().filter(([, , host]) => host === dead.name).length).toBe(deadShare);
   }, 300_000);
 
-  it.each(["s3", "file"] as const)("a 5 MB result in %s storage written on one host is read by a resume and a cache hit on another, and by a server", async (kind) => {
+  itFull.each(["s3", "file"] as const)("a 5 MB result in %s storage written on one host is read by a resume and a cache hit on another, and by a server", async (kind) => {
     // The storage every process shares: an S3-compatible server on the hub's address, or a
     // folder all hosts mount (here: the same disk, as a network share would be).
     const s3 = kind === "s3" ? new S3rver({ address: net.hub, port: 0, directory: path.join(db.dir, "s3"), silent: true, configureBuckets: [{ name: "baton-results", configs: [] }] }) : null;

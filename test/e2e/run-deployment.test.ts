@@ -9,12 +9,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deserialize } from "../../src/core/serializer.ts";
 import { ROOT, stopProcess, until, type Proc } from "../support/processes.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/run-deployment-flows.ts");
 
-describe.each(DIALECTS)("runDeployment on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("runDeployment on %s", (dialect) => {
   let db: WorkerDatabase;
   const workers: Proc[] = [];
   const deploy = (name: string, flowName: string, pool: string, extra = {}) =>

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { e2eDialects, freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, cli, ROOT, startProcess, startServerProcess, until, type Proc } from "../support/processes.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/remote-flows.ts");
@@ -20,7 +20,7 @@ function startServer(databaseUrl: string, port = 0): Promise<{ proc: Proc; url: 
   return startServerProcess({ BATON_DATABASE_URL: databaseUrl, BATON_LOG_LEVEL: "info" }, [], port);
 }
 
-describe.each(DIALECTS)("server end to end on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("server end to end on %s", (dialect) => {
   let databaseUrl: string;
   let cleanup: () => Promise<void>;
   let server: { proc: Proc; url: string };

@@ -14,13 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../../src/client/api-client.ts";
 import { DeploymentSchema } from "../../src/schemas/deployment.ts";
 import { FlowRunSchema } from "../../src/schemas/flow-run.ts";
-import { DIALECTS, freshDatabaseUrl } from "../support/databases.ts";
+import { e2eDialects, freshDatabaseUrl } from "../support/databases.ts";
 import { BIN, cli, ROOT, startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { FLOWS, openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
 const KEY = /^baton_[a-z2-7]{12}_[A-Za-z0-9_-]{43}$/m;
 
-describe.each(DIALECTS)("stored API keys end to end on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("stored API keys end to end on %s", (dialect) => {
   let db: WorkerDatabase;
   let server: { proc: Proc; url: string } | undefined;
   let adminKey: string;

@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TASK_JOB_TAG } from "../../src/core/entrypoint.ts";
 import { deserialize } from "../../src/core/serializer.ts";
 import type { FlowRun } from "../../src/store/types.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { ROOT, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
 const FLOWS = path.join(ROOT, "test/e2e/fixtures/task-job-flows.ts");
 
-describe.each(DIALECTS)("tasks on a work pool on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("tasks on a work pool on %s", (dialect) => {
   let db: WorkerDatabase;
   let log: string;
   const workers: Proc[] = [];

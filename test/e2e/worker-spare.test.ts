@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { until } from "../support/processes.ts";
 import { openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
@@ -20,7 +20,7 @@ export const versioned = flow(async function versioned() {
 });
 `;
 
-describe.each(DIALECTS)("a worker's warm spare on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("a worker's warm spare on %s", (dialect) => {
   let db: WorkerDatabase;
   beforeAll(async () => {
     db = await openWorkerDatabase(dialect);

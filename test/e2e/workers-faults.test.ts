@@ -9,11 +9,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { cli, until } from "../support/processes.ts";
 import { FLOWS, openWorkerDatabase, startWorkerProcess, type WorkerDatabase } from "./worker-harness.ts";
 
-describe.each(DIALECTS)("workers under faults on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("workers under faults on %s", (dialect) => {
   let db: WorkerDatabase;
   let store: KyselyStore;
   let orchestration: KyselyOrchestrationStore;

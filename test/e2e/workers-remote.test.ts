@@ -13,11 +13,11 @@ import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
 import { DeploymentSchema } from "../../src/schemas/deployment.ts";
 import { FlowRunSchema } from "../../src/schemas/flow-run.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { startServerProcess, stopProcess, until, type Proc } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase, FLOWS, startWorkerProcess } from "./worker-harness.ts";
 
-describe.each(DIALECTS)("workers on %s", (dialect) => {
+describe.each(e2eDialects("sqlite"))("workers on %s", (dialect) => {
   let db: WorkerDatabase;
   let url: string;
   let store: KyselyStore;

@@ -13,11 +13,11 @@ import { scheduleDeployment } from "../../src/services/scheduling.ts";
 import { acquireHeld } from "../../src/engine/concurrency.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { BIN, cli, ROOT, startProcess, until } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase, FLOWS, maxOverlap, startWorkerProcess } from "./worker-harness.ts";
 
-describe.each(DIALECTS)("scheduling and limits with workers on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("scheduling and limits with workers on %s", (dialect) => {
   let db: WorkerDatabase;
   let url: string;
   let store: KyselyStore;

@@ -13,11 +13,11 @@ import { makeState } from "../../src/core/states.ts";
 import { cancelFlowRun } from "../../src/services/cancel-flow-run.ts";
 import type { KyselyStore } from "../../src/store/kysely-store.ts";
 import type { KyselyOrchestrationStore } from "../../src/store/orchestration-store.ts";
-import { DIALECTS } from "../support/databases.ts";
+import { e2eDialects } from "../support/databases.ts";
 import { cli, until } from "../support/processes.ts";
 import { openWorkerDatabase, type WorkerDatabase, FLOWS, startWorkerProcess, withOutputOf } from "./worker-harness.ts";
 
-describe.each(DIALECTS)("workers on %s", (dialect) => {
+describe.each(e2eDialects("postgres"))("workers on %s", (dialect) => {
   let db: WorkerDatabase;
   let url: string;
   let store: KyselyStore;

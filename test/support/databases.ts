@@ -11,6 +11,18 @@ import pg from "pg";
 export const DIALECTS = ["sqlite", "postgres"] as const;
 export type TestDialect = (typeof DIALECTS)[number];
 
+/** The long form of the suite (`npm run test:full`): end-to-end files on both databases, the multi-host file whole. */
+export const FULL = process.env.BATON_TEST_FULL === "1";
+
+/**
+ * The databases an end-to-end file runs on: both in the full suite, else the one it names —
+ * files name the one their path matters most on, so `npm test` drives real processes over each.
+ * Store and integration tests run on both always.
+ */
+export function e2eDialects(primary: TestDialect): readonly TestDialect[] {
+  return FULL ? DIALECTS : [primary];
+}
+
 export const PG_ADMIN_URL = process.env.BATON_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 export async function freshDatabaseUrl(dialect: TestDialect): Promise<{ url: string; cleanup(): Promise<void> }> {
