@@ -23,6 +23,7 @@ interface Run {
   state: { name: string; type: string; scheduledAt?: number | null };
   parameters: Record<string, unknown>;
   workQueue: string | null;
+  deploymentId: string | null;
 }
 
 describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and the Run form", () => {
@@ -151,6 +152,14 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     await change.locator("button[type=submit]").click();
     await page.locator("[data-testid=run-state]", { hasText: "Crashed" }).waitFor();
     await page.locator("[data-testid=history]", { hasText: "marked by hand" }).waitFor();
+
+    // Re-run (an ended run of a work pool): a new run on its parameters, whose page opens.
+    await page.locator("[data-testid=rerun]").click();
+    await page.locator("[data-testid=rerun-confirm]").click();
+    await page.waitForURL((u) => u.pathname.startsWith("/runs/") && !u.pathname.endsWith(run.id));
+    const rerun = await h.api<Run>(`/flow-runs/${page.url().split("/runs/")[1]}`);
+    expect(rerun).toMatchObject({ deploymentId: run.deploymentId, parameters: run.parameters, state: { name: "Scheduled", message: `re-run of flow run ${run.id}` } });
+    await page.goto(`${url}/runs/${run.id}`);
 
     // Delete, after a confirmation: back to the list, and the run is gone.
     await page.locator("[data-testid=delete]").click();

@@ -2,7 +2,8 @@
  * The head of a flow run's page: its name and state, what it belongs to (flow, deployment,
  * parent run, work pool and queue, worker, tags), its times — when a Scheduled run will run,
  * when it started and ended, and how long it ran over its attempts, without the idle time
- * between them — and its actions, each confirmed first: cancel, retry, pause (a run a worker can
+ * between them — and its actions, each confirmed first: cancel, retry, re-run (a new run on the same
+ * parameters and data versions), pause (a run a worker can
  * start again), run again (a deployment's run: the Run form, prefilled), change state (admins),
  * delete. Resuming a paused run is the input form below the header (ResumeForm).
  */
@@ -73,6 +74,18 @@ export function RunHeader({ run: r, attempts, onChanged, onNotice }: { run: Flow
           {can("runs:operate") && !TERMINAL.has(r.state.type) && <ConfirmButton label="Cancel" question="Cancel this run?" confirmLabel="Yes, cancel" onConfirm={act("cancel", "Cancellation requested")} testId="cancel" />}
           {can("runs:operate") && ["FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) && (
             <ConfirmButton label="Retry" question="Retry this run? A worker resumes it; finished tasks are reused." confirmLabel="Yes, retry" onConfirm={act("retry", "Retry scheduled: a worker will resume the run")} testId="retry" />
+          )}
+          {can("runs:operate") && restartable && !r.parentFlowRunId && TERMINAL.has(r.state.type) && (
+            <ConfirmButton
+              label="Re-run"
+              question="Run it again as a new run, on its parameters and the asset versions it read? A worker runs it; nothing is reused."
+              confirmLabel="Yes, re-run"
+              onConfirm={async () => {
+                const { run } = await post<{ run: FlowRun }>(`/flow-runs/${id}/rerun`);
+                navigate(`/runs/${run.id}`);
+              }}
+              testId="rerun"
+            />
           )}
           {can("runs:operate") && restartable && (r.state.type === "RUNNING" || r.state.type === "PENDING") && (
             <ConfirmButton
