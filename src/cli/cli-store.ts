@@ -1,4 +1,8 @@
-/** The store CLI commands work on: the server's API when BATON_API_URL is set, else the database. */
+/**
+ * The store CLI commands work on: the server's API when BATON_API_URL is set, else the database.
+ * The admins of webhooks, automations, channels and credentials are imported when opened: a
+ * command that lists runs does not load them (each CLI call is a process start).
+ */
 import { loadSettings } from "../config/settings.ts";
 import { ApiClient } from "../client/api-client.ts";
 import { RemoteStore } from "../client/remote-store.ts";
@@ -7,15 +11,9 @@ import type { OrchestrationStore, SchedulerStore } from "../store/types.ts";
 import { KyselyStore } from "../store/kysely-store.ts";
 import { KyselyOrchestrationStore } from "../store/orchestration-store.ts";
 import { RemoteOrchestrationStore } from "../client/remote-orchestration.ts";
-import { RemoteWebhooks } from "../client/remote-webhooks.ts";
-import { KyselyWebhookStore } from "../store/webhook-store.ts";
-import { localWebhookAdmin, type WebhookAdmin } from "../server/webhooks.ts";
-import { RemoteAutomations } from "../client/remote-automations.ts";
-import { KyselyAutomationStore } from "../store/automation-store.ts";
-import { localAutomationAdmin, type AutomationAdmin } from "../server/automations.ts";
-import { RemoteNotificationChannels } from "../client/remote-notification-channels.ts";
-import { KyselyNotificationChannelStore } from "../store/notification-channel-store.ts";
-import { localNotificationChannelAdmin, type NotificationChannelAdmin } from "../server/notification-channels.ts";
+import type { WebhookAdmin } from "../server/webhooks.ts";
+import type { AutomationAdmin } from "../server/automations.ts";
+import type { NotificationChannelAdmin } from "../server/notification-channels.ts";
 import { KyselyVariableStore } from "../store/variable-store.ts";
 import { KyselySecretStore } from "../store/secret-store.ts";
 import { localVariableAdmin, type VariableAdmin } from "../services/variables.ts";
@@ -23,10 +21,7 @@ import { SecretVault, type SecretAdmin } from "../services/secrets.ts";
 import { RemoteSecrets, RemoteVariables } from "../client/remote-values.ts";
 import { loadSecretKey } from "../config/secret-key.ts";
 import { storeRefLookup, type RefStores } from "../services/config-refs.ts";
-import { storeChannelValues, type ChannelValues } from "../server/channel-values.ts";
-import { localCredentialAdmin, type CredentialAdmin } from "../services/credentials.ts";
-import { KyselyCredentialStore } from "../store/credential-store.ts";
-import { RemoteCredentials } from "../client/remote-credentials.ts";
+import type { CredentialAdmin } from "../services/credentials.ts";
 
 /** A client of the server, or the database itself: commands that follow events read each its own way. */
 export type CliStore = RemoteStore | KyselyStore;
@@ -74,15 +69,25 @@ export async function openOrchestration(): Promise<{ store: CliStore; orchestrat
 /** Webhook management: through the server in remote mode, else on the database. */
 export async function openWebhooks(): Promise<{ webhooks: WebhookAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
-  const webhooks = store instanceof RemoteStore ? new RemoteWebhooks(store.api) : localWebhookAdmin(new KyselyWebhookStore(store));
+  const webhooks =
+    store instanceof RemoteStore
+      ? new (await import("../client/remote-webhooks.ts")).RemoteWebhooks(store.api)
+      : (await import("../server/webhooks.ts")).localWebhookAdmin(new (await import("../store/webhook-store.ts")).KyselyWebhookStore(store));
   return { webhooks, close: () => store.close() };
 }
 
 /** Automation management: through the server in remote mode, else on the database. */
 export async function openAutomations(): Promise<{ automations: AutomationAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
-  const automations =
-    store instanceof KyselyStore ? localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store), new KyselyNotificationChannelStore(store), store) : new RemoteAutomations((store as RemoteStore).api);
+  let automations: AutomationAdmin;
+  if (store instanceof KyselyStore) {
+    const [{ localAutomationAdmin }, { KyselyAutomationStore }, { KyselyNotificationChannelStore }] = await Promise.all([
+      import("../server/automations.ts"),
+      import("../store/automation-store.ts"),
+      import("../store/notification-channel-store.ts"),
+    ]);
+    automations = localAutomationAdmin(new KyselyAutomationStore(store), new KyselyOrchestrationStore(store), new KyselyNotificationChannelStore(store), store);
+  } else automations = new (await import("../client/remote-automations.ts")).RemoteAutomations((store as RemoteStore).api);
   return { automations, close: () => store.close() };
 }
 
@@ -90,18 +95,21 @@ export async function openAutomations(): Promise<{ automations: AutomationAdmin;
 export async function openNotificationChannels(): Promise<{ channels: NotificationChannelAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
   const publicUrl = loadSettings().publicUrl.value ?? "http://127.0.0.1:4200";
-  const channels =
-    store instanceof KyselyStore
-      ? localNotificationChannelAdmin(new KyselyNotificationChannelStore(store), new KyselyAutomationStore(store), () => publicUrl, localChannelValues(store))
-      : new RemoteNotificationChannels((store as RemoteStore).api);
+  let channels: NotificationChannelAdmin;
+  if (store instanceof KyselyStore) {
+    const [{ localNotificationChannelAdmin }, { KyselyNotificationChannelStore }, { KyselyAutomationStore }, { storeChannelValues }] = await Promise.all([
+      import("../server/notification-channels.ts"),
+      import("../store/notification-channel-store.ts"),
+      import("../store/automation-store.ts"),
+      import("../server/channel-values.ts"),
+    ]);
+    // What channels' references name: whether they exist, and their values (secrets opened with this process's key).
+    const variables = new KyselyVariableStore(store);
+    const vault = new SecretVault(new KyselySecretStore(store), () => loadSecretKey());
+    const values = { refs: storeRefLookup(variables, vault.store), read: storeChannelValues(variables, vault) };
+    channels = localNotificationChannelAdmin(new KyselyNotificationChannelStore(store), new KyselyAutomationStore(store), () => publicUrl, values);
+  } else channels = new (await import("../client/remote-notification-channels.ts")).RemoteNotificationChannels((store as RemoteStore).api);
   return { channels, close: () => store.close() };
-}
-
-/** What channels' references name, on the database: whether they exist, and their values (secrets opened with this process's key). */
-function localChannelValues(store: KyselyStore): { refs: RefStores; read: ChannelValues } {
-  const variables = new KyselyVariableStore(store);
-  const vault = new SecretVault(new KyselySecretStore(store), () => loadSecretKey());
-  return { refs: storeRefLookup(variables, vault.store), read: storeChannelValues(variables, vault) };
 }
 
 /** Variables and secrets of `store`: through the server in remote mode, else on the database (secrets sealed with this process's key). */
@@ -126,6 +134,9 @@ export async function openValues(): Promise<{ variables: VariableAdmin; secrets:
 /** API keys and accounts: through the server in remote mode (an admin key), else on the database. */
 export async function openCredentials(): Promise<{ credentials: CredentialAdmin; close(): Promise<void> }> {
   const store = await openCliStore();
-  const credentials = store instanceof KyselyStore ? localCredentialAdmin(new KyselyCredentialStore(store)) : new RemoteCredentials((store as RemoteStore).api);
+  const credentials =
+    store instanceof KyselyStore
+      ? (await import("../services/credentials.ts")).localCredentialAdmin(new (await import("../store/credential-store.ts")).KyselyCredentialStore(store))
+      : new (await import("../client/remote-credentials.ts")).RemoteCredentials((store as RemoteStore).api);
   return { credentials, close: () => store.close() };
 }

@@ -83,3 +83,9 @@ export class PauseEndedError extends BatonError {
     super(`flow run ${flowRunId} was ${stateName} while it waited for input`);
   }
 }
+
+/** The request a Paused run waits on: the pause made with its current state, or undefined. */
+export function openInputRequest(run: { state: { type: string; timestamp: number } }, inputs: readonly FlowRunInput[]): FlowRunInput | undefined {
+  if (run.state.type !== "PAUSED") return undefined;
+  return inputs.find((i) => i.createdAt === run.state.timestamp && i.suppliedAt === null);
+}

@@ -8,7 +8,7 @@
  * Not to be confused with the engine's durable resume of a failed run (`baton flow-run retry`).
  */
 import { RunNotFoundError } from "../core/errors.ts";
-import type { FlowRunInput } from "../core/flow-run-inputs.ts";
+import { openInputRequest, type FlowRunInput } from "../core/flow-run-inputs.ts";
 import { refusalError } from "../store/refusal.ts";
 import type { FlowRun, RunStore } from "../store/types.ts";
 import { InvalidInputError, NotPausedError } from "./errors.ts";
@@ -16,11 +16,7 @@ import { schemaIssues } from "./parameters.ts";
 
 export type PausedRunStore = Pick<RunStore, "getFlowRun" | "listFlowRunInputs" | "supplyFlowRunInput">;
 
-/** The request a Paused run waits on: the pause made with its current state, or undefined. */
-export function openInputRequest(run: FlowRun, inputs: readonly FlowRunInput[]): FlowRunInput | undefined {
-  if (run.state.type !== "PAUSED") return undefined;
-  return inputs.find((i) => i.createdAt === run.state.timestamp && i.suppliedAt === null);
-}
+export { openInputRequest };
 
 /** A paused run with the request it waits on; a NotPausedError when it waits on none. */
 export async function pausedRun(runs: Pick<RunStore, "getFlowRun" | "listFlowRunInputs">, id: string): Promise<{ run: FlowRun; request: FlowRunInput }> {

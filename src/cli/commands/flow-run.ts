@@ -2,10 +2,10 @@
 import type { Command } from "commander";
 import { isTerminal, type State } from "../../core/states.ts";
 import { BatonError } from "../../core/errors.ts";
-import { openEventFeed, type BatonEvent } from "../../client/event-stream.ts";
+import type { BatonEvent } from "../../client/event-stream.ts";
 import { cancelFlowRun } from "../../services/cancel-flow-run.ts";
 import { deleteFlowRun } from "../../services/delete-flow-run.ts";
-import { openInputRequest, resumePausedFlowRun } from "../../services/resume-flow-run.ts";
+import { openInputRequest } from "../../core/flow-run-inputs.ts";
 import type { FlowRun, FlowRunFilter, LogRecord } from "../../store/types.ts";
 import { resolveFlowRun } from "../../services/run-references.ts";
 import { openOrchestration, valuesFor, withOpened, withStore, type CliStore } from "../cli-store.ts";
@@ -19,9 +19,7 @@ import { drawsProgress, finalPicture, LiveBlock, renderProgress, TaskTallies, ty
 import { shutdown } from "../../sdk/runtime.ts";
 import { registerFlowRunPrune } from "./flow-run-prune.ts";
 import { RemoteStore } from "../../client/remote-store.ts";
-import { rerunFlowRun, type Rerun } from "../../services/rerun-flow-run.ts";
-import { FlowRunRerunSchema } from "../../schemas/flow-run.ts";
-import { KyselyAssetViews } from "../../store/asset-store.ts";
+import type { Rerun } from "../../services/rerun-flow-run.ts";
 import type { KyselyStore } from "../../store/kysely-store.ts";
 
 /** Task runs listed by `inspect` (all of them with --json). */
@@ -45,6 +43,8 @@ const RECHECK_MS = 3_000;
 async function followUntilEnd(store: CliStore, id: string, on: { start(run: FlowRun): Promise<void>; events(batch: BatonEvent[]): Promise<void> }): Promise<State> {
   // The CLI's requests give up after 5 s, but a follower rides out a server restart for the
   // whole client retry window (BATON_API_RETRY_MS).
+  // Imported here: only the commands that follow a run load the event stream.
+  const { openEventFeed } = await import("../../client/event-stream.ts");
   const feed = await openEventFeed(store, id, { retryWindowMs: loadSettings().apiRetryMs.value });
   try {
     const run = await resolveFlowRun(store, id);
@@ -333,6 +333,7 @@ export function registerFlowRun(program: Command): void {
         throw new BatonError(`--input is not JSON (${(error as Error).message}); quote it for the shell: --input '{"approve": true}'`);
       }
       await withStore(async (store) => {
+        const { resumePausedFlowRun } = await import("../../services/resume-flow-run.ts");
         const run = await resumePausedFlowRun(store, (await resolveFlowRun(store, ref)).id, input, { by: "cli", key: opts.key });
         if (opts.json) printJson(run);
         else console.log(`Flow run ${run.name} (${run.id}) resumed: ${stateLabel(run.state)}${run.workPool ? `, a worker of pool "${run.workPool}" runs it on` : ""}`);
@@ -407,7 +408,8 @@ export function registerFlowRun(program: Command): void {
 async function rerunThroughWorker(id: string): Promise<Rerun> {
   const { store, orchestration, close } = await openOrchestration();
   try {
-    if (store instanceof RemoteStore) return (await store.api.request("POST", `/api/flow-runs/${encodeURIComponent(id)}/rerun`, {}, FlowRunRerunSchema)) as Rerun;
+    if (store instanceof RemoteStore) return (await store.api.request("POST", `/api/flow-runs/${encodeURIComponent(id)}/rerun`, {}, (await import("../../schemas/flow-run.ts")).FlowRunRerunSchema)) as Rerun;
+    const [{ rerunFlowRun }, { KyselyAssetViews }] = await Promise.all([import("../../services/rerun-flow-run.ts"), import("../../store/asset-store.ts")]);
     return await rerunFlowRun({ runs: store, assets: new KyselyAssetViews(store as KyselyStore), deployments: orchestration, refs: valuesFor(store).refs }, id);
   } finally {
     await close();
