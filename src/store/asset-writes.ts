@@ -83,19 +83,22 @@ async function link(tx: Tx, versionIds: readonly string[], kind: "read" | "wrote
     .execute();
 }
 
-/** The version of `key` the run read last, if it read one. */
-async function readBefore(tx: Tx, runId: string, key: string): Promise<AssetVersion | undefined> {
-  const row = await tx
+/** The version of `key` read last by the first of `runIds` (in order) that read one, in one query. */
+async function readBefore(tx: Tx, runIds: readonly string[], key: string): Promise<AssetVersion | undefined> {
+  const rows = await tx
     .selectFrom("asset_run_links as l")
     .innerJoin("asset_versions as v", "v.id", "l.version_id")
     .selectAll("v")
-    .where("l.run_id", "=", runId)
+    .select(["l.run_id as link_run_id", "l.at as link_at"])
+    .where("l.run_id", "in", runIds)
     .where("l.kind", "=", "read")
     .where("v.asset_key", "=", key)
-    .orderBy("l.at", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  return row ? assetVersionFromRow(row) : undefined;
+    .execute();
+  for (const runId of runIds) {
+    const mine = rows.filter((r) => r.link_run_id === runId);
+    if (mine.length) return assetVersionFromRow(mine.reduce((a, b) => (Number(b.link_at) > Number(a.link_at) ? b : a)));
+  }
+  return undefined;
 }
 
 /** Resolves a run's declared reads and records them as read by it, in order. */
@@ -104,8 +107,8 @@ export async function recordAssetReads(tx: Tx, request: AssetReadRequest, now: n
   for (const read of request.reads) {
     if (read.version === null) {
       // The task run's earlier read (a retry), else its flow run's (a re-run pins the versions its source read), else the latest.
-      const before = (await readBefore(tx, request.taskRunId ?? request.flowRunId, read.key)) ?? (request.taskRunId ? await readBefore(tx, request.flowRunId, read.key) : undefined);
-      resolved.push(before ?? (await latestVersion(tx, read.key)) ?? null);
+      const runs = request.taskRunId ? [request.taskRunId, request.flowRunId] : [request.flowRunId];
+      resolved.push((await readBefore(tx, runs, read.key)) ?? (await latestVersion(tx, read.key)) ?? null);
       continue;
     }
     const pinned = await versionNamed(tx, read.key, read.version);

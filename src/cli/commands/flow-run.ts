@@ -347,12 +347,7 @@ export function registerFlowRun(program: Command): void {
     .option("--json", "print the outcome as JSON")
     .action(async (ref: string, opts: { file?: string; json?: boolean }) => {
       const run = await withStore((store) => resolveFlowRun(store, ref));
-      const id = run.id;
-      const entry = run.entrypoint;
-      const file = opts.file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
-      if (!file) throw new BatonError(`flow run ${id} did not record where its flow is defined; pass --file path/to/flow.ts`);
-      const target = await loadFlow(file, run.flowName);
-      const outcome = await target.resume(id);
+      const outcome = await (await flowOfRun(run, opts.file)).resume(run.id);
       await shutdown();
       if (opts.json) printJson(outcome);
       else console.log(`Flow run ${outcome.name} (${outcome.id}) ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
@@ -377,11 +372,7 @@ export function registerFlowRun(program: Command): void {
           );
         return;
       }
-      const entry = source.entrypoint;
-      const file = opts.file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
-      if (!file) throw new BatonError(`flow run ${source.id} did not record where its flow is defined; pass --file path/to/flow.ts`);
-      const target = await loadFlow(file, source.flowName);
-      const outcome = await target.rerun(source.id);
+      const outcome = await (await flowOfRun(source, opts.file)).rerun(source.id);
       await shutdown();
       if (opts.json) printJson(outcome);
       else console.log(`Flow run ${outcome.name} (${outcome.id}), a re-run of ${source.id}, ended ${stateLabel(outcome.state)}${outcome.error ? `: ${outcome.error.message}` : ""}`);
@@ -402,6 +393,14 @@ export function registerFlowRun(program: Command): void {
     });
 
   registerFlowRunPrune(cmd);
+}
+
+/** The flow a run was made by, loaded from `file` or the run's recorded entrypoint, to resume or re-run it here. */
+async function flowOfRun(run: FlowRun, file: string | undefined): ReturnType<typeof loadFlow> {
+  const entry = run.entrypoint;
+  const module = file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
+  if (!module) throw new BatonError(`flow run ${run.id} did not record where its flow is defined; pass --file path/to/flow.ts`);
+  return loadFlow(module, run.flowName);
 }
 
 /** A re-run for a worker: through the server (which records its reads before the run exists), or on the database. */
