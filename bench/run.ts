@@ -7,6 +7,7 @@
  * Options: --only sqlite|postgres, --mapped N, --sequential N. PostgreSQL: BENCH_PG_URL
  * (default: a fresh database on postgres://postgres@127.0.0.1:5432).
  */
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +30,7 @@ const home = fs.mkdtempSync(path.join(os.tmpdir(), "baton-bench-"));
 async function benchStore(label: string, url: string): Promise<void> {
   await configure({ databaseUrl: url, resultsDir: path.join(home, "results"), logLevel: "silent" });
   await mapped({ n: 500 }); // warm-up: connections, prepared statements, JIT
-  await sequential({ n: 100 });
+  const captured = label === "postgres" ? await captureTaskStatement(() => sequential({ n: 100 })) : undefined;
   const tMapped = await time(() => mapped({ n: MAPPED }));
   rows.push([label, `mapped (${MAPPED.toLocaleString("en")} tasks)`, fmt(MAPPED / (tMapped / 1000)), fmt((tMapped * 1000) / MAPPED), fmt(tMapped)]);
   const tSeq = await time(() => sequential({ n: SEQUENTIAL }));
@@ -43,6 +44,69 @@ async function benchStore(label: string, url: string): Promise<void> {
   const bare = label === "postgres" ? await bareCommitMicros(url) : bareSqliteCommitMicros(url.slice("sqlite://".length));
   rows.push([label, "reference: one bare commit (1-row insert)", "-", fmt(bare), "-"]);
   rows.push([label, "sequential task / bare commit", "-", `${((tSeq * 1000) / SEQUENTIAL / bare).toFixed(2)}x`, "-"]);
+  if (captured) {
+    const records = await taskRecordsMicros(url, captured);
+    rows.push([label, "reference: a task's records alone (its statement, replayed)", "-", fmt(records), "-"]);
+    rows.push([label, "sequential task / its records alone", "-", `${((tSeq * 1000) / SEQUENTIAL / records).toFixed(2)}x`, "-"]);
+  }
+}
+
+interface CapturedQuery {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * The statement the store sent for one task of a chain (its task run, three states and result,
+ * with the batch's id), as the pg driver got it: what the database must do per sequential task.
+ */
+async function captureTaskStatement(run: () => Promise<unknown>): Promise<CapturedQuery> {
+  const original = pg.Pool.prototype.query;
+  let captured: CapturedQuery | undefined;
+  // The store sends a chain's small batches as named statements through its pool.
+  pg.Pool.prototype.query = function (this: pg.Pool, config: unknown, ...rest: unknown[]) {
+    const q = config as Partial<CapturedQuery> | null;
+    if (q && typeof q.text === "string" && q.text.includes("insert into task_runs") && q.text.includes("insert into states")) captured = { text: q.text, values: q.values ?? [] };
+    return (original as (...args: unknown[]) => unknown).call(this, config, ...rest);
+  } as typeof original;
+  try {
+    await run();
+  } finally {
+    pg.Pool.prototype.query = original;
+  }
+  if (!captured) throw new Error("bench: no task statement was captured (did the store's batch SQL change shape?)");
+  return captured;
+}
+
+/**
+ * The captured statement replayed from a plain client, one commit each, with new ids (all but
+ * the flow run's) and a new task key: the database's own cost of a task's records, with no
+ * engine around it — the floor for a sequential task on this PostgreSQL.
+ */
+async function taskRecordsMicros(url: string, captured: CapturedQuery): Promise<number> {
+  const client = new pg.Client(url);
+  await client.connect();
+  const flowRuns = new Set((await client.query<{ id: string }>("select id from flow_runs")).rows.map((r) => r.id));
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  const taskKey = /^benchNoop-\d+$/;
+  const n = 500;
+  let elapsed = 0;
+  for (let i = 0; i < n; i++) {
+    const fresh = new Map<string, string>();
+    const values = captured.values.map((v) => {
+      if (typeof v !== "string") return v;
+      if (taskKey.test(v)) return `benchNoop-replay-${i}`;
+      if (!uuid.test(v) || flowRuns.has(v)) return v;
+      let id = fresh.get(v);
+      if (!id) fresh.set(v, (id = randomUUID()));
+      return id;
+    });
+    const start = performance.now();
+    await client.query({ name: "bench_task_records", text: captured.text, values });
+    elapsed += performance.now() - start;
+  }
+  await client.end();
+  return (elapsed * 1000) / n;
 }
 
 /** One fsynced 1-row commit on SQLite with Baton's settings (WAL, synchronous=FULL), same disk. */
