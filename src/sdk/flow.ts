@@ -13,6 +13,7 @@
  */
 import { BatonError, RunNotFoundError } from "../core/errors.ts";
 import { readPins } from "../store/asset-store.ts";
+import { RerunOfChildError } from "../services/errors.ts";
 import { assetViewsOf } from "./assets.ts";
 import { newId } from "../core/ids.ts";
 import { compileFlowOptions, type CompiledFlowOptions, type FlowOptions } from "../core/options.ts";
@@ -95,6 +96,8 @@ export function flow<P = undefined, R = unknown>(fn: (params: P) => R, options: 
       const source = await runtime.store.getFlowRun(flowRunId);
       if (!source) throw new RunNotFoundError("flow run", flowRunId);
       if (source.flowName !== compiled.name) throw new BatonError(`flow run ${flowRunId} is a run of flow "${source.flowName}", not "${compiled.name}"; re-run it with that flow`);
+      // As the API: a child's data and parameters come from its parent, which re-runs it.
+      if (source.parentFlowRunId) throw new RerunOfChildError(source.id, source.parentFlowRunId);
       const used = await assetViewsOf(runtime).flowRunAssets(flowRunId);
       return startFlowRun<Awaited<R>>(runtime, def, source.parameters, null, null, used ? readPins(used) : []);
     },

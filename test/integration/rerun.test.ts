@@ -63,11 +63,18 @@ describe.each(ENGINE_BACKENDS)("flow.rerun on %s", (backend) => {
     expect((await pipeline.run({ factor: 3 })).result!.version).toBe(fresh.result!.version);
   });
 
-  it("says what is wrong: no such run, a run of another flow, readVersion of an undeclared asset or outside a task", async () => {
+  it("says what is wrong: no such run, a run of another flow, a child run, readVersion of an undeclared asset or outside a task", async () => {
     const unknown = newId();
     await expect(pipeline.rerun(unknown)).rejects.toThrow(`flow run ${unknown} was not found`);
     const seeded = await seed.run({ rows: [9] });
     await expect(pipeline.rerun(seeded.id)).rejects.toThrow(`flow run ${seeded.id} is a run of flow "seedRaw", not "rerunPipeline"; re-run it with that flow`);
+    const parent = await flow(async function rerunParent() {
+      return pipeline({ factor: 2 });
+    }).run();
+    expect(parent.state.name, parent.error?.message).toBe("Completed");
+    const [child] = await (await getRuntime()).store.listFlowRuns({ parentFlowRunId: parent.id });
+    expect(child?.flowName).toBe("rerunPipeline");
+    await expect(pipeline.rerun(child!.id)).rejects.toThrow(`flow run ${child!.id} is a child of flow run ${parent.id}: re-run the parent (baton flow-run rerun ${parent.id})`);
     const undeclared = task(async function undeclared() {
       return readVersion("dataset://rerun/elsewhere");
     });
