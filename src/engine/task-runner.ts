@@ -410,11 +410,14 @@ class TaskExecution<R> {
           }
         }
         const direct = !holdsSlot && tagSlots === null && threadSlots === null;
-        return await this.complete(value as R, cacheKey, attempt, direct);
+        const done = this.complete(value as R, cacheKey, attempt, direct);
+        // A fan-out's run settles from the batcher (SETTLED): nothing to wait for here, and an
+        // await of it would cost a promise and a turn per task.
+        return done === SETTLED ? done : await done;
       }
     } finally {
       threadSlots?.release();
-      await tagSlots?.release().catch(() => undefined);
+      if (tagSlots) await tagSlots.release().catch(() => undefined);
       if (holdsSlot) semaphore!.release();
       if (this.def.options.reads.length > 0) forgetTaskReads(this.flow, this.run.id);
     }
