@@ -250,6 +250,29 @@ describe("dashboard in Chromium: runs", () => {
     await page.locator("tr[data-run]").first().waitFor();
   });
 
+  it("lays the top bar's links out on whole lines, none over another, at 1,280 and 800 px wide", async () => {
+    for (const width of [1280, 800]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${url}/automations`);
+      await page.locator("nav a.active").waitFor();
+      const boxes = await page.locator("nav a, .topbar .theme").evaluateAll((els) =>
+        els.map((el) => {
+          const rects = el.getClientRects();
+          const box = el.getBoundingClientRect();
+          return { text: el.textContent, lines: rects.length, left: box.left, right: box.right, top: box.top, bottom: box.bottom };
+        }),
+      );
+      expect(boxes.length).toBeGreaterThan(10);
+      for (const box of boxes) expect(box.lines, `"${box.text}" at ${width} px is broken over lines`).toBe(1);
+      for (const [i, a] of boxes.entries())
+        for (const b of boxes.slice(i + 1)) {
+          const overlap = a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+          expect(overlap, `"${a.text}" and "${b.text}" overlap at ${width} px`).toBe(false);
+        }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
   it("pages logs past the first 5,000 lines", async () => {
     const run = await api<{ id: string }>("/flow-runs", { flowName: "noisy" });
     // Follow the run's stream until the server's event hub has passed every line, so the page
