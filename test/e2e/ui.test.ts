@@ -255,7 +255,9 @@ describe("dashboard in Chromium: runs", () => {
       await page.setViewportSize({ width, height: 900 });
       await page.goto(`${url}/automations`);
       await page.locator("nav a.active").waitFor();
-      const boxes = await page.locator("nav a, .topbar .theme").evaluateAll((els) =>
+      type Box = { left: number; right: number; top: number; bottom: number };
+      type Laid = { textContent: string | null; getClientRects(): { length: number }; getBoundingClientRect(): Box };
+      const boxes = await page.locator("nav a, .topbar .theme").evaluateAll((els: Laid[]) =>
         els.map((el) => {
           const rects = el.getClientRects();
           const box = el.getBoundingClientRect();
