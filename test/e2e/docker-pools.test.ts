@@ -75,6 +75,9 @@ describe.skipIf(!environment.ready).each(DIALECTS)(`Docker work pools on %s${ski
   it("a container killed with docker kill: its run Crashed naming exit code 137, the container removed", async () => {
     const run = await runOf("sleeper", { ms: 60_000 });
     await until(async () => (await db.store.listLogs({ flowRunId: run.id })).some((l) => l.message === "sleeping"), "the run to sleep", 45_000);
+    // Docker sends a stats sample about once a second: a container killed a moment after the run
+    // logged may have sent none since node started (a fast host got there in under a second).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     const [container] = await containersOf(run.id);
     await docker.getContainer(container!.Id).kill();
     await until(async () => (await stateOf(run.id)).type === "CRASHED" && true, "the run to be Crashed", 20_000);
