@@ -122,7 +122,8 @@ export async function startFlowRun<R>(
     try {
       await runtime.store.recordAssetReads({ flowRunId: flowRun.id, taskRunId: null, reads: [...pins] });
     } catch (error) {
-      return refuseParameters(runtime, flowRun, `the data versions it was to re-run on cannot be read: ${describeError(error).message}`, describeError(error).name);
+      const { message, name } = describeError(error);
+      return refuseParameters(runtime, flowRun, `the data versions it was to re-run on cannot be read: ${message}`, name);
     }
   }
   return execute<R>(runtime, def, flowRun, params, 1, false);

@@ -16,8 +16,6 @@ import { schemaIssues } from "./parameters.ts";
 
 export type PausedRunStore = Pick<RunStore, "getFlowRun" | "listFlowRunInputs" | "supplyFlowRunInput">;
 
-export { openInputRequest };
-
 /** A paused run with the request it waits on; a NotPausedError when it waits on none. */
 export async function pausedRun(runs: Pick<RunStore, "getFlowRun" | "listFlowRunInputs">, id: string): Promise<{ run: FlowRun; request: FlowRunInput }> {
   const run = await runs.getFlowRun(id);

@@ -89,14 +89,15 @@ async function readBefore(tx: Tx, runIds: readonly string[], key: string): Promi
     .selectFrom("asset_run_links as l")
     .innerJoin("asset_versions as v", "v.id", "l.version_id")
     .selectAll("v")
-    .select(["l.run_id as link_run_id", "l.at as link_at"])
+    .select("l.run_id as link_run_id")
     .where("l.run_id", "in", runIds)
     .where("l.kind", "=", "read")
     .where("v.asset_key", "=", key)
+    .orderBy("l.at", "desc")
     .execute();
   for (const runId of runIds) {
-    const mine = rows.filter((r) => r.link_run_id === runId);
-    if (mine.length) return assetVersionFromRow(mine.reduce((a, b) => (Number(b.link_at) > Number(a.link_at) ? b : a)));
+    const last = rows.find((r) => r.link_run_id === runId);
+    if (last) return assetVersionFromRow(last);
   }
   return undefined;
 }

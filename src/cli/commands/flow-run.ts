@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { isTerminal, type State } from "../../core/states.ts";
 import { BatonError } from "../../core/errors.ts";
+import { splitEntrypoint } from "../../core/entrypoint.ts";
 import type { BatonEvent } from "../../client/event-stream.ts";
 import { cancelFlowRun } from "../../services/cancel-flow-run.ts";
 import { deleteFlowRun } from "../../services/delete-flow-run.ts";
@@ -397,8 +398,7 @@ export function registerFlowRun(program: Command): void {
 
 /** The flow a run was made by, loaded from `file` or the run's recorded entrypoint, to resume or re-run it here. */
 async function flowOfRun(run: FlowRun, file: string | undefined): ReturnType<typeof loadFlow> {
-  const entry = run.entrypoint;
-  const module = file ?? (entry ? entry.slice(0, entry.lastIndexOf(":")) : null);
+  const module = file ?? (run.entrypoint ? splitEntrypoint(run.entrypoint).file : null);
   if (!module) throw new BatonError(`flow run ${run.id} did not record where its flow is defined; pass --file path/to/flow.ts`);
   return loadFlow(module, run.flowName);
 }
