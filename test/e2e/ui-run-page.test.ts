@@ -213,7 +213,9 @@ describe("dashboard in Chromium: a flow run's page, its tasks, the runs list and
     await page.locator("[data-testid=zoom-in]").click();
     expect(Number(await graph.getAttribute("data-scale"))).toBeCloseTo(fitted * 1.25, 2);
     expect(await graph.getAttribute("data-fit")).toBe("false");
-    // Drag the background (a corner no node covers): the graph moves with the pointer.
+    // Drag the background (a corner no node covers): the graph moves with the pointer. The graph
+    // is brought on screen first: a corner below the window takes no pointer events.
+    await page.locator(".graph").scrollIntoViewIfNeeded();
     const before = await content();
     const b = await box();
     const corners = [[b.x + 5, b.y + b.height - 5], [b.x + b.width - 5, b.y + b.height - 5], [b.x + 5, b.y + 5], [b.x + b.width - 5, b.y + 5]] as const;
